@@ -1,0 +1,124 @@
+//! Errors with SCIM meaning (RFC 7644 §3.12) and the storage ports' error.
+
+use thiserror::Error;
+
+/// An error a client may see: each variant fixes the HTTP status and `scimType`; the message
+/// is the `detail`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ScimError {
+    #[error("{0}")]
+    InvalidFilter(String),
+    #[error("{0}")]
+    InvalidSyntax(String),
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error("{0}")]
+    InvalidPath(String),
+    #[error("{0}")]
+    NoTarget(String),
+    #[error("{0}")]
+    Mutability(String),
+    #[error("{0}")]
+    Uniqueness(String),
+    #[error("{0}")]
+    TooMany(String),
+    #[error("{0}")]
+    InvalidVersion(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    NotImplemented(String),
+    #[error("license pool '{pool}' has no free seat: {used} of {seats} seats are assigned")]
+    SeatsExhausted { pool: String, seats: i64, used: i64 },
+    #[error("the store is unavailable; retry later")]
+    Unavailable,
+    #[error("internal server error")]
+    Internal,
+}
+
+impl ScimError {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidFilter(_)
+            | Self::InvalidSyntax(_)
+            | Self::InvalidValue(_)
+            | Self::InvalidPath(_)
+            | Self::NoTarget(_)
+            | Self::Mutability(_)
+            | Self::TooMany(_)
+            | Self::InvalidVersion(_)
+            | Self::SeatsExhausted { .. } => 400,
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed(_) => 405,
+            Self::Uniqueness(_) => 409,
+            Self::PreconditionFailed(_) => 412,
+            Self::PayloadTooLarge(_) => 413,
+            Self::UnsupportedMediaType(_) => 415,
+            Self::Internal => 500,
+            Self::NotImplemented(_) => 501,
+            Self::Unavailable => 503,
+        }
+    }
+
+    /// The `scimType` keyword of RFC 7644 Table 9, where one applies.
+    pub fn scim_type(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::InvalidFilter(_) => "invalidFilter",
+            Self::InvalidSyntax(_) => "invalidSyntax",
+            Self::InvalidValue(_) | Self::SeatsExhausted { .. } => "invalidValue",
+            Self::InvalidPath(_) => "invalidPath",
+            Self::NoTarget(_) => "noTarget",
+            Self::Mutability(_) => "mutability",
+            Self::Uniqueness(_) => "uniqueness",
+            Self::TooMany(_) => "tooMany",
+            Self::InvalidVersion(_) => "invalidVers",
+            _ => return None,
+        })
+    }
+
+    /// The `detail` text.
+    pub fn detail(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// What a storage port can fail with. Adapters map their driver's errors into it, so the
+/// core never names a database library.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness constraint on `attribute` rejected the write.
+    #[error("'{attribute}' is already taken")]
+    Conflict { attribute: String },
+    /// The stored version is not the one the write was planned against.
+    #[error("the resource changed since it was read")]
+    VersionMismatch,
+    /// The store could not be reached or failed; the source is logged, never shown.
+    #[error("store unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Unavailable(source.into())
+    }
+}
+
+/// A result whose error a client may see.
+pub type ScimResult<T> = Result<T, ScimError>;

@@ -1,0 +1,136 @@
+//! The filter AST (RFC 7644 §3.4.2.2): owned by the domain, translated by every store.
+
+use std::fmt;
+
+use serde_json::Number;
+
+use crate::path::AttrPath;
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Co,
+    Sw,
+    Ew,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl CompareOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Eq => "eq",
+            Self::Ne => "ne",
+            Self::Co => "co",
+            Self::Sw => "sw",
+            Self::Ew => "ew",
+            Self::Gt => "gt",
+            Self::Ge => "ge",
+            Self::Lt => "lt",
+            Self::Le => "le",
+        }
+    }
+
+    /// Parses an operator keyword; keywords are case-insensitive.
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word.to_ascii_lowercase().as_str() {
+            "eq" => Self::Eq,
+            "ne" => Self::Ne,
+            "co" => Self::Co,
+            "sw" => Self::Sw,
+            "ew" => Self::Ew,
+            "gt" => Self::Gt,
+            "ge" => Self::Ge,
+            "lt" => Self::Lt,
+            "le" => Self::Le,
+            _ => return None,
+        })
+    }
+
+    /// Whether the operator orders values (gt, ge, lt, le).
+    pub fn is_ordering(self) -> bool {
+        matches!(self, Self::Gt | Self::Ge | Self::Lt | Self::Le)
+    }
+
+    /// Whether the operator matches substrings (co, sw, ew).
+    pub fn is_substring(self) -> bool {
+        matches!(self, Self::Co | Self::Sw | Self::Ew)
+    }
+}
+
+/// A comparison literal (`compValue`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompValue {
+    Null,
+    Bool(bool),
+    Number(Number),
+    /// A JSON string, escapes already decoded; dateTime literals are strings too.
+    Str(String),
+}
+
+/// A parsed filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// `attrPath compareOp compValue`
+    Compare {
+        path: AttrPath,
+        op: CompareOp,
+        value: CompValue,
+    },
+    /// `attrPath pr`
+    Present(AttrPath),
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+    Not(Box<Filter>),
+    /// `attrPath "[" valFilter "]"`: `filter` applies to each value of the multi-valued
+    /// complex attribute `path`; its own paths name sub-attributes (`attr` holds the
+    /// sub-attribute name, `sub` is `None`).
+    ValuePath {
+        path: AttrPath,
+        filter: Box<Filter>,
+    },
+}
+
+impl Filter {
+    pub fn and(left: Filter, right: Filter) -> Self {
+        Self::And(Box::new(left), Box::new(right))
+    }
+
+    pub fn or(left: Filter, right: Filter) -> Self {
+        Self::Or(Box::new(left), Box::new(right))
+    }
+
+    pub fn not(inner: Filter) -> Self {
+        Self::Not(Box::new(inner))
+    }
+}
+
+impl fmt::Display for CompValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Null => f.write_str("null"),
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Str(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
+        }
+    }
+}
+
+/// Renders the filter in the RFC grammar, fully parenthesised so that parsing the output
+/// yields the same AST.
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Compare { path, op, value } => write!(f, "{path} {} {value}", op.as_str()),
+            Self::Present(path) => write!(f, "{path} pr"),
+            Self::And(l, r) => write!(f, "({l} and {r})"),
+            Self::Or(l, r) => write!(f, "({l} or {r})"),
+            Self::Not(inner) => write!(f, "not ({inner})"),
+            Self::ValuePath { path, filter } => write!(f, "{path}[{filter}]"),
+        }
+    }
+}

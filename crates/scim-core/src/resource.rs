@@ -1,0 +1,115 @@
+//! The resource model: what the core plans and the stores keep.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value};
+
+/// The resource types this server stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    User,
+    Group,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::Group => "Group",
+        }
+    }
+
+    /// The endpoint below the base URL, e.g. `Users`.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Self::User => "Users",
+            Self::Group => "Groups",
+        }
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Server-maintained metadata (RFC 7643 §3.1 `meta`), without `location`, which depends on
+/// how the resource is reached and is added at the HTTP edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub created: DateTime<Utc>,
+    pub last_modified: DateTime<Utc>,
+    /// Increases by one with every committed change; the ETag is `W/"<version>"`.
+    pub version: i64,
+}
+
+impl Meta {
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+}
+
+/// A stored SCIM resource.
+///
+/// `attributes` holds every client-visible attribute except `id`, `schemas` and `meta`:
+/// core attributes at the top level under their canonical names (including `externalId`),
+/// extension attributes in an object under their schema URN. It is always the output of
+/// [`crate::validate`], so it is well-typed against the schema registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    pub id: String,
+    pub meta: Meta,
+    pub attributes: Map<String, Value>,
+}
+
+impl Resource {
+    pub fn external_id(&self) -> Option<&str> {
+        self.attributes.get("externalId").and_then(Value::as_str)
+    }
+
+    pub fn str_attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).and_then(Value::as_str)
+    }
+}
+
+/// RFC 3339 with milliseconds and `Z`, the form every timestamp we emit takes.
+pub fn format_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Resource {
+    /// The resource as clients see it, before projection and without `meta.location`:
+    /// `schemas`, `id`, the attributes, and `meta`. Filters are evaluated on this form.
+    pub fn to_document(&self, core_schema: &str) -> Map<String, Value> {
+        let mut schemas = vec![Value::String(core_schema.to_owned())];
+        let mut doc = Map::new();
+        doc.insert("schemas".into(), Value::Null);
+        doc.insert("id".into(), Value::String(self.id.clone()));
+        for (key, value) in &self.attributes {
+            if key.starts_with("urn:") {
+                schemas.push(Value::String(key.clone()));
+            }
+            doc.insert(key.clone(), value.clone());
+        }
+        doc.insert("schemas".into(), Value::Array(schemas));
+        let mut meta = Map::new();
+        meta.insert(
+            "resourceType".into(),
+            Value::String(self.kind.as_str().to_owned()),
+        );
+        meta.insert(
+            "created".into(),
+            Value::String(format_time(&self.meta.created)),
+        );
+        meta.insert(
+            "lastModified".into(),
+            Value::String(format_time(&self.meta.last_modified)),
+        );
+        meta.insert("version".into(), Value::String(self.meta.etag()));
+        doc.insert("meta".into(), Value::Object(meta));
+        doc
+    }
+}

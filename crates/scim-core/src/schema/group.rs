@@ -1,0 +1,40 @@
+//! RFC 7643 §4.2 Group schema.
+
+use super::attribute::{AttributeDef, Mutability};
+use super::registry::Schema;
+
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+pub fn group_schema() -> Schema {
+    Schema {
+        id: GROUP_SCHEMA,
+        name: "Group",
+        description: "Group",
+        attributes: vec![
+            AttributeDef::string("displayName", "A human-readable name for the Group.").required(),
+            AttributeDef::complex(
+                "members",
+                "A list of members of the Group.",
+                vec![
+                    AttributeDef::string("value", "Identifier of the member of this Group.")
+                        .mutability(Mutability::Immutable),
+                    AttributeDef::reference(
+                        "$ref",
+                        &["User", "Group"],
+                        "The URI corresponding to a SCIM resource that is a member of this Group.",
+                    )
+                    .mutability(Mutability::Immutable),
+                    AttributeDef::string(
+                        "type",
+                        "A label indicating the type of resource, e.g., 'User' or 'Group'.",
+                    )
+                    .canonical(&["User", "Group"])
+                    .mutability(Mutability::Immutable),
+                    AttributeDef::string("display", "A human-readable name of the member.")
+                        .read_only(),
+                ],
+            )
+            .multi(),
+        ],
+    }
+}

@@ -1,0 +1,53 @@
+//! Our schemas: the read-only license extension of User and the License resource.
+
+use super::attribute::{AttributeDef, Returned};
+use super::registry::Schema;
+
+pub const LICENSE_USER_EXTENSION: &str = "urn:scim-license:schemas:extension:license:2.0:User";
+pub const LICENSE_SCHEMA: &str = "urn:scim-license:schemas:core:2.0:License";
+
+pub fn license_user_extension() -> Schema {
+    Schema {
+        id: LICENSE_USER_EXTENSION,
+        name: "UserLicenses",
+        description: "Licenses the User holds. Computed by the server; client-sent values are ignored.",
+        attributes: vec![
+            AttributeDef::complex(
+                "licenses",
+                "One element per license (sku) the User holds.",
+                vec![
+                    AttributeDef::string("sku", "The sku of the license pool.").case_exact().read_only(),
+                    AttributeDef::string("source", "'direct' when the User's own entitlements or roles grant it, else 'group'.")
+                        .canonical(&["direct", "group"])
+                        .case_exact()
+                        .read_only(),
+                    AttributeDef::date_time("assigned", "When the license was assigned.").read_only(),
+                ],
+            )
+            .multi()
+            .read_only(),
+        ],
+    }
+}
+
+pub fn license_schema() -> Schema {
+    let ro = |a: AttributeDef| a.read_only().returned(Returned::Default);
+    Schema {
+        id: LICENSE_SCHEMA,
+        name: "License",
+        description: "A license pool of the tenant: its seats and their use.",
+        attributes: vec![
+            ro(
+                AttributeDef::string("sku", "The stock keeping unit that names the pool.")
+                    .case_exact(),
+            ),
+            ro(AttributeDef::string(
+                "displayName",
+                "Human-readable name of the pool; defaults to the sku.",
+            )),
+            ro(AttributeDef::integer("seats", "Seats bought.")),
+            ro(AttributeDef::integer("used", "Seats assigned.")),
+            ro(AttributeDef::integer("available", "Seats still free.")),
+        ],
+    }
+}

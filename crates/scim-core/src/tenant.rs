@@ -1,0 +1,117 @@
+//! Tenants and the bearer credentials that choose them.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The store's identifier of a tenant. Every resource port takes one, so a query that
+/// forgets its tenant does not compile.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TenantId(pub String);
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    /// The operator's name for the tenant (`acme`), unique.
+    pub slug: String,
+    pub name: String,
+    pub created: DateTime<Utc>,
+}
+
+/// Whether `slug` is acceptable: 1–63 characters of `a-z`, `0-9` and `-`, not starting
+/// with `-`.
+pub fn is_valid_slug(slug: &str) -> bool {
+    (1..=63).contains(&slug.len())
+        && !slug.starts_with('-')
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Every bearer token we issue starts with this, so leaked tokens are recognisable
+/// (secret scanners) and never confused with other credentials.
+pub const TOKEN_PREFIX: &str = "scim_";
+
+/// The SHA-256 of a token: what the store keeps instead of the token.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub String);
+
+impl TokenHash {
+    pub fn of(secret: &str) -> Self {
+        let digest = Sha256::digest(secret.as_bytes());
+        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Constant-time comparison, so that a near-miss takes as long as a miss.
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(..)")
+    }
+}
+
+/// A token as stored: never the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub id: String,
+    pub tenant: TenantId,
+    pub hash: TokenHash,
+    /// The first characters of the token, shown in listings to tell tokens apart.
+    pub hint: String,
+    pub created: DateTime<Utc>,
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl StoredToken {
+    pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_none_or(|expires| now < expires)
+    }
+}
+
+/// Who is calling: the tenant a credential chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub tenant: TenantId,
+    pub tenant_slug: String,
+    /// The id of the credential (never its secret), for logs.
+    pub credential_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_sha256_hex_and_compare() {
+        let hash = TokenHash::of("abc");
+        assert_eq!(
+            hash.0,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(hash.matches(&TokenHash::of("abc")));
+        assert!(!hash.matches(&TokenHash::of("abd")));
+        assert_eq!(format!("{hash:?}"), "TokenHash(..)");
+    }
+
+    #[test]
+    fn slugs() {
+        for ok in ["acme", "a", "acme-corp-2"] {
+            assert!(is_valid_slug(ok), "{ok}");
+        }
+        for bad in ["", "-acme", "Acme", "ac me", "acme_corp", &"a".repeat(64)] {
+            assert!(!is_valid_slug(bad), "{bad}");
+        }
+    }
+}

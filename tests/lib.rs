@@ -1,0 +1,1 @@
+//! Helpers for the acceptance tests live in main.rs.
