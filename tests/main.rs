@@ -1,1 +1,15 @@
+//! End-to-end tests: each starts the real `scim-server` binary on a random port, on the
+//! embedded SQLite store or a fresh PostgreSQL database, and speaks HTTP to it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a broken fixture should fail the test loudly"
+)]
+
+mod helpers;
+
+mod cli;
+mod discovery;
+mod errors;
+mod users;

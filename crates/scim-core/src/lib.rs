@@ -4,12 +4,16 @@
 pub mod error;
 pub mod filter;
 pub mod fold;
+pub mod list_request;
 pub mod path;
 pub mod ports;
+pub mod project;
 pub mod query;
 pub mod resource;
 pub mod schema;
+pub mod service;
 pub mod tenant;
+pub mod validate;
 
 pub use error::{ScimError, ScimResult, StoreError};
 pub use path::AttrPath;

@@ -39,7 +39,10 @@ impl AttrPath {
     /// split on its dot.
     pub fn parse(text: &str) -> Result<Self, PathError> {
         let text = text.trim();
-        let (urn, rest) = if text.len() > 4 && text[..4].eq_ignore_ascii_case("urn:") {
+        let (urn, rest) = if text
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+        {
             match text.rfind(':') {
                 Some(i) if i + 1 < text.len() => (Some(text[..i].to_owned()), &text[i + 1..]),
                 _ => {
@@ -149,7 +152,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_paths() {
-        for text in ["", "1abc", "a.b.c", "name.", "urn:x:", "na me", "a..b"] {
+        for text in [
+            "", "1abc", "a.b.c", "name.", "urn:x:", "na me", "a..b", "abcé", "é",
+        ] {
             assert!(
                 AttrPath::parse(text).is_err(),
                 "{text:?} should be rejected"

@@ -1,1 +1,19 @@
-//! scim-http
+//! The HTTP adapter: SCIM 2.0 over actix-web (RFC 7644). It turns requests into calls of
+//! the core's use cases and core results into SCIM JSON; it holds no business rule.
+
+mod auth;
+mod body;
+mod context;
+mod error;
+mod handlers;
+mod params;
+mod render;
+mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use routes::configure;
+pub use state::{AppState, HttpConfig};
+
+/// The SCIM media type (RFC 7644 §8.1).
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";

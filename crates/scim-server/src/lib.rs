@@ -1,1 +1,28 @@
-//! scim-server
+//! The server's wiring: CLI, configuration, store selection, the HTTP server.
+//! `scim-server` is the only crate that knows every adapter.
+
+pub mod cli;
+mod commands;
+pub mod serve;
+pub mod telemetry;
+pub mod wiring;
+
+use cli::{Cli, Command};
+
+/// Runs one CLI command. Migrations run when the store is opened, so every command works
+/// on a fresh database.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let app = wiring::App::open(&cli.database_url, cli.pool_size).await?;
+    match cli.command {
+        Command::Serve(args) => serve::serve(app, args).await,
+        Command::Migrate => {
+            println!(
+                "migrations applied to {}",
+                wiring::redact_url(&cli.database_url)
+            );
+            Ok(())
+        }
+        Command::Tenant(command) => commands::tenant(&app, command).await,
+        Command::Token(command) => commands::token(&app, command).await,
+    }
+}

@@ -1,1 +1,23 @@
-//! scim-store
+//! The diesel code both stores share, written once against a connection enum over SQLite
+//! and PostgreSQL: connections and their setup, embedded migrations, rows, the repositories
+//! implementing the core's storage ports, and the translation of filters to SQL.
+//!
+//! The backend crates `scim-sqlite` and `scim-postgres` are the entry points that open a
+//! store; see `docs/adr/0001-store-crates.md` for the split.
+
+mod columns;
+pub mod connection;
+mod database;
+mod errors;
+mod filter_sql;
+mod list;
+mod migrations;
+mod resources;
+mod rows;
+mod schema;
+mod store;
+mod tenants;
+
+pub use connection::ConnectError;
+pub use database::{Database, UrlError};
+pub use store::{DieselStore, OpenError, StoreConfig};

@@ -6,7 +6,7 @@ use serde_json::Number;
 
 use crate::path::AttrPath;
 
-/// A comparison operator.
+/// A comparison operator (`compareOp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CompareOp {
     Eq,
@@ -21,6 +21,7 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
+    /// The operator keyword as the grammar spells it (lower case).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Eq => "eq",
@@ -96,16 +97,54 @@ pub enum Filter {
 }
 
 impl Filter {
+    /// `path op value`.
+    pub fn compare(path: AttrPath, op: CompareOp, value: CompValue) -> Self {
+        Self::Compare { path, op, value }
+    }
+
+    /// `left and right`.
     pub fn and(left: Filter, right: Filter) -> Self {
         Self::And(Box::new(left), Box::new(right))
     }
 
+    /// `left or right`.
     pub fn or(left: Filter, right: Filter) -> Self {
         Self::Or(Box::new(left), Box::new(right))
     }
 
+    /// `not (inner)`.
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "named after the grammar's `not`, like `and` and `or`"
+    )]
     pub fn not(inner: Filter) -> Self {
         Self::Not(Box::new(inner))
+    }
+
+    /// `path[filter]`, where `filter` names sub-attributes of `path`.
+    pub fn value_path(path: AttrPath, filter: Filter) -> Self {
+        Self::ValuePath {
+            path,
+            filter: Box::new(filter),
+        }
+    }
+}
+
+impl From<&str> for CompValue {
+    fn from(text: &str) -> Self {
+        Self::Str(text.to_owned())
+    }
+}
+
+impl From<bool> for CompValue {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+impl fmt::Display for CompareOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -1,0 +1,112 @@
+//! `/ServiceProviderConfig`, `/Schemas` and `/ResourceTypes`, generated from the schema
+//! registry and the configuration (RFC 7644 §4). They need no credentials: they describe
+//! the server, not a tenant.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use scim_core::ScimError;
+use scim_core::query::MAX_COUNT;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::render::{base_url, list_response, scim_json};
+use crate::state::AppState;
+
+pub(crate) const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+
+/// Advertises exactly what works; every feature claimed here is exercised by validators.
+pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
+    json!({
+        "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
+        "documentationUri": "https://github.com/scim-license/scim-license-server/blob/main/README.md",
+        "patch": {"supported": false},
+        "bulk": {
+            "supported": false,
+            "maxOperations": state.config.bulk_max_operations,
+            "maxPayloadSize": state.config.bulk_max_payload_bytes,
+        },
+        "filter": {"supported": true, "maxResults": MAX_COUNT},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "A per-tenant bearer token issued with `scim-server token issue --tenant <slug>`, sent as 'Authorization: Bearer <token>'.",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base}/ServiceProviderConfig"),
+        },
+    })
+}
+
+pub(crate) async fn get_service_provider_config(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let base = base_url(&req, &state.config);
+    scim_json(StatusCode::OK, &service_provider_config(&state, &base))
+}
+
+pub(crate) async fn list_schemas(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let base = base_url(&req, &state.config);
+    let schemas: Vec<Value> = state
+        .registry
+        .schemas()
+        .iter()
+        .map(|s| state.registry.schema_json(s, &base))
+        .collect();
+    list_response(schemas.len() as u64, 1, &schemas)
+}
+
+pub(crate) async fn get_schema(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let base = base_url(&req, &state.config);
+    let schema = state
+        .registry
+        .schema(&id)
+        .ok_or_else(|| ApiError(ScimError::NotFound(format!("schema {id} not found"))))?;
+    Ok(scim_json(
+        StatusCode::OK,
+        &state.registry.schema_json(schema, &base),
+    ))
+}
+
+pub(crate) async fn list_resource_types(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let base = base_url(&req, &state.config);
+    let types: Vec<Value> = state
+        .registry
+        .resource_types()
+        .iter()
+        .map(|rt| state.registry.resource_type_json(rt, &base))
+        .collect();
+    list_response(types.len() as u64, 1, &types)
+}
+
+pub(crate) async fn get_resource_type(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let base = base_url(&req, &state.config);
+    let rt = state
+        .registry
+        .resource_types()
+        .iter()
+        .find(|rt| rt.kind.as_str().eq_ignore_ascii_case(&id))
+        .ok_or_else(|| ApiError(ScimError::NotFound(format!("resource type {id} not found"))))?;
+    Ok(scim_json(
+        StatusCode::OK,
+        &state.registry.resource_type_json(rt, &base),
+    ))
+}

@@ -1,0 +1,6 @@
+//! Request handlers, grouped by what they serve.
+
+pub(crate) mod discovery;
+pub(crate) mod health;
+pub(crate) mod resources;
+pub(crate) mod search;

@@ -1,0 +1,130 @@
+//! `/Users` and `/Groups`: create, read, replace, delete, list and `.search`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use scim_core::ScimError;
+use scim_core::list_request::ListRequest;
+use scim_core::project::Projection;
+use scim_core::service::Precondition;
+
+use crate::body::json_body;
+use crate::context::ResourceContext;
+use crate::error::{ApiError, ApiResult};
+use crate::params::SearchBody;
+use crate::render::{list_response, resource_json};
+
+type Body = Result<web::Bytes, actix_web::Error>;
+
+fn if_match(req: &HttpRequest) -> Precondition {
+    req.headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map_or(Precondition::None, Precondition::parse_if_match)
+}
+
+pub(crate) async fn create(
+    req: HttpRequest,
+    ctx: ResourceContext,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
+    let created = ctx
+        .state
+        .resources
+        .create(ctx.tenant(), ctx.kind, &body)
+        .await?;
+    tracing::info!(kind = %created.kind, id = %created.id, "created");
+    ctx.respond(StatusCode::CREATED, &created)
+}
+
+pub(crate) async fn get(
+    req: HttpRequest,
+    ctx: ResourceContext,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let resource = ctx.state.resources.get(ctx.tenant(), ctx.kind, &id).await?;
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    if if_none_match
+        .is_some_and(|tags| Precondition::parse_if_match(tags).names_version(resource.meta.version))
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, resource.meta.etag()))
+            .finish());
+    }
+    ctx.respond(StatusCode::OK, &resource)
+}
+
+pub(crate) async fn replace(
+    req: HttpRequest,
+    ctx: ResourceContext,
+    id: web::Path<String>,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
+    let replaced = ctx
+        .state
+        .resources
+        .replace(ctx.tenant(), ctx.kind, &id, &body, &if_match(&req))
+        .await?;
+    tracing::info!(kind = %replaced.kind, id = %replaced.id, version = replaced.meta.version, "replaced");
+    ctx.respond(StatusCode::OK, &replaced)
+}
+
+pub(crate) async fn delete(
+    req: HttpRequest,
+    ctx: ResourceContext,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    ctx.state
+        .resources
+        .delete(ctx.tenant(), ctx.kind, &id, &if_match(&req))
+        .await?;
+    tracing::info!(kind = %ctx.kind, id = %id, "deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// PATCH arrives with the PATCH engine; until then it is advertised as unsupported.
+pub(crate) async fn patch(_ctx: ResourceContext) -> ApiResult<HttpResponse> {
+    Err(ApiError(ScimError::NotImplemented(
+        "PATCH is not supported yet (see /ServiceProviderConfig); use PUT".into(),
+    )))
+}
+
+pub(crate) async fn list(ctx: ResourceContext) -> ApiResult<HttpResponse> {
+    let list = ctx.params.list_request()?;
+    let projection = ctx.projection()?;
+    respond_list(&ctx, &list, &projection).await
+}
+
+pub(crate) async fn search(
+    req: HttpRequest,
+    ctx: ResourceContext,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
+    let search = SearchBody::parse(&body)?;
+    let projection = ctx.projection_of(search.attributes.as_deref(), search.excluded.as_deref())?;
+    respond_list(&ctx, &search.list, &projection).await
+}
+
+async fn respond_list(
+    ctx: &ResourceContext,
+    list: &ListRequest,
+    projection: &Projection,
+) -> ApiResult<HttpResponse> {
+    let query = list.to_query(&ctx.state.registry, ctx.kind)?;
+    let page = ctx
+        .state
+        .resources
+        .list(ctx.tenant(), ctx.kind, &query)
+        .await?;
+    let resources: Vec<_> = page
+        .resources
+        .iter()
+        .map(|r| resource_json(&ctx.state.registry, &ctx.base, r, projection))
+        .collect();
+    Ok(list_response(page.total, query.start_index, &resources))
+}

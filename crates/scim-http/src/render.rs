@@ -1,0 +1,86 @@
+//! Core results → SCIM JSON responses.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use scim_core::project::Projection;
+use scim_core::{Resource, SchemaRegistry};
+use serde_json::{Value, json};
+
+use crate::SCIM_CONTENT_TYPE;
+use crate::state::HttpConfig;
+
+pub(crate) const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// The base URL of the SCIM API as the client should see it, without a trailing slash.
+pub(crate) fn base_url(req: &HttpRequest, config: &HttpConfig) -> String {
+    match &config.public_url {
+        Some(url) => format!("{}/scim/v2", url.trim_end_matches('/')),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}/scim/v2", info.scheme(), info.host())
+        }
+    }
+}
+
+pub(crate) fn location(base: &str, resource: &Resource) -> String {
+    format!("{base}/{}/{}", resource.kind.endpoint(), resource.id)
+}
+
+/// The resource as JSON: its document with `meta.location`, projected.
+pub(crate) fn resource_json(
+    registry: &SchemaRegistry,
+    base: &str,
+    resource: &Resource,
+    projection: &Projection,
+) -> Value {
+    let core = registry
+        .resource_type(resource.kind)
+        .map(|rt| rt.schema)
+        .unwrap_or_default();
+    let mut doc = resource.to_document(core);
+    if let Some(Value::Object(meta)) = doc.get_mut("meta") {
+        meta.insert("location".into(), Value::String(location(base, resource)));
+    }
+    Value::Object(projection.apply(registry, resource.kind, doc))
+}
+
+/// A SCIM JSON response.
+pub(crate) fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
+        .body(body.to_string())
+}
+
+/// A single resource, with its `ETag` (and `Location` when created).
+pub(crate) fn resource_response(
+    status: StatusCode,
+    registry: &SchemaRegistry,
+    base: &str,
+    resource: &Resource,
+    projection: &Projection,
+) -> HttpResponse {
+    let body = resource_json(registry, base, resource, projection);
+    let mut response = HttpResponse::build(status);
+    response
+        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
+        .insert_header((header::ETAG, resource.meta.etag()));
+    if status == StatusCode::CREATED {
+        response.insert_header((header::LOCATION, location(base, resource)));
+    }
+    response.body(body.to_string())
+}
+
+/// A `ListResponse` (RFC 7644 §3.4.2).
+pub(crate) fn list_response(total: u64, start_index: u64, resources: &[Value]) -> HttpResponse {
+    scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "totalResults": total,
+            "startIndex": start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }),
+    )
+}

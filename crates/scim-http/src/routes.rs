@@ -1,0 +1,78 @@
+//! The route table.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use scim_core::{ResourceKind, ScimError};
+
+use crate::error::ApiError;
+use crate::handlers::{discovery, health, resources, search};
+use crate::state::AppState;
+
+/// Mounts the SCIM API under `/scim/v2` plus `/healthz`; every unknown path answers a SCIM
+/// 404 and every wrong method a SCIM 405.
+pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
+    // Bodies are read whole up to the limit (plus one byte, so "over the limit" is seen).
+    let payload = web::PayloadConfig::new(state.config.max_body_bytes + 1);
+    let kinds: Vec<ResourceKind> = state
+        .registry
+        .resource_types()
+        .iter()
+        .map(|rt| rt.kind)
+        .collect();
+    cfg.app_data(web::Data::new(state)).app_data(payload);
+    cfg.service(endpoint("/healthz").route(web::get().to(health::healthz)));
+    let mut api = web::scope("/scim/v2")
+        .service(
+            endpoint("/ServiceProviderConfig")
+                .route(web::get().to(discovery::get_service_provider_config)),
+        )
+        .service(endpoint("/Schemas").route(web::get().to(discovery::list_schemas)))
+        .service(endpoint("/Schemas/{id}").route(web::get().to(discovery::get_schema)))
+        .service(endpoint("/ResourceTypes").route(web::get().to(discovery::list_resource_types)))
+        .service(endpoint("/ResourceTypes/{id}").route(web::get().to(discovery::get_resource_type)))
+        .service(endpoint("/.search").route(web::post().to(search::search_all)));
+    for kind in kinds {
+        api = api.service(resource_scope(kind));
+    }
+    cfg.service(api.default_service(web::to(not_found)));
+    cfg.default_service(web::to(not_found));
+}
+
+fn resource_scope(kind: ResourceKind) -> actix_web::Scope {
+    web::scope(&format!("/{}", kind.endpoint()))
+        .app_data(web::Data::new(kind))
+        .service(
+            endpoint("")
+                .route(web::get().to(resources::list))
+                .route(web::post().to(resources::create)),
+        )
+        .service(endpoint("/.search").route(web::post().to(resources::search)))
+        .service(
+            endpoint("/{id}")
+                .route(web::get().to(resources::get))
+                .route(web::put().to(resources::replace))
+                .route(web::patch().to(resources::patch))
+                .route(web::delete().to(resources::delete)),
+        )
+}
+
+/// A resource whose unrouted methods answer a SCIM 405.
+fn endpoint(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let error = ApiError(ScimError::NotFound(format!(
+        "no such endpoint: {}",
+        req.path()
+    )));
+    actix_web::ResponseError::error_response(&error)
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let error = ApiError(ScimError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        req.method(),
+        req.path()
+    )));
+    actix_web::ResponseError::error_response(&error)
+}

@@ -1,0 +1,39 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use scim_core::SchemaRegistry;
+use scim_core::service::{ResourceService, TenantService};
+
+/// Limits and addresses the operator configures.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The externally visible origin (`https://scim.example.com`) used in `meta.location`
+    /// and `Location`; when `None`, the request's scheme and Host are used.
+    pub public_url: Option<String>,
+    /// Largest request body outside `/Bulk`, in bytes.
+    pub max_body_bytes: usize,
+    /// Advertised for `/Bulk` in `/ServiceProviderConfig`.
+    pub bulk_max_operations: usize,
+    pub bulk_max_payload_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            max_body_bytes: 1024 * 1024,
+            bulk_max_operations: 1000,
+            bulk_max_payload_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Application state, cloned into every worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub resources: ResourceService,
+    pub tenants: TenantService,
+    pub registry: Arc<SchemaRegistry>,
+    pub config: Arc<HttpConfig>,
+}

@@ -1,0 +1,5 @@
+//! The storage contract (`scim-testkit`) on PostgreSQL: a fresh database per test, cloned
+//! from a migrated template. See `scim_testkit::postgres` for the server it uses and what
+//! happens when it is unreachable.
+
+scim_testkit::contract_tests!(scim_testkit::postgres::factory("scim-postgres contract"));

@@ -1,0 +1,120 @@
+//! The operator contract (DESIGN.md): commands, flags and their environment variables.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scim-server",
+    version,
+    about = "SCIM 2.0 license server: identity providers provision users, we assign seats.",
+    after_help = "Examples:\n  scim-server serve\n  scim-server tenant create acme --name \"Acme Corp\"\n  scim-server token issue --tenant acme\n  scim-server --database-url postgres://postgres@127.0.0.1/scim serve --listen 0.0.0.0:8080"
+)]
+pub struct Cli {
+    /// `postgres://…`/`postgresql://…` selects PostgreSQL; `sqlite://PATH` or a bare path
+    /// selects the embedded SQLite store.
+    #[arg(
+        long,
+        env = "SCIM_DATABASE_URL",
+        default_value = "sqlite://scim.db",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Connections in the store's pool.
+    #[arg(long, env = "SCIM_POOL_SIZE", default_value_t = 16, global = true)]
+    pub pool_size: u32,
+
+    /// Log format on stderr.
+    #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the SCIM API.
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit (every command also applies them).
+    Migrate,
+    /// Manage tenants: one per enterprise customer.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage the bearer tokens a tenant's identity provider authenticates with.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the address is printed).
+    #[arg(long, env = "SCIM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// Externally visible origin for `meta.location` and `Location` (e.g.
+    /// `https://scim.example.com`); by default the request's scheme and Host.
+    #[arg(long, env = "SCIM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest request body outside /Bulk, in bytes (413 beyond it).
+    #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "SCIM_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    #[command(after_help = "Example:\n  scim-server tenant create acme --name \"Acme Corp\"")]
+    Create {
+        /// Short name: 1-63 of a-z, 0-9 and '-'.
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tenants.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a bearer token; it is printed once, as the last line of stdout.
+    #[command(after_help = "Example:\n  TOKEN=$(scim-server token issue --tenant acme | tail -n1)")]
+    Issue {
+        #[arg(long)]
+        tenant: String,
+        /// Let the token expire after this many days (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List a tenant's tokens (ids and hints, never the secrets).
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        /// The token id shown by `token list`.
+        id: String,
+    },
+}

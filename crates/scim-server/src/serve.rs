@@ -1,0 +1,87 @@
+//! `scim-server serve`: the HTTP server.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App as ActixApp, HttpServer};
+use anyhow::Context;
+use scim_http::{AppState, HttpConfig};
+use tracing::Instrument;
+
+use crate::cli::ServeArgs;
+use crate::wiring::App;
+
+/// Binds, prints `listening on http://ADDR` on stdout (tests and scripts read it), and
+/// serves until SIGINT/SIGTERM, finishing in-flight requests.
+pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
+    let state = AppState {
+        resources: app.resources,
+        tenants: app.tenants,
+        registry: Arc::clone(&app.registry),
+        config: Arc::new(HttpConfig {
+            public_url: args.public_url.clone(),
+            max_body_bytes: args.max_body_bytes,
+            ..HttpConfig::default()
+        }),
+    };
+    let mut server = HttpServer::new(move || {
+        let state = state.clone();
+        ActixApp::new()
+            .wrap(from_fn(trace_request))
+            .configure(move |cfg| scim_http::configure(cfg, state))
+    })
+    .shutdown_timeout(30);
+    if let Some(workers) = args.workers {
+        server = server.workers(workers);
+    }
+    let server = server
+        .bind(&args.listen)
+        .with_context(|| format!("binding {}", args.listen))?;
+    for addr in server.addrs() {
+        println!("listening on http://{addr}");
+    }
+    std::io::stdout().flush().ok();
+    tracing::info!(addresses = ?server.addrs(), "serving SCIM at /scim/v2");
+    server.run().await.context("running the HTTP server")
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// One span per request, carrying a request id (echoed as `X-Request-Id`), and the tenant
+/// and credential id once authenticated; one log line per response.
+async fn trace_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %req.method(),
+        path = %req.path(),
+        tenant = tracing::field::Empty,
+        credential = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    async move {
+        let mut response = next.call(req).await?;
+        let status = response.status().as_u16();
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, millis, "response");
+        } else {
+            tracing::info!(status, millis, "response");
+        }
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID.clone(), value);
+        }
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,133 @@
+//! Choosing the store from the database URL and assembling the services.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use scim_core::SchemaRegistry;
+use scim_core::ports::{Clock, IdGenerator, ResourceRepository, TenantRepository};
+use scim_core::service::{ResourceService, TenantService};
+use scim_store::{DieselStore, StoreConfig};
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Random (v4) UUIDs.
+pub struct UuidIds;
+
+impl IdGenerator for UuidIds {
+    fn new_id(&self) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// Everything a command needs.
+pub struct App {
+    pub registry: Arc<SchemaRegistry>,
+    pub resources: ResourceService,
+    pub tenants: TenantService,
+}
+
+impl App {
+    /// Opens the store named by `database_url` (running its migrations) and wires the
+    /// services on it.
+    pub async fn open(database_url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        let registry = Arc::new(SchemaRegistry::standard());
+        let config = StoreConfig {
+            pool_size,
+            connect_timeout: Duration::from_secs(5),
+        };
+        let url = database_url.to_owned();
+        let reg = Arc::clone(&registry);
+        let store = tokio::task::spawn_blocking(move || open_store(&url, reg, &config))
+            .await
+            .context("opening the store")??;
+        let store = Arc::new(store);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let ids: Arc<dyn IdGenerator> = Arc::new(UuidIds);
+        let resources = ResourceService::new(
+            Arc::clone(&store) as Arc<dyn ResourceRepository>,
+            Arc::clone(&registry),
+            Arc::clone(&clock),
+            Arc::clone(&ids),
+        );
+        let tenants = TenantService::new(store as Arc<dyn TenantRepository>, clock, ids);
+        Ok(Self {
+            registry,
+            resources,
+            tenants,
+        })
+    }
+}
+
+fn open_store(
+    url: &str,
+    registry: Arc<SchemaRegistry>,
+    config: &StoreConfig,
+) -> anyhow::Result<DieselStore> {
+    let shown = redact_url(url);
+    if is_postgres(url) {
+        scim_postgres::open(url, registry, config)
+            .with_context(|| format!("opening PostgreSQL store {shown}"))
+    } else {
+        scim_sqlite::open(url, registry, config)
+            .with_context(|| format!("opening SQLite store {shown}"))
+    }
+}
+
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let query_free = path.map(|p| p.split('?').next().unwrap_or_default());
+    match query_free {
+        Some(path) => format!("{scheme}://{authority}/{path}"),
+        None => format!("{scheme}://{authority}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_and_query_parameters() {
+        let cases = [
+            (
+                "postgres://u:secret@db:5432/scim",
+                "postgres://u:***@db:5432/scim",
+            ),
+            (
+                "postgres://u@db/scim?password=secret",
+                "postgres://u@db/scim",
+            ),
+            ("sqlite://scim.db", "sqlite://scim.db"),
+            ("scim.db", "scim.db"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown);
+        }
+    }
+}

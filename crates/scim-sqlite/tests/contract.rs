@@ -1,0 +1,3 @@
+//! The storage contract (`scim-testkit`) on SQLite: a temporary database file per test.
+
+scim_testkit::contract_tests!(scim_testkit::sqlite::factory());

@@ -1,0 +1,157 @@
+//! Connections: one enum over both backends, the per-connection setup that differs between
+//! them, and the r2d2 manager that opens them.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use crate::database::Database;
+
+/// A connection to either backend. Queries written against it (its backend is the
+/// generated [`MultiBackend`]) run on both, so no query is written twice.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Run on every new SQLite connection. WAL lets readers work while one writer commits (the
+/// CLI next to a running server); the busy timeout makes a writer wait for the lock instead
+/// of failing; `case_sensitive_like` makes `LIKE` compare as PostgreSQL's does, which the
+/// filter translation relies on (the keys it compares are folded already).
+const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 5000;
+    PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
+    PRAGMA foreign_keys = ON;
+    PRAGMA case_sensitive_like = ON;";
+
+/// Run on every new PostgreSQL connection: no statement holds a pooled connection forever.
+const POSTGRES_SETUP: &str = "SET statement_timeout = '30s';";
+
+/// Why a connection could not be opened. The message carries the driver's own words
+/// (r2d2 keeps only the message of the last failure, so it is part of the text).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot connect to {backend}: {reason}")]
+    Establish {
+        backend: &'static str,
+        reason: diesel::ConnectionError,
+    },
+    #[error("cannot set up the {backend} connection: {reason}")]
+    Setup {
+        backend: &'static str,
+        reason: diesel::result::Error,
+    },
+}
+
+/// Opens and checks pooled connections. Unlike the derived `DbConnection::establish`, which
+/// tries each backend in turn and reports only the last failure, it opens the backend the
+/// URL chose and reports that backend's error.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    database: Database,
+    connect_timeout: Duration,
+}
+
+impl ConnectionManager {
+    pub fn new(database: Database, connect_timeout: Duration) -> Self {
+        Self {
+            database,
+            connect_timeout,
+        }
+    }
+
+    /// Opens one connection and sets it up for use.
+    pub fn establish(&self) -> Result<DbConnection, ConnectError> {
+        let backend = self.database.backend();
+        let established = match &self.database {
+            Database::Sqlite { path } => {
+                SqliteConnection::establish(path).map(DbConnection::Sqlite)
+            }
+            Database::Postgres { url } => {
+                PgConnection::establish(&with_connect_timeout(url, self.connect_timeout))
+                    .map(DbConnection::Pg)
+            }
+        };
+        let mut connection =
+            established.map_err(|reason| ConnectError::Establish { backend, reason })?;
+        let setup = match connection {
+            DbConnection::Sqlite(_) => SQLITE_SETUP,
+            DbConnection::Pg(_) => POSTGRES_SETUP,
+        };
+        connection
+            .batch_execute(setup)
+            .map_err(|reason| ConnectError::Setup { backend, reason })?;
+        Ok(connection)
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectError> {
+        self.establish()
+    }
+
+    fn is_valid(&self, connection: &mut DbConnection) -> Result<(), ConnectError> {
+        connection.ping().map_err(|reason| ConnectError::Setup {
+            backend: self.database.backend(),
+            reason,
+        })
+    }
+
+    fn has_broken(&self, connection: &mut DbConnection) -> bool {
+        connection.is_broken()
+    }
+}
+
+/// Adds libpq's `connect_timeout` to a PostgreSQL URL that has none, so that an unreachable
+/// host fails within the pool's timeout instead of hanging on TCP.
+fn with_connect_timeout(url: &str, timeout: Duration) -> Cow<'_, str> {
+    if url.contains("connect_timeout=") {
+        return Cow::Borrowed(url);
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let seconds = timeout.as_secs().max(1);
+    Cow::Owned(format!("{url}{separator}connect_timeout={seconds}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_a_connect_timeout_unless_given() {
+        let cases = [
+            ("postgres://h/db", "postgres://h/db?connect_timeout=5"),
+            (
+                "postgres://h/db?sslmode=disable",
+                "postgres://h/db?sslmode=disable&connect_timeout=5",
+            ),
+            (
+                "postgres://h/db?connect_timeout=1",
+                "postgres://h/db?connect_timeout=1",
+            ),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(with_connect_timeout(url, Duration::from_secs(5)), expected);
+        }
+    }
+
+    #[test]
+    fn reports_the_real_sqlite_error() {
+        let manager = ConnectionManager::new(
+            Database::Sqlite {
+                path: "/nonexistent-dir/for/sure/scim.db".into(),
+            },
+            Duration::from_secs(1),
+        );
+        let error = manager.establish().err().unwrap().to_string();
+        assert!(error.starts_with("cannot connect to SQLite: "), "{error}");
+        assert!(error.contains("unable to open"), "{error}");
+    }
+}

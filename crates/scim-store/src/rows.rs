@@ -1,0 +1,272 @@
+//! Rows as the tables hold them, and their mapping to and from the domain. Rows never leave
+//! the crate.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use scim_core::fold::fold_key;
+use scim_core::tenant::{StoredToken, Tenant, TenantId, TokenHash};
+use scim_core::{Meta, Resource, ResourceKind, StoreError};
+use serde_json::{Map, Value};
+
+use crate::connection::MultiBackend;
+use crate::schema::{resources, tenants, tokens};
+
+/// A stored value the domain cannot take back. Only a database written by something other
+/// than this store holds one.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CorruptRow {
+    #[error("timestamp {0} µs is out of range")]
+    Timestamp(i64),
+    #[error("unknown resource kind '{0}'")]
+    Kind(String),
+    #[error("resource data is not a JSON object: {0}")]
+    Data(#[source] serde_json::Error),
+}
+
+impl From<CorruptRow> for StoreError {
+    fn from(error: CorruptRow) -> Self {
+        StoreError::unavailable(error)
+    }
+}
+
+/// Timestamps are stored as microseconds since the epoch (the domain's are milliseconds).
+pub(crate) fn to_micros(time: &DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+pub(crate) fn from_micros(micros: i64) -> Result<DateTime<Utc>, CorruptRow> {
+    DateTime::from_timestamp_micros(micros).ok_or(CorruptRow::Timestamp(micros))
+}
+
+pub(crate) fn kind_from_str(kind: &str) -> Result<ResourceKind, CorruptRow> {
+    match kind {
+        "User" => Ok(ResourceKind::User),
+        "Group" => Ok(ResourceKind::Group),
+        other => Err(CorruptRow::Kind(other.to_owned())),
+    }
+}
+
+/// The columns a resource is read back from.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = resources, check_for_backend(MultiBackend))]
+pub(crate) struct ResourceRow {
+    kind: String,
+    id: String,
+    version: i64,
+    created: i64,
+    last_modified: i64,
+    data: String,
+}
+
+impl TryFrom<ResourceRow> for Resource {
+    type Error = CorruptRow;
+
+    fn try_from(row: ResourceRow) -> Result<Self, CorruptRow> {
+        let attributes: Map<String, Value> =
+            serde_json::from_str(&row.data).map_err(CorruptRow::Data)?;
+        Ok(Resource {
+            kind: kind_from_str(&row.kind)?,
+            id: row.id,
+            meta: Meta {
+                created: from_micros(row.created)?,
+                last_modified: from_micros(row.last_modified)?,
+                version: row.version,
+            },
+            attributes,
+        })
+    }
+}
+
+/// A new resource row: its identity and its first state.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = resources)]
+pub(crate) struct NewResourceRow {
+    pub(crate) tenant_id: String,
+    pub(crate) kind: &'static str,
+    pub(crate) id: String,
+    pub(crate) created: i64,
+    #[diesel(embed)]
+    pub(crate) state: ResourceState,
+}
+
+impl NewResourceRow {
+    pub(crate) fn new(tenant: &TenantId, resource: &Resource) -> Result<Self, StoreError> {
+        Ok(Self {
+            tenant_id: tenant.0.clone(),
+            kind: resource.kind.as_str(),
+            id: resource.id.clone(),
+            created: to_micros(&resource.meta.created),
+            state: ResourceState::new(resource)?,
+        })
+    }
+}
+
+/// What a write changes: the data, the version, and the key columns derived from the data.
+/// `None` writes NULL (an attribute that was removed).
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(
+    table_name = resources,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
+pub(crate) struct ResourceState {
+    version: i64,
+    last_modified: i64,
+    user_name_key: Option<String>,
+    external_id: Option<String>,
+    display_name_key: Option<String>,
+    data: String,
+}
+
+impl ResourceState {
+    pub(crate) fn new(resource: &Resource) -> Result<Self, StoreError> {
+        let user_name_key = match resource.kind {
+            ResourceKind::User => resource.str_attribute("userName").map(fold_key),
+            ResourceKind::Group => None,
+        };
+        Ok(Self {
+            version: resource.meta.version,
+            last_modified: to_micros(&resource.meta.last_modified),
+            user_name_key,
+            external_id: resource.external_id().map(str::to_owned),
+            display_name_key: resource.str_attribute("displayName").map(fold_key),
+            data: serde_json::to_string(&resource.attributes).map_err(StoreError::unavailable)?,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants, check_for_backend(MultiBackend))]
+pub(crate) struct TenantRow {
+    id: String,
+    slug: String,
+    name: String,
+    created: i64,
+}
+
+impl From<&Tenant> for TenantRow {
+    fn from(tenant: &Tenant) -> Self {
+        Self {
+            id: tenant.id.0.clone(),
+            slug: tenant.slug.clone(),
+            name: tenant.name.clone(),
+            created: to_micros(&tenant.created),
+        }
+    }
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = CorruptRow;
+
+    fn try_from(row: TenantRow) -> Result<Self, CorruptRow> {
+        Ok(Tenant {
+            id: TenantId(row.id),
+            slug: row.slug,
+            name: row.name,
+            created: from_micros(row.created)?,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(
+    table_name = tokens,
+    check_for_backend(MultiBackend),
+    treat_none_as_default_value = false
+)]
+pub(crate) struct TokenRow {
+    id: String,
+    tenant_id: String,
+    hash: String,
+    hint: String,
+    created: i64,
+    expires: Option<i64>,
+}
+
+impl From<&StoredToken> for TokenRow {
+    fn from(token: &StoredToken) -> Self {
+        Self {
+            id: token.id.clone(),
+            tenant_id: token.tenant.0.clone(),
+            hash: token.hash.0.clone(),
+            hint: token.hint.clone(),
+            created: to_micros(&token.created),
+            expires: token.expires.as_ref().map(to_micros),
+        }
+    }
+}
+
+impl TryFrom<TokenRow> for StoredToken {
+    type Error = CorruptRow;
+
+    fn try_from(row: TokenRow) -> Result<Self, CorruptRow> {
+        Ok(StoredToken {
+            id: row.id,
+            tenant: TenantId(row.tenant_id),
+            hash: TokenHash(row.hash),
+            hint: row.hint,
+            created: from_micros(row.created)?,
+            expires: row.expires.map(from_micros).transpose()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(attributes: Value) -> Resource {
+        let Value::Object(attributes) = attributes else {
+            panic!("attributes must be an object")
+        };
+        let time = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap();
+        Resource {
+            kind: ResourceKind::User,
+            id: "u1".into(),
+            meta: Meta {
+                created: time,
+                last_modified: time,
+                version: 3,
+            },
+            attributes,
+        }
+    }
+
+    #[test]
+    fn key_columns_are_derived_from_the_attributes() {
+        let state = ResourceState::new(&user(json!({
+            "userName": "Straße",
+            "externalId": "Ext-1",
+            "displayName": "Ǆemal",
+        })))
+        .unwrap();
+        assert_eq!(state.user_name_key.as_deref(), Some("strasse"));
+        assert_eq!(state.external_id.as_deref(), Some("Ext-1"));
+        assert_eq!(state.display_name_key.as_deref(), Some("ǆemal"));
+        assert_eq!(state.last_modified, 1_700_000_000_123_000);
+
+        let group = Resource {
+            kind: ResourceKind::Group,
+            ..user(json!({"displayName": "Admins", "userName": "ignored"}))
+        };
+        let state = ResourceState::new(&group).unwrap();
+        assert_eq!(state.user_name_key, None);
+        assert_eq!(state.external_id, None);
+    }
+
+    #[test]
+    fn corrupt_rows_are_reported() {
+        assert!(from_micros(i64::MAX).is_err());
+        assert!(kind_from_str("Device").is_err());
+        let row = ResourceRow {
+            kind: "User".into(),
+            id: "u1".into(),
+            version: 1,
+            created: 0,
+            last_modified: 0,
+            data: "[1]".into(),
+        };
+        assert!(matches!(Resource::try_from(row), Err(CorruptRow::Data(_))));
+    }
+}

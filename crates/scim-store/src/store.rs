@@ -1,0 +1,158 @@
+//! The store: a connection pool and the schema registry, and how its work runs off the
+//! async runtime.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::Connection;
+use scim_core::{SchemaRegistry, StoreError};
+
+use crate::connection::{ConnectError, ConnectionManager, DbConnection};
+use crate::database::{Database, UrlError};
+use crate::errors::{from_diesel, from_pool};
+use crate::migrations::{self, MigrationError};
+
+/// How a store connects. The pool opens connections as requests need them (keeping at
+/// least one), up to `pool_size`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The most connections the pool holds (and so the most queries running at once).
+    pub pool_size: u32,
+    /// How long a request waits for a pooled connection, and a new connection for the
+    /// database, before failing with `StoreError::Unavailable`.
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            pool_size: 10,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// A backend's `open` was given the other backend's URL.
+    #[error("expected a {expected} database URL, got a {actual} one")]
+    WrongBackend {
+        expected: &'static str,
+        actual: &'static str,
+    },
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("cannot apply the {backend} migrations: {reason}")]
+    Migrate {
+        backend: &'static str,
+        reason: MigrationError,
+    },
+    #[error("cannot build the connection pool: {0}")]
+    Pool(#[source] r2d2::Error),
+}
+
+/// The diesel store: implements the core's storage ports on SQLite and PostgreSQL alike.
+/// Cloning it is cheap and shares the pool.
+#[derive(Clone)]
+pub struct DieselStore {
+    pool: r2d2::Pool<ConnectionManager>,
+    pub(crate) registry: Arc<SchemaRegistry>,
+}
+
+impl std::fmt::Debug for DieselStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DieselStore")
+            .field("pool", &self.pool.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DieselStore {
+    /// Opens the database, applies pending migrations and builds the pool. Blocks; call it
+    /// from `spawn_blocking` inside a runtime.
+    ///
+    /// The first connection is opened directly, so that a failure reports the database's own
+    /// error rather than a pool timeout.
+    pub fn open(
+        database: Database,
+        registry: Arc<SchemaRegistry>,
+        config: &StoreConfig,
+    ) -> Result<Self, OpenError> {
+        let backend = database.backend();
+        let manager = ConnectionManager::new(database, config.connect_timeout);
+        let mut connection = manager.establish()?;
+        migrations::run_pending(&mut connection)
+            .map_err(|reason| OpenError::Migrate { backend, reason })?;
+        drop(connection);
+        let pool = r2d2::Pool::builder()
+            .max_size(config.pool_size.max(1))
+            // No background top-up of idle connections: a short-lived CLI process that
+            // exits while r2d2 is still connecting (libpq + OpenSSL on another thread)
+            // crashed in OpenSSL's exit handlers (SIGSEGV, seen in the acceptance tests).
+            // Connections are opened on demand and kept until their idle timeout.
+            .min_idle(Some(0))
+            .connection_timeout(config.connect_timeout)
+            .error_handler(Box::new(LogPoolErrors))
+            .build(manager)
+            .map_err(OpenError::Pool)?;
+        tracing::debug!(backend, pool_size = config.pool_size, "store opened");
+        Ok(Self { pool, registry })
+    }
+
+    /// Runs one unit of work on a pooled connection, off the async runtime. The connection
+    /// goes back to the pool before the future completes; none is ever held across an
+    /// `.await`.
+    pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut connection = pool.get().map_err(from_pool)?;
+            work(&mut connection)
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(error) => Err(StoreError::unavailable(error)),
+        }
+    }
+
+    /// Runs a unit of work that writes, in one transaction on a pooled connection: it
+    /// commits when `work` succeeds and rolls back when it fails.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(|connection| {
+            connection
+                .transaction(|connection| work(connection).map_err(Rollback))
+                .map_err(|Rollback(error)| error)
+        })
+        .await
+    }
+}
+
+/// A store error inside a diesel transaction, which wants errors it can build from its own.
+struct Rollback(StoreError);
+
+impl From<diesel::result::Error> for Rollback {
+    fn from(error: diesel::result::Error) -> Self {
+        Self(from_diesel(error))
+    }
+}
+
+/// Sends the pool's connection failures to the log (r2d2's default writes them nowhere).
+#[derive(Debug)]
+struct LogPoolErrors;
+
+impl r2d2::HandleError<ConnectError> for LogPoolErrors {
+    fn handle_error(&self, error: ConnectError) {
+        tracing::warn!(%error, "database connection failed");
+    }
+}

@@ -1,0 +1,140 @@
+//! `TenantRepository`: tenants and their bearer tokens.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use scim_core::StoreError;
+use scim_core::ports::TenantRepository;
+use scim_core::tenant::{StoredToken, Tenant, TenantId, TokenHash};
+
+use crate::errors::from_diesel;
+use crate::migrations;
+use crate::rows::{CorruptRow, TenantRow, TokenRow};
+use crate::schema::{tenants, tokens};
+use crate::store::DieselStore;
+
+#[async_trait]
+impl TenantRepository for DieselStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let row = TenantRow::from(tenant);
+        self.write(move |connection| {
+            diesel::insert_into(tenants::table)
+                .values(&row)
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_tenant(&self, slug: &str) -> Result<Option<Tenant>, StoreError> {
+        let slug = slug.to_owned();
+        self.run(move |connection| {
+            let row = tenants::table
+                .filter(tenants::slug.eq(slug))
+                .select(TenantRow::as_select())
+                .first(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            row.map(Tenant::try_from)
+                .transpose()
+                .map_err(StoreError::from)
+        })
+        .await
+    }
+
+    /// All tenants, by slug.
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.run(|connection| {
+            let rows = tenants::table
+                .order(tenants::slug.asc())
+                .select(TenantRow::as_select())
+                .load(connection)
+                .map_err(from_diesel)?;
+            rows.into_iter()
+                .map(|row| Tenant::try_from(row).map_err(StoreError::from))
+                .collect()
+        })
+        .await
+    }
+
+    /// `NotFound` when the tenant does not exist.
+    async fn insert_token(&self, token: &StoredToken) -> Result<(), StoreError> {
+        let row = TokenRow::from(token);
+        self.write(move |connection| {
+            diesel::insert_into(tokens::table)
+                .values(&row)
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The tenant's tokens, oldest first.
+    async fn list_tokens(&self, tenant: &TenantId) -> Result<Vec<StoredToken>, StoreError> {
+        let tenant = tenant.0.clone();
+        self.run(move |connection| {
+            let rows = tokens::table
+                .filter(tokens::tenant_id.eq(tenant))
+                .order((tokens::created.asc(), tokens::id.asc()))
+                .select(TokenRow::as_select())
+                .load(connection)
+                .map_err(from_diesel)?;
+            rows.into_iter()
+                .map(|row| StoredToken::try_from(row).map_err(StoreError::from))
+                .collect()
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, tenant: &TenantId, token_id: &str) -> Result<(), StoreError> {
+        let (tenant, token_id) = (tenant.0.clone(), token_id.to_owned());
+        self.write(move |connection| {
+            let deleted = diesel::delete(tokens::table)
+                .filter(tokens::tenant_id.eq(tenant))
+                .filter(tokens::id.eq(token_id))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<(StoredToken, Tenant)>, StoreError> {
+        let hash = hash.0.clone();
+        self.run(move |connection| {
+            let found = tokens::table
+                .inner_join(tenants::table)
+                .filter(tokens::hash.eq(hash))
+                .select((TokenRow::as_select(), TenantRow::as_select()))
+                .first::<(TokenRow, TenantRow)>(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            found
+                .map(|(token, tenant)| Ok((token.try_into()?, tenant.try_into()?)))
+                .transpose()
+                .map_err(|error: CorruptRow| StoreError::from(error))
+        })
+        .await
+    }
+
+    /// Runs `SELECT 1` and checks that no migration is pending.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|connection| {
+            diesel::sql_query("SELECT 1")
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if migrations::has_pending(connection).map_err(StoreError::Unavailable)? {
+                return Err(StoreError::unavailable("database migrations are pending"));
+            }
+            Ok(())
+        })
+        .await
+    }
+}

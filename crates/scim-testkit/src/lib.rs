@@ -1,0 +1,191 @@
+//! The storage contract: one suite of tests every store must pass, run by
+//! `scim-sqlite` and `scim-postgres` against real databases (a temporary SQLite file, a fresh
+//! PostgreSQL database cloned from a migrated template) so the two cannot drift apart.
+//!
+//! A backend's `tests/contract.rs` is one line:
+//!
+//! ```ignore
+//! scim_testkit::contract_tests!(scim_testkit::sqlite::factory());
+//! ```
+//!
+//! which generates one `#[tokio::test]` per contract test, each opening a fresh store from
+//! the factory. The factory expression is a future yielding `Option<impl StoreFactory>`;
+//! `None` skips the test (PostgreSQL unreachable outside CI).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: failing loudly on a broken fixture is the point"
+)]
+
+pub mod agreement;
+pub mod contract;
+pub mod fixtures;
+pub mod postgres;
+pub mod sqlite;
+
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use scim_core::SchemaRegistry;
+use scim_store::{DieselStore, OpenError, StoreConfig};
+
+use crate::fixtures::registry;
+
+/// A backend's entry point: `scim_sqlite::open` or `scim_postgres::open`.
+pub type OpenStore = fn(&str, Arc<SchemaRegistry>, &StoreConfig) -> Result<DieselStore, OpenError>;
+
+/// Makes fresh databases of one backend, and stores on them.
+pub trait StoreFactory: Send + Sync {
+    /// How the backend opens a store.
+    const OPEN: OpenStore;
+
+    /// An empty database of its own (migrated or not; opening a store migrates it).
+    fn database(&self) -> impl Future<Output = TestDatabase> + Send;
+
+    /// A store on a fresh database, opened through the backend's entry point.
+    fn open(&self) -> impl Future<Output = TestStore> + Send {
+        async { TestStore::open(self.database().await, Self::OPEN).await }
+    }
+}
+
+/// What keeps a test database alive: a temporary directory, or a guard that drops the
+/// database.
+pub type DatabaseGuard = Box<dyn Send + Sync>;
+
+/// A database of its own, removed when this is dropped. Also for tests that start the
+/// server binary on it (`--database-url`).
+pub struct TestDatabase {
+    url: String,
+    _guard: DatabaseGuard,
+}
+
+impl TestDatabase {
+    pub fn new(url: String, guard: DatabaseGuard) -> Self {
+        Self { url, _guard: guard }
+    }
+
+    /// The database URL, as `--database-url` takes it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// A store on its own database, removed when the `TestStore` is dropped.
+pub struct TestStore {
+    // Fields drop in order: the pool closes before its database goes away.
+    store: DieselStore,
+    reopen: Arc<dyn Fn() -> DieselStore + Send + Sync>,
+    _database: TestDatabase,
+}
+
+impl TestStore {
+    /// Opens a store on `database` with `open`.
+    pub async fn open(database: TestDatabase, open: OpenStore) -> Self {
+        let url = database.url().to_owned();
+        let reopen = Arc::new(move || {
+            open(&url, registry(), &test_config())
+                .unwrap_or_else(|error| panic!("cannot open the store: {error}"))
+        });
+        let store = blocking({
+            let reopen = Arc::clone(&reopen);
+            move || reopen()
+        })
+        .await;
+        Self {
+            store,
+            reopen,
+            _database: database,
+        }
+    }
+
+    /// A second store on the same database, opened (and migrated) anew.
+    pub async fn reopen(&self) -> DieselStore {
+        let reopen = Arc::clone(&self.reopen);
+        blocking(move || reopen()).await
+    }
+}
+
+impl Deref for TestStore {
+    type Target = DieselStore;
+
+    fn deref(&self) -> &DieselStore {
+        &self.store
+    }
+}
+
+/// The pool settings of test stores.
+pub fn test_config() -> StoreConfig {
+    StoreConfig {
+        pool_size: 4,
+        connect_timeout: std::time::Duration::from_secs(10),
+    }
+}
+
+/// Runs blocking work (opening stores, administering databases) off the runtime.
+pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+/// Generates one `#[tokio::test]` per contract test, each getting the factory from
+/// `$factory` (a future of `Option<impl StoreFactory>`; `None` skips). The list of tests
+/// lives here only, so the backends cannot run different suites.
+#[macro_export]
+macro_rules! contract_tests {
+    ($factory:expr) => {
+        $crate::contract_tests!(@each $factory;
+            resources_round_trip,
+            unknown_ids_are_not_found,
+            tenants_are_isolated,
+            user_names_are_unique_by_fold_key,
+            updates_check_the_version,
+            deletes_check_the_version,
+            concurrent_updates_let_one_win,
+            lists_page_count_and_sort,
+            list_filters_run_on_key_columns,
+            tokens_are_found_listed_and_revoked,
+            tenant_slugs_are_unique,
+            ping_and_reopen,
+            list_agrees_with_the_evaluator,
+        );
+    };
+    (@each $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(factory) = $factory.await {
+                    $crate::contract::$name(&factory).await;
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `pub async fn` of the contract module is in the macro's list (a test missing
+    /// from the list would silently run nowhere; one missing from the module fails to compile).
+    #[test]
+    fn the_macro_runs_every_contract_test() {
+        let contract = include_str!("contract.rs");
+        let lib = include_str!("lib.rs");
+        let list = &lib[lib.find("@each $factory;").unwrap()..];
+        let list = &list[..list.find(");").unwrap()];
+        let mut count = 0;
+        for line in contract.lines() {
+            if let Some(rest) = line.strip_prefix("pub async fn ") {
+                let name = &rest[..rest.find(['<', '(']).unwrap()];
+                assert!(
+                    list.contains(&format!("{name},")),
+                    "{name} is not in contract_tests!"
+                );
+                count += 1;
+            }
+        }
+        assert!(count > 10, "found only {count} contract tests");
+    }
+}

@@ -1,0 +1,21 @@
+-- Tenants and their bearer tokens (stored as SHA-256 hashes, never the secret).
+-- Timestamps are microseconds since the Unix epoch (UTC).
+CREATE TABLE tenants (
+    id TEXT NOT NULL PRIMARY KEY,
+    slug TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    CONSTRAINT tenants_slug_unique UNIQUE (slug)
+);
+
+CREATE TABLE tokens (
+    id TEXT NOT NULL PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    hash TEXT NOT NULL,
+    hint TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    expires BIGINT,
+    CONSTRAINT tokens_hash_unique UNIQUE (hash)
+);
+
+CREATE INDEX tokens_tenant ON tokens (tenant_id, created);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the scim2-tester validator (PyPI) against a freshly started server on a temporary
+# SQLite database. Needs python3 with venv; builds the server in debug mode if needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${SCIM_VALIDATOR_VENV:-target/validator-venv}"
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check \
+    "scim2-tester==0.5.2" "scim2-client==0.13.2" "scim2-models==0.12.3" httpx2
+
+cargo build -q -p scim-server --locked
+bin="${CARGO_TARGET_DIR:-target}/debug/scim-server"
+work="$(mktemp -d)"
+db="sqlite://$work/validator.db"
+trap 'kill "${server_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+"$bin" --database-url "$db" tenant create validator >/dev/null
+token="$("$bin" --database-url "$db" token issue --tenant validator | tail -n1)"
+"$bin" --database-url "$db" serve --listen 127.0.0.1:0 >"$work/stdout" 2>"$work/stderr" &
+server_pid=$!
+for _ in $(seq 1 100); do
+    grep -q "listening on" "$work/stdout" 2>/dev/null && break
+    sleep 0.1
+done
+addr="$(sed -n 's/^listening on //p' "$work/stdout" | head -n1)"
+[[ -n "$addr" ]] || { echo "server did not start"; cat "$work/stderr"; exit 1; }
+
+"$venv/bin/python" ci/scim2_tester_check.py "$addr/scim/v2" "$token" --strict-types User,Group

@@ -1,0 +1,56 @@
+//! The operator CLI, also while `serve` runs on the same database.
+
+use crate::helpers::{Server, Store, cli, cli_output, issue_token, tenant_with_token};
+
+#[test]
+fn tokens_are_listed_revoked_and_honoured_by_the_running_server() {
+    let store = Store::sqlite();
+    let first = tenant_with_token(&store, "acme");
+    let server = Server::start(store);
+    let store = &server.store;
+
+    // Issued while the server runs: usable on the next request.
+    let second = issue_token(store, "acme");
+    assert!(
+        second.starts_with("scim_") && second.len() >= 40,
+        "{second}"
+    );
+    assert_ne!(first, second);
+    assert_eq!(server.get("/scim/v2/Users", &second).status, 200);
+
+    let listed: serde_json::Value = serde_json::from_str(&cli(
+        store,
+        &["token", "list", "--tenant", "acme", "--json"],
+    ))
+    .expect("json");
+    let tokens = listed.as_array().expect("array");
+    assert_eq!(tokens.len(), 2);
+    let text = listed.to_string();
+    assert!(
+        !text.contains(&first) && !text.contains(&second),
+        "secrets are never listed"
+    );
+    let second_id = tokens
+        .iter()
+        .find(|t| second.starts_with(t["hint"].as_str().unwrap_or_default().trim_end_matches('…')))
+        .and_then(|t| t["id"].as_str())
+        .expect("the second token by its hint")
+        .to_owned();
+
+    cli(store, &["token", "revoke", "--tenant", "acme", &second_id]);
+    server
+        .get("/scim/v2/Users", &second)
+        .assert_error(401, None);
+    assert_eq!(server.get("/scim/v2/Users", &first).status, 200);
+
+    let tenants: serde_json::Value =
+        serde_json::from_str(&cli(store, &["tenant", "list", "--json"])).expect("json");
+    assert_eq!(tenants[0]["slug"], "acme");
+
+    let duplicate = cli_output(store, &["tenant", "create", "acme"]);
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
+    let unknown = cli_output(store, &["token", "issue", "--tenant", "nobody"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no tenant 'nobody'"));
+}

@@ -1,0 +1,88 @@
+//! Discovery endpoints and health, which need no credentials.
+
+use serde_json::json;
+
+use crate::helpers::{ENTERPRISE, Server, Store, USER_SCHEMA};
+
+#[test]
+fn discovery_documents_describe_what_is_served() {
+    let server = Server::start(Store::sqlite());
+    let anon = |path: &str| server.send("GET", path, None, &[], None);
+
+    let config = anon("/scim/v2/ServiceProviderConfig");
+    assert_eq!(config.status, 200, "{}", config.text);
+    assert_eq!(config.header("content-type"), Some("application/scim+json"));
+    assert_eq!(
+        config.json["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
+    );
+    assert_eq!(
+        config.json["filter"],
+        json!({"supported": true, "maxResults": 1000})
+    );
+    assert_eq!(config.json["etag"]["supported"], true);
+    assert_eq!(config.json["sort"]["supported"], true);
+    assert_eq!(config.json["patch"]["supported"], false);
+    assert_eq!(config.json["bulk"]["maxOperations"], 1000);
+    assert_eq!(config.json["bulk"]["maxPayloadSize"], 4 * 1024 * 1024);
+    assert_eq!(
+        config.json["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
+
+    let types = anon("/scim/v2/ResourceTypes");
+    assert_eq!(types.status, 200);
+    let user_type = types.json["Resources"]
+        .as_array()
+        .expect("Resources")
+        .iter()
+        .find(|t| t["id"] == "User")
+        .expect("User resource type")
+        .clone();
+    assert_eq!(user_type["endpoint"], "/Users");
+    assert_eq!(user_type["schema"], USER_SCHEMA);
+    assert_eq!(
+        user_type["schemaExtensions"][0],
+        json!({"schema": ENTERPRISE, "required": false})
+    );
+    assert_eq!(anon("/scim/v2/ResourceTypes/User").json, user_type);
+
+    let schemas = anon("/scim/v2/Schemas");
+    let ids: Vec<_> = schemas.json["Resources"]
+        .as_array()
+        .expect("Resources")
+        .iter()
+        .map(|s| s["id"].clone())
+        .collect();
+    for id in [
+        USER_SCHEMA,
+        ENTERPRISE,
+        "urn:scim-license:schemas:extension:license:2.0:User",
+    ] {
+        assert!(ids.contains(&json!(id)), "{id} in {ids:?}");
+    }
+    let user = anon(&format!("/scim/v2/Schemas/{USER_SCHEMA}"));
+    let emails = user.json["attributes"]
+        .as_array()
+        .expect("attributes")
+        .iter()
+        .find(|a| a["name"] == "emails")
+        .expect("emails")
+        .clone();
+    assert_eq!(emails["multiValued"], true);
+    assert_eq!(emails["type"], "complex");
+    assert_eq!(
+        emails["subAttributes"][2]["canonicalValues"],
+        json!(["work", "home", "other"])
+    );
+    anon("/scim/v2/Schemas/urn:nope").assert_error(404, None);
+
+    let health = anon("/healthz");
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json, json!({"status": "ok"}));
+    assert!(
+        health
+            .header("x-request-id")
+            .is_some_and(|id| id.len() == 36)
+    );
+}

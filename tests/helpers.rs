@@ -1,0 +1,254 @@
+//! Starting the real `scim-server` binary on a random port and talking HTTP to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The `scim-server` binary cargo built for these tests.
+pub(crate) fn server_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_scim-server"))
+}
+
+/// Where a test's data lives; dropped (deleted) with the test.
+pub(crate) enum Store {
+    Sqlite(tempfile::TempDir),
+    Postgres(scim_testkit::TestDatabase),
+}
+
+impl Store {
+    pub(crate) fn sqlite() -> Self {
+        Store::Sqlite(tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// A fresh PostgreSQL database, or `None` (after a loud note) when PostgreSQL is not
+    /// reachable outside CI. In CI it panics instead.
+    pub(crate) fn postgres(suite: &'static str) -> Option<Self> {
+        use scim_testkit::StoreFactory;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let factory = runtime.block_on(scim_testkit::postgres::factory(suite))?;
+        Some(Store::Postgres(runtime.block_on(factory.database())))
+    }
+
+    pub(crate) fn url(&self) -> String {
+        match self {
+            Store::Sqlite(dir) => format!("sqlite://{}", dir.path().join("scim.db").display()),
+            Store::Postgres(db) => db.url().to_owned(),
+        }
+    }
+}
+
+/// Runs a CLI command against the store and returns its output; panics on failure.
+pub(crate) fn cli(store: &Store, args: &[&str]) -> String {
+    let output = cli_output(store, args);
+    assert!(
+        output.status.success(),
+        "scim-server {args:?} failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 stdout")
+}
+
+pub(crate) fn cli_output(store: &Store, args: &[&str]) -> Output {
+    Command::new(server_binary())
+        .arg("--database-url")
+        .arg(store.url())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run scim-server")
+}
+
+/// Creates a tenant and returns a fresh token for it.
+pub(crate) fn tenant_with_token(store: &Store, slug: &str) -> String {
+    cli(store, &["tenant", "create", slug]);
+    issue_token(store, slug)
+}
+
+pub(crate) fn issue_token(store: &Store, slug: &str) -> String {
+    let out = cli(store, &["token", "issue", "--tenant", slug]);
+    out.lines().last().expect("token line").trim().to_owned()
+}
+
+/// A running server; killed when dropped.
+pub(crate) struct Server {
+    child: Child,
+    pub(crate) base: String,
+    pub(crate) store: Store,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    pub(crate) fn start(store: Store) -> Self {
+        let mut child = Command::new(server_binary())
+            .arg("--database-url")
+            .arg(store.url())
+            .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start scim-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    tx.send(addr.to_owned()).ok();
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server did not start");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Server {
+            child,
+            base: addr,
+            store,
+            agent,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request; `token` may be `None` for anonymous calls.
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        if let Some(token) = token {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        let has_type = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        if body.is_some() && !has_type {
+            req = req.header("Content-Type", "application/scim+json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let response = match body {
+            Some(bytes) => self.agent.run(req.body(bytes.to_vec()).expect("request")),
+            None => self.agent.run(req.body(()).expect("request")),
+        }
+        .expect("HTTP exchange");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.into_body().read_to_string().unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub(crate) fn get(&self, path: &str, token: &str) -> Reply {
+        self.send("GET", path, Some(token), &[], None)
+    }
+
+    pub(crate) fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(
+            "POST",
+            path,
+            Some(token),
+            &[],
+            Some(body.to_string().as_bytes()),
+        )
+    }
+
+    pub(crate) fn put(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(
+            "PUT",
+            path,
+            Some(token),
+            &[],
+            Some(body.to_string().as_bytes()),
+        )
+    }
+
+    pub(crate) fn delete(&self, path: &str, token: &str) -> Reply {
+        self.send("DELETE", path, Some(token), &[], None)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: ureq::http::HeaderMap,
+    pub(crate) text: String,
+    pub(crate) json: Value,
+}
+
+impl Reply {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a SCIM error body with this status and scimType, returning its detail.
+    #[track_caller]
+    pub(crate) fn assert_error(&self, status: u16, scim_type: Option<&str>) -> String {
+        assert_eq!(self.status, status, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/scim+json"),
+            "error content type, body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.json["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
+        assert_eq!(
+            self.json["status"],
+            status.to_string(),
+            "status is a string"
+        );
+        assert_eq!(
+            self.json["scimType"].as_str(),
+            scim_type,
+            "body: {}",
+            self.text
+        );
+        let detail = self.json["detail"].as_str().expect("detail").to_owned();
+        assert!(!detail.is_empty());
+        detail
+    }
+}
+
+pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// A minimal valid user body.
+pub(crate) fn user(user_name: &str) -> Value {
+    serde_json::json!({"schemas": [USER_SCHEMA], "userName": user_name})
+}

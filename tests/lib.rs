@@ -1,1 +1,0 @@
-//! Helpers for the acceptance tests live in main.rs.
