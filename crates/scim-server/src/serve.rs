@@ -61,7 +61,7 @@ async fn trace_request(
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!(
         "request",
-        id = %request_id,
+        request_id = %request_id,
         method = %req.method(),
         path = %req.path(),
         tenant = tracing::field::Empty,
