@@ -109,6 +109,10 @@ pub enum StoreError {
     /// The stored version is not the one the write was planned against.
     #[error("the resource changed since it was read")]
     VersionMismatch,
+    /// A membership change names a member that is no User or Group of the tenant, or adds a
+    /// group to itself.
+    #[error("'{value}' is not a User or Group of this tenant")]
+    InvalidReference { value: String },
     /// The store could not be reached or failed; the source is logged, never shown.
     #[error("store unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -17,5 +17,5 @@ pub mod validate;
 
 pub use error::{ScimError, ScimResult, StoreError};
 pub use path::AttrPath;
-pub use resource::{Meta, Resource, ResourceKind};
+pub use resource::{Expand, MembershipChange, Meta, Resource, ResourceKind};
 pub use schema::SchemaRegistry;

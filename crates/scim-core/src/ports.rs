@@ -6,33 +6,51 @@ use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
 use crate::query::{ListPage, ListQuery};
-use crate::resource::{Resource, ResourceKind};
+use crate::resource::{Expand, MembershipChange, Resource, ResourceKind};
 use crate::tenant::{StoredToken, Tenant, TenantId, TokenHash};
 
 /// Stores Users and Groups of one tenant at a time.
+///
+/// Group membership is kept apart from the resources' attributes, as rows: `members` of a
+/// group and `groups` of a user are never stored with them (a store drops them from a
+/// written resource), they are changed by [`MembershipChange`]s and computed on reads that
+/// ask for them with [`Expand`]. Deleting a resource removes it from every group and removes
+/// a deleted group's own members.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait ResourceRepository: Send + Sync {
-    /// Inserts a new resource. `Conflict` when a unique attribute is taken.
-    async fn insert(&self, tenant: &TenantId, resource: &Resource) -> Result<(), StoreError>;
+    /// Inserts a new resource and applies `members` to it (a group's initial members).
+    /// `Conflict` when a unique attribute is taken; `InvalidReference` when a member is no
+    /// User or Group of the tenant, or is the group itself. Nothing is written on failure.
+    async fn insert(
+        &self,
+        tenant: &TenantId,
+        resource: &Resource,
+        members: &[MembershipChange],
+    ) -> Result<(), StoreError>;
 
+    /// The resource, with the computed attributes `expand` asks for.
     async fn get(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
+        expand: Expand,
     ) -> Result<Option<Resource>, StoreError>;
 
     /// Replaces the stored resource if its version is still `expected_version`
-    /// (`VersionMismatch` otherwise, `NotFound` when it is gone).
+    /// (`VersionMismatch` otherwise, `NotFound` when it is gone), and applies `members` to it
+    /// in the same transaction. Each change costs what it names, whatever the group's size.
     async fn update(
         &self,
         tenant: &TenantId,
         resource: &Resource,
         expected_version: i64,
+        members: &[MembershipChange],
     ) -> Result<(), StoreError>;
 
-    /// Deletes a resource, if given only when its version is still `expected_version`.
+    /// Deletes a resource, if given only when its version is still `expected_version`, and
+    /// its membership rows on both sides (the groups it was a member of get a new version).
     async fn delete(
         &self,
         tenant: &TenantId,
@@ -41,12 +59,14 @@ pub trait ResourceRepository: Send + Sync {
         expected_version: Option<i64>,
     ) -> Result<(), StoreError>;
 
-    /// Answers a list query exactly as the core's filter evaluator would.
+    /// Answers a list query exactly as the core's filter evaluator would over the resources
+    /// with both computed attributes, and returns the page with those `expand` asks for.
     async fn list(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         query: &ListQuery,
+        expand: Expand,
     ) -> Result<ListPage, StoreError>;
 }
 

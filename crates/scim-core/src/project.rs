@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
-use crate::resource::ResourceKind;
+use crate::resource::{Expand, GROUPS, MEMBERS, ResourceKind};
 use crate::schema::{AttributeDef, Returned, SchemaRegistry};
 
 /// What a client asked to see. Paths are canonical; names the registry does not know are
@@ -40,6 +40,37 @@ impl Projection {
             attributes: selectors(registry, kind, attributes)?,
             excluded: selectors(registry, kind, excluded)?,
         })
+    }
+
+    /// Whether the projection keeps the common or core attribute `name` of `kind` (in whole
+    /// or in part).
+    pub fn shows(&self, registry: &SchemaRegistry, kind: ResourceKind, name: &str) -> bool {
+        let Some(def) = registry.core_attribute(kind, name) else {
+            return false;
+        };
+        match def.returned {
+            Returned::Never => false,
+            Returned::Always => true,
+            Returned::Default | Returned::Request => {
+                if self.excluded.iter().any(|s| s.covers(None, def.name, None)) {
+                    return false;
+                }
+                if self.restricted || def.returned == Returned::Request {
+                    self.mentions(&self.attributes, None, def.name).is_some()
+                } else {
+                    true
+                }
+            }
+        }
+    }
+
+    /// The computed attributes a response with this projection needs loaded: with
+    /// `excludedAttributes=members` a group's members are never read.
+    pub fn expand(&self, registry: &SchemaRegistry, kind: ResourceKind) -> Expand {
+        Expand {
+            members: kind == ResourceKind::Group && self.shows(registry, kind, MEMBERS),
+            groups: kind == ResourceKind::User && self.shows(registry, kind, GROUPS),
+        }
     }
 
     /// Projects a resource document (see [`crate::Resource::to_document`]).
@@ -308,6 +339,33 @@ mod tests {
                 "userName": "bjensen",
                 "name": {"givenName": "Barbara"},
             })
+        );
+    }
+
+    #[test]
+    fn expansion_follows_the_projection() {
+        let registry = SchemaRegistry::standard();
+        let group = ResourceKind::Group;
+        let cases = [
+            (None, None, true),
+            (None, Some("members"), false),
+            (None, Some("members.value"), true),
+            (Some("displayName"), None, false),
+            (Some("members.value"), None, true),
+        ];
+        for (attributes, excluded, members) in cases {
+            let projection = Projection::parse(&registry, group, attributes, excluded).unwrap();
+            assert_eq!(
+                projection.expand(&registry, group).members,
+                members,
+                "{attributes:?} {excluded:?}"
+            );
+            assert!(!projection.expand(&registry, group).groups);
+        }
+        let users = Projection::parse(&registry, ResourceKind::User, None, Some("groups")).unwrap();
+        assert_eq!(
+            users.expand(&registry, ResourceKind::User),
+            Expand::default()
         );
     }
 

@@ -9,7 +9,7 @@ use crate::error::ScimError;
 use crate::filter::Filter;
 use crate::filter::eval::{CompiledFilter, Scalar, ValueKind, resolve_attr};
 use crate::path::AttrPath;
-use crate::resource::{Resource, ResourceKind};
+use crate::resource::{Expand, Resource, ResourceKind, membership_attribute};
 use crate::schema::SchemaRegistry;
 
 /// Page size when the client sends no `count`.
@@ -58,6 +58,47 @@ impl ListQuery {
     /// The number of matching resources to skip.
     pub fn offset(&self) -> u64 {
         self.start_index.saturating_sub(1)
+    }
+
+    /// The computed attributes (see [`Expand`]) the filter or the sort reads: a store that
+    /// evaluates the query in memory must load them first.
+    pub fn reads_computed(&self, kind: ResourceKind, registry: &SchemaRegistry) -> Expand {
+        let mut paths = Vec::new();
+        if let Some(filter) = &self.filter {
+            filter_paths(filter, &mut paths);
+        }
+        if let Some(sort) = &self.sort {
+            paths.push(&sort.path);
+        }
+        let computed = membership_attribute(kind);
+        let reads = paths.into_iter().any(|path| {
+            let top = AttrPath {
+                sub: None,
+                ..path.clone()
+            };
+            registry.resolve(kind, &top).is_some_and(|resolved| {
+                resolved.extension.is_none() && resolved.attr.name == computed
+            })
+        });
+        Expand {
+            members: reads && kind == ResourceKind::Group,
+            groups: reads && kind == ResourceKind::User,
+        }
+    }
+}
+
+/// The attribute paths a filter names at the top level (a value path's own path, not the
+/// sub-attributes its filter names).
+fn filter_paths<'f>(filter: &'f Filter, out: &mut Vec<&'f AttrPath>) {
+    match filter {
+        Filter::Compare { path, .. } | Filter::Present(path) | Filter::ValuePath { path, .. } => {
+            out.push(path);
+        }
+        Filter::And(left, right) | Filter::Or(left, right) => {
+            filter_paths(left, out);
+            filter_paths(right, out);
+        }
+        Filter::Not(inner) => filter_paths(inner, out),
     }
 }
 
@@ -420,6 +461,63 @@ mod tests {
         assert_eq!((page.total, ids(&page)), (0, vec![]));
         let page = run(Some("userName ne \"alice\""), None, SortOrder::Ascending);
         assert_eq!(ids(&page), vec!["1", "3", "4", "5", "6", "7"]);
+    }
+
+    #[test]
+    fn knows_which_queries_read_computed_attributes() {
+        let registry = SchemaRegistry::standard();
+        let (user, group) = (ResourceKind::User, ResourceKind::Group);
+        let members = Expand {
+            members: true,
+            groups: false,
+        };
+        let groups = Expand {
+            members: false,
+            groups: true,
+        };
+        let cases = [
+            (group, Some("displayName eq \"a\""), None, Expand::default()),
+            (group, Some("members[value eq \"u1\"]"), None, members),
+            (group, Some("MEMBERS.type eq \"User\""), None, members),
+            (
+                group,
+                Some(
+                    "displayName pr and not (urn:ietf:params:scim:schemas:core:2.0:Group:members pr)",
+                ),
+                None,
+                members,
+            ),
+            (group, None, Some("members"), members),
+            (group, None, Some("displayName"), Expand::default()),
+            (
+                user,
+                Some("groups[type eq \"direct\"] or userName eq \"a\""),
+                None,
+                groups,
+            ),
+            (
+                user,
+                Some("emails[value co \"groups\"]"),
+                None,
+                Expand::default(),
+            ),
+            (user, None, Some("groups.display"), groups),
+        ];
+        for (kind, filter, sort_by, want) in cases {
+            let query = ListQuery {
+                filter: filter.map(|text| parse(text).unwrap()),
+                sort: sort_by.map(|text| Sort {
+                    path: sort_path(kind, &registry, text).unwrap(),
+                    order: SortOrder::Ascending,
+                }),
+                ..ListQuery::default()
+            };
+            assert_eq!(
+                query.reads_computed(kind, &registry),
+                want,
+                "{filter:?} {sort_by:?}"
+            );
+        }
     }
 
     #[test]

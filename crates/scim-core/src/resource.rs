@@ -35,6 +35,61 @@ impl fmt::Display for ResourceKind {
     }
 }
 
+/// A change to a group's members, applied in order in the same transaction as the group's
+/// row. Members are named by id: a User or a Group of the same tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipChange {
+    /// Adds these resources; ids that are members already are skipped. An id that is no User
+    /// or Group of the tenant, or the group's own id, fails the whole write.
+    Add(Vec<String>),
+    /// Removes these members; ids that are not members are ignored.
+    Remove(Vec<String>),
+    /// Removes every member.
+    RemoveAll,
+}
+
+/// What to load with resources besides their stored attributes: the attributes computed
+/// from the membership rows, `members` of groups and `groups` of users (RFC 7643 §4.1.2,
+/// direct and indirect through nested groups). Loading them costs a query per page (and per
+/// level of nesting for `groups`), so callers ask only for what they will show or filter.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Expand {
+    /// Fill `members` of groups: `[{"value", "display", "type": "User"|"Group"}]`.
+    pub members: bool,
+    /// Fill `groups` of users: `[{"value", "display", "type": "direct"|"indirect"}]`.
+    pub groups: bool,
+}
+
+impl Expand {
+    /// Both computed attributes.
+    pub const ALL: Self = Self {
+        members: true,
+        groups: true,
+    };
+
+    /// Whether anything is asked for resources of `kind`.
+    pub fn applies_to(self, kind: ResourceKind) -> bool {
+        match kind {
+            ResourceKind::Group => self.members,
+            ResourceKind::User => self.groups,
+        }
+    }
+}
+
+/// The attribute of `kind`'s resources that is computed from the membership rows and never
+/// stored with the resource: `members` of groups, `groups` of users.
+pub fn membership_attribute(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Group => MEMBERS,
+        ResourceKind::User => GROUPS,
+    }
+}
+
+/// The multi-valued `members` attribute of groups.
+pub const MEMBERS: &str = "members";
+/// The readOnly, multi-valued `groups` attribute of users.
+pub const GROUPS: &str = "groups";
+
 /// Server-maintained metadata (RFC 7643 §3.1 `meta`), without `location`, which depends on
 /// how the resource is reached and is added at the HTTP edge.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use scim_core::project::Projection;
-use scim_core::{Resource, SchemaRegistry};
+use scim_core::resource::membership_attribute;
+use scim_core::{Resource, ResourceKind, SchemaRegistry};
 use serde_json::{Value, json};
 
 use crate::SCIM_CONTENT_TYPE;
@@ -42,7 +43,27 @@ pub(crate) fn resource_json(
     if let Some(Value::Object(meta)) = doc.get_mut("meta") {
         meta.insert("location".into(), Value::String(location(base, resource)));
     }
+    add_refs(&mut doc, resource.kind, base);
     Value::Object(projection.apply(registry, resource.kind, doc))
+}
+
+/// Adds `$ref` to every element of a group's `members` (by the member's `type`) and of a
+/// user's `groups`: URIs depend on how the server is reached, so the store never keeps them.
+fn add_refs(doc: &mut serde_json::Map<String, Value>, kind: ResourceKind, base: &str) {
+    let attribute = membership_attribute(kind);
+    let Some(Value::Array(items)) = doc.get_mut(attribute) else {
+        return;
+    };
+    for item in items.iter_mut().filter_map(Value::as_object_mut) {
+        let endpoint = match (kind, item.get("type").and_then(Value::as_str)) {
+            (ResourceKind::Group, Some("Group")) | (ResourceKind::User, _) => "Groups",
+            (ResourceKind::Group, _) => "Users",
+        };
+        if let Some(id) = item.get("value").and_then(Value::as_str) {
+            let uri = format!("{base}/{endpoint}/{id}");
+            item.insert("$ref".into(), Value::String(uri));
+        }
+    }
 }
 
 /// A SCIM JSON response.

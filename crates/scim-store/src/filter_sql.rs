@@ -10,7 +10,14 @@
 //!   superset) and are exact when both parts are;
 //! - `not` is pushed down only when its operand is exact (the negation of a superset is no
 //!   superset), else it is `Always`, inexact;
-//! - value paths (`emails[type eq "work"]`) are `Always`, inexact.
+//! - group membership by member id is exact: `members[value eq "x"]`, `members.value eq
+//!   "x"` (and `members eq "x"`, which compares `value`) select the groups with a member whose
+//!   id has the fold key of `x` (`members.value` is caseExact=false), through the membership
+//!   rows; `ne` is its negation; inside the brackets `or` keeps exactness and `and` gives a
+//!   superset (some member matching both sides is more than some member matching each);
+//! - every other value path (`emails[type eq "work"]`, `members[type eq "User"]`) is
+//!   `Always`, inexact, and so is any other term on `members` or on users' `groups`: the
+//!   store loads them for the evaluator.
 //!
 //! Absent values follow the evaluator: a missing attribute matches no comparison except
 //! `ne`, and `pr` means present and not empty. Every SQL expression built here is two-valued
@@ -24,11 +31,12 @@ use diesel::sql_types::Bool;
 use scim_core::filter::{CompValue, CompareOp, Filter};
 use scim_core::fold::fold_key;
 use scim_core::path::AttrPath;
+use scim_core::resource::MEMBERS;
 use scim_core::{ResourceKind, SchemaRegistry};
 
 use crate::columns::{Column, TextColumn, TimeColumn};
 use crate::connection::MultiBackend;
-use crate::schema::resources;
+use crate::schema::{group_members, resources};
 
 /// A SQL condition on the resources table.
 pub(crate) type Condition =
@@ -53,6 +61,10 @@ pub(crate) enum Predicate {
         column: TimeColumn,
         op: CompareOp,
         micros: i64,
+    },
+    /// A group with a member whose id has this fold key.
+    Member {
+        key: String,
     },
     And(Box<Predicate>, Box<Predicate>),
     Or(Box<Predicate>, Box<Predicate>),
@@ -91,6 +103,9 @@ pub(crate) fn push_down(
     registry: &SchemaRegistry,
 ) -> Pushdown {
     match filter {
+        Filter::Compare { path, op, value } if is_members(path, kind, registry) => {
+            member_comparison(path, *op, value)
+        }
         Filter::Compare { path, op, value } => compare(path, *op, value, kind, registry)
             .map_or_else(Pushdown::superset, Pushdown::exact),
         Filter::Present(path) => match Column::of(path, kind, registry) {
@@ -126,7 +141,79 @@ pub(crate) fn push_down(
                 Pushdown::superset()
             }
         }
+        Filter::ValuePath { path, filter } if is_members(path, kind, registry) => {
+            member_value_filter(filter)
+        }
         Filter::ValuePath { .. } => Pushdown::superset(),
+    }
+}
+
+/// Whether `path` names the `members` of groups (any spelling, any sub-attribute).
+fn is_members(path: &AttrPath, kind: ResourceKind, registry: &SchemaRegistry) -> bool {
+    let top = AttrPath {
+        sub: None,
+        ..path.clone()
+    };
+    kind == ResourceKind::Group
+        && registry
+            .resolve(kind, &top)
+            .is_some_and(|resolved| resolved.extension.is_none() && resolved.attr.name == MEMBERS)
+}
+
+/// `members.value eq|ne "x"` (or `members eq|ne "x"`); any other comparison on `members` is
+/// for the evaluator.
+fn member_comparison(path: &AttrPath, op: CompareOp, value: &CompValue) -> Pushdown {
+    let on_value = path
+        .sub
+        .as_deref()
+        .is_none_or(|sub| sub.eq_ignore_ascii_case("value"));
+    match (on_value, op, value) {
+        (true, CompareOp::Eq, CompValue::Str(literal)) => Pushdown::exact(Predicate::Member {
+            key: fold_key(literal),
+        }),
+        (true, CompareOp::Ne, CompValue::Str(literal)) => Pushdown::exact(
+            Predicate::Member {
+                key: fold_key(literal),
+            }
+            .negate(),
+        ),
+        _ => Pushdown::superset(),
+    }
+}
+
+/// The filter inside `members[…]`: some member satisfies it.
+fn member_value_filter(filter: &Filter) -> Pushdown {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::Str(literal),
+        } if path.urn.is_none()
+            && path.sub.is_none()
+            && path.attr.eq_ignore_ascii_case("value") =>
+        {
+            Pushdown::exact(Predicate::Member {
+                key: fold_key(literal),
+            })
+        }
+        // Some member satisfies `a or b` exactly when some member satisfies `a` or some
+        // member satisfies `b`.
+        Filter::Or(left, right) => {
+            let (left, right) = (member_value_filter(left), member_value_filter(right));
+            Pushdown {
+                predicate: left.predicate.or(right.predicate),
+                exact: left.exact && right.exact,
+            }
+        }
+        // Some member satisfying `a and b` satisfies each; the converse does not hold.
+        Filter::And(left, right) => {
+            let (left, right) = (member_value_filter(left), member_value_filter(right));
+            Pushdown {
+                predicate: left.predicate.and(right.predicate),
+                exact: false,
+            }
+        }
+        _ => Pushdown::superset(),
     }
 }
 
@@ -207,6 +294,7 @@ impl Predicate {
                     .and(column.expr().assume_not_null().ne(String::new())),
             ),
             Self::Time { column, op, micros } => time_condition(*column, *op, *micros),
+            Self::Member { key } => member_condition(key.clone()),
             Self::And(left, right) => Box::new(left.to_sql().and(right.to_sql())),
             Self::Or(left, right) => Box::new(left.to_sql().or(right.to_sql())),
             Self::Not(inner) => Box::new(not(inner.to_sql())),
@@ -239,6 +327,21 @@ fn text_condition(column: TextColumn, op: CompareOp, key: String) -> Condition {
         CompareOp::Lt => Box::new(present().and(value().lt(key))),
         CompareOp::Le => Box::new(present().and(value().le(key))),
     }
+}
+
+/// The group has a member whose id has the fold key `key`: its `seq` is among the groups of
+/// the resources with that key. Uncorrelated, so each backend runs the subquery once, from
+/// the `id_key` and `member_seq` indexes, whatever the number of groups. Never NULL
+/// (`group_seq` is not).
+fn member_condition(key: String) -> Condition {
+    let member = diesel::alias!(resources as member);
+    let members = member
+        .filter(member.field(resources::id_key).eq(key))
+        .select(member.field(resources::seq));
+    let groups = group_members::table
+        .filter(group_members::member_seq.eq_any(members))
+        .select(group_members::group_seq);
+    Box::new(resources::seq.eq_any(groups))
 }
 
 /// `column op micros` on a column that is never NULL.
@@ -397,6 +500,76 @@ mod tests {
             let pushdown = push_down(&filter, user, &registry);
             assert_eq!(pushdown, Pushdown { predicate, exact }, "{filter}");
         }
+    }
+
+    #[test]
+    fn pushes_down_membership_by_member_id() {
+        use CompareOp::*;
+        let registry = SchemaRegistry::standard();
+        let member = |key: &str| Predicate::Member { key: key.into() };
+        let members = |filter: Filter| Filter::ValuePath {
+            path: path("members"),
+            filter: Box::new(filter),
+        };
+        let value_is = |id: &str| cmp("value", Eq, id);
+        let type_is = cmp("type", Eq, "User");
+        let cases = [
+            (members(value_is("U-1")), member("u-1"), true),
+            (cmp("members.value", Eq, "Straße"), member("strasse"), true),
+            (cmp("MEMBERS", Eq, "a"), member("a"), true),
+            (
+                cmp(
+                    "urn:ietf:params:scim:schemas:core:2.0:Group:members.value",
+                    Eq,
+                    "a",
+                ),
+                member("a"),
+                true,
+            ),
+            (
+                cmp("members.value", Ne, "a"),
+                Predicate::Not(Box::new(member("a"))),
+                true,
+            ),
+            (
+                members(Filter::or(value_is("a"), value_is("b"))),
+                member("a").or(member("b")),
+                true,
+            ),
+            (
+                Filter::or(members(value_is("a")), cmp("displayName", Eq, "X")),
+                member("a").or(text(TextColumn::DisplayName, Eq, "x")),
+                true,
+            ),
+            (
+                members(Filter::and(value_is("a"), type_is.clone())),
+                member("a"),
+                false,
+            ),
+            (members(type_is.clone()), Predicate::Always, false),
+            (cmp("members.value", Co, "a"), Predicate::Always, false),
+            (cmp("members.type", Eq, "User"), Predicate::Always, false),
+            (cmp("members.display", Eq, "a"), Predicate::Always, false),
+            (Filter::Present(path("members")), Predicate::Always, false),
+            (
+                Filter::and(members(value_is("a")), cmp("members.type", Eq, "Group")),
+                member("a"),
+                false,
+            ),
+        ];
+        for (filter, predicate, exact) in cases {
+            let pushdown = push_down(&filter, ResourceKind::Group, &registry);
+            assert_eq!(pushdown, Pushdown { predicate, exact }, "{filter}");
+        }
+        // Users have no members; their `groups` are for the evaluator.
+        let groups = Filter::ValuePath {
+            path: path("groups"),
+            filter: Box::new(value_is("g1")),
+        };
+        assert_eq!(
+            push_down(&groups, ResourceKind::User, &registry),
+            Pushdown::superset()
+        );
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! List queries: in SQL when the filter translates exactly and the sort is on a column,
 //! else a SQL prefilter (a superset, in insertion order) narrowed, sorted and paged by the
-//! core exactly as its evaluator defines.
+//! core exactly as its evaluator defines. The evaluator sees the attributes computed from
+//! membership rows when the query reads them; the page carries those its caller asked for.
+
+use std::collections::HashMap;
 
 use diesel::prelude::*;
 use scim_core::query::{ListPage, ListQuery, SortOrder, apply_in_memory};
-use scim_core::{Resource, ResourceKind, SchemaRegistry, StoreError};
+use scim_core::resource::membership_attribute;
+use scim_core::{Expand, ResourceKind, SchemaRegistry, StoreError};
 
 use crate::columns::{Column, ResourceQuery};
 use crate::connection::{DbConnection, MultiBackend};
 use crate::errors::from_diesel;
+use crate::expand::expand;
 use crate::filter_sql::{Predicate, Pushdown, push_down};
-use crate::rows::ResourceRow;
+use crate::rows::{ResourceRow, StoredResource, to_stored};
 use crate::schema::resources;
 
 /// How a list query runs, decided before a connection is taken.
@@ -23,8 +28,9 @@ pub(crate) enum ListPlan {
         predicate: Predicate,
         sort: Option<(Column, SortOrder)>,
     },
-    /// Load what `prefilter` selects and let the core answer.
-    InMemory { prefilter: Predicate },
+    /// Load what `prefilter` selects, with the computed attributes the query `reads`, and
+    /// let the core answer.
+    InMemory { prefilter: Predicate, reads: Expand },
 }
 
 impl ListPlan {
@@ -50,11 +56,13 @@ impl ListPlan {
             Some(sort) if exact => Self::InSql { predicate, sort },
             _ => Self::InMemory {
                 prefilter: predicate,
+                reads: query.reads_computed(kind, registry),
             },
         }
     }
 
-    /// Runs the plan on one tenant's resources of one kind.
+    /// Runs the plan on one tenant's resources of one kind; the page's resources carry the
+    /// computed attributes `expansion` asks for.
     pub(crate) fn run(
         &self,
         connection: &mut DbConnection,
@@ -62,6 +70,7 @@ impl ListPlan {
         kind: ResourceKind,
         registry: &SchemaRegistry,
         query: &ListQuery,
+        expansion: Expand,
     ) -> Result<ListPage, StoreError> {
         match self {
             Self::Empty => Ok(ListPage {
@@ -93,18 +102,51 @@ impl ListPlan {
                     .select(ResourceRow::as_select())
                     .load(connection)
                     .map_err(from_diesel)?;
+                let mut page = to_stored(rows)?;
+                expand(connection, &mut page, kind, expansion)?;
                 Ok(ListPage {
                     total,
-                    resources: to_resources(rows)?,
+                    resources: page.into_iter().map(|stored| stored.resource).collect(),
                 })
             }
-            Self::InMemory { prefilter } => {
+            Self::InMemory { prefilter, reads } => {
                 let rows = selecting(tenant, kind, prefilter)
                     .order(resources::seq.asc())
                     .select(ResourceRow::as_select())
                     .load(connection)
                     .map_err(from_diesel)?;
-                Ok(apply_in_memory(to_resources(rows)?, kind, registry, query))
+                // Every candidate gets what the filter or the sort reads; only the page gets
+                // what the caller asked for besides.
+                let mut candidates = to_stored(rows)?;
+                expand(connection, &mut candidates, kind, *reads)?;
+                let seqs: HashMap<String, i64> = candidates
+                    .iter()
+                    .map(|stored| (stored.resource.id.clone(), stored.seq))
+                    .collect();
+                let candidates = candidates.into_iter().map(|stored| stored.resource);
+                let mut page = apply_in_memory(candidates.collect(), kind, registry, query);
+                match (reads.applies_to(kind), expansion.applies_to(kind)) {
+                    (false, true) => {
+                        let mut stored: Vec<StoredResource> = page
+                            .resources
+                            .drain(..)
+                            .map(|resource| StoredResource {
+                                seq: seqs.get(&resource.id).copied().unwrap_or_default(),
+                                resource,
+                            })
+                            .collect();
+                        expand(connection, &mut stored, kind, expansion)?;
+                        page.resources = stored.into_iter().map(|stored| stored.resource).collect();
+                    }
+                    (true, false) => {
+                        let computed = membership_attribute(kind);
+                        for resource in &mut page.resources {
+                            resource.attributes.remove(computed);
+                        }
+                    }
+                    _ => {}
+                }
+                Ok(page)
             }
         }
     }
@@ -120,12 +162,6 @@ fn selecting(tenant: &str, kind: ResourceKind, predicate: &Predicate) -> Resourc
         Predicate::Always => query,
         predicate => query.filter(predicate.to_sql()),
     }
-}
-
-fn to_resources(rows: Vec<ResourceRow>) -> Result<Vec<Resource>, StoreError> {
-    rows.into_iter()
-        .map(|row| Resource::try_from(row).map_err(StoreError::from))
-        .collect()
 }
 
 fn to_i64(value: u64) -> i64 {

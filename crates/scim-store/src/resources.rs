@@ -1,4 +1,4 @@
-//! `ResourceRepository`: Users and Groups.
+//! `ResourceRepository`: Users and Groups, and their membership rows.
 
 use std::sync::Arc;
 
@@ -7,27 +7,41 @@ use diesel::prelude::*;
 use scim_core::ports::ResourceRepository;
 use scim_core::query::{ListPage, ListQuery};
 use scim_core::tenant::TenantId;
-use scim_core::{Resource, ResourceKind, StoreError};
+use scim_core::{Expand, MembershipChange, Resource, ResourceKind, StoreError};
 
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
+use crate::expand::expand;
 use crate::list::ListPlan;
-use crate::rows::{NewResourceRow, ResourceRow, ResourceState};
-use crate::schema::resources;
+use crate::members::{self, GroupRow};
+use crate::rows::{NewResourceRow, ResourceRow, ResourceState, StoredResource};
+use crate::schema::{group_members, resources};
 use crate::store::DieselStore;
 
 #[async_trait]
 impl ResourceRepository for DieselStore {
     /// `Conflict` on a taken id or userName (by fold key); `NotFound` when the tenant does
-    /// not exist.
-    async fn insert(&self, tenant: &TenantId, resource: &Resource) -> Result<(), StoreError> {
+    /// not exist; `InvalidReference` for a member that is no User or Group of the tenant.
+    async fn insert(
+        &self,
+        tenant: &TenantId,
+        resource: &Resource,
+        members: &[MembershipChange],
+    ) -> Result<(), StoreError> {
         let row = NewResourceRow::new(tenant, resource)?;
+        let changes = membership_changes(resource, members)?;
+        let tenant = tenant.0.clone();
         self.write(move |connection| {
-            diesel::insert_into(resources::table)
+            let seq = diesel::insert_into(resources::table)
                 .values(&row)
-                .execute(connection)
+                .returning(resources::seq)
+                .get_result::<i64>(connection)
                 .map_err(from_diesel)?;
-            Ok(())
+            let group = GroupRow {
+                tenant: &tenant,
+                seq,
+            };
+            members::apply(connection, group, &changes)
         })
         .await
     }
@@ -37,6 +51,7 @@ impl ResourceRepository for DieselStore {
         tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
+        expansion: Expand,
     ) -> Result<Option<Resource>, StoreError> {
         let (tenant, id) = (tenant.0.clone(), id.to_owned());
         self.run(move |connection| {
@@ -48,9 +63,11 @@ impl ResourceRepository for DieselStore {
                 .first(connection)
                 .optional()
                 .map_err(from_diesel)?;
-            row.map(Resource::try_from)
-                .transpose()
-                .map_err(StoreError::from)
+            let Some(row) = row else { return Ok(None) };
+            let mut stored = [StoredResource::try_from(row)?];
+            expand(connection, &mut stored, kind, expansion)?;
+            let [StoredResource { resource, .. }] = stored;
+            Ok(Some(resource))
         })
         .await
     }
@@ -60,26 +77,38 @@ impl ResourceRepository for DieselStore {
         tenant: &TenantId,
         resource: &Resource,
         expected_version: i64,
+        members: &[MembershipChange],
     ) -> Result<(), StoreError> {
         let state = ResourceState::new(resource)?;
+        let changes = membership_changes(resource, members)?;
         let (tenant, kind, id) = (tenant.0.clone(), resource.kind, resource.id.clone());
         self.write(move |connection| {
-            let updated = diesel::update(resources::table)
+            // Writing the row first also takes its lock (PostgreSQL) before the members
+            // change, so concurrent writers of one group queue up here.
+            let seq = diesel::update(resources::table)
                 .filter(resources::tenant_id.eq(&tenant))
                 .filter(resources::kind.eq(kind.as_str()))
                 .filter(resources::id.eq(&id))
                 .filter(resources::version.eq(expected_version))
                 .set(&state)
-                .execute(connection)
+                .returning(resources::seq)
+                .get_result::<i64>(connection)
+                .optional()
                 .map_err(from_diesel)?;
-            if updated == 0 {
+            let Some(seq) = seq else {
                 return Err(why_not_written(connection, &tenant, kind, &id));
-            }
-            Ok(())
+            };
+            let group = GroupRow {
+                tenant: &tenant,
+                seq,
+            };
+            members::apply(connection, group, &changes)
         })
         .await
     }
 
+    /// The membership rows go with the resource (`ON DELETE CASCADE`); the groups it was a
+    /// member of get a new version, since their `members` changed.
     async fn delete(
         &self,
         tenant: &TenantId,
@@ -89,10 +118,32 @@ impl ResourceRepository for DieselStore {
     ) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.0.clone(), id.to_owned());
         self.write(move |connection| {
-            let mut delete = diesel::delete(resources::table)
+            let mut target = resources::table
                 .filter(resources::tenant_id.eq(&tenant))
                 .filter(resources::kind.eq(kind.as_str()))
                 .filter(resources::id.eq(&id))
+                .select(resources::seq)
+                .into_boxed();
+            if let Some(version) = expected_version {
+                target = target.filter(resources::version.eq(version));
+            }
+            let Some(seq) = target
+                .first::<i64>(connection)
+                .optional()
+                .map_err(from_diesel)?
+            else {
+                return Err(why_not_written(connection, &tenant, kind, &id));
+            };
+            let groups = group_members::table
+                .filter(group_members::member_seq.eq(seq))
+                .select(group_members::group_seq);
+            diesel::update(resources::table.filter(resources::seq.eq_any(groups)))
+                .set(resources::version.eq(resources::version + 1))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            // Checked again: a concurrent write may have changed the version meanwhile.
+            let mut delete = diesel::delete(resources::table)
+                .filter(resources::seq.eq(seq))
                 .into_boxed();
             if let Some(version) = expected_version {
                 delete = delete.filter(resources::version.eq(version));
@@ -110,13 +161,38 @@ impl ResourceRepository for DieselStore {
         tenant: &TenantId,
         kind: ResourceKind,
         query: &ListQuery,
+        expansion: Expand,
     ) -> Result<ListPage, StoreError> {
         let plan = ListPlan::new(query, kind, &self.registry);
         let (tenant, query, registry) =
             (tenant.0.clone(), query.clone(), Arc::clone(&self.registry));
-        self.run(move |connection| plan.run(connection, &tenant, kind, &registry, &query))
-            .await
+        self.run(move |connection| {
+            plan.run(connection, &tenant, kind, &registry, &query, expansion)
+        })
+        .await
     }
+}
+
+/// A membership change of something that is not a group: a bug of the caller.
+#[derive(Debug, thiserror::Error)]
+#[error("membership changes apply to groups only, not to {kind} {id}")]
+struct NotAGroup {
+    kind: ResourceKind,
+    id: String,
+}
+
+/// The changes to apply with a write of `resource`, owned for the write's closure.
+fn membership_changes(
+    resource: &Resource,
+    changes: &[MembershipChange],
+) -> Result<Vec<MembershipChange>, StoreError> {
+    if resource.kind != ResourceKind::Group && !changes.is_empty() {
+        return Err(StoreError::unavailable(NotAGroup {
+            kind: resource.kind,
+            id: resource.id.clone(),
+        }));
+    }
+    Ok(changes.to_vec())
 }
 
 /// Why a versioned write touched no row: the resource is gone (`NotFound`) or has another

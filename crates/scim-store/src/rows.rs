@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scim_core::fold::fold_key;
+use scim_core::resource::membership_attribute;
 use scim_core::tenant::{StoredToken, Tenant, TenantId, TokenHash};
 use scim_core::{Meta, Resource, ResourceKind, StoreError};
 use serde_json::{Map, Value};
@@ -50,6 +51,7 @@ pub(crate) fn kind_from_str(kind: &str) -> Result<ResourceKind, CorruptRow> {
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = resources, check_for_backend(MultiBackend))]
 pub(crate) struct ResourceRow {
+    seq: i64,
     kind: String,
     id: String,
     version: i64,
@@ -58,23 +60,40 @@ pub(crate) struct ResourceRow {
     data: String,
 }
 
-impl TryFrom<ResourceRow> for Resource {
+/// A resource read back, with its row's `seq` (what membership rows refer to).
+#[derive(Debug)]
+pub(crate) struct StoredResource {
+    pub(crate) seq: i64,
+    pub(crate) resource: Resource,
+}
+
+impl TryFrom<ResourceRow> for StoredResource {
     type Error = CorruptRow;
 
     fn try_from(row: ResourceRow) -> Result<Self, CorruptRow> {
         let attributes: Map<String, Value> =
             serde_json::from_str(&row.data).map_err(CorruptRow::Data)?;
-        Ok(Resource {
-            kind: kind_from_str(&row.kind)?,
-            id: row.id,
-            meta: Meta {
-                created: from_micros(row.created)?,
-                last_modified: from_micros(row.last_modified)?,
-                version: row.version,
+        Ok(Self {
+            seq: row.seq,
+            resource: Resource {
+                kind: kind_from_str(&row.kind)?,
+                id: row.id,
+                meta: Meta {
+                    created: from_micros(row.created)?,
+                    last_modified: from_micros(row.last_modified)?,
+                    version: row.version,
+                },
+                attributes,
             },
-            attributes,
         })
     }
+}
+
+/// Rows as resources with their `seq`.
+pub(crate) fn to_stored(rows: Vec<ResourceRow>) -> Result<Vec<StoredResource>, StoreError> {
+    rows.into_iter()
+        .map(|row| StoredResource::try_from(row).map_err(StoreError::from))
+        .collect()
 }
 
 /// A new resource row: its identity and its first state.
@@ -84,6 +103,8 @@ pub(crate) struct NewResourceRow {
     pub(crate) tenant_id: String,
     pub(crate) kind: &'static str,
     pub(crate) id: String,
+    /// The id's fold key: `members.value` compares case-insensitively.
+    pub(crate) id_key: String,
     pub(crate) created: i64,
     #[diesel(embed)]
     pub(crate) state: ResourceState,
@@ -95,6 +116,7 @@ impl NewResourceRow {
             tenant_id: tenant.0.clone(),
             kind: resource.kind.as_str(),
             id: resource.id.clone(),
+            id_key: fold_key(&resource.id),
             created: to_micros(&resource.meta.created),
             state: ResourceState::new(resource)?,
         })
@@ -102,7 +124,8 @@ impl NewResourceRow {
 }
 
 /// What a write changes: the data, the version, and the key columns derived from the data.
-/// `None` writes NULL (an attribute that was removed).
+/// `None` writes NULL (an attribute that was removed). The data never holds the attribute
+/// computed from membership rows (`members` of groups, `groups` of users).
 #[derive(Debug, Insertable, AsChangeset)]
 #[diesel(
     table_name = resources,
@@ -115,24 +138,43 @@ pub(crate) struct ResourceState {
     user_name_key: Option<String>,
     external_id: Option<String>,
     display_name_key: Option<String>,
+    /// How the resource is shown as a member or a group: its displayName as written, else
+    /// (users) its userName.
+    display: Option<String>,
     data: String,
 }
 
 impl ResourceState {
     pub(crate) fn new(resource: &Resource) -> Result<Self, StoreError> {
-        let user_name_key = match resource.kind {
-            ResourceKind::User => resource.str_attribute("userName").map(fold_key),
+        let user_name = match resource.kind {
+            ResourceKind::User => resource.str_attribute("userName"),
             ResourceKind::Group => None,
         };
+        let display_name = resource.str_attribute("displayName");
         Ok(Self {
             version: resource.meta.version,
             last_modified: to_micros(&resource.meta.last_modified),
-            user_name_key,
+            user_name_key: user_name.map(fold_key),
             external_id: resource.external_id().map(str::to_owned),
-            display_name_key: resource.str_attribute("displayName").map(fold_key),
-            data: serde_json::to_string(&resource.attributes).map_err(StoreError::unavailable)?,
+            display_name_key: display_name.map(fold_key),
+            display: display_name.or(user_name).map(str::to_owned),
+            data: stored_data(resource)?,
         })
     }
+}
+
+/// The resource's attributes as the `data` column keeps them: without the attribute that is
+/// computed from the membership rows.
+fn stored_data(resource: &Resource) -> Result<String, StoreError> {
+    let computed = membership_attribute(resource.kind);
+    let data = if resource.attributes.contains_key(computed) {
+        let mut attributes = resource.attributes.clone();
+        attributes.remove(computed);
+        serde_json::to_string(&attributes)
+    } else {
+        serde_json::to_string(&resource.attributes)
+    };
+    data.map_err(StoreError::unavailable)
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -244,7 +286,10 @@ mod tests {
         assert_eq!(state.user_name_key.as_deref(), Some("strasse"));
         assert_eq!(state.external_id.as_deref(), Some("Ext-1"));
         assert_eq!(state.display_name_key.as_deref(), Some("ǆemal"));
+        assert_eq!(state.display.as_deref(), Some("Ǆemal"));
         assert_eq!(state.last_modified, 1_700_000_000_123_000);
+        let state = ResourceState::new(&user(json!({"userName": "Straße"}))).unwrap();
+        assert_eq!(state.display.as_deref(), Some("Straße"));
 
         let group = Resource {
             kind: ResourceKind::Group,
@@ -253,6 +298,27 @@ mod tests {
         let state = ResourceState::new(&group).unwrap();
         assert_eq!(state.user_name_key, None);
         assert_eq!(state.external_id, None);
+        assert_eq!(state.display.as_deref(), Some("Admins"));
+        assert_eq!(
+            NewResourceRow::new(&TenantId("t".into()), &group)
+                .unwrap()
+                .id_key,
+            "u1"
+        );
+    }
+
+    #[test]
+    fn computed_membership_attributes_are_never_stored() {
+        let member = json!([{"value": "u2", "type": "User", "display": "Bob"}]);
+        let group = Resource {
+            kind: ResourceKind::Group,
+            ..user(json!({"displayName": "Admins", "members": member, "externalId": "e"}))
+        };
+        let data = ResourceState::new(&group).unwrap().data;
+        assert_eq!(data, r#"{"displayName":"Admins","externalId":"e"}"#);
+        let alice = user(json!({"userName": "alice", "groups": [{"value": "g1"}]}));
+        let data = ResourceState::new(&alice).unwrap().data;
+        assert_eq!(data, r#"{"userName":"alice"}"#);
     }
 
     #[test]
@@ -260,6 +326,7 @@ mod tests {
         assert!(from_micros(i64::MAX).is_err());
         assert!(kind_from_str("Device").is_err());
         let row = ResourceRow {
+            seq: 1,
             kind: "User".into(),
             id: "u1".into(),
             version: 1,
@@ -267,6 +334,9 @@ mod tests {
             last_modified: 0,
             data: "[1]".into(),
         };
-        assert!(matches!(Resource::try_from(row), Err(CorruptRow::Data(_))));
+        assert!(matches!(
+            StoredResource::try_from(row),
+            Err(CorruptRow::Data(_))
+        ));
     }
 }

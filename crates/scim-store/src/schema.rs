@@ -35,9 +35,19 @@ diesel::table! {
         external_id -> Nullable<Text>,
         display_name_key -> Nullable<Text>,
         data -> Text,
+        display -> Nullable<Text>,
+        id_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Group membership: `group_seq` has the member `member_seq` (both `resources.seq`).
+    group_members (group_seq, member_seq) {
+        group_seq -> BigInt,
+        member_seq -> BigInt,
     }
 }
 
 diesel::joinable!(tokens -> tenants (tenant_id));
 diesel::joinable!(resources -> tenants (tenant_id));
-diesel::allow_tables_to_appear_in_same_query!(tenants, tokens, resources);
+diesel::allow_tables_to_appear_in_same_query!(tenants, tokens, resources, group_members);

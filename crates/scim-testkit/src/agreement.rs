@@ -1,11 +1,19 @@
-//! Store versus evaluator: over random users, filters, sorts and pages, a store's `list`
-//! must answer exactly what the core's `apply_in_memory` answers over the same resources.
+//! Store versus evaluator: over random users and groups, filters, sorts and pages, a store's
+//! `list` must answer exactly what the core's `apply_in_memory` answers over the same
+//! resources, with their computed `members` and `groups` (see [`crate::oracle`]) — and show
+//! those only when asked to.
 //!
 //! Names are drawn from a small alphabet with case variants, `ß`/`ss`, composed and
 //! decomposed `é` and `LIKE`'s wildcards, so that folding, uniqueness, wildcard escaping and
 //! ties all come up often. Filters mix terms the store runs in SQL (userName, externalId,
 //! displayName, id, meta.*) with terms only the evaluator knows (title, active, emails, value
 //! paths) under and/or/not.
+//!
+//! Groups get random users and other groups as members (cycles included). Group filters mix
+//! displayName, externalId and id with member terms the store pushes down (`members[value eq
+//! …]`, `members.value eq|ne …`, with case variants of the ids) and terms it must evaluate
+//! over loaded members (`members[type eq "User"]`, `members.display`, `members pr`); user
+//! filters also ask about `groups` (direct and indirect).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -17,19 +25,25 @@ use scim_core::filter::{CompValue, CompareOp, Filter, check};
 use scim_core::fold::fold_key;
 use scim_core::ports::{ResourceRepository, TenantRepository};
 use scim_core::query::{ListQuery, Sort, SortOrder, apply_in_memory, sort_path};
-use scim_core::resource::format_time;
-use scim_core::{Meta, Resource, ResourceKind, SchemaRegistry, StoreError};
+use scim_core::resource::{format_time, membership_attribute};
+use scim_core::tenant::Tenant;
+use scim_core::{
+    Expand, MembershipChange, Meta, Resource, ResourceKind, SchemaRegistry, StoreError,
+};
 use serde_json::{Map, Value, json};
 
 use crate::TestStore;
-use crate::fixtures::{group, ids, path, registry, tenant, time};
+use crate::fixtures::{group, ids, next_version, path, registry, tenant, time};
+use crate::oracle::Memberships;
 
 /// Proptest cases per store (`PROPTEST_CASES` overrides it for a deeper run); each case is a
 /// fresh tenant with `MIN_USERS..=MAX_USERS` users.
 const CASES: u32 = 64;
 const MIN_USERS: usize = 2;
 const MAX_USERS: usize = 8;
-/// Queries asked of each case's users (inserting them is what costs).
+/// Groups per case besides the empty `g0`.
+const MAX_GROUPS: usize = 4;
+/// Queries asked of each case's users, and of its groups (inserting them is what costs).
 const QUERIES_PER_CASE: usize = 8;
 
 /// What names and literals are made of: case variants, `ß` and `ss`, composed and
@@ -77,9 +91,9 @@ pub async fn check_list_agreement(store: TestStore) {
         let mut runner = TestRunner::new(config);
         let next_tenant = AtomicUsize::new(0);
         runner
-            .run(&case(), |(users, queries)| {
-                let case = next_tenant.fetch_add(1, Ordering::Relaxed);
-                handle.block_on(check_case(&store, &registry, case, &users, &queries))
+            .run(&case(), |case| {
+                let number = next_tenant.fetch_add(1, Ordering::Relaxed);
+                handle.block_on(check_case(&store, &registry, number, &case))
             })
             .map_err(|error| error.to_string())
     })
@@ -89,65 +103,163 @@ pub async fn check_list_agreement(store: TestStore) {
     }
 }
 
+/// One generated case: a tenant's users and groups, and what is asked of them.
+#[derive(Debug, Clone)]
+struct Case {
+    users: Vec<UserSpec>,
+    groups: Vec<GroupSpec>,
+    user_queries: Vec<Asked>,
+    group_queries: Vec<Asked>,
+}
+
+/// A list query, and whether the page should carry the computed attribute.
+#[derive(Debug, Clone)]
+struct Asked {
+    query: ListQuery,
+    expand: bool,
+}
+
 async fn check_case(
     store: &TestStore,
     registry: &SchemaRegistry,
-    case: usize,
-    users: &[UserSpec],
-    queries: &[ListQuery],
+    number: usize,
+    case: &Case,
 ) -> Result<(), TestCaseError> {
-    let kind = ResourceKind::User;
-    let tenant = tenant(&format!("agree-{case}"));
+    let tenant = tenant(&format!("agree-{number}"));
     store
         .create_tenant(&tenant)
         .await
         .map_err(|error| fail(&error))?;
-    // A group in the tenant: never part of a User list.
-    let group = group("g0", "a");
+    let mut memberships = Memberships::default();
+    // A group in the tenant: never part of a User list, never with members.
+    let empty = group("g0", "a");
     store
-        .insert(&tenant.id, &group)
+        .insert(&tenant.id, &empty, &[])
         .await
         .map_err(|error| fail(&error))?;
-    let mut inserted: Vec<Resource> = Vec::new();
-    for (index, spec) in users.iter().enumerate() {
+    memberships.created(&empty);
+    let mut users: Vec<Resource> = Vec::new();
+    // The id of each generated user that was inserted.
+    let mut user_ids: Vec<Option<String>> = Vec::new();
+    for (index, spec) in case.users.iter().enumerate() {
         let user = spec.to_resource(index);
-        match store.insert(&tenant.id, &user).await {
-            Ok(()) => inserted.push(user),
+        match store.insert(&tenant.id, &user, &[]).await {
+            Ok(()) => {
+                memberships.created(&user);
+                user_ids.push(Some(user.id.clone()));
+                users.push(user);
+            }
             Err(StoreError::Conflict { attribute }) if attribute == "userName" => {
                 let key = Some(fold_key(&spec.user_name));
-                let taken = inserted
+                let taken = users
                     .iter()
                     .any(|other| other.str_attribute("userName").map(fold_key) == key);
                 prop_assert!(taken, "conflict on the free userName {:?}", spec.user_name);
+                user_ids.push(None);
             }
             Err(error) => return Err(fail(&error)),
         }
     }
+    let groups = insert_groups(store, &tenant, case, &user_ids, &mut memberships).await?;
+    let groups: Vec<Resource> = std::iter::once(empty).chain(groups).collect();
 
-    // Stores are only ever asked validated queries.
-    let valid = queries.iter().filter(|query| {
-        query
-            .filter
-            .as_ref()
-            .is_none_or(|filter| check(filter, kind, registry).is_ok())
-    });
-    for query in valid {
-        let got = store
-            .list(&tenant.id, kind, query)
-            .await
-            .map_err(|error| fail(&error))?;
-        let expected = apply_in_memory(inserted.clone(), kind, registry, query);
-        let described = describe(query);
-        prop_assert_eq!(ids(&got), ids(&expected), "ids for {}", described);
-        prop_assert_eq!(got.total, expected.total, "total for {}", described);
-        prop_assert_eq!(
-            &got.resources,
-            &expected.resources,
-            "resources for {}",
-            described
-        );
+    let asked = [
+        (ResourceKind::User, &users, &case.user_queries),
+        (ResourceKind::Group, &groups, &case.group_queries),
+    ];
+    for (kind, resources, queries) in asked {
+        let expanded: Vec<Resource> = resources
+            .iter()
+            .map(|resource| memberships.expanded(resource))
+            .collect();
+        // Stores are only ever asked validated queries.
+        let valid = queries.iter().filter(|asked| {
+            asked
+                .query
+                .filter
+                .as_ref()
+                .is_none_or(|filter| check(filter, kind, registry).is_ok())
+        });
+        for Asked { query, expand } in valid {
+            let expansion = Expand {
+                members: *expand,
+                groups: *expand,
+            };
+            let got = store
+                .list(&tenant.id, kind, query, expansion)
+                .await
+                .map_err(|error| fail(&error))?;
+            let mut expected = apply_in_memory(expanded.clone(), kind, registry, query);
+            if !expand {
+                for resource in &mut expected.resources {
+                    resource.attributes.remove(membership_attribute(kind));
+                }
+            }
+            let described = format!("{kind}s, {}, expand={expand}", describe(query));
+            prop_assert_eq!(ids(&got), ids(&expected), "ids for {}", described);
+            prop_assert_eq!(got.total, expected.total, "total for {}", described);
+            prop_assert_eq!(
+                &got.resources,
+                &expected.resources,
+                "resources for {}",
+                described
+            );
+        }
     }
     Ok(())
+}
+
+/// Inserts the case's groups with their user members, then gives those with group members
+/// their second version adding them (so groups can be members of later groups and of
+/// themselves through cycles). Returns the groups as stored.
+async fn insert_groups(
+    store: &TestStore,
+    tenant: &Tenant,
+    case: &Case,
+    user_ids: &[Option<String>],
+    memberships: &mut Memberships,
+) -> Result<Vec<Resource>, TestCaseError> {
+    let mut groups = Vec::with_capacity(case.groups.len());
+    for (index, spec) in case.groups.iter().enumerate() {
+        let group = spec.to_resource(index);
+        let members: Vec<String> = spec
+            .users
+            .iter()
+            .filter_map(|&user| user_ids.get(user).cloned().flatten())
+            .collect();
+        for member in &members {
+            memberships.add(&group.id, member);
+        }
+        store
+            .insert(&tenant.id, &group, &[MembershipChange::Add(members)])
+            .await
+            .map_err(|error| fail(&error))?;
+        memberships.created(&group);
+        groups.push(group);
+    }
+    for (index, spec) in case.groups.iter().enumerate() {
+        let members: Vec<String> = spec
+            .groups
+            .iter()
+            .filter(|&&other| other != index && other < case.groups.len())
+            .map(|&other| group_id(other))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        for member in &members {
+            memberships.add(&group_id(index), member);
+        }
+        let current = &groups[index];
+        let next = next_version(current, (spec.modified_seconds + 1) * 1_000);
+        let changes = [MembershipChange::Add(members)];
+        store
+            .update(&tenant.id, &next, current.meta.version, &changes)
+            .await
+            .map_err(|error| fail(&error))?;
+        groups[index] = next;
+    }
+    Ok(groups)
 }
 
 fn fail(error: &StoreError) -> TestCaseError {
@@ -234,7 +346,8 @@ fn users() -> impl Strategy<Value = Vec<UserSpec>> {
         any::<bool>(),
     );
     let user = (
-        select(&['a', 'b', 'c'][..]),
+        // `C`: ids are case-exact, but `members.value` compares them folded.
+        select(&['a', 'b', 'C'][..]),
         text(1, 2),
         prop::option::of(select(&["a", "A", "a%", "S_"][..]).prop_map(String::from)),
         prop::option::of(text(0, 2)),
@@ -332,7 +445,7 @@ fn column_leaf(pool: &[String]) -> impl Strategy<Value = Filter> + use<> {
     prop_oneof![
         4 => (select(COLUMN_PATHS), op(), text_literal(pool))
             .prop_map(|(attribute, op, value)| comparison(attribute, op, value)),
-        1 => (select(&["a", "b", "c"][..]), 0usize..MAX_USERS, op())
+        1 => (select(&["a", "b", "C", "c"][..]), 0usize..MAX_USERS, op())
             .prop_map(|(prefix, index, op)| comparison("id", op, CompValue::Str(format!("{prefix}{index}")))),
         2 => (select(&["meta.lastModified", "meta.created"][..]), op(), time_literal())
             .prop_map(|(attribute, op, literal)| comparison(attribute, op, CompValue::Str(literal))),
@@ -351,6 +464,7 @@ fn mixed_leaf(pool: &[String]) -> impl Strategy<Value = Filter> + use<> {
         1 => (select(&[CompareOp::Eq, CompareOp::Ne][..]), any::<bool>())
             .prop_map(|(op, value)| comparison("active", op, CompValue::Bool(value))),
         1 => select(PRESENT_PATHS).prop_map(|attribute| Filter::Present(path(attribute))),
+        2 => user_groups_leaf(pool),
         1 => (op(), text_literal(pool), select(&["work", "home"][..])).prop_map(|(op, value, kind)| {
             Filter::ValuePath {
                 path: path("emails"),
@@ -384,18 +498,15 @@ fn filter(pool: &[String]) -> impl Strategy<Value = Filter> + use<> {
     ]
 }
 
-/// Sorting, mostly by the columns that can be NULL (where the order of missing values
-/// matters).
-fn sort() -> impl Strategy<Value = Option<Sort>> {
+/// A sort by one of `attributes`, or none (30 %).
+fn sort_by(
+    kind: ResourceKind,
+    attributes: impl Strategy<Value = &'static str>,
+) -> impl Strategy<Value = Option<Sort>> {
     let registry = SchemaRegistry::standard();
-    let attribute = prop_oneof![
-        3 => select(&["displayName", "externalId"][..]),
-        2 => select(&["userName", "id", "meta.lastModified", "meta.created"][..]),
-        1 => select(&["title", "active", "emails"][..]),
-    ];
-    prop::option::weighted(0.7, (attribute, any::<bool>())).prop_map(move |sort| {
+    prop::option::weighted(0.7, (attributes, any::<bool>())).prop_map(move |sort| {
         let (attribute, descending) = sort?;
-        let path = sort_path(ResourceKind::User, &registry, attribute).ok()?;
+        let path = sort_path(kind, &registry, attribute).ok()?;
         let order = if descending {
             SortOrder::Descending
         } else {
@@ -405,25 +516,251 @@ fn sort() -> impl Strategy<Value = Option<Sort>> {
     })
 }
 
-fn query(pool: &[String]) -> impl Strategy<Value = ListQuery> + use<> {
+/// Sorting users, mostly by the columns that can be NULL (where the order of missing values
+/// matters).
+fn sort() -> impl Strategy<Value = Option<Sort>> {
+    let attribute = prop_oneof![
+        3 => select(&["displayName", "externalId"][..]),
+        2 => select(&["userName", "id", "meta.lastModified", "meta.created"][..]),
+        1 => select(&["title", "active", "emails", "groups"][..]),
+    ];
+    sort_by(ResourceKind::User, attribute)
+}
+
+/// A query, and whether its page should carry the computed attribute.
+fn asked(
+    filter: impl Strategy<Value = Filter>,
+    sort: impl Strategy<Value = Option<Sort>>,
+) -> impl Strategy<Value = Asked> {
     (
-        prop::option::weighted(0.85, filter(pool)),
-        sort(),
+        prop::option::weighted(0.85, filter),
+        sort,
         prop_oneof![3 => Just(1u64), 2 => 2u64..=5],
         prop_oneof![1 => Just(0u64), 3 => 1u64..=4, 3 => Just(100)],
+        any::<bool>(),
     )
-        .prop_map(|(filter, sort, start_index, count)| ListQuery {
-            filter,
-            sort,
-            start_index,
-            count,
+        .prop_map(|(filter, sort, start_index, count, expand)| Asked {
+            query: ListQuery {
+                filter,
+                sort,
+                start_index,
+                count,
+            },
+            expand,
         })
 }
 
-/// Users, and queries whose literals come from their values.
-fn case() -> impl Strategy<Value = (Vec<UserSpec>, Vec<ListQuery>)> {
-    users().prop_flat_map(|users| {
-        let queries = prop::collection::vec(query(&literal_pool(&users)), QUERIES_PER_CASE);
-        (Just(users), queries)
+/// Users and groups, and queries whose literals come from their values.
+fn case() -> impl Strategy<Value = Case> {
+    (users(), groups()).prop_flat_map(|(users, groups)| {
+        let mut user_pool = literal_pool(&users);
+        user_pool.extend(groups.iter().map(|group| group.display_name.clone()));
+        let user_queries =
+            prop::collection::vec(asked(filter(&user_pool), sort()), QUERIES_PER_CASE);
+        let group_pool = group_literal_pool(&users, &groups);
+        let member_ids = member_id_pool(&users, &groups);
+        let group_queries = prop::collection::vec(
+            asked(group_filter(&group_pool, &member_ids), group_sort()),
+            QUERIES_PER_CASE,
+        );
+        (Just(users), Just(groups), user_queries, group_queries).prop_map(
+            |(users, groups, user_queries, group_queries)| Case {
+                users,
+                groups,
+                user_queries,
+                group_queries,
+            },
+        )
     })
+}
+
+/// What varies between generated groups. Members are indexes into the generated users (those
+/// not inserted are skipped) and groups (a group's own index is skipped).
+#[derive(Debug, Clone)]
+struct GroupSpec {
+    display_name: String,
+    external_id: Option<String>,
+    users: Vec<usize>,
+    groups: Vec<usize>,
+    created_seconds: i64,
+    modified_seconds: i64,
+}
+
+/// The id of the generated group at `index` (`g0` is the case's empty group).
+fn group_id(index: usize) -> String {
+    format!("g{}", index + 1)
+}
+
+impl GroupSpec {
+    fn to_resource(&self, index: usize) -> Resource {
+        let mut attributes = Map::new();
+        attributes.insert("displayName".into(), json!(self.display_name));
+        if let Some(external_id) = &self.external_id {
+            attributes.insert("externalId".into(), json!(external_id));
+        }
+        Resource {
+            kind: ResourceKind::Group,
+            id: group_id(index),
+            meta: Meta {
+                created: time(self.created_seconds * 1_000),
+                last_modified: time(self.modified_seconds * 1_000),
+                version: 1,
+            },
+            attributes,
+        }
+    }
+}
+
+fn groups() -> impl Strategy<Value = Vec<GroupSpec>> {
+    let group = (
+        text(1, 2),
+        prop::option::of(select(&["a", "A", "a%", "S_"][..]).prop_map(String::from)),
+        prop::collection::vec(0..MAX_USERS, 0..=4),
+        prop::collection::vec(0..MAX_GROUPS, 0..=2),
+        0i64..2,
+        0i64..4,
+    )
+        .prop_map(
+            |(display_name, external_id, users, groups, created, modified)| GroupSpec {
+                display_name,
+                external_id,
+                users,
+                groups,
+                created_seconds: created,
+                modified_seconds: created + modified,
+            },
+        );
+    prop::collection::vec(group, 0..=MAX_GROUPS)
+}
+
+/// The text values groups are filtered by: their own, and their members' displays.
+fn group_literal_pool(users: &[UserSpec], groups: &[GroupSpec]) -> Vec<String> {
+    let mut pool = vec!["a".to_owned()];
+    for group in groups {
+        pool.push(group.display_name.clone());
+        pool.extend(group.external_id.clone());
+    }
+    for user in users {
+        pool.push(user.user_name.clone());
+        pool.extend(user.display_name.clone());
+    }
+    pool
+}
+
+/// The ids members can have: every generated user's and group's, and one of nothing.
+fn member_id_pool(users: &[UserSpec], groups: &[GroupSpec]) -> Vec<String> {
+    let users = users
+        .iter()
+        .enumerate()
+        .map(|(index, user)| format!("{}{index}", user.id_prefix));
+    let groups = (0..=groups.len()).map(|index| format!("g{index}"));
+    users.chain(groups).chain(["x9".to_owned()]).collect()
+}
+
+/// A member id as written, or upper-cased (`members.value` compares folded).
+fn member_id(ids: &[String]) -> impl Strategy<Value = CompValue> + use<> {
+    (select(ids.to_vec()), any::<bool>())
+        .prop_map(|(id, upper)| CompValue::Str(if upper { id.to_uppercase() } else { id }))
+}
+
+fn str_literal(text: &'static str) -> CompValue {
+    CompValue::Str(text.to_owned())
+}
+
+/// `attribute[filter]`.
+fn where_some(attribute: &str, filter: Filter) -> Filter {
+    Filter::ValuePath {
+        path: path(attribute),
+        filter: Box::new(filter),
+    }
+}
+
+/// A term on users' `groups` (direct and indirect), answered over the loaded groups.
+fn user_groups_leaf(pool: &[String]) -> impl Strategy<Value = Filter> + use<> {
+    let group = (0..=MAX_GROUPS + 1, any::<bool>()).prop_map(|(index, upper)| {
+        CompValue::Str(if upper {
+            format!("G{index}")
+        } else {
+            format!("g{index}")
+        })
+    });
+    let membership = select(&["direct", "indirect", "Indirect"][..]).prop_map(str_literal);
+    prop_oneof![
+        2 => (select(&[CompareOp::Eq, CompareOp::Ne][..]), group.clone())
+            .prop_map(|(op, id)| comparison("groups.value", op, id)),
+        2 => (group, membership.clone()).prop_map(|(id, membership)| {
+            where_some("groups", Filter::and(
+                comparison("value", CompareOp::Eq, id),
+                comparison("type", CompareOp::Eq, membership),
+            ))
+        }),
+        1 => membership.prop_map(|membership| comparison("groups.type", CompareOp::Eq, membership)),
+        1 => (select(OPS), text_literal(pool))
+            .prop_map(|(op, value)| comparison("groups.display", op, value)),
+        1 => Just(Filter::Present(path("groups"))),
+    ]
+}
+
+/// A term on a group's own attributes.
+fn group_column_leaf(pool: &[String], ids: &[String]) -> impl Strategy<Value = Filter> + use<> {
+    let op = || select(OPS);
+    prop_oneof![
+        4 => (select(&["displayName", "externalId"][..]), op(), text_literal(pool))
+            .prop_map(|(attribute, op, value)| comparison(attribute, op, value)),
+        1 => (op(), member_id(ids)).prop_map(|(op, id)| comparison("id", op, id)),
+        1 => (select(&["meta.lastModified", "meta.created"][..]), op(), time_literal())
+            .prop_map(|(attribute, op, literal)| comparison(attribute, op, CompValue::Str(literal))),
+        1 => select(&["externalId", "displayName"][..])
+            .prop_map(|attribute| Filter::Present(path(attribute))),
+    ]
+}
+
+/// A term on a group's members: by member id (pushed down to SQL) or by anything else
+/// (evaluated over the loaded members).
+fn members_leaf(pool: &[String], ids: &[String]) -> impl Strategy<Value = Filter> + use<> {
+    let value_is = |id| comparison("value", CompareOp::Eq, id);
+    let kind = select(&["User", "Group", "user"][..]).prop_map(str_literal);
+    let pushed_down = prop_oneof![
+        3 => member_id(ids).prop_map(move |id| where_some("members", value_is(id))),
+        2 => (select(&["members.value", "members"][..]), select(&[CompareOp::Eq, CompareOp::Ne][..]), member_id(ids))
+            .prop_map(|(attribute, op, id)| comparison(attribute, op, id)),
+        2 => (member_id(ids), member_id(ids), any::<bool>()).prop_map(move |(a, b, or)| {
+            let (a, b) = (value_is(a), value_is(b));
+            where_some("members", if or { Filter::or(a, b) } else { Filter::and(a, b) })
+        }),
+    ];
+    let in_memory = prop_oneof![
+        1 => (select(OPS), member_id(ids)).prop_map(|(op, id)| comparison("members.value", op, id)),
+        2 => kind.clone().prop_map(|kind| where_some("members", comparison("type", CompareOp::Eq, kind))),
+        1 => (member_id(ids), kind).prop_map(move |(id, kind)| {
+            where_some("members", Filter::and(value_is(id), comparison("type", CompareOp::Eq, kind)))
+        }),
+        1 => (select(OPS), text_literal(pool))
+            .prop_map(|(op, value)| comparison("members.display", op, value)),
+        1 => select(&["members", "members.value", "members.display"][..])
+            .prop_map(|attribute| Filter::Present(path(attribute))),
+    ];
+    prop_oneof![2 => pushed_down, 1 => in_memory]
+}
+
+/// Group filters: half of them on columns and member ids only (what SQL answers exactly),
+/// half mixing in member terms the evaluator answers.
+fn group_filter(pool: &[String], ids: &[String]) -> impl Strategy<Value = Filter> + use<> {
+    prop_oneof![
+        1 => combined(group_column_leaf(pool, ids)),
+        1 => combined(prop_oneof![
+            1 => group_column_leaf(pool, ids),
+            2 => members_leaf(pool, ids),
+        ]),
+    ]
+}
+
+/// Sorting groups, sometimes by their members (the first one's value).
+fn group_sort() -> impl Strategy<Value = Option<Sort>> {
+    let attribute = prop_oneof![
+        3 => select(&["displayName", "externalId"][..]),
+        2 => select(&["id", "meta.lastModified", "meta.created"][..]),
+        1 => select(&["members", "members.display", "members.type"][..]),
+    ];
+    sort_by(ResourceKind::Group, attribute)
 }

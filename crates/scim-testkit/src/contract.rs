@@ -6,7 +6,7 @@ use scim_core::filter::{CompValue, CompareOp, Filter};
 use scim_core::ports::{ResourceRepository, TenantRepository};
 use scim_core::query::{ListQuery, SortOrder};
 use scim_core::tenant::{Tenant, TokenHash};
-use scim_core::{Resource, ResourceKind};
+use scim_core::{Expand, MembershipChange, Resource, ResourceKind};
 use serde_json::json;
 
 use crate::fixtures::{
@@ -15,15 +15,17 @@ use crate::fixtures::{
 };
 use crate::{StoreFactory, TestStore};
 
-async fn with_tenant(store: &TestStore, slug: &str) -> Tenant {
+pub use crate::membership::*;
+
+pub(crate) async fn with_tenant(store: &TestStore, slug: &str) -> Tenant {
     let tenant = tenant(slug);
     store.create_tenant(&tenant).await.unwrap();
     tenant
 }
 
-async fn insert_all(store: &TestStore, tenant: &Tenant, resources: &[Resource]) {
+pub(crate) async fn insert_all(store: &TestStore, tenant: &Tenant, resources: &[Resource]) {
     for resource in resources {
-        store.insert(&tenant.id, resource).await.unwrap();
+        store.insert(&tenant.id, resource, &[]).await.unwrap();
     }
 }
 
@@ -62,23 +64,34 @@ pub async fn resources_round_trip<F: StoreFactory>(factory: &F) {
     alice.meta.created = time(1_234);
     alice.meta.last_modified = time(5_678);
     alice.meta.version = 7;
-    let admins = with(
-        group("e9e30dba-f08f-4109-8486-d5c6a331660a", "Admins"),
-        "members",
-        json!([{"value": alice.id, "type": "User", "display": "Alice Æ"}]),
-    );
-    insert_all(&store, &acme, &[alice.clone(), admins.clone()]).await;
+    let admins = group("e9e30dba-f08f-4109-8486-d5c6a331660a", "Admins");
+    insert_all(&store, &acme, &[alice.clone()]).await;
+    let add_alice = [MembershipChange::Add(vec![alice.id.clone()])];
+    store.insert(&acme.id, &admins, &add_alice).await.unwrap();
 
-    let got = store
-        .get(&acme.id, ResourceKind::User, &alice.id)
-        .await
-        .unwrap();
-    assert_eq!(got, Some(alice));
-    let got = store
-        .get(&acme.id, ResourceKind::Group, &admins.id)
-        .await
-        .unwrap();
-    assert_eq!(got, Some(admins));
+    let get = |kind, id: &str, expand| {
+        let (store, tenant, id) = (&store, &acme.id, id.to_owned());
+        async move { store.get(tenant, kind, &id, expand).await.unwrap() }
+    };
+    assert_eq!(
+        get(ResourceKind::User, &alice.id, Expand::default()).await,
+        Some(alice.clone())
+    );
+    assert_eq!(
+        get(ResourceKind::Group, &admins.id, Expand::default()).await,
+        Some(admins.clone())
+    );
+    // The computed attributes, when asked for.
+    let groups = json!([{"value": admins.id, "display": "Admins", "type": "direct"}]);
+    assert_eq!(
+        get(ResourceKind::User, &alice.id, Expand::ALL).await,
+        Some(with(alice.clone(), "groups", groups))
+    );
+    let members = json!([{"value": alice.id, "display": "Alice Æ", "type": "User"}]);
+    assert_eq!(
+        get(ResourceKind::Group, &admins.id, Expand::ALL).await,
+        Some(with(admins, "members", members))
+    );
 }
 
 /// Unknown ids, and ids of the other kind, are `None`; writes to them are `NotFound`.
@@ -89,27 +102,36 @@ pub async fn unknown_ids_are_not_found<F: StoreFactory>(factory: &F) {
 
     let tenant = &acme.id;
     assert_eq!(
-        store.get(tenant, ResourceKind::User, "nope").await.unwrap(),
+        store
+            .get(tenant, ResourceKind::User, "nope", Expand::default())
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        store.get(tenant, ResourceKind::Group, "u1").await.unwrap(),
+        store
+            .get(tenant, ResourceKind::Group, "u1", Expand::default())
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        store.get(tenant, ResourceKind::User, "g1").await.unwrap(),
+        store
+            .get(tenant, ResourceKind::User, "g1", Expand::default())
+            .await
+            .unwrap(),
         None
     );
     let ghost = next_version(&user("nope", "ghost"), 1);
     assert!(matches!(
-        store.update(tenant, &ghost, 1).await,
+        store.update(tenant, &ghost, 1, &[]).await,
         Err(StoreError::NotFound)
     ));
     let result = store.delete(tenant, ResourceKind::Group, "u1", None).await;
     assert!(matches!(result, Err(StoreError::NotFound)));
     // A resource of a tenant that does not exist cannot be written.
     let ghost_tenant = crate::fixtures::tenant("ghost");
-    let result = store.insert(&ghost_tenant.id, &user("u9", "x")).await;
+    let result = store.insert(&ghost_tenant.id, &user("u9", "x"), &[]).await;
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
 }
 
@@ -122,31 +144,67 @@ pub async fn tenants_are_isolated<F: StoreFactory>(factory: &F) {
     insert_all(&store, &acme, &[user("u1", "alice"), group("g1", "Admins")]).await;
 
     let (foreign, kind) = (&globex.id, ResourceKind::User);
-    assert_eq!(store.get(foreign, kind, "u1").await.unwrap(), None);
+    assert_eq!(
+        store
+            .get(foreign, kind, "u1", Expand::default())
+            .await
+            .unwrap(),
+        None
+    );
     let alice = user("u1", "alice");
-    let result = store.update(foreign, &next_version(&alice, 1), 1).await;
+    let result = store
+        .update(foreign, &next_version(&alice, 1), 1, &[])
+        .await;
     assert!(matches!(result, Err(StoreError::NotFound)));
     let result = store.delete(foreign, kind, "u1", None).await;
     assert!(matches!(result, Err(StoreError::NotFound)));
     let page = store
-        .list(foreign, kind, &ListQuery::default())
+        .list(foreign, kind, &ListQuery::default(), Expand::default())
         .await
         .unwrap();
     assert_eq!((page.total, page.resources.len()), (0, 0));
     let by_name = filtered(compare("userName", CompareOp::Eq, "alice"));
-    assert_eq!(store.list(foreign, kind, &by_name).await.unwrap().total, 0);
+    assert_eq!(
+        store
+            .list(foreign, kind, &by_name, Expand::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 
     // The same userName and id in another tenant are another resource.
     let globex_alice = with(user("u1", "ALICE"), "title", json!("CEO"));
-    store.insert(foreign, &globex_alice).await.unwrap();
+    store.insert(foreign, &globex_alice, &[]).await.unwrap();
     assert_eq!(
-        store.get(foreign, kind, "u1").await.unwrap(),
+        store
+            .get(foreign, kind, "u1", Expand::default())
+            .await
+            .unwrap(),
         Some(globex_alice)
     );
-    assert_eq!(store.get(&acme.id, kind, "u1").await.unwrap(), Some(alice));
-    assert_eq!(store.list(&acme.id, kind, &by_name).await.unwrap().total, 1);
+    assert_eq!(
+        store
+            .get(&acme.id, kind, "u1", Expand::default())
+            .await
+            .unwrap(),
+        Some(alice)
+    );
+    assert_eq!(
+        store
+            .list(&acme.id, kind, &by_name, Expand::default())
+            .await
+            .unwrap()
+            .total,
+        1
+    );
     let groups = store
-        .list(&acme.id, ResourceKind::Group, &ListQuery::default())
+        .list(
+            &acme.id,
+            ResourceKind::Group,
+            &ListQuery::default(),
+            Expand::default(),
+        )
         .await;
     assert_eq!(ids(&groups.unwrap()), ["g1"]);
 }
@@ -157,24 +215,30 @@ pub async fn user_names_are_unique_by_fold_key<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     let tenant = &acme.id;
-    store.insert(tenant, &user("u1", "Straße")).await.unwrap();
+    store
+        .insert(tenant, &user("u1", "Straße"), &[])
+        .await
+        .unwrap();
 
     assert_conflict(
-        store.insert(tenant, &user("u2", "STRASSE")).await,
+        store.insert(tenant, &user("u2", "STRASSE"), &[]).await,
         "userName",
     );
     assert_conflict(
-        store.insert(tenant, &user("u2", "strasse")).await,
+        store.insert(tenant, &user("u2", "strasse"), &[]).await,
         "userName",
     );
-    assert_conflict(store.insert(tenant, &user("u1", "someone")).await, "id");
+    assert_conflict(
+        store.insert(tenant, &user("u1", "someone"), &[]).await,
+        "id",
+    );
     // Precomposed and decomposed é are one name.
     store
-        .insert(tenant, &user("u2", "Jos\u{e9}"))
+        .insert(tenant, &user("u2", "Jos\u{e9}"), &[])
         .await
         .unwrap();
     assert_conflict(
-        store.insert(tenant, &user("u3", "JOSE\u{301}")).await,
+        store.insert(tenant, &user("u3", "JOSE\u{301}"), &[]).await,
         "userName",
     );
 
@@ -184,24 +248,33 @@ pub async fn user_names_are_unique_by_fold_key<F: StoreFactory>(factory: &F) {
         "userName",
         json!("STRASSE"),
     );
-    assert_conflict(store.update(tenant, &renamed, 1).await, "userName");
+    assert_conflict(store.update(tenant, &renamed, 1, &[]).await, "userName");
     let stored = store
-        .get(tenant, ResourceKind::User, "u2")
+        .get(tenant, ResourceKind::User, "u2", Expand::default())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(stored.str_attribute("userName"), Some("Jos\u{e9}"));
 
     // A group and a user may share an id; groups' displayNames need not be unique.
-    store.insert(tenant, &group("u1", "Straße")).await.unwrap();
-    store.insert(tenant, &group("g2", "STRASSE")).await.unwrap();
+    store
+        .insert(tenant, &group("u1", "Straße"), &[])
+        .await
+        .unwrap();
+    store
+        .insert(tenant, &group("g2", "STRASSE"), &[])
+        .await
+        .unwrap();
 
     // Once the user is gone, the name is free.
     store
         .delete(tenant, ResourceKind::User, "u1", None)
         .await
         .unwrap();
-    store.insert(tenant, &user("u4", "strasse")).await.unwrap();
+    store
+        .insert(tenant, &user("u4", "strasse"), &[])
+        .await
+        .unwrap();
 }
 
 /// An update applies only against the version it was planned on.
@@ -210,22 +283,25 @@ pub async fn updates_check_the_version<F: StoreFactory>(factory: &F) {
     let acme = with_tenant(&store, "acme").await;
     let tenant = &acme.id;
     let original = with(user("u1", "alice"), "externalId", json!("e-1"));
-    store.insert(tenant, &original).await.unwrap();
+    store.insert(tenant, &original, &[]).await.unwrap();
 
     let mut changed = next_version(&original, 60_000);
     changed.attributes.remove("externalId");
     changed
         .attributes
         .insert("displayName".into(), json!("Alice"));
-    store.update(tenant, &changed, 1).await.unwrap();
-    let got = store.get(tenant, ResourceKind::User, "u1").await.unwrap();
+    store.update(tenant, &changed, 1, &[]).await.unwrap();
+    let got = store
+        .get(tenant, ResourceKind::User, "u1", Expand::default())
+        .await
+        .unwrap();
     assert_eq!(got.as_ref(), Some(&changed));
 
     // The key columns follow the data: externalId is gone, displayName is there.
     let by_external = filtered(Filter::Present(path("externalId")));
     assert_eq!(
         store
-            .list(tenant, ResourceKind::User, &by_external)
+            .list(tenant, ResourceKind::User, &by_external, Expand::default())
             .await
             .unwrap()
             .total,
@@ -234,7 +310,7 @@ pub async fn updates_check_the_version<F: StoreFactory>(factory: &F) {
     let by_display = filtered(compare("displayName", CompareOp::Eq, "ALICE"));
     assert_eq!(
         store
-            .list(tenant, ResourceKind::User, &by_display)
+            .list(tenant, ResourceKind::User, &by_display, Expand::default())
             .await
             .unwrap()
             .total,
@@ -244,11 +320,14 @@ pub async fn updates_check_the_version<F: StoreFactory>(factory: &F) {
     // Planned on version 1, but the store holds version 2.
     let stale = with(next_version(&original, 120_000), "title", json!("stale"));
     assert!(matches!(
-        store.update(tenant, &stale, 1).await,
+        store.update(tenant, &stale, 1, &[]).await,
         Err(StoreError::VersionMismatch)
     ));
     assert_eq!(
-        store.get(tenant, ResourceKind::User, "u1").await.unwrap(),
+        store
+            .get(tenant, ResourceKind::User, "u1", Expand::default())
+            .await
+            .unwrap(),
         got
     );
 }
@@ -263,11 +342,29 @@ pub async fn deletes_check_the_version<F: StoreFactory>(factory: &F) {
 
     let result = store.delete(tenant, kind, "u1", Some(2)).await;
     assert!(matches!(result, Err(StoreError::VersionMismatch)));
-    assert!(store.get(tenant, kind, "u1").await.unwrap().is_some());
+    assert!(
+        store
+            .get(tenant, kind, "u1", Expand::default())
+            .await
+            .unwrap()
+            .is_some()
+    );
     store.delete(tenant, kind, "u1", Some(1)).await.unwrap();
-    assert_eq!(store.get(tenant, kind, "u1").await.unwrap(), None);
+    assert_eq!(
+        store
+            .get(tenant, kind, "u1", Expand::default())
+            .await
+            .unwrap(),
+        None
+    );
     store.delete(tenant, kind, "u2", None).await.unwrap();
-    assert_eq!(store.get(tenant, kind, "u2").await.unwrap(), None);
+    assert_eq!(
+        store
+            .get(tenant, kind, "u2", Expand::default())
+            .await
+            .unwrap(),
+        None
+    );
     let result = store.delete(tenant, kind, "u2", None).await;
     assert!(matches!(result, Err(StoreError::NotFound)));
     let result = store.delete(tenant, kind, "u2", Some(1)).await;
@@ -279,15 +376,18 @@ pub async fn concurrent_updates_let_one_win<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     let original = user("u1", "alice");
-    store.insert(&acme.id, &original).await.unwrap();
+    store.insert(&acme.id, &original, &[]).await.unwrap();
 
     let first = with(next_version(&original, 1), "title", json!("first"));
     let second = with(next_version(&original, 2), "title", json!("second"));
     let (a, b) = tokio::join!(
-        store.update(&acme.id, &first, 1),
-        store.update(&acme.id, &second, 1)
+        store.update(&acme.id, &first, 1, &[]),
+        store.update(&acme.id, &second, 1, &[])
     );
-    let stored = store.get(&acme.id, ResourceKind::User, "u1").await.unwrap();
+    let stored = store
+        .get(&acme.id, ResourceKind::User, "u1", Expand::default())
+        .await
+        .unwrap();
     match (a, b) {
         (Ok(()), Err(StoreError::VersionMismatch)) => assert_eq!(stored, Some(first)),
         (Err(StoreError::VersionMismatch), Ok(())) => assert_eq!(stored, Some(second)),
@@ -313,10 +413,15 @@ pub async fn lists_page_count_and_sort<F: StoreFactory>(factory: &F) {
         user.meta.last_modified = time([30, 10, 40, 20, 10][i]);
     }
     insert_all(&store, &acme, &users).await;
-    store.insert(tenant, &group("g1", "a")).await.unwrap();
+    store.insert(tenant, &group("g1", "a"), &[]).await.unwrap();
 
     let store = &store;
-    let list = |query: ListQuery| async move { store.list(tenant, kind, &query).await.unwrap() };
+    let list = |query: ListQuery| async move {
+        store
+            .list(tenant, kind, &query, Expand::default())
+            .await
+            .unwrap()
+    };
     let all = list(ListQuery::default()).await;
     assert_eq!(
         (all.total, ids(&all)),
@@ -469,7 +574,7 @@ pub async fn list_filters_run_on_key_columns<F: StoreFactory>(factory: &F) {
     ];
     for (filter, expected) in cases {
         let got = store
-            .list(tenant, kind, &filtered(filter.clone()))
+            .list(tenant, kind, &filtered(filter.clone()), Expand::default())
             .await
             .unwrap();
         assert_eq!(ids(&got), expected, "{filter}");
@@ -556,11 +661,17 @@ pub async fn ping_and_reopen<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     store.ping().await.unwrap();
     let acme = with_tenant(&store, "acme").await;
-    store.insert(&acme.id, &user("u1", "alice")).await.unwrap();
+    store
+        .insert(&acme.id, &user("u1", "alice"), &[])
+        .await
+        .unwrap();
 
     let again = store.reopen().await;
     again.ping().await.unwrap();
-    let got = again.get(&acme.id, ResourceKind::User, "u1").await.unwrap();
+    let got = again
+        .get(&acme.id, ResourceKind::User, "u1", Expand::default())
+        .await
+        .unwrap();
     assert_eq!(got, Some(user("u1", "alice")));
 }
 

@@ -8,7 +8,7 @@ use super::plan::{plan_create, plan_replace};
 use crate::error::{ScimError, ScimResult, StoreError};
 use crate::ports::{Clock, IdGenerator, ResourceRepository};
 use crate::query::{ListPage, ListQuery};
-use crate::resource::{Resource, ResourceKind};
+use crate::resource::{Expand, MEMBERS, MembershipChange, Resource, ResourceKind};
 use crate::schema::SchemaRegistry;
 use crate::tenant::TenantId;
 
@@ -98,39 +98,52 @@ impl ResourceService {
         &self.registry
     }
 
+    /// Creates a resource. A Group's `members` are stored as membership rows in the same
+    /// transaction; the answer then shows them as a read would (with `type` and `display`).
     pub async fn create(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         body: &Value,
     ) -> ScimResult<Resource> {
-        let resource = plan_create(
+        let mut resource = plan_create(
             &self.registry,
             kind,
             body,
             self.ids.new_id(),
             self.clock.now(),
         )?;
+        let member_ids = take_member_ids(&mut resource)?;
+        let changes: Vec<MembershipChange> = if member_ids.is_empty() {
+            Vec::new()
+        } else {
+            vec![MembershipChange::Add(member_ids)]
+        };
         self.repo
-            .insert(tenant, &resource)
+            .insert(tenant, &resource, &changes)
             .await
-            .map_err(|e| store_error(e, kind))?;
-        Ok(resource)
+            .map_err(|e| write_error(e, &resource))?;
+        self.with_members(tenant, resource, !changes.is_empty())
+            .await
     }
 
+    /// The resource, with the computed attributes `expand` asks for.
     pub async fn get(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
+        expand: Expand,
     ) -> ScimResult<Resource> {
         self.repo
-            .get(tenant, kind, id)
+            .get(tenant, kind, id, expand)
             .await
             .map_err(|e| store_error(e, kind))?
             .ok_or_else(|| not_found(kind, id))
     }
 
+    /// Replaces a resource. A Group's members become exactly the ones the body names; a
+    /// User keeps its (readOnly) `groups`, which the answer shows.
     pub async fn replace(
         &self,
         tenant: &TenantId,
@@ -139,18 +152,35 @@ impl ResourceService {
         body: &Value,
         precondition: &Precondition,
     ) -> ScimResult<Resource> {
+        // A user's groups are read so that the replacement carries them (readOnly values
+        // are kept); a group's members are replaced wholesale and need not be read.
+        let expand = Expand {
+            members: false,
+            groups: kind == ResourceKind::User,
+        };
         for _ in 0..WRITE_ATTEMPTS {
-            let existing = self.get(tenant, kind, id).await?;
+            let existing = self.get(tenant, kind, id, expand).await?;
             precondition.check(&existing)?;
-            let replaced = plan_replace(&self.registry, &existing, body, self.clock.now())?;
+            let mut replaced = plan_replace(&self.registry, &existing, body, self.clock.now())?;
+            let member_ids = take_member_ids(&mut replaced)?;
+            let mut changes = Vec::new();
+            if kind == ResourceKind::Group {
+                changes.push(MembershipChange::RemoveAll);
+                if !member_ids.is_empty() {
+                    changes.push(MembershipChange::Add(member_ids));
+                }
+            }
             match self
                 .repo
-                .update(tenant, &replaced, existing.meta.version)
+                .update(tenant, &replaced, existing.meta.version, &changes)
                 .await
             {
-                Ok(()) => return Ok(replaced),
+                Ok(()) => {
+                    let has_members = changes.len() > 1;
+                    return self.with_members(tenant, replaced, has_members).await;
+                }
                 Err(StoreError::VersionMismatch) if *precondition == Precondition::None => continue,
-                Err(e) => return Err(store_error(e, kind)),
+                Err(e) => return Err(write_error(e, &replaced)),
             }
         }
         Err(conflicting_writes(kind, id))
@@ -166,7 +196,7 @@ impl ResourceService {
         let expected = match precondition {
             Precondition::None => None,
             _ => {
-                let existing = self.get(tenant, kind, id).await?;
+                let existing = self.get(tenant, kind, id, Expand::default()).await?;
                 precondition.check(&existing)?;
                 Some(existing.meta.version)
             }
@@ -180,16 +210,84 @@ impl ResourceService {
             })
     }
 
+    /// A page of the resources the query selects, with the computed attributes `expand`
+    /// asks for (filters and sorts see them either way).
     pub async fn list(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         query: &ListQuery,
+        expand: Expand,
     ) -> ScimResult<ListPage> {
         self.repo
-            .list(tenant, kind, query)
+            .list(tenant, kind, query, expand)
             .await
             .map_err(|e| store_error(e, kind))
+    }
+
+    /// The written group as a read shows it, members included, when it has members;
+    /// otherwise (or when it is gone already) the resource as planned.
+    async fn with_members(
+        &self,
+        tenant: &TenantId,
+        written: Resource,
+        has_members: bool,
+    ) -> ScimResult<Resource> {
+        if !has_members {
+            return Ok(written);
+        }
+        let expand = Expand {
+            members: true,
+            groups: false,
+        };
+        let read = self
+            .repo
+            .get(tenant, written.kind, &written.id, expand)
+            .await
+            .map_err(|e| store_error(e, written.kind))?;
+        Ok(read.unwrap_or(written))
+    }
+}
+
+/// Takes a Group's `members` out of its validated attributes (membership is stored as rows)
+/// and returns their ids, in order. Users have none. The members' `type` is not needed: the
+/// store knows what each id is.
+fn take_member_ids(resource: &mut Resource) -> ScimResult<Vec<String>> {
+    if resource.kind != ResourceKind::Group {
+        return Ok(Vec::new());
+    }
+    let Some(members) = resource.attributes.remove(MEMBERS) else {
+        return Ok(Vec::new());
+    };
+    let members = match members {
+        Value::Array(members) => members,
+        single => vec![single],
+    };
+    members
+        .iter()
+        .map(|member| {
+            member
+                .get("value")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ScimError::InvalidValue(
+                        "every element of 'members' needs a 'value': the id of a User or Group"
+                            .into(),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Maps a failed write of `resource`: a group named as its own member gets a detail of its
+/// own; everything else as [`store_error`].
+fn write_error(error: StoreError, resource: &Resource) -> ScimError {
+    match error {
+        StoreError::InvalidReference { value } if value == resource.id => {
+            ScimError::InvalidValue(format!("group '{value}' cannot be a member of itself"))
+        }
+        other => store_error(other, resource.kind),
     }
 }
 
@@ -214,6 +312,9 @@ fn store_error(error: StoreError, kind: ResourceKind) -> ScimError {
         StoreError::VersionMismatch => ScimError::PreconditionFailed(format!(
             "the {kind} changed since it was read; read it again and retry"
         )),
+        StoreError::InvalidReference { value } => ScimError::InvalidValue(format!(
+            "member '{value}' is not a User or Group of this tenant"
+        )),
         StoreError::Unavailable(_) => ScimError::Unavailable,
     }
 }
@@ -225,15 +326,20 @@ mod tests {
 
     use super::*;
     use crate::ports::{MockClock, MockIdGenerator, MockResourceRepository};
-    use crate::schema::USER_SCHEMA;
+    use crate::schema::{GROUP_SCHEMA, USER_SCHEMA};
 
     fn service(repo: MockResourceRepository) -> ResourceService {
+        service_with_ids(repo, "u1")
+    }
+
+    /// A service whose new resources all get the id `id`.
+    fn service_with_ids(repo: MockResourceRepository, id: &'static str) -> ResourceService {
         let mut clock = MockClock::new();
         clock
             .expect_now()
             .returning(|| Utc.timestamp_opt(1_700_000_000, 0).unwrap());
         let mut ids = MockIdGenerator::new();
-        ids.expect_new_id().returning(|| "u1".to_owned());
+        ids.expect_new_id().returning(move || id.to_owned());
         ResourceService::new(
             Arc::new(repo),
             Arc::new(SchemaRegistry::standard()),
@@ -250,9 +356,14 @@ mod tests {
     async fn create_inserts_the_planned_resource() {
         let mut repo = MockResourceRepository::new();
         repo.expect_insert()
-            .withf(|t, r| t.0 == "t1" && r.id == "u1" && r.str_attribute("userName") == Some("a"))
+            .withf(|t, r, m| {
+                t.0 == "t1"
+                    && r.id == "u1"
+                    && r.str_attribute("userName") == Some("a")
+                    && m.is_empty()
+            })
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         let body = json!({"schemas": [USER_SCHEMA], "userName": "a"});
         let created = service(repo)
             .create(&tenant(), ResourceKind::User, &body)
@@ -264,7 +375,7 @@ mod tests {
     #[tokio::test]
     async fn duplicate_user_name_is_a_uniqueness_error() {
         let mut repo = MockResourceRepository::new();
-        repo.expect_insert().returning(|_, _| {
+        repo.expect_insert().returning(|_, _, _| {
             Err(StoreError::Conflict {
                 attribute: "userName".into(),
             })
@@ -290,7 +401,8 @@ mod tests {
     #[tokio::test]
     async fn replace_checks_if_match_and_retries_races_without_it() {
         let mut repo = MockResourceRepository::new();
-        repo.expect_get().returning(|_, _, _| Ok(Some(stored(3))));
+        repo.expect_get()
+            .returning(|_, _, _, _| Ok(Some(stored(3))));
         let svc = service(repo);
         let body = json!({"schemas": [USER_SCHEMA], "userName": "b"});
         let stale = Precondition::parse_if_match("W/\"2\"");
@@ -303,17 +415,17 @@ mod tests {
         let mut repo = MockResourceRepository::new();
         repo.expect_get()
             .times(2)
-            .returning(|_, _, _| Ok(Some(stored(3))));
+            .returning(|_, _, _, _| Ok(Some(stored(3))));
         let mut seq = mockall::Sequence::new();
         repo.expect_update()
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_, _, _| Err(StoreError::VersionMismatch));
+            .returning(|_, _, _, _| Err(StoreError::VersionMismatch));
         repo.expect_update()
-            .withf(|_, r, v| *v == 3 && r.meta.version == 4)
+            .withf(|_, r, v, m| *v == 3 && r.meta.version == 4 && m.is_empty())
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let replaced = service(repo)
             .replace(
                 &tenant(),
@@ -330,12 +442,12 @@ mod tests {
     #[tokio::test]
     async fn missing_resources_are_not_found() {
         let mut repo = MockResourceRepository::new();
-        repo.expect_get().returning(|_, _, _| Ok(None));
+        repo.expect_get().returning(|_, _, _, _| Ok(None));
         repo.expect_delete()
             .returning(|_, _, _, _| Err(StoreError::NotFound));
         let svc = service(repo);
         let err = svc
-            .get(&tenant(), ResourceKind::User, "x")
+            .get(&tenant(), ResourceKind::User, "x", Expand::default())
             .await
             .unwrap_err();
         assert_eq!(err.status(), 404);
@@ -344,6 +456,235 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.status(), 404);
+    }
+
+    const MEMBERS_ONLY: Expand = Expand {
+        members: true,
+        groups: false,
+    };
+
+    /// Group `g1` as stored at `version`, with `attributes`.
+    fn stored_group(version: i64, attributes: Value) -> Resource {
+        let Value::Object(attributes) = attributes else {
+            unreachable!()
+        };
+        let mut group = stored(version);
+        group.kind = ResourceKind::Group;
+        group.id = "g1".into();
+        group.attributes = attributes;
+        group
+    }
+
+    #[tokio::test]
+    async fn create_group_stores_members_as_rows_and_answers_with_them() {
+        let mut repo = MockResourceRepository::new();
+        let mut seq = mockall::Sequence::new();
+        repo.expect_insert()
+            .withf(|_, r, m| {
+                r.id == "g1"
+                    && !r.attributes.contains_key("members")
+                    && m == [MembershipChange::Add(vec!["u1".into(), "g2".into()])]
+            })
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _| Ok(()));
+        let read = stored_group(
+            1,
+            json!({"displayName": "Admins", "members": [
+                {"value": "u1", "type": "User", "display": "Alice"},
+                {"value": "g2", "type": "Group", "display": "Ops"},
+            ]}),
+        );
+        let answer = read.clone();
+        repo.expect_get()
+            .withf(|_, kind, id, expand| {
+                *kind == ResourceKind::Group && id == "g1" && *expand == MEMBERS_ONLY
+            })
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |_, _, _, _| Ok(Some(answer.clone())));
+        let body = json!({"schemas": [GROUP_SCHEMA], "displayName": "Admins",
+            "members": [{"value": "u1"}, {"value": "g2", "type": "Group"}]});
+        let created = service_with_ids(repo, "g1")
+            .create(&tenant(), ResourceKind::Group, &body)
+            .await
+            .unwrap();
+        assert_eq!(created, read);
+    }
+
+    #[tokio::test]
+    async fn create_group_without_members_changes_no_membership() {
+        let mut repo = MockResourceRepository::new();
+        repo.expect_insert()
+            .withf(|_, r, m| r.str_attribute("displayName") == Some("Admins") && m.is_empty())
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        repo.expect_get().never();
+        let body = json!({"schemas": [GROUP_SCHEMA], "displayName": "Admins", "members": []});
+        let created = service_with_ids(repo, "g1")
+            .create(&tenant(), ResourceKind::Group, &body)
+            .await
+            .unwrap();
+        assert_eq!(created.id, "g1");
+        assert!(!created.attributes.contains_key("members"));
+    }
+
+    #[tokio::test]
+    async fn replace_group_replaces_all_members() {
+        let cases = [
+            (
+                json!([{"value": "u2"}, {"value": "u3"}]),
+                vec![
+                    MembershipChange::RemoveAll,
+                    MembershipChange::Add(vec!["u2".into(), "u3".into()]),
+                ],
+                1,
+            ),
+            (json!([]), vec![MembershipChange::RemoveAll], 0),
+        ];
+        for (members, changes, rereads) in cases {
+            let mut repo = MockResourceRepository::new();
+            // The current group is read without its members, then re-read with them when
+            // it has some.
+            repo.expect_get()
+                .withf(|_, _, _, expand| *expand == Expand::default())
+                .times(1)
+                .returning(|_, _, _, _| Ok(Some(stored_group(2, json!({"displayName": "A"})))));
+            repo.expect_update()
+                .withf(move |_, r, v, m| {
+                    *v == 2
+                        && r.meta.version == 3
+                        && !r.attributes.contains_key("members")
+                        && m == changes.as_slice()
+                })
+                .times(1)
+                .returning(|_, _, _, _| Ok(()));
+            repo.expect_get()
+                .withf(|_, _, _, expand| *expand == MEMBERS_ONLY)
+                .times(rereads)
+                .returning(|_, _, _, _| Ok(Some(stored_group(3, json!({"displayName": "B"})))));
+            let body = json!({"schemas": [GROUP_SCHEMA], "displayName": "B", "members": members});
+            let replaced = service(repo)
+                .replace(
+                    &tenant(),
+                    ResourceKind::Group,
+                    "g1",
+                    &body,
+                    &Precondition::None,
+                )
+                .await
+                .unwrap();
+            assert_eq!(replaced.str_attribute("displayName"), Some("B"));
+        }
+    }
+
+    #[tokio::test]
+    async fn replace_user_keeps_its_groups() {
+        let mut repo = MockResourceRepository::new();
+        let groups = json!([{"value": "g1", "display": "A", "type": "direct"}]);
+        let with_groups = {
+            let mut user = stored(1);
+            user.attributes.insert("groups".into(), groups.clone());
+            user
+        };
+        repo.expect_get()
+            .withf(|_, _, _, expand| expand.groups && !expand.members)
+            .times(1)
+            .returning(move |_, _, _, _| Ok(Some(with_groups.clone())));
+        repo.expect_update()
+            .withf(|_, _, _, m| m.is_empty())
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+        let body = json!({"schemas": [USER_SCHEMA], "userName": "b",
+            "groups": [{"value": "forged"}]});
+        let replaced = service(repo)
+            .replace(
+                &tenant(),
+                ResourceKind::User,
+                "u1",
+                &body,
+                &Precondition::None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(replaced.attributes.get("groups"), Some(&groups));
+    }
+
+    #[tokio::test]
+    async fn bad_members_are_invalid_values() {
+        // The members, the id the store reports as an invalid reference (none: the service
+        // refuses before), and the detail the client reads.
+        let cases = [
+            (
+                json!([{"value": "nope"}]),
+                Some("nope"),
+                "member 'nope' is not a User or Group of this tenant",
+            ),
+            (
+                json!([{"value": "g1"}]),
+                Some("g1"),
+                "group 'g1' cannot be a member of itself",
+            ),
+            (
+                json!([{"value": "u1"}, {"type": "User"}]),
+                None,
+                "every element of 'members' needs a 'value': the id of a User or Group",
+            ),
+        ];
+        for (members, invalid, detail) in cases {
+            let mut repo = MockResourceRepository::new();
+            match invalid {
+                Some(value) => {
+                    repo.expect_insert().times(1).returning(move |_, _, _| {
+                        Err(StoreError::InvalidReference {
+                            value: value.to_owned(),
+                        })
+                    });
+                }
+                None => {
+                    repo.expect_insert().never();
+                }
+            }
+            let body = json!({"schemas": [GROUP_SCHEMA], "displayName": "A", "members": members});
+            let err = service_with_ids(repo, "g1")
+                .create(&tenant(), ResourceKind::Group, &body)
+                .await
+                .unwrap_err();
+            assert_eq!((err.status(), err.scim_type()), (400, Some("invalidValue")));
+            assert_eq!(err.detail(), detail);
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_pass_the_expansion_through() {
+        let mut repo = MockResourceRepository::new();
+        repo.expect_get()
+            .withf(|_, _, _, expand| *expand == Expand::ALL)
+            .times(1)
+            .returning(|_, _, _, _| Ok(Some(stored(1))));
+        repo.expect_list()
+            .withf(|_, kind, _, expand| *kind == ResourceKind::Group && *expand == MEMBERS_ONLY)
+            .times(1)
+            .returning(|_, _, _, _| {
+                Ok(ListPage {
+                    total: 0,
+                    resources: Vec::new(),
+                })
+            });
+        let svc = service(repo);
+        svc.get(&tenant(), ResourceKind::User, "u1", Expand::ALL)
+            .await
+            .unwrap();
+        let page = svc
+            .list(
+                &tenant(),
+                ResourceKind::Group,
+                &ListQuery::default(),
+                MEMBERS_ONLY,
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.total, 0);
     }
 
     #[test]

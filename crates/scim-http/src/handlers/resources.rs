@@ -42,7 +42,12 @@ pub(crate) async fn get(
     ctx: ResourceContext,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let resource = ctx.state.resources.get(ctx.tenant(), ctx.kind, &id).await?;
+    let expand = ctx.projection()?.expand(&ctx.state.registry, ctx.kind);
+    let resource = ctx
+        .state
+        .resources
+        .get(ctx.tenant(), ctx.kind, &id, expand)
+        .await?;
     let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -119,7 +124,12 @@ async fn respond_list(
     let page = ctx
         .state
         .resources
-        .list(ctx.tenant(), ctx.kind, &query)
+        .list(
+            ctx.tenant(),
+            ctx.kind,
+            &query,
+            projection.expand(&ctx.state.registry, ctx.kind),
+        )
         .await?;
     let resources: Vec<_> = page
         .resources

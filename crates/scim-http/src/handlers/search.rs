@@ -60,7 +60,12 @@ pub(crate) async fn search_all(
         };
         let page = state
             .resources
-            .list(&caller.0.tenant, kind, &page_query)
+            .list(
+                &caller.0.tenant,
+                kind,
+                &page_query,
+                projection.expand(&state.registry, kind),
+            )
             .await?;
         total += page.total;
         skip = skip.saturating_sub(page.total);
