@@ -22,7 +22,7 @@ fn discovery_documents_describe_what_is_served() {
     );
     assert_eq!(config.json["etag"]["supported"], true);
     assert_eq!(config.json["sort"]["supported"], true);
-    assert_eq!(config.json["patch"]["supported"], false);
+    assert_eq!(config.json["patch"]["supported"], true);
     assert_eq!(config.json["bulk"]["maxOperations"], 1000);
     assert_eq!(config.json["bulk"]["maxPayloadSize"], 4 * 1024 * 1024);
     assert_eq!(
@@ -46,6 +46,19 @@ fn discovery_documents_describe_what_is_served() {
         json!({"schema": ENTERPRISE, "required": false})
     );
     assert_eq!(anon("/scim/v2/ResourceTypes/User").json, user_type);
+    let ids: Vec<&str> = types.json["Resources"]
+        .as_array()
+        .expect("Resources")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["User", "Group", "License"]);
+    let license_type = anon("/scim/v2/ResourceTypes/License");
+    assert_eq!(license_type.json["endpoint"], "/Licenses");
+    assert_eq!(
+        license_type.json["schema"],
+        "urn:scim-license:schemas:core:2.0:License"
+    );
 
     let schemas = anon("/scim/v2/Schemas");
     let ids: Vec<_> = schemas.json["Resources"]
@@ -58,6 +71,7 @@ fn discovery_documents_describe_what_is_served() {
         USER_SCHEMA,
         ENTERPRISE,
         "urn:scim-license:schemas:extension:license:2.0:User",
+        "urn:scim-license:schemas:core:2.0:License",
     ] {
         assert!(ids.contains(&json!(id)), "{id} in {ids:?}");
     }

@@ -190,6 +190,18 @@ impl Server {
         )
     }
 
+    /// PATCH with a PatchOp body holding `operations`.
+    pub(crate) fn patch(&self, path: &str, token: &str, operations: &Value) -> Reply {
+        let body = serde_json::json!({"schemas": [PATCH_OP], "Operations": operations});
+        self.send(
+            "PATCH",
+            path,
+            Some(token),
+            &[],
+            Some(body.to_string().as_bytes()),
+        )
+    }
+
     pub(crate) fn delete(&self, path: &str, token: &str) -> Reply {
         self.send("DELETE", path, Some(token), &[], None)
     }
@@ -246,6 +258,8 @@ impl Reply {
 }
 
 pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub(crate) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub(crate) const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// A minimal valid user body.

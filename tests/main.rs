@@ -11,5 +11,8 @@ mod helpers;
 
 mod cli;
 mod discovery;
+mod entra;
 mod errors;
+mod licensing;
+mod okta;
 mod users;

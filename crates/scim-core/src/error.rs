@@ -113,6 +113,9 @@ pub enum StoreError {
     /// group to itself.
     #[error("'{value}' is not a User or Group of this tenant")]
     InvalidReference { value: String },
+    /// A license assignment needs a seat the pool `sku` does not have.
+    #[error("license pool '{sku}' has no free seat ({used} of {seats} assigned)")]
+    SeatsExhausted { sku: String, seats: i64, used: i64 },
     /// The store could not be reached or failed; the source is logged, never shown.
     #[error("store unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

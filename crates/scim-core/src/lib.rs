@@ -1,10 +1,13 @@
 //! The domain of the SCIM license server, free of I/O: schemas, resources, filters, list
 //! queries, validation, the ports and the use cases built on them.
 
+pub mod context;
 pub mod error;
 pub mod filter;
 pub mod fold;
+pub mod license;
 pub mod list_request;
+pub mod patch;
 pub mod path;
 pub mod ports;
 pub mod project;
@@ -15,7 +18,8 @@ pub mod service;
 pub mod tenant;
 pub mod validate;
 
+pub use context::{Caller, WriteContext};
 pub use error::{ScimError, ScimResult, StoreError};
 pub use path::AttrPath;
-pub use resource::{Expand, MembershipChange, Meta, Resource, ResourceKind};
+pub use resource::{Expand, MembershipChange, Meta, NewMember, Resource, ResourceKind};
 pub use schema::SchemaRegistry;

@@ -4,7 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::context::WriteContext;
 use crate::error::StoreError;
+use crate::license::{
+    AuditEntry, AuditQuery, LicenseRules, MappingRule, Pool, Reevaluation, UnmappedValue,
+};
 use crate::query::{ListPage, ListQuery};
 use crate::resource::{Expand, MembershipChange, Resource, ResourceKind};
 use crate::tenant::{StoredToken, Tenant, TenantId, TokenHash};
@@ -16,6 +20,13 @@ use crate::tenant::{StoredToken, Tenant, TenantId, TokenHash};
 /// written resource), they are changed by [`MembershipChange`]s and computed on reads that
 /// ask for them with [`Expand`]. Deleting a resource removes it from every group and removes
 /// a deleted group's own members.
+///
+/// Every write also brings the licenses of the users it affects (the user written; the
+/// members, direct and nested, of a group whose members or name change) in line with the
+/// tenant's rules, in the same transaction (see [`crate::license`]): a write that would need
+/// a seat a pool does not have changes nothing and fails with `SeatsExhausted`. The
+/// changes are audited with the [`WriteContext`]. Reads of users can show the licenses held
+/// ([`Expand::licenses`]).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait ResourceRepository: Send + Sync {
@@ -24,7 +35,7 @@ pub trait ResourceRepository: Send + Sync {
     /// User or Group of the tenant, or is the group itself. Nothing is written on failure.
     async fn insert(
         &self,
-        tenant: &TenantId,
+        ctx: &WriteContext,
         resource: &Resource,
         members: &[MembershipChange],
     ) -> Result<(), StoreError>;
@@ -43,7 +54,7 @@ pub trait ResourceRepository: Send + Sync {
     /// in the same transaction. Each change costs what it names, whatever the group's size.
     async fn update(
         &self,
-        tenant: &TenantId,
+        ctx: &WriteContext,
         resource: &Resource,
         expected_version: i64,
         members: &[MembershipChange],
@@ -53,7 +64,7 @@ pub trait ResourceRepository: Send + Sync {
     /// its membership rows on both sides (the groups it was a member of get a new version).
     async fn delete(
         &self,
-        tenant: &TenantId,
+        ctx: &WriteContext,
         kind: ResourceKind,
         id: &str,
         expected_version: Option<i64>,
@@ -96,6 +107,62 @@ pub trait TenantRepository: Send + Sync {
 
     /// Whether the store answers (and its migrations are applied).
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A tenant's license pools, mapping rules and audit log (see [`crate::license`]).
+///
+/// Changing a pool's seats or the rules re-evaluates the tenant's users *while seats last*
+/// (in batches, each its own transaction, in the users' creation order): users that would
+/// need a missing seat are reported as waiting, and nobody loses a seat because seats were
+/// lowered below their use.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait LicenseLedger: Send + Sync {
+    /// Creates the pool for `pool.sku` (matched case-insensitively) or changes its name and
+    /// seats; its `used` is the store's and is ignored. Returns the pool as stored after
+    /// the re-evaluation.
+    async fn set_pool(
+        &self,
+        ctx: &WriteContext,
+        pool: &Pool,
+    ) -> Result<(Pool, Reevaluation), StoreError>;
+
+    /// The tenant's pools, by sku.
+    async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError>;
+
+    /// Adds a mapping rule; adding one that exists (same source, value and sku, compared
+    /// case-insensitively) changes nothing. `NotFound` when the sku has no pool.
+    async fn add_rule(
+        &self,
+        ctx: &WriteContext,
+        rule: &MappingRule,
+    ) -> Result<Reevaluation, StoreError>;
+
+    /// Removes a mapping rule (compared case-insensitively); `NotFound` when there is none.
+    async fn remove_rule(
+        &self,
+        ctx: &WriteContext,
+        rule: &MappingRule,
+    ) -> Result<Reevaluation, StoreError>;
+
+    /// The tenant's mapping rules, by source, value and sku.
+    async fn rules(&self, tenant: &TenantId) -> Result<Vec<MappingRule>, StoreError>;
+
+    /// The entitlement and role values of the tenant's users that grant no sku under
+    /// `rules` (see [`crate::license::LicenseRules::grants_for`]), each with the number of
+    /// users carrying it, by value. Reads every user once.
+    async fn unmapped_values(
+        &self,
+        tenant: &TenantId,
+        rules: &LicenseRules,
+    ) -> Result<Vec<UnmappedValue>, StoreError>;
+
+    /// The audit log, oldest first.
+    async fn audit(
+        &self,
+        tenant: &TenantId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// The time. The core never reads the system clock itself.

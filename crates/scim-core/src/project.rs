@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
-use crate::resource::{Expand, GROUPS, MEMBERS, ResourceKind};
-use crate::schema::{AttributeDef, Returned, SchemaRegistry};
+use crate::resource::{Expand, GROUPS, LICENSES, MEMBERS, ResourceKind};
+use crate::schema::{AttributeDef, LICENSE_USER_EXTENSION, Returned, SchemaRegistry};
 
 /// What a client asked to see. Paths are canonical; names the registry does not know are
 /// ignored (RFC 7644 gives no error for them and IdPs send generous lists).
@@ -67,10 +67,25 @@ impl Projection {
     /// The computed attributes a response with this projection needs loaded: with
     /// `excludedAttributes=members` a group's members are never read.
     pub fn expand(&self, registry: &SchemaRegistry, kind: ResourceKind) -> Expand {
+        let user = kind == ResourceKind::User;
         Expand {
             members: kind == ResourceKind::Group && self.shows(registry, kind, MEMBERS),
-            groups: kind == ResourceKind::User && self.shows(registry, kind, GROUPS),
+            groups: user && self.shows(registry, kind, GROUPS),
+            licenses: user && self.shows_licenses(registry),
         }
+    }
+
+    /// Whether the projection keeps the `licenses` of a user's license extension.
+    fn shows_licenses(&self, registry: &SchemaRegistry) -> bool {
+        let Some(extension) = registry.extension(ResourceKind::User, LICENSE_USER_EXTENSION) else {
+            return false;
+        };
+        let Some(def) = extension.attributes.iter().find(|d| d.name == LICENSES) else {
+            return false;
+        };
+        let ext = Some(extension.id);
+        let excluded = self.excluded.iter().any(|s| s.covers(ext, def.name, None));
+        !excluded && (!self.restricted || self.mentions(&self.attributes, ext, def.name).is_some())
     }
 
     /// Projects a resource document (see [`crate::Resource::to_document`]).
@@ -362,11 +377,51 @@ mod tests {
             );
             assert!(!projection.expand(&registry, group).groups);
         }
-        let users = Projection::parse(&registry, ResourceKind::User, None, Some("groups")).unwrap();
-        assert_eq!(
-            users.expand(&registry, ResourceKind::User),
-            Expand::default()
-        );
+        let user = ResourceKind::User;
+        let licenses = LICENSE_USER_EXTENSION;
+        let with_licenses = Expand {
+            licenses: true,
+            ..Expand::default()
+        };
+        let cases = [
+            (None, Some("groups".to_owned()), with_licenses),
+            (
+                None,
+                None,
+                Expand {
+                    groups: true,
+                    ..with_licenses
+                },
+            ),
+            (None, Some(format!("groups,{licenses}")), Expand::default()),
+            (
+                None,
+                Some(format!("groups,{licenses}:licenses")),
+                Expand::default(),
+            ),
+            (
+                None,
+                Some(format!("groups,{licenses}:licenses.sku")),
+                with_licenses,
+            ),
+            (Some("userName".to_owned()), None, Expand::default()),
+            (
+                Some(format!("userName,{licenses}:licenses")),
+                None,
+                with_licenses,
+            ),
+            (Some(licenses.to_owned()), None, with_licenses),
+        ];
+        for (attributes, excluded, expected) in cases {
+            let projection =
+                Projection::parse(&registry, user, attributes.as_deref(), excluded.as_deref())
+                    .unwrap();
+            assert_eq!(
+                projection.expand(&registry, user),
+                expected,
+                "{attributes:?} {excluded:?}"
+            );
+        }
     }
 
     #[test]

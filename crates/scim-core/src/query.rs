@@ -10,7 +10,7 @@ use crate::filter::Filter;
 use crate::filter::eval::{CompiledFilter, Scalar, ValueKind, resolve_attr};
 use crate::path::AttrPath;
 use crate::resource::{Expand, Resource, ResourceKind, membership_attribute};
-use crate::schema::SchemaRegistry;
+use crate::schema::{LICENSE_USER_EXTENSION, SchemaRegistry};
 
 /// Page size when the client sends no `count`.
 pub const DEFAULT_COUNT: u64 = 100;
@@ -71,18 +71,24 @@ impl ListQuery {
             paths.push(&sort.path);
         }
         let computed = membership_attribute(kind);
-        let reads = paths.into_iter().any(|path| {
+        let (mut membership, mut licenses) = (false, false);
+        for path in paths {
             let top = AttrPath {
                 sub: None,
                 ..path.clone()
             };
-            registry.resolve(kind, &top).is_some_and(|resolved| {
-                resolved.extension.is_none() && resolved.attr.name == computed
-            })
-        });
+            if let Some(resolved) = registry.resolve(kind, &top) {
+                match resolved.extension {
+                    None => membership |= resolved.attr.name == computed,
+                    Some(extension) => licenses |= extension == LICENSE_USER_EXTENSION,
+                }
+            }
+        }
+        let user = kind == ResourceKind::User;
         Expand {
-            members: reads && kind == ResourceKind::Group,
-            groups: reads && kind == ResourceKind::User,
+            members: membership && !user,
+            groups: membership && user,
+            licenses: licenses && user,
         }
     }
 }
@@ -467,14 +473,8 @@ mod tests {
     fn knows_which_queries_read_computed_attributes() {
         let registry = SchemaRegistry::standard();
         let (user, group) = (ResourceKind::User, ResourceKind::Group);
-        let members = Expand {
-            members: true,
-            groups: false,
-        };
-        let groups = Expand {
-            members: false,
-            groups: true,
-        };
+        let members = Expand::MEMBERS;
+        let groups = Expand::GROUPS;
         let cases = [
             (group, Some("displayName eq \"a\""), None, Expand::default()),
             (group, Some("members[value eq \"u1\"]"), None, members),

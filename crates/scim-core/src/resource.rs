@@ -39,13 +39,33 @@ impl fmt::Display for ResourceKind {
 /// row. Members are named by id: a User or a Group of the same tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MembershipChange {
-    /// Adds these resources; ids that are members already are skipped. An id that is no User
-    /// or Group of the tenant, or the group's own id, fails the whole write.
-    Add(Vec<String>),
+    /// Adds these resources; ids that are members already are skipped (and keep their
+    /// `display`). An id that is no User or Group of the tenant, or the group's own id, fails
+    /// the whole write.
+    Add(Vec<NewMember>),
     /// Removes these members; ids that are not members are ignored.
     Remove(Vec<String>),
     /// Removes every member.
     RemoveAll,
+}
+
+/// A member as a client adds it: the id of a User or Group, and the `display` the client
+/// sent with it, which reads of the group echo (RFC 7643 §8.7.1 gives members no `display`
+/// of the server's own; the client's label is what it gets back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMember {
+    pub id: String,
+    pub display: Option<String>,
+}
+
+impl NewMember {
+    /// A member added by id alone.
+    pub fn id(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            display: None,
+        }
+    }
 }
 
 /// What to load with resources besides their stored attributes: the attributes computed
@@ -58,20 +78,66 @@ pub struct Expand {
     pub members: bool,
     /// Fill `groups` of users: `[{"value", "display", "type": "direct"|"indirect"}]`.
     pub groups: bool,
+    /// Fill the license extension of users with the licenses they hold:
+    /// `{"licenses": [{"sku", "source", "assigned"}]}`.
+    pub licenses: bool,
 }
 
 impl Expand {
-    /// Both computed attributes.
+    /// Every computed attribute.
     pub const ALL: Self = Self {
         members: true,
         groups: true,
+        licenses: true,
     };
+
+    /// Only `members` of groups.
+    pub const MEMBERS: Self = Self {
+        members: true,
+        groups: false,
+        licenses: false,
+    };
+
+    /// Only `groups` of users.
+    pub const GROUPS: Self = Self {
+        members: false,
+        groups: true,
+        licenses: false,
+    };
+
+    /// What `self` asks for and `other` does not.
+    pub fn minus(self, other: Self) -> Self {
+        Self {
+            members: self.members && !other.members,
+            groups: self.groups && !other.groups,
+            licenses: self.licenses && !other.licenses,
+        }
+    }
+
+    /// The attributes of `kind`'s resources this fills: `members`, `groups`, the license
+    /// extension.
+    pub fn attributes(self, kind: ResourceKind) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        match kind {
+            ResourceKind::Group if self.members => names.push(MEMBERS),
+            ResourceKind::User => {
+                if self.groups {
+                    names.push(GROUPS);
+                }
+                if self.licenses {
+                    names.push(crate::schema::LICENSE_USER_EXTENSION);
+                }
+            }
+            ResourceKind::Group => {}
+        }
+        names
+    }
 
     /// Whether anything is asked for resources of `kind`.
     pub fn applies_to(self, kind: ResourceKind) -> bool {
         match kind {
             ResourceKind::Group => self.members,
-            ResourceKind::User => self.groups,
+            ResourceKind::User => self.groups || self.licenses,
         }
     }
 }
@@ -89,6 +155,8 @@ pub fn membership_attribute(kind: ResourceKind) -> &'static str {
 pub const MEMBERS: &str = "members";
 /// The readOnly, multi-valued `groups` attribute of users.
 pub const GROUPS: &str = "groups";
+/// The readOnly `licenses` attribute of the users' license extension.
+pub const LICENSES: &str = "licenses";
 
 /// Server-maintained metadata (RFC 7643 §3.1 `meta`), without `location`, which depends on
 /// how the resource is reached and is added at the HTTP edge.

@@ -11,6 +11,8 @@
 //!   lost silently;
 //! - booleans also arrive as the strings `"true"`/`"false"` (any case: Entra ID sends
 //!   `"False"`) and are stored as JSON booleans;
+//! - a plain string where a complex attribute with a `value` sub-attribute belongs (Entra ID
+//!   sends `manager` as the manager's id) is taken as `{"value": <string>}`;
 //! - `password` is validated and then dropped: a license server has no use for it, and what
 //!   is never stored cannot leak.
 
@@ -21,6 +23,11 @@ use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
 use crate::resource::ResourceKind;
 use crate::schema::{AttrType, AttributeDef, Mutability, Schema, SchemaRegistry};
+
+/// The legacy Microsoft group schema URI Entra ID sends in a group's `schemas`; accepted and
+/// ignored.
+pub const ENTRA_LEGACY_GROUP_SCHEMA: &str =
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
 
 /// Validates a create or replace body of `kind` and returns the attributes to store:
 /// canonical names, core attributes and `externalId` at the top level, extension attributes
@@ -163,6 +170,9 @@ fn check_schemas(
         };
         if urn.eq_ignore_ascii_case(core.id) {
             has_core = true;
+        } else if kind == ResourceKind::Group && urn.eq_ignore_ascii_case(ENTRA_LEGACY_GROUP_SCHEMA)
+        {
+            // Entra ID still names this schema on groups; it defines nothing we keep.
         } else if registry.extension(kind, urn).is_none() {
             return Err(ScimError::InvalidValue(format!(
                 "schema '{urn}' is not a schema of the {kind} resource type"
@@ -328,6 +338,13 @@ fn check_single(def: &AttributeDef, value: &Value, path: &str) -> ScimResult<Opt
 
 fn check_complex(def: &AttributeDef, value: &Value, path: &str) -> ScimResult<Option<Value>> {
     let Value::Object(input) = value else {
+        // Entra ID sends `manager` as the manager's id: a plain string stands for the `value`
+        // sub-attribute of a complex attribute that has one.
+        if let (Value::String(text), Some(sub)) = (value, def.sub_attribute("value")) {
+            let mut input = Map::new();
+            input.insert(sub.name.to_owned(), Value::String(text.clone()));
+            return check_complex(def, &Value::Object(input), path);
+        }
         return Err(ScimError::InvalidValue(format!(
             "'{path}' must be an object, not {}",
             json_kind(value)
@@ -530,6 +547,22 @@ mod tests {
             assert_eq!(err.scim_type(), Some(scim_type), "{body}: {err}");
             assert!(err.detail().contains(detail), "{body}: {err}");
         }
+    }
+
+    #[test]
+    fn takes_a_plain_string_as_the_value_of_a_complex_attribute() {
+        let out = validate(&json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "userName": "x",
+            "roles": ["admin"],
+            ENTERPRISE_USER_SCHEMA: {"manager": "26118915-6090-4610-87e4-49d8ca9f808d"},
+        }))
+        .unwrap();
+        assert_eq!(out["roles"], json!([{"value": "admin"}]));
+        assert_eq!(
+            out[ENTERPRISE_USER_SCHEMA],
+            json!({"manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}})
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, web};
 use scim_core::project::Projection;
 use scim_core::tenant::TenantId;
 use scim_core::{Resource, ResourceKind, ScimError};
@@ -22,11 +22,27 @@ pub(crate) struct ResourceContext {
     pub(crate) caller: Caller,
     pub(crate) params: QueryParams,
     pub(crate) base: String,
+    /// `METHOD /path (request <id>)`: the cause the writes of this request are audited with.
+    cause: String,
 }
+
+/// The id the server gave the request (echoed as `X-Request-Id`); its middleware puts it in
+/// the request's extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
 
 impl ResourceContext {
     pub(crate) fn tenant(&self) -> &TenantId {
         &self.caller.0.tenant
+    }
+
+    /// The caller as the core's writes record it: tenant, credential id and cause.
+    pub(crate) fn writer(&self) -> scim_core::Caller {
+        scim_core::Caller::new(
+            self.caller.0.tenant.clone(),
+            format!("token:{}", self.caller.0.credential_id),
+            self.cause.clone(),
+        )
     }
 
     /// The projection the query string asks for.
@@ -79,6 +95,10 @@ impl FromRequest for ResourceContext {
         let params = QueryParams::of(req);
         let caller = Caller::from_request(req, payload);
         let base = state.as_ref().map(|s| base_url(req, &s.config));
+        let cause = match req.extensions().get::<RequestId>() {
+            Some(RequestId(id)) => format!("{} {} (request {id})", req.method(), req.path()),
+            None => format!("{} {}", req.method(), req.path()),
+        };
         Box::pin(async move {
             // Authentication first: an anonymous caller learns nothing about its request.
             let caller = caller.await?;
@@ -91,6 +111,7 @@ impl FromRequest for ResourceContext {
                 caller,
                 params: params?,
                 base,
+                cause,
             })
         })
     }

@@ -11,6 +11,7 @@ mod render;
 mod routes;
 mod state;
 
+pub use context::RequestId;
 pub use error::ApiError;
 pub use routes::configure;
 pub use state::{AppState, HttpConfig};

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::{ResourceKind, ScimError};
 
 use crate::error::ApiError;
-use crate::handlers::{discovery, health, resources, search};
+use crate::handlers::{discovery, health, licenses, resources, search};
 use crate::state::AppState;
 
 /// Mounts the SCIM API under `/scim/v2` plus `/healthz`; every unknown path answers a SCIM
@@ -29,7 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(endpoint("/Schemas/{id}").route(web::get().to(discovery::get_schema)))
         .service(endpoint("/ResourceTypes").route(web::get().to(discovery::list_resource_types)))
         .service(endpoint("/ResourceTypes/{id}").route(web::get().to(discovery::get_resource_type)))
-        .service(endpoint("/.search").route(web::post().to(search::search_all)));
+        .service(endpoint("/.search").route(web::post().to(search::search_all)))
+        .service(endpoint("/Licenses").route(web::get().to(licenses::list)))
+        .service(endpoint("/Licenses/{sku}").route(web::get().to(licenses::get)));
     for kind in kinds {
         api = api.service(resource_scope(kind));
     }

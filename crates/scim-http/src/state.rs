@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use scim_core::SchemaRegistry;
-use scim_core::service::{ResourceService, TenantService};
+use scim_core::service::{LicenseService, ResourceService, TenantService};
 
 /// Limits and addresses the operator configures.
 #[derive(Debug, Clone)]
@@ -33,6 +33,7 @@ impl Default for HttpConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub resources: ResourceService,
+    pub licenses: LicenseService,
     pub tenants: TenantService,
     pub registry: Arc<SchemaRegistry>,
     pub config: Arc<HttpConfig>,

@@ -24,5 +24,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(command) => commands::tenant(&app, command).await,
         Command::Token(command) => commands::token(&app, command).await,
+        Command::License(command) => commands::license(&app, command).await,
     }
 }

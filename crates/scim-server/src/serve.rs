@@ -8,7 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App as ActixApp, HttpServer};
+use actix_web::{App as ActixApp, HttpMessage, HttpServer};
 use anyhow::Context;
 use scim_http::{AppState, HttpConfig};
 use tracing::Instrument;
@@ -21,6 +21,7 @@ use crate::wiring::App;
 pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState {
         resources: app.resources,
+        licenses: app.licenses,
         tenants: app.tenants,
         registry: Arc::clone(&app.registry),
         config: Arc::new(HttpConfig {
@@ -67,6 +68,8 @@ async fn trace_request(
         tenant = tracing::field::Empty,
         credential = tracing::field::Empty,
     );
+    req.extensions_mut()
+        .insert(scim_http::RequestId(request_id.clone()));
     let started = Instant::now();
     async move {
         let mut response = next.call(req).await?;

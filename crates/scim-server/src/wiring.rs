@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use scim_core::SchemaRegistry;
-use scim_core::ports::{Clock, IdGenerator, ResourceRepository, TenantRepository};
-use scim_core::service::{ResourceService, TenantService};
+use scim_core::ports::{Clock, IdGenerator, LicenseLedger, ResourceRepository, TenantRepository};
+use scim_core::service::{LicenseService, ResourceService, TenantService};
 use scim_store::{DieselStore, StoreConfig};
 
 /// The system clock.
@@ -33,6 +33,7 @@ pub struct App {
     pub registry: Arc<SchemaRegistry>,
     pub resources: ResourceService,
     pub tenants: TenantService,
+    pub licenses: LicenseService,
 }
 
 impl App {
@@ -58,11 +59,16 @@ impl App {
             Arc::clone(&clock),
             Arc::clone(&ids),
         );
+        let licenses = LicenseService::new(
+            Arc::clone(&store) as Arc<dyn LicenseLedger>,
+            Arc::clone(&clock),
+        );
         let tenants = TenantService::new(store as Arc<dyn TenantRepository>, clock, ids);
         Ok(Self {
             registry,
             resources,
             tenants,
+            licenses,
         })
     }
 }

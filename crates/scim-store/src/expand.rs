@@ -3,20 +3,22 @@
 //! one query per resource.
 //!
 //! - `members`: one query for the members of all the groups, in the order the members were
-//!   created: `{"value": id, "type": "User"|"Group", "display": …}`.
+//!   created: `{"value": id, "type": "User"|"Group", "display": …}`, `display` being the
+//!   label the client added the member with.
 //! - `groups`: one query for the groups the users are direct members of, then one per level
 //!   of nesting for the groups those are members of, until no new group turns up (so cycles
 //!   end). Direct groups come first, then indirect ones, each in the order the groups were
 //!   created: `{"value": id, "display": …, "type": "direct"|"indirect"}`.
 //!
-//! `display` is the resource's `display` column (its displayName, else its userName) and is
-//! left out when there is none.
+//! A group's `display` in `groups` is its `display` column (its displayName). A `display`
+//! is left out when there is none.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use diesel::prelude::*;
-use scim_core::resource::membership_attribute;
+use scim_core::resource::{LICENSES, format_time, membership_attribute};
+use scim_core::schema::LICENSE_USER_EXTENSION;
 use scim_core::{Expand, ResourceKind, StoreError};
 use serde_json::{Map, Value};
 
@@ -24,7 +26,8 @@ use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::members::CHUNK;
 use crate::rows::StoredResource;
-use crate::schema::{group_members, resources};
+use crate::rows::from_micros;
+use crate::schema::{group_members, license_assignments, license_pools, resources};
 
 /// Fills the computed attribute `expand` asks for into each of the resources (all of `kind`).
 pub(crate) fn expand(
@@ -37,6 +40,27 @@ pub(crate) fn expand(
         return Ok(());
     }
     let seqs: Vec<i64> = resources.iter().map(|stored| stored.seq).collect();
+    if kind == ResourceKind::User && expand.licenses {
+        let mut held = licenses_of(connection, &seqs)?;
+        for stored in resources.iter_mut() {
+            let attributes = &mut stored.resource.attributes;
+            match held.remove(&stored.seq) {
+                Some(licenses) => {
+                    let mut extension = Map::new();
+                    extension.insert(LICENSES.into(), Value::Array(licenses));
+                    attributes.insert(LICENSE_USER_EXTENSION.into(), Value::Object(extension));
+                }
+                None => {
+                    attributes.remove(LICENSE_USER_EXTENSION);
+                }
+            }
+        }
+    }
+    if !(expand.members && kind == ResourceKind::Group
+        || expand.groups && kind == ResourceKind::User)
+    {
+        return Ok(());
+    }
     let mut computed = match kind {
         ResourceKind::Group => members_of(connection, &seqs)?,
         ResourceKind::User => groups_of(connection, &seqs)?,
@@ -73,7 +97,7 @@ fn members_of(
                 group_members::group_seq,
                 resources::id,
                 resources::kind,
-                resources::display,
+                group_members::display,
             ))
             .load(connection)
             .map_err(from_diesel)?;
@@ -85,6 +109,42 @@ fn members_of(
     Ok(members)
 }
 
+/// The licenses each user holds, by the user's `seq`, in sku order:
+/// `{"sku", "source", "assigned"}`.
+fn licenses_of(
+    connection: &mut DbConnection,
+    user_seqs: &[i64],
+) -> Result<HashMap<i64, Vec<Value>>, StoreError> {
+    let mut held: HashMap<i64, Vec<Value>> = HashMap::new();
+    for chunk in user_seqs.chunks(CHUNK) {
+        let rows: Vec<(i64, String, String, i64)> = license_assignments::table
+            .inner_join(
+                license_pools::table.on(license_pools::tenant_id
+                    .eq(license_assignments::tenant_id)
+                    .and(license_pools::sku_key.eq(license_assignments::sku_key))),
+            )
+            .filter(license_assignments::user_seq.eq_any(chunk))
+            .order((license_assignments::user_seq, license_assignments::sku_key))
+            .select((
+                license_assignments::user_seq,
+                license_pools::sku,
+                license_assignments::source,
+                license_assignments::assigned,
+            ))
+            .load(connection)
+            .map_err(from_diesel)?;
+        for (seq, sku, source, assigned) in rows {
+            let assigned = from_micros(assigned).map_err(StoreError::unavailable)?;
+            let mut license = Map::new();
+            license.insert("sku".into(), Value::String(sku));
+            license.insert("source".into(), Value::String(source));
+            license.insert("assigned".into(), Value::String(format_time(&assigned)));
+            held.entry(seq).or_default().push(Value::Object(license));
+        }
+    }
+    Ok(held)
+}
+
 /// A group as a user's `groups` show it.
 #[derive(Debug)]
 struct GroupInfo {
@@ -93,7 +153,7 @@ struct GroupInfo {
 }
 
 /// The groups of each user, direct and indirect, by the user's `seq`.
-fn groups_of(
+pub(crate) fn groups_of(
     connection: &mut DbConnection,
     user_seqs: &[i64],
 ) -> Result<HashMap<i64, Vec<Value>>, StoreError> {

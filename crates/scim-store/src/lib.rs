@@ -5,12 +5,14 @@
 //! The backend crates `scim-sqlite` and `scim-postgres` are the entry points that open a
 //! store; see `docs/adr/0001-store-crates.md` for the split.
 
+mod assignments;
 mod columns;
 pub mod connection;
 mod database;
 mod errors;
 mod expand;
 mod filter_sql;
+mod licenses;
 mod list;
 mod members;
 mod migrations;

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use scim_core::query::{ListPage, ListQuery, SortOrder, apply_in_memory};
-use scim_core::resource::membership_attribute;
 use scim_core::{Expand, ResourceKind, SchemaRegistry, StoreError};
 
 use crate::columns::{Column, ResourceQuery};
@@ -125,26 +124,23 @@ impl ListPlan {
                     .collect();
                 let candidates = candidates.into_iter().map(|stored| stored.resource);
                 let mut page = apply_in_memory(candidates.collect(), kind, registry, query);
-                match (reads.applies_to(kind), expansion.applies_to(kind)) {
-                    (false, true) => {
-                        let mut stored: Vec<StoredResource> = page
-                            .resources
-                            .drain(..)
-                            .map(|resource| StoredResource {
-                                seq: seqs.get(&resource.id).copied().unwrap_or_default(),
-                                resource,
-                            })
-                            .collect();
-                        expand(connection, &mut stored, kind, expansion)?;
-                        page.resources = stored.into_iter().map(|stored| stored.resource).collect();
+                let missing = expansion.minus(*reads);
+                if missing.applies_to(kind) {
+                    let mut stored: Vec<StoredResource> = page
+                        .resources
+                        .drain(..)
+                        .map(|resource| StoredResource {
+                            seq: seqs.get(&resource.id).copied().unwrap_or_default(),
+                            resource,
+                        })
+                        .collect();
+                    expand(connection, &mut stored, kind, missing)?;
+                    page.resources = stored.into_iter().map(|stored| stored.resource).collect();
+                }
+                for name in reads.minus(expansion).attributes(kind) {
+                    for resource in &mut page.resources {
+                        resource.attributes.remove(name);
                     }
-                    (true, false) => {
-                        let computed = membership_attribute(kind);
-                        for resource in &mut page.resources {
-                            resource.attributes.remove(computed);
-                        }
-                    }
-                    _ => {}
                 }
                 Ok(page)
             }

@@ -2,14 +2,14 @@
 //! inside the transaction that writes the group's own row.
 //!
 //! Each change costs what it names, never what the group holds: adding k ids is one query
-//! resolving them, one finding those that are members already and one insert of the rest
-//! (per [`CHUNK`] ids); removing k ids is one delete; removing all is one delete. Nothing
+//! resolving them (two when some are groups) and one insert that skips those already
+//! members (per [`CHUNK`] ids); removing k ids is one delete; removing all is one delete. Nothing
 //! reads the group's current members.
 
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
-use scim_core::{MembershipChange, StoreError};
+use scim_core::{MembershipChange, NewMember, StoreError};
 
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
@@ -30,9 +30,10 @@ pub(crate) struct GroupRow<'a> {
 /// One membership row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = group_members)]
-struct MemberRow {
+struct MemberRow<'a> {
     group_seq: i64,
     member_seq: i64,
+    display: Option<&'a str>,
 }
 
 /// Applies the changes in order.
@@ -43,7 +44,7 @@ pub(crate) fn apply(
 ) -> Result<(), StoreError> {
     for change in changes {
         match change {
-            MembershipChange::Add(ids) => add(connection, group, ids)?,
+            MembershipChange::Add(members) => add(connection, group, members)?,
             MembershipChange::Remove(ids) => remove(connection, group, ids)?,
             MembershipChange::RemoveAll => {
                 diesel::delete(group_members::table.filter(group_members::group_seq.eq(group.seq)))
@@ -55,35 +56,29 @@ pub(crate) fn apply(
     Ok(())
 }
 
-/// Adds the resources with these ids that are not members yet. `InvalidReference` names the
-/// first id that is no User or Group of the tenant, or is the group's own.
+/// Adds the resources that are not members yet (the first mention of an id counts).
+/// `InvalidReference` names the first id that is no User or Group of the tenant, or is the
+/// group's own.
 fn add(
     connection: &mut DbConnection,
     group: GroupRow<'_>,
-    ids: &[String],
+    members: &[NewMember],
 ) -> Result<(), StoreError> {
-    let mut seen = HashSet::with_capacity(ids.len());
-    let ids: Vec<&str> = ids
+    let mut seen = HashSet::with_capacity(members.len());
+    let members: Vec<&NewMember> = members
         .iter()
-        .map(String::as_str)
-        .filter(|id| seen.insert(*id))
+        .filter(|member| seen.insert(member.id.as_str()))
         .collect();
-    for chunk in ids.chunks(CHUNK) {
-        let seqs = resolve(connection, group, chunk)?;
-        let present: HashSet<i64> = group_members::table
-            .filter(group_members::group_seq.eq(group.seq))
-            .filter(group_members::member_seq.eq_any(&seqs))
-            .select(group_members::member_seq)
-            .load(connection)
-            .map_err(from_diesel)?
+    for chunk in members.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|member| member.id.as_str()).collect();
+        let seqs = resolve(connection, group, &ids)?;
+        let rows: Vec<MemberRow<'_>> = seqs
             .into_iter()
-            .collect();
-        let rows: Vec<MemberRow> = seqs
-            .into_iter()
-            .filter(|seq| !present.contains(seq))
-            .map(|member_seq| MemberRow {
+            .zip(chunk)
+            .map(|(member_seq, member)| MemberRow {
                 group_seq: group.seq,
                 member_seq,
+                display: member.display.as_deref(),
             })
             .collect();
         insert_rows(connection, &rows).map_err(from_diesel)?;
@@ -99,21 +94,7 @@ fn resolve(
     group: GroupRow<'_>,
     ids: &[&str],
 ) -> Result<Vec<i64>, StoreError> {
-    let found: Vec<(i64, String, String)> = resources::table
-        .filter(resources::tenant_id.eq(group.tenant))
-        .filter(resources::kind.eq_any(["User", "Group"]))
-        .filter(resources::id.eq_any(ids))
-        .select((resources::seq, resources::id, resources::kind))
-        .load(connection)
-        .map_err(from_diesel)?;
-    let mut by_id: HashMap<String, i64> = HashMap::with_capacity(found.len());
-    for (seq, id, kind) in found {
-        if kind == "User" {
-            by_id.insert(id, seq);
-        } else {
-            by_id.entry(id).or_insert(seq);
-        }
-    }
+    let by_id = seqs_by_id(connection, group.tenant, ids)?;
     ids.iter()
         .map(|id| match by_id.get(*id) {
             Some(&seq) if seq != group.seq => Ok(seq),
@@ -124,6 +105,36 @@ fn resolve(
         .collect()
 }
 
+/// The `seq` of each of the tenant's Users and Groups with one of these ids (a User when
+/// both have it). One query per kind, each an index lookup on `(tenant_id, kind, id)`: a
+/// single query with `kind IN ('User', 'Group')` makes PostgreSQL scan the whole tenant.
+pub(crate) fn seqs_by_id(
+    connection: &mut DbConnection,
+    tenant: &str,
+    ids: &[&str],
+) -> Result<HashMap<String, i64>, StoreError> {
+    let mut by_id: HashMap<String, i64> = HashMap::with_capacity(ids.len());
+    for kind in ["User", "Group"] {
+        let missing: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !by_id.contains_key(*id))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        let found: Vec<(i64, String)> = resources::table
+            .filter(resources::tenant_id.eq(tenant))
+            .filter(resources::kind.eq(kind))
+            .filter(resources::id.eq_any(&missing))
+            .select((resources::seq, resources::id))
+            .load(connection)
+            .map_err(from_diesel)?;
+        by_id.extend(found.into_iter().map(|(seq, id)| (id, seq)));
+    }
+    Ok(by_id)
+}
+
 /// Removes the members with these ids; ids that are not members are ignored.
 fn remove(
     connection: &mut DbConnection,
@@ -131,15 +142,14 @@ fn remove(
     ids: &[String],
 ) -> Result<(), StoreError> {
     for chunk in ids.chunks(CHUNK) {
-        let members = resources::table
-            .filter(resources::tenant_id.eq(group.tenant))
-            .filter(resources::kind.eq_any(["User", "Group"]))
-            .filter(resources::id.eq_any(chunk))
-            .select(resources::seq);
+        let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let seqs: Vec<i64> = seqs_by_id(connection, group.tenant, &chunk)?
+            .into_values()
+            .collect();
         diesel::delete(
             group_members::table
                 .filter(group_members::group_seq.eq(group.seq))
-                .filter(group_members::member_seq.eq_any(members)),
+                .filter(group_members::member_seq.eq_any(seqs)),
         )
         .execute(connection)
         .map_err(from_diesel)?;
@@ -147,15 +157,21 @@ fn remove(
     Ok(())
 }
 
-/// Inserts the rows in one statement. A multi-row `INSERT` is not portable through the
-/// multi-backend connection, so each backend runs it on its own connection type.
-fn insert_rows(connection: &mut DbConnection, rows: &[MemberRow]) -> QueryResult<usize> {
+/// Inserts the rows that are not there yet (`ON CONFLICT DO NOTHING`, `INSERT OR IGNORE`: the
+/// primary key finds the members already present, so nothing reads the group's members
+/// and no plan depends on how many it has). A multi-row `INSERT` is not portable through
+/// the multi-backend connection, so each backend runs it on its own connection type.
+fn insert_rows(connection: &mut DbConnection, rows: &[MemberRow<'_>]) -> QueryResult<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
-    let insert = diesel::insert_into(group_members::table).values(rows);
     match connection {
-        DbConnection::Pg(connection) => insert.execute(connection),
-        DbConnection::Sqlite(connection) => insert.execute(connection),
+        DbConnection::Pg(connection) => diesel::insert_into(group_members::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .execute(connection),
+        DbConnection::Sqlite(connection) => diesel::insert_or_ignore_into(group_members::table)
+            .values(rows)
+            .execute(connection),
     }
 }

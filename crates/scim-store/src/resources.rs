@@ -7,8 +7,9 @@ use diesel::prelude::*;
 use scim_core::ports::ResourceRepository;
 use scim_core::query::{ListPage, ListQuery};
 use scim_core::tenant::TenantId;
-use scim_core::{Expand, MembershipChange, Resource, ResourceKind, StoreError};
+use scim_core::{Expand, MembershipChange, Resource, ResourceKind, StoreError, WriteContext};
 
+use crate::assignments::{self, SeatPolicy};
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::expand::expand;
@@ -24,24 +25,25 @@ impl ResourceRepository for DieselStore {
     /// not exist; `InvalidReference` for a member that is no User or Group of the tenant.
     async fn insert(
         &self,
-        tenant: &TenantId,
+        ctx: &WriteContext,
         resource: &Resource,
         members: &[MembershipChange],
     ) -> Result<(), StoreError> {
-        let row = NewResourceRow::new(tenant, resource)?;
+        let row = NewResourceRow::new(&ctx.tenant, resource)?;
         let changes = membership_changes(resource, members)?;
-        let tenant = tenant.0.clone();
+        let (ctx, kind) = (ctx.clone(), resource.kind);
         self.write(move |connection| {
             let seq = diesel::insert_into(resources::table)
                 .values(&row)
                 .returning(resources::seq)
                 .get_result::<i64>(connection)
                 .map_err(from_diesel)?;
-            let group = GroupRow {
-                tenant: &tenant,
+            let written = Written {
                 seq,
+                kind,
+                renamed: false,
             };
-            members::apply(connection, group, &changes)
+            apply_with_licenses(connection, &ctx, written, &changes)
         })
         .await
     }
@@ -74,15 +76,27 @@ impl ResourceRepository for DieselStore {
 
     async fn update(
         &self,
-        tenant: &TenantId,
+        ctx: &WriteContext,
         resource: &Resource,
         expected_version: i64,
         members: &[MembershipChange],
     ) -> Result<(), StoreError> {
         let state = ResourceState::new(resource)?;
         let changes = membership_changes(resource, members)?;
-        let (tenant, kind, id) = (tenant.0.clone(), resource.kind, resource.id.clone());
+        let (ctx, kind, id) = (ctx.clone(), resource.kind, resource.id.clone());
         self.write(move |connection| {
+            let tenant = ctx.tenant.0.clone();
+            let renamed = kind == ResourceKind::Group
+                && assignments::maps_groups(connection, &tenant)?
+                && resources::table
+                    .filter(resources::tenant_id.eq(&tenant))
+                    .filter(resources::kind.eq(kind.as_str()))
+                    .filter(resources::id.eq(&id))
+                    .select(resources::display)
+                    .first::<Option<String>>(connection)
+                    .optional()
+                    .map_err(from_diesel)?
+                    .is_some_and(|display| display != state.display);
             // Writing the row first also takes its lock (PostgreSQL) before the members
             // change, so concurrent writers of one group queue up here.
             let seq = diesel::update(resources::table)
@@ -98,11 +112,8 @@ impl ResourceRepository for DieselStore {
             let Some(seq) = seq else {
                 return Err(why_not_written(connection, &tenant, kind, &id));
             };
-            let group = GroupRow {
-                tenant: &tenant,
-                seq,
-            };
-            members::apply(connection, group, &changes)
+            let written = Written { seq, kind, renamed };
+            apply_with_licenses(connection, &ctx, written, &changes)
         })
         .await
     }
@@ -111,13 +122,14 @@ impl ResourceRepository for DieselStore {
     /// member of get a new version, since their `members` changed.
     async fn delete(
         &self,
-        tenant: &TenantId,
+        ctx: &WriteContext,
         kind: ResourceKind,
         id: &str,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
-        let (tenant, id) = (tenant.0.clone(), id.to_owned());
+        let (ctx, id) = (ctx.clone(), id.to_owned());
         self.write(move |connection| {
+            let tenant = ctx.tenant.0.clone();
             let mut target = resources::table
                 .filter(resources::tenant_id.eq(&tenant))
                 .filter(resources::kind.eq(kind.as_str()))
@@ -133,6 +145,18 @@ impl ResourceRepository for DieselStore {
                 .map_err(from_diesel)?
             else {
                 return Err(why_not_written(connection, &tenant, kind, &id));
+            };
+            // A deleted user's seats are freed; a deleted group's members lose what only it
+            // granted (they are found before its membership rows go).
+            let affected = match kind {
+                ResourceKind::User => {
+                    assignments::revoke_all(connection, &ctx, seq, &id)?;
+                    Vec::new()
+                }
+                ResourceKind::Group if assignments::maps_groups(connection, &tenant)? => {
+                    assignments::descendant_users(connection, &[seq])?
+                }
+                ResourceKind::Group => Vec::new(),
             };
             let groups = group_members::table
                 .filter(group_members::member_seq.eq(seq))
@@ -151,6 +175,7 @@ impl ResourceRepository for DieselStore {
             if delete.execute(connection).map_err(from_diesel)? == 0 {
                 return Err(why_not_written(connection, &tenant, kind, &id));
             }
+            assignments::reconcile(connection, &ctx, &affected, SeatPolicy::Strict)?;
             Ok(())
         })
         .await
@@ -171,6 +196,73 @@ impl ResourceRepository for DieselStore {
         })
         .await
     }
+}
+
+/// A resource just written, for [`apply_with_licenses`].
+#[derive(Debug, Clone, Copy)]
+struct Written {
+    seq: i64,
+    kind: ResourceKind,
+    /// A group whose displayName changed.
+    renamed: bool,
+}
+
+/// Applies a group's membership changes, then brings the licenses of the users the write
+/// affects in line with the tenant's rules: a written user's own; when the tenant maps
+/// groups to skus, those of the members (direct and nested) a group gained or lost, and of
+/// all its members when it was renamed or emptied. Any missing seat fails the write.
+fn apply_with_licenses(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    written: Written,
+    changes: &[MembershipChange],
+) -> Result<(), StoreError> {
+    let tenant = ctx.tenant.0.as_str();
+    let group = GroupRow {
+        tenant,
+        seq: written.seq,
+    };
+    let affected = match written.kind {
+        ResourceKind::User => {
+            members::apply(connection, group, changes)?;
+            vec![written.seq]
+        }
+        ResourceKind::Group => {
+            if !assignments::maps_groups(connection, tenant)? {
+                return members::apply(connection, group, changes);
+            }
+            let whole_group = written.renamed
+                || changes
+                    .iter()
+                    .any(|change| matches!(change, MembershipChange::RemoveAll));
+            let mut affected = if whole_group {
+                assignments::descendant_users(connection, &[written.seq])?
+            } else {
+                Vec::new()
+            };
+            members::apply(connection, group, changes)?;
+            let named: Vec<&str> = changes
+                .iter()
+                .flat_map(|change| match change {
+                    MembershipChange::Add(members) => {
+                        members.iter().map(|m| m.id.as_str()).collect::<Vec<_>>()
+                    }
+                    MembershipChange::Remove(ids) => ids.iter().map(String::as_str).collect(),
+                    MembershipChange::RemoveAll => Vec::new(),
+                })
+                .collect();
+            let named: Vec<i64> = members::seqs_by_id(connection, tenant, &named)?
+                .into_values()
+                .collect();
+            affected.extend(assignments::descendant_users(connection, &named)?);
+            if whole_group {
+                affected.extend(assignments::descendant_users(connection, &[written.seq])?);
+            }
+            affected
+        }
+    };
+    assignments::reconcile(connection, ctx, &affected, SeatPolicy::Strict)?;
+    Ok(())
 }
 
 /// A membership change of something that is not a group: a bug of the caller.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scim_core::fold::fold_key;
 use scim_core::resource::membership_attribute;
+use scim_core::schema::LICENSE_USER_EXTENSION;
 use scim_core::tenant::{StoredToken, Tenant, TenantId, TokenHash};
 use scim_core::{Meta, Resource, ResourceKind, StoreError};
 use serde_json::{Map, Value};
@@ -138,9 +139,9 @@ pub(crate) struct ResourceState {
     user_name_key: Option<String>,
     external_id: Option<String>,
     display_name_key: Option<String>,
-    /// How the resource is shown as a member or a group: its displayName as written, else
-    /// (users) its userName.
-    display: Option<String>,
+    /// How a group is shown in its members' `groups` (its displayName as written; a user's
+    /// displayName, else userName).
+    pub(crate) display: Option<String>,
     data: String,
 }
 
@@ -163,13 +164,18 @@ impl ResourceState {
     }
 }
 
-/// The resource's attributes as the `data` column keeps them: without the attribute that is
-/// computed from the membership rows.
+/// The resource's attributes as the `data` column keeps them: without the attributes that
+/// are computed (from the membership rows, and a user's licenses).
 fn stored_data(resource: &Resource) -> Result<String, StoreError> {
-    let computed = membership_attribute(resource.kind);
-    let data = if resource.attributes.contains_key(computed) {
+    let computed = [membership_attribute(resource.kind), LICENSE_USER_EXTENSION];
+    let data = if computed
+        .iter()
+        .any(|name| resource.attributes.contains_key(*name))
+    {
         let mut attributes = resource.attributes.clone();
-        attributes.remove(computed);
+        for name in computed {
+            attributes.remove(name);
+        }
         serde_json::to_string(&attributes)
     } else {
         serde_json::to_string(&resource.attributes)

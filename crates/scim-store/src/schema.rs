@@ -41,13 +41,74 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Group membership: `group_seq` has the member `member_seq` (both `resources.seq`).
+    /// Group membership: `group_seq` has the member `member_seq` (both `resources.seq`),
+    /// labelled `display` by the client that added it.
     group_members (group_seq, member_seq) {
         group_seq -> BigInt,
         member_seq -> BigInt,
+        display -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// A tenant's seats for one sku; `used` counts its assignments.
+    license_pools (tenant_id, sku_key) {
+        tenant_id -> Text,
+        sku_key -> Text,
+        sku -> Text,
+        display_name -> Text,
+        seats -> BigInt,
+        used -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// `source` value `value` grants `sku`.
+    license_rules (tenant_id, source, value_key, sku_key) {
+        tenant_id -> Text,
+        source -> Text,
+        value_key -> Text,
+        value -> Text,
+        sku_key -> Text,
+        sku -> Text,
+    }
+}
+
+diesel::table! {
+    /// A license a user (`resources.seq`) holds.
+    license_assignments (user_seq, sku_key) {
+        user_seq -> BigInt,
+        tenant_id -> Text,
+        sku_key -> Text,
+        source -> Text,
+        assigned -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Every assignment and revocation.
+    license_audit (seq) {
+        seq -> BigInt,
+        tenant_id -> Text,
+        at -> BigInt,
+        user_id -> Text,
+        sku -> Text,
+        action -> Text,
+        source -> Nullable<Text>,
+        cause -> Text,
+        actor -> Text,
     }
 }
 
 diesel::joinable!(tokens -> tenants (tenant_id));
 diesel::joinable!(resources -> tenants (tenant_id));
-diesel::allow_tables_to_appear_in_same_query!(tenants, tokens, resources, group_members);
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    tokens,
+    resources,
+    group_members,
+    license_pools,
+    license_rules,
+    license_assignments,
+    license_audit,
+);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use scim_core::{SchemaRegistry, StoreError};
 
 use crate::connection::{ConnectError, ConnectionManager, DbConnection};
@@ -124,26 +125,47 @@ impl DieselStore {
 
     /// Runs a unit of work that writes, in one transaction on a pooled connection: it
     /// commits when `work` succeeds and rolls back when it fails.
+    ///
+    /// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write lock first (waiting
+    /// up to the busy timeout), so a unit that reads before it writes cannot fail on
+    /// upgrading a stale read snapshot to a write (`SQLITE_BUSY_SNAPSHOT`, which no busy
+    /// timeout waits out).
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
         self.run(|connection| {
-            connection
-                .transaction(|connection| work(connection).map_err(Rollback))
-                .map_err(|Rollback(error)| error)
+            match connection {
+                DbConnection::Sqlite(sqlite) => {
+                    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+                }
+                DbConnection::Pg(pg) => AnsiTransactionManager::begin_transaction(pg),
+            }
+            .map_err(from_diesel)?;
+            match work(connection) {
+                Ok(value) => {
+                    <DbConnection as Connection>::TransactionManager::commit_transaction(
+                        connection,
+                    )
+                    .map_err(from_diesel)?;
+                    Ok(value)
+                }
+                Err(error) => {
+                    // A failed rollback leaves the connection marked broken; the pool
+                    // then discards it.
+                    if let Err(rollback) =
+                        <DbConnection as Connection>::TransactionManager::rollback_transaction(
+                            connection,
+                        )
+                    {
+                        tracing::warn!(error = %rollback, "rollback failed");
+                    }
+                    Err(error)
+                }
+            }
         })
         .await
-    }
-}
-
-/// A store error inside a diesel transaction, which wants errors it can build from its own.
-struct Rollback(StoreError);
-
-impl From<diesel::result::Error> for Rollback {
-    fn from(error: diesel::result::Error) -> Self {
-        Self(from_diesel(error))
     }
 }
 

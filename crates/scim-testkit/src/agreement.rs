@@ -28,11 +28,12 @@ use scim_core::query::{ListQuery, Sort, SortOrder, apply_in_memory, sort_path};
 use scim_core::resource::{format_time, membership_attribute};
 use scim_core::tenant::Tenant;
 use scim_core::{
-    Expand, MembershipChange, Meta, Resource, ResourceKind, SchemaRegistry, StoreError,
+    Expand, MembershipChange, Meta, NewMember, Resource, ResourceKind, SchemaRegistry, StoreError,
 };
 use serde_json::{Map, Value, json};
 
 use crate::TestStore;
+use crate::fixtures::writer;
 use crate::fixtures::{group, ids, next_version, path, registry, tenant, time};
 use crate::oracle::Memberships;
 
@@ -134,7 +135,7 @@ async fn check_case(
     // A group in the tenant: never part of a User list, never with members.
     let empty = group("g0", "a");
     store
-        .insert(&tenant.id, &empty, &[])
+        .insert(&writer(&tenant.id), &empty, &[])
         .await
         .map_err(|error| fail(&error))?;
     memberships.created(&empty);
@@ -143,7 +144,7 @@ async fn check_case(
     let mut user_ids: Vec<Option<String>> = Vec::new();
     for (index, spec) in case.users.iter().enumerate() {
         let user = spec.to_resource(index);
-        match store.insert(&tenant.id, &user, &[]).await {
+        match store.insert(&writer(&tenant.id), &user, &[]).await {
             Ok(()) => {
                 memberships.created(&user);
                 user_ids.push(Some(user.id.clone()));
@@ -184,6 +185,7 @@ async fn check_case(
             let expansion = Expand {
                 members: *expand,
                 groups: *expand,
+                licenses: false,
             };
             let got = store
                 .list(&tenant.id, kind, query, expansion)
@@ -209,9 +211,10 @@ async fn check_case(
     Ok(())
 }
 
-/// Inserts the case's groups with their user members, then gives those with group members
-/// their second version adding them (so groups can be members of later groups and of
-/// themselves through cycles). Returns the groups as stored.
+/// Inserts the case's groups with their user members (labelled as IdPs do, with the user's
+/// displayName or userName), then gives those with group members their second version
+/// adding them unlabelled (so groups can be members of later groups and of themselves
+/// through cycles). Returns the groups as stored.
 async fn insert_groups(
     store: &TestStore,
     tenant: &Tenant,
@@ -222,39 +225,47 @@ async fn insert_groups(
     let mut groups = Vec::with_capacity(case.groups.len());
     for (index, spec) in case.groups.iter().enumerate() {
         let group = spec.to_resource(index);
-        let members: Vec<String> = spec
+        let members: Vec<NewMember> = spec
             .users
             .iter()
             .filter_map(|&user| user_ids.get(user).cloned().flatten())
+            .map(|id| NewMember {
+                display: memberships.label(&id),
+                id,
+            })
             .collect();
         for member in &members {
-            memberships.add(&group.id, member);
+            memberships.add(&group.id, &member.id, member.display.clone());
         }
         store
-            .insert(&tenant.id, &group, &[MembershipChange::Add(members)])
+            .insert(
+                &writer(&tenant.id),
+                &group,
+                &[MembershipChange::Add(members)],
+            )
             .await
             .map_err(|error| fail(&error))?;
         memberships.created(&group);
         groups.push(group);
     }
     for (index, spec) in case.groups.iter().enumerate() {
-        let members: Vec<String> = spec
+        let members: Vec<NewMember> = spec
             .groups
             .iter()
             .filter(|&&other| other != index && other < case.groups.len())
-            .map(|&other| group_id(other))
+            .map(|&other| NewMember::id(group_id(other)))
             .collect();
         if members.is_empty() {
             continue;
         }
         for member in &members {
-            memberships.add(&group_id(index), member);
+            memberships.add(&group_id(index), &member.id, None);
         }
         let current = &groups[index];
         let next = next_version(current, (spec.modified_seconds + 1) * 1_000);
         let changes = [MembershipChange::Add(members)];
         store
-            .update(&tenant.id, &next, current.meta.version, &changes)
+            .update(&writer(&tenant.id), &next, current.meta.version, &changes)
             .await
             .map_err(|error| fail(&error))?;
         groups[index] = next;

@@ -6,15 +6,17 @@ use scim_core::filter::{CompValue, CompareOp, Filter};
 use scim_core::ports::{ResourceRepository, TenantRepository};
 use scim_core::query::{ListQuery, SortOrder};
 use scim_core::tenant::{Tenant, TokenHash};
-use scim_core::{Expand, MembershipChange, Resource, ResourceKind};
+use scim_core::{Expand, MembershipChange, NewMember, Resource, ResourceKind};
 use serde_json::json;
 
+use crate::fixtures::writer;
 use crate::fixtures::{
     compare, filtered, group, ids, next_version, path, resource, sorted, tenant, time, token, user,
     with,
 };
 use crate::{StoreFactory, TestStore};
 
+pub use crate::licensing::*;
 pub use crate::membership::*;
 
 pub(crate) async fn with_tenant(store: &TestStore, slug: &str) -> Tenant {
@@ -25,7 +27,10 @@ pub(crate) async fn with_tenant(store: &TestStore, slug: &str) -> Tenant {
 
 pub(crate) async fn insert_all(store: &TestStore, tenant: &Tenant, resources: &[Resource]) {
     for resource in resources {
-        store.insert(&tenant.id, resource, &[]).await.unwrap();
+        store
+            .insert(&writer(&tenant.id), resource, &[])
+            .await
+            .unwrap();
     }
 }
 
@@ -66,8 +71,14 @@ pub async fn resources_round_trip<F: StoreFactory>(factory: &F) {
     alice.meta.version = 7;
     let admins = group("e9e30dba-f08f-4109-8486-d5c6a331660a", "Admins");
     insert_all(&store, &acme, &[alice.clone()]).await;
-    let add_alice = [MembershipChange::Add(vec![alice.id.clone()])];
-    store.insert(&acme.id, &admins, &add_alice).await.unwrap();
+    let add_alice = [MembershipChange::Add(vec![NewMember {
+        id: alice.id.clone(),
+        display: Some("Alice".into()),
+    }])];
+    store
+        .insert(&writer(&acme.id), &admins, &add_alice)
+        .await
+        .unwrap();
 
     let get = |kind, id: &str, expand| {
         let (store, tenant, id) = (&store, &acme.id, id.to_owned());
@@ -87,7 +98,8 @@ pub async fn resources_round_trip<F: StoreFactory>(factory: &F) {
         get(ResourceKind::User, &alice.id, Expand::ALL).await,
         Some(with(alice.clone(), "groups", groups))
     );
-    let members = json!([{"value": alice.id, "display": "Alice Æ", "type": "User"}]);
+    // A member's display is the label it was added with.
+    let members = json!([{"value": alice.id, "display": "Alice", "type": "User"}]);
     assert_eq!(
         get(ResourceKind::Group, &admins.id, Expand::ALL).await,
         Some(with(admins, "members", members))
@@ -124,14 +136,18 @@ pub async fn unknown_ids_are_not_found<F: StoreFactory>(factory: &F) {
     );
     let ghost = next_version(&user("nope", "ghost"), 1);
     assert!(matches!(
-        store.update(tenant, &ghost, 1, &[]).await,
+        store.update(&writer(tenant), &ghost, 1, &[]).await,
         Err(StoreError::NotFound)
     ));
-    let result = store.delete(tenant, ResourceKind::Group, "u1", None).await;
+    let result = store
+        .delete(&writer(tenant), ResourceKind::Group, "u1", None)
+        .await;
     assert!(matches!(result, Err(StoreError::NotFound)));
     // A resource of a tenant that does not exist cannot be written.
     let ghost_tenant = crate::fixtures::tenant("ghost");
-    let result = store.insert(&ghost_tenant.id, &user("u9", "x"), &[]).await;
+    let result = store
+        .insert(&writer(&ghost_tenant.id), &user("u9", "x"), &[])
+        .await;
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
 }
 
@@ -153,10 +169,10 @@ pub async fn tenants_are_isolated<F: StoreFactory>(factory: &F) {
     );
     let alice = user("u1", "alice");
     let result = store
-        .update(foreign, &next_version(&alice, 1), 1, &[])
+        .update(&writer(foreign), &next_version(&alice, 1), 1, &[])
         .await;
     assert!(matches!(result, Err(StoreError::NotFound)));
-    let result = store.delete(foreign, kind, "u1", None).await;
+    let result = store.delete(&writer(foreign), kind, "u1", None).await;
     assert!(matches!(result, Err(StoreError::NotFound)));
     let page = store
         .list(foreign, kind, &ListQuery::default(), Expand::default())
@@ -175,7 +191,10 @@ pub async fn tenants_are_isolated<F: StoreFactory>(factory: &F) {
 
     // The same userName and id in another tenant are another resource.
     let globex_alice = with(user("u1", "ALICE"), "title", json!("CEO"));
-    store.insert(foreign, &globex_alice, &[]).await.unwrap();
+    store
+        .insert(&writer(foreign), &globex_alice, &[])
+        .await
+        .unwrap();
     assert_eq!(
         store
             .get(foreign, kind, "u1", Expand::default())
@@ -216,29 +235,37 @@ pub async fn user_names_are_unique_by_fold_key<F: StoreFactory>(factory: &F) {
     let acme = with_tenant(&store, "acme").await;
     let tenant = &acme.id;
     store
-        .insert(tenant, &user("u1", "Straße"), &[])
+        .insert(&writer(tenant), &user("u1", "Straße"), &[])
         .await
         .unwrap();
 
     assert_conflict(
-        store.insert(tenant, &user("u2", "STRASSE"), &[]).await,
+        store
+            .insert(&writer(tenant), &user("u2", "STRASSE"), &[])
+            .await,
         "userName",
     );
     assert_conflict(
-        store.insert(tenant, &user("u2", "strasse"), &[]).await,
+        store
+            .insert(&writer(tenant), &user("u2", "strasse"), &[])
+            .await,
         "userName",
     );
     assert_conflict(
-        store.insert(tenant, &user("u1", "someone"), &[]).await,
+        store
+            .insert(&writer(tenant), &user("u1", "someone"), &[])
+            .await,
         "id",
     );
     // Precomposed and decomposed é are one name.
     store
-        .insert(tenant, &user("u2", "Jos\u{e9}"), &[])
+        .insert(&writer(tenant), &user("u2", "Jos\u{e9}"), &[])
         .await
         .unwrap();
     assert_conflict(
-        store.insert(tenant, &user("u3", "JOSE\u{301}"), &[]).await,
+        store
+            .insert(&writer(tenant), &user("u3", "JOSE\u{301}"), &[])
+            .await,
         "userName",
     );
 
@@ -248,7 +275,10 @@ pub async fn user_names_are_unique_by_fold_key<F: StoreFactory>(factory: &F) {
         "userName",
         json!("STRASSE"),
     );
-    assert_conflict(store.update(tenant, &renamed, 1, &[]).await, "userName");
+    assert_conflict(
+        store.update(&writer(tenant), &renamed, 1, &[]).await,
+        "userName",
+    );
     let stored = store
         .get(tenant, ResourceKind::User, "u2", Expand::default())
         .await
@@ -258,21 +288,21 @@ pub async fn user_names_are_unique_by_fold_key<F: StoreFactory>(factory: &F) {
 
     // A group and a user may share an id; groups' displayNames need not be unique.
     store
-        .insert(tenant, &group("u1", "Straße"), &[])
+        .insert(&writer(tenant), &group("u1", "Straße"), &[])
         .await
         .unwrap();
     store
-        .insert(tenant, &group("g2", "STRASSE"), &[])
+        .insert(&writer(tenant), &group("g2", "STRASSE"), &[])
         .await
         .unwrap();
 
     // Once the user is gone, the name is free.
     store
-        .delete(tenant, ResourceKind::User, "u1", None)
+        .delete(&writer(tenant), ResourceKind::User, "u1", None)
         .await
         .unwrap();
     store
-        .insert(tenant, &user("u4", "strasse"), &[])
+        .insert(&writer(tenant), &user("u4", "strasse"), &[])
         .await
         .unwrap();
 }
@@ -283,14 +313,17 @@ pub async fn updates_check_the_version<F: StoreFactory>(factory: &F) {
     let acme = with_tenant(&store, "acme").await;
     let tenant = &acme.id;
     let original = with(user("u1", "alice"), "externalId", json!("e-1"));
-    store.insert(tenant, &original, &[]).await.unwrap();
+    store.insert(&writer(tenant), &original, &[]).await.unwrap();
 
     let mut changed = next_version(&original, 60_000);
     changed.attributes.remove("externalId");
     changed
         .attributes
         .insert("displayName".into(), json!("Alice"));
-    store.update(tenant, &changed, 1, &[]).await.unwrap();
+    store
+        .update(&writer(tenant), &changed, 1, &[])
+        .await
+        .unwrap();
     let got = store
         .get(tenant, ResourceKind::User, "u1", Expand::default())
         .await
@@ -320,7 +353,7 @@ pub async fn updates_check_the_version<F: StoreFactory>(factory: &F) {
     // Planned on version 1, but the store holds version 2.
     let stale = with(next_version(&original, 120_000), "title", json!("stale"));
     assert!(matches!(
-        store.update(tenant, &stale, 1, &[]).await,
+        store.update(&writer(tenant), &stale, 1, &[]).await,
         Err(StoreError::VersionMismatch)
     ));
     assert_eq!(
@@ -340,7 +373,7 @@ pub async fn deletes_check_the_version<F: StoreFactory>(factory: &F) {
     let kind = ResourceKind::User;
     insert_all(&store, &acme, &[user("u1", "alice"), user("u2", "bob")]).await;
 
-    let result = store.delete(tenant, kind, "u1", Some(2)).await;
+    let result = store.delete(&writer(tenant), kind, "u1", Some(2)).await;
     assert!(matches!(result, Err(StoreError::VersionMismatch)));
     assert!(
         store
@@ -349,7 +382,10 @@ pub async fn deletes_check_the_version<F: StoreFactory>(factory: &F) {
             .unwrap()
             .is_some()
     );
-    store.delete(tenant, kind, "u1", Some(1)).await.unwrap();
+    store
+        .delete(&writer(tenant), kind, "u1", Some(1))
+        .await
+        .unwrap();
     assert_eq!(
         store
             .get(tenant, kind, "u1", Expand::default())
@@ -357,7 +393,10 @@ pub async fn deletes_check_the_version<F: StoreFactory>(factory: &F) {
             .unwrap(),
         None
     );
-    store.delete(tenant, kind, "u2", None).await.unwrap();
+    store
+        .delete(&writer(tenant), kind, "u2", None)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .get(tenant, kind, "u2", Expand::default())
@@ -365,9 +404,9 @@ pub async fn deletes_check_the_version<F: StoreFactory>(factory: &F) {
             .unwrap(),
         None
     );
-    let result = store.delete(tenant, kind, "u2", None).await;
+    let result = store.delete(&writer(tenant), kind, "u2", None).await;
     assert!(matches!(result, Err(StoreError::NotFound)));
-    let result = store.delete(tenant, kind, "u2", Some(1)).await;
+    let result = store.delete(&writer(tenant), kind, "u2", Some(1)).await;
     assert!(matches!(result, Err(StoreError::NotFound)));
 }
 
@@ -376,13 +415,17 @@ pub async fn concurrent_updates_let_one_win<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     let original = user("u1", "alice");
-    store.insert(&acme.id, &original, &[]).await.unwrap();
+    store
+        .insert(&writer(&acme.id), &original, &[])
+        .await
+        .unwrap();
 
     let first = with(next_version(&original, 1), "title", json!("first"));
     let second = with(next_version(&original, 2), "title", json!("second"));
+    let ctx = writer(&acme.id);
     let (a, b) = tokio::join!(
-        store.update(&acme.id, &first, 1, &[]),
-        store.update(&acme.id, &second, 1, &[])
+        store.update(&ctx, &first, 1, &[]),
+        store.update(&ctx, &second, 1, &[])
     );
     let stored = store
         .get(&acme.id, ResourceKind::User, "u1", Expand::default())
@@ -413,7 +456,10 @@ pub async fn lists_page_count_and_sort<F: StoreFactory>(factory: &F) {
         user.meta.last_modified = time([30, 10, 40, 20, 10][i]);
     }
     insert_all(&store, &acme, &users).await;
-    store.insert(tenant, &group("g1", "a"), &[]).await.unwrap();
+    store
+        .insert(&writer(tenant), &group("g1", "a"), &[])
+        .await
+        .unwrap();
 
     let store = &store;
     let list = |query: ListQuery| async move {
@@ -662,7 +708,7 @@ pub async fn ping_and_reopen<F: StoreFactory>(factory: &F) {
     store.ping().await.unwrap();
     let acme = with_tenant(&store, "acme").await;
     store
-        .insert(&acme.id, &user("u1", "alice"), &[])
+        .insert(&writer(&acme.id), &user("u1", "alice"), &[])
         .await
         .unwrap();
 

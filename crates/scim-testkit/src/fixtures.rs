@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use scim_core::filter::{CompValue, CompareOp, Filter};
 use scim_core::query::{ListPage, ListQuery, Sort, SortOrder};
 use scim_core::tenant::{StoredToken, Tenant, TenantId, TokenHash};
-use scim_core::{AttrPath, Meta, Resource, ResourceKind, SchemaRegistry};
+use scim_core::{AttrPath, Meta, Resource, ResourceKind, SchemaRegistry, WriteContext};
 use serde_json::{Map, Value};
 
 pub fn registry() -> Arc<SchemaRegistry> {
@@ -17,6 +17,16 @@ pub fn registry() -> Arc<SchemaRegistry> {
 /// `2026-01-01T00:00:00Z` plus `millis`.
 pub fn time(millis: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(1_767_225_600_000 + millis).unwrap_or_default()
+}
+
+/// A write in `tenant` by the test suite, at a fixed time.
+pub fn writer(tenant: &TenantId) -> WriteContext {
+    WriteContext {
+        tenant: tenant.clone(),
+        actor: "token:contract".into(),
+        cause: "contract test".into(),
+        at: time(1_000),
+    }
 }
 
 pub fn tenant(slug: &str) -> Tenant {

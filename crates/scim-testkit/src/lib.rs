@@ -21,6 +21,7 @@
 pub mod agreement;
 pub mod contract;
 pub mod fixtures;
+pub mod licensing;
 pub mod membership;
 pub mod oracle;
 pub mod postgres;
@@ -160,6 +161,11 @@ macro_rules! contract_tests {
             memberships_load_only_when_asked,
             group_lists_filter_by_members,
             large_groups_change_by_what_is_named,
+            pools_and_rules_are_kept_per_tenant,
+            licenses_follow_the_user_lifecycle,
+            group_licensing_follows_membership,
+            admin_changes_reevaluate_while_seats_last,
+            seats_are_never_over_assigned_under_concurrency,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
@@ -181,7 +187,12 @@ mod tests {
     /// compile).
     #[test]
     fn the_macro_runs_every_contract_test() {
-        let contract = [include_str!("contract.rs"), include_str!("membership.rs")].concat();
+        let contract = [
+            include_str!("contract.rs"),
+            include_str!("membership.rs"),
+            include_str!("licensing.rs"),
+        ]
+        .concat();
         let lib = include_str!("lib.rs");
         let list = &lib[lib.find("@each $factory;").unwrap()..];
         let list = &list[..list.find(");").unwrap()];

@@ -7,24 +7,32 @@ use scim_core::filter::{CompareOp, Filter};
 use scim_core::ports::ResourceRepository;
 use scim_core::query::ListQuery;
 use scim_core::tenant::Tenant;
-use scim_core::{Expand, MembershipChange, Resource, ResourceKind, StoreError};
+use scim_core::{Expand, MembershipChange, NewMember, Resource, ResourceKind, StoreError};
 use serde_json::{Value, json};
 
 use crate::contract::{insert_all, with_tenant};
+use crate::fixtures::writer;
 use crate::fixtures::{compare, filtered, group, ids, next_version, path, user, with};
 use crate::{StoreFactory, TestStore};
 
-const MEMBERS: Expand = Expand {
-    members: true,
-    groups: false,
-};
-const GROUPS: Expand = Expand {
-    members: false,
-    groups: true,
-};
+const MEMBERS: Expand = Expand::MEMBERS;
+const GROUPS: Expand = Expand::GROUPS;
 
 fn add(ids: &[&str]) -> MembershipChange {
-    MembershipChange::Add(ids.iter().map(|id| (*id).to_owned()).collect())
+    MembershipChange::Add(ids.iter().map(|id| NewMember::id(*id)).collect())
+}
+
+/// Adds members labelled as an IdP labels them: `(id, display)`.
+fn add_labelled(members: &[(&str, &str)]) -> MembershipChange {
+    MembershipChange::Add(
+        members
+            .iter()
+            .map(|(id, display)| NewMember {
+                id: (*id).to_owned(),
+                display: Some((*display).to_owned()),
+            })
+            .collect(),
+    )
 }
 
 fn remove(ids: &[&str]) -> MembershipChange {
@@ -103,7 +111,7 @@ async fn change(
     let current = read(store, tenant, ResourceKind::Group, group, Expand::default()).await;
     let next = next_version(&current, 1_000 * current.meta.version);
     store
-        .update(&tenant.id, &next, current.meta.version, changes)
+        .update(&writer(&tenant.id), &next, current.meta.version, changes)
         .await
 }
 
@@ -124,7 +132,7 @@ pub async fn group_members_change_with_the_group<F: StoreFactory>(factory: &F) {
     insert_all(&store, &acme, &[group("g2", "Ops")]).await;
     let admins = group("g1", "Admins");
     store
-        .insert(&acme.id, &admins, &[add(&["u2", "u1", "u2"])])
+        .insert(&writer(&acme.id), &admins, &[add(&["u2", "u1", "u2"])])
         .await
         .unwrap();
     // In the order the members were created, whatever the order they were added in.
@@ -145,14 +153,16 @@ pub async fn group_members_change_with_the_group<F: StoreFactory>(factory: &F) {
 
     // Planned on a version that is gone: nothing changes.
     let stale = next_version(&admins, 9_000);
-    let result = store.update(&acme.id, &stale, 1, &[add(&["u4"])]).await;
+    let result = store
+        .update(&writer(&acme.id), &stale, 1, &[add(&["u4"])])
+        .await;
     assert!(
         matches!(result, Err(StoreError::VersionMismatch)),
         "{result:?}"
     );
     assert_eq!(members(&store, &acme, "g1").await, pairs(&expected));
     let result = store
-        .update(&acme.id, &stale, 1, &[MembershipChange::RemoveAll])
+        .update(&writer(&acme.id), &stale, 1, &[MembershipChange::RemoveAll])
         .await;
     assert!(
         matches!(result, Err(StoreError::VersionMismatch)),
@@ -202,7 +212,11 @@ pub async fn bad_member_references_are_rejected<F: StoreFactory>(factory: &F) {
     )
     .await;
     store
-        .insert(&globex.id, &group("gx", "Globex"), &[add(&["x1", "u1"])])
+        .insert(
+            &writer(&globex.id),
+            &group("gx", "Globex"),
+            &[add(&["x1", "u1"])],
+        )
         .await
         .unwrap();
 
@@ -218,7 +232,11 @@ pub async fn bad_member_references_are_rejected<F: StoreFactory>(factory: &F) {
     assert_eq!((g1.meta.version, references(&g1, "members")), (1, vec![]));
     // A new group with a bad member is not created.
     let result = store
-        .insert(&acme.id, &group("g2", "Ops"), &[add(&["u1"]), add(&["gx"])])
+        .insert(
+            &writer(&acme.id),
+            &group("g2", "Ops"),
+            &[add(&["u1"]), add(&["gx"])],
+        )
         .await;
     assert_invalid_reference(result, "gx");
     let gone = store
@@ -256,20 +274,24 @@ pub async fn deletes_remove_memberships<F: StoreFactory>(factory: &F) {
     insert_all(&store, &acme, &[user("u1", "alice"), user("u2", "bob")]).await;
     let tenant = &acme.id;
     store
-        .insert(tenant, &group("g1", "Admins"), &[add(&["u1", "u2"])])
+        .insert(
+            &writer(tenant),
+            &group("g1", "Admins"),
+            &[add(&["u1", "u2"])],
+        )
         .await
         .unwrap();
     store
-        .insert(tenant, &group("g2", "Ops"), &[add(&["g1", "u1"])])
+        .insert(&writer(tenant), &group("g2", "Ops"), &[add(&["g1", "u1"])])
         .await
         .unwrap();
     store
-        .insert(tenant, &group("g3", "Sales"), &[add(&["u2"])])
+        .insert(&writer(tenant), &group("g3", "Sales"), &[add(&["u2"])])
         .await
         .unwrap();
 
     store
-        .delete(tenant, ResourceKind::User, "u1", None)
+        .delete(&writer(tenant), ResourceKind::User, "u1", None)
         .await
         .unwrap();
     assert_eq!(members(&store, &acme, "g1").await, pairs(&[("u2", "User")]));
@@ -295,7 +317,7 @@ pub async fn deletes_remove_memberships<F: StoreFactory>(factory: &F) {
     let u2_groups = pairs(&[("g1", "direct"), ("g3", "direct"), ("g2", "indirect")]);
     assert_eq!(groups(&store, &acme, "u2").await, u2_groups);
     store
-        .delete(tenant, ResourceKind::Group, "g1", Some(2))
+        .delete(&writer(tenant), ResourceKind::Group, "g1", Some(2))
         .await
         .unwrap();
     assert_eq!(
@@ -307,11 +329,11 @@ pub async fn deletes_remove_memberships<F: StoreFactory>(factory: &F) {
 
     // The same ids again are new resources, members of nothing and with no members.
     store
-        .insert(tenant, &user("u1", "alice"), &[])
+        .insert(&writer(tenant), &user("u1", "alice"), &[])
         .await
         .unwrap();
     store
-        .insert(tenant, &group("g1", "Admins"), &[])
+        .insert(&writer(tenant), &group("g1", "Admins"), &[])
         .await
         .unwrap();
     assert_eq!(groups(&store, &acme, "u1").await, []);
@@ -335,7 +357,7 @@ pub async fn users_show_direct_and_indirect_groups<F: StoreFactory>(factory: &F)
         ("g4", "Four", add(&["u1", "g3"])),
     ] {
         store
-            .insert(tenant, &group(id, name), &[changes])
+            .insert(&writer(tenant), &group(id, name), &[changes])
             .await
             .unwrap();
     }
@@ -404,7 +426,8 @@ pub async fn users_show_direct_and_indirect_groups<F: StoreFactory>(factory: &F)
 }
 
 /// `members` and `groups` are loaded only when asked for, are never stored with the resource
-/// (a written copy of them is dropped), and show each member's displayName, else its userName.
+/// (a written copy of them is dropped); members show the label they were added with, groups
+/// their displayName.
 pub async fn memberships_load_only_when_asked<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
@@ -420,7 +443,15 @@ pub async fn memberships_load_only_when_asked<F: StoreFactory>(factory: &F) {
         json!([{"value": "u9", "type": "User"}]),
     );
     store
-        .insert(tenant, &stale, &[add(&["u1", "u2"])])
+        .insert(
+            &writer(tenant),
+            &stale,
+            &[
+                add_labelled(&[("u1", "alice")]),
+                add(&["u2"]),
+                add_labelled(&[("u1", "again")]),
+            ],
+        )
         .await
         .unwrap();
 
@@ -433,21 +464,32 @@ pub async fn memberships_load_only_when_asked<F: StoreFactory>(factory: &F) {
         shown.attributes["members"],
         json!([
             {"value": "u1", "display": "alice", "type": "User"},
-            {"value": "u2", "display": "Bob B", "type": "User"},
+            {"value": "u2", "type": "User"},
         ])
     );
-    // Renaming a member shows at once.
+    // The label is the client's: renaming the member leaves it.
     let renamed = with(
         next_version(&user("u1", "alice"), 5),
         "displayName",
         json!("Al"),
     );
-    store.update(tenant, &renamed, 1, &[]).await.unwrap();
+    store
+        .update(&writer(tenant), &renamed, 1, &[])
+        .await
+        .unwrap();
     let shown = read(&store, &acme, ResourceKind::Group, "g1", MEMBERS).await;
-    assert_eq!(shown.attributes["members"][0]["display"], json!("Al"));
+    assert_eq!(shown.attributes["members"][0]["display"], json!("alice"));
+    let groups = read(&store, &acme, ResourceKind::User, "u2", GROUPS).await;
+    assert_eq!(
+        groups.attributes["groups"],
+        json!([{"value": "g1", "display": "Admins", "type": "direct"}])
+    );
     // A write of the group carrying its members as read keeps the rows as they are.
     let rewritten = next_version(&shown, 7);
-    store.update(tenant, &rewritten, 1, &[]).await.unwrap();
+    store
+        .update(&writer(tenant), &rewritten, 1, &[])
+        .await
+        .unwrap();
     assert_eq!(members(&store, &acme, "g1").await.len(), 2);
     let plain = read(&store, &acme, ResourceKind::Group, "g1", Expand::default()).await;
     assert!(!plain.attributes.contains_key("members"), "{plain:?}");
@@ -485,15 +527,25 @@ pub async fn group_lists_filter_by_members<F: StoreFactory>(factory: &F) {
         &[alice, user("u2", "bob"), user("u3", "carol")],
     )
     .await;
-    for (id, name, external, member_ids) in [
-        ("g1", "Admins", "E-1", vec!["u1", "u2"]),
-        ("g2", "admins", "e-1", vec!["u3", "g1"]),
+    for (id, name, external, members) in [
+        (
+            "g1",
+            "Admins",
+            "E-1",
+            vec![("u1", "Alice A"), ("u2", "bob")],
+        ),
+        (
+            "g2",
+            "admins",
+            "e-1",
+            vec![("u3", "carol"), ("g1", "Admins")],
+        ),
         ("g3", "Ops", "e-3", vec![]),
-        ("g4", "Sales", "e-4", vec!["g2"]),
+        ("g4", "Sales", "e-4", vec![("g2", "admins")]),
     ] {
         let group = with(group(id, name), "externalId", json!(external));
         store
-            .insert(tenant, &group, &[add(&member_ids)])
+            .insert(&writer(tenant), &group, &[add_labelled(&members)])
             .await
             .unwrap();
     }
@@ -605,7 +657,10 @@ pub async fn large_groups_change_by_what_is_named<F: StoreFactory>(factory: &F) 
         let (store, tenant, chunk) = ((*store).clone(), acme.id.clone(), chunk.to_vec());
         tasks.push(tokio::spawn(async move {
             for id in chunk {
-                store.insert(&tenant, &user(&id, &id), &[]).await.unwrap();
+                store
+                    .insert(&writer(&tenant), &user(&id, &id), &[])
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -619,7 +674,11 @@ pub async fn large_groups_change_by_what_is_named<F: StoreFactory>(factory: &F) 
             .collect::<Vec<_>>()
     };
     store
-        .insert(&acme.id, &group("big", "Big"), &[add(&refs(0..1_000))])
+        .insert(
+            &writer(&acme.id),
+            &group("big", "Big"),
+            &[add(&refs(0..1_000))],
+        )
         .await
         .unwrap();
     assert_eq!(members(&store, &acme, "big").await.len(), 1_000);

@@ -3,12 +3,13 @@
 //! hands to `apply_in_memory` as the expected answer.
 //!
 //! - `members` of a group: its members in the order they were created, each
-//!   `{"value", "display", "type": "User"|"Group"}`;
+//!   `{"value", "display", "type": "User"|"Group"}`, `display` being the label the member
+//!   was added with;
 //! - `groups` of a user: the groups it is a direct member of, then those it is in through
 //!   nested groups (each group once, cycles included), each part in the order the groups
 //!   were created, `{"value", "display", "type": "direct"|"indirect"}`;
-//! - `display` is the displayName, else the userName; both attributes are left out when
-//!   empty.
+//! - a group's `display` in `groups` is its displayName; `display`, and both attributes, are
+//!   left out when empty.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,8 +21,8 @@ use serde_json::{Map, Value, json};
 pub struct Memberships {
     /// `(id, kind, display)` in creation order.
     created: Vec<(String, ResourceKind, Option<String>)>,
-    /// The member ids of each group id.
-    members: HashMap<String, HashSet<String>>,
+    /// The members of each group id: member id → the label it was added with.
+    members: HashMap<String, HashMap<String, Option<String>>>,
 }
 
 impl Memberships {
@@ -40,12 +41,23 @@ impl Memberships {
         ));
     }
 
-    /// Records that `member` is in `group`.
-    pub fn add(&mut self, group: &str, member: &str) {
+    /// The label an IdP would add a recorded resource with: its displayName, else its
+    /// userName.
+    pub fn label(&self, id: &str) -> Option<String> {
+        self.created
+            .iter()
+            .find(|(created, _, _)| created == id)
+            .and_then(|(_, _, display)| display.clone())
+    }
+
+    /// Records that `member` is in `group`, added with `display`; a member added again
+    /// keeps its first label, as the stores do.
+    pub fn add(&mut self, group: &str, member: &str, display: Option<String>) {
         self.members
             .entry(group.to_owned())
             .or_default()
-            .insert(member.to_owned());
+            .entry(member.to_owned())
+            .or_insert(display);
     }
 
     /// The resource with the computed attribute of its kind.
@@ -70,8 +82,10 @@ impl Memberships {
         };
         self.created
             .iter()
-            .filter(|(id, _, _)| members.contains(id))
-            .map(|(id, kind, display)| reference(id, display.as_deref(), kind.as_str()))
+            .filter_map(|(id, kind, _)| {
+                let display = members.get(id)?;
+                Some(reference(id, display.as_deref(), kind.as_str()))
+            })
             .collect()
     }
 
@@ -82,7 +96,7 @@ impl Memberships {
                 .filter(|(id, _, _)| {
                     self.members
                         .get(id)
-                        .is_some_and(|members| members.contains(member))
+                        .is_some_and(|members| members.contains_key(member))
                 })
                 .map(|(id, _, _)| id.as_str())
                 .collect()

@@ -55,6 +55,15 @@ pub async fn factory(suite: &'static str) -> Option<PostgresFactory> {
     }
 }
 
+/// Runs SQL statements on the database at `url` (for benchmarks: `ANALYZE` after loading).
+pub fn execute(url: &str, sql: &str) {
+    let mut connection = PgConnection::establish(url)
+        .unwrap_or_else(|error| panic!("cannot connect to {}: {error}", without_password(url)));
+    connection
+        .batch_execute(sql)
+        .unwrap_or_else(|error| panic!("cannot run {sql}: {error}"));
+}
+
 impl StoreFactory for PostgresFactory {
     const OPEN: OpenStore = scim_postgres::open;
 

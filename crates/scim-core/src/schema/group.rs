@@ -30,8 +30,11 @@ pub fn group_schema() -> Schema {
                     )
                     .canonical(&["User", "Group"])
                     .mutability(Mutability::Immutable),
-                    AttributeDef::string("display", "A human-readable name of the member.")
-                        .read_only(),
+                    AttributeDef::string(
+                        "display",
+                        "A human-readable name of the member, as the client labelled it.",
+                    )
+                    .mutability(Mutability::Immutable),
                 ],
             )
             .multi(),

@@ -1,7 +1,9 @@
 //! Our schemas: the read-only license extension of User and the License resource.
 
+use serde_json::{Value, json};
+
 use super::attribute::{AttributeDef, Returned};
-use super::registry::Schema;
+use super::registry::{RESOURCE_TYPE_SCHEMA, Schema};
 
 pub const LICENSE_USER_EXTENSION: &str = "urn:scim-license:schemas:extension:license:2.0:User";
 pub const LICENSE_SCHEMA: &str = "urn:scim-license:schemas:core:2.0:License";
@@ -50,4 +52,21 @@ pub fn license_schema() -> Schema {
             ro(AttributeDef::integer("available", "Seats still free.")),
         ],
     }
+}
+
+/// `/ResourceTypes/License`: the tenant's pools, read-only, at `/Licenses`.
+pub fn license_resource_type_json(base_url: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "License",
+        "name": "License",
+        "endpoint": "/Licenses",
+        "description": "A license pool of the tenant, read-only: its seats and their use (id = sku).",
+        "schema": LICENSE_SCHEMA,
+        "schemaExtensions": [],
+        "meta": {
+            "resourceType": "ResourceType",
+            "location": format!("{base_url}/ResourceTypes/License"),
+        },
+    })
 }

@@ -10,6 +10,6 @@ pub mod user;
 pub use attribute::{AttrType, AttributeDef, Mutability, Returned, Uniqueness};
 pub use enterprise_user::ENTERPRISE_USER_SCHEMA;
 pub use group::GROUP_SCHEMA;
-pub use license::{LICENSE_SCHEMA, LICENSE_USER_EXTENSION};
+pub use license::{LICENSE_SCHEMA, LICENSE_USER_EXTENSION, license_resource_type_json};
 pub use registry::{ResolvedAttr, ResourceTypeDef, Schema, SchemaExtension, SchemaRegistry};
 pub use user::USER_SCHEMA;

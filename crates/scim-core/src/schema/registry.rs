@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use super::attribute::{AttributeDef, Returned, Uniqueness};
 use super::enterprise_user::{ENTERPRISE_USER_SCHEMA, enterprise_user_schema};
 use super::group::{GROUP_SCHEMA, group_schema};
-use super::license::{LICENSE_USER_EXTENSION, license_user_extension};
+use super::license::{
+    LICENSE_SCHEMA, LICENSE_USER_EXTENSION, license_schema, license_user_extension,
+};
 use super::user::{USER_SCHEMA, user_schema};
 use crate::path::AttrPath;
 use crate::resource::ResourceKind;
@@ -89,6 +91,7 @@ impl SchemaRegistry {
                 enterprise_user_schema(),
                 group_schema(),
                 license_user_extension(),
+                license_schema(),
             ],
             resource_types: vec![
                 ResourceTypeDef {
@@ -124,6 +127,7 @@ impl SchemaRegistry {
             .resource_types
             .iter()
             .flat_map(|rt| std::iter::once(rt.schema).chain(rt.extensions.iter().map(|e| e.schema)))
+            .chain([LICENSE_SCHEMA])
             .collect();
         self.schemas.retain(|s| used.contains(&s.id));
         self

@@ -4,11 +4,15 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::plan::{plan_create, plan_replace};
+use super::plan::{plan_create, plan_patch, plan_replace};
+use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
+use crate::filter::{self, Filter};
+use crate::patch::{MemberChange, parse_patch};
+use crate::path::AttrPath;
 use crate::ports::{Clock, IdGenerator, ResourceRepository};
 use crate::query::{ListPage, ListQuery};
-use crate::resource::{Expand, MEMBERS, MembershipChange, Resource, ResourceKind};
+use crate::resource::{Expand, MEMBERS, MembershipChange, NewMember, Resource, ResourceKind};
 use crate::schema::SchemaRegistry;
 use crate::tenant::TenantId;
 
@@ -102,29 +106,28 @@ impl ResourceService {
     /// transaction; the answer then shows them as a read would (with `type` and `display`).
     pub async fn create(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         kind: ResourceKind,
         body: &Value,
     ) -> ScimResult<Resource> {
-        let mut resource = plan_create(
-            &self.registry,
-            kind,
-            body,
-            self.ids.new_id(),
-            self.clock.now(),
-        )?;
-        let member_ids = take_member_ids(&mut resource)?;
-        let changes: Vec<MembershipChange> = if member_ids.is_empty() {
+        let now = self.clock.now();
+        let mut resource = plan_create(&self.registry, kind, body, self.ids.new_id(), now)?;
+        let members = take_members(&mut resource)?;
+        let changes: Vec<MembershipChange> = if members.is_empty() {
             Vec::new()
         } else {
-            vec![MembershipChange::Add(member_ids)]
+            vec![MembershipChange::Add(members)]
         };
         self.repo
-            .insert(tenant, &resource, &changes)
+            .insert(&WriteContext::new(caller, now), &resource, &changes)
             .await
             .map_err(|e| write_error(e, &resource))?;
-        self.with_members(tenant, resource, !changes.is_empty())
-            .await
+        let shown = Expand {
+            members: !changes.is_empty(),
+            groups: false,
+            licenses: kind == ResourceKind::User,
+        };
+        self.as_read(&caller.tenant, resource, shown).await
     }
 
     /// The resource, with the computed attributes `expand` asks for.
@@ -146,38 +149,45 @@ impl ResourceService {
     /// User keeps its (readOnly) `groups`, which the answer shows.
     pub async fn replace(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         kind: ResourceKind,
         id: &str,
         body: &Value,
         precondition: &Precondition,
     ) -> ScimResult<Resource> {
-        // A user's groups are read so that the replacement carries them (readOnly values
-        // are kept); a group's members are replaced wholesale and need not be read.
-        let expand = Expand {
-            members: false,
-            groups: kind == ResourceKind::User,
-        };
+        // A group's members are replaced wholesale and a user's groups and licenses are not
+        // the client's to write, so none is read before; the answer reads them back.
+        let tenant = &caller.tenant;
         for _ in 0..WRITE_ATTEMPTS {
-            let existing = self.get(tenant, kind, id, expand).await?;
+            let existing = self.get(tenant, kind, id, Expand::default()).await?;
             precondition.check(&existing)?;
-            let mut replaced = plan_replace(&self.registry, &existing, body, self.clock.now())?;
-            let member_ids = take_member_ids(&mut replaced)?;
+            let now = self.clock.now();
+            let mut replaced = plan_replace(&self.registry, &existing, body, now)?;
+            let members = take_members(&mut replaced)?;
             let mut changes = Vec::new();
             if kind == ResourceKind::Group {
                 changes.push(MembershipChange::RemoveAll);
-                if !member_ids.is_empty() {
-                    changes.push(MembershipChange::Add(member_ids));
+                if !members.is_empty() {
+                    changes.push(MembershipChange::Add(members));
                 }
             }
             match self
                 .repo
-                .update(tenant, &replaced, existing.meta.version, &changes)
+                .update(
+                    &WriteContext::new(caller, now),
+                    &replaced,
+                    existing.meta.version,
+                    &changes,
+                )
                 .await
             {
                 Ok(()) => {
-                    let has_members = changes.len() > 1;
-                    return self.with_members(tenant, replaced, has_members).await;
+                    let shown = Expand {
+                        members: changes.len() > 1,
+                        groups: kind == ResourceKind::User,
+                        licenses: kind == ResourceKind::User,
+                    };
+                    return self.as_read(tenant, replaced, shown).await;
                 }
                 Err(StoreError::VersionMismatch) if *precondition == Precondition::None => continue,
                 Err(e) => return Err(write_error(e, &replaced)),
@@ -186,13 +196,117 @@ impl ResourceService {
         Err(conflicting_writes(kind, id))
     }
 
-    pub async fn delete(
+    /// Applies a PATCH request (RFC 7644 §3.5.2). A Group's member operations become
+    /// membership changes that cost what they name, whatever the group's size. A request
+    /// that changes nothing (an empty `Operations`, say) writes nothing and keeps the
+    /// version. The answer is the resource as a read with `expand` shows it.
+    pub async fn patch(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        precondition: &Precondition,
+        expand: Expand,
+    ) -> ScimResult<Resource> {
+        let tenant = &caller.tenant;
+        let request = parse_patch(body)?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let existing = self.get(tenant, kind, id, Expand::default()).await?;
+            precondition.check(&existing)?;
+            let now = self.clock.now();
+            let (patched, member_changes) = plan_patch(&self.registry, &existing, &request, now)?;
+            let changes = self
+                .membership_changes(tenant, &existing, member_changes)
+                .await?;
+            if changes.is_empty() && patched.attributes == existing.attributes {
+                return self.get(tenant, kind, id, expand).await;
+            }
+            match self
+                .repo
+                .update(
+                    &WriteContext::new(caller, now),
+                    &patched,
+                    existing.meta.version,
+                    &changes,
+                )
+                .await
+            {
+                Ok(()) => return self.get(tenant, kind, id, expand).await,
+                Err(StoreError::VersionMismatch) if *precondition == Precondition::None => continue,
+                Err(e) => return Err(write_error(e, &patched)),
+            }
+        }
+        Err(conflicting_writes(kind, id))
+    }
+
+    /// The store's membership changes for the PATCH engine's member operations. Removal by
+    /// an arbitrary filter (`members[display co "x"]`) is the one that reads the members,
+    /// to find which ones match.
+    async fn membership_changes(
         &self,
         tenant: &TenantId,
+        group: &Resource,
+        changes: Vec<MemberChange>,
+    ) -> ScimResult<Vec<MembershipChange>> {
+        let mut out = Vec::with_capacity(changes.len());
+        for change in changes {
+            out.push(match change {
+                MemberChange::Add(members) => MembershipChange::Add(
+                    members
+                        .into_iter()
+                        .map(|m| NewMember {
+                            id: m.value,
+                            display: m.display,
+                        })
+                        .collect(),
+                ),
+                MemberChange::RemoveValues(ids) => MembershipChange::Remove(ids),
+                MemberChange::RemoveAll => MembershipChange::RemoveAll,
+                MemberChange::RemoveMatching(filter) => {
+                    let current = self
+                        .get(tenant, group.kind, &group.id, Expand::MEMBERS)
+                        .await?;
+                    MembershipChange::Remove(self.matching_members(&current, filter))
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// The ids of `group`'s members that satisfy `filter` (over member sub-attributes).
+    fn matching_members(&self, group: &Resource, filter: Filter) -> Vec<String> {
+        let path = AttrPath::new(MEMBERS);
+        let filter = Filter::ValuePath {
+            path,
+            filter: Box::new(filter),
+        };
+        let members = group.attributes.get(MEMBERS).and_then(Value::as_array);
+        members
+            .into_iter()
+            .flatten()
+            .filter(|member| {
+                let mut doc = serde_json::Map::new();
+                doc.insert(MEMBERS.to_owned(), Value::Array(vec![(*member).clone()]));
+                filter::matches(&filter, group.kind, &self.registry, &doc)
+            })
+            .filter_map(|member| {
+                member
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    pub async fn delete(
+        &self,
+        caller: &Caller,
         kind: ResourceKind,
         id: &str,
         precondition: &Precondition,
     ) -> ScimResult<()> {
+        let tenant = &caller.tenant;
         let expected = match precondition {
             Precondition::None => None,
             _ => {
@@ -202,7 +316,12 @@ impl ResourceService {
             }
         };
         self.repo
-            .delete(tenant, kind, id, expected)
+            .delete(
+                &WriteContext::new(caller, self.clock.now()),
+                kind,
+                id,
+                expected,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => not_found(kind, id),
@@ -225,21 +344,18 @@ impl ResourceService {
             .map_err(|e| store_error(e, kind))
     }
 
-    /// The written group as a read shows it, members included, when it has members;
-    /// otherwise (or when it is gone already) the resource as planned.
-    async fn with_members(
+    /// The written resource as a read shows it with the computed attributes `expand` asks
+    /// for (a group's members, a user's groups and the licenses the write gave it); the
+    /// resource as planned when nothing is asked for, or when it is gone already.
+    async fn as_read(
         &self,
         tenant: &TenantId,
         written: Resource,
-        has_members: bool,
+        expand: Expand,
     ) -> ScimResult<Resource> {
-        if !has_members {
+        if !expand.applies_to(written.kind) {
             return Ok(written);
         }
-        let expand = Expand {
-            members: true,
-            groups: false,
-        };
         let read = self
             .repo
             .get(tenant, written.kind, &written.id, expand)
@@ -252,7 +368,7 @@ impl ResourceService {
 /// Takes a Group's `members` out of its validated attributes (membership is stored as rows)
 /// and returns their ids, in order. Users have none. The members' `type` is not needed: the
 /// store knows what each id is.
-fn take_member_ids(resource: &mut Resource) -> ScimResult<Vec<String>> {
+fn take_members(resource: &mut Resource) -> ScimResult<Vec<NewMember>> {
     if resource.kind != ResourceKind::Group {
         return Ok(Vec::new());
     }
@@ -266,16 +382,18 @@ fn take_member_ids(resource: &mut Resource) -> ScimResult<Vec<String>> {
     members
         .iter()
         .map(|member| {
-            member
-                .get("value")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    ScimError::InvalidValue(
-                        "every element of 'members' needs a 'value': the id of a User or Group"
-                            .into(),
-                    )
-                })
+            let id = member.get("value").and_then(Value::as_str).ok_or_else(|| {
+                ScimError::InvalidValue(
+                    "every element of 'members' needs a 'value': the id of a User or Group".into(),
+                )
+            })?;
+            Ok(NewMember {
+                id: id.to_owned(),
+                display: member
+                    .get("display")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            })
         })
         .collect()
 }
@@ -315,6 +433,11 @@ fn store_error(error: StoreError, kind: ResourceKind) -> ScimError {
         StoreError::InvalidReference { value } => ScimError::InvalidValue(format!(
             "member '{value}' is not a User or Group of this tenant"
         )),
+        StoreError::SeatsExhausted { sku, seats, used } => ScimError::SeatsExhausted {
+            pool: sku,
+            seats,
+            used,
+        },
         StoreError::Unavailable(_) => ScimError::Unavailable,
     }
 }
@@ -352,21 +475,32 @@ mod tests {
         TenantId("t1".into())
     }
 
+    fn caller() -> Caller {
+        Caller::new(tenant(), "token:k1", "POST /Users (request r1)")
+    }
+
     #[tokio::test]
     async fn create_inserts_the_planned_resource() {
         let mut repo = MockResourceRepository::new();
         repo.expect_insert()
             .withf(|t, r, m| {
-                t.0 == "t1"
+                *t == WriteContext::new(&caller(), Utc.timestamp_opt(1_700_000_000, 0).unwrap())
                     && r.id == "u1"
                     && r.str_attribute("userName") == Some("a")
                     && m.is_empty()
             })
             .times(1)
             .returning(|_, _, _| Ok(()));
+        // The answer is read back with the licenses the write assigned.
+        repo.expect_get()
+            .withf(|t, k, id, e| {
+                t.0 == "t1" && *k == ResourceKind::User && id == "u1" && e.licenses
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(None));
         let body = json!({"schemas": [USER_SCHEMA], "userName": "a"});
         let created = service(repo)
-            .create(&tenant(), ResourceKind::User, &body)
+            .create(&caller(), ResourceKind::User, &body)
             .await
             .unwrap();
         assert_eq!(created.meta.version, 1);
@@ -382,7 +516,7 @@ mod tests {
         });
         let body = json!({"schemas": [USER_SCHEMA], "userName": "a"});
         let err = service(repo)
-            .create(&tenant(), ResourceKind::User, &body)
+            .create(&caller(), ResourceKind::User, &body)
             .await
             .unwrap_err();
         assert_eq!((err.status(), err.scim_type()), (409, Some("uniqueness")));
@@ -407,15 +541,20 @@ mod tests {
         let body = json!({"schemas": [USER_SCHEMA], "userName": "b"});
         let stale = Precondition::parse_if_match("W/\"2\"");
         let err = svc
-            .replace(&tenant(), ResourceKind::User, "u1", &body, &stale)
+            .replace(&caller(), ResourceKind::User, "u1", &body, &stale)
             .await
             .unwrap_err();
         assert_eq!(err.status(), 412);
 
         let mut repo = MockResourceRepository::new();
         repo.expect_get()
+            .withf(|_, _, _, e| !e.licenses)
             .times(2)
             .returning(|_, _, _, _| Ok(Some(stored(3))));
+        repo.expect_get()
+            .withf(|_, _, _, e| e.licenses && e.groups)
+            .times(1)
+            .returning(|_, _, _, _| Ok(None));
         let mut seq = mockall::Sequence::new();
         repo.expect_update()
             .times(1)
@@ -428,7 +567,7 @@ mod tests {
             .returning(|_, _, _, _| Ok(()));
         let replaced = service(repo)
             .replace(
-                &tenant(),
+                &caller(),
                 ResourceKind::User,
                 "u1",
                 &body,
@@ -452,16 +591,13 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.status(), 404);
         let err = svc
-            .delete(&tenant(), ResourceKind::User, "x", &Precondition::None)
+            .delete(&caller(), ResourceKind::User, "x", &Precondition::None)
             .await
             .unwrap_err();
         assert_eq!(err.status(), 404);
     }
 
-    const MEMBERS_ONLY: Expand = Expand {
-        members: true,
-        groups: false,
-    };
+    const MEMBERS_ONLY: Expand = Expand::MEMBERS;
 
     /// Group `g1` as stored at `version`, with `attributes`.
     fn stored_group(version: i64, attributes: Value) -> Resource {
@@ -483,7 +619,13 @@ mod tests {
             .withf(|_, r, m| {
                 r.id == "g1"
                     && !r.attributes.contains_key("members")
-                    && m == [MembershipChange::Add(vec!["u1".into(), "g2".into()])]
+                    && m == [MembershipChange::Add(vec![
+                        NewMember::id("u1"),
+                        NewMember {
+                            id: "g2".into(),
+                            display: Some("Ops".into()),
+                        },
+                    ])]
             })
             .times(1)
             .in_sequence(&mut seq)
@@ -504,9 +646,9 @@ mod tests {
             .in_sequence(&mut seq)
             .returning(move |_, _, _, _| Ok(Some(answer.clone())));
         let body = json!({"schemas": [GROUP_SCHEMA], "displayName": "Admins",
-            "members": [{"value": "u1"}, {"value": "g2", "type": "Group"}]});
+            "members": [{"value": "u1"}, {"value": "g2", "type": "Group", "display": "Ops"}]});
         let created = service_with_ids(repo, "g1")
-            .create(&tenant(), ResourceKind::Group, &body)
+            .create(&caller(), ResourceKind::Group, &body)
             .await
             .unwrap();
         assert_eq!(created, read);
@@ -522,7 +664,7 @@ mod tests {
         repo.expect_get().never();
         let body = json!({"schemas": [GROUP_SCHEMA], "displayName": "Admins", "members": []});
         let created = service_with_ids(repo, "g1")
-            .create(&tenant(), ResourceKind::Group, &body)
+            .create(&caller(), ResourceKind::Group, &body)
             .await
             .unwrap();
         assert_eq!(created.id, "g1");
@@ -536,7 +678,7 @@ mod tests {
                 json!([{"value": "u2"}, {"value": "u3"}]),
                 vec![
                     MembershipChange::RemoveAll,
-                    MembershipChange::Add(vec!["u2".into(), "u3".into()]),
+                    MembershipChange::Add(vec![NewMember::id("u2"), NewMember::id("u3")]),
                 ],
                 1,
             ),
@@ -566,7 +708,7 @@ mod tests {
             let body = json!({"schemas": [GROUP_SCHEMA], "displayName": "B", "members": members});
             let replaced = service(repo)
                 .replace(
-                    &tenant(),
+                    &caller(),
                     ResourceKind::Group,
                     "g1",
                     &body,
@@ -579,27 +721,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn replace_user_keeps_its_groups() {
+    async fn replace_user_answers_with_its_groups_and_licenses() {
         let mut repo = MockResourceRepository::new();
         let groups = json!([{"value": "g1", "display": "A", "type": "direct"}]);
-        let with_groups = {
-            let mut user = stored(1);
+        let read_back = {
+            let mut user = stored(2);
+            user.attributes.insert("userName".into(), json!("b"));
             user.attributes.insert("groups".into(), groups.clone());
             user
         };
+        let mut seq = mockall::Sequence::new();
         repo.expect_get()
-            .withf(|_, _, _, expand| expand.groups && !expand.members)
+            .withf(|_, _, _, expand| *expand == Expand::default())
             .times(1)
-            .returning(move |_, _, _, _| Ok(Some(with_groups.clone())));
+            .in_sequence(&mut seq)
+            .returning(|_, _, _, _| Ok(Some(stored(1))));
         repo.expect_update()
-            .withf(|_, _, _, m| m.is_empty())
+            .withf(|_, r, _, m| m.is_empty() && !r.attributes.contains_key("groups"))
             .times(1)
+            .in_sequence(&mut seq)
             .returning(|_, _, _, _| Ok(()));
+        repo.expect_get()
+            .withf(|_, _, _, expand| expand.groups && expand.licenses && !expand.members)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |_, _, _, _| Ok(Some(read_back.clone())));
         let body = json!({"schemas": [USER_SCHEMA], "userName": "b",
             "groups": [{"value": "forged"}]});
         let replaced = service(repo)
             .replace(
-                &tenant(),
+                &caller(),
                 ResourceKind::User,
                 "u1",
                 &body,
@@ -647,7 +798,7 @@ mod tests {
             }
             let body = json!({"schemas": [GROUP_SCHEMA], "displayName": "A", "members": members});
             let err = service_with_ids(repo, "g1")
-                .create(&tenant(), ResourceKind::Group, &body)
+                .create(&caller(), ResourceKind::Group, &body)
                 .await
                 .unwrap_err();
             assert_eq!((err.status(), err.scim_type()), (400, Some("invalidValue")));

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::ScimError;
 use scim_core::query::MAX_COUNT;
+use scim_core::schema::license_resource_type_json;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -20,7 +21,7 @@ pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://github.com/scim-license/scim-license-server/blob/main/README.md",
-        "patch": {"supported": false},
+        "patch": {"supported": true},
         "bulk": {
             "supported": false,
             "maxOperations": state.config.bulk_max_operations,
@@ -89,6 +90,7 @@ pub(crate) async fn list_resource_types(
         .resource_types()
         .iter()
         .map(|rt| state.registry.resource_type_json(rt, &base))
+        .chain([license_resource_type_json(&base)])
         .collect();
     list_response(types.len() as u64, 1, &types)
 }
@@ -99,6 +101,12 @@ pub(crate) async fn get_resource_type(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let base = base_url(&req, &state.config);
+    if id.eq_ignore_ascii_case("License") {
+        return Ok(scim_json(
+            StatusCode::OK,
+            &license_resource_type_json(&base),
+        ));
+    }
     let rt = state
         .registry
         .resource_types()

@@ -2,14 +2,13 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use scim_core::ScimError;
 use scim_core::list_request::ListRequest;
 use scim_core::project::Projection;
 use scim_core::service::Precondition;
 
 use crate::body::json_body;
 use crate::context::ResourceContext;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::params::SearchBody;
 use crate::render::{list_response, resource_json};
 
@@ -31,7 +30,7 @@ pub(crate) async fn create(
     let created = ctx
         .state
         .resources
-        .create(ctx.tenant(), ctx.kind, &body)
+        .create(&ctx.writer(), ctx.kind, &body)
         .await?;
     tracing::info!(kind = %created.kind, id = %created.id, "created");
     ctx.respond(StatusCode::CREATED, &created)
@@ -72,7 +71,7 @@ pub(crate) async fn replace(
     let replaced = ctx
         .state
         .resources
-        .replace(ctx.tenant(), ctx.kind, &id, &body, &if_match(&req))
+        .replace(&ctx.writer(), ctx.kind, &id, &body, &if_match(&req))
         .await?;
     tracing::info!(kind = %replaced.kind, id = %replaced.id, version = replaced.meta.version, "replaced");
     ctx.respond(StatusCode::OK, &replaced)
@@ -85,17 +84,28 @@ pub(crate) async fn delete(
 ) -> ApiResult<HttpResponse> {
     ctx.state
         .resources
-        .delete(ctx.tenant(), ctx.kind, &id, &if_match(&req))
+        .delete(&ctx.writer(), ctx.kind, &id, &if_match(&req))
         .await?;
     tracing::info!(kind = %ctx.kind, id = %id, "deleted");
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// PATCH arrives with the PATCH engine; until then it is advertised as unsupported.
-pub(crate) async fn patch(_ctx: ResourceContext) -> ApiResult<HttpResponse> {
-    Err(ApiError(ScimError::NotImplemented(
-        "PATCH is not supported yet (see /ServiceProviderConfig); use PUT".into(),
-    )))
+/// PATCH (RFC 7644 §3.5.2): 200 with the resource, projected as the query string asks.
+pub(crate) async fn patch(
+    req: HttpRequest,
+    ctx: ResourceContext,
+    id: web::Path<String>,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
+    let expand = ctx.projection()?.expand(&ctx.state.registry, ctx.kind);
+    let patched = ctx
+        .state
+        .resources
+        .patch(&ctx.writer(), ctx.kind, &id, &body, &if_match(&req), expand)
+        .await?;
+    tracing::info!(kind = %patched.kind, id = %patched.id, version = patched.meta.version, "patched");
+    ctx.respond(StatusCode::OK, &patched)
 }
 
 pub(crate) async fn list(ctx: ResourceContext) -> ApiResult<HttpResponse> {

@@ -1,0 +1,47 @@
+//! Who asks for a write, why, and when: recorded with the license changes the write causes.
+
+use chrono::{DateTime, Utc};
+
+use crate::tenant::TenantId;
+
+/// The caller of a write: its tenant, the credential (or operator) acting, and the cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant: TenantId,
+    /// The credential's id (`token:<id>`), never its secret; `cli` for operator commands.
+    pub actor: String,
+    /// What asked for the write: the request (`PATCH /Users/<id>` and its request id) or the
+    /// command.
+    pub cause: String,
+}
+
+impl Caller {
+    pub fn new(tenant: TenantId, actor: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            tenant,
+            actor: actor.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+/// A write as the stores receive it: the caller, and the time the write happens at (from the
+/// core's clock), for `assigned` and the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteContext {
+    pub tenant: TenantId,
+    pub actor: String,
+    pub cause: String,
+    pub at: DateTime<Utc>,
+}
+
+impl WriteContext {
+    pub fn new(caller: &Caller, at: DateTime<Utc>) -> Self {
+        Self {
+            tenant: caller.tenant.clone(),
+            actor: caller.actor.clone(),
+            cause: caller.cause.clone(),
+            at,
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! From a user's facts to the skus it should hold, and from those to the changes to commit.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::mapping::{MappingRule, MappingSource};
+use super::pool::Pool;
+use crate::fold::fold_key;
+
+/// Why a user holds a sku.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LicenseSource {
+    /// The user's own `entitlements` or `roles` grant it.
+    Direct,
+    /// Only a group the user is in grants it.
+    Group,
+}
+
+impl LicenseSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Group => "group",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "direct" => Some(Self::Direct),
+            "group" => Some(Self::Group),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LicenseSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the rules read about a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFacts {
+    /// `active`; a user without it is active (RFC 7643 leaves the default to the provider).
+    pub active: bool,
+    /// The `value`s of `entitlements`.
+    pub entitlements: Vec<String>,
+    /// The `value`s of `roles`.
+    pub roles: Vec<String>,
+    /// The displayNames of the groups the user is in, directly or through nested groups.
+    pub groups: Vec<String>,
+}
+
+impl UserFacts {
+    /// The facts of a user's attributes (as stored: canonical names), in `groups`.
+    pub fn from_attributes(attributes: &Map<String, Value>, groups: Vec<String>) -> Self {
+        let values = |name: &str| -> Vec<String> {
+            attributes
+                .get(name)
+                .and_then(Value::as_array)
+                .map(|elements| {
+                    elements
+                        .iter()
+                        .filter_map(|element| element.get("value").and_then(Value::as_str))
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Self {
+            active: attributes
+                .get("active")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            entitlements: values("entitlements"),
+            roles: values("roles"),
+            groups,
+        }
+    }
+}
+
+/// A license a user holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLicense {
+    /// The pool's sku, as the pool spells it.
+    pub sku: String,
+    pub source: LicenseSource,
+    pub assigned: DateTime<Utc>,
+}
+
+impl HeldLicense {
+    /// The element of the license extension's `licenses` showing it.
+    pub fn to_value(&self) -> Value {
+        serde_json::json!({
+            "sku": self.sku,
+            "source": self.source.as_str(),
+            "assigned": crate::resource::format_time(&self.assigned),
+        })
+    }
+}
+
+/// The skus a user should hold (as the pools spell them, by folded sku) and the values that
+/// map to nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Folded sku → (sku as the pool spells it, source).
+    pub skus: BTreeMap<String, (String, LicenseSource)>,
+    /// Entitlement and role values that grant no sku, as `(source, value)`.
+    pub unmapped: Vec<(MappingSource, String)>,
+}
+
+/// An entitlement or role value that grants no sku, and how many users carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmappedValue {
+    pub value: String,
+    pub users: u64,
+}
+
+/// Counts the unmapped values of many users' grants: values compare case-insensitively
+/// (whether entitlement or role) and keep the first spelling seen; a user counts once per
+/// value. Sorted by folded value.
+#[derive(Debug, Default)]
+pub struct UnmappedTally {
+    counts: BTreeMap<String, UnmappedValue>,
+}
+
+impl UnmappedTally {
+    pub fn add(&mut self, grants: &Grants) {
+        let mut seen = std::collections::BTreeSet::new();
+        for (_, value) in &grants.unmapped {
+            let key = fold_key(value);
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            self.counts
+                .entry(key)
+                .or_insert_with(|| UnmappedValue {
+                    value: value.clone(),
+                    users: 0,
+                })
+                .users += 1;
+        }
+    }
+
+    pub fn finish(self) -> Vec<UnmappedValue> {
+        self.counts.into_values().collect()
+    }
+}
+
+/// A tenant's pools and mapping rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LicenseRules {
+    pub pools: Vec<Pool>,
+    pub rules: Vec<MappingRule>,
+}
+
+impl LicenseRules {
+    /// The skus `facts` grant. A rule or value naming a sku without a pool grants nothing
+    /// (there is no seat to hold); an inactive user is granted nothing, but its unmapped
+    /// values are still reported.
+    pub fn grants_for(&self, facts: &UserFacts) -> Grants {
+        let pools: BTreeMap<String, &Pool> = self
+            .pools
+            .iter()
+            .map(|pool| (fold_key(&pool.sku), pool))
+            .collect();
+        let mut grants = Grants::default();
+        let grant = |sku: &str, source: LicenseSource, grants: &mut Grants| -> bool {
+            let key = fold_key(sku);
+            let Some(pool) = pools.get(&key) else {
+                return false;
+            };
+            let entry = grants
+                .skus
+                .entry(key)
+                .or_insert_with(|| (pool.sku.clone(), source));
+            entry.1 = entry.1.min(source);
+            true
+        };
+        let direct = [
+            (MappingSource::Entitlement, &facts.entitlements),
+            (MappingSource::Role, &facts.roles),
+        ];
+        for (source, values) in direct {
+            for value in values {
+                let by_name = grant(value, LicenseSource::Direct, &mut grants);
+                let mut by_rule = false;
+                for rule in self.rules.iter().filter(|rule| rule.matches(source, value)) {
+                    by_rule |= grant(&rule.sku, LicenseSource::Direct, &mut grants);
+                }
+                if !by_name && !by_rule {
+                    grants.unmapped.push((source, value.clone()));
+                }
+            }
+        }
+        for group in &facts.groups {
+            for rule in self
+                .rules
+                .iter()
+                .filter(|rule| rule.matches(MappingSource::Group, group))
+            {
+                grant(&rule.sku, LicenseSource::Group, &mut grants);
+            }
+        }
+        if !facts.active {
+            grants.skus.clear();
+        }
+        grants
+    }
+}
+
+/// What re-evaluating users after an admin's change did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reevaluation {
+    /// Users re-evaluated.
+    pub users: u64,
+    pub assigned: u64,
+    pub revoked: u64,
+    /// `(user id, sku)` of the assignments left out for want of a seat.
+    pub waiting: Vec<(String, String)>,
+}
+
+/// What to commit to bring a user's licenses to its grants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LicenseChanges {
+    /// Skus to assign (each needs a free seat), with their source.
+    pub assign: Vec<(String, LicenseSource)>,
+    /// Skus to revoke (each frees a seat).
+    pub revoke: Vec<String>,
+    /// Skus held still, whose source changed (no seat moves).
+    pub resource: Vec<(String, LicenseSource)>,
+}
+
+impl LicenseChanges {
+    pub fn is_empty(&self) -> bool {
+        self.assign.is_empty() && self.revoke.is_empty() && self.resource.is_empty()
+    }
+}
+
+/// Compares what a user holds with what it is granted. Every list is in sku order, so that
+/// concurrent writers take the pools' locks in one order.
+pub fn plan_license_changes(held: &[HeldLicense], grants: &Grants) -> LicenseChanges {
+    let held: BTreeMap<String, &HeldLicense> = held
+        .iter()
+        .map(|license| (fold_key(&license.sku), license))
+        .collect();
+    let mut changes = LicenseChanges::default();
+    for (key, (sku, source)) in &grants.skus {
+        match held.get(key) {
+            None => changes.assign.push((sku.clone(), *source)),
+            Some(license) if license.source != *source => {
+                changes.resource.push((license.sku.clone(), *source));
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, license) in &held {
+        if !grants.skus.contains_key(key) {
+            changes.revoke.push(license.sku.clone());
+        }
+    }
+    changes
+}

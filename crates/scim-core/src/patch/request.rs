@@ -1,0 +1,194 @@
+//! The PatchOp request body (RFC 7644 §3.5.2).
+
+use serde_json::Value;
+
+use super::path::PatchPath;
+use crate::error::{ScimError, ScimResult};
+
+/// The schema URI every PATCH body names in `schemas`.
+pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// An operation name; compared case-insensitively (Entra ID sends `Replace`, `Add`,
+/// `Remove`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchOp {
+    Add,
+    Replace,
+    Remove,
+}
+
+/// One element of `Operations`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOperation {
+    pub op: PatchOp,
+    /// `None` when the client sent no `path` (or an empty one): the target is the resource.
+    pub path: Option<PatchPath>,
+    /// `None` when absent or `null`; always present for `add` and `replace`.
+    pub value: Option<Value>,
+}
+
+/// A parsed PatchOp request: its operations, in order. They apply atomically.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PatchRequest {
+    pub operations: Vec<PatchOperation>,
+}
+
+/// Parses a PatchOp body: `schemas` must name the PatchOp schema, `Operations` must be an
+/// array (empty is fine: nothing changes).
+pub fn parse_patch(body: &Value) -> ScimResult<PatchRequest> {
+    let Value::Object(fields) = body else {
+        return Err(ScimError::InvalidSyntax(
+            "a PATCH body must be a JSON object".into(),
+        ));
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let names_schema = field("schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|schemas| {
+            schemas.iter().any(|s| {
+                s.as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
+            })
+        });
+    if !names_schema {
+        return Err(ScimError::InvalidSyntax(format!(
+            "'schemas' must contain '{PATCH_OP_SCHEMA}'"
+        )));
+    }
+    let operations = match field("Operations") {
+        Some(Value::Array(ops)) => ops,
+        Some(_) => {
+            return Err(ScimError::InvalidSyntax(
+                "'Operations' must be an array".into(),
+            ));
+        }
+        None => return Err(ScimError::InvalidSyntax("'Operations' is required".into())),
+    };
+    let operations = operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| parse_operation(i, op))
+        .collect::<ScimResult<_>>()?;
+    Ok(PatchRequest { operations })
+}
+
+fn parse_operation(index: usize, op: &Value) -> ScimResult<PatchOperation> {
+    let syntax = |why: String| ScimError::InvalidSyntax(format!("Operations[{index}]: {why}"));
+    let Value::Object(fields) = op else {
+        return Err(syntax("an operation must be an object".into()));
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let name = field("op")
+        .and_then(Value::as_str)
+        .ok_or_else(|| syntax("'op' is required".into()))?;
+    let op = match name.to_ascii_lowercase().as_str() {
+        "add" => PatchOp::Add,
+        "replace" => PatchOp::Replace,
+        "remove" => PatchOp::Remove,
+        _ => {
+            return Err(syntax(format!(
+                "'op' must be add, replace or remove, not '{name}'"
+            )));
+        }
+    };
+    let path = match field("path") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) if text.trim().is_empty() => None,
+        Some(Value::String(text)) => Some(PatchPath::parse(text)?),
+        Some(_) => return Err(syntax("'path' must be a string".into())),
+    };
+    let value = field("value").filter(|v| !v.is_null()).cloned();
+    match (op, &path, &value) {
+        (PatchOp::Add | PatchOp::Replace, _, None) => {
+            Err(syntax(format!("'{name}' needs a 'value'")))
+        }
+        (PatchOp::Add | PatchOp::Replace, None, Some(v)) if !v.is_object() => Err(syntax(
+            "without a 'path', 'value' must be an object of attributes".into(),
+        )),
+        (PatchOp::Remove, None, _) => Err(ScimError::NoTarget(format!(
+            "Operations[{index}]: 'remove' needs a 'path'"
+        ))),
+        _ => Ok(PatchOperation { op, path, value }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn parses_operations_in_any_case() {
+        let request = parse_patch(&json!({
+            "schemas": [PATCH_OP_SCHEMA],
+            "Operations": [
+                {"op": "Replace", "path": "active", "value": "False"},
+                {"op": "add", "value": {"title": "x"}},
+                {"op": "REMOVE", "path": "emails[type eq \"work\"]"},
+            ],
+        }))
+        .unwrap();
+        let ops: Vec<PatchOp> = request.operations.iter().map(|o| o.op).collect();
+        assert_eq!(ops, [PatchOp::Replace, PatchOp::Add, PatchOp::Remove]);
+        assert!(
+            parse_patch(&json!({"schemas": [PATCH_OP_SCHEMA], "Operations": []}))
+                .unwrap()
+                .operations
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_requests_precisely() {
+        let s = [PATCH_OP_SCHEMA];
+        let cases = [
+            (json!([]), "invalidSyntax"),
+            (json!({"Operations": []}), "invalidSyntax"),
+            (json!({"schemas": s}), "invalidSyntax"),
+            (json!({"schemas": s, "Operations": {}}), "invalidSyntax"),
+            (
+                json!({"schemas": s, "Operations": [{"op": "move", "path": "a"}]}),
+                "invalidSyntax",
+            ),
+            (
+                json!({"schemas": s, "Operations": [{"path": "a", "value": 1}]}),
+                "invalidSyntax",
+            ),
+            (
+                json!({"schemas": s, "Operations": [{"op": "add", "path": "title"}]}),
+                "invalidSyntax",
+            ),
+            (
+                json!({"schemas": s, "Operations": [{"op": "replace", "value": "x"}]}),
+                "invalidSyntax",
+            ),
+            (
+                json!({"schemas": s, "Operations": [{"op": "remove"}]}),
+                "noTarget",
+            ),
+            (
+                json!({"schemas": s, "Operations": [{"op": "remove", "path": "emails[type"}]}),
+                "invalidPath",
+            ),
+            (
+                json!({"schemas": s, "Operations": [{"op": "add", "path": 7, "value": 1}]}),
+                "invalidSyntax",
+            ),
+        ];
+        for (body, scim_type) in cases {
+            let err = parse_patch(&body).unwrap_err();
+            assert_eq!(err.scim_type(), Some(scim_type), "{body}: {err}");
+        }
+    }
+}

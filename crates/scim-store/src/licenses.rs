@@ -1,0 +1,376 @@
+//! `LicenseLedger`: a tenant's license pools and mapping rules.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use scim_core::fold::fold_key;
+use scim_core::license::{
+    AuditAction, AuditEntry, AuditQuery, LicenseRules, LicenseSource, MappingRule, MappingSource,
+    Pool, Reevaluation, UnmappedTally, UnmappedValue, UserFacts,
+};
+use scim_core::ports::LicenseLedger;
+use scim_core::tenant::TenantId;
+use scim_core::{StoreError, WriteContext};
+
+use crate::assignments::{SeatPolicy, reconcile};
+use crate::errors::from_diesel;
+use crate::rows::{from_micros, to_micros};
+use crate::schema::{license_audit, license_pools, license_rules, resources};
+use crate::store::DieselStore;
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = license_pools)]
+struct PoolRow {
+    tenant_id: String,
+    sku_key: String,
+    sku: String,
+    display_name: String,
+    seats: i64,
+    used: i64,
+}
+
+impl From<PoolRow> for Pool {
+    fn from(row: PoolRow) -> Self {
+        Self {
+            sku: row.sku,
+            display_name: row.display_name,
+            seats: row.seats,
+            used: row.used,
+        }
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = license_rules)]
+struct RuleRow {
+    tenant_id: String,
+    source: String,
+    value_key: String,
+    value: String,
+    sku_key: String,
+    sku: String,
+}
+
+/// A stored value the core does not know: only a corrupted row.
+#[derive(Debug, thiserror::Error)]
+#[error("license row with unknown value '{0}'")]
+struct UnknownSource(String);
+
+impl TryFrom<RuleRow> for MappingRule {
+    type Error = StoreError;
+
+    fn try_from(row: RuleRow) -> Result<Self, StoreError> {
+        let source = MappingSource::parse(&row.source)
+            .ok_or_else(|| StoreError::unavailable(UnknownSource(row.source.clone())))?;
+        Ok(Self {
+            source,
+            value: row.value,
+            sku: row.sku,
+        })
+    }
+}
+
+#[async_trait]
+impl LicenseLedger for DieselStore {
+    async fn set_pool(
+        &self,
+        ctx: &WriteContext,
+        pool: &Pool,
+    ) -> Result<(Pool, Reevaluation), StoreError> {
+        let (tenant, pool) = (ctx.tenant.0.clone(), pool.clone());
+        let sku_key = fold_key(&pool.sku);
+        let key = sku_key.clone();
+        self.write(move |connection| {
+            let changed = diesel::update(license_pools::table)
+                .filter(license_pools::tenant_id.eq(&tenant))
+                .filter(license_pools::sku_key.eq(&sku_key))
+                .set((
+                    license_pools::display_name.eq(&pool.display_name),
+                    license_pools::seats.eq(pool.seats),
+                ))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if changed == 0 {
+                diesel::insert_into(license_pools::table)
+                    .values(PoolRow {
+                        tenant_id: tenant.clone(),
+                        sku_key: sku_key.clone(),
+                        sku: pool.sku.clone(),
+                        display_name: pool.display_name.clone(),
+                        seats: pool.seats,
+                        used: 0,
+                    })
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+            }
+            Ok(())
+        })
+        .await?;
+        let report = self.reevaluate(ctx).await?;
+        let tenant = ctx.tenant.0.clone();
+        let stored = self
+            .run(move |connection| {
+                license_pools::table
+                    .filter(license_pools::tenant_id.eq(&tenant))
+                    .filter(license_pools::sku_key.eq(&key))
+                    .select(PoolRow::as_select())
+                    .first(connection)
+                    .map(Pool::from)
+                    .map_err(from_diesel)
+            })
+            .await?;
+        Ok((stored, report))
+    }
+
+    async fn add_rule(
+        &self,
+        ctx: &WriteContext,
+        rule: &MappingRule,
+    ) -> Result<Reevaluation, StoreError> {
+        let row = RuleRow::new(&ctx.tenant, rule);
+        let added = self
+            .write(move |connection| {
+                let pool = license_pools::table
+                    .filter(license_pools::tenant_id.eq(&row.tenant_id))
+                    .filter(license_pools::sku_key.eq(&row.sku_key))
+                    .select(license_pools::sku_key)
+                    .first::<String>(connection)
+                    .optional()
+                    .map_err(from_diesel)?;
+                if pool.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                if row.exists(connection)? {
+                    return Ok(false);
+                }
+                diesel::insert_into(license_rules::table)
+                    .values(&row)
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+                Ok(true)
+            })
+            .await?;
+        if added {
+            self.reevaluate(ctx).await
+        } else {
+            Ok(Reevaluation::default())
+        }
+    }
+
+    async fn remove_rule(
+        &self,
+        ctx: &WriteContext,
+        rule: &MappingRule,
+    ) -> Result<Reevaluation, StoreError> {
+        let row = RuleRow::new(&ctx.tenant, rule);
+        self.write(move |connection| {
+            let removed = diesel::delete(
+                license_rules::table
+                    .filter(license_rules::tenant_id.eq(&row.tenant_id))
+                    .filter(license_rules::source.eq(&row.source))
+                    .filter(license_rules::value_key.eq(&row.value_key))
+                    .filter(license_rules::sku_key.eq(&row.sku_key)),
+            )
+            .execute(connection)
+            .map_err(from_diesel)?;
+            if removed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await?;
+        self.reevaluate(ctx).await
+    }
+
+    async fn audit(
+        &self,
+        tenant: &TenantId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let (tenant, query) = (tenant.0.clone(), query.clone());
+        self.run(move |connection| {
+            let mut select = license_audit::table
+                .filter(license_audit::tenant_id.eq(tenant))
+                .order(license_audit::seq)
+                .select(AuditRow::as_select())
+                .into_boxed();
+            if let Some(user) = query.user {
+                select = select.filter(license_audit::user_id.eq(user));
+            }
+            if let Some(since) = query.since {
+                select = select.filter(license_audit::at.ge(to_micros(&since)));
+            }
+            if let Some(limit) = query.limit {
+                select = select.limit(i64::try_from(limit).unwrap_or(i64::MAX));
+            }
+            let rows: Vec<AuditRow> = select.load(connection).map_err(from_diesel)?;
+            rows.into_iter().map(AuditEntry::try_from).collect()
+        })
+        .await
+    }
+
+    async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError> {
+        let tenant = tenant.0.clone();
+        self.run(move |connection| {
+            let rows: Vec<PoolRow> = license_pools::table
+                .filter(license_pools::tenant_id.eq(&tenant))
+                .order(license_pools::sku_key)
+                .select(PoolRow::as_select())
+                .load(connection)
+                .map_err(from_diesel)?;
+            Ok(rows.into_iter().map(Pool::from).collect())
+        })
+        .await
+    }
+
+    async fn rules(&self, tenant: &TenantId) -> Result<Vec<MappingRule>, StoreError> {
+        let tenant = tenant.0.clone();
+        self.run(move |connection| {
+            let rows: Vec<RuleRow> = license_rules::table
+                .filter(license_rules::tenant_id.eq(&tenant))
+                .order((
+                    license_rules::source,
+                    license_rules::value_key,
+                    license_rules::sku_key,
+                ))
+                .select(RuleRow::as_select())
+                .load(connection)
+                .map_err(from_diesel)?;
+            rows.into_iter().map(MappingRule::try_from).collect()
+        })
+        .await
+    }
+
+    /// Reads the tenant's users in pages of [`SCAN_PAGE`] by `seq` (keyset), so memory
+    /// stays flat whatever the tenant's size.
+    async fn unmapped_values(
+        &self,
+        tenant: &TenantId,
+        rules: &LicenseRules,
+    ) -> Result<Vec<UnmappedValue>, StoreError> {
+        let (tenant, rules) = (tenant.0.clone(), rules.clone());
+        self.run(move |connection| {
+            let mut tally = UnmappedTally::default();
+            let mut after = 0_i64;
+            loop {
+                let page: Vec<(i64, String)> = resources::table
+                    .filter(resources::tenant_id.eq(&tenant))
+                    .filter(resources::kind.eq("User"))
+                    .filter(resources::seq.gt(after))
+                    .order(resources::seq)
+                    .limit(SCAN_PAGE)
+                    .select((resources::seq, resources::data))
+                    .load(connection)
+                    .map_err(from_diesel)?;
+                let Some(&(last, _)) = page.last() else { break };
+                for (_, data) in &page {
+                    let attributes = serde_json::from_str(data).map_err(StoreError::unavailable)?;
+                    let facts = UserFacts::from_attributes(&attributes, Vec::new());
+                    tally.add(&rules.grants_for(&facts));
+                }
+                after = last;
+            }
+            Ok(tally.finish())
+        })
+        .await
+    }
+}
+
+/// Users read per query when scanning a whole tenant, and re-evaluated per transaction.
+const SCAN_PAGE: i64 = 1_000;
+
+impl DieselStore {
+    /// Re-evaluates every user of the tenant while seats last, [`SCAN_PAGE`] users per
+    /// transaction, in creation order.
+    async fn reevaluate(&self, ctx: &WriteContext) -> Result<Reevaluation, StoreError> {
+        let mut report = Reevaluation::default();
+        let mut after = 0_i64;
+        loop {
+            let ctx = ctx.clone();
+            let batch = self
+                .write(move |connection| {
+                    let seqs: Vec<i64> = resources::table
+                        .filter(resources::tenant_id.eq(&ctx.tenant.0))
+                        .filter(resources::kind.eq("User"))
+                        .filter(resources::seq.gt(after))
+                        .order(resources::seq)
+                        .limit(SCAN_PAGE)
+                        .select(resources::seq)
+                        .load(connection)
+                        .map_err(from_diesel)?;
+                    let Some(&last) = seqs.last() else {
+                        return Ok(None);
+                    };
+                    let done = reconcile(connection, &ctx, &seqs, SeatPolicy::WhileSeatsLast)?;
+                    Ok(Some((last, seqs.len(), done)))
+                })
+                .await?;
+            let Some((last, users, done)) = batch else {
+                return Ok(report);
+            };
+            report.users += users as u64;
+            report.assigned += done.assigned;
+            report.revoked += done.revoked;
+            report.waiting.extend(done.waiting);
+            after = last;
+        }
+    }
+}
+
+impl RuleRow {
+    fn new(tenant: &TenantId, rule: &MappingRule) -> Self {
+        Self {
+            tenant_id: tenant.0.clone(),
+            source: rule.source.as_str().to_owned(),
+            value_key: fold_key(&rule.value),
+            value: rule.value.clone(),
+            sku_key: fold_key(&rule.sku),
+            sku: rule.sku.clone(),
+        }
+    }
+
+    fn exists(&self, connection: &mut crate::connection::DbConnection) -> Result<bool, StoreError> {
+        let found = license_rules::table
+            .filter(license_rules::tenant_id.eq(&self.tenant_id))
+            .filter(license_rules::source.eq(&self.source))
+            .filter(license_rules::value_key.eq(&self.value_key))
+            .filter(license_rules::sku_key.eq(&self.sku_key))
+            .count()
+            .get_result::<i64>(connection)
+            .map_err(from_diesel)?;
+        Ok(found > 0)
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = license_audit)]
+struct AuditRow {
+    at: i64,
+    user_id: String,
+    sku: String,
+    action: String,
+    source: Option<String>,
+    cause: String,
+    actor: String,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+
+    fn try_from(row: AuditRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::unavailable(UnknownSource(what.to_owned()));
+        Ok(Self {
+            at: from_micros(row.at).map_err(StoreError::unavailable)?,
+            user: row.user_id,
+            sku: row.sku,
+            action: AuditAction::parse(&row.action).ok_or_else(|| corrupt(&row.action))?,
+            source: match row.source {
+                Some(source) => {
+                    Some(LicenseSource::parse(&source).ok_or_else(|| corrupt(&source))?)
+                }
+                None => None,
+            },
+            cause: row.cause,
+            actor: row.actor,
+        })
+    }
+}

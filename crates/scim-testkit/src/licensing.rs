@@ -1,0 +1,567 @@
+//! The license ledger's contract: pools and mapping rules, per tenant, compared
+//! case-insensitively.
+
+use std::sync::Arc;
+
+use scim_core::license::{
+    AuditAction, AuditQuery, LicenseSource, MappingRule, MappingSource, Pool,
+};
+use scim_core::ports::{LicenseLedger, ResourceRepository};
+use scim_core::query::ListQuery;
+use scim_core::schema::LICENSE_USER_EXTENSION;
+use scim_core::tenant::Tenant;
+use scim_core::{
+    Expand, MembershipChange, NewMember, Resource, ResourceKind, StoreError, WriteContext,
+};
+use serde_json::{Value, json};
+
+use crate::contract::with_tenant;
+use crate::fixtures::{group, next_version, user, with, writer};
+use crate::{StoreFactory, TestStore};
+
+fn pool(sku: &str, name: &str, seats: i64) -> Pool {
+    Pool::new(sku, seats).named(name)
+}
+
+fn rule(source: MappingSource, value: &str, sku: &str) -> MappingRule {
+    MappingRule::new(source, value, sku)
+}
+
+/// Pools are created, then changed in place through any spelling of their sku (keeping the
+/// first spelling); rules need a pool, are kept once, and both stay in their tenant.
+pub async fn pools_and_rules_are_kept_per_tenant<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+
+    let created = store
+        .set_pool(&ctx(&acme), &pool("Pro", "Pro plan", 5))
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(created, pool("Pro", "Pro plan", 5));
+    store
+        .set_pool(&ctx(&acme), &pool("basic", "basic", 100))
+        .await
+        .unwrap();
+    // `used` is the store's own: a caller cannot set it.
+    let changed = store
+        .set_pool(
+            &ctx(&acme),
+            &Pool {
+                used: 3,
+                ..pool("PRO", "Pro (2027)", 2)
+            },
+        )
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(changed, pool("Pro", "Pro (2027)", 2));
+    assert_eq!(
+        store.pools(&acme.id).await.unwrap(),
+        [pool("basic", "basic", 100), pool("Pro", "Pro (2027)", 2)]
+    );
+    assert!(store.pools(&globex.id).await.unwrap().is_empty());
+
+    let engineering = rule(MappingSource::Group, "Engineering", "Pro");
+    store.add_rule(&ctx(&acme), &engineering).await.unwrap();
+    // The same rule in another spelling is the same rule.
+    store
+        .add_rule(
+            &ctx(&acme),
+            &rule(MappingSource::Group, "ENGINEERING", "pro"),
+        )
+        .await
+        .unwrap();
+    let developer = rule(MappingSource::Role, "developer", "basic");
+    store.add_rule(&ctx(&acme), &developer).await.unwrap();
+    let bundle = rule(MappingSource::Role, "developer", "Pro");
+    store.add_rule(&ctx(&acme), &bundle).await.unwrap();
+    assert_eq!(
+        store.rules(&acme.id).await.unwrap(),
+        [engineering, developer, bundle]
+    );
+    assert!(store.rules(&globex.id).await.unwrap().is_empty());
+    // A rule needs a pool of its tenant.
+    for (tenant, sku) in [(&acme, "ghost"), (&globex, "pro")] {
+        let missing = store
+            .add_rule(&ctx(tenant), &rule(MappingSource::Entitlement, "x", sku))
+            .await;
+        assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    }
+}
+
+fn ctx(tenant: &Tenant) -> WriteContext {
+    writer(&tenant.id)
+}
+
+/// A user granted `values` as entitlements (or nothing), active or not.
+fn licensed(id: &str, entitlements: &[&str], active: bool) -> Resource {
+    let entitlements: Vec<Value> = entitlements.iter().map(|v| json!({"value": v})).collect();
+    let mut user = with(user(id, id), "active", json!(active));
+    if !entitlements.is_empty() {
+        user = with(user, "entitlements", Value::Array(entitlements));
+    }
+    user
+}
+
+/// The skus and sources a user holds, as its license extension shows them.
+async fn held(store: &TestStore, tenant: &Tenant, id: &str) -> Vec<(String, String)> {
+    let expand = Expand {
+        licenses: true,
+        ..Expand::default()
+    };
+    let user = store
+        .get(&tenant.id, ResourceKind::User, id, expand)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("user {id} is gone"));
+    user.attributes
+        .get(LICENSE_USER_EXTENSION)
+        .and_then(|extension| extension["licenses"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|license| {
+            assert!(license["assigned"].is_string(), "{license}");
+            (
+                license["sku"].as_str().unwrap().to_owned(),
+                license["source"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn holds(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(sku, source)| ((*sku).to_owned(), (*source).to_owned()))
+        .collect()
+}
+
+/// `used` of each pool, by sku.
+async fn used(store: &TestStore, tenant: &Tenant) -> Vec<(String, i64)> {
+    store
+        .pools(&tenant.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|pool| (pool.sku, pool.used))
+        .collect()
+}
+
+fn uses(list: &[(&str, i64)]) -> Vec<(String, i64)> {
+    list.iter()
+        .map(|(sku, n)| ((*sku).to_owned(), *n))
+        .collect()
+}
+
+async fn set_pools(store: &TestStore, tenant: &Tenant, pools: &[(&str, i64)]) {
+    for (sku, seats) in pools {
+        store
+            .set_pool(&ctx(tenant), &pool(sku, sku, *seats))
+            .await
+            .unwrap();
+    }
+}
+
+fn assert_no_seat(result: Result<(), StoreError>, sku: &str, seats: i64) {
+    match result {
+        Err(StoreError::SeatsExhausted {
+            sku: actual,
+            seats: actual_seats,
+            used,
+        }) => {
+            assert_eq!((actual.as_str(), actual_seats, used), (sku, seats, seats));
+        }
+        other => panic!("expected no seat in {sku}, got {other:?}"),
+    }
+}
+
+/// POST assigns, PUT/PATCH assign and revoke the difference, deactivation frees the seats
+/// and reactivation takes them again, DELETE frees them; a write that needs a missing seat
+/// changes nothing; every change is audited with its actor and cause.
+pub async fn licenses_follow_the_user_lifecycle<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    set_pools(&store, &acme, &[("basic", 10), ("pro", 2)]).await;
+    store
+        .add_rule(&ctx(&acme), &rule(MappingSource::Role, "Developer", "pro"))
+        .await
+        .unwrap();
+
+    let alice = licensed("u1", &["PRO", "unknown"], true);
+    store.insert(&ctx(&acme), &alice, &[]).await.unwrap();
+    assert_eq!(held(&store, &acme, "u1").await, holds(&[("pro", "direct")]));
+    let bob = with(
+        licensed("u2", &[], true),
+        "roles",
+        json!([{"value": "developer"}]),
+    );
+    store.insert(&ctx(&acme), &bob, &[]).await.unwrap();
+    assert_eq!(used(&store, &acme).await, uses(&[("basic", 0), ("pro", 2)]));
+
+    // A third pro seat is not there: nothing of the write happens.
+    let carol = licensed("u3", &["pro"], true);
+    assert_no_seat(store.insert(&ctx(&acme), &carol, &[]).await, "pro", 2);
+    assert!(
+        store
+            .get(&acme.id, ResourceKind::User, "u3", Expand::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let carol = licensed("u3", &["basic"], true);
+    store.insert(&ctx(&acme), &carol, &[]).await.unwrap();
+    let upgraded = next_version(&licensed("u3", &["basic", "pro"], true), 2_000);
+    assert_no_seat(store.update(&ctx(&acme), &upgraded, 1, &[]).await, "pro", 2);
+    assert_eq!(
+        held(&store, &acme, "u3").await,
+        holds(&[("basic", "direct")])
+    );
+
+    // Deactivation frees alice's seat; carol takes it; alice cannot come back.
+    let inactive = next_version(&licensed("u1", &["pro"], false), 3_000);
+    store.update(&ctx(&acme), &inactive, 1, &[]).await.unwrap();
+    assert!(held(&store, &acme, "u1").await.is_empty());
+    store.update(&ctx(&acme), &upgraded, 1, &[]).await.unwrap();
+    assert_eq!(
+        held(&store, &acme, "u3").await,
+        holds(&[("basic", "direct"), ("pro", "direct")])
+    );
+    let active = next_version(&licensed("u1", &["pro"], true), 4_000);
+    assert_no_seat(store.update(&ctx(&acme), &active, 2, &[]).await, "pro", 2);
+    // Deleting bob frees a seat; alice's reactivation takes it.
+    store
+        .delete(&ctx(&acme), ResourceKind::User, "u2", None)
+        .await
+        .unwrap();
+    store.update(&ctx(&acme), &active, 2, &[]).await.unwrap();
+    assert_eq!(held(&store, &acme, "u1").await, holds(&[("pro", "direct")]));
+    assert_eq!(used(&store, &acme).await, uses(&[("basic", 1), ("pro", 2)]));
+
+    // Dropping the entitlement revokes just that sku.
+    let downgraded = next_version(&upgraded, 5_000);
+    let downgraded = with(downgraded, "entitlements", json!([{"value": "basic"}]));
+    store
+        .update(&ctx(&acme), &downgraded, 2, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        held(&store, &acme, "u3").await,
+        holds(&[("basic", "direct")])
+    );
+    assert_eq!(used(&store, &acme).await, uses(&[("basic", 1), ("pro", 1)]));
+
+    let log = store.audit(&acme.id, &AuditQuery::default()).await.unwrap();
+    let summary: Vec<(&str, &str, AuditAction)> = log
+        .iter()
+        .map(|e| (e.user.as_str(), e.sku.as_str(), e.action))
+        .collect();
+    use AuditAction::{Assigned, Revoked};
+    assert_eq!(
+        summary,
+        [
+            ("u1", "pro", Assigned),
+            ("u2", "pro", Assigned),
+            ("u3", "basic", Assigned),
+            ("u1", "pro", Revoked),
+            ("u3", "pro", Assigned),
+            ("u2", "pro", Revoked),
+            ("u1", "pro", Assigned),
+            ("u3", "pro", Revoked),
+        ]
+    );
+    assert!(
+        log.iter()
+            .all(|e| e.actor == "token:contract" && e.cause == "contract test")
+    );
+    assert_eq!(log[0].source, Some(LicenseSource::Direct));
+    assert_eq!(log[3].source, None);
+    let only_u1 = AuditQuery {
+        user: Some("u1".into()),
+        ..AuditQuery::default()
+    };
+    assert_eq!(store.audit(&acme.id, &only_u1).await.unwrap().len(), 3);
+}
+
+/// Members of a mapped group (directly or through nested groups) hold its sku while they
+/// are members; renaming or deleting the group revokes it unless another source grants it;
+/// a membership change that needs a missing seat changes nothing.
+pub async fn group_licensing_follows_membership<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    set_pools(&store, &acme, &[("pro", 3)]).await;
+    store
+        .add_rule(
+            &ctx(&acme),
+            &rule(MappingSource::Group, "Engineering", "pro"),
+        )
+        .await
+        .unwrap();
+    for user in [
+        licensed("u1", &[], true),
+        licensed("u2", &[], true),
+        licensed("u3", &["pro"], true),
+        licensed("u4", &[], true),
+    ] {
+        store.insert(&ctx(&acme), &user, &[]).await.unwrap();
+    }
+    let add =
+        |ids: &[&str]| MembershipChange::Add(ids.iter().map(|id| NewMember::id(*id)).collect());
+    let remove =
+        |ids: &[&str]| MembershipChange::Remove(ids.iter().map(|id| (*id).to_owned()).collect());
+
+    // g2 (unmapped) holds u2; g1 "engineering" holds u1, u3 and g2.
+    store
+        .insert(&ctx(&acme), &group("g2", "Platform"), &[add(&["u2"])])
+        .await
+        .unwrap();
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 1)]));
+    let g1 = group("g1", "engineering");
+    store
+        .insert(&ctx(&acme), &g1, &[add(&["u1", "u3", "g2"])])
+        .await
+        .unwrap();
+    assert_eq!(held(&store, &acme, "u1").await, holds(&[("pro", "group")]));
+    assert_eq!(held(&store, &acme, "u2").await, holds(&[("pro", "group")]));
+    assert_eq!(held(&store, &acme, "u3").await, holds(&[("pro", "direct")]));
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 3)]));
+
+    // A fourth member needs a fourth seat: the membership is not added.
+    let g1_next = next_version(&g1, 2_000);
+    assert_no_seat(
+        store
+            .update(&ctx(&acme), &g1_next, 1, &[add(&["u4"])])
+            .await,
+        "pro",
+        3,
+    );
+    assert!(held(&store, &acme, "u4").await.is_empty());
+    let read = store
+        .get(&acme.id, ResourceKind::Group, "g1", Expand::MEMBERS)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.attributes["members"].as_array().map(Vec::len), Some(3));
+    assert_eq!(read.meta.version, 1);
+
+    // Leaving revokes; a direct grant of the same sku keeps it, now direct.
+    store
+        .update(&ctx(&acme), &g1_next, 1, &[remove(&["u1", "u3"])])
+        .await
+        .unwrap();
+    assert!(held(&store, &acme, "u1").await.is_empty());
+    assert_eq!(held(&store, &acme, "u3").await, holds(&[("pro", "direct")]));
+    store
+        .update(
+            &ctx(&acme),
+            &next_version(&g1_next, 3_000),
+            2,
+            &[add(&["u4"])],
+        )
+        .await
+        .unwrap();
+    assert_eq!(held(&store, &acme, "u4").await, holds(&[("pro", "group")]));
+
+    // Renaming the group away from the rule revokes from everyone below it.
+    let renamed = with(next_version(&g1_next, 4_000), "displayName", json!("Eng"));
+    let renamed = Resource {
+        meta: scim_core::Meta {
+            version: 4,
+            ..renamed.meta
+        },
+        ..renamed
+    };
+    store.update(&ctx(&acme), &renamed, 3, &[]).await.unwrap();
+    for id in ["u2", "u4"] {
+        assert!(held(&store, &acme, id).await.is_empty(), "{id}");
+    }
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 1)]));
+    // Renaming it back grants again; deleting it revokes.
+    let back = with(
+        next_version(&renamed, 5_000),
+        "displayName",
+        json!("Engineering"),
+    );
+    store.update(&ctx(&acme), &back, 4, &[]).await.unwrap();
+    assert_eq!(held(&store, &acme, "u2").await, holds(&[("pro", "group")]));
+    store
+        .delete(&ctx(&acme), ResourceKind::Group, "g1", None)
+        .await
+        .unwrap();
+    for id in ["u1", "u2", "u4"] {
+        assert!(held(&store, &acme, id).await.is_empty(), "{id}");
+    }
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 1)]));
+}
+
+/// Mapping rules and seat changes re-evaluate the tenant's users while seats last, in
+/// creation order; lowering seats below their use takes no seat away.
+pub async fn admin_changes_reevaluate_while_seats_last<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    set_pools(&store, &acme, &[("pro", 2)]).await;
+    for id in ["u1", "u2", "u3"] {
+        let user = with(licensed(id, &[], true), "roles", json!([{"value": "Dev"}]));
+        store.insert(&ctx(&acme), &user, &[]).await.unwrap();
+    }
+    let dev = rule(MappingSource::Role, "dev", "pro");
+    let report = store.add_rule(&ctx(&acme), &dev).await.unwrap();
+    assert_eq!((report.users, report.assigned, report.revoked), (3, 2, 0));
+    assert_eq!(report.waiting, [("u3".to_owned(), "pro".to_owned())]);
+    assert!(held(&store, &acme, "u3").await.is_empty());
+
+    let (pool3, report) = store
+        .set_pool(&ctx(&acme), &pool("pro", "pro", 3))
+        .await
+        .unwrap();
+    assert_eq!((pool3.used, report.assigned), (3, 1));
+    assert_eq!(held(&store, &acme, "u3").await, holds(&[("pro", "direct")]));
+
+    let (pool1, report) = store
+        .set_pool(&ctx(&acme), &pool("pro", "pro", 1))
+        .await
+        .unwrap();
+    assert_eq!((pool1.seats, pool1.used, report.revoked), (1, 3, 0));
+    assert!(pool1.is_over_assigned());
+    // Over-assigned: a user who would need a new seat does not get one.
+    let newcomer = with(
+        licensed("u4", &[], true),
+        "roles",
+        json!([{"value": "dev"}]),
+    );
+    assert_no_seat_over(store.insert(&ctx(&acme), &newcomer, &[]).await);
+
+    let report = store.remove_rule(&ctx(&acme), &dev).await.unwrap();
+    assert_eq!(report.revoked, 3);
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 0)]));
+    let missing = store.remove_rule(&ctx(&acme), &dev).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+fn assert_no_seat_over(result: Result<(), StoreError>) {
+    match result {
+        Err(StoreError::SeatsExhausted { sku, seats, used }) => {
+            assert_eq!((sku.as_str(), seats, used), ("pro", 1, 3));
+        }
+        other => panic!("expected no seat, got {other:?}"),
+    }
+}
+
+/// 50 concurrent writes asking for one of 5 seats: exactly 5 get it, the other 45 fail and
+/// leave nothing behind; under concurrent deactivations and reactivations `used` never
+/// exceeds `seats` and always equals the holders.
+pub async fn seats_are_never_over_assigned_under_concurrency<F: StoreFactory>(factory: &F) {
+    let store = Arc::new(factory.open().await);
+    let acme = with_tenant(&store, "acme").await;
+    set_pools(&store, &acme, &[("pro", 5)]).await;
+    let attempts = (0..50).map(|n| {
+        let (store, tenant) = (Arc::clone(&store), acme.clone());
+        tokio::spawn(async move {
+            let user = licensed(&format!("u{n:02}"), &["pro"], true);
+            store.insert(&ctx(&tenant), &user, &[]).await
+        })
+    });
+    let attempts: Vec<_> = attempts.collect();
+    let (mut ok, mut refused) = (0, 0);
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::SeatsExhausted { .. }) => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((ok, refused), (5, 45));
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 5)]));
+    let page = store
+        .list(
+            &acme.id,
+            ResourceKind::User,
+            &ListQuery::default(),
+            Expand::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total, 5, "the refused users were not created");
+    let log = store.audit(&acme.id, &AuditQuery::default()).await.unwrap();
+    assert_eq!(log.len(), 5);
+    assert!(log.iter().all(|e| e.action == AuditAction::Assigned));
+
+    // Mixed traffic: the 5 holders and 5 more users toggle active while a sampler watches.
+    let holders: Vec<String> = page.resources.iter().map(|r| r.id.clone()).collect();
+    for n in 0..5 {
+        let user = licensed(&format!("w{n}"), &["pro"], false);
+        store.insert(&ctx(&acme), &user, &[]).await.unwrap();
+    }
+    let ids: Vec<String> = holders
+        .into_iter()
+        .chain((0..5).map(|n| format!("w{n}")))
+        .collect();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (store, tenant, done) = (Arc::clone(&store), acme.clone(), Arc::clone(&done));
+        tokio::spawn(async move {
+            let mut samples = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || samples == 0 {
+                let pool = store.pools(&tenant.id).await.unwrap().remove(0);
+                assert!(pool.used <= pool.seats, "{pool:?}");
+                samples += 1;
+            }
+            samples
+        })
+    };
+    let togglers = ids.into_iter().enumerate().map(|(n, id)| {
+        let (store, tenant) = (Arc::clone(&store), acme.clone());
+        tokio::spawn(async move {
+            for round in 0..6 {
+                let current = store
+                    .get(&tenant.id, ResourceKind::User, &id, Expand::default())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let active = (n + round) % 2 == 0;
+                let next = next_version(&licensed(&id, &["pro"], active), 10_000 + round as i64);
+                let next = Resource {
+                    meta: scim_core::Meta {
+                        version: current.meta.version + 1,
+                        ..next.meta
+                    },
+                    ..next
+                };
+                match store
+                    .update(&ctx(&tenant), &next, current.meta.version, &[])
+                    .await
+                {
+                    Ok(()) | Err(StoreError::SeatsExhausted { .. }) => {}
+                    Err(other) => panic!("unexpected {other:?}"),
+                }
+            }
+        })
+    });
+    let togglers: Vec<_> = togglers.collect();
+    for toggler in togglers {
+        toggler.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(sampler.await.unwrap() > 0);
+    // Afterwards `used` is exactly the number of holders.
+    let page = store
+        .list(
+            &acme.id,
+            ResourceKind::User,
+            &ListQuery::default(),
+            Expand {
+                licenses: true,
+                ..Expand::default()
+            },
+        )
+        .await
+        .unwrap();
+    let holders = page
+        .resources
+        .iter()
+        .filter(|user| user.attributes.contains_key(LICENSE_USER_EXTENSION))
+        .count() as i64;
+    let pool = store.pools(&acme.id).await.unwrap().remove(0);
+    assert_eq!(pool.used, holders);
+    assert!(pool.used <= 5);
+}

@@ -1,0 +1,350 @@
+//! Licenses end to end: the operator sets pools and rules with the CLI, identity providers
+//! provision over SCIM, and seats move: Entra ID through app roles and `"active": "False"`,
+//! Okta through entitlements and `PUT active:false`, group push through a mapped group.
+//! `license usage --json` and `/Licenses` agree.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    GROUP_SCHEMA, Server, Store, USER_SCHEMA, cli, cli_output, tenant_with_token,
+};
+
+const LICENSES: &str = "urn:scim-license:schemas:extension:license:2.0:User";
+
+/// The skus a user resource shows, with their sources.
+fn skus(user: &Value) -> Vec<(String, String)> {
+    user[LICENSES]["licenses"]
+        .as_array()
+        .map(|licenses| {
+            licenses
+                .iter()
+                .map(|l| {
+                    (
+                        l["sku"].as_str().unwrap_or_default().to_owned(),
+                        l["source"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn held(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(sku, source)| ((*sku).to_owned(), (*source).to_owned()))
+        .collect()
+}
+
+/// `used` per sku, from `/Licenses` and from `license usage --json`, which must agree.
+fn usage(server: &Server, token: &str, slug: &str) -> Vec<(String, i64)> {
+    let listed = server.get("/scim/v2/Licenses", token);
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let from_api: Vec<Value> = listed.json["Resources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let report: Value = serde_json::from_str(
+        cli(
+            &server.store,
+            &["license", "usage", "--tenant", slug, "--json"],
+        )
+        .trim(),
+    )
+    .expect("usage --json prints one JSON object");
+    assert_eq!(report["tenant"], slug);
+    let from_cli = report["pools"].as_array().cloned().unwrap_or_default();
+    assert_eq!(from_api.len(), from_cli.len());
+    for (api, cli) in from_api.iter().zip(&from_cli) {
+        for key in ["sku", "displayName", "seats", "used", "available"] {
+            assert_eq!(api[key], cli[key], "{key}: {api} vs {cli}");
+        }
+        assert_eq!(api["id"], api["sku"]);
+        assert_eq!(
+            api["schemas"],
+            json!(["urn:scim-license:schemas:core:2.0:License"])
+        );
+    }
+    from_api
+        .iter()
+        .map(|pool| {
+            (
+                pool["sku"].as_str().unwrap_or_default().to_owned(),
+                pool["used"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+fn used(list: &[(&str, i64)]) -> Vec<(String, i64)> {
+    list.iter()
+        .map(|(sku, n)| ((*sku).to_owned(), *n))
+        .collect()
+}
+
+fn entra_user(n: usize, role: &str) -> Value {
+    json!({
+        "schemas": [USER_SCHEMA],
+        "userName": format!("user{n}@contoso.onmicrosoft.com"),
+        "active": true,
+        "roles": [{"primary": false, "type": "WindowsAzureActiveDirectoryRole", "value": role}],
+    })
+}
+
+fn entra_flow(store: Store) {
+    let token = tenant_with_token(&store, "contoso");
+    cli(
+        &store,
+        &[
+            "license", "set", "--tenant", "contoso", "--sku", "pro", "--seats", "2", "--name",
+            "Pro plan",
+        ],
+    );
+    cli(
+        &store,
+        &[
+            "license",
+            "map",
+            "--tenant",
+            "contoso",
+            "--role",
+            "Developer",
+            "--sku",
+            "pro",
+        ],
+    );
+    let server = Server::start(store);
+
+    let first = server.post("/scim/v2/Users", &token, &entra_user(1, "Developer"));
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(skus(&first.json), held(&[("pro", "direct")]));
+    let id = first.json["id"].as_str().expect("id").to_owned();
+    let second = server.post("/scim/v2/Users", &token, &entra_user(2, "developer"));
+    assert_eq!(second.status, 201, "{}", second.text);
+    assert_eq!(usage(&server, &token, "contoso"), used(&[("pro", 2)]));
+
+    // No third seat: the user is not created, with a precise 400.
+    let third = server.post("/scim/v2/Users", &token, &entra_user(3, "Developer"));
+    let detail = third.assert_error(400, Some("invalidValue"));
+    assert!(
+        detail.contains("'pro'") && detail.contains("2 of 2"),
+        "{detail}"
+    );
+    let lookup = server.get(
+        "/scim/v2/Users?filter=userName%20eq%20%22user3%40contoso.onmicrosoft.com%22",
+        &token,
+    );
+    assert_eq!(lookup.json["totalResults"], 0);
+
+    // Entra disables with a string boolean: the seat is freed and the third user fits.
+    let disabled = server.patch(
+        &format!("/scim/v2/Users/{id}"),
+        &token,
+        &json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    );
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    assert!(skus(&disabled.json).is_empty(), "{}", disabled.text);
+    assert_eq!(usage(&server, &token, "contoso"), used(&[("pro", 1)]));
+    let third = server.post("/scim/v2/Users", &token, &entra_user(3, "Developer"));
+    assert_eq!(third.status, 201, "{}", third.text);
+    // Re-enabling finds no seat: nothing changes.
+    let enabled = server.patch(
+        &format!("/scim/v2/Users/{id}"),
+        &token,
+        &json!([{"op": "Replace", "path": "active", "value": "True"}]),
+    );
+    enabled.assert_error(400, Some("invalidValue"));
+    assert_eq!(
+        server.get(&format!("/scim/v2/Users/{id}"), &token).json["active"],
+        false
+    );
+
+    // Unmapped roles are reported; the audit log names the request and the credential.
+    server.post("/scim/v2/Users", &token, &entra_user(4, "Reader"));
+    let report: Value = serde_json::from_str(
+        cli(
+            &server.store,
+            &["license", "usage", "--tenant", "contoso", "--json"],
+        )
+        .trim(),
+    )
+    .expect("json");
+    assert_eq!(report["unmapped"], json!([{"value": "Reader", "users": 1}]));
+    let audit: Value = serde_json::from_str(
+        cli(
+            &server.store,
+            &[
+                "license", "audit", "--tenant", "contoso", "--user", &id, "--json",
+            ],
+        )
+        .trim(),
+    )
+    .expect("json");
+    let actions: Vec<&str> = audit
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(actions, ["assigned", "revoked"]);
+    assert!(
+        audit[1]["cause"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&format!("PATCH /scim/v2/Users/{id} (request "))
+    );
+    assert!(
+        audit[1]["actor"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("token:")
+    );
+
+    // The license extension is read-only: a client cannot grant itself a license.
+    let mut forged = entra_user(5, "Reader");
+    forged[LICENSES] = json!({"licenses": [{"sku": "pro", "source": "direct"}]});
+    let forged = server.post("/scim/v2/Users", &token, &forged);
+    assert_eq!(forged.status, 201, "{}", forged.text);
+    assert!(skus(&forged.json).is_empty());
+}
+
+fn okta_user(active: bool, entitlements: &[&str]) -> Value {
+    let entitlements: Vec<Value> = entitlements.iter().map(|e| json!({"value": e})).collect();
+    json!({
+        "schemas": [USER_SCHEMA],
+        "userName": "dana@okta.local",
+        "name": {"givenName": "Dana", "familyName": "Scully"},
+        "active": active,
+        "entitlements": entitlements,
+    })
+}
+
+fn okta_flow(store: Store) {
+    let token = tenant_with_token(&store, "okta-org");
+    cli(
+        &store,
+        &[
+            "license", "set", "--tenant", "okta-org", "--sku", "pro", "--seats", "1",
+        ],
+    );
+    cli(
+        &store,
+        &[
+            "license", "set", "--tenant", "okta-org", "--sku", "basic", "--seats", "10",
+        ],
+    );
+    cli(
+        &store,
+        &[
+            "license",
+            "map",
+            "--tenant",
+            "okta-org",
+            "--group",
+            "Engineering",
+            "--sku",
+            "basic",
+        ],
+    );
+    // A rule needs a pool.
+    let output = cli_output(
+        &store,
+        &[
+            "license", "map", "--tenant", "okta-org", "--role", "x", "--sku", "nope",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no license pool 'nope'"));
+    let server = Server::start(store);
+
+    let created = server.post("/scim/v2/Users", &token, &okta_user(true, &["PRO"]));
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(skus(&created.json), held(&[("pro", "direct")]));
+    let path = format!(
+        "/scim/v2/Users/{}",
+        created.json["id"].as_str().expect("id")
+    );
+    let user_id = created.json["id"].as_str().expect("id").to_owned();
+
+    // PUT changes entitlements: the difference is assigned and revoked.
+    let put = server.put(&path, &token, &okta_user(true, &["basic"]));
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(skus(&put.json), held(&[("basic", "direct")]));
+    assert_eq!(
+        usage(&server, &token, "okta-org"),
+        used(&[("basic", 1), ("pro", 0)])
+    );
+
+    // Group push: membership of the mapped group grants; the direct grant wins the source.
+    let group = server.post(
+        "/scim/v2/Groups",
+        &token,
+        &json!({"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": [{"value": user_id}]}),
+    );
+    assert_eq!(group.status, 201, "{}", group.text);
+    let put = server.put(&path, &token, &okta_user(true, &[]));
+    assert_eq!(skus(&put.json), held(&[("basic", "group")]));
+
+    // Okta deactivates with PUT active:false and never sends DELETE: the seat is freed.
+    let deactivated = server.put(&path, &token, &okta_user(false, &["pro"]));
+    assert_eq!(deactivated.status, 200, "{}", deactivated.text);
+    assert!(skus(&deactivated.json).is_empty());
+    assert_eq!(
+        usage(&server, &token, "okta-org"),
+        used(&[("basic", 0), ("pro", 0)])
+    );
+    let reactivated = server.put(&path, &token, &okta_user(true, &["pro"]));
+    assert_eq!(
+        skus(&reactivated.json),
+        held(&[("basic", "group"), ("pro", "direct")])
+    );
+
+    // Leaving the group (Okta's PATCH) revokes what only the group granted.
+    let group_path = format!("/scim/v2/Groups/{}", group.json["id"].as_str().expect("id"));
+    let left = server.patch(
+        &group_path,
+        &token,
+        &json!([{"op": "remove", "path": format!("members[value eq \"{user_id}\"]")}]),
+    );
+    assert_eq!(left.status, 200, "{}", left.text);
+    assert_eq!(
+        skus(&server.get(&path, &token).json),
+        held(&[("pro", "direct")])
+    );
+
+    // One pool by its sku; an unknown one is a SCIM 404; /Licenses is read-only.
+    let pro = server.get("/scim/v2/Licenses/PRO", &token);
+    assert_eq!(pro.status, 200, "{}", pro.text);
+    assert_eq!(
+        (pro.json["seats"].as_i64(), pro.json["available"].as_i64()),
+        (Some(1), Some(0))
+    );
+    server
+        .get("/scim/v2/Licenses/nope", &token)
+        .assert_error(404, None);
+    let refused = server.post("/scim/v2/Licenses", &token, &json!({"sku": "x"}));
+    refused.assert_error(405, None);
+}
+
+#[test]
+fn entra_flow_moves_seats_on_sqlite() {
+    entra_flow(Store::sqlite());
+}
+
+#[test]
+fn entra_flow_moves_seats_on_postgres() {
+    if let Some(store) = Store::postgres("e2e licensing entra on postgres") {
+        entra_flow(store);
+    }
+}
+
+#[test]
+fn okta_flow_moves_seats_on_sqlite() {
+    okta_flow(Store::sqlite());
+}
+
+#[test]
+fn okta_flow_moves_seats_on_postgres() {
+    if let Some(store) = Store::postgres("e2e licensing okta on postgres") {
+        okta_flow(store);
+    }
+}
