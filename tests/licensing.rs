@@ -146,6 +146,33 @@ fn entra_flow(store: Store) {
     assert_eq!(usage(&server, &token, "contoso"), used(&[("pro", 1)]));
     let third = server.post("/scim/v2/Users", &token, &entra_user(3, "Developer"));
     assert_eq!(third.status, 201, "{}", third.text);
+    // The license extension filters like any attribute: who holds pro now?
+    let holders = server.get(
+        &format!(
+            "/scim/v2/Users?filter={}&attributes=userName",
+            "urn:scim-license:schemas:extension:license:2.0:User:licenses.sku%20eq%20%22PRO%22"
+        ),
+        &token,
+    );
+    assert_eq!(holders.status, 200, "{}", holders.text);
+    let mut names: Vec<&str> = holders.json["Resources"]
+        .as_array()
+        .expect("Resources")
+        .iter()
+        .filter_map(|u| u["userName"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "user2@contoso.onmicrosoft.com",
+            "user3@contoso.onmicrosoft.com"
+        ]
+    );
+    assert!(
+        holders.json["Resources"][0].get(LICENSES).is_none(),
+        "projected away"
+    );
     // Re-enabling finds no seat: nothing changes.
     let enabled = server.patch(
         &format!("/scim/v2/Users/{id}"),

@@ -929,9 +929,10 @@ mod tests {
                      and assigned gt \"2024-01-01T00:00:00Z\"]",
                     true,
                 ),
+                // Skus compare case-insensitively, as pools and rules do.
                 (
                     "urn:scim-license:schemas:extension:license:2.0:User:licenses[sku eq \"PRO\"]",
-                    false,
+                    true,
                 ),
                 (
                     "name[givenName eq \"BARBARA\" and familyName sw \"o'\"]",

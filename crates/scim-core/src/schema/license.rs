@@ -18,7 +18,8 @@ pub fn license_user_extension() -> Schema {
                 "licenses",
                 "One element per license (sku) the User holds.",
                 vec![
-                    AttributeDef::string("sku", "The sku of the license pool.").case_exact().read_only(),
+                    // Skus compare case-insensitively everywhere (pools, rules, filters).
+                    AttributeDef::string("sku", "The sku of the license pool.").read_only(),
                     AttributeDef::string("source", "'direct' when the User's own entitlements or roles grant it, else 'group'.")
                         .canonical(&["direct", "group"])
                         .case_exact()
@@ -39,10 +40,10 @@ pub fn license_schema() -> Schema {
         name: "License",
         description: "A license pool of the tenant: its seats and their use.",
         attributes: vec![
-            ro(
-                AttributeDef::string("sku", "The stock keeping unit that names the pool.")
-                    .case_exact(),
-            ),
+            ro(AttributeDef::string(
+                "sku",
+                "The stock keeping unit that names the pool (case-insensitive).",
+            )),
             ro(AttributeDef::string(
                 "displayName",
                 "Human-readable name of the pool; defaults to the sku.",
