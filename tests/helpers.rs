@@ -121,6 +121,16 @@ impl Server {
         }
     }
 
+    /// Performs a request built elsewhere (the `oauth2` crate's), answering with the
+    /// whole body.
+    pub(crate) fn exchange(
+        &self,
+        request: ureq::http::Request<Vec<u8>>,
+    ) -> Result<ureq::http::Response<Vec<u8>>, ureq::Error> {
+        let (parts, mut body) = self.agent.run(request)?.into_parts();
+        Ok(ureq::http::Response::from_parts(parts, body.read_to_vec()?))
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

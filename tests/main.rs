@@ -14,5 +14,6 @@ mod discovery;
 mod entra;
 mod errors;
 mod licensing;
+mod oauth;
 mod okta;
 mod users;

@@ -11,7 +11,7 @@ use crate::license::{
 };
 use crate::query::{ListPage, ListQuery};
 use crate::resource::{Expand, MembershipChange, Resource, ResourceKind};
-use crate::tenant::{StoredToken, Tenant, TenantId, TokenHash};
+use crate::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
 /// Stores Users and Groups of one tenant at a time.
 ///
@@ -99,6 +99,30 @@ pub trait TenantRepository: Send + Sync {
     /// Revokes (deletes) a token of the tenant; `NotFound` when there is none with that id.
     async fn revoke_token(&self, tenant: &TenantId, token_id: &str) -> Result<(), StoreError>;
 
+    /// `NotFound` when the tenant does not exist.
+    async fn insert_client(&self, client: &StoredClient) -> Result<(), StoreError>;
+
+    /// The client with this id and its tenant, if any.
+    async fn find_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(StoredClient, Tenant)>, StoreError>;
+
+    /// The tenant's clients, oldest first.
+    async fn list_clients(&self, tenant: &TenantId) -> Result<Vec<StoredClient>, StoreError>;
+
+    /// Deletes a client of the tenant and every access token it obtained; `NotFound` when
+    /// there is none with that id.
+    async fn revoke_client(&self, tenant: &TenantId, client_id: &str) -> Result<(), StoreError>;
+
+    /// Stores an access token a client obtained, and deletes that client's tokens that
+    /// expired before `now`.
+    async fn insert_client_token(
+        &self,
+        token: &StoredToken,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     /// The token with this hash and its tenant, if any.
     async fn find_token(
         &self,
@@ -169,6 +193,12 @@ pub trait LicenseLedger: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+}
+
+/// New secrets: tokens and client secrets, `scim_` and at least 256 random bits.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait SecretGenerator: Send + Sync {
+    fn new_secret(&self) -> String;
 }
 
 /// New resource ids.

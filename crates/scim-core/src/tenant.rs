@@ -72,6 +72,18 @@ pub struct StoredToken {
     pub hint: String,
     pub created: DateTime<Utc>,
     pub expires: Option<DateTime<Utc>>,
+    /// The OAuth client that obtained it from `/oauth/token`; `None` for a token the
+    /// operator issued.
+    pub client: Option<String>,
+}
+
+/// An OAuth 2.0 client as stored: its id (the `client_id`) and its secret's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClient {
+    pub id: String,
+    pub tenant: TenantId,
+    pub secret_hash: TokenHash,
+    pub created: DateTime<Utc>,
 }
 
 impl StoredToken {

@@ -1,10 +1,14 @@
-//! The credential chooses the tenant: `Authorization: Bearer <token>`.
+//! The credential chooses the tenant: `Authorization: Bearer <token>` (a token the operator
+//! issued, or an access token from `/oauth/token`), or `Authorization: Basic` with an OAuth
+//! client's id and secret.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use scim_core::ScimError;
 use scim_core::tenant::Principal;
 
@@ -14,17 +18,31 @@ use crate::state::AppState;
 /// The authenticated caller; extracting it authenticates the request.
 pub(crate) struct Caller(pub Principal);
 
+/// What the `Authorization` header carries.
+pub(crate) enum Credentials {
+    Bearer(String),
+    /// `client_id` and secret, decoded.
+    Basic(String, String),
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
+        let credentials = credentials(req);
         Box::pin(async move {
             let state = state.ok_or(ApiError(ScimError::Internal))?;
-            let token = token?;
-            let principal = state.tenants.authenticate_bearer(&token).await?;
+            let principal = match credentials? {
+                Some(Credentials::Bearer(token)) => {
+                    state.tenants.authenticate_bearer(&token).await?
+                }
+                Some(Credentials::Basic(id, secret)) => {
+                    state.tenants.authenticate_basic(&id, &secret).await?
+                }
+                None => return Err(missing()),
+            };
             tracing::Span::current()
                 .record("tenant", principal.tenant_slug.as_str())
                 .record("credential", principal.credential_id.as_str());
@@ -33,20 +51,82 @@ impl FromRequest for Caller {
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
-    let missing = || {
-        ApiError(ScimError::Unauthorized(
-            "authentication required: send 'Authorization: Bearer <token>'".into(),
-        ))
+fn missing() -> ApiError {
+    ApiError(ScimError::Unauthorized(
+        "authentication required: send 'Authorization: Bearer <token>' or HTTP Basic with an \
+         OAuth client's id and secret"
+            .into(),
+    ))
+}
+
+/// The credentials of the `Authorization` header: `None` when there is none; an error when
+/// it is malformed or of another scheme.
+pub(crate) fn credentials(req: &HttpRequest) -> Result<Option<Credentials>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
     };
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?.trim();
-    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+    let (scheme, rest) = value.split_once(' ').ok_or_else(missing)?;
+    let rest = rest.trim();
+    if rest.is_empty() {
         return Err(missing());
     }
-    Ok(token.trim().to_owned())
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(Some(Credentials::Bearer(rest.to_owned())));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let (id, secret) = basic_pair(rest).ok_or_else(missing)?;
+        return Ok(Some(Credentials::Basic(id, secret)));
+    }
+    Err(missing())
+}
+
+/// `base64(id ":" secret)`. RFC 6749 §2.3.1 has OAuth clients form-urlencode both before
+/// encoding; RFC 7617 clients do not. A part with a `%` is percent-decoded; our ids (UUIDs)
+/// and secrets (base64url) never contain one, so both kinds of client work.
+fn basic_pair(encoded: &str) -> Option<(String, String)> {
+    let decoded = STANDARD.decode(encoded).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((percent_decoded(id)?, percent_decoded(secret)?))
+}
+
+fn percent_decoded(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return Some(text.to_owned());
+    }
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_decode_plain_and_form_encoded() {
+        let encode = |text: &str| STANDARD.encode(text);
+        assert_eq!(
+            basic_pair(&encode("c1:scim_a-b_c")),
+            Some(("c1".to_owned(), "scim_a-b_c".to_owned()))
+        );
+        assert_eq!(
+            basic_pair(&encode("my%20client:s%3Acret%2B")),
+            Some(("my client".to_owned(), "s:cret+".to_owned()))
+        );
+        assert_eq!(basic_pair(&encode("no-colon")), None);
+        assert_eq!(basic_pair(&encode("c1:bad%zz")), None);
+        assert_eq!(basic_pair("***"), None);
+    }
 }

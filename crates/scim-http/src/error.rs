@@ -47,10 +47,15 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
         if self.0.status() == 401 {
-            response.insert_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"scim\""),
-            ));
+            response
+                .append_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"scim\""),
+                ))
+                .append_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"scim\""),
+                ));
         }
         if self.0.status() == 503 {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::{ResourceKind, ScimError};
 
 use crate::error::ApiError;
-use crate::handlers::{discovery, health, licenses, resources, search};
+use crate::handlers::{discovery, health, licenses, oauth, resources, search};
 use crate::state::AppState;
 
 /// Mounts the SCIM API under `/scim/v2` plus `/healthz`; every unknown path answers a SCIM
@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .collect();
     cfg.app_data(web::Data::new(state)).app_data(payload);
     cfg.service(endpoint("/healthz").route(web::get().to(health::healthz)));
+    cfg.service(endpoint("/oauth/token").route(web::post().to(oauth::token)));
     let mut api = web::scope("/scim/v2")
         .service(
             endpoint("/ServiceProviderConfig")

@@ -54,6 +54,34 @@ pub enum Command {
     /// Manage a tenant's license pools and the rules that assign them.
     #[command(subcommand)]
     License(LicenseCommand),
+    /// Manage OAuth 2.0 clients (client credentials grant, or HTTP Basic).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Create an OAuth 2.0 client; the last line of stdout is
+    /// {"client_id": "...", "client_secret": "..."} (the secret is shown only once).
+    #[command(after_help = "Example:\n  scim-server client create --tenant acme | tail -n1")]
+    Create {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// List a tenant's clients (ids, never secrets).
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client and every access token it obtained.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        /// The client_id.
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,20 +1,17 @@
 //! The operator commands: tenants, tokens and licenses.
 
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{TimeDelta, Utc};
-use rand::RngCore;
+use scim_core::ports::SecretGenerator;
 use scim_core::resource::format_time;
-use scim_core::tenant::TOKEN_PREFIX;
 use serde_json::json;
 
 use scim_core::Caller;
 use scim_core::license::{AuditQuery, MappingSource, Pool, Reevaluation};
 use scim_core::tenant::Tenant;
 
-use crate::cli::{LicenseCommand, MapSource, RuleArgs, TenantCommand, TokenCommand};
-use crate::wiring::App;
+use crate::cli::{ClientCommand, LicenseCommand, MapSource, RuleArgs, TenantCommand, TokenCommand};
+use crate::wiring::{App, RandomSecrets};
 
 pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<()> {
     match command {
@@ -41,20 +38,13 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
     Ok(())
 }
 
-/// A new token: our prefix and 256 random bits, base64url.
-fn new_token_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
-}
-
 pub(crate) async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Issue {
             tenant,
             expires_in_days,
         } => {
-            let secret = new_token_secret();
+            let secret = RandomSecrets.new_secret();
             let expires = expires_in_days.map(|days| Utc::now() + TimeDelta::days(i64::from(days)));
             let token = app.tenants.issue_token(&tenant, &secret, expires).await?;
             let until = token.expires.map_or("never expires".to_owned(), |e| {
@@ -317,16 +307,43 @@ pub(crate) fn pool_json(pool: &Pool) -> serde_json::Value {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_secrets_are_prefixed_and_carry_256_bits() {
-        let a = new_token_secret();
-        let b = new_token_secret();
-        assert!(a.starts_with(TOKEN_PREFIX));
-        assert_eq!(a.len(), TOKEN_PREFIX.len() + 43);
-        assert_ne!(a, b);
+pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Create { tenant } => {
+            let (client, secret) = app.tenants.create_client(&tenant).await?;
+            println!(
+                "created OAuth client {} for tenant '{tenant}'; its secret is shown only once. \
+                 Token endpoint: POST <server>/oauth/token (client credentials grant); \
+                 HTTP Basic with the same id and secret also works.",
+                client.id
+            );
+            println!(
+                "{}",
+                json!({"client_id": client.id, "client_secret": secret})
+            );
+        }
+        ClientCommand::List { tenant, json } => {
+            let clients = app.tenants.list_clients(&tenant).await?;
+            if json {
+                let rows: Vec<_> = clients
+                    .iter()
+                    .map(|c| json!({"client_id": c.id, "created": format_time(&c.created)}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!("{:<38} CREATED", "CLIENT ID");
+                for c in clients {
+                    println!("{:<38} {}", c.id, format_time(&c.created));
+                }
+            }
+        }
+        ClientCommand::Revoke { tenant, id } => {
+            app.tenants
+                .revoke_client(&tenant, &id)
+                .await
+                .context("revoking the client")?;
+            println!("revoked client {id} and its access tokens");
+        }
     }
+    Ok(())
 }

@@ -25,5 +25,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => commands::tenant(&app, command).await,
         Command::Token(command) => commands::token(&app, command).await,
         Command::License(command) => commands::license(&app, command).await,
+        Command::Client(command) => commands::client(&app, command).await,
     }
 }

@@ -4,10 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use rand::RngCore;
 use scim_core::SchemaRegistry;
-use scim_core::ports::{Clock, IdGenerator, LicenseLedger, ResourceRepository, TenantRepository};
+use scim_core::ports::{
+    Clock, IdGenerator, LicenseLedger, ResourceRepository, SecretGenerator, TenantRepository,
+};
 use scim_core::service::{LicenseService, ResourceService, TenantService};
+use scim_core::tenant::TOKEN_PREFIX;
 use scim_store::{DieselStore, StoreConfig};
 
 /// The system clock.
@@ -25,6 +31,17 @@ pub struct UuidIds;
 impl IdGenerator for UuidIds {
     fn new_id(&self) -> String {
         uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// Secrets of `scim_` and 256 random bits, base64url: tokens and client secrets.
+pub struct RandomSecrets;
+
+impl SecretGenerator for RandomSecrets {
+    fn new_secret(&self) -> String {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
     }
 }
 
@@ -63,7 +80,12 @@ impl App {
             Arc::clone(&store) as Arc<dyn LicenseLedger>,
             Arc::clone(&clock),
         );
-        let tenants = TenantService::new(store as Arc<dyn TenantRepository>, clock, ids);
+        let tenants = TenantService::new(
+            store as Arc<dyn TenantRepository>,
+            clock,
+            ids,
+            Arc::new(RandomSecrets),
+        );
         Ok(Self {
             registry,
             resources,
@@ -117,6 +139,15 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_prefixed_and_carry_256_bits() {
+        let a = RandomSecrets.new_secret();
+        let b = RandomSecrets.new_secret();
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 43);
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn redacts_passwords_and_query_parameters() {

@@ -6,12 +6,12 @@ use diesel::prelude::*;
 use scim_core::fold::fold_key;
 use scim_core::resource::membership_attribute;
 use scim_core::schema::LICENSE_USER_EXTENSION;
-use scim_core::tenant::{StoredToken, Tenant, TenantId, TokenHash};
+use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 use scim_core::{Meta, Resource, ResourceKind, StoreError};
 use serde_json::{Map, Value};
 
 use crate::connection::MultiBackend;
-use crate::schema::{resources, tenants, tokens};
+use crate::schema::{clients, resources, tenants, tokens};
 
 /// A stored value the domain cannot take back. Only a database written by something other
 /// than this store holds one.
@@ -229,6 +229,7 @@ pub(crate) struct TokenRow {
     hint: String,
     created: i64,
     expires: Option<i64>,
+    client_id: Option<String>,
 }
 
 impl From<&StoredToken> for TokenRow {
@@ -240,6 +241,7 @@ impl From<&StoredToken> for TokenRow {
             hint: token.hint.clone(),
             created: to_micros(&token.created),
             expires: token.expires.as_ref().map(to_micros),
+            client_id: token.client.clone(),
         }
     }
 }
@@ -255,6 +257,40 @@ impl TryFrom<TokenRow> for StoredToken {
             hint: row.hint,
             created: from_micros(row.created)?,
             expires: row.expires.map(from_micros).transpose()?,
+            client: row.client_id,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients, check_for_backend(MultiBackend))]
+pub(crate) struct ClientRow {
+    id: String,
+    tenant_id: String,
+    secret_hash: String,
+    created: i64,
+}
+
+impl From<&StoredClient> for ClientRow {
+    fn from(client: &StoredClient) -> Self {
+        Self {
+            id: client.id.clone(),
+            tenant_id: client.tenant.0.clone(),
+            secret_hash: client.secret_hash.0.clone(),
+            created: to_micros(&client.created),
+        }
+    }
+}
+
+impl TryFrom<ClientRow> for StoredClient {
+    type Error = CorruptRow;
+
+    fn try_from(row: ClientRow) -> Result<Self, CorruptRow> {
+        Ok(StoredClient {
+            id: row.id,
+            tenant: TenantId(row.tenant_id),
+            secret_hash: TokenHash(row.secret_hash),
+            created: from_micros(row.created)?,
         })
     }
 }

@@ -19,6 +19,17 @@ diesel::table! {
         hint -> Text,
         created -> BigInt,
         expires -> Nullable<BigInt>,
+        client_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// OAuth 2.0 clients; `id` is the client_id.
+    clients (id) {
+        id -> Text,
+        tenant_id -> Text,
+        secret_hash -> Text,
+        created -> BigInt,
     }
 }
 
@@ -101,10 +112,12 @@ diesel::table! {
 }
 
 diesel::joinable!(tokens -> tenants (tenant_id));
+diesel::joinable!(clients -> tenants (tenant_id));
 diesel::joinable!(resources -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     tokens,
+    clients,
     resources,
     group_members,
     license_pools,

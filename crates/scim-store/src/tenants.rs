@@ -1,15 +1,16 @@
 //! `TenantRepository`: tenants and their bearer tokens.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scim_core::StoreError;
 use scim_core::ports::TenantRepository;
-use scim_core::tenant::{StoredToken, Tenant, TenantId, TokenHash};
+use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
 use crate::errors::from_diesel;
 use crate::migrations;
-use crate::rows::{CorruptRow, TenantRow, TokenRow};
-use crate::schema::{tenants, tokens};
+use crate::rows::{ClientRow, CorruptRow, TenantRow, TokenRow, to_micros};
+use crate::schema::{clients, tenants, tokens};
 use crate::store::DieselStore;
 
 #[async_trait]
@@ -98,6 +99,106 @@ impl TenantRepository for DieselStore {
             if deleted == 0 {
                 return Err(StoreError::NotFound);
             }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_client(&self, client: &StoredClient) -> Result<(), StoreError> {
+        let row = ClientRow::from(client);
+        self.write(move |connection| {
+            diesel::insert_into(clients::table)
+                .values(&row)
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(StoredClient, Tenant)>, StoreError> {
+        let client_id = client_id.to_owned();
+        self.run(move |connection| {
+            let found = clients::table
+                .inner_join(tenants::table)
+                .filter(clients::id.eq(client_id))
+                .select((ClientRow::as_select(), TenantRow::as_select()))
+                .first::<(ClientRow, TenantRow)>(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            found
+                .map(|(client, tenant)| Ok((client.try_into()?, tenant.try_into()?)))
+                .transpose()
+                .map_err(|error: CorruptRow| StoreError::from(error))
+        })
+        .await
+    }
+
+    async fn list_clients(&self, tenant: &TenantId) -> Result<Vec<StoredClient>, StoreError> {
+        let tenant = tenant.0.clone();
+        self.run(move |connection| {
+            let rows = clients::table
+                .filter(clients::tenant_id.eq(tenant))
+                .order((clients::created.asc(), clients::id.asc()))
+                .select(ClientRow::as_select())
+                .load(connection)
+                .map_err(from_diesel)?;
+            rows.into_iter()
+                .map(|row| StoredClient::try_from(row).map_err(StoreError::from))
+                .collect()
+        })
+        .await
+    }
+
+    /// The client's access tokens are deleted explicitly, not left to the foreign key's
+    /// cascade, so that revocation never depends on how a connection was set up.
+    async fn revoke_client(&self, tenant: &TenantId, client_id: &str) -> Result<(), StoreError> {
+        let (tenant, client_id) = (tenant.0.clone(), client_id.to_owned());
+        self.write(move |connection| {
+            let owned = clients::table
+                .filter(clients::tenant_id.eq(&tenant))
+                .filter(clients::id.eq(&client_id))
+                .count()
+                .get_result::<i64>(connection)
+                .map_err(from_diesel)?;
+            if owned == 0 {
+                return Err(StoreError::NotFound);
+            }
+            diesel::delete(tokens::table.filter(tokens::client_id.eq(&client_id)))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            diesel::delete(clients::table.filter(clients::id.eq(&client_id)))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_client_token(
+        &self,
+        token: &StoredToken,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let row = TokenRow::from(token);
+        let (client, now) = (token.client.clone(), to_micros(&now));
+        self.write(move |connection| {
+            if let Some(client) = client {
+                diesel::delete(
+                    tokens::table
+                        .filter(tokens::client_id.eq(client))
+                        .filter(tokens::expires.lt(now)),
+                )
+                .execute(connection)
+                .map_err(from_diesel)?;
+            }
+            diesel::insert_into(tokens::table)
+                .values(&row)
+                .execute(connection)
+                .map_err(from_diesel)?;
             Ok(())
         })
         .await

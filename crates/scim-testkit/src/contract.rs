@@ -5,7 +5,7 @@ use scim_core::StoreError;
 use scim_core::filter::{CompValue, CompareOp, Filter};
 use scim_core::ports::{ResourceRepository, TenantRepository};
 use scim_core::query::{ListQuery, SortOrder};
-use scim_core::tenant::{Tenant, TokenHash};
+use scim_core::tenant::{StoredClient, StoredToken, Tenant, TokenHash};
 use scim_core::{Expand, MembershipChange, NewMember, Resource, ResourceKind};
 use serde_json::json;
 
@@ -725,4 +725,63 @@ pub async fn ping_and_reopen<F: StoreFactory>(factory: &F) {
 /// filters, sorts and pages.
 pub async fn list_agrees_with_the_evaluator<F: StoreFactory>(factory: &F) {
     crate::agreement::check_list_agreement(factory.open().await).await;
+}
+
+/// OAuth clients are found by id with their tenant, listed per tenant, and revoked by their
+/// own tenant only, taking their access tokens with them; a client's new token clears its
+/// expired ones.
+pub async fn clients_and_their_tokens<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+    let client = StoredClient {
+        id: "client-1".into(),
+        tenant: acme.id.clone(),
+        secret_hash: TokenHash::of("scim_client"),
+        created: time(5),
+    };
+    store.insert_client(&client).await.unwrap();
+    assert_eq!(
+        store.find_client("client-1").await.unwrap(),
+        Some((client.clone(), acme.clone()))
+    );
+    assert_eq!(store.find_client("client-2").await.unwrap(), None);
+    assert_eq!(
+        store.list_clients(&acme.id).await.unwrap(),
+        std::slice::from_ref(&client)
+    );
+    assert!(store.list_clients(&globex.id).await.unwrap().is_empty());
+
+    let issued = |id: &str, secret: &str, expires: i64| StoredToken {
+        expires: Some(time(expires)),
+        client: Some("client-1".into()),
+        ..token(id, &acme, secret)
+    };
+    let old = issued("t-old", "scim_old", 1_000);
+    store.insert_client_token(&old, time(500)).await.unwrap();
+    let fresh = issued("t-new", "scim_new", 10_000);
+    store
+        .insert_client_token(&fresh, time(2_000))
+        .await
+        .unwrap();
+    // The expired token went when the fresh one came.
+    assert_eq!(
+        store.find_token(&TokenHash::of("scim_old")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_token(&TokenHash::of("scim_new")).await.unwrap(),
+        Some((fresh, acme.clone()))
+    );
+
+    let foreign = store.revoke_client(&globex.id, "client-1").await;
+    assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
+    store.revoke_client(&acme.id, "client-1").await.unwrap();
+    assert_eq!(store.find_client("client-1").await.unwrap(), None);
+    assert_eq!(
+        store.find_token(&TokenHash::of("scim_new")).await.unwrap(),
+        None
+    );
+    let again = store.revoke_client(&acme.id, "client-1").await;
+    assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
 }

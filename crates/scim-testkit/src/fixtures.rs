@@ -94,6 +94,7 @@ pub fn token(id: &str, tenant: &Tenant, secret: &str) -> StoredToken {
         hint: secret.chars().take(9).collect(),
         created: time(0),
         expires: None,
+        client: None,
     }
 }
 

@@ -151,6 +151,7 @@ macro_rules! contract_tests {
             lists_page_count_and_sort,
             list_filters_run_on_key_columns,
             tokens_are_found_listed_and_revoked,
+            clients_and_their_tokens,
             tenant_slugs_are_unique,
             ping_and_reopen,
             list_agrees_with_the_evaluator,

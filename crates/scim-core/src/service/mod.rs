@@ -8,4 +8,4 @@ mod tenants;
 pub use licenses::{LicenseError, LicenseService, Usage};
 pub use plan::{plan_create, plan_patch, plan_replace};
 pub use resources::{Precondition, ResourceService};
-pub use tenants::{TenantError, TenantService};
+pub use tenants::{ACCESS_TOKEN_LIFETIME, AccessToken, TenantError, TenantService};

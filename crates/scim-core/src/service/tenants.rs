@@ -2,13 +2,31 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::{ScimError, ScimResult, StoreError};
-use crate::ports::{Clock, IdGenerator, TenantRepository};
+use crate::ports::{Clock, IdGenerator, SecretGenerator, TenantRepository};
 use crate::tenant::{
-    Principal, StoredToken, TOKEN_PREFIX, Tenant, TenantId, TokenHash, is_valid_slug,
+    Principal, StoredClient, StoredToken, TOKEN_PREFIX, Tenant, TenantId, TokenHash, is_valid_slug,
 };
+
+/// How long an access token from `/oauth/token` lives (DESIGN.md: 60 minutes).
+pub const ACCESS_TOKEN_LIFETIME: TimeDelta = TimeDelta::minutes(60);
+
+/// An access token just issued to a client: shown once, never stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub secret: String,
+    pub expires_in: TimeDelta,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Why a tenant operation failed, for the operator's CLI.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +41,8 @@ pub enum TenantError {
     UnknownTenant(String),
     #[error("no token '{0}' in this tenant")]
     UnknownToken(String),
+    #[error("no client '{0}' in this tenant")]
+    UnknownClient(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -32,6 +52,7 @@ pub struct TenantService {
     repo: Arc<dyn TenantRepository>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    secrets: Arc<dyn SecretGenerator>,
 }
 
 impl TenantService {
@@ -39,8 +60,14 @@ impl TenantService {
         repo: Arc<dyn TenantRepository>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
+        secrets: Arc<dyn SecretGenerator>,
     ) -> Self {
-        Self { repo, clock, ids }
+        Self {
+            repo,
+            clock,
+            ids,
+            secrets,
+        }
     }
 
     pub async fn create_tenant(
@@ -91,6 +118,7 @@ impl TenantService {
             hint: secret.chars().take(TOKEN_PREFIX.len() + 4).collect(),
             created: self.clock.now(),
             expires,
+            client: None,
         };
         self.repo.insert_token(&token).await?;
         Ok(token)
@@ -109,6 +137,100 @@ impl TenantService {
         }
     }
 
+    /// Creates an OAuth 2.0 client of the tenant; returns it and its secret, which is shown
+    /// once and stored only as its hash.
+    pub async fn create_client(&self, slug: &str) -> Result<(StoredClient, String), TenantError> {
+        let tenant = self.tenant(slug).await?;
+        let secret = self.secrets.new_secret();
+        let client = StoredClient {
+            id: self.ids.new_id(),
+            tenant: tenant.id,
+            secret_hash: TokenHash::of(&secret),
+            created: self.clock.now(),
+        };
+        self.repo.insert_client(&client).await?;
+        Ok((client, secret))
+    }
+
+    pub async fn list_clients(&self, slug: &str) -> Result<Vec<StoredClient>, TenantError> {
+        let tenant = self.tenant(slug).await?;
+        Ok(self.repo.list_clients(&tenant.id).await?)
+    }
+
+    /// Revokes a client and every access token it obtained.
+    pub async fn revoke_client(&self, slug: &str, client_id: &str) -> Result<(), TenantError> {
+        let tenant = self.tenant(slug).await?;
+        match self.repo.revoke_client(&tenant.id, client_id).await {
+            Err(StoreError::NotFound) => Err(TenantError::UnknownClient(client_id.to_owned())),
+            other => Ok(other?),
+        }
+    }
+
+    /// The client with this id, when `secret` is its secret. Every failure is the same
+    /// 401, whether the client is unknown or the secret wrong.
+    async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> ScimResult<(StoredClient, Tenant)> {
+        let rejected = || ScimError::Unauthorized("the client credentials are not valid".into());
+        let hash = TokenHash::of(secret);
+        let found = self
+            .repo
+            .find_client(client_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::Unavailable(_) => ScimError::Unavailable,
+                _ => rejected(),
+            })?;
+        match found {
+            Some((client, tenant)) if client.secret_hash.matches(&hash) => Ok((client, tenant)),
+            _ => Err(rejected()),
+        }
+    }
+
+    /// RFC 6749 §4.4: a short-lived access token for a client that authenticated with its
+    /// id and secret.
+    pub async fn issue_access_token(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> ScimResult<AccessToken> {
+        let (client, tenant) = self.authenticate_client(client_id, secret).await?;
+        let now = self.clock.now();
+        let token_secret = self.secrets.new_secret();
+        let token = StoredToken {
+            id: self.ids.new_id(),
+            tenant: tenant.id,
+            hash: TokenHash::of(&token_secret),
+            hint: token_secret.chars().take(TOKEN_PREFIX.len() + 4).collect(),
+            created: now,
+            expires: Some(now + ACCESS_TOKEN_LIFETIME),
+            client: Some(client.id),
+        };
+        self.repo
+            .insert_client_token(&token, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::Unavailable(_) => ScimError::Unavailable,
+                _ => ScimError::Internal,
+            })?;
+        Ok(AccessToken {
+            secret: token_secret,
+            expires_in: ACCESS_TOKEN_LIFETIME,
+        })
+    }
+
+    /// The principal an HTTP Basic `client_id:secret` stands for.
+    pub async fn authenticate_basic(&self, client_id: &str, secret: &str) -> ScimResult<Principal> {
+        let (client, tenant) = self.authenticate_client(client_id, secret).await?;
+        Ok(Principal {
+            tenant: tenant.id,
+            tenant_slug: tenant.slug,
+            credential_id: format!("client:{}", client.id),
+        })
+    }
+
     /// The principal a bearer token stands for. Every failure is the same 401, so a caller
     /// learns nothing about which tokens exist.
     pub async fn authenticate_bearer(&self, secret: &str) -> ScimResult<Principal> {
@@ -124,10 +246,14 @@ impl TenantService {
         if !token.hash.matches(&hash) || !token.is_valid_at(self.clock.now()) {
             return Err(rejected());
         }
+        let credential_id = match token.client {
+            Some(client) => format!("client:{client}"),
+            None => token.id,
+        };
         Ok(Principal {
             tenant: tenant.id,
             tenant_slug: tenant.slug,
-            credential_id: token.id,
+            credential_id,
         })
     }
 
@@ -142,7 +268,7 @@ mod tests {
     use chrono::{TimeDelta, TimeZone};
 
     use super::*;
-    use crate::ports::{MockClock, MockIdGenerator, MockTenantRepository};
+    use crate::ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockTenantRepository};
 
     fn now() -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000, 0).unwrap()
@@ -153,7 +279,64 @@ mod tests {
         clock.expect_now().returning(now);
         let mut ids = MockIdGenerator::new();
         ids.expect_new_id().returning(|| "id".to_owned());
-        TenantService::new(Arc::new(repo), Arc::new(clock), Arc::new(ids))
+        let mut secrets = MockSecretGenerator::new();
+        secrets
+            .expect_new_secret()
+            .returning(|| "scim_new-secret".to_owned());
+        TenantService::new(
+            Arc::new(repo),
+            Arc::new(clock),
+            Arc::new(ids),
+            Arc::new(secrets),
+        )
+    }
+
+    fn client(secret: &str) -> StoredClient {
+        StoredClient {
+            id: "c1".into(),
+            tenant: TenantId("t1".into()),
+            secret_hash: TokenHash::of(secret),
+            created: now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn clients_get_short_lived_tokens_and_basic_access() {
+        let mut repo = MockTenantRepository::new();
+        repo.expect_find_client()
+            .returning(|id| Ok((id == "c1").then(|| (client("scim_client-secret"), acme()))));
+        repo.expect_insert_client_token()
+            .withf(|token, at| {
+                token.client.as_deref() == Some("c1")
+                    && token.hash == TokenHash::of("scim_new-secret")
+                    && token.expires == Some(now() + ACCESS_TOKEN_LIFETIME)
+                    && *at == now()
+            })
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let svc = service(repo);
+        let issued = svc
+            .issue_access_token("c1", "scim_client-secret")
+            .await
+            .unwrap();
+        assert_eq!(issued.secret, "scim_new-secret");
+        assert_eq!(issued.expires_in, TimeDelta::minutes(60));
+        assert!(
+            !format!("{issued:?}").contains("secret\""),
+            "no secret in Debug"
+        );
+        let principal = svc
+            .authenticate_basic("c1", "scim_client-secret")
+            .await
+            .unwrap();
+        assert_eq!(principal.credential_id, "client:c1");
+        // Unknown client and wrong secret are the same 401.
+        for (id, secret) in [("c1", "scim_wrong"), ("c9", "scim_client-secret")] {
+            let token = svc.issue_access_token(id, secret).await.unwrap_err();
+            let basic = svc.authenticate_basic(id, secret).await.unwrap_err();
+            assert_eq!(token.to_string(), "the client credentials are not valid");
+            assert_eq!(basic.to_string(), token.to_string());
+        }
     }
 
     fn acme() -> Tenant {
@@ -173,6 +356,7 @@ mod tests {
             hint: "scim_abcd".into(),
             created: now(),
             expires,
+            client: None,
         }
     }
 

@@ -37,6 +37,16 @@ pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
             "description": "A per-tenant bearer token issued with `scim-server token issue --tenant <slug>`, sent as 'Authorization: Bearer <token>'.",
             "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
             "primary": true,
+        }, {
+            "type": "oauth2",
+            "name": "OAuth 2.0 client credentials",
+            "description": "An OAuth 2.0 client created with `scim-server client create --tenant <slug>` obtains short-lived bearer tokens from POST /oauth/token (grant_type=client_credentials).",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6749#section-4.4",
+        }, {
+            "type": "httpbasic",
+            "name": "HTTP Basic",
+            "description": "An OAuth 2.0 client's client_id and client_secret as HTTP Basic credentials.",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc7617",
         }],
         "meta": {
             "resourceType": "ServiceProviderConfig",

@@ -3,5 +3,6 @@
 pub(crate) mod discovery;
 pub(crate) mod health;
 pub(crate) mod licenses;
+pub(crate) mod oauth;
 pub(crate) mod resources;
 pub(crate) mod search;

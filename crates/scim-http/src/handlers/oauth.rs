@@ -1,0 +1,153 @@
+//! `POST /oauth/token`: the OAuth 2.0 client credentials grant (RFC 6749 §4.4). The client
+//! authenticates with HTTP Basic or with `client_id` and `client_secret` form fields
+//! (§2.3.1), and gets a bearer access token for the SCIM endpoints that lives
+//! `expires_in` seconds. Errors are RFC 6749 §5.2 bodies, not SCIM ones: this endpoint
+//! speaks OAuth.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use scim_core::ScimError;
+use serde_json::json;
+
+use crate::auth::{Credentials, credentials};
+use crate::state::AppState;
+
+/// An RFC 6749 §5.2 error.
+struct OAuthError {
+    status: StatusCode,
+    code: &'static str,
+    description: String,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            description: description.into(),
+        }
+    }
+
+    fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    fn response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        no_store(&mut response);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"scim\""),
+            ));
+        }
+        response.json(json!({"error": self.code, "error_description": self.description}))
+    }
+}
+
+/// RFC 6749 §5.1: token responses are never cached.
+fn no_store(response: &mut actix_web::HttpResponseBuilder) {
+    response
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")));
+}
+
+pub(crate) async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    match issue(&req, &state, &body).await {
+        Ok(response) => response,
+        Err(error) => error.response(),
+    }
+}
+
+async fn issue(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+) -> Result<HttpResponse, OAuthError> {
+    let form_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form_type {
+        return Err(OAuthError::invalid_request(
+            "the request must be application/x-www-form-urlencoded",
+        ));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::invalid_request("the form body cannot be parsed"))?;
+    let mut form: HashMap<String, String> = HashMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        // RFC 6749 §3.2: parameters must not be included more than once.
+        if form.insert(name.clone(), value).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "'{name}' is given more than once"
+            )));
+        }
+    }
+    match form.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("grant_type '{other}' is not supported; use client_credentials"),
+            ));
+        }
+        None => return Err(OAuthError::invalid_request("grant_type is required")),
+    }
+    let header = credentials(req).map_err(|_| invalid_client())?;
+    let in_form = (form.get("client_id"), form.get("client_secret"));
+    let (client_id, secret) = match (header, in_form) {
+        (Some(Credentials::Basic(id, secret)), (None, None)) => (id, secret),
+        (None, (Some(id), Some(secret))) => (id.clone(), secret.clone()),
+        (Some(_), (Some(_), _) | (_, Some(_))) => {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method: the Authorization header or the form",
+            ));
+        }
+        _ => return Err(invalid_client()),
+    };
+    match state.tenants.issue_access_token(&client_id, &secret).await {
+        Ok(token) => {
+            let mut response = HttpResponse::Ok();
+            no_store(&mut response);
+            Ok(response.json(json!({
+                "access_token": token.secret,
+                "token_type": "Bearer",
+                "expires_in": token.expires_in.num_seconds(),
+            })))
+        }
+        Err(ScimError::Unauthorized(_)) => Err(invalid_client()),
+        Err(ScimError::Unavailable) => Err(OAuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the store is unavailable; retry later",
+        )),
+        Err(_) => Err(OAuthError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "internal server error",
+        )),
+    }
+}
+
+/// The same answer whether the client is unknown or its secret wrong.
+fn invalid_client() -> OAuthError {
+    OAuthError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "client authentication failed",
+    )
+}

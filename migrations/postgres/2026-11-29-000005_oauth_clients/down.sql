@@ -1,0 +1,2 @@
+ALTER TABLE tokens DROP COLUMN client_id;
+DROP TABLE clients;

@@ -1,0 +1,3 @@
+DROP INDEX tokens_client;
+ALTER TABLE tokens DROP COLUMN client_id;
+DROP TABLE clients;
