@@ -87,13 +87,20 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(store: Store) -> Self {
+        Self::start_with(store, &[], "warn", Stdio::inherit())
+    }
+
+    /// Starts the server with more `serve` flags, a `RUST_LOG` level, and its log output
+    /// (stderr) sent to `logs`.
+    pub(crate) fn start_with(store: Store, flags: &[&str], log_level: &str, logs: Stdio) -> Self {
         let mut child = Command::new(server_binary())
             .arg("--database-url")
             .arg(store.url())
             .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
-            .env("RUST_LOG", "warn")
+            .args(flags)
+            .env("RUST_LOG", log_level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(logs)
             .spawn()
             .expect("start scim-server");
         let stdout = child.stdout.take().expect("stdout");

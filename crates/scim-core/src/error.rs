@@ -42,6 +42,8 @@ pub enum ScimError {
     NotImplemented(String),
     #[error("license pool '{pool}' has no free seat: {used} of {seats} seats are assigned")]
     SeatsExhausted { pool: String, seats: i64, used: i64 },
+    #[error("too many requests for this tenant; retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("the store is unavailable; retry later")]
     Unavailable,
     #[error("internal server error")]
@@ -68,6 +70,7 @@ impl ScimError {
             Self::Uniqueness(_) => 409,
             Self::PreconditionFailed(_) => 412,
             Self::PayloadTooLarge(_) => 413,
+            Self::RateLimited { .. } => 429,
             Self::UnsupportedMediaType(_) => 415,
             Self::Internal => 500,
             Self::NotImplemented(_) => 501,

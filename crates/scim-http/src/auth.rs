@@ -46,6 +46,10 @@ impl FromRequest for Caller {
             tracing::Span::current()
                 .record("tenant", principal.tenant_slug.as_str())
                 .record("credential", principal.credential_id.as_str());
+            state
+                .limiter
+                .check(&principal.tenant)
+                .map_err(|retry_after| ApiError(ScimError::RateLimited { retry_after }))?;
             Ok(Caller(principal))
         })
     }

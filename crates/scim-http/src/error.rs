@@ -57,6 +57,9 @@ impl ResponseError for ApiError {
                     HeaderValue::from_static("Basic realm=\"scim\""),
                 ));
         }
+        if let ScimError::RateLimited { retry_after } = self.0 {
+            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        }
         if self.0.status() == 503 {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }

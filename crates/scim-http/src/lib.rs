@@ -7,12 +7,14 @@ mod context;
 mod error;
 mod handlers;
 mod params;
+mod rate;
 mod render;
 mod routes;
 mod state;
 
 pub use context::RequestId;
 pub use error::ApiError;
+pub use rate::{RateLimit, RateLimiter};
 pub use routes::configure;
 pub use state::{AppState, HttpConfig};
 

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use scim_core::SchemaRegistry;
 use scim_core::service::{LicenseService, ResourceService, TenantService};
 
+use crate::rate::RateLimiter;
+
 /// Limits and addresses the operator configures.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -37,4 +39,6 @@ pub struct AppState {
     pub tenants: TenantService,
     pub registry: Arc<SchemaRegistry>,
     pub config: Arc<HttpConfig>,
+    /// Per-tenant request rate limit, shared by every worker.
+    pub limiter: Arc<RateLimiter>,
 }

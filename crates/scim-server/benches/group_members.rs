@@ -22,6 +22,7 @@
 #[path = "../../../tests/helpers.rs"]
 mod helpers;
 
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use helpers::{Server, Store, USER_SCHEMA, tenant_with_token};
@@ -39,7 +40,8 @@ fn main() {
             .expect("PostgreSQL is required for this benchmark"),
     };
     let token = tenant_with_token(&store, "bench");
-    let server = Server::start(store);
+    // The load is the point here: no rate limit.
+    let server = Server::start_with(store, &["--rate-limit", "0"], "warn", Stdio::inherit());
 
     // PostgreSQL plans from table statistics, which autovacuum (on by default) refreshes as
     // a table grows. Machines that run it with autovacuum off never gather them, and every

@@ -102,6 +102,16 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIM_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Requests per second each tenant may sustain, per server process; beyond it (and
+    /// the burst) requests answer 429 with Retry-After. 0 turns the limit off. The default
+    /// is far above what Entra ID or Okta send (see docs/security.md).
+    #[arg(long, env = "SCIM_RATE_LIMIT", default_value_t = 200)]
+    pub rate_limit: u32,
+
+    /// Requests a tenant may send at once above the sustained rate.
+    #[arg(long, env = "SCIM_RATE_BURST", default_value_t = 400)]
+    pub rate_burst: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,7 +10,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App as ActixApp, HttpMessage, HttpServer};
 use anyhow::Context;
-use scim_http::{AppState, HttpConfig};
+use scim_http::{AppState, HttpConfig, RateLimit, RateLimiter};
 use tracing::Instrument;
 
 use crate::cli::ServeArgs;
@@ -24,6 +24,10 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         licenses: app.licenses,
         tenants: app.tenants,
         registry: Arc::clone(&app.registry),
+        limiter: Arc::new(RateLimiter::new((args.rate_limit > 0).then(|| RateLimit {
+            per_second: f64::from(args.rate_limit),
+            burst: f64::from(args.rate_burst.max(1)),
+        }))),
         config: Arc::new(HttpConfig {
             public_url: args.public_url.clone(),
             max_body_bytes: args.max_body_bytes,
