@@ -18,4 +18,5 @@ mod licensing;
 mod oauth;
 mod okta;
 mod security;
+mod tls;
 mod users;

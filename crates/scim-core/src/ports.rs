@@ -99,6 +99,13 @@ pub trait TenantRepository: Send + Sync {
     /// Revokes (deletes) a token of the tenant; `NotFound` when there is none with that id.
     async fn revoke_token(&self, tenant: &TenantId, token_id: &str) -> Result<(), StoreError>;
 
+    /// Replaces the tenant's pinned client-certificate fingerprints.
+    async fn set_client_certs(
+        &self,
+        tenant: &TenantId,
+        fingerprints: &[String],
+    ) -> Result<(), StoreError>;
+
     /// `NotFound` when the tenant does not exist.
     async fn insert_client(&self, client: &StoredClient) -> Result<(), StoreError>;
 

@@ -24,6 +24,18 @@ pub struct Tenant {
     pub slug: String,
     pub name: String,
     pub created: DateTime<Utc>,
+    /// SHA-256 fingerprints ([`cert_fingerprint`]) of the client certificates the tenant's
+    /// requests must present over TLS; empty: none required.
+    pub client_certs: Vec<String>,
+}
+
+/// The SHA-256 of a DER certificate, lowercase hex: how a pinned client certificate is
+/// named.
+pub fn cert_fingerprint(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Whether `slug` is acceptable: 1–63 characters of `a-z`, `0-9` and `-`, not starting
@@ -99,6 +111,8 @@ pub struct Principal {
     pub tenant_slug: String,
     /// The id of the credential (never its secret), for logs.
     pub credential_id: String,
+    /// The client certificates the tenant requires (see [`Tenant::client_certs`]).
+    pub client_certs: Vec<String>,
 }
 
 #[cfg(test)]

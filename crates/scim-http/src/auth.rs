@@ -18,6 +18,14 @@ use crate::state::AppState;
 /// The authenticated caller; extracting it authenticates the request.
 pub(crate) struct Caller(pub Principal);
 
+/// The client certificate the TLS connection presented, put in the connection's data by
+/// the server when it accepts it.
+#[derive(Debug, Clone)]
+pub struct PeerCertificate {
+    /// [`scim_core::tenant::cert_fingerprint`] of its DER.
+    pub sha256: String,
+}
+
 /// What the `Authorization` header carries.
 pub(crate) enum Credentials {
     Bearer(String),
@@ -32,6 +40,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let credentials = credentials(req);
+        let peer = req.conn_data::<PeerCertificate>().cloned();
         Box::pin(async move {
             let state = state.ok_or(ApiError(ScimError::Internal))?;
             let principal = match credentials? {
@@ -46,6 +55,13 @@ impl FromRequest for Caller {
             tracing::Span::current()
                 .record("tenant", principal.tenant_slug.as_str())
                 .record("credential", principal.credential_id.as_str());
+            if !principal.client_certs.is_empty()
+                && !peer.is_some_and(|peer| principal.client_certs.contains(&peer.sha256))
+            {
+                return Err(ApiError(ScimError::Unauthorized(
+                    "this tenant requires a TLS client certificate it has pinned".into(),
+                )));
+            }
             state
                 .limiter
                 .check(&principal.tenant)

@@ -12,6 +12,7 @@ mod render;
 mod routes;
 mod state;
 
+pub use auth::PeerCertificate;
 pub use context::RequestId;
 pub use error::ApiError;
 pub use rate::{RateLimit, RateLimiter};

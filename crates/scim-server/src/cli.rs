@@ -109,6 +109,15 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_RATE_LIMIT", default_value_t = 200)]
     pub rate_limit: u32,
 
+    /// PEM certificate chain to serve HTTPS with (with --tls-key). Client certificates are
+    /// then asked for, and checked per tenant (`tenant client-cert`).
+    #[arg(long, env = "SCIM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "SCIM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
     /// Requests a tenant may send at once above the sustained rate.
     #[arg(long, env = "SCIM_RATE_BURST", default_value_t = 400)]
     pub rate_burst: u32,
@@ -124,6 +133,26 @@ pub enum TenantCommand {
         /// Display name (defaults to the slug).
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Require a TLS client certificate (mTLS) of a tenant's identity provider: pins the
+    /// SHA-256 fingerprint of the certificate in PEM file(s); `--none` removes the pins.
+    #[command(
+        name = "client-cert",
+        after_help = "Examples:\n  scim-server tenant client-cert acme --cert entra-client.pem\n  \
+                      scim-server tenant client-cert acme --none"
+    )]
+    ClientCert {
+        slug: String,
+        /// PEM certificate(s) to pin (repeat to allow several, e.g. during a rotation).
+        #[arg(
+            long = "cert",
+            required_unless_present = "none",
+            conflicts_with = "none"
+        )]
+        certs: Vec<std::path::PathBuf>,
+        /// Remove the pins: no client certificate is required.
+        #[arg(long)]
+        none: bool,
     },
     /// List tenants.
     List {

@@ -19,6 +19,26 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
             let tenant = app.tenants.create_tenant(&slug, name.as_deref()).await?;
             println!("created tenant '{}' ({})", tenant.slug, tenant.name);
         }
+        TenantCommand::ClientCert { slug, certs, none } => {
+            let fingerprints = if none {
+                Vec::new()
+            } else {
+                certs
+                    .iter()
+                    .map(|path| crate::tls::pem_fingerprint(path))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            };
+            let tenant = app.tenants.set_client_certs(&slug, &fingerprints).await?;
+            if tenant.client_certs.is_empty() {
+                println!("tenant '{}' requires no client certificate", tenant.slug);
+            } else {
+                println!(
+                    "tenant '{}' requires a TLS client certificate with SHA-256 {}",
+                    tenant.slug,
+                    tenant.client_certs.join(" or ")
+                );
+            }
+        }
         TenantCommand::List { json } => {
             let tenants = app.tenants.list_tenants().await?;
             if json {

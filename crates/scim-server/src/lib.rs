@@ -5,6 +5,7 @@ pub mod cli;
 mod commands;
 pub mod serve;
 pub mod telemetry;
+pub mod tls;
 pub mod wiring;
 
 use cli::{Cli, Command};

@@ -16,7 +16,8 @@ use tracing::Instrument;
 use crate::cli::ServeArgs;
 use crate::wiring::App;
 
-/// Binds, prints `listening on http://ADDR` on stdout (tests and scripts read it), and
+/// Binds (HTTPS when a certificate is configured), prints `listening on http[s]://ADDR` on
+/// stdout (tests and scripts read it), and
 /// serves until SIGINT/SIGTERM, finishing in-flight requests.
 pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState {
@@ -44,11 +45,24 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(workers) = args.workers {
         server = server.workers(workers);
     }
-    let server = server
-        .bind(&args.listen)
-        .with_context(|| format!("binding {}", args.listen))?;
+    let (server, scheme) = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = crate::tls::server_config(cert, key)?;
+            let server = server
+                .on_connect(crate::tls::remember_peer_certificate)
+                .bind_rustls_0_23(&args.listen, tls)
+                .with_context(|| format!("binding {}", args.listen))?;
+            (server, "https")
+        }
+        _ => {
+            let server = server
+                .bind(&args.listen)
+                .with_context(|| format!("binding {}", args.listen))?;
+            (server, "http")
+        }
+    };
     for addr in server.addrs() {
-        println!("listening on http://{addr}");
+        println!("listening on {scheme}://{addr}");
     }
     std::io::stdout().flush().ok();
     tracing::info!(addresses = ?server.addrs(), "serving SCIM at /scim/v2");

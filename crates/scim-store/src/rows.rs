@@ -190,6 +190,13 @@ pub(crate) struct TenantRow {
     slug: String,
     name: String,
     created: i64,
+    client_cert_sha256: Option<String>,
+}
+
+/// Fingerprints as the `client_cert_sha256` column keeps them: comma-separated, `None`
+/// when there are none.
+pub(crate) fn joined_fingerprints(fingerprints: &[String]) -> Option<String> {
+    (!fingerprints.is_empty()).then(|| fingerprints.join(","))
 }
 
 impl From<&Tenant> for TenantRow {
@@ -199,6 +206,7 @@ impl From<&Tenant> for TenantRow {
             slug: tenant.slug.clone(),
             name: tenant.name.clone(),
             created: to_micros(&tenant.created),
+            client_cert_sha256: joined_fingerprints(&tenant.client_certs),
         }
     }
 }
@@ -212,6 +220,10 @@ impl TryFrom<TenantRow> for Tenant {
             slug: row.slug,
             name: row.name,
             created: from_micros(row.created)?,
+            client_certs: row
+                .client_cert_sha256
+                .map(|joined| joined.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
         })
     }
 }

@@ -8,6 +8,7 @@ diesel::table! {
         slug -> Text,
         name -> Text,
         created -> BigInt,
+        client_cert_sha256 -> Nullable<Text>,
     }
 }
 

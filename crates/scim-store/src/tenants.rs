@@ -9,7 +9,7 @@ use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
 use crate::errors::from_diesel;
 use crate::migrations;
-use crate::rows::{ClientRow, CorruptRow, TenantRow, TokenRow, to_micros};
+use crate::rows::{ClientRow, CorruptRow, TenantRow, TokenRow, joined_fingerprints, to_micros};
 use crate::schema::{clients, tenants, tokens};
 use crate::store::DieselStore;
 
@@ -97,6 +97,25 @@ impl TenantRepository for DieselStore {
                 .execute(connection)
                 .map_err(from_diesel)?;
             if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_client_certs(
+        &self,
+        tenant: &TenantId,
+        fingerprints: &[String],
+    ) -> Result<(), StoreError> {
+        let (tenant, joined) = (tenant.0.clone(), joined_fingerprints(fingerprints));
+        self.write(move |connection| {
+            let changed = diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
+                .set(tenants::client_cert_sha256.eq(joined))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if changed == 0 {
                 return Err(StoreError::NotFound);
             }
             Ok(())

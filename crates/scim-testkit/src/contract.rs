@@ -785,3 +785,48 @@ pub async fn clients_and_their_tokens<F: StoreFactory>(factory: &F) {
     let again = store.revoke_client(&acme.id, "client-1").await;
     assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
 }
+
+/// Pinned client-certificate fingerprints are kept per tenant and come back with the
+/// tenant (by slug, and with its tokens and clients); an empty list unpins.
+pub async fn client_certificates_are_pinned_per_tenant<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    with_tenant(&store, "globex").await;
+    let pins = vec!["ab".repeat(32), "cd".repeat(32)];
+    store.set_client_certs(&acme.id, &pins).await.unwrap();
+    let found = store.find_tenant("acme").await.unwrap().unwrap();
+    assert_eq!(found.client_certs, pins);
+    assert!(
+        store
+            .find_tenant("globex")
+            .await
+            .unwrap()
+            .unwrap()
+            .client_certs
+            .is_empty()
+    );
+    store
+        .insert_token(&token("tok-1", &acme, "scim_pinned"))
+        .await
+        .unwrap();
+    let (_, by_token) = store
+        .find_token(&TokenHash::of("scim_pinned"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_token.client_certs, pins);
+    store.set_client_certs(&acme.id, &[]).await.unwrap();
+    assert!(
+        store
+            .find_tenant("acme")
+            .await
+            .unwrap()
+            .unwrap()
+            .client_certs
+            .is_empty()
+    );
+    let missing = store
+        .set_client_certs(&scim_core::tenant::TenantId("nope".into()), &pins)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}

@@ -35,6 +35,7 @@ pub fn tenant(slug: &str) -> Tenant {
         slug: slug.to_owned(),
         name: format!("Tenant {slug}"),
         created: time(0),
+        client_certs: Vec::new(),
     }
 }
 

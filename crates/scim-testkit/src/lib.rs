@@ -152,6 +152,7 @@ macro_rules! contract_tests {
             list_filters_run_on_key_columns,
             tokens_are_found_listed_and_revoked,
             clients_and_their_tokens,
+            client_certificates_are_pinned_per_tenant,
             tenant_slugs_are_unique,
             ping_and_reopen,
             list_agrees_with_the_evaluator,

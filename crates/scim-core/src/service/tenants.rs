@@ -83,6 +83,7 @@ impl TenantService {
             slug: slug.to_owned(),
             name: name.unwrap_or(slug).to_owned(),
             created: self.clock.now(),
+            client_certs: Vec::new(),
         };
         match self.repo.create_tenant(&tenant).await {
             Ok(()) => Ok(tenant),
@@ -228,6 +229,22 @@ impl TenantService {
             tenant: tenant.id,
             tenant_slug: tenant.slug,
             credential_id: format!("client:{}", client.id),
+            client_certs: tenant.client_certs,
+        })
+    }
+
+    /// Pins the client certificates the tenant's requests must present over TLS (their
+    /// SHA-256 fingerprints); an empty list requires none.
+    pub async fn set_client_certs(
+        &self,
+        slug: &str,
+        fingerprints: &[String],
+    ) -> Result<Tenant, TenantError> {
+        let tenant = self.tenant(slug).await?;
+        self.repo.set_client_certs(&tenant.id, fingerprints).await?;
+        Ok(Tenant {
+            client_certs: fingerprints.to_vec(),
+            ..tenant
         })
     }
 
@@ -254,6 +271,7 @@ impl TenantService {
             tenant: tenant.id,
             tenant_slug: tenant.slug,
             credential_id,
+            client_certs: tenant.client_certs,
         })
     }
 
@@ -345,6 +363,7 @@ mod tests {
             slug: "acme".into(),
             name: "Acme".into(),
             created: now(),
+            client_certs: Vec::new(),
         }
     }
 

@@ -1,0 +1,1 @@
+ALTER TABLE tenants DROP COLUMN client_cert_sha256;
