@@ -1,0 +1,26 @@
+//! The bulk model (RFC 7644 §3.7), pure: parsing a BulkRequest, the limits, and the order in
+//! which its operations can run given their `bulkId` cross-references.
+//!
+//! Decisions:
+//! - Request-level problems (not an object, wrong `schemas`, `Operations` missing, more than
+//!   `maxOperations`) fail the whole request; a malformed operation fails only itself (its
+//!   entry keeps the method, bulkId and path it was sent with, for the response).
+//! - A `bulkId:<id>` reference may stand anywhere a string may: the path's id, a member's
+//!   `value`, a manager's `value`… Only POST operations define bulkIds; a bulkId defined
+//!   twice, or referenced but never defined, fails the operations involved (400
+//!   `invalidValue`).
+//! - Operations run in request order, except that an operation waits for the operations
+//!   defining the bulkIds it references ([`execution_order`]). Operations caught in a cycle
+//!   of references are reported apart, for the executor to resolve (RFC 7644 §3.7.1).
+
+mod order;
+mod request;
+
+#[cfg(test)]
+mod tests;
+
+pub use order::{ExecutionPlan, execution_order, references, resolve_references};
+pub use request::{
+    BULK_ID_PREFIX, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkEntry, BulkLimits, BulkMethod,
+    BulkOperation, BulkRequest, parse_bulk,
+};
