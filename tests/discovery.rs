@@ -23,6 +23,7 @@ fn discovery_documents_describe_what_is_served() {
     assert_eq!(config.json["etag"]["supported"], true);
     assert_eq!(config.json["sort"]["supported"], true);
     assert_eq!(config.json["patch"]["supported"], true);
+    assert_eq!(config.json["bulk"]["supported"], true);
     assert_eq!(config.json["bulk"]["maxOperations"], 1000);
     assert_eq!(config.json["bulk"]["maxPayloadSize"], 4 * 1024 * 1024);
     assert_eq!(

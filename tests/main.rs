@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod bulk;
 mod cli;
 mod discovery;
 mod entra;

@@ -28,6 +28,9 @@ pub enum ScimError {
     NotFound(String),
     #[error("{0}")]
     PreconditionFailed(String),
+    /// 409 without a scimType (circular bulkId references, RFC 7644 §3.7.1).
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -67,7 +70,7 @@ impl ScimError {
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed(_) => 405,
-            Self::Uniqueness(_) => 409,
+            Self::Uniqueness(_) | Self::Conflict(_) => 409,
             Self::PreconditionFailed(_) => 412,
             Self::PayloadTooLarge(_) => 413,
             Self::RateLimited { .. } => 429,

@@ -31,6 +31,14 @@ pub(crate) struct ResourceContext {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// `METHOD /path (request <id>)`: what the writes of a request are audited with.
+pub(crate) fn cause_of(req: &HttpRequest) -> String {
+    match req.extensions().get::<RequestId>() {
+        Some(RequestId(id)) => format!("{} {} (request {id})", req.method(), req.path()),
+        None => format!("{} {}", req.method(), req.path()),
+    }
+}
+
 impl ResourceContext {
     pub(crate) fn tenant(&self) -> &TenantId {
         &self.caller.0.tenant
@@ -95,10 +103,7 @@ impl FromRequest for ResourceContext {
         let params = QueryParams::of(req);
         let caller = Caller::from_request(req, payload);
         let base = state.as_ref().map(|s| base_url(req, &s.config));
-        let cause = match req.extensions().get::<RequestId>() {
-            Some(RequestId(id)) => format!("{} {} (request {id})", req.method(), req.path()),
-            None => format!("{} {}", req.method(), req.path()),
-        };
+        let cause = cause_of(req);
         Box::pin(async move {
             // Authentication first: an anonymous caller learns nothing about its request.
             let caller = caller.await?;

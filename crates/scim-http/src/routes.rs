@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::{ResourceKind, ScimError};
 
 use crate::error::ApiError;
-use crate::handlers::{discovery, health, licenses, oauth, resources, search};
+use crate::handlers::{bulk, discovery, health, licenses, oauth, resources, search};
 use crate::state::AppState;
 
 /// Mounts the SCIM API under `/scim/v2` plus `/healthz`; every unknown path answers a SCIM
@@ -12,6 +12,7 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     // Bodies are read whole up to the limit (plus one byte, so "over the limit" is seen).
     let payload = web::PayloadConfig::new(state.config.max_body_bytes + 1);
+    let bulk_limit = state.config.bulk_max_payload_bytes;
     let kinds: Vec<ResourceKind> = state
         .registry
         .resource_types()
@@ -31,6 +32,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(endpoint("/ResourceTypes").route(web::get().to(discovery::list_resource_types)))
         .service(endpoint("/ResourceTypes/{id}").route(web::get().to(discovery::get_resource_type)))
         .service(endpoint("/.search").route(web::post().to(search::search_all)))
+        .service(
+            endpoint("/Bulk")
+                .app_data(web::PayloadConfig::new(bulk_limit + 1))
+                .route(web::post().to(bulk::bulk)),
+        )
         .service(endpoint("/Licenses").route(web::get().to(licenses::list)))
         .service(endpoint("/Licenses/{sku}").route(web::get().to(licenses::get)));
     for kind in kinds {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use scim_core::SchemaRegistry;
-use scim_core::service::{LicenseService, ResourceService, TenantService};
+use scim_core::service::{BulkService, LicenseService, ResourceService, TenantService};
 
 use crate::rate::RateLimiter;
 
@@ -35,6 +35,7 @@ impl Default for HttpConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub resources: ResourceService,
+    pub bulk: BulkService,
     pub licenses: LicenseService,
     pub tenants: TenantService,
     pub registry: Arc<SchemaRegistry>,

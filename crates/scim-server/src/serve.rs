@@ -10,6 +10,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App as ActixApp, HttpMessage, HttpServer};
 use anyhow::Context;
+use scim_core::bulk::BulkLimits;
+use scim_core::service::BulkService;
 use scim_http::{AppState, HttpConfig, RateLimit, RateLimiter};
 use tracing::Instrument;
 
@@ -20,7 +22,19 @@ use crate::wiring::App;
 /// stdout (tests and scripts read it), and
 /// serves until SIGINT/SIGTERM, finishing in-flight requests.
 pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
+    let http = HttpConfig {
+        public_url: args.public_url.clone(),
+        max_body_bytes: args.max_body_bytes,
+        ..HttpConfig::default()
+    };
+    let bulk = BulkService::new(
+        app.resources.clone(),
+        BulkLimits {
+            max_operations: http.bulk_max_operations,
+        },
+    );
     let state = AppState {
+        bulk,
         resources: app.resources,
         licenses: app.licenses,
         tenants: app.tenants,
@@ -29,11 +43,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
             per_second: f64::from(args.rate_limit),
             burst: f64::from(args.rate_burst.max(1)),
         }))),
-        config: Arc::new(HttpConfig {
-            public_url: args.public_url.clone(),
-            max_body_bytes: args.max_body_bytes,
-            ..HttpConfig::default()
-        }),
+        config: Arc::new(http),
     };
     let mut server = HttpServer::new(move || {
         let state = state.clone();

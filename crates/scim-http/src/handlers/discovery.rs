@@ -23,7 +23,7 @@ pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
         "documentationUri": "https://github.com/scim-license/scim-license-server/blob/main/README.md",
         "patch": {"supported": true},
         "bulk": {
-            "supported": false,
+            "supported": true,
             "maxOperations": state.config.bulk_max_operations,
             "maxPayloadSize": state.config.bulk_max_payload_bytes,
         },

@@ -1,5 +1,6 @@
 //! Request handlers, grouped by what they serve.
 
+pub(crate) mod bulk;
 pub(crate) mod discovery;
 pub(crate) mod health;
 pub(crate) mod licenses;

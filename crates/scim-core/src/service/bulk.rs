@@ -1,0 +1,337 @@
+//! Executing a BulkRequest (RFC 7644 §3.7) with the same use cases single requests use, so
+//! validation, license rules and seat limits apply exactly as they do there.
+//!
+//! Operations run in [`execution_order`], operations caught in reference cycles last; each
+//! runs in its own transaction, so a failing operation never undoes its neighbours' work. Groups that reference each other through
+//! `members` (a cycle) are created without those members first and get them with a PATCH
+//! once every group of the cycle exists (RFC 7644 §3.7.1); other cycles fail with 409.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::resources::{Precondition, ResourceService};
+use crate::bulk::{
+    BULK_ID_PREFIX, BulkEntry, BulkLimits, BulkMethod, BulkOperation, execution_order, parse_bulk,
+    references, resolve_references,
+};
+use crate::context::Caller;
+use crate::error::{ScimError, ScimResult};
+use crate::patch::PATCH_OP_SCHEMA;
+use crate::resource::{Expand, Resource, ResourceKind};
+
+/// What happened to one operation, in the order operations were processed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkOutcome {
+    /// The method and bulkId as the client sent them.
+    pub method: String,
+    pub bulk_id: Option<String>,
+    /// The resource the operation wrote (for `location`), when it did.
+    pub resource: Option<(ResourceKind, String)>,
+    /// Its `meta.version` after the write (ETag form), when it still exists.
+    pub version: Option<String>,
+    pub status: u16,
+    /// The SCIM error of a failed operation.
+    pub error: Option<ScimError>,
+}
+
+#[derive(Clone)]
+pub struct BulkService {
+    resources: ResourceService,
+    limits: BulkLimits,
+}
+
+impl BulkService {
+    pub fn new(resources: ResourceService, limits: BulkLimits) -> Self {
+        Self { resources, limits }
+    }
+
+    pub fn limits(&self) -> BulkLimits {
+        self.limits
+    }
+
+    /// Runs a BulkRequest body. A whole-request problem is the error; otherwise every
+    /// processed operation has an outcome, until `failOnErrors` failures stop the rest.
+    pub async fn execute(&self, caller: &Caller, body: &Value) -> ScimResult<Vec<BulkOutcome>> {
+        let request = parse_bulk(body, &self.limits)?;
+        let plan = execution_order(&request);
+        let mut run = Run {
+            service: &self.resources,
+            caller,
+            created: HashMap::new(),
+            outcomes: Vec::with_capacity(request.entries.len()),
+            errors: 0,
+            fail_on_errors: request.fail_on_errors,
+        };
+        for (index, error) in plan.failed {
+            if run.stopped() {
+                return Ok(run.outcomes);
+            }
+            run.fail(&request.entries[index], error);
+        }
+        for index in plan.order {
+            if run.stopped() {
+                return Ok(run.outcomes);
+            }
+            run.entry(&request.entries[index]).await;
+        }
+        // Last, the cycles: what they reference outside themselves exists by now.
+        if !run.stopped() {
+            run.circular(&request.entries, &plan.circular).await;
+        }
+        Ok(run.outcomes)
+    }
+}
+
+/// One execution's state.
+struct Run<'a> {
+    service: &'a ResourceService,
+    caller: &'a Caller,
+    /// bulkId → id of the resource its POST created.
+    created: HashMap<String, String>,
+    outcomes: Vec<BulkOutcome>,
+    errors: usize,
+    fail_on_errors: Option<usize>,
+}
+
+impl Run<'_> {
+    fn stopped(&self) -> bool {
+        self.fail_on_errors
+            .is_some_and(|limit| self.errors >= limit)
+    }
+
+    fn fail(&mut self, entry: &BulkEntry, error: ScimError) {
+        self.errors += 1;
+        self.outcomes.push(BulkOutcome {
+            method: entry.method.clone(),
+            bulk_id: entry.bulk_id.clone(),
+            resource: None,
+            version: None,
+            status: error.status(),
+            error: Some(error),
+        });
+    }
+
+    async fn entry(&mut self, entry: &BulkEntry) {
+        let Ok(operation) = &entry.operation else {
+            return;
+        };
+        match self.run(operation).await {
+            Ok((status, written)) => {
+                if let (Some(bulk_id), Some(resource), BulkMethod::Post) =
+                    (&operation.bulk_id, &written, operation.method)
+                {
+                    self.created.insert(bulk_id.clone(), resource.id.clone());
+                }
+                self.outcomes.push(BulkOutcome {
+                    method: entry.method.clone(),
+                    bulk_id: entry.bulk_id.clone(),
+                    version: written.as_ref().map(|r| r.meta.etag()),
+                    resource: written
+                        .map(|r| (r.kind, r.id))
+                        .or_else(|| operation.id.clone().map(|id| (operation.kind, id))),
+                    status,
+                    error: None,
+                });
+            }
+            Err(error) => self.fail(entry, error),
+        }
+    }
+
+    /// Runs one operation with its bulkId references resolved: the status and the written
+    /// resource (none for DELETE).
+    async fn run(&self, operation: &BulkOperation) -> ScimResult<(u16, Option<Resource>)> {
+        let (id, data) = self.resolved(operation)?;
+        let precondition = operation
+            .version
+            .as_deref()
+            .map_or(Precondition::None, Precondition::parse_if_match);
+        let (service, caller, kind) = (self.service, self.caller, operation.kind);
+        let data = data.unwrap_or(Value::Null);
+        Ok(match (operation.method, id) {
+            (BulkMethod::Post, _) => (201, Some(service.create(caller, kind, &data).await?)),
+            (BulkMethod::Put, Some(id)) => {
+                let replaced = service
+                    .replace(caller, kind, &id, &data, &precondition)
+                    .await?;
+                (200, Some(replaced))
+            }
+            (BulkMethod::Patch, Some(id)) => {
+                let patched = service
+                    .patch(caller, kind, &id, &data, &precondition, Expand::default())
+                    .await?;
+                (200, Some(patched))
+            }
+            (BulkMethod::Delete, Some(id)) => {
+                service.delete(caller, kind, &id, &precondition).await?;
+                (204, None)
+            }
+            (_, None) => return Err(ScimError::InvalidPath("the path names no resource".into())),
+        })
+    }
+
+    /// The operation's path id and data with the created resources' ids in place of their
+    /// bulkIds; a reference to a POST that failed is a 400.
+    fn resolved(&self, operation: &BulkOperation) -> ScimResult<(Option<String>, Option<Value>)> {
+        let missing: Vec<String> = references(operation)
+            .into_iter()
+            .filter(|bulk_id| !self.created.contains_key(bulk_id))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ScimError::InvalidValue(format!(
+                "bulkId {} was not created: the operation defining it failed",
+                missing
+                    .iter()
+                    .map(|id| format!("'{id}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let id = operation.id.as_deref().map(|id| {
+            id.strip_prefix(BULK_ID_PREFIX)
+                .and_then(|bulk_id| self.created.get(bulk_id))
+                .map_or_else(|| id.to_owned(), Clone::clone)
+        });
+        let data = operation
+            .data
+            .as_ref()
+            .map(|data| resolve_references(data, &self.created));
+        Ok((id, data))
+    }
+
+    /// Entries caught in reference cycles. POSTs of groups whose only references are member
+    /// values are created without the members that wait for the cycle, then get them by
+    /// PATCH; any other entry of a cycle fails with 409.
+    async fn circular(&mut self, entries: &[BulkEntry], circular: &[usize]) {
+        let resolvable = |entry: &BulkEntry| -> bool {
+            entry.operation.as_ref().is_ok_and(|operation| {
+                operation.method == BulkMethod::Post
+                    && operation.kind == ResourceKind::Group
+                    && operation.data.as_ref().is_some_and(only_member_references)
+            })
+        };
+        if circular.iter().any(|&index| !resolvable(&entries[index])) {
+            for &index in circular {
+                self.fail(
+                    &entries[index],
+                    ScimError::Conflict(
+                        "circular bulkId references that cannot be resolved: only groups \
+                         that name each other as members can reference each other"
+                            .into(),
+                    ),
+                );
+            }
+            return;
+        }
+        // Create each group with the members that are already resolvable.
+        let mut deferred: Vec<(String, Vec<Value>)> = Vec::new();
+        for &index in circular {
+            let entry = &entries[index];
+            let Ok(operation) = &entry.operation else {
+                continue;
+            };
+            let mut data = operation.data.clone().unwrap_or(Value::Null);
+            let members = data
+                .get("members")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let (now, later): (Vec<Value>, Vec<Value>) = members
+                .into_iter()
+                .partition(|member| !waits_for_cycle(member, &self.created));
+            data["members"] = Value::Array(now);
+            let first = BulkOperation {
+                data: Some(data),
+                ..operation.clone()
+            };
+            self.entry(&BulkEntry {
+                operation: Ok(first),
+                ..entry.clone()
+            })
+            .await;
+            let created = operation
+                .bulk_id
+                .as_ref()
+                .and_then(|bulk_id| self.created.get(bulk_id));
+            if let Some(id) = created {
+                deferred.push((id.clone(), later));
+            }
+        }
+        // Then add the members that waited, now that every group exists.
+        for (id, later) in deferred {
+            if later.is_empty() {
+                continue;
+            }
+            let members = resolve_references(&Value::Array(later), &self.created);
+            let patch = json!({
+                "schemas": [PATCH_OP_SCHEMA],
+                "Operations": [{"op": "add", "path": "members", "value": members}],
+            });
+            let added = self
+                .service
+                .patch(
+                    self.caller,
+                    ResourceKind::Group,
+                    &id,
+                    &patch,
+                    &Precondition::None,
+                    Expand::default(),
+                )
+                .await;
+            let outcome = self.outcomes.iter_mut().rev().find(|o| {
+                o.resource
+                    .as_ref()
+                    .is_some_and(|(_, written)| *written == id)
+            });
+            match (added, outcome) {
+                (Ok(group), Some(outcome)) => outcome.version = Some(group.meta.etag()),
+                // The group exists; its outcome says its members could not all be added.
+                (Err(error), Some(outcome)) => {
+                    outcome.status = error.status();
+                    outcome.error = Some(error);
+                    self.errors += 1;
+                }
+                (_, None) => {}
+            }
+        }
+    }
+}
+
+/// Whether the only `bulkId:` strings of a group's data are member values.
+fn only_member_references(data: &Value) -> bool {
+    let Value::Object(fields) = data else {
+        return false;
+    };
+    fields.iter().all(|(name, value)| {
+        if name.eq_ignore_ascii_case("members") {
+            value.as_array().is_some_and(|members| {
+                members.iter().all(|member| match member {
+                    Value::Object(sub) => sub
+                        .iter()
+                        .all(|(key, v)| key == "value" || !mentions_bulk_id(v)),
+                    _ => false,
+                })
+            })
+        } else {
+            !mentions_bulk_id(value)
+        }
+    })
+}
+
+fn mentions_bulk_id(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.starts_with(BULK_ID_PREFIX),
+        Value::Array(items) => items.iter().any(mentions_bulk_id),
+        Value::Object(fields) => fields.values().any(mentions_bulk_id),
+        _ => false,
+    }
+}
+
+/// Whether a member's value is a bulkId not created yet.
+fn waits_for_cycle(member: &Value, created: &HashMap<String, String>) -> bool {
+    member
+        .get("value")
+        .and_then(Value::as_str)
+        .and_then(|value| value.strip_prefix(BULK_ID_PREFIX))
+        .is_some_and(|bulk_id| !created.contains_key(bulk_id))
+}

@@ -1,0 +1,241 @@
+//! `/Bulk` end to end (RFC 7644 §3.7): cross references in any order, a failure in the
+//! middle that stops nothing else, failOnErrors, circular group references resolved, seat
+//! exhaustion failing only the operations that needed a seat, and the limits.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{GROUP_SCHEMA, Server, Store, USER_SCHEMA, cli, tenant_with_token};
+
+const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+
+fn bulk(operations: Value) -> Value {
+    let mut body = json!({"schemas": [BULK]});
+    body["Operations"] = operations;
+    body
+}
+
+fn post_user(bulk_id: &str, entitlements: &[&str]) -> Value {
+    let entitlements: Vec<Value> = entitlements.iter().map(|e| json!({"value": e})).collect();
+    json!({"method": "POST", "path": "/Users", "bulkId": bulk_id,
+        "data": {"schemas": [USER_SCHEMA], "userName": format!("{bulk_id}@example.com"), "entitlements": entitlements}})
+}
+
+fn post_group(bulk_id: &str, members: &[String]) -> Value {
+    let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+    json!({"method": "POST", "path": "/Groups", "bulkId": bulk_id,
+        "data": {"schemas": [GROUP_SCHEMA], "displayName": bulk_id, "members": members}})
+}
+
+/// The response's operations by bulkId (or by method and path for those without one).
+fn statuses(reply: &Value) -> Vec<(String, String)> {
+    reply["Operations"]
+        .as_array()
+        .expect("Operations")
+        .iter()
+        .map(|op| {
+            (
+                op["bulkId"]
+                    .as_str()
+                    .unwrap_or_else(|| op["method"].as_str().unwrap_or_default())
+                    .to_owned(),
+                op["status"]
+                    .as_str()
+                    .expect("status is a string")
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn id_of(reply: &Value, bulk_id: &str) -> String {
+    let op = reply["Operations"]
+        .as_array()
+        .expect("Operations")
+        .iter()
+        .find(|op| op["bulkId"] == bulk_id)
+        .unwrap_or_else(|| panic!("no outcome for {bulk_id}"));
+    op["location"]
+        .as_str()
+        .expect("location")
+        .rsplit('/')
+        .next()
+        .expect("id")
+        .to_owned()
+}
+
+fn thousand_operations_with_cross_references(store: Store) {
+    let token = tenant_with_token(&store, "acme");
+    let server = Server::start(store);
+    // A group first, naming 998 users created after it; one bad user in the middle.
+    let members: Vec<String> = (0..998).map(|n| format!("bulkId:u{n}")).collect();
+    let mut operations = vec![post_group("everyone", &members)];
+    for n in 0..998 {
+        operations.push(post_user(&format!("u{n}"), &[]));
+        if n == 500 {
+            operations.push(
+                json!({"method": "POST", "path": "/Users", "bulkId": "broken",
+                "data": {"schemas": [USER_SCHEMA], "userName": 42}}),
+            );
+        }
+    }
+    assert_eq!(operations.len(), 1000);
+    let reply = server.post("/scim/v2/Bulk", &token, &bulk(Value::Array(operations)));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let outcomes = statuses(&reply.json);
+    assert_eq!(outcomes.len(), 1000);
+    let broken = reply.json["Operations"]
+        .as_array()
+        .expect("ops")
+        .iter()
+        .find(|op| op["bulkId"] == "broken")
+        .expect("broken")
+        .clone();
+    assert_eq!(broken["status"], "400");
+    assert_eq!(broken["response"]["scimType"], "invalidValue");
+    assert!(broken.get("location").is_none());
+    assert_eq!(outcomes.iter().filter(|(_, s)| s == "201").count(), 999);
+    let group = server.get(
+        &format!("/scim/v2/Groups/{}", id_of(&reply.json, "everyone")),
+        &token,
+    );
+    assert_eq!(group.json["members"].as_array().map(Vec::len), Some(998));
+    assert_eq!(
+        server.get("/scim/v2/Users?count=1", &token).json["totalResults"],
+        998
+    );
+}
+
+fn references_failures_and_cycles(store: Store) {
+    let token = tenant_with_token(&store, "acme");
+    cli(
+        &store,
+        &[
+            "license", "set", "--tenant", "acme", "--sku", "pro", "--seats", "2",
+        ],
+    );
+    let server = Server::start(store);
+    let reply = server.post(
+        "/scim/v2/Bulk",
+        &token,
+        &bulk(json!([
+            {"method": "PATCH", "path": "/Users/bulkId:alice", "data": {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "displayName", "value": "Alice A"}]}},
+            post_user("alice", &["pro"]),
+            post_user("bob", &["pro"]),
+            post_user("carol", &["pro"]),
+            post_group("x", &["bulkId:y".to_owned(), "bulkId:alice".to_owned()]),
+            post_group("y", &["bulkId:x".to_owned()]),
+            {"method": "DELETE", "path": "/Users/bulkId:carol"},
+            {"method": "DELETE", "path": "/Users/bulkId:nobody"},
+        ])),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let outcomes = statuses(&reply.json);
+    let status = |key: &str| {
+        outcomes
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>()
+    };
+    // Seats: alice and bob take the two; carol fails alone, and her DELETE with her.
+    assert_eq!(status("alice"), ["201"]);
+    assert_eq!(status("bob"), ["201"]);
+    assert_eq!(status("carol"), ["400"]);
+    let carol = reply.json["Operations"]
+        .as_array()
+        .expect("ops")
+        .iter()
+        .find(|o| o["bulkId"] == "carol")
+        .expect("carol")
+        .clone();
+    assert!(
+        carol["response"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no free seat"),
+        "{carol}"
+    );
+    assert_eq!(
+        status("DELETE"),
+        ["400", "400"],
+        "deletes of a failed and an undefined bulkId"
+    );
+    // The PATCH waited for alice's POST.
+    assert_eq!(status("PATCH"), ["200"]);
+    let alice = server.get(
+        &format!("/scim/v2/Users/{}", id_of(&reply.json, "alice")),
+        &token,
+    );
+    assert_eq!(alice.json["displayName"], "Alice A");
+    // The circular groups exist and name each other.
+    let (x, y) = (id_of(&reply.json, "x"), id_of(&reply.json, "y"));
+    let x_members: Vec<String> =
+        server.get(&format!("/scim/v2/Groups/{x}"), &token).json["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| m["value"].as_str().unwrap_or_default().to_owned())
+            .collect();
+    assert!(
+        x_members.contains(&y) && x_members.contains(&id_of(&reply.json, "alice")),
+        "{x_members:?}"
+    );
+    let y_members = server.get(&format!("/scim/v2/Groups/{y}"), &token).json["members"].clone();
+    assert_eq!(y_members[0]["value"], x.as_str());
+
+    // failOnErrors stops after that many failures.
+    let stopped = server.post(
+        "/scim/v2/Bulk",
+        &token,
+        &json!({"schemas": [BULK], "failOnErrors": 2, "Operations": [
+            {"method": "DELETE", "path": "/Users/no-such-1"},
+            post_user("dave", &[]),
+            {"method": "DELETE", "path": "/Users/no-such-2"},
+            post_user("erin", &[]),
+        ]}),
+    );
+    assert_eq!(
+        statuses(&stopped.json),
+        [
+            ("DELETE".to_owned(), "404".to_owned()),
+            ("dave".to_owned(), "201".to_owned()),
+            ("DELETE".to_owned(), "404".to_owned()),
+        ]
+    );
+
+    // Limits: more than maxOperations is a 413 for the whole request.
+    let too_many: Vec<Value> = (0..1001)
+        .map(|n| post_user(&format!("t{n}"), &[]))
+        .collect();
+    let refused = server.post("/scim/v2/Bulk", &token, &bulk(Value::Array(too_many)));
+    refused.assert_error(413, None);
+    let config = server.get("/scim/v2/ServiceProviderConfig", &token);
+    assert_eq!(config.json["bulk"]["supported"], true);
+    assert_eq!(config.json["bulk"]["maxOperations"], 1000);
+}
+
+#[test]
+fn bulk_of_a_thousand_on_sqlite() {
+    thousand_operations_with_cross_references(Store::sqlite());
+}
+
+#[test]
+fn bulk_of_a_thousand_on_postgres() {
+    if let Some(store) = Store::postgres("e2e bulk on postgres") {
+        thousand_operations_with_cross_references(store);
+    }
+}
+
+#[test]
+fn bulk_references_failures_and_cycles_on_sqlite() {
+    references_failures_and_cycles(Store::sqlite());
+}
+
+#[test]
+fn bulk_references_failures_and_cycles_on_postgres() {
+    if let Some(store) = Store::postgres("e2e bulk cycles on postgres") {
+        references_failures_and_cycles(store);
+    }
+}
