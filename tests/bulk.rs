@@ -66,16 +66,19 @@ fn id_of(reply: &Value, bulk_id: &str) -> String {
 fn thousand_operations_with_cross_references(store: Store) {
     let token = tenant_with_token(&store, "acme");
     let server = Server::start(store);
-    // A group first, naming 998 users created after it; one bad user in the middle.
-    let members: Vec<String> = (0..998).map(|n| format!("bulkId:u{n}")).collect();
+    // A group first, naming 997 users created after it; in the middle, a user the schema
+    // refuses and one whose userName is taken (the store refuses it inside its batch).
+    let members: Vec<String> = (0..997).map(|n| format!("bulkId:u{n}")).collect();
     let mut operations = vec![post_group("everyone", &members)];
-    for n in 0..998 {
+    for n in 0..997 {
         operations.push(post_user(&format!("u{n}"), &[]));
         if n == 500 {
             operations.push(
                 json!({"method": "POST", "path": "/Users", "bulkId": "broken",
                 "data": {"schemas": [USER_SCHEMA], "userName": 42}}),
             );
+            operations.push(json!({"method": "POST", "path": "/Users", "bulkId": "twin",
+                "data": {"schemas": [USER_SCHEMA], "userName": "U500@EXAMPLE.COM"}}));
         }
     }
     assert_eq!(operations.len(), 1000);
@@ -83,25 +86,36 @@ fn thousand_operations_with_cross_references(store: Store) {
     assert_eq!(reply.status, 200, "{}", reply.text);
     let outcomes = statuses(&reply.json);
     assert_eq!(outcomes.len(), 1000);
-    let broken = reply.json["Operations"]
-        .as_array()
-        .expect("ops")
-        .iter()
-        .find(|op| op["bulkId"] == "broken")
-        .expect("broken")
-        .clone();
+    let outcome = |bulk_id: &str| {
+        reply.json["Operations"]
+            .as_array()
+            .expect("ops")
+            .iter()
+            .find(|op| op["bulkId"] == bulk_id)
+            .unwrap_or_else(|| panic!("{bulk_id}"))
+            .clone()
+    };
+    let broken = outcome("broken");
     assert_eq!(broken["status"], "400");
     assert_eq!(broken["response"]["scimType"], "invalidValue");
     assert!(broken.get("location").is_none());
-    assert_eq!(outcomes.iter().filter(|(_, s)| s == "201").count(), 999);
+    let twin = outcome("twin");
+    assert_eq!(twin["status"], "409", "{twin}");
+    assert_eq!(twin["response"]["scimType"], "uniqueness");
+    assert_eq!(outcomes.iter().filter(|(_, s)| s == "201").count(), 998);
+    assert_eq!(
+        outcome("u501")["status"],
+        "201",
+        "the batch went on after the conflict"
+    );
     let group = server.get(
         &format!("/scim/v2/Groups/{}", id_of(&reply.json, "everyone")),
         &token,
     );
-    assert_eq!(group.json["members"].as_array().map(Vec::len), Some(998));
+    assert_eq!(group.json["members"].as_array().map(Vec::len), Some(997));
     assert_eq!(
         server.get("/scim/v2/Users?count=1", &token).json["totalResults"],
-        998
+        997
     );
 }
 

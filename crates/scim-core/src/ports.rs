@@ -40,6 +40,15 @@ pub trait ResourceRepository: Send + Sync {
         members: &[MembershipChange],
     ) -> Result<(), StoreError>;
 
+    /// Inserts several resources in one transaction, each in a savepoint of its own: a
+    /// failing insert (its own result) rolls back only itself. The outer error is for the
+    /// transaction as a whole (the store unreachable), when nothing was written.
+    async fn insert_batch(
+        &self,
+        ctx: &WriteContext,
+        writes: &[(Resource, Vec<MembershipChange>)],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError>;
+
     /// The resource, with the computed attributes `expand` asks for.
     async fn get(
         &self,

@@ -32,18 +32,42 @@ impl ResourceRepository for DieselStore {
         let row = NewResourceRow::new(&ctx.tenant, resource)?;
         let changes = membership_changes(resource, members)?;
         let (ctx, kind) = (ctx.clone(), resource.kind);
+        self.write(move |connection| insert_one(connection, &ctx, &row, kind, &changes))
+            .await
+    }
+
+    async fn insert_batch(
+        &self,
+        ctx: &WriteContext,
+        writes: &[(Resource, Vec<MembershipChange>)],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        // Rows are built first; one that cannot be built fails alone.
+        let prepared: Vec<
+            Result<(NewResourceRow, ResourceKind, Vec<MembershipChange>), StoreError>,
+        > = writes
+            .iter()
+            .map(|(resource, members)| {
+                Ok((
+                    NewResourceRow::new(&ctx.tenant, resource)?,
+                    resource.kind,
+                    membership_changes(resource, members)?,
+                ))
+            })
+            .collect();
+        let ctx = ctx.clone();
         self.write(move |connection| {
-            let seq = diesel::insert_into(resources::table)
-                .values(&row)
-                .returning(resources::seq)
-                .get_result::<i64>(connection)
-                .map_err(from_diesel)?;
-            let written = Written {
-                seq,
-                kind,
-                renamed: false,
-            };
-            apply_with_licenses(connection, &ctx, written, &changes)
+            Ok(prepared
+                .into_iter()
+                .map(|prepared| {
+                    let (row, kind, changes) = prepared?;
+                    // A nested transaction is a savepoint: a failure undoes this insert only.
+                    connection
+                        .transaction(|connection| {
+                            insert_one(connection, &ctx, &row, kind, &changes).map_err(Savepoint)
+                        })
+                        .map_err(|Savepoint(error)| error)
+                })
+                .collect())
         })
         .await
     }
@@ -195,6 +219,36 @@ impl ResourceRepository for DieselStore {
             plan.run(connection, &tenant, kind, &registry, &query, expansion)
         })
         .await
+    }
+}
+
+/// Inserts one resource's row and applies its membership changes and license effects.
+fn insert_one(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    row: &NewResourceRow,
+    kind: ResourceKind,
+    changes: &[MembershipChange],
+) -> Result<(), StoreError> {
+    let seq = diesel::insert_into(resources::table)
+        .values(row)
+        .returning(resources::seq)
+        .get_result::<i64>(connection)
+        .map_err(from_diesel)?;
+    let written = Written {
+        seq,
+        kind,
+        renamed: false,
+    };
+    apply_with_licenses(connection, ctx, written, changes)
+}
+
+/// A store error inside a savepoint, which diesel wants to build from its own errors.
+struct Savepoint(StoreError);
+
+impl From<diesel::result::Error> for Savepoint {
+    fn from(error: diesel::result::Error) -> Self {
+        Self(from_diesel(error))
     }
 }
 

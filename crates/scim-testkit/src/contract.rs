@@ -830,3 +830,56 @@ pub async fn client_certificates_are_pinned_per_tenant<F: StoreFactory>(factory:
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }
+
+/// A batch insert commits what it can: each resource in a savepoint of its own, so a
+/// refused one (a taken userName, a member of another tenant) rolls back alone.
+pub async fn batch_inserts_fail_one_by_one<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+    insert_all(&store, &globex, &[user("g-user", "foreign")]).await;
+    let add = |id: &str| vec![MembershipChange::Add(vec![NewMember::id(id)])];
+    let writes = vec![
+        (user("u1", "alice"), vec![]),
+        (user("u2", "ALICE"), vec![]),
+        (group("g1", "Admins"), add("u1")),
+        (group("g2", "Foreign"), add("g-user")),
+        (user("u3", "bob"), vec![]),
+    ];
+    let mut results = store
+        .insert_batch(&writer(&acme.id), &writes)
+        .await
+        .unwrap();
+    assert!(
+        results[0].is_ok() && results[2].is_ok() && results[4].is_ok(),
+        "{results:?}"
+    );
+    assert!(
+        matches!(&results[3], Err(StoreError::InvalidReference { value }) if value == "g-user"),
+        "{results:?}"
+    );
+    assert_conflict(results.remove(1), "userName");
+    let page = store
+        .list(
+            &acme.id,
+            ResourceKind::User,
+            &ListQuery::default(),
+            Expand::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), ["u1", "u3"]);
+    let admins = store
+        .get(&acme.id, ResourceKind::Group, "g1", Expand::MEMBERS)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(admins.attributes["members"][0]["value"], "u1");
+    assert!(
+        store
+            .get(&acme.id, ResourceKind::Group, "g2", Expand::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -1,8 +1,11 @@
 //! Executing a BulkRequest (RFC 7644 §3.7) with the same use cases single requests use, so
 //! validation, license rules and seat limits apply exactly as they do there.
 //!
-//! Operations run in [`execution_order`], operations caught in reference cycles last; each
-//! runs in its own transaction, so a failing operation never undoes its neighbours' work. Groups that reference each other through
+//! Operations run in [`execution_order`], operations caught in reference cycles last. POSTs
+//! in a row are committed in batched transactions of up to 100, each POST in a savepoint of
+//! its own; other operations run in a transaction each. Either way a failing operation never
+//! undoes its neighbours' work. With `failOnErrors`, everything runs one by one so that
+//! processing stops exactly after the n-th failure. Groups that reference each other through
 //! `members` (a cycle) are created without those members first and get them with a PATCH
 //! once every group of the cycle exists (RFC 7644 §3.7.1); other cycles fail with 409.
 
@@ -69,18 +72,57 @@ impl BulkService {
             }
             run.fail(&request.entries[index], error);
         }
+        // POSTs in a row are created in batched transactions (a savepoint each) unless
+        // failOnErrors asks to stop at an exact count, which only one-by-one can honour.
+        let batch_size = if run.fail_on_errors.is_some() {
+            1
+        } else {
+            BATCH
+        };
+        let mut batch: Vec<Planned<'_>> = Vec::new();
         for index in plan.order {
             if run.stopped() {
                 return Ok(run.outcomes);
             }
-            run.entry(&request.entries[index]).await;
+            let entry = &request.entries[index];
+            let post = entry
+                .operation
+                .as_ref()
+                .is_ok_and(|operation| operation.method == BulkMethod::Post);
+            if post {
+                if let Some(planned) = run.plan_post(entry, &batch) {
+                    batch.push(planned);
+                }
+                if batch.len() >= batch_size {
+                    run.flush(&mut batch).await;
+                }
+                continue;
+            }
+            run.flush(&mut batch).await;
+            if run.stopped() {
+                return Ok(run.outcomes);
+            }
+            run.entry(entry).await;
         }
+        run.flush(&mut batch).await;
         // Last, the cycles: what they reference outside themselves exists by now.
         if !run.stopped() {
             run.circular(&request.entries, &plan.circular).await;
         }
         Ok(run.outcomes)
     }
+}
+
+/// POSTs committed per transaction.
+const BATCH: usize = 100;
+
+/// A POST planned for a batch: its entry, the id it will get and its resolved data.
+struct Planned<'e> {
+    entry: &'e BulkEntry,
+    kind: ResourceKind,
+    bulk_id: Option<String>,
+    id: String,
+    data: Value,
 }
 
 /// One execution's state.
@@ -110,6 +152,73 @@ impl Run<'_> {
             status: error.status(),
             error: Some(error),
         });
+    }
+
+    /// Plans a POST for the batch: its id, and its data with references resolved to
+    /// resources created before or planned earlier in the batch. A reference to neither
+    /// fails the entry now.
+    fn plan_post<'e>(
+        &mut self,
+        entry: &'e BulkEntry,
+        batch: &[Planned<'e>],
+    ) -> Option<Planned<'e>> {
+        let Ok(operation) = &entry.operation else {
+            return None;
+        };
+        let mut known = self.created.clone();
+        for planned in batch {
+            if let Some(bulk_id) = &planned.bulk_id {
+                known.insert(bulk_id.clone(), planned.id.clone());
+            }
+        }
+        let missing: Vec<String> = references(operation)
+            .into_iter()
+            .filter(|bulk_id| !known.contains_key(bulk_id))
+            .collect();
+        if !missing.is_empty() {
+            self.fail(entry, not_created(&missing));
+            return None;
+        }
+        Some(Planned {
+            entry,
+            kind: operation.kind,
+            bulk_id: operation.bulk_id.clone(),
+            id: self.service.new_id(),
+            data: operation
+                .data
+                .as_ref()
+                .map_or(Value::Null, |data| resolve_references(data, &known)),
+        })
+    }
+
+    /// Creates the batch's resources in one transaction and records their outcomes.
+    async fn flush(&mut self, batch: &mut Vec<Planned<'_>>) {
+        if batch.is_empty() {
+            return;
+        }
+        let items: Vec<(ResourceKind, String, Value)> = batch
+            .iter()
+            .map(|p| (p.kind, p.id.clone(), p.data.clone()))
+            .collect();
+        let results = self.service.create_batch(self.caller, &items).await;
+        for (planned, result) in batch.drain(..).zip(results) {
+            match result {
+                Ok(resource) => {
+                    if let Some(bulk_id) = &planned.bulk_id {
+                        self.created.insert(bulk_id.clone(), resource.id.clone());
+                    }
+                    self.outcomes.push(BulkOutcome {
+                        method: planned.entry.method.clone(),
+                        bulk_id: planned.entry.bulk_id.clone(),
+                        version: Some(resource.meta.etag()),
+                        resource: Some((resource.kind, resource.id)),
+                        status: 201,
+                        error: None,
+                    });
+                }
+                Err(error) => self.fail(planned.entry, error),
+            }
+        }
     }
 
     async fn entry(&mut self, entry: &BulkEntry) {
@@ -178,14 +287,7 @@ impl Run<'_> {
             .filter(|bulk_id| !self.created.contains_key(bulk_id))
             .collect();
         if !missing.is_empty() {
-            return Err(ScimError::InvalidValue(format!(
-                "bulkId {} was not created: the operation defining it failed",
-                missing
-                    .iter()
-                    .map(|id| format!("'{id}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            return Err(not_created(&missing));
         }
         let id = operation.id.as_deref().map(|id| {
             id.strip_prefix(BULK_ID_PREFIX)
@@ -295,6 +397,17 @@ impl Run<'_> {
             }
         }
     }
+}
+
+fn not_created(missing: &[String]) -> ScimError {
+    ScimError::InvalidValue(format!(
+        "bulkId {} was not created: the operation defining it failed",
+        missing
+            .iter()
+            .map(|id| format!("'{id}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Whether the only `bulkId:` strings of a group's data are member values.

@@ -130,6 +130,66 @@ impl ResourceService {
         self.as_read(&caller.tenant, resource, shown).await
     }
 
+    /// Creates several resources in one transaction, each in a savepoint: the results in
+    /// the bodies' order, a failure undoing only its own resource. `ids` are the ids to give
+    /// them (planned beforehand, so that bulkId references among them resolve). Answers are
+    /// the resources as planned (version 1), without computed attributes.
+    pub async fn create_batch(
+        &self,
+        caller: &Caller,
+        items: &[(ResourceKind, String, Value)],
+    ) -> Vec<ScimResult<Resource>> {
+        let now = self.clock.now();
+        let mut results: Vec<Option<ScimResult<Resource>>> = Vec::with_capacity(items.len());
+        let mut writes = Vec::new();
+        let mut slots = Vec::new();
+        for (kind, id, body) in items {
+            let planned = plan_create(&self.registry, *kind, body, id.clone(), now)
+                .and_then(|mut resource| Ok((take_members(&mut resource)?, resource)));
+            match planned {
+                Ok((members, resource)) => {
+                    let changes = if members.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![MembershipChange::Add(members)]
+                    };
+                    slots.push(results.len());
+                    results.push(None);
+                    writes.push((resource, changes));
+                }
+                Err(error) => results.push(Some(Err(error))),
+            }
+        }
+        if !writes.is_empty() {
+            let ctx = WriteContext::new(caller, now);
+            match self.repo.insert_batch(&ctx, &writes).await {
+                Ok(outcomes) => {
+                    for ((slot, (resource, _)), outcome) in slots.iter().zip(writes).zip(outcomes) {
+                        results[*slot] = Some(match outcome {
+                            Ok(()) => Ok(resource),
+                            Err(error) => Err(write_error(error, &resource)),
+                        });
+                    }
+                }
+                Err(error) => {
+                    let error = store_error(error, ResourceKind::User);
+                    for slot in slots {
+                        results[slot] = Some(Err(error.clone()));
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|result| result.unwrap_or(Err(ScimError::Internal)))
+            .collect()
+    }
+
+    /// A new resource id (for callers that plan references before creating).
+    pub fn new_id(&self) -> String {
+        self.ids.new_id()
+    }
+
     /// The resource, with the computed attributes `expand` asks for.
     pub async fn get(
         &self,
