@@ -230,6 +230,74 @@ fn references_failures_and_cycles(store: Store) {
     assert_eq!(config.json["bulk"]["maxOperations"], 1000);
 }
 
+fn upsert_users_by_user_name(store: Store) {
+    let token = tenant_with_token(&store, "acme");
+    let server = Server::start(store);
+    let existing = server.post(
+        "/scim/v2/Users",
+        &token,
+        &json!({"schemas": [USER_SCHEMA], "userName": "Known@Example.com", "title": "old"}),
+    );
+    let existing_id = existing.json["id"].as_str().expect("id").to_owned();
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "Resources": [
+            {"schemas": [USER_SCHEMA], "userName": "new.one@example.com"},
+            {"schemas": [USER_SCHEMA], "userName": "known@example.com", "title": "new"},
+            {"schemas": [USER_SCHEMA], "title": "no userName"},
+        ],
+    });
+    let reply = server.post("/scim/v2/Users?bulk=true", &token, &body);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.json["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+    );
+    let ops = reply.json["Operations"].as_array().expect("Operations");
+    let summary: Vec<(&str, &str)> = ops
+        .iter()
+        .map(|op| {
+            (
+                op["method"].as_str().unwrap_or_default(),
+                op["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(summary, [("POST", "201"), ("PUT", "200"), ("POST", "400")]);
+    assert!(
+        ops[1]["location"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(&existing_id)
+    );
+    let known = server.get(&format!("/scim/v2/Users/{existing_id}"), &token);
+    assert_eq!(known.json["title"], "new");
+    assert_eq!(
+        server.get("/scim/v2/Users?count=0", &token).json["totalResults"],
+        2
+    );
+    // Not a ListResponse shape: a precise 400.
+    server
+        .post(
+            "/scim/v2/Users?bulk=true",
+            &token,
+            &json!({"schemas": [USER_SCHEMA], "userName": "x"}),
+        )
+        .assert_error(400, Some("invalidSyntax"));
+}
+
+#[test]
+fn upsert_by_user_name_on_sqlite() {
+    upsert_users_by_user_name(Store::sqlite());
+}
+
+#[test]
+fn upsert_by_user_name_on_postgres() {
+    if let Some(store) = Store::postgres("e2e bulk upsert on postgres") {
+        upsert_users_by_user_name(store);
+    }
+}
+
 #[test]
 fn bulk_of_a_thousand_on_sqlite() {
     thousand_operations_with_cross_references(Store::sqlite());

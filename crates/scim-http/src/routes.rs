@@ -40,15 +40,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(endpoint("/Licenses").route(web::get().to(licenses::list)))
         .service(endpoint("/Licenses/{sku}").route(web::get().to(licenses::get)));
     for kind in kinds {
-        api = api.service(resource_scope(kind));
+        api = api.service(resource_scope(kind, bulk_limit));
     }
     cfg.service(api.default_service(web::to(not_found)));
     cfg.default_service(web::to(not_found));
 }
 
-fn resource_scope(kind: ResourceKind) -> actix_web::Scope {
-    web::scope(&format!("/{}", kind.endpoint()))
-        .app_data(web::Data::new(kind))
+/// The routes of a resource type. `/Users` reads bodies up to the bulk limit, for
+/// `POST /Users?bulk=true`; other requests are held to the normal limit when parsed.
+fn resource_scope(kind: ResourceKind, bulk_limit: usize) -> actix_web::Scope {
+    let scope = web::scope(&format!("/{}", kind.endpoint())).app_data(web::Data::new(kind));
+    let scope = if kind == ResourceKind::User {
+        scope.app_data(web::PayloadConfig::new(bulk_limit + 1))
+    } else {
+        scope
+    };
+    scope
         .service(
             endpoint("")
                 .route(web::get().to(resources::list))

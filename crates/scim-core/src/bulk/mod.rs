@@ -19,6 +19,7 @@ mod request;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use order::quoted;
 pub use order::{ExecutionPlan, execution_order, references, resolve_references};
 pub use request::{
     BULK_ID_PREFIX, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkEntry, BulkLimits, BulkMethod,

@@ -73,6 +73,14 @@ pub fn resolve_references(value: &Value, created: &HashMap<String, String>) -> V
     }
 }
 
+/// `'a', 'b'`: bulkIds as error details name them.
+pub(crate) fn quoted(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Orders a request's entries (see [`ExecutionPlan`]). Deterministic: among operations
 /// ready to run, the earliest in the request goes first.
 pub fn execution_order(request: &BulkRequest) -> ExecutionPlan {
@@ -119,11 +127,7 @@ pub fn execution_order(request: &BulkRequest) -> ExecutionPlan {
                         index,
                         ScimError::InvalidValue(format!(
                             "bulkId {} is not defined by a POST of this request",
-                            unknown
-                                .iter()
-                                .map(|id| format!("'{id}'"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            quoted(&unknown)
                         )),
                     ));
                 }

@@ -15,12 +15,15 @@ use serde_json::{Value, json};
 
 use super::resources::{Precondition, ResourceService};
 use crate::bulk::{
-    BULK_ID_PREFIX, BulkEntry, BulkLimits, BulkMethod, BulkOperation, execution_order, parse_bulk,
-    references, resolve_references,
+    BULK_ID_PREFIX, BulkEntry, BulkLimits, BulkMethod, BulkOperation, BulkRequest, execution_order,
+    parse_bulk, quoted, references, resolve_references,
 };
 use crate::context::Caller;
 use crate::error::{ScimError, ScimResult};
+use crate::filter::{CompValue, CompareOp, Filter};
 use crate::patch::PATCH_OP_SCHEMA;
+use crate::path::AttrPath;
+use crate::query::ListQuery;
 use crate::resource::{Expand, Resource, ResourceKind};
 
 /// What happened to one operation, in the order operations were processed.
@@ -57,7 +60,117 @@ impl BulkService {
     /// processed operation has an outcome, until `failOnErrors` failures stop the rest.
     pub async fn execute(&self, caller: &Caller, body: &Value) -> ScimResult<Vec<BulkOutcome>> {
         let request = parse_bulk(body, &self.limits)?;
-        let plan = execution_order(&request);
+        Ok(self.run(caller, &request).await)
+    }
+
+    /// `POST /Users?bulk=true`, our extension: a ListResponse-shaped body whose `Resources`
+    /// are users to create, or to replace when a user with that userName exists (compared
+    /// as userName always is). Runs through the same engine as `/Bulk`, in request order;
+    /// one outcome per resource.
+    pub async fn upsert_users(
+        &self,
+        caller: &Caller,
+        body: &Value,
+    ) -> ScimResult<Vec<BulkOutcome>> {
+        let resources = body
+            .as_object()
+            .and_then(|object| {
+                object
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case("Resources"))
+                    .map(|(_, value)| value)
+            })
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                ScimError::InvalidSyntax(
+                    "a bulk upsert is a ListResponse-shaped object with 'Resources': a list \
+                     of users"
+                        .into(),
+                )
+            })?;
+        if resources.len() > self.limits.max_operations {
+            return Err(ScimError::PayloadTooLarge(format!(
+                "the request has {} resources; at most {} are accepted (maxOperations)",
+                resources.len(),
+                self.limits.max_operations
+            )));
+        }
+        let mut entries = Vec::with_capacity(resources.len());
+        for (index, resource) in resources.iter().enumerate() {
+            entries.push(self.upsert_entry(caller, index, resource).await);
+        }
+        let request = BulkRequest {
+            fail_on_errors: None,
+            entries,
+        };
+        Ok(self.run(caller, &request).await)
+    }
+
+    /// The bulk entry a resource of an upsert stands for: a POST, or a PUT of the user
+    /// with the same userName.
+    async fn upsert_entry(&self, caller: &Caller, index: usize, resource: &Value) -> BulkEntry {
+        let bulk_id = format!("resource-{index}");
+        let user_name = resource.get("userName").and_then(Value::as_str);
+        let existing = match user_name {
+            Some(name) => {
+                let query = ListQuery {
+                    filter: Some(Filter::compare(
+                        AttrPath::new("userName"),
+                        CompareOp::Eq,
+                        CompValue::Str(name.to_owned()),
+                    )),
+                    count: 1,
+                    ..ListQuery::default()
+                };
+                self.resources
+                    .list(
+                        &caller.tenant,
+                        ResourceKind::User,
+                        &query,
+                        Expand::default(),
+                    )
+                    .await
+                    .map(|page| page.resources.into_iter().next().map(|user| user.id))
+            }
+            None => Ok(None),
+        };
+        let operation = match existing {
+            Err(error) => Err(error),
+            Ok(Some(id)) => Ok(BulkOperation {
+                method: BulkMethod::Put,
+                bulk_id: None,
+                kind: ResourceKind::User,
+                id: Some(id),
+                version: None,
+                data: Some(resource.clone()),
+            }),
+            Ok(None) => Ok(BulkOperation {
+                method: BulkMethod::Post,
+                bulk_id: Some(bulk_id.clone()),
+                kind: ResourceKind::User,
+                id: None,
+                version: None,
+                data: Some(resource.clone()),
+            }),
+        };
+        let (method, path) = match &operation {
+            Ok(op) if op.method == BulkMethod::Put => (
+                "PUT",
+                format!("/Users/{}", op.id.clone().unwrap_or_default()),
+            ),
+            _ => ("POST", "/Users".to_owned()),
+        };
+        BulkEntry {
+            method: method.to_owned(),
+            bulk_id: None,
+            path,
+            operation,
+        }
+    }
+
+    /// Runs a parsed request.
+    async fn run(&self, caller: &Caller, request: &BulkRequest) -> Vec<BulkOutcome> {
+        let plan = execution_order(request);
         let mut run = Run {
             service: &self.resources,
             caller,
@@ -68,7 +181,7 @@ impl BulkService {
         };
         for (index, error) in plan.failed {
             if run.stopped() {
-                return Ok(run.outcomes);
+                return run.outcomes;
             }
             run.fail(&request.entries[index], error);
         }
@@ -82,7 +195,7 @@ impl BulkService {
         let mut batch: Vec<Planned<'_>> = Vec::new();
         for index in plan.order {
             if run.stopped() {
-                return Ok(run.outcomes);
+                return run.outcomes;
             }
             let entry = &request.entries[index];
             let post = entry
@@ -100,7 +213,7 @@ impl BulkService {
             }
             run.flush(&mut batch).await;
             if run.stopped() {
-                return Ok(run.outcomes);
+                return run.outcomes;
             }
             run.entry(entry).await;
         }
@@ -109,7 +222,7 @@ impl BulkService {
         if !run.stopped() {
             run.circular(&request.entries, &plan.circular).await;
         }
-        Ok(run.outcomes)
+        run.outcomes
     }
 }
 
@@ -402,11 +515,7 @@ impl Run<'_> {
 fn not_created(missing: &[String]) -> ScimError {
     ScimError::InvalidValue(format!(
         "bulkId {} was not created: the operation defining it failed",
-        missing
-            .iter()
-            .map(|id| format!("'{id}'"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        quoted(missing)
     ))
 }
 

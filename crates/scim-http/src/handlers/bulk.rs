@@ -26,18 +26,22 @@ pub(crate) async fn bulk(
         cause_of(&req),
     );
     let outcomes = state.bulk.execute(&writer, &body).await?;
-    let base = base_url(&req, &state.config);
+    Ok(bulk_response(&outcomes, &base_url(&req, &state.config)))
+}
+
+/// The BulkResponse of processed operations (also `POST /Users?bulk=true`'s answer).
+pub(crate) fn bulk_response(outcomes: &[BulkOutcome], base: &str) -> HttpResponse {
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     tracing::info!(
         operations = outcomes.len(),
         failed,
         "bulk request processed"
     );
-    let operations: Vec<Value> = outcomes.iter().map(|o| operation_json(o, &base)).collect();
-    Ok(scim_json(
+    let operations: Vec<Value> = outcomes.iter().map(|o| operation_json(o, base)).collect();
+    scim_json(
         StatusCode::OK,
         &json!({"schemas": [BULK_RESPONSE_SCHEMA], "Operations": operations}),
-    ))
+    )
 }
 
 /// One element of the response's `Operations`: `status` as a string, as RFC 7644 §3.7.3

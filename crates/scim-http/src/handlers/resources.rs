@@ -2,6 +2,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use scim_core::ResourceKind;
 use scim_core::list_request::ListRequest;
 use scim_core::project::Projection;
 use scim_core::service::Precondition;
@@ -9,6 +10,7 @@ use scim_core::service::Precondition;
 use crate::body::json_body;
 use crate::context::ResourceContext;
 use crate::error::ApiResult;
+use crate::handlers::bulk::bulk_response;
 use crate::params::SearchBody;
 use crate::render::{list_response, resource_json};
 
@@ -26,6 +28,17 @@ pub(crate) async fn create(
     ctx: ResourceContext,
     body: Body,
 ) -> ApiResult<HttpResponse> {
+    if ctx.kind == ResourceKind::User
+        && ctx
+            .params
+            .get("bulk")
+            .is_some_and(|flag| flag.eq_ignore_ascii_case("true"))
+    {
+        // Our extension: create or replace users by userName, through the bulk engine.
+        let body = json_body(&req, body, ctx.state.config.bulk_max_payload_bytes)?;
+        let outcomes = ctx.state.bulk.upsert_users(&ctx.writer(), &body).await?;
+        return Ok(bulk_response(&outcomes, &ctx.base));
+    }
     let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
     let created = ctx
         .state
