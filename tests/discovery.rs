@@ -95,6 +95,9 @@ fn discovery_documents_describe_what_is_served() {
     let health = anon("/healthz");
     assert_eq!(health.status, 200);
     assert_eq!(health.json, json!({"status": "ok"}));
+    let ready = anon("/readyz");
+    assert_eq!(ready.status, 200);
+    assert_eq!(ready.json, json!({"status": "ready"}));
     assert!(
         health
             .header("x-request-id")

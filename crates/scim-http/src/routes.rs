@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .collect();
     cfg.app_data(web::Data::new(state)).app_data(payload);
     cfg.service(endpoint("/healthz").route(web::get().to(health::healthz)));
+    cfg.service(endpoint("/readyz").route(web::get().to(health::readyz)));
     cfg.service(endpoint("/oauth/token").route(web::post().to(oauth::token)));
     let mut api = web::scope("/scim/v2")
         .service(
