@@ -21,9 +21,12 @@
 )]
 #[path = "../../../tests/helpers.rs"]
 mod helpers;
+mod support;
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use support::{env_or, median, timed};
 
 use helpers::{Server, Store, USER_SCHEMA, cli, tenant_with_token};
 use serde_json::{Value, json};
@@ -143,23 +146,4 @@ fn run(name: &str, store: Store, users: usize, single: usize) -> Value {
 
 fn user(name: &str) -> Value {
     json!({"schemas": [USER_SCHEMA], "userName": format!("{name}@example.com"), "entitlements": [{"value": "pro"}]})
-}
-
-fn timed(work: impl FnOnce()) -> Duration {
-    let started = Instant::now();
-    work();
-    started.elapsed()
-}
-
-fn median(samples: impl Iterator<Item = Duration>) -> Duration {
-    let mut all: Vec<Duration> = samples.collect();
-    all.sort();
-    all.get(all.len() / 2).copied().unwrap_or_default()
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

@@ -21,9 +21,12 @@
 )]
 #[path = "../../../tests/helpers.rs"]
 mod helpers;
+mod support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use support::{env_or, median, timed};
 
 use helpers::{Server, Store, USER_SCHEMA, tenant_with_token};
 use serde_json::{Value, json};
@@ -163,23 +166,4 @@ fn create_users(server: &Server, token: &str, range: std::ops::Range<usize>) -> 
             .flat_map(|h| h.join().expect("creator thread"))
             .collect()
     })
-}
-
-fn timed(work: impl FnOnce()) -> Duration {
-    let started = Instant::now();
-    work();
-    started.elapsed()
-}
-
-fn median(samples: impl Iterator<Item = Duration>) -> Duration {
-    let mut all: Vec<Duration> = samples.collect();
-    all.sort();
-    all.get(all.len() / 2).copied().unwrap_or_default()
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use diesel::prelude::*;
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, MappingRule, MappingSource,
-    Pool, UserFacts, plan_license_changes,
+    Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, MappingSource, UserFacts,
+    plan_license_changes,
 };
 use scim_core::{StoreError, WriteContext};
 use serde_json::{Map, Value};
@@ -31,6 +31,7 @@ use serde_json::{Map, Value};
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::expand::groups_of;
+use crate::licenses::{load_pools, load_rules};
 use crate::members::CHUNK;
 use crate::rows::{from_micros, to_micros};
 use crate::schema::{
@@ -74,11 +75,15 @@ pub(crate) fn reconcile(
     if seqs.is_empty() {
         return Ok(Reconciled::default());
     }
-    let rules = load_rules(connection, tenant)?;
-    if rules.pools.is_empty() {
-        // No pool, so nothing is or can be held.
+    let pools = load_pools(connection, tenant)?;
+    if pools.is_empty() {
+        // No pool, so nothing is or can be held (the common case costs this one query).
         return Ok(Reconciled::default());
     }
+    let rules = LicenseRules {
+        pools,
+        rules: load_rules(connection, tenant)?,
+    };
     let mut seqs = seqs.to_vec();
     seqs.sort_unstable();
     seqs.dedup();
@@ -94,7 +99,7 @@ pub(crate) fn reconcile(
     } else {
         HashMap::new()
     };
-    let mut held = load_held(connection, &user_seqs, &rules.pools)?;
+    let mut held = load_held(connection, &user_seqs)?;
     let plans = users
         .into_iter()
         .map(|(seq, id, attributes)| {
@@ -187,7 +192,7 @@ pub(crate) fn revoke_all(
     if pools.is_empty() {
         return Ok(());
     }
-    let held = load_held(connection, &[seq], &pools)?
+    let held = load_held(connection, &[seq])?
         .remove(&seq)
         .unwrap_or_default();
     if held.is_empty() {
@@ -201,36 +206,32 @@ pub(crate) fn revoke_all(
     commit(connection, ctx, &[plan], SeatPolicy::Strict).map(|_| ())
 }
 
-/// The licenses the users hold, by user `seq`: for showing them (`licenses` of the license
-/// extension) as for planning.
+/// The licenses the users hold, by user `seq`, in sku order, each sku spelled as its pool
+/// spells it: for showing them (the license extension) as for planning.
 pub(crate) fn load_held(
     connection: &mut DbConnection,
     user_seqs: &[i64],
-    pools: &[Pool],
 ) -> Result<HashMap<i64, Vec<HeldLicense>>, StoreError> {
-    let spelled: HashMap<String, &str> = pools
-        .iter()
-        .map(|pool| (fold_key(&pool.sku), pool.sku.as_str()))
-        .collect();
     let mut held: HashMap<i64, Vec<HeldLicense>> = HashMap::new();
     for chunk in user_seqs.chunks(CHUNK) {
         let rows: Vec<(i64, String, String, i64)> = license_assignments::table
+            .inner_join(
+                license_pools::table.on(license_pools::tenant_id
+                    .eq(license_assignments::tenant_id)
+                    .and(license_pools::sku_key.eq(license_assignments::sku_key))),
+            )
             .filter(license_assignments::user_seq.eq_any(chunk))
             .order((license_assignments::user_seq, license_assignments::sku_key))
             .select((
                 license_assignments::user_seq,
-                license_assignments::sku_key,
+                license_pools::sku,
                 license_assignments::source,
                 license_assignments::assigned,
             ))
             .load(connection)
             .map_err(from_diesel)?;
-        for (seq, sku_key, source, assigned) in rows {
+        for (seq, sku, source, assigned) in rows {
             let source = LicenseSource::parse(&source).ok_or_else(|| corrupt("source", &source))?;
-            let sku = spelled
-                .get(&sku_key)
-                .map_or(sku_key.as_str(), |s| s)
-                .to_owned();
             held.entry(seq).or_default().push(HeldLicense {
                 sku,
                 source,
@@ -239,54 +240,6 @@ pub(crate) fn load_held(
         }
     }
     Ok(held)
-}
-
-/// The tenant's pools, by sku key.
-pub(crate) fn load_pools(
-    connection: &mut DbConnection,
-    tenant: &str,
-) -> Result<Vec<Pool>, StoreError> {
-    let rows: Vec<(String, String, i64, i64)> = license_pools::table
-        .filter(license_pools::tenant_id.eq(tenant))
-        .order(license_pools::sku_key)
-        .select((
-            license_pools::sku,
-            license_pools::display_name,
-            license_pools::seats,
-            license_pools::used,
-        ))
-        .load(connection)
-        .map_err(from_diesel)?;
-    Ok(rows
-        .into_iter()
-        .map(|(sku, display_name, seats, used)| Pool {
-            sku,
-            display_name,
-            seats,
-            used,
-        })
-        .collect())
-}
-
-fn load_rules(connection: &mut DbConnection, tenant: &str) -> Result<LicenseRules, StoreError> {
-    let pools = load_pools(connection, tenant)?;
-    let rows: Vec<(String, String, String)> = license_rules::table
-        .filter(license_rules::tenant_id.eq(tenant))
-        .select((
-            license_rules::source,
-            license_rules::value,
-            license_rules::sku,
-        ))
-        .load(connection)
-        .map_err(from_diesel)?;
-    let rules = rows
-        .into_iter()
-        .map(|(source, value, sku)| {
-            let source = MappingSource::parse(&source).ok_or_else(|| corrupt("rule", &source))?;
-            Ok(MappingRule { source, value, sku })
-        })
-        .collect::<Result<_, StoreError>>()?;
-    Ok(LicenseRules { pools, rules })
 }
 
 /// Locks the rows of these `seq`s (ascending) until the transaction ends. PostgreSQL only:

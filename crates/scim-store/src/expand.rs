@@ -17,17 +17,18 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use diesel::prelude::*;
-use scim_core::resource::{LICENSES, format_time, membership_attribute};
+use scim_core::license::HeldLicense;
+use scim_core::resource::{LICENSES, membership_attribute};
 use scim_core::schema::LICENSE_USER_EXTENSION;
 use scim_core::{Expand, ResourceKind, StoreError};
 use serde_json::{Map, Value};
 
+use crate::assignments::load_held;
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::members::CHUNK;
 use crate::rows::StoredResource;
-use crate::rows::from_micros;
-use crate::schema::{group_members, license_assignments, license_pools, resources};
+use crate::schema::{group_members, resources};
 
 /// Fills the computed attribute `expand` asks for into each of the resources (all of `kind`).
 pub(crate) fn expand(
@@ -41,11 +42,12 @@ pub(crate) fn expand(
     }
     let seqs: Vec<i64> = resources.iter().map(|stored| stored.seq).collect();
     if kind == ResourceKind::User && expand.licenses {
-        let mut held = licenses_of(connection, &seqs)?;
+        let mut held = load_held(connection, &seqs)?;
         for stored in resources.iter_mut() {
             let attributes = &mut stored.resource.attributes;
             match held.remove(&stored.seq) {
                 Some(licenses) => {
+                    let licenses = licenses.iter().map(HeldLicense::to_value).collect();
                     let mut extension = Map::new();
                     extension.insert(LICENSES.into(), Value::Array(licenses));
                     attributes.insert(LICENSE_USER_EXTENSION.into(), Value::Object(extension));
@@ -107,42 +109,6 @@ fn members_of(
         }
     }
     Ok(members)
-}
-
-/// The licenses each user holds, by the user's `seq`, in sku order:
-/// `{"sku", "source", "assigned"}`.
-fn licenses_of(
-    connection: &mut DbConnection,
-    user_seqs: &[i64],
-) -> Result<HashMap<i64, Vec<Value>>, StoreError> {
-    let mut held: HashMap<i64, Vec<Value>> = HashMap::new();
-    for chunk in user_seqs.chunks(CHUNK) {
-        let rows: Vec<(i64, String, String, i64)> = license_assignments::table
-            .inner_join(
-                license_pools::table.on(license_pools::tenant_id
-                    .eq(license_assignments::tenant_id)
-                    .and(license_pools::sku_key.eq(license_assignments::sku_key))),
-            )
-            .filter(license_assignments::user_seq.eq_any(chunk))
-            .order((license_assignments::user_seq, license_assignments::sku_key))
-            .select((
-                license_assignments::user_seq,
-                license_pools::sku,
-                license_assignments::source,
-                license_assignments::assigned,
-            ))
-            .load(connection)
-            .map_err(from_diesel)?;
-        for (seq, sku, source, assigned) in rows {
-            let assigned = from_micros(assigned).map_err(StoreError::unavailable)?;
-            let mut license = Map::new();
-            license.insert("sku".into(), Value::String(sku));
-            license.insert("source".into(), Value::String(source));
-            license.insert("assigned".into(), Value::String(format_time(&assigned)));
-            held.entry(seq).or_default().push(Value::Object(license));
-        }
-    }
-    Ok(held)
 }
 
 /// A group as a user's `groups` show it.

@@ -12,6 +12,7 @@ use scim_core::tenant::TenantId;
 use scim_core::{StoreError, WriteContext};
 
 use crate::assignments::{SeatPolicy, reconcile};
+use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::rows::{from_micros, to_micros};
 use crate::schema::{license_audit, license_pools, license_rules, resources};
@@ -210,34 +211,14 @@ impl LicenseLedger for DieselStore {
 
     async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError> {
         let tenant = tenant.0.clone();
-        self.run(move |connection| {
-            let rows: Vec<PoolRow> = license_pools::table
-                .filter(license_pools::tenant_id.eq(&tenant))
-                .order(license_pools::sku_key)
-                .select(PoolRow::as_select())
-                .load(connection)
-                .map_err(from_diesel)?;
-            Ok(rows.into_iter().map(Pool::from).collect())
-        })
-        .await
+        self.run(move |connection| load_pools(connection, &tenant))
+            .await
     }
 
     async fn rules(&self, tenant: &TenantId) -> Result<Vec<MappingRule>, StoreError> {
         let tenant = tenant.0.clone();
-        self.run(move |connection| {
-            let rows: Vec<RuleRow> = license_rules::table
-                .filter(license_rules::tenant_id.eq(&tenant))
-                .order((
-                    license_rules::source,
-                    license_rules::value_key,
-                    license_rules::sku_key,
-                ))
-                .select(RuleRow::as_select())
-                .load(connection)
-                .map_err(from_diesel)?;
-            rows.into_iter().map(MappingRule::try_from).collect()
-        })
-        .await
+        self.run(move |connection| load_rules(connection, &tenant))
+            .await
     }
 
     /// Reads the tenant's users in pages of [`SCAN_PAGE`] by `seq` (keyset), so memory
@@ -273,6 +254,38 @@ impl LicenseLedger for DieselStore {
         })
         .await
     }
+}
+
+/// The tenant's pools, by sku key: for the ledger as for reconciling inside a write.
+pub(crate) fn load_pools(
+    connection: &mut DbConnection,
+    tenant: &str,
+) -> Result<Vec<Pool>, StoreError> {
+    let rows: Vec<PoolRow> = license_pools::table
+        .filter(license_pools::tenant_id.eq(tenant))
+        .order(license_pools::sku_key)
+        .select(PoolRow::as_select())
+        .load(connection)
+        .map_err(from_diesel)?;
+    Ok(rows.into_iter().map(Pool::from).collect())
+}
+
+/// The tenant's mapping rules, by source, value and sku.
+pub(crate) fn load_rules(
+    connection: &mut DbConnection,
+    tenant: &str,
+) -> Result<Vec<MappingRule>, StoreError> {
+    let rows: Vec<RuleRow> = license_rules::table
+        .filter(license_rules::tenant_id.eq(tenant))
+        .order((
+            license_rules::source,
+            license_rules::value_key,
+            license_rules::sku_key,
+        ))
+        .select(RuleRow::as_select())
+        .load(connection)
+        .map_err(from_diesel)?;
+    rows.into_iter().map(MappingRule::try_from).collect()
 }
 
 /// Users read per query when scanning a whole tenant, and re-evaluated per transaction.
@@ -328,7 +341,7 @@ impl RuleRow {
         }
     }
 
-    fn exists(&self, connection: &mut crate::connection::DbConnection) -> Result<bool, StoreError> {
+    fn exists(&self, connection: &mut DbConnection) -> Result<bool, StoreError> {
         let found = license_rules::table
             .filter(license_rules::tenant_id.eq(&self.tenant_id))
             .filter(license_rules::source.eq(&self.source))

@@ -110,8 +110,9 @@ impl ResourceRepository for DieselStore {
         let (ctx, kind, id) = (ctx.clone(), resource.kind, resource.id.clone());
         self.write(move |connection| {
             let tenant = ctx.tenant.0.clone();
-            let renamed = kind == ResourceKind::Group
-                && assignments::maps_groups(connection, &tenant)?
+            let maps_groups =
+                kind == ResourceKind::Group && assignments::maps_groups(connection, &tenant)?;
+            let renamed = maps_groups
                 && resources::table
                     .filter(resources::tenant_id.eq(&tenant))
                     .filter(resources::kind.eq(kind.as_str()))
@@ -136,7 +137,12 @@ impl ResourceRepository for DieselStore {
             let Some(seq) = seq else {
                 return Err(why_not_written(connection, &tenant, kind, &id));
             };
-            let written = Written { seq, kind, renamed };
+            let written = Written {
+                seq,
+                kind,
+                maps_groups,
+                renamed,
+            };
             apply_with_licenses(connection, &ctx, written, &changes)
         })
         .await
@@ -235,9 +241,13 @@ fn insert_one(
         .returning(resources::seq)
         .get_result::<i64>(connection)
         .map_err(from_diesel)?;
+    let maps_groups = kind == ResourceKind::Group
+        && !changes.is_empty()
+        && assignments::maps_groups(connection, ctx.tenant.0.as_str())?;
     let written = Written {
         seq,
         kind,
+        maps_groups,
         renamed: false,
     };
     apply_with_licenses(connection, ctx, written, changes)
@@ -257,7 +267,9 @@ impl From<diesel::result::Error> for Savepoint {
 struct Written {
     seq: i64,
     kind: ResourceKind,
-    /// A group whose displayName changed.
+    /// A group of a tenant that maps groups to skus (asked once per write).
+    maps_groups: bool,
+    /// A group whose displayName changed (only known when `maps_groups`).
     renamed: bool,
 }
 
@@ -282,7 +294,7 @@ fn apply_with_licenses(
             vec![written.seq]
         }
         ResourceKind::Group => {
-            if !assignments::maps_groups(connection, tenant)? {
+            if !written.maps_groups {
                 return members::apply(connection, group, changes);
             }
             let whole_group = written.renamed

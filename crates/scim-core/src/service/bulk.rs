@@ -175,6 +175,7 @@ impl BulkService {
             service: &self.resources,
             caller,
             created: HashMap::new(),
+            planned: HashMap::new(),
             outcomes: Vec::with_capacity(request.entries.len()),
             errors: 0,
             fail_on_errors: request.fail_on_errors,
@@ -203,7 +204,7 @@ impl BulkService {
                 .as_ref()
                 .is_ok_and(|operation| operation.method == BulkMethod::Post);
             if post {
-                if let Some(planned) = run.plan_post(entry, &batch) {
+                if let Some(planned) = run.plan_post(entry) {
                     batch.push(planned);
                 }
                 if batch.len() >= batch_size {
@@ -226,6 +227,14 @@ impl BulkService {
     }
 }
 
+/// What an operation did: its status, the resource it wrote (none for DELETE) and the id
+/// its path named, resolved (`bulkId:` replaced), for the outcome's `location`.
+struct Ran {
+    status: u16,
+    written: Option<Resource>,
+    target: Option<String>,
+}
+
 /// POSTs committed per transaction.
 const BATCH: usize = 100;
 
@@ -244,6 +253,8 @@ struct Run<'a> {
     caller: &'a Caller,
     /// bulkId → id of the resource its POST created.
     created: HashMap<String, String>,
+    /// bulkId → id planned for a POST of the batch not committed yet.
+    planned: HashMap<String, String>,
     outcomes: Vec<BulkOutcome>,
     errors: usize,
     fail_on_errors: Option<usize>,
@@ -270,37 +281,34 @@ impl Run<'_> {
     /// Plans a POST for the batch: its id, and its data with references resolved to
     /// resources created before or planned earlier in the batch. A reference to neither
     /// fails the entry now.
-    fn plan_post<'e>(
-        &mut self,
-        entry: &'e BulkEntry,
-        batch: &[Planned<'e>],
-    ) -> Option<Planned<'e>> {
+    fn plan_post<'e>(&mut self, entry: &'e BulkEntry) -> Option<Planned<'e>> {
         let Ok(operation) = &entry.operation else {
             return None;
         };
-        let mut known = self.created.clone();
-        for planned in batch {
-            if let Some(bulk_id) = &planned.bulk_id {
-                known.insert(bulk_id.clone(), planned.id.clone());
-            }
-        }
         let missing: Vec<String> = references(operation)
             .into_iter()
-            .filter(|bulk_id| !known.contains_key(bulk_id))
+            .filter(|bulk_id| {
+                !self.created.contains_key(bulk_id) && !self.planned.contains_key(bulk_id)
+            })
             .collect();
         if !missing.is_empty() {
             self.fail(entry, not_created(&missing));
             return None;
         }
+        let id = self.service.new_id();
+        if let Some(bulk_id) = &operation.bulk_id {
+            self.planned.insert(bulk_id.clone(), id.clone());
+        }
+        // References resolve to committed resources, then to those planned in the batch.
+        let data = operation.data.as_ref().map_or(Value::Null, |data| {
+            resolve_references(&resolve_references(data, &self.created), &self.planned)
+        });
         Some(Planned {
             entry,
             kind: operation.kind,
             bulk_id: operation.bulk_id.clone(),
-            id: self.service.new_id(),
-            data: operation
-                .data
-                .as_ref()
-                .map_or(Value::Null, |data| resolve_references(data, &known)),
+            id,
+            data,
         })
     }
 
@@ -314,6 +322,7 @@ impl Run<'_> {
             .map(|p| (p.kind, p.id.clone(), p.data.clone()))
             .collect();
         let results = self.service.create_batch(self.caller, &items).await;
+        self.planned.clear();
         for (planned, result) in batch.drain(..).zip(results) {
             match result {
                 Ok(resource) => {
@@ -339,7 +348,11 @@ impl Run<'_> {
             return;
         };
         match self.run(operation).await {
-            Ok((status, written)) => {
+            Ok(Ran {
+                status,
+                written,
+                target,
+            }) => {
                 if let (Some(bulk_id), Some(resource), BulkMethod::Post) =
                     (&operation.bulk_id, &written, operation.method)
                 {
@@ -351,7 +364,7 @@ impl Run<'_> {
                     version: written.as_ref().map(|r| r.meta.etag()),
                     resource: written
                         .map(|r| (r.kind, r.id))
-                        .or_else(|| operation.id.clone().map(|id| (operation.kind, id))),
+                        .or_else(|| target.map(|id| (operation.kind, id))),
                     status,
                     error: None,
                 });
@@ -362,7 +375,7 @@ impl Run<'_> {
 
     /// Runs one operation with its bulkId references resolved: the status and the written
     /// resource (none for DELETE).
-    async fn run(&self, operation: &BulkOperation) -> ScimResult<(u16, Option<Resource>)> {
+    async fn run(&self, operation: &BulkOperation) -> ScimResult<Ran> {
         let (id, data) = self.resolved(operation)?;
         let precondition = operation
             .version
@@ -370,25 +383,30 @@ impl Run<'_> {
             .map_or(Precondition::None, Precondition::parse_if_match);
         let (service, caller, kind) = (self.service, self.caller, operation.kind);
         let data = data.unwrap_or(Value::Null);
-        Ok(match (operation.method, id) {
+        let (status, written) = match (operation.method, &id) {
             (BulkMethod::Post, _) => (201, Some(service.create(caller, kind, &data).await?)),
             (BulkMethod::Put, Some(id)) => {
                 let replaced = service
-                    .replace(caller, kind, &id, &data, &precondition)
+                    .replace(caller, kind, id, &data, &precondition)
                     .await?;
                 (200, Some(replaced))
             }
             (BulkMethod::Patch, Some(id)) => {
                 let patched = service
-                    .patch(caller, kind, &id, &data, &precondition, Expand::default())
+                    .patch(caller, kind, id, &data, &precondition, Expand::default())
                     .await?;
                 (200, Some(patched))
             }
             (BulkMethod::Delete, Some(id)) => {
-                service.delete(caller, kind, &id, &precondition).await?;
+                service.delete(caller, kind, id, &precondition).await?;
                 (204, None)
             }
             (_, None) => return Err(ScimError::InvalidPath("the path names no resource".into())),
+        };
+        Ok(Ran {
+            status,
+            written,
+            target: id,
         })
     }
 

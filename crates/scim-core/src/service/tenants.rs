@@ -340,7 +340,7 @@ mod tests {
         assert_eq!(issued.secret, "scim_new-secret");
         assert_eq!(issued.expires_in, TimeDelta::minutes(60));
         assert!(
-            !format!("{issued:?}").contains("secret\""),
+            !format!("{issued:?}").contains("scim_new-secret"),
             "no secret in Debug"
         );
         let principal = svc
