@@ -672,6 +672,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_delete_by_bulk_id_reports_the_resolved_location() {
+        let mut repo = MockResourceRepository::new();
+        repo.expect_insert_batch()
+            .returning(|_, writes| Ok(writes.iter().map(|_| Ok(())).collect()));
+        repo.expect_delete()
+            .withf(|_, kind, id, version| {
+                *kind == ResourceKind::User && id == "id-1" && version.is_none()
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+        let operations = json!([
+            {"method": "POST", "path": "/Users", "bulkId": "u",
+                "data": {"schemas": [USER_SCHEMA], "userName": "alice"}},
+            {"method": "DELETE", "path": "/Users/bulkId:u"},
+        ]);
+        let outcomes = service(repo)
+            .execute(&caller(), &body(None, &operations))
+            .await
+            .unwrap();
+        assert_eq!(outcomes[1].status, 204);
+        assert_eq!(
+            outcomes[1].resource,
+            Some((ResourceKind::User, "id-1".to_owned()))
+        );
+    }
+
+    #[tokio::test]
     async fn fail_on_errors_stops_one_by_one_at_the_count() {
         let mut repo = MockResourceRepository::new();
         // One by one: the first insert fails, and nothing else reaches the store.
