@@ -77,6 +77,33 @@ pub(crate) fn issue_token(store: &Store, slug: &str) -> String {
     out.lines().last().expect("token line").trim().to_owned()
 }
 
+/// Starts `scim-server serve` on a free port: the process and its base URL.
+fn spawn(store: &Store, flags: &[&str], log_level: &str, logs: Stdio) -> (Child, String) {
+    let mut child = Command::new(server_binary())
+        .arg("--database-url")
+        .arg(store.url())
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
+        .args(flags)
+        .env("RUST_LOG", log_level)
+        .stdout(Stdio::piped())
+        .stderr(logs)
+        .spawn()
+        .expect("start scim-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                tx.send(addr.to_owned()).ok();
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server did not start");
+    (child, addr)
+}
+
 /// A running server; killed when dropped.
 pub(crate) struct Server {
     child: Child,
@@ -93,28 +120,7 @@ impl Server {
     /// Starts the server with more `serve` flags, a `RUST_LOG` level, and its log output
     /// (stderr) sent to `logs`.
     pub(crate) fn start_with(store: Store, flags: &[&str], log_level: &str, logs: Stdio) -> Self {
-        let mut child = Command::new(server_binary())
-            .arg("--database-url")
-            .arg(store.url())
-            .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
-            .args(flags)
-            .env("RUST_LOG", log_level)
-            .stdout(Stdio::piped())
-            .stderr(logs)
-            .spawn()
-            .expect("start scim-server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    tx.send(addr.to_owned()).ok();
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server did not start");
+        let (child, base) = spawn(&store, flags, log_level, logs);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -122,10 +128,20 @@ impl Server {
             .into();
         Server {
             child,
-            base: addr,
+            base,
             store,
             agent,
         }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown of any kind) and starts a new one on the
+    /// same store with `flags`; `base` is the new server's.
+    pub(crate) fn kill_and_restart(&mut self, flags: &[&str]) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
+        let (child, base) = spawn(&self.store, flags, "warn", Stdio::inherit());
+        self.child = child;
+        self.base = base;
     }
 
     /// Performs a request built elsewhere (the `oauth2` crate's), answering with the

@@ -15,6 +15,7 @@ mod discovery;
 mod entra;
 mod errors;
 mod isolation;
+mod jobs;
 mod licensing;
 mod oauth;
 mod okta;

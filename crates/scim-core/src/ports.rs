@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
 use crate::context::WriteContext;
 use crate::error::StoreError;
 use crate::license::{
@@ -203,6 +204,45 @@ pub trait LicenseLedger: Send + Sync {
         tenant: &TenantId,
         query: &AuditQuery,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Asynchronous bulk jobs (see [`crate::bulk::BulkJob`]): stored with their request, claimed
+/// by one process at a time under a lease, checkpointed with the outcomes of every step.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait BulkJobRepository: Send + Sync {
+    /// Stores a new (pending) job.
+    async fn create_job(&self, job: &NewBulkJob) -> Result<(), StoreError>;
+
+    /// The tenant's job with this id, if any.
+    async fn get_job(&self, tenant: &TenantId, id: &str) -> Result<Option<BulkJob>, StoreError>;
+
+    /// The job's checkpointed outcomes, in processing order.
+    async fn job_outcomes(&self, id: &str) -> Result<Vec<BulkOutcome>, StoreError>;
+
+    /// Claims the oldest job that is pending, or running under a lease that has expired at
+    /// `lease.now` (its process died): it becomes running under `lease`, its attempts
+    /// counted. Two processes never claim the same job under live leases.
+    async fn claim_job(&self, lease: &Lease) -> Result<Option<ClaimedJob>, StoreError>;
+
+    /// Checkpoints a job: stores `outcomes` (processed after the `first` already stored),
+    /// sets `done` and renews the lease to `lease.until`, in one transaction. `NotFound`
+    /// when the job is no longer held under `lease.owner` (another process took it over).
+    async fn checkpoint_job(
+        &self,
+        id: &str,
+        lease: &Lease,
+        first: usize,
+        outcomes: &[BulkOutcome],
+    ) -> Result<(), StoreError>;
+
+    /// Ends a job held under `lease.owner` with `status`; `NotFound` when it is not held.
+    async fn finish_job(
+        &self,
+        id: &str,
+        lease: &Lease,
+        status: JobStatus,
+    ) -> Result<(), StoreError>;
 }
 
 /// The time. The core never reads the system clock itself.

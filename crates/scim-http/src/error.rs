@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use scim_core::ScimError;
+use scim_core::bulk::OperationError;
 use serde_json::{Map, Value, json};
 
 use crate::SCIM_CONTENT_TYPE;
@@ -28,13 +29,18 @@ impl std::fmt::Display for ApiError {
 
 /// The SCIM error body: `status` is a string, as RFC 7644 §3.12 shows it.
 pub(crate) fn error_body(error: &ScimError) -> Value {
+    operation_error_body(&OperationError::from(error))
+}
+
+/// The error body of a failed bulk operation (the same body a single request gets).
+pub(crate) fn operation_error_body(error: &OperationError) -> Value {
     let mut body = Map::new();
     body.insert("schemas".into(), json!([ERROR_SCHEMA]));
-    body.insert("status".into(), json!(error.status().to_string()));
-    if let Some(scim_type) = error.scim_type() {
+    body.insert("status".into(), json!(error.status.to_string()));
+    if let Some(scim_type) = &error.scim_type {
         body.insert("scimType".into(), json!(scim_type));
     }
-    body.insert("detail".into(), json!(error.detail()));
+    body.insert("detail".into(), json!(error.detail));
     Value::Object(body)
 }
 

@@ -38,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .app_data(web::PayloadConfig::new(bulk_limit + 1))
                 .route(web::post().to(bulk::bulk)),
         )
+        .service(endpoint("/BulkJobs/{id}").route(web::get().to(bulk::get_job)))
         .service(endpoint("/Licenses").route(web::get().to(licenses::list)))
         .service(endpoint("/Licenses/{sku}").route(web::get().to(licenses::get)));
     for kind in kinds {

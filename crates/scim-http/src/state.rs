@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use scim_core::SchemaRegistry;
-use scim_core::service::{BulkService, LicenseService, ResourceService, TenantService};
+use scim_core::service::{
+    BulkJobService, BulkService, LicenseService, ResourceService, TenantService,
+};
+use tokio::sync::Notify;
 
 use crate::rate::RateLimiter;
 
@@ -36,6 +39,9 @@ impl Default for HttpConfig {
 pub struct AppState {
     pub resources: ResourceService,
     pub bulk: BulkService,
+    pub jobs: BulkJobService,
+    /// Wakes the job runner when a job is submitted.
+    pub job_wake: Arc<Notify>,
     pub licenses: LicenseService,
     pub tenants: TenantService,
     pub registry: Arc<SchemaRegistry>,

@@ -99,6 +99,16 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Most operations a /Bulk request (or `POST /Users?bulk=true`) may carry (413 beyond
+    /// it); advertised in /ServiceProviderConfig. Raise it for large asynchronous jobs.
+    #[arg(long, env = "SCIM_BULK_MAX_OPERATIONS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub bulk_max_operations: u32,
+
+    /// Largest /Bulk body, in bytes (413 beyond it); advertised in /ServiceProviderConfig.
+    #[arg(long, env = "SCIM_BULK_MAX_PAYLOAD_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub bulk_max_payload_bytes: usize,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIM_WORKERS")]
     pub workers: Option<usize>,
@@ -121,6 +131,12 @@ pub struct ServeArgs {
     /// Requests a tenant may send at once above the sustained rate.
     #[arg(long, env = "SCIM_RATE_BURST", default_value_t = 400)]
     pub rate_burst: u32,
+
+    /// Seconds a server process holds an asynchronous bulk job between checkpoints; a job
+    /// whose process died is resumed (by any process on the store) once this has passed.
+    #[arg(long, env = "SCIM_JOB_LEASE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub job_lease_seconds: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod commands;
+mod jobs;
 pub mod serve;
 pub mod telemetry;
 pub mod tls;

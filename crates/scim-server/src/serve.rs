@@ -11,7 +11,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App as ActixApp, HttpMessage, HttpServer};
 use anyhow::Context;
 use scim_core::bulk::BulkLimits;
-use scim_core::service::BulkService;
+use scim_core::service::{BulkJobService, BulkService};
 use scim_http::{AppState, HttpConfig, RateLimit, RateLimiter};
 use tracing::Instrument;
 
@@ -25,7 +25,8 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let http = HttpConfig {
         public_url: args.public_url.clone(),
         max_body_bytes: args.max_body_bytes,
-        ..HttpConfig::default()
+        bulk_max_operations: usize::try_from(args.bulk_max_operations).unwrap_or(usize::MAX),
+        bulk_max_payload_bytes: args.bulk_max_payload_bytes,
     };
     let bulk = BulkService::new(
         app.resources.clone(),
@@ -33,8 +34,19 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
             max_operations: http.bulk_max_operations,
         },
     );
+    let jobs = BulkJobService::new(
+        bulk.clone(),
+        app.bulk_jobs,
+        app.clock,
+        app.ids,
+        chrono::Duration::seconds(i64::from(args.job_lease_seconds)),
+    );
+    let job_wake = Arc::new(tokio::sync::Notify::new());
+    let runner = tokio::spawn(crate::jobs::run_jobs(jobs.clone(), Arc::clone(&job_wake)));
     let state = AppState {
         bulk,
+        jobs,
+        job_wake,
         resources: app.resources,
         licenses: app.licenses,
         tenants: app.tenants,
@@ -76,7 +88,10 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     }
     std::io::stdout().flush().ok();
     tracing::info!(addresses = ?server.addrs(), "serving SCIM at /scim/v2");
-    server.run().await.context("running the HTTP server")
+    let served = server.run().await.context("running the HTTP server");
+    // A job under way stops here; its lease expires and the next start resumes it.
+    runner.abort();
+    served
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

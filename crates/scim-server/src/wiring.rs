@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use scim_core::SchemaRegistry;
 use scim_core::ports::{
-    Clock, IdGenerator, LicenseLedger, ResourceRepository, SecretGenerator, TenantRepository,
+    BulkJobRepository, Clock, IdGenerator, LicenseLedger, ResourceRepository, SecretGenerator,
+    TenantRepository,
 };
 use scim_core::service::{LicenseService, ResourceService, TenantService};
 use scim_core::tenant::TOKEN_PREFIX;
@@ -51,6 +52,10 @@ pub struct App {
     pub resources: ResourceService,
     pub tenants: TenantService,
     pub licenses: LicenseService,
+    /// What the bulk job service (built by `serve`, with the HTTP limits) runs on.
+    pub bulk_jobs: Arc<dyn BulkJobRepository>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGenerator>,
 }
 
 impl App {
@@ -81,9 +86,9 @@ impl App {
             Arc::clone(&clock),
         );
         let tenants = TenantService::new(
-            store as Arc<dyn TenantRepository>,
-            clock,
-            ids,
+            Arc::clone(&store) as Arc<dyn TenantRepository>,
+            Arc::clone(&clock),
+            Arc::clone(&ids),
             Arc::new(RandomSecrets),
         );
         Ok(Self {
@@ -91,6 +96,9 @@ impl App {
             resources,
             tenants,
             licenses,
+            bulk_jobs: store as Arc<dyn BulkJobRepository>,
+            clock,
+            ids,
         })
     }
 }

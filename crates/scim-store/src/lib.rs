@@ -12,6 +12,7 @@ mod database;
 mod errors;
 mod expand;
 mod filter_sql;
+mod jobs;
 mod licenses;
 mod list;
 mod members;

@@ -23,6 +23,10 @@ pub(crate) enum CorruptRow {
     Kind(String),
     #[error("resource data is not a JSON object: {0}")]
     Data(#[source] serde_json::Error),
+    #[error("unknown bulk job status '{0}'")]
+    JobStatus(String),
+    #[error("a bulk job's stored request or outcome is not valid JSON: {0}")]
+    Job(#[source] serde_json::Error),
 }
 
 impl From<CorruptRow> for StoreError {

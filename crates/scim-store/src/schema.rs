@@ -112,6 +112,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Asynchronous bulk jobs; `lease_owner` runs the job until `lease_until`.
+    bulk_jobs (id) {
+        id -> Text,
+        tenant_id -> Text,
+        status -> Text,
+        done -> BigInt,
+        total -> BigInt,
+        request -> Text,
+        actor -> Text,
+        cause -> Text,
+        attempts -> Integer,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        created -> BigInt,
+        updated -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// A job's outcomes (`BulkOutcome` as JSON), in processing order.
+    bulk_job_outcomes (job_id, position) {
+        job_id -> Text,
+        position -> BigInt,
+        outcome -> Text,
+    }
+}
+
 diesel::joinable!(tokens -> tenants (tenant_id));
 diesel::joinable!(clients -> tenants (tenant_id));
 diesel::joinable!(resources -> tenants (tenant_id));
@@ -125,4 +153,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     license_rules,
     license_assignments,
     license_audit,
+    bulk_jobs,
+    bulk_job_outcomes,
 );

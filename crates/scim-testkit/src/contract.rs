@@ -16,6 +16,7 @@ use crate::fixtures::{
 };
 use crate::{StoreFactory, TestStore};
 
+pub use crate::jobs::*;
 pub use crate::licensing::*;
 pub use crate::membership::*;
 

@@ -21,6 +21,7 @@
 pub mod agreement;
 pub mod contract;
 pub mod fixtures;
+pub mod jobs;
 pub mod licensing;
 pub mod membership;
 pub mod oracle;
@@ -169,6 +170,8 @@ macro_rules! contract_tests {
             group_licensing_follows_membership,
             admin_changes_reevaluate_while_seats_last,
             seats_are_never_over_assigned_under_concurrency,
+            bulk_jobs_are_leased_checkpointed_and_resumed,
+            concurrent_claims_take_each_job_once,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
@@ -194,6 +197,7 @@ mod tests {
             include_str!("contract.rs"),
             include_str!("membership.rs"),
             include_str!("licensing.rs"),
+            include_str!("jobs.rs"),
         ]
         .concat();
         let lib = include_str!("lib.rs");

@@ -12,13 +12,20 @@
 //! - Operations run in request order, except that an operation waits for the operations
 //!   defining the bulkIds it references ([`execution_order`]). Operations caught in a cycle
 //!   of references are reported apart, for the executor to resolve (RFC 7644 §3.7.1).
+//! - Asynchronous jobs ([`BulkJob`]) keep the outcomes of processed operations; a job's POSTs
+//!   create resources with ids [`derived_id`] from the job, so a resumed job knows them.
 
+mod job;
 mod order;
 mod request;
 
 #[cfg(test)]
 mod tests;
 
+pub use job::{
+    BULK_JOB_SCHEMA, BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, MAX_ATTEMPTS, NewBulkJob,
+    OperationError, derived_id,
+};
 pub(crate) use order::quoted;
 pub use order::{ExecutionPlan, execution_order, references, resolve_references};
 pub use request::{

@@ -8,15 +8,23 @@
 //! processing stops exactly after the n-th failure. Groups that reference each other through
 //! `members` (a cycle) are created without those members first and get them with a PATCH
 //! once every group of the cycle exists (RFC 7644 §3.7.1); other cycles fail with 409.
+//!
+//! An asynchronous job runs through the same engine with a [`JobRun`]: after every step (a
+//! batch, one other operation, the cycles) its outcomes are checkpointed; its POSTs create
+//! ids [`derived_id`] from the job; and an attempt resuming after a crash skips the
+//! operations checkpointed and recognises, in the one step that may have committed without
+//! its checkpoint, the resources that step created and the deletes it made.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::resources::{Precondition, ResourceService};
 use crate::bulk::{
-    BULK_ID_PREFIX, BulkEntry, BulkLimits, BulkMethod, BulkOperation, BulkRequest, execution_order,
-    parse_bulk, quoted, references, resolve_references,
+    BULK_ID_PREFIX, BulkEntry, BulkLimits, BulkMethod, BulkOperation, BulkOutcome, BulkRequest,
+    OperationError, derived_id, execution_order, parse_bulk, quoted, references,
+    resolve_references,
 };
 use crate::context::Caller;
 use crate::error::{ScimError, ScimResult};
@@ -26,25 +34,26 @@ use crate::path::AttrPath;
 use crate::query::ListQuery;
 use crate::resource::{Expand, Resource, ResourceKind};
 
-/// What happened to one operation, in the order operations were processed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BulkOutcome {
-    /// The method and bulkId as the client sent them.
-    pub method: String,
-    pub bulk_id: Option<String>,
-    /// The resource the operation wrote (for `location`), when it did.
-    pub resource: Option<(ResourceKind, String)>,
-    /// Its `meta.version` after the write (ETag form), when it still exists.
-    pub version: Option<String>,
-    pub status: u16,
-    /// The SCIM error of a failed operation.
-    pub error: Option<ScimError>,
-}
-
 #[derive(Clone)]
 pub struct BulkService {
     resources: ResourceService,
     limits: BulkLimits,
+}
+
+/// Where the outcomes of a job's steps go.
+#[async_trait]
+pub(crate) trait Checkpoints: Send + Sync {
+    /// Stores the outcomes so far (those not stored yet); an error stops the run.
+    async fn checkpoint(&mut self, outcomes: &[BulkOutcome]) -> ScimResult<()>;
+}
+
+/// A job's run: its id (for derived ids), the outcomes of earlier attempts, whether an
+/// earlier attempt may have written past its last checkpoint, and the checkpoints.
+pub(crate) struct JobRun<'j> {
+    pub job_id: &'j str,
+    pub outcomes: Vec<BulkOutcome>,
+    pub resumed: bool,
+    pub checkpoints: &'j mut dyn Checkpoints,
 }
 
 impl BulkService {
@@ -60,7 +69,7 @@ impl BulkService {
     /// processed operation has an outcome, until `failOnErrors` failures stop the rest.
     pub async fn execute(&self, caller: &Caller, body: &Value) -> ScimResult<Vec<BulkOutcome>> {
         let request = parse_bulk(body, &self.limits)?;
-        Ok(self.run(caller, &request).await)
+        self.run(caller, &request, None).await
     }
 
     /// `POST /Users?bulk=true`, our extension: a ListResponse-shaped body whose `Resources`
@@ -103,7 +112,7 @@ impl BulkService {
             fail_on_errors: None,
             entries,
         };
-        Ok(self.run(caller, &request).await)
+        self.run(caller, &request, None).await
     }
 
     /// The bulk entry a resource of an upsert stands for: a POST, or a PUT of the user
@@ -168,23 +177,23 @@ impl BulkService {
         }
     }
 
-    /// Runs a parsed request.
-    async fn run(&self, caller: &Caller, request: &BulkRequest) -> Vec<BulkOutcome> {
+    /// Runs a parsed request, as a job's attempt when `job` is given (then a failed
+    /// checkpoint is the error).
+    pub(crate) async fn run(
+        &self,
+        caller: &Caller,
+        request: &BulkRequest,
+        job: Option<JobRun<'_>>,
+    ) -> ScimResult<Vec<BulkOutcome>> {
         let plan = execution_order(request);
-        let mut run = Run {
-            service: &self.resources,
-            caller,
-            created: HashMap::new(),
-            planned: HashMap::new(),
-            outcomes: Vec::with_capacity(request.entries.len()),
-            errors: 0,
-            fail_on_errors: request.fail_on_errors,
-        };
+        let mut run = Run::new(&self.resources, caller, request.fail_on_errors, job);
         for (index, error) in plan.failed {
             if run.stopped() {
-                return run.outcomes;
+                return Ok(run.outcomes);
             }
-            run.fail(&request.entries[index], error);
+            if !run.done.contains(&index) {
+                run.fail(index, &request.entries[index], error);
+            }
         }
         // POSTs in a row are created in batched transactions (a savepoint each) unless
         // failOnErrors asks to stop at an exact count, which only one-by-one can honour.
@@ -193,10 +202,13 @@ impl BulkService {
         } else {
             BATCH
         };
-        let mut batch: Vec<Planned<'_>> = Vec::new();
+        let mut batch: Vec<Planned> = Vec::new();
         for index in plan.order {
             if run.stopped() {
-                return run.outcomes;
+                return Ok(run.outcomes);
+            }
+            if run.done.contains(&index) {
+                continue;
             }
             let entry = &request.entries[index];
             let post = entry
@@ -204,26 +216,35 @@ impl BulkService {
                 .as_ref()
                 .is_ok_and(|operation| operation.method == BulkMethod::Post);
             if post {
-                if let Some(planned) = run.plan_post(entry) {
+                if let Some(planned) = run.plan_post(index, entry) {
                     batch.push(planned);
                 }
                 if batch.len() >= batch_size {
-                    run.flush(&mut batch).await;
+                    run.commit(&mut batch).await?;
+                    run.checkpoint().await?;
                 }
                 continue;
             }
-            run.flush(&mut batch).await;
-            if run.stopped() {
-                return run.outcomes;
+            if !batch.is_empty() {
+                run.commit(&mut batch).await?;
+                run.checkpoint().await?;
             }
-            run.entry(entry).await;
+            if run.stopped() {
+                return Ok(run.outcomes);
+            }
+            run.entry(index, entry).await;
+            run.checkpoint().await?;
         }
-        run.flush(&mut batch).await;
+        if !batch.is_empty() {
+            run.commit(&mut batch).await?;
+            run.checkpoint().await?;
+        }
         // Last, the cycles: what they reference outside themselves exists by now.
         if !run.stopped() {
-            run.circular(&request.entries, &plan.circular).await;
+            run.circular(&request.entries, &plan.circular).await?;
+            run.checkpoint().await?;
         }
-        run.outcomes
+        Ok(run.outcomes)
     }
 }
 
@@ -238,17 +259,19 @@ struct Ran {
 /// POSTs committed per transaction.
 const BATCH: usize = 100;
 
-/// A POST planned for a batch: its entry, the id it will get and its resolved data.
-struct Planned<'e> {
-    entry: &'e BulkEntry,
+/// A POST planned for a batch: its entry's position, method and bulkId, the id it will get
+/// and its resolved data.
+struct Planned {
+    index: usize,
+    method: String,
     kind: ResourceKind,
     bulk_id: Option<String>,
     id: String,
     data: Value,
 }
 
-/// One execution's state.
-struct Run<'a> {
+/// One execution's state; `'j` is a job's, when it is one.
+struct Run<'a, 'j> {
     service: &'a ResourceService,
     caller: &'a Caller,
     /// bulkId → id of the resource its POST created.
@@ -258,30 +281,103 @@ struct Run<'a> {
     outcomes: Vec<BulkOutcome>,
     errors: usize,
     fail_on_errors: Option<usize>,
+    /// The job whose ids POSTs derive from, if any.
+    job_id: Option<&'j str>,
+    /// Entries an earlier attempt of the job processed.
+    done: HashSet<usize>,
+    /// Whether the step under way may have been committed by an earlier attempt.
+    recovering: bool,
+    checkpoints: Option<&'j mut dyn Checkpoints>,
 }
 
-impl Run<'_> {
+impl<'a, 'j> Run<'a, 'j> {
+    fn new(
+        service: &'a ResourceService,
+        caller: &'a Caller,
+        fail_on_errors: Option<usize>,
+        job: Option<JobRun<'j>>,
+    ) -> Self {
+        let mut run = Self {
+            service,
+            caller,
+            created: HashMap::new(),
+            planned: HashMap::new(),
+            outcomes: Vec::new(),
+            errors: 0,
+            fail_on_errors,
+            job_id: None,
+            done: HashSet::new(),
+            recovering: false,
+            checkpoints: None,
+        };
+        if let Some(job) = job {
+            for outcome in &job.outcomes {
+                run.done.insert(outcome.index);
+                if outcome.error.is_some() {
+                    run.errors += 1;
+                }
+                if let (Some(bulk_id), Some((_, id)), "POST") = (
+                    &outcome.bulk_id,
+                    &outcome.resource,
+                    outcome.method.to_ascii_uppercase().as_str(),
+                ) {
+                    run.created.insert(bulk_id.clone(), id.clone());
+                }
+            }
+            run.outcomes = job.outcomes;
+            run.job_id = Some(job.job_id);
+            run.recovering = job.resumed;
+            run.checkpoints = Some(job.checkpoints);
+        }
+        run
+    }
+
     fn stopped(&self) -> bool {
         self.fail_on_errors
             .is_some_and(|limit| self.errors >= limit)
     }
 
-    fn fail(&mut self, entry: &BulkEntry, error: ScimError) {
+    /// Ends a step: a job checkpoints its outcomes.
+    async fn checkpoint(&mut self) -> ScimResult<()> {
+        if let Some(checkpoints) = self.checkpoints.as_mut() {
+            checkpoints.checkpoint(&self.outcomes).await?;
+        }
+        self.recovering = false;
+        Ok(())
+    }
+
+    fn fail(&mut self, index: usize, entry: &BulkEntry, error: ScimError) {
         self.errors += 1;
         self.outcomes.push(BulkOutcome {
+            index,
             method: entry.method.clone(),
             bulk_id: entry.bulk_id.clone(),
             resource: None,
             version: None,
             status: error.status(),
-            error: Some(error),
+            error: Some(error.into()),
+        });
+    }
+
+    fn succeed(&mut self, index: usize, entry: &BulkEntry, ran: Ran, kind: ResourceKind) {
+        self.outcomes.push(BulkOutcome {
+            index,
+            method: entry.method.clone(),
+            bulk_id: entry.bulk_id.clone(),
+            version: ran.written.as_ref().map(|r| r.meta.etag()),
+            resource: ran
+                .written
+                .map(|r| (r.kind, r.id))
+                .or_else(|| ran.target.map(|id| (kind, id))),
+            status: ran.status,
+            error: None,
         });
     }
 
     /// Plans a POST for the batch: its id, and its data with references resolved to
     /// resources created before or planned earlier in the batch. A reference to neither
     /// fails the entry now.
-    fn plan_post<'e>(&mut self, entry: &'e BulkEntry) -> Option<Planned<'e>> {
+    fn plan_post(&mut self, index: usize, entry: &BulkEntry) -> Option<Planned> {
         let Ok(operation) = &entry.operation else {
             return None;
         };
@@ -292,10 +388,13 @@ impl Run<'_> {
             })
             .collect();
         if !missing.is_empty() {
-            self.fail(entry, not_created(&missing));
+            self.fail(index, entry, not_created(&missing));
             return None;
         }
-        let id = self.service.new_id();
+        let id = match self.job_id {
+            Some(job_id) => derived_id(job_id, index),
+            None => self.service.new_id(),
+        };
         if let Some(bulk_id) = &operation.bulk_id {
             self.planned.insert(bulk_id.clone(), id.clone());
         }
@@ -304,7 +403,8 @@ impl Run<'_> {
             resolve_references(&resolve_references(data, &self.created), &self.planned)
         });
         Some(Planned {
-            entry,
+            index,
+            method: entry.method.clone(),
             kind: operation.kind,
             bulk_id: operation.bulk_id.clone(),
             id,
@@ -312,10 +412,28 @@ impl Run<'_> {
         })
     }
 
-    /// Creates the batch's resources in one transaction and records their outcomes.
-    async fn flush(&mut self, batch: &mut Vec<Planned<'_>>) {
+    /// Creates the batch's resources in one transaction and records their outcomes. When
+    /// recovering, the resources an earlier attempt created are recognised by their ids
+    /// first.
+    async fn commit(&mut self, batch: &mut Vec<Planned>) -> ScimResult<()> {
+        if self.recovering {
+            let mut missing = Vec::with_capacity(batch.len());
+            for planned in batch.drain(..) {
+                let tenant = &self.caller.tenant;
+                let found = self
+                    .service
+                    .get(tenant, planned.kind, &planned.id, Expand::default())
+                    .await;
+                match found {
+                    Ok(resource) => self.created_by(planned, resource),
+                    Err(ScimError::NotFound(_)) => missing.push(planned),
+                    Err(error) => return Err(error),
+                }
+            }
+            *batch = missing;
+        }
         if batch.is_empty() {
-            return;
+            return Ok(());
         }
         let items: Vec<(ResourceKind, String, Value)> = batch
             .iter()
@@ -325,56 +443,65 @@ impl Run<'_> {
         self.planned.clear();
         for (planned, result) in batch.drain(..).zip(results) {
             match result {
-                Ok(resource) => {
-                    if let Some(bulk_id) = &planned.bulk_id {
-                        self.created.insert(bulk_id.clone(), resource.id.clone());
-                    }
+                Ok(resource) => self.created_by(planned, resource),
+                Err(error) => {
+                    self.errors += 1;
                     self.outcomes.push(BulkOutcome {
-                        method: planned.entry.method.clone(),
-                        bulk_id: planned.entry.bulk_id.clone(),
-                        version: Some(resource.meta.etag()),
-                        resource: Some((resource.kind, resource.id)),
-                        status: 201,
-                        error: None,
+                        index: planned.index,
+                        method: planned.method,
+                        bulk_id: planned.bulk_id,
+                        resource: None,
+                        version: None,
+                        status: error.status(),
+                        error: Some(OperationError::from(&error)),
                     });
                 }
-                Err(error) => self.fail(planned.entry, error),
             }
         }
+        Ok(())
     }
 
-    async fn entry(&mut self, entry: &BulkEntry) {
+    fn created_by(&mut self, planned: Planned, resource: Resource) {
+        if let Some(bulk_id) = &planned.bulk_id {
+            self.created.insert(bulk_id.clone(), resource.id.clone());
+        }
+        self.outcomes.push(BulkOutcome {
+            index: planned.index,
+            method: planned.method,
+            bulk_id: planned.bulk_id,
+            version: Some(resource.meta.etag()),
+            resource: Some((resource.kind, resource.id)),
+            status: 201,
+            error: None,
+        });
+    }
+
+    /// Runs one PUT, PATCH or DELETE. Recovering, a DELETE whose target is gone is taken
+    /// for the earlier attempt's.
+    async fn entry(&mut self, index: usize, entry: &BulkEntry) {
         let Ok(operation) = &entry.operation else {
             return;
         };
-        match self.run(operation).await {
-            Ok(Ran {
-                status,
-                written,
-                target,
-            }) => {
-                if let (Some(bulk_id), Some(resource), BulkMethod::Post) =
-                    (&operation.bulk_id, &written, operation.method)
-                {
-                    self.created.insert(bulk_id.clone(), resource.id.clone());
-                }
-                self.outcomes.push(BulkOutcome {
-                    method: entry.method.clone(),
-                    bulk_id: entry.bulk_id.clone(),
-                    version: written.as_ref().map(|r| r.meta.etag()),
-                    resource: written
-                        .map(|r| (r.kind, r.id))
-                        .or_else(|| target.map(|id| (operation.kind, id))),
-                    status,
-                    error: None,
-                });
+        let result = match self.run(operation).await {
+            Err(ScimError::NotFound(_))
+                if self.recovering && operation.method == BulkMethod::Delete =>
+            {
+                self.resolved(operation).map(|(target, _)| Ran {
+                    status: 204,
+                    written: None,
+                    target,
+                })
             }
-            Err(error) => self.fail(entry, error),
+            other => other,
+        };
+        match result {
+            Ok(ran) => self.succeed(index, entry, ran, operation.kind),
+            Err(error) => self.fail(index, entry, error),
         }
     }
 
     /// Runs one operation with its bulkId references resolved: the status and the written
-    /// resource (none for DELETE).
+    /// resource (none for DELETE). POSTs are not run here but committed in batches.
     async fn run(&self, operation: &BulkOperation) -> ScimResult<Ran> {
         let (id, data) = self.resolved(operation)?;
         let precondition = operation
@@ -383,30 +510,39 @@ impl Run<'_> {
             .map_or(Precondition::None, Precondition::parse_if_match);
         let (service, caller, kind) = (self.service, self.caller, operation.kind);
         let data = data.unwrap_or(Value::Null);
-        let (status, written) = match (operation.method, &id) {
-            (BulkMethod::Post, _) => (201, Some(service.create(caller, kind, &data).await?)),
-            (BulkMethod::Put, Some(id)) => {
+        let Some(target) = id else {
+            return Err(ScimError::InvalidPath("the path names no resource".into()));
+        };
+        let (status, written) = match operation.method {
+            BulkMethod::Post => return Err(ScimError::Internal),
+            BulkMethod::Put => {
                 let replaced = service
-                    .replace(caller, kind, id, &data, &precondition)
+                    .replace(caller, kind, &target, &data, &precondition)
                     .await?;
                 (200, Some(replaced))
             }
-            (BulkMethod::Patch, Some(id)) => {
+            BulkMethod::Patch => {
                 let patched = service
-                    .patch(caller, kind, id, &data, &precondition, Expand::default())
+                    .patch(
+                        caller,
+                        kind,
+                        &target,
+                        &data,
+                        &precondition,
+                        Expand::default(),
+                    )
                     .await?;
                 (200, Some(patched))
             }
-            (BulkMethod::Delete, Some(id)) => {
-                service.delete(caller, kind, id, &precondition).await?;
+            BulkMethod::Delete => {
+                service.delete(caller, kind, &target, &precondition).await?;
                 (204, None)
             }
-            (_, None) => return Err(ScimError::InvalidPath("the path names no resource".into())),
         };
         Ok(Ran {
             status,
             written,
-            target: id,
+            target: Some(target),
         })
     }
 
@@ -432,10 +568,14 @@ impl Run<'_> {
         Ok((id, data))
     }
 
-    /// Entries caught in reference cycles. POSTs of groups whose only references are member
-    /// values are created without the members that wait for the cycle, then get them by
-    /// PATCH; any other entry of a cycle fails with 409.
-    async fn circular(&mut self, entries: &[BulkEntry], circular: &[usize]) {
+    /// Entries caught in reference cycles, as one step. POSTs of groups whose only
+    /// references are member values are created without the members that name groups of the
+    /// cycle, then get them by PATCH; any other entry of a cycle fails with 409.
+    async fn circular(&mut self, entries: &[BulkEntry], circular: &[usize]) -> ScimResult<()> {
+        // A job's attempt checkpoints the cycles whole: done for one, done for all.
+        if circular.iter().any(|index| self.done.contains(index)) {
+            return Ok(());
+        }
         let resolvable = |entry: &BulkEntry| -> bool {
             entry.operation.as_ref().is_ok_and(|operation| {
                 operation.method == BulkMethod::Post
@@ -446,6 +586,7 @@ impl Run<'_> {
         if circular.iter().any(|&index| !resolvable(&entries[index])) {
             for &index in circular {
                 self.fail(
+                    index,
                     &entries[index],
                     ScimError::Conflict(
                         "circular bulkId references that cannot be resolved: only groups \
@@ -454,10 +595,16 @@ impl Run<'_> {
                     ),
                 );
             }
-            return;
+            return Ok(());
         }
-        // Create each group with the members that are already resolvable.
-        let mut deferred: Vec<(String, Vec<Value>)> = Vec::new();
+        let cycle: HashSet<&str> = circular
+            .iter()
+            .filter_map(|&index| entries[index].operation.as_ref().ok())
+            .filter_map(|operation| operation.bulk_id.as_deref())
+            .collect();
+        // Create each group with the members outside the cycle.
+        let mut deferred: Vec<(usize, Vec<Value>)> = Vec::new();
+        let mut batch = Vec::new();
         for &index in circular {
             let entry = &entries[index];
             let Ok(operation) = &entry.operation else {
@@ -469,29 +616,31 @@ impl Run<'_> {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            let (now, later): (Vec<Value>, Vec<Value>) = members
+            let (later, now): (Vec<Value>, Vec<Value>) = members
                 .into_iter()
-                .partition(|member| !waits_for_cycle(member, &self.created));
+                .partition(|member| names_one_of(member, &cycle));
             data["members"] = Value::Array(now);
-            let first = BulkOperation {
-                data: Some(data),
-                ..operation.clone()
-            };
-            self.entry(&BulkEntry {
-                operation: Ok(first),
+            let first = BulkEntry {
+                operation: Ok(BulkOperation {
+                    data: Some(data),
+                    ..operation.clone()
+                }),
                 ..entry.clone()
-            })
-            .await;
-            let created = operation
-                .bulk_id
-                .as_ref()
-                .and_then(|bulk_id| self.created.get(bulk_id));
-            if let Some(id) = created {
-                deferred.push((id.clone(), later));
+            };
+            if let Some(planned) = self.plan_post(index, &first) {
+                batch.push(planned);
+                deferred.push((index, later));
             }
         }
+        self.commit(&mut batch).await?;
         // Then add the members that waited, now that every group exists.
-        for (id, later) in deferred {
+        for (index, later) in deferred {
+            let Some(outcome) = self.outcomes.iter().rposition(|o| o.index == index) else {
+                continue;
+            };
+            let Some((_, id)) = self.outcomes[outcome].resource.clone() else {
+                continue;
+            };
             if later.is_empty() {
                 continue;
             }
@@ -511,22 +660,18 @@ impl Run<'_> {
                     Expand::default(),
                 )
                 .await;
-            let outcome = self.outcomes.iter_mut().rev().find(|o| {
-                o.resource
-                    .as_ref()
-                    .is_some_and(|(_, written)| *written == id)
-            });
-            match (added, outcome) {
-                (Ok(group), Some(outcome)) => outcome.version = Some(group.meta.etag()),
+            let outcome = &mut self.outcomes[outcome];
+            match added {
+                Ok(group) => outcome.version = Some(group.meta.etag()),
                 // The group exists; its outcome says its members could not all be added.
-                (Err(error), Some(outcome)) => {
+                Err(error) => {
                     outcome.status = error.status();
-                    outcome.error = Some(error);
+                    outcome.error = Some(OperationError::from(&error));
                     self.errors += 1;
                 }
-                (_, None) => {}
             }
         }
+        Ok(())
     }
 }
 
@@ -567,13 +712,13 @@ fn mentions_bulk_id(value: &Value) -> bool {
     }
 }
 
-/// Whether a member's value is a bulkId not created yet.
-fn waits_for_cycle(member: &Value, created: &HashMap<String, String>) -> bool {
+/// Whether a member's value is `bulkId:` one of `bulk_ids`.
+fn names_one_of(member: &Value, bulk_ids: &HashSet<&str>) -> bool {
     member
         .get("value")
         .and_then(Value::as_str)
         .and_then(|value| value.strip_prefix(BULK_ID_PREFIX))
-        .is_some_and(|bulk_id| !created.contains_key(bulk_id))
+        .is_some_and(|bulk_id| bulk_ids.contains(bulk_id))
 }
 
 #[cfg(test)]
@@ -721,7 +866,10 @@ mod tests {
         assert_eq!(outcomes.len(), 1);
         assert_eq!(outcomes[0].status, 409);
         assert_eq!(
-            outcomes[0].error.as_ref().and_then(ScimError::scim_type),
+            outcomes[0]
+                .error
+                .as_ref()
+                .and_then(|e| e.scim_type.as_deref()),
             Some("uniqueness")
         );
     }

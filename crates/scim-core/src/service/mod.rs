@@ -1,12 +1,14 @@
 //! The use cases: each plans a change purely, then commits it through the ports.
 
 mod bulk;
+mod jobs;
 mod licenses;
 mod plan;
 mod resources;
 mod tenants;
 
-pub use bulk::{BulkOutcome, BulkService};
+pub use bulk::BulkService;
+pub use jobs::{BulkJobService, Progress};
 pub use licenses::{LicenseError, LicenseService, Usage};
 pub use plan::{plan_create, plan_patch, plan_replace};
 pub use resources::{Precondition, ResourceService};

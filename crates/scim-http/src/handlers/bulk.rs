@@ -1,15 +1,17 @@
-//! `POST /Bulk` (RFC 7644 §3.7): the operations' outcomes as a BulkResponse.
+//! `POST /Bulk` (RFC 7644 §3.7): the operations' outcomes as a BulkResponse, at once or, with
+//! `Prefer: respond-async` (RFC 7240), as a job whose resource `GET /BulkJobs/{id}` reads.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use scim_core::bulk::BULK_RESPONSE_SCHEMA;
-use scim_core::service::BulkOutcome;
+use scim_core::bulk::{BULK_JOB_SCHEMA, BULK_RESPONSE_SCHEMA, BulkJob, BulkOutcome};
+use scim_core::resource::format_time;
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::body::json_body;
 use crate::context::cause_of;
-use crate::error::{ApiResult, error_body};
+use crate::error::{ApiResult, operation_error_body};
 use crate::render::{base_url, scim_json};
 use crate::state::AppState;
 
@@ -25,8 +27,78 @@ pub(crate) async fn bulk(
         format!("token:{}", caller.0.credential_id),
         cause_of(&req),
     );
+    let base = base_url(&req, &state.config);
+    if prefers_async(&req) {
+        let job = state.jobs.submit(&writer, &body).await?;
+        state.job_wake.notify_one();
+        tracing::info!(job = %job.id, operations = job.total, "bulk job accepted");
+        let location = job_location(&base, &job.id);
+        let mut response = scim_json(StatusCode::ACCEPTED, &job_json(&job, None, &base));
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            headers.insert(header::LOCATION, value);
+        }
+        headers.insert(
+            header::HeaderName::from_static("preference-applied"),
+            HeaderValue::from_static("respond-async"),
+        );
+        return Ok(response);
+    }
     let outcomes = state.bulk.execute(&writer, &body).await?;
-    Ok(bulk_response(&outcomes, &base_url(&req, &state.config)))
+    Ok(bulk_response(&outcomes, &base))
+}
+
+/// `GET /BulkJobs/{id}`: the caller's tenant's job; its BulkResponse once completed.
+pub(crate) async fn get_job(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let (job, outcomes) = state.jobs.get(&caller.0.tenant, &id).await?;
+    let base = base_url(&req, &state.config);
+    Ok(scim_json(
+        StatusCode::OK,
+        &job_json(&job, outcomes.as_deref(), &base),
+    ))
+}
+
+/// Whether the request asks to be answered at once and processed later (RFC 7240 §4.1).
+fn prefers_async(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::HeaderName::from_static("prefer"))
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|preference| {
+            let token = preference.split(';').next().unwrap_or_default().trim();
+            token.eq_ignore_ascii_case("respond-async")
+        })
+}
+
+fn job_location(base: &str, id: &str) -> String {
+    format!("{base}/BulkJobs/{id}")
+}
+
+/// The job resource (schema [`BULK_JOB_SCHEMA`]): its state, and the BulkResponse when
+/// completed.
+fn job_json(job: &BulkJob, outcomes: Option<&[BulkOutcome]>, base: &str) -> Value {
+    let mut out = json!({
+        "schemas": [BULK_JOB_SCHEMA],
+        "id": job.id,
+        "status": job.status.as_str(),
+        "done": job.done,
+        "total": job.total,
+        "meta": {
+            "resourceType": "BulkJob",
+            "created": format_time(&job.created),
+            "lastModified": format_time(&job.updated),
+            "location": job_location(base, &job.id),
+        },
+    });
+    if let Some(outcomes) = outcomes {
+        out["response"] = bulk_response_json(outcomes, base);
+    }
+    out
 }
 
 /// The BulkResponse of processed operations (also `POST /Users?bulk=true`'s answer).
@@ -37,11 +109,12 @@ pub(crate) fn bulk_response(outcomes: &[BulkOutcome], base: &str) -> HttpRespons
         failed,
         "bulk request processed"
     );
+    scim_json(StatusCode::OK, &bulk_response_json(outcomes, base))
+}
+
+fn bulk_response_json(outcomes: &[BulkOutcome], base: &str) -> Value {
     let operations: Vec<Value> = outcomes.iter().map(|o| operation_json(o, base)).collect();
-    scim_json(
-        StatusCode::OK,
-        &json!({"schemas": [BULK_RESPONSE_SCHEMA], "Operations": operations}),
-    )
+    json!({"schemas": [BULK_RESPONSE_SCHEMA], "Operations": operations})
 }
 
 /// One element of the response's `Operations`: `status` as a string, as RFC 7644 §3.7.3
@@ -63,7 +136,7 @@ fn operation_json(outcome: &BulkOutcome, base: &str) -> Value {
     }
     out.insert("status".into(), json!(outcome.status.to_string()));
     if let Some(error) = &outcome.error {
-        out.insert("response".into(), error_body(error));
+        out.insert("response".into(), operation_error_body(error));
     }
     Value::Object(out)
 }

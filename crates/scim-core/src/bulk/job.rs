@@ -1,0 +1,206 @@
+//! Asynchronous bulk jobs (`Prefer: respond-async`): what a job is, and what a processed
+//! operation's outcome is, in the form a store keeps.
+//!
+//! A job is stored with its request, claimed by one server process at a time under a lease
+//! it renews at every checkpoint, and checkpointed after every step (a batch of POSTs, or one
+//! other operation): the outcomes so far are stored, so a job resumes where its last
+//! checkpoint left it, on this process or another, after a crash.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::ScimError;
+use crate::resource::ResourceKind;
+use crate::tenant::TenantId;
+
+/// The schema of a job resource (our extension; see `docs/bulk.md`).
+pub const BULK_JOB_SCHEMA: &str = "urn:scim-license:schemas:core:2.0:BulkJob";
+
+/// A job's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    /// Accepted, not started.
+    Pending,
+    /// Being processed (or waiting to be resumed after a crash).
+    Running,
+    /// Every operation was processed; the outcomes are final.
+    Completed,
+    /// Given up: the job could not be run (it failed [`MAX_ATTEMPTS`] times).
+    Failed,
+}
+
+/// How many times a job is started before it is given up as failed: a job that kills the
+/// process running it must not kill every process after it.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Running, Self::Completed, Self::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+}
+
+/// A job as its owner reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkJob {
+    pub id: String,
+    pub tenant: TenantId,
+    pub status: JobStatus,
+    /// Operations processed so far, and in all.
+    pub done: usize,
+    pub total: usize,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+/// A job to store: its request as accepted, and who asked for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBulkJob {
+    pub job: BulkJob,
+    pub request: Value,
+    pub actor: String,
+    pub cause: String,
+}
+
+/// A job a process has claimed to run: its request, and the outcomes of earlier attempts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    pub job: BulkJob,
+    pub request: Value,
+    pub actor: String,
+    pub cause: String,
+    /// The outcomes checkpointed so far, in processing order.
+    pub outcomes: Vec<BulkOutcome>,
+    /// How many times the job has been claimed, this claim included.
+    pub attempts: u32,
+}
+
+/// Who holds a job, and until when: a claim or checkpoint sets `until`, and another process
+/// may take the job over once it has passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    pub now: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// What happened to one operation, in the order operations were processed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkOutcome {
+    /// The operation's position in the request.
+    pub index: usize,
+    /// The method and bulkId as the client sent them.
+    pub method: String,
+    pub bulk_id: Option<String>,
+    /// The resource the operation wrote (for `location`), when it did.
+    pub resource: Option<(ResourceKind, String)>,
+    /// Its `meta.version` after the write (ETag form), when it still exists.
+    pub version: Option<String>,
+    pub status: u16,
+    /// The SCIM error of a failed operation.
+    pub error: Option<OperationError>,
+}
+
+/// A failed operation's SCIM error, as its `response` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationError {
+    pub status: u16,
+    pub scim_type: Option<String>,
+    pub detail: String,
+}
+
+impl From<&ScimError> for OperationError {
+    fn from(error: &ScimError) -> Self {
+        Self {
+            status: error.status(),
+            scim_type: error.scim_type().map(str::to_owned),
+            detail: error.detail(),
+        }
+    }
+}
+
+impl From<ScimError> for OperationError {
+    fn from(error: ScimError) -> Self {
+        Self::from(&error)
+    }
+}
+
+/// The id a job's POST at `index` gives the resource it creates: derived from the job, so
+/// that an attempt resuming after a crash recognises what an earlier attempt created.
+pub fn derived_id(job_id: &str, index: usize) -> String {
+    let digest = Sha256::digest(format!("scim-license bulk job {job_id} operation {index}"));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    // An RFC 9562 version 8 (custom) UUID.
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_are_stable_distinct_v8_uuids() {
+        let a = derived_id("job-1", 0);
+        assert_eq!(a, derived_id("job-1", 0));
+        assert_ne!(a, derived_id("job-1", 1));
+        assert_ne!(a, derived_id("job-2", 0));
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "8");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            JobStatus::Pending,
+            JobStatus::Running,
+            JobStatus::Completed,
+            JobStatus::Failed,
+        ] {
+            assert_eq!(JobStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(JobStatus::parse("done"), None);
+    }
+
+    #[test]
+    fn outcomes_keep_what_the_response_needs_through_json() {
+        let outcome = BulkOutcome {
+            index: 3,
+            method: "POST".into(),
+            bulk_id: Some("u1".into()),
+            resource: Some((ResourceKind::User, "id-1".into())),
+            version: Some("W/\"1\"".into()),
+            status: 409,
+            error: Some(OperationError::from(&ScimError::Uniqueness("taken".into()))),
+        };
+        let text = serde_json::to_string(&outcome).unwrap();
+        assert_eq!(serde_json::from_str::<BulkOutcome>(&text).unwrap(), outcome);
+        assert_eq!(
+            outcome.error.unwrap().scim_type.as_deref(),
+            Some("uniqueness")
+        );
+    }
+}

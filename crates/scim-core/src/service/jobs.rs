@@ -1,0 +1,362 @@
+//! Asynchronous bulk jobs (`Prefer: respond-async`): accepting a BulkRequest as a job, reading
+//! a job, and running jobs through the bulk engine with a checkpoint after every step.
+//!
+//! A job is validated whole when it is submitted (a request-level problem is the submitter's
+//! error, at once), stored, and run by whichever process claims it. A process that dies
+//! leaves its lease to expire; the next claim resumes the job after its last checkpoint (see
+//! [`super::bulk`] for how the step in flight is recognised). A job claimed
+//! [`MAX_ATTEMPTS`] times without finishing is failed rather than retried forever.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Duration;
+use serde_json::Value;
+
+use super::bulk::{BulkService, Checkpoints, JobRun};
+use crate::bulk::{
+    BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, MAX_ATTEMPTS, NewBulkJob, parse_bulk,
+};
+use crate::context::Caller;
+use crate::error::{ScimError, ScimResult, StoreError};
+use crate::ports::{BulkJobRepository, Clock, IdGenerator};
+use crate::tenant::TenantId;
+
+/// Called with a job's state after every checkpoint, for progress reports.
+pub type Progress = dyn Fn(&BulkJob) + Send + Sync;
+
+#[derive(Clone)]
+pub struct BulkJobService {
+    bulk: BulkService,
+    jobs: Arc<dyn BulkJobRepository>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    lease: Duration,
+}
+
+impl BulkJobService {
+    /// `lease`: how long a process holds a job between checkpoints before another may take
+    /// it over.
+    pub fn new(
+        bulk: BulkService,
+        jobs: Arc<dyn BulkJobRepository>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        lease: Duration,
+    ) -> Self {
+        Self {
+            bulk,
+            jobs,
+            clock,
+            ids,
+            lease,
+        }
+    }
+
+    /// Accepts a BulkRequest body as a pending job, once it parses as a whole.
+    pub async fn submit(&self, caller: &Caller, body: &Value) -> ScimResult<BulkJob> {
+        let request = parse_bulk(body, &self.bulk.limits())?;
+        let now = self.clock.now();
+        let job = BulkJob {
+            id: self.ids.new_id(),
+            tenant: caller.tenant.clone(),
+            status: JobStatus::Pending,
+            done: 0,
+            total: request.entries.len(),
+            created: now,
+            updated: now,
+        };
+        let new = NewBulkJob {
+            job: job.clone(),
+            request: body.clone(),
+            actor: caller.actor.clone(),
+            cause: caller.cause.clone(),
+        };
+        self.jobs
+            .create_job(&new)
+            .await
+            .map_err(|e| job_error(&e))?;
+        Ok(job)
+    }
+
+    /// The tenant's job, and its outcomes once it has completed. Another tenant's job is
+    /// not found, as an unknown one.
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> ScimResult<(BulkJob, Option<Vec<BulkOutcome>>)> {
+        let job = self
+            .jobs
+            .get_job(tenant, id)
+            .await
+            .map_err(|e| job_error(&e))?
+            .ok_or_else(|| ScimError::NotFound(format!("bulk job {id} not found")))?;
+        if job.status != JobStatus::Completed {
+            return Ok((job, None));
+        }
+        let outcomes = self
+            .jobs
+            .job_outcomes(id)
+            .await
+            .map_err(|e| job_error(&e))?;
+        Ok((job, Some(outcomes)))
+    }
+
+    /// Claims a job as `owner` and runs it to its end: the job as it ended, or `None` when
+    /// no job is waiting. An error leaves the job to be resumed once the lease expires.
+    pub async fn run_next(&self, owner: &str, progress: &Progress) -> ScimResult<Option<BulkJob>> {
+        let Some(claimed) = self
+            .jobs
+            .claim_job(&self.lease_for(owner))
+            .await
+            .map_err(|e| job_error(&e))?
+        else {
+            return Ok(None);
+        };
+        let ClaimedJob {
+            mut job,
+            request,
+            actor,
+            cause,
+            outcomes,
+            attempts,
+        } = claimed;
+        let parsed = parse_bulk(&request, &self.bulk.limits());
+        let request = match parsed {
+            Ok(request) if attempts <= MAX_ATTEMPTS => request,
+            // Accepted once, so only a change of limits or a job that kept killing its
+            // processes gets here.
+            _ => return self.finish(job, owner, JobStatus::Failed).await.map(Some),
+        };
+        let caller = Caller::new(job.tenant.clone(), actor, cause);
+        let mut checkpoints = JobCheckpoints {
+            service: self,
+            job: job.clone(),
+            owner,
+            stored: outcomes.len(),
+            progress,
+        };
+        let outcomes = self
+            .bulk
+            .run(
+                &caller,
+                &request,
+                Some(JobRun {
+                    job_id: &job.id,
+                    outcomes,
+                    resumed: attempts > 1,
+                    checkpoints: &mut checkpoints,
+                }),
+            )
+            .await?;
+        // What ended the run without a step (failures before any write, failOnErrors).
+        checkpoints.checkpoint(&outcomes).await?;
+        job.done = outcomes.len();
+        self.finish(job, owner, JobStatus::Completed)
+            .await
+            .map(Some)
+    }
+
+    async fn finish(
+        &self,
+        mut job: BulkJob,
+        owner: &str,
+        status: JobStatus,
+    ) -> ScimResult<BulkJob> {
+        let lease = self.lease_for(owner);
+        self.jobs
+            .finish_job(&job.id, &lease, status)
+            .await
+            .map_err(|e| job_error(&e))?;
+        job.status = status;
+        job.updated = lease.now;
+        Ok(job)
+    }
+
+    fn lease_for(&self, owner: &str) -> Lease {
+        let now = self.clock.now();
+        Lease {
+            owner: owner.to_owned(),
+            now,
+            until: now + self.lease,
+        }
+    }
+}
+
+/// A running job's checkpoints: stores the outcomes not stored yet, renewing the lease.
+struct JobCheckpoints<'s> {
+    service: &'s BulkJobService,
+    job: BulkJob,
+    owner: &'s str,
+    stored: usize,
+    progress: &'s Progress,
+}
+
+#[async_trait]
+impl Checkpoints for JobCheckpoints<'_> {
+    async fn checkpoint(&mut self, outcomes: &[BulkOutcome]) -> ScimResult<()> {
+        // The circular step may amend outcomes it already pushed, never stored ones.
+        let fresh = &outcomes[self.stored.min(outcomes.len())..];
+        let lease = self.service.lease_for(self.owner);
+        self.service
+            .jobs
+            .checkpoint_job(&self.job.id, &lease, self.stored, fresh)
+            .await
+            .map_err(|e| job_error(&e))?;
+        self.stored = outcomes.len();
+        self.job.done = outcomes.len();
+        self.job.status = JobStatus::Running;
+        self.job.updated = lease.now;
+        (self.progress)(&self.job);
+        Ok(())
+    }
+}
+
+/// A job's store failure: a lost lease means another process runs the job now.
+fn job_error(error: &StoreError) -> ScimError {
+    match error {
+        StoreError::NotFound => {
+            ScimError::Conflict("the bulk job is held by another process".into())
+        }
+        StoreError::Unavailable(_) => ScimError::Unavailable,
+        _ => ScimError::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::{TimeZone, Utc};
+    use serde_json::{Map, json};
+
+    use super::*;
+    use crate::bulk::{BULK_REQUEST_SCHEMA, BulkLimits, derived_id};
+    use crate::ports::{MockBulkJobRepository, MockClock, MockIdGenerator, MockResourceRepository};
+    use crate::resource::{Meta, Resource, ResourceKind};
+    use crate::schema::{SchemaRegistry, USER_SCHEMA};
+    use crate::service::ResourceService;
+
+    fn service(repo: MockResourceRepository, jobs: MockBulkJobRepository) -> BulkJobService {
+        let mut clock = MockClock::new();
+        clock
+            .expect_now()
+            .returning(|| Utc.timestamp_opt(1_700_000_000, 0).unwrap());
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        let mut ids = MockIdGenerator::new();
+        ids.expect_new_id().never();
+        let ids: Arc<dyn IdGenerator> = Arc::new(ids);
+        let resources = ResourceService::new(
+            Arc::new(repo),
+            Arc::new(SchemaRegistry::standard()),
+            Arc::clone(&clock),
+            Arc::clone(&ids),
+        );
+        let bulk = BulkService::new(resources, BulkLimits { max_operations: 10 });
+        BulkJobService::new(bulk, Arc::new(jobs), clock, ids, Duration::seconds(30))
+    }
+
+    fn post(n: usize) -> Value {
+        json!({"method": "POST", "path": "/Users", "bulkId": format!("u{n}"),
+            "data": {"schemas": [USER_SCHEMA], "userName": format!("user{n}")}})
+    }
+
+    fn stored_user(id: &str) -> Resource {
+        let at = Utc.timestamp_opt(1_600_000_000, 0).unwrap();
+        Resource {
+            kind: ResourceKind::User,
+            id: id.to_owned(),
+            meta: Meta {
+                created: at,
+                last_modified: at,
+                version: 1,
+            },
+            attributes: Map::new(),
+        }
+    }
+
+    /// An attempt resuming after a crash skips what was checkpointed, recognises the POST
+    /// the dead attempt committed past its checkpoint (by its derived id) without writing it
+    /// again, creates the rest, and stores only the new outcomes.
+    #[tokio::test]
+    async fn a_resumed_job_recognises_what_the_dead_attempt_committed() {
+        let job = BulkJob {
+            id: "job-1".into(),
+            tenant: TenantId("t1".into()),
+            status: JobStatus::Running,
+            done: 1,
+            total: 3,
+            created: Utc.timestamp_opt(1_690_000_000, 0).unwrap(),
+            updated: Utc.timestamp_opt(1_690_000_000, 0).unwrap(),
+        };
+        let checkpointed = BulkOutcome {
+            index: 0,
+            method: "POST".into(),
+            bulk_id: Some("u0".into()),
+            resource: Some((ResourceKind::User, derived_id("job-1", 0))),
+            version: Some("W/\"1\"".into()),
+            status: 201,
+            error: None,
+        };
+        let claimed = ClaimedJob {
+            job: job.clone(),
+            request: json!({"schemas": [BULK_REQUEST_SCHEMA],
+                "Operations": [post(0), post(1), post(2)]}),
+            actor: "token:k1".into(),
+            cause: "POST /scim/v2/Bulk".into(),
+            outcomes: vec![checkpointed],
+            attempts: 2,
+        };
+        let committed = derived_id("job-1", 1);
+        let mut repo = MockResourceRepository::new();
+        repo.expect_get().returning(move |_, _, id, _| {
+            Ok((id == derived_id("job-1", 1)).then(|| stored_user(id)))
+        });
+        repo.expect_insert_batch()
+            .withf(|_, writes| writes.len() == 1 && writes[0].0.id == derived_id("job-1", 2))
+            .times(1)
+            .returning(|_, writes| Ok(writes.iter().map(|_| Ok(())).collect()));
+        let mut jobs = MockBulkJobRepository::new();
+        let mut claim = Some(claimed);
+        jobs.expect_claim_job().returning(move |_| Ok(claim.take()));
+        let stored = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&stored);
+        jobs.expect_checkpoint_job()
+            .returning(move |_, lease, first, outcomes| {
+                assert_eq!(lease.owner, "process-b");
+                sink.lock().unwrap().push((first, outcomes.to_vec()));
+                Ok(())
+            });
+        jobs.expect_finish_job()
+            .withf(|id, _, status| id == "job-1" && *status == JobStatus::Completed)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let ended = service(repo, jobs)
+            .run_next("process-b", &|_| {})
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((ended.status, ended.done), (JobStatus::Completed, 3));
+        let stored = stored.lock().unwrap();
+        let new: Vec<(usize, usize, Option<String>)> = stored
+            .iter()
+            .flat_map(|(first, outcomes)| {
+                outcomes.iter().enumerate().map(move |(offset, o)| {
+                    (
+                        first + offset,
+                        o.index,
+                        o.resource.clone().map(|(_, id)| id),
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(
+            new,
+            [
+                (1, 1, Some(committed)),
+                (2, 2, Some(derived_id("job-1", 2)))
+            ]
+        );
+    }
+}

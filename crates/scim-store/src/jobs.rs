@@ -1,0 +1,256 @@
+//! `BulkJobRepository`: asynchronous bulk jobs, their leases and checkpointed outcomes.
+//!
+//! Claims are optimistic and portable: the oldest open job is read, then taken with an
+//! `UPDATE … WHERE` that repeats the claim condition, so of two processes racing for a job
+//! (PostgreSQL re-checks the condition after waiting on the row; SQLite serialises writers)
+//! only one changes the row, and the other moves on to the next candidate.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use scim_core::StoreError;
+use scim_core::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
+use scim_core::ports::BulkJobRepository;
+use scim_core::tenant::TenantId;
+
+use crate::connection::{DbConnection, MultiBackend};
+use crate::errors::from_diesel;
+use crate::rows::{CorruptRow, from_micros, to_micros};
+use crate::schema::{bulk_job_outcomes, bulk_jobs};
+use crate::store::DieselStore;
+
+/// Candidates read per claim attempt (the ones other processes took are skipped).
+const CLAIM_CANDIDATES: i64 = 8;
+
+/// Outcome rows per INSERT statement.
+const OUTCOME_CHUNK: usize = 500;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = bulk_jobs, check_for_backend(MultiBackend))]
+struct JobRow {
+    id: String,
+    tenant_id: String,
+    status: String,
+    done: i64,
+    total: i64,
+    created: i64,
+    updated: i64,
+}
+
+impl TryFrom<JobRow> for BulkJob {
+    type Error = CorruptRow;
+
+    fn try_from(row: JobRow) -> Result<Self, CorruptRow> {
+        Ok(Self {
+            status: JobStatus::parse(&row.status).ok_or(CorruptRow::JobStatus(row.status))?,
+            id: row.id,
+            tenant: TenantId(row.tenant_id),
+            done: usize::try_from(row.done).unwrap_or_default(),
+            total: usize::try_from(row.total).unwrap_or_default(),
+            created: from_micros(row.created)?,
+            updated: from_micros(row.updated)?,
+        })
+    }
+}
+
+#[async_trait]
+impl BulkJobRepository for DieselStore {
+    async fn create_job(&self, new: &NewBulkJob) -> Result<(), StoreError> {
+        let job = &new.job;
+        let values = (
+            bulk_jobs::id.eq(job.id.clone()),
+            bulk_jobs::tenant_id.eq(job.tenant.0.clone()),
+            bulk_jobs::status.eq(job.status.as_str()),
+            bulk_jobs::done.eq(count(job.done)),
+            bulk_jobs::total.eq(count(job.total)),
+            bulk_jobs::request.eq(new.request.to_string()),
+            bulk_jobs::actor.eq(new.actor.clone()),
+            bulk_jobs::cause.eq(new.cause.clone()),
+            bulk_jobs::attempts.eq(0),
+            bulk_jobs::created.eq(to_micros(&job.created)),
+            bulk_jobs::updated.eq(to_micros(&job.updated)),
+        );
+        self.write(move |connection| {
+            diesel::insert_into(bulk_jobs::table)
+                .values(values)
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_job(&self, tenant: &TenantId, id: &str) -> Result<Option<BulkJob>, StoreError> {
+        let (tenant, id) = (tenant.0.clone(), id.to_owned());
+        self.run(move |connection| {
+            let row = bulk_jobs::table
+                .filter(bulk_jobs::id.eq(id))
+                .filter(bulk_jobs::tenant_id.eq(tenant))
+                .select(JobRow::as_select())
+                .first(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            Ok(row.map(BulkJob::try_from).transpose()?)
+        })
+        .await
+    }
+
+    async fn job_outcomes(&self, id: &str) -> Result<Vec<BulkOutcome>, StoreError> {
+        let id = id.to_owned();
+        self.run(move |connection| load_outcomes(connection, &id))
+            .await
+    }
+
+    async fn claim_job(&self, lease: &Lease) -> Result<Option<ClaimedJob>, StoreError> {
+        let lease = lease.clone();
+        self.write(move |connection| {
+            let now = to_micros(&lease.now);
+            let open = bulk_jobs::status
+                .eq(JobStatus::Pending.as_str())
+                .or(bulk_jobs::status
+                    .eq(JobStatus::Running.as_str())
+                    .and(bulk_jobs::lease_until.lt(now)));
+            let candidates: Vec<String> = bulk_jobs::table
+                .filter(open)
+                .order((bulk_jobs::created.asc(), bulk_jobs::id.asc()))
+                .select(bulk_jobs::id)
+                .limit(CLAIM_CANDIDATES)
+                .load(connection)
+                .map_err(from_diesel)?;
+            for id in candidates {
+                let taken = diesel::update(bulk_jobs::table)
+                    .filter(bulk_jobs::id.eq(&id))
+                    .filter(open)
+                    .set((
+                        bulk_jobs::status.eq(JobStatus::Running.as_str()),
+                        bulk_jobs::lease_owner.eq(&lease.owner),
+                        bulk_jobs::lease_until.eq(to_micros(&lease.until)),
+                        bulk_jobs::attempts.eq(bulk_jobs::attempts + 1),
+                        bulk_jobs::updated.eq(now),
+                    ))
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+                if taken == 1 {
+                    return load_claimed(connection, &id).map(Some);
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn checkpoint_job(
+        &self,
+        id: &str,
+        lease: &Lease,
+        first: usize,
+        outcomes: &[BulkOutcome],
+    ) -> Result<(), StoreError> {
+        let rows = outcomes
+            .iter()
+            .enumerate()
+            .map(|(offset, outcome)| {
+                let text = serde_json::to_string(outcome).map_err(CorruptRow::Job)?;
+                Ok((
+                    bulk_job_outcomes::job_id.eq(id.to_owned()),
+                    bulk_job_outcomes::position.eq(count(first + offset)),
+                    bulk_job_outcomes::outcome.eq(text),
+                ))
+            })
+            .collect::<Result<Vec<_>, CorruptRow>>()?;
+        let (id, lease, done) = (id.to_owned(), lease.clone(), count(first + outcomes.len()));
+        self.write(move |connection| {
+            let held = diesel::update(bulk_jobs::table)
+                .filter(bulk_jobs::id.eq(&id))
+                .filter(bulk_jobs::status.eq(JobStatus::Running.as_str()))
+                .filter(bulk_jobs::lease_owner.eq(&lease.owner))
+                .set((
+                    bulk_jobs::done.eq(done),
+                    bulk_jobs::lease_until.eq(to_micros(&lease.until)),
+                    bulk_jobs::updated.eq(to_micros(&lease.now)),
+                ))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if held == 0 {
+                return Err(StoreError::NotFound);
+            }
+            for chunk in rows.chunks(OUTCOME_CHUNK) {
+                // One multi-row insert per backend (not portable through the multi-backend
+                // connection).
+                let insert = diesel::insert_into(bulk_job_outcomes::table).values(chunk);
+                match connection {
+                    DbConnection::Pg(connection) => insert.execute(connection),
+                    DbConnection::Sqlite(connection) => insert.execute(connection),
+                }
+                .map_err(from_diesel)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn finish_job(
+        &self,
+        id: &str,
+        lease: &Lease,
+        status: JobStatus,
+    ) -> Result<(), StoreError> {
+        let (id, lease) = (id.to_owned(), lease.clone());
+        self.write(move |connection| {
+            let held = diesel::update(bulk_jobs::table)
+                .filter(bulk_jobs::id.eq(&id))
+                .filter(bulk_jobs::lease_owner.eq(&lease.owner))
+                .set((
+                    bulk_jobs::status.eq(status.as_str()),
+                    bulk_jobs::lease_owner.eq(None::<String>),
+                    bulk_jobs::lease_until.eq(None::<i64>),
+                    bulk_jobs::updated.eq(to_micros(&lease.now)),
+                ))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if held == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn load_claimed(connection: &mut DbConnection, id: &str) -> Result<ClaimedJob, StoreError> {
+    let (row, request, actor, cause, attempts) = bulk_jobs::table
+        .filter(bulk_jobs::id.eq(id))
+        .select((
+            JobRow::as_select(),
+            bulk_jobs::request,
+            bulk_jobs::actor,
+            bulk_jobs::cause,
+            bulk_jobs::attempts,
+        ))
+        .first::<(JobRow, String, String, String, i32)>(connection)
+        .map_err(from_diesel)?;
+    Ok(ClaimedJob {
+        job: BulkJob::try_from(row)?,
+        request: serde_json::from_str(&request).map_err(CorruptRow::Job)?,
+        actor,
+        cause,
+        outcomes: load_outcomes(connection, id)?,
+        attempts: u32::try_from(attempts).unwrap_or_default(),
+    })
+}
+
+fn load_outcomes(connection: &mut DbConnection, id: &str) -> Result<Vec<BulkOutcome>, StoreError> {
+    let texts: Vec<String> = bulk_job_outcomes::table
+        .filter(bulk_job_outcomes::job_id.eq(id))
+        .order(bulk_job_outcomes::position.asc())
+        .select(bulk_job_outcomes::outcome)
+        .load(connection)
+        .map_err(from_diesel)?;
+    texts
+        .iter()
+        .map(|text| Ok(serde_json::from_str(text).map_err(CorruptRow::Job)?))
+        .collect()
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

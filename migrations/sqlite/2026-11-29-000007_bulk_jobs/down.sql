@@ -1,0 +1,2 @@
+DROP TABLE bulk_job_outcomes;
+DROP TABLE bulk_jobs;
