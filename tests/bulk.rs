@@ -119,6 +119,92 @@ fn thousand_operations_with_cross_references(store: Store) {
     );
 }
 
+/// A re-sync of 300 existing users (PATCH, PUT, DELETE, committed 100 per transaction) with
+/// failures in the middle: each fails alone, and each success is what its single request
+/// would have done.
+fn updates_in_batches_fail_one_by_one(store: Store) {
+    let token = tenant_with_token(&store, "acme");
+    let server = Server::start(store);
+    let created = server.post(
+        "/scim/v2/Bulk",
+        &token,
+        &bulk(Value::Array(
+            (0..300).map(|n| post_user(&format!("u{n}"), &[])).collect(),
+        )),
+    );
+    assert_eq!(created.status, 200, "{}", created.text);
+    let ids: Vec<String> = (0..300)
+        .map(|n| id_of(&created.json, &format!("u{n}")))
+        .collect();
+    let patch = |id: &str, path: &str, value: &str| {
+        json!({"method": "PATCH", "path": format!("/Users/{id}"), "data": {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": path, "value": value}]}})
+    };
+    let mut operations: Vec<Value> = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        operations.push(match n {
+            150 => patch(id, "name.nosuch", "x"),
+            151 => json!({"method": "PUT", "path": format!("/Users/{id}"), "version": "W/\"99\"",
+                "data": {"schemas": [USER_SCHEMA], "userName": "stale@example.com"}}),
+            152 => json!({"method": "DELETE", "path": format!("/Users/{id}")}),
+            153 => patch(&ids[152], "displayName", "too late"),
+            154 => json!({"method": "PUT", "path": format!("/Users/{id}"),
+                "data": {"schemas": [USER_SCHEMA], "userName": "renamed@example.com"}}),
+            _ => patch(id, "displayName", &format!("User {n}")),
+        });
+    }
+    let reply = server.post("/scim/v2/Bulk", &token, &bulk(Value::Array(operations)));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let outcomes = reply.json["Operations"].as_array().expect("Operations");
+    assert_eq!(outcomes.len(), 300);
+    let status = |n: usize| {
+        outcomes[n]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        (
+            status(150),
+            status(151),
+            status(152),
+            status(153),
+            status(154)
+        ),
+        (
+            "400".into(),
+            "412".into(),
+            "204".into(),
+            "404".into(),
+            "200".into()
+        ),
+        "{}",
+        reply.text
+    );
+    assert_eq!(outcomes[150]["response"]["scimType"], "invalidPath");
+    for n in (0..300).filter(|n| !(150..=154).contains(n)) {
+        assert_eq!(status(n), "200", "{}", outcomes[n]);
+    }
+    // Each success is in the store as its outcome says; each failure changed nothing.
+    let user = |n: usize| server.get(&format!("/scim/v2/Users/{}", ids[n]), &token);
+    let first = user(0);
+    assert_eq!(first.json["displayName"], "User 0");
+    assert_eq!(
+        first.json["meta"]["version"], outcomes[0]["version"],
+        "the outcome's version is the stored one"
+    );
+    assert_eq!(user(299).json["displayName"], "User 299");
+    assert!(user(150).json.get("displayName").is_none());
+    assert_eq!(user(151).json["userName"], "u151@example.com");
+    assert_eq!(user(152).status, 404);
+    assert_eq!(user(154).json["userName"], "renamed@example.com");
+    assert_eq!(
+        server.get("/scim/v2/Users?count=0", &token).json["totalResults"],
+        299
+    );
+}
+
 fn references_failures_and_cycles(store: Store) {
     let token = tenant_with_token(&store, "acme");
     cli(
@@ -295,6 +381,18 @@ fn upsert_by_user_name_on_sqlite() {
 fn upsert_by_user_name_on_postgres() {
     if let Some(store) = Store::postgres("e2e bulk upsert on postgres") {
         upsert_users_by_user_name(store);
+    }
+}
+
+#[test]
+fn bulk_updates_in_batches_on_sqlite() {
+    updates_in_batches_fail_one_by_one(Store::sqlite());
+}
+
+#[test]
+fn bulk_updates_in_batches_on_postgres() {
+    if let Some(store) = Store::postgres("e2e_bulk_updates") {
+        updates_in_batches_fail_one_by_one(store);
     }
 }
 

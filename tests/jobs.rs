@@ -22,34 +22,40 @@ fn submit(server: &Server, token: &str, body: &Value) -> Reply {
     )
 }
 
-/// The job's path, from the 202's `Location`, checked against the body.
-fn accepted_job(reply: &Reply) -> String {
+/// The job's path, from the 202's `Location` (RFC 9967 §2.5.1.1: no body, `Set-Txn`),
+/// checked against the job resource found there.
+fn accepted_job(server: &Server, token: &str, reply: &Reply) -> String {
     assert_eq!(reply.status, 202, "{}", reply.text);
-    assert_eq!(
+    assert_eq!(reply.text, "", "a 202 has no body");
+    let header = |name: &str| {
         reply
             .headers
-            .get("preference-applied")
-            .and_then(|v| v.to_str().ok()),
-        Some("respond-async")
-    );
-    let location = reply
-        .headers
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("Location")
-        .to_owned();
-    assert_eq!(reply.json["schemas"], json!([JOB]));
-    assert_eq!(reply.json["meta"]["location"], location.as_str());
-    assert!(
-        matches!(reply.json["status"].as_str(), Some("pending")),
-        "{}",
-        reply.text
-    );
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{name} header"))
+            .to_owned()
+    };
+    assert_eq!(header("preference-applied"), "respond-async");
+    let location = header("location");
     let path = location
         .find("/scim/v2/")
         .map(|at| location[at..].to_owned())
         .expect("job URL under /scim/v2");
     assert!(path.starts_with("/scim/v2/BulkJobs/"), "{path}");
+    let job = server.get(&path, token);
+    assert_eq!(job.status, 200, "{}", job.text);
+    assert_eq!(job.json["schemas"], json!([JOB]));
+    assert_eq!(job.json["id"], header("set-txn").as_str());
+    assert_eq!(job.json["meta"]["location"], location.as_str());
+    assert_eq!(job.json["meta"]["resourceType"], "BulkJob");
+    assert!(
+        matches!(
+            job.json["status"].as_str(),
+            Some("pending" | "running" | "completed")
+        ),
+        "{}",
+        job.text
+    );
     path
 }
 
@@ -84,7 +90,7 @@ fn job_basics(store: Store) {
                 "members": [{"value": "bulkId:a"}]}},
         {"method": "DELETE", "path": "/Users/no-such-user"},
     ]});
-    let path = accepted_job(&submit(&server, &token, &body));
+    let path = accepted_job(&server, &token, &submit(&server, &token, &body));
     let job = poll(&server, &token, &path, |_| false);
     assert_eq!(
         (job["done"].as_u64(), job["total"].as_u64()),
@@ -168,11 +174,12 @@ fn job_survives_sigkill(store: Store) {
         }
     }
     let total = operations.len();
-    let path = accepted_job(&submit(
+    let submitted = submit(
         &server,
         &token,
         &json!({"schemas": [BULK], "Operations": operations}),
-    ));
+    );
+    let path = accepted_job(&server, &token, &submitted);
     let before = poll(&server, &token, &path, |job| {
         job["done"].as_u64().unwrap_or(0) >= 2_000
     });

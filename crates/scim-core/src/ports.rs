@@ -14,6 +14,26 @@ use crate::query::{ListPage, ListQuery};
 use crate::resource::{Expand, MembershipChange, Resource, ResourceKind};
 use crate::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
+/// One write of [`ResourceRepository::write_batch`]: what `insert`, `update` or `delete`
+/// would do on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchWrite {
+    Insert {
+        resource: Resource,
+        members: Vec<MembershipChange>,
+    },
+    Update {
+        resource: Resource,
+        expected_version: i64,
+        members: Vec<MembershipChange>,
+    },
+    Delete {
+        kind: ResourceKind,
+        id: String,
+        expected_version: Option<i64>,
+    },
+}
+
 /// Stores Users and Groups of one tenant at a time.
 ///
 /// Group membership is kept apart from the resources' attributes, as rows: `members` of a
@@ -41,13 +61,14 @@ pub trait ResourceRepository: Send + Sync {
         members: &[MembershipChange],
     ) -> Result<(), StoreError>;
 
-    /// Inserts several resources in one transaction, each in a savepoint of its own: a
-    /// failing insert (its own result) rolls back only itself. The outer error is for the
+    /// Applies several writes in one transaction, in order, each in a savepoint of its own:
+    /// a failing write (its own result, the error its single form would give) rolls back
+    /// only itself, and later writes see the earlier ones. The outer error is for the
     /// transaction as a whole (the store unreachable), when nothing was written.
-    async fn insert_batch(
+    async fn write_batch(
         &self,
         ctx: &WriteContext,
-        writes: &[(Resource, Vec<MembershipChange>)],
+        writes: &[BatchWrite],
     ) -> Result<Vec<Result<(), StoreError>>, StoreError>;
 
     /// The resource, with the computed attributes `expand` asks for.

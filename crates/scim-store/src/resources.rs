@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use scim_core::ports::ResourceRepository;
+use scim_core::ports::{BatchWrite, ResourceRepository};
 use scim_core::query::{ListPage, ListQuery};
 use scim_core::tenant::TenantId;
 use scim_core::{Expand, MembershipChange, Resource, ResourceKind, StoreError, WriteContext};
@@ -29,42 +29,31 @@ impl ResourceRepository for DieselStore {
         resource: &Resource,
         members: &[MembershipChange],
     ) -> Result<(), StoreError> {
-        let row = NewResourceRow::new(&ctx.tenant, resource)?;
-        let changes = membership_changes(resource, members)?;
-        let (ctx, kind) = (ctx.clone(), resource.kind);
-        self.write(move |connection| insert_one(connection, &ctx, &row, kind, &changes))
+        let write = Prepared::insert(&ctx.tenant, resource, members)?;
+        let ctx = ctx.clone();
+        self.write(move |connection| write.apply(connection, &ctx))
             .await
     }
 
-    async fn insert_batch(
+    async fn write_batch(
         &self,
         ctx: &WriteContext,
-        writes: &[(Resource, Vec<MembershipChange>)],
+        writes: &[BatchWrite],
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         // Rows are built first; one that cannot be built fails alone.
-        let prepared: Vec<
-            Result<(NewResourceRow, ResourceKind, Vec<MembershipChange>), StoreError>,
-        > = writes
+        let prepared: Vec<Result<Prepared, StoreError>> = writes
             .iter()
-            .map(|(resource, members)| {
-                Ok((
-                    NewResourceRow::new(&ctx.tenant, resource)?,
-                    resource.kind,
-                    membership_changes(resource, members)?,
-                ))
-            })
+            .map(|write| Prepared::new(&ctx.tenant, write))
             .collect();
         let ctx = ctx.clone();
         self.write(move |connection| {
             Ok(prepared
                 .into_iter()
                 .map(|prepared| {
-                    let (row, kind, changes) = prepared?;
-                    // A nested transaction is a savepoint: a failure undoes this insert only.
+                    let write = prepared?;
+                    // A nested transaction is a savepoint: a failure undoes this write only.
                     connection
-                        .transaction(|connection| {
-                            insert_one(connection, &ctx, &row, kind, &changes).map_err(Savepoint)
-                        })
+                        .transaction(|connection| write.apply(connection, &ctx).map_err(Savepoint))
                         .map_err(|Savepoint(error)| error)
                 })
                 .collect())
@@ -105,47 +94,10 @@ impl ResourceRepository for DieselStore {
         expected_version: i64,
         members: &[MembershipChange],
     ) -> Result<(), StoreError> {
-        let state = ResourceState::new(resource)?;
-        let changes = membership_changes(resource, members)?;
-        let (ctx, kind, id) = (ctx.clone(), resource.kind, resource.id.clone());
-        self.write(move |connection| {
-            let tenant = ctx.tenant.0.clone();
-            let maps_groups =
-                kind == ResourceKind::Group && assignments::maps_groups(connection, &tenant)?;
-            let renamed = maps_groups
-                && resources::table
-                    .filter(resources::tenant_id.eq(&tenant))
-                    .filter(resources::kind.eq(kind.as_str()))
-                    .filter(resources::id.eq(&id))
-                    .select(resources::display)
-                    .first::<Option<String>>(connection)
-                    .optional()
-                    .map_err(from_diesel)?
-                    .is_some_and(|display| display != state.display);
-            // Writing the row first also takes its lock (PostgreSQL) before the members
-            // change, so concurrent writers of one group queue up here.
-            let seq = diesel::update(resources::table)
-                .filter(resources::tenant_id.eq(&tenant))
-                .filter(resources::kind.eq(kind.as_str()))
-                .filter(resources::id.eq(&id))
-                .filter(resources::version.eq(expected_version))
-                .set(&state)
-                .returning(resources::seq)
-                .get_result::<i64>(connection)
-                .optional()
-                .map_err(from_diesel)?;
-            let Some(seq) = seq else {
-                return Err(why_not_written(connection, &tenant, kind, &id));
-            };
-            let written = Written {
-                seq,
-                kind,
-                maps_groups,
-                renamed,
-            };
-            apply_with_licenses(connection, &ctx, written, &changes)
-        })
-        .await
+        let write = Prepared::update(resource, expected_version, members)?;
+        let ctx = ctx.clone();
+        self.write(move |connection| write.apply(connection, &ctx))
+            .await
     }
 
     /// The membership rows go with the resource (`ON DELETE CASCADE`); the groups it was a
@@ -157,58 +109,14 @@ impl ResourceRepository for DieselStore {
         id: &str,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
-        let (ctx, id) = (ctx.clone(), id.to_owned());
-        self.write(move |connection| {
-            let tenant = ctx.tenant.0.clone();
-            let mut target = resources::table
-                .filter(resources::tenant_id.eq(&tenant))
-                .filter(resources::kind.eq(kind.as_str()))
-                .filter(resources::id.eq(&id))
-                .select(resources::seq)
-                .into_boxed();
-            if let Some(version) = expected_version {
-                target = target.filter(resources::version.eq(version));
-            }
-            let Some(seq) = target
-                .first::<i64>(connection)
-                .optional()
-                .map_err(from_diesel)?
-            else {
-                return Err(why_not_written(connection, &tenant, kind, &id));
-            };
-            // A deleted user's seats are freed; a deleted group's members lose what only it
-            // granted (they are found before its membership rows go).
-            let affected = match kind {
-                ResourceKind::User => {
-                    assignments::revoke_all(connection, &ctx, seq, &id)?;
-                    Vec::new()
-                }
-                ResourceKind::Group if assignments::maps_groups(connection, &tenant)? => {
-                    assignments::descendant_users(connection, &[seq])?
-                }
-                ResourceKind::Group => Vec::new(),
-            };
-            let groups = group_members::table
-                .filter(group_members::member_seq.eq(seq))
-                .select(group_members::group_seq);
-            diesel::update(resources::table.filter(resources::seq.eq_any(groups)))
-                .set(resources::version.eq(resources::version + 1))
-                .execute(connection)
-                .map_err(from_diesel)?;
-            // Checked again: a concurrent write may have changed the version meanwhile.
-            let mut delete = diesel::delete(resources::table)
-                .filter(resources::seq.eq(seq))
-                .into_boxed();
-            if let Some(version) = expected_version {
-                delete = delete.filter(resources::version.eq(version));
-            }
-            if delete.execute(connection).map_err(from_diesel)? == 0 {
-                return Err(why_not_written(connection, &tenant, kind, &id));
-            }
-            assignments::reconcile(connection, &ctx, &affected, SeatPolicy::Strict)?;
-            Ok(())
-        })
-        .await
+        let write = Prepared::Delete {
+            kind,
+            id: id.to_owned(),
+            expected_version,
+        };
+        let ctx = ctx.clone();
+        self.write(move |connection| write.apply(connection, &ctx))
+            .await
     }
 
     async fn list(
@@ -226,6 +134,208 @@ impl ResourceRepository for DieselStore {
         })
         .await
     }
+}
+
+/// A write with its rows built, owned for the transaction's closure: every write path
+/// (single or batched) applies one of these.
+enum Prepared {
+    Insert {
+        row: NewResourceRow,
+        kind: ResourceKind,
+        changes: Vec<MembershipChange>,
+    },
+    Update {
+        state: ResourceState,
+        kind: ResourceKind,
+        id: String,
+        expected_version: i64,
+        changes: Vec<MembershipChange>,
+    },
+    Delete {
+        kind: ResourceKind,
+        id: String,
+        expected_version: Option<i64>,
+    },
+}
+
+impl Prepared {
+    fn new(tenant: &TenantId, write: &BatchWrite) -> Result<Self, StoreError> {
+        match write {
+            BatchWrite::Insert { resource, members } => Self::insert(tenant, resource, members),
+            BatchWrite::Update {
+                resource,
+                expected_version,
+                members,
+            } => Self::update(resource, *expected_version, members),
+            BatchWrite::Delete {
+                kind,
+                id,
+                expected_version,
+            } => Ok(Self::Delete {
+                kind: *kind,
+                id: id.clone(),
+                expected_version: *expected_version,
+            }),
+        }
+    }
+
+    fn insert(
+        tenant: &TenantId,
+        resource: &Resource,
+        members: &[MembershipChange],
+    ) -> Result<Self, StoreError> {
+        Ok(Self::Insert {
+            row: NewResourceRow::new(tenant, resource)?,
+            kind: resource.kind,
+            changes: membership_changes(resource, members)?,
+        })
+    }
+
+    fn update(
+        resource: &Resource,
+        expected_version: i64,
+        members: &[MembershipChange],
+    ) -> Result<Self, StoreError> {
+        Ok(Self::Update {
+            state: ResourceState::new(resource)?,
+            kind: resource.kind,
+            id: resource.id.clone(),
+            expected_version,
+            changes: membership_changes(resource, members)?,
+        })
+    }
+
+    fn apply(&self, connection: &mut DbConnection, ctx: &WriteContext) -> Result<(), StoreError> {
+        match self {
+            Self::Insert { row, kind, changes } => insert_one(connection, ctx, row, *kind, changes),
+            Self::Update {
+                state,
+                kind,
+                id,
+                expected_version,
+                changes,
+            } => update_one(
+                connection,
+                ctx,
+                state,
+                *kind,
+                id,
+                *expected_version,
+                changes,
+            ),
+            Self::Delete {
+                kind,
+                id,
+                expected_version,
+            } => delete_one(connection, ctx, *kind, id, *expected_version),
+        }
+    }
+}
+
+/// Replaces a resource's row if its version is still `expected_version`, and applies its
+/// membership changes and license effects.
+fn update_one(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    state: &ResourceState,
+    kind: ResourceKind,
+    id: &str,
+    expected_version: i64,
+    changes: &[MembershipChange],
+) -> Result<(), StoreError> {
+    let tenant = ctx.tenant.0.as_str();
+    let maps_groups = kind == ResourceKind::Group && assignments::maps_groups(connection, tenant)?;
+    let renamed = maps_groups
+        && resources::table
+            .filter(resources::tenant_id.eq(tenant))
+            .filter(resources::kind.eq(kind.as_str()))
+            .filter(resources::id.eq(id))
+            .select(resources::display)
+            .first::<Option<String>>(connection)
+            .optional()
+            .map_err(from_diesel)?
+            .is_some_and(|display| display != state.display);
+    // Writing the row first also takes its lock (PostgreSQL) before the members change,
+    // so concurrent writers of one group queue up here.
+    let seq = diesel::update(resources::table)
+        .filter(resources::tenant_id.eq(tenant))
+        .filter(resources::kind.eq(kind.as_str()))
+        .filter(resources::id.eq(id))
+        .filter(resources::version.eq(expected_version))
+        .set(state)
+        .returning(resources::seq)
+        .get_result::<i64>(connection)
+        .optional()
+        .map_err(from_diesel)?;
+    let Some(seq) = seq else {
+        return Err(why_not_written(connection, tenant, kind, id));
+    };
+    let written = Written {
+        seq,
+        kind,
+        maps_groups,
+        renamed,
+    };
+    apply_with_licenses(connection, ctx, written, changes)
+}
+
+/// Deletes a resource (if given, only at `expected_version`) with its membership rows;
+/// the groups it was a member of get a new version; seats are freed.
+fn delete_one(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    kind: ResourceKind,
+    id: &str,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    let tenant = ctx.tenant.0.as_str();
+    let mut target = resources::table
+        .filter(resources::tenant_id.eq(tenant))
+        .filter(resources::kind.eq(kind.as_str()))
+        .filter(resources::id.eq(id))
+        .select(resources::seq)
+        .into_boxed();
+    if let Some(version) = expected_version {
+        target = target.filter(resources::version.eq(version));
+    }
+    let Some(seq) = target
+        .first::<i64>(connection)
+        .optional()
+        .map_err(from_diesel)?
+    else {
+        return Err(why_not_written(connection, tenant, kind, id));
+    };
+    // A deleted user's seats are freed; a deleted group's members lose what only it
+    // granted (they are found before its membership rows go).
+    let affected = match kind {
+        ResourceKind::User => {
+            assignments::revoke_all(connection, ctx, seq, id)?;
+            Vec::new()
+        }
+        ResourceKind::Group if assignments::maps_groups(connection, tenant)? => {
+            assignments::descendant_users(connection, &[seq])?
+        }
+        ResourceKind::Group => Vec::new(),
+    };
+    let groups = group_members::table
+        .filter(group_members::member_seq.eq(seq))
+        .select(group_members::group_seq);
+    diesel::update(resources::table.filter(resources::seq.eq_any(groups)))
+        .set(resources::version.eq(resources::version + 1))
+        .execute(connection)
+        .map_err(from_diesel)?;
+    // Checked again: a concurrent write may have changed the version meanwhile.
+    let mut delete = diesel::delete(resources::table)
+        .filter(resources::seq.eq(seq))
+        .into_boxed();
+    if let Some(version) = expected_version {
+        delete = delete.filter(resources::version.eq(version));
+    }
+    if delete.execute(connection).map_err(from_diesel)? == 0 {
+        return Err(why_not_written(connection, tenant, kind, id));
+    }
+    assignments::reconcile(connection, ctx, &affected, SeatPolicy::Strict)?;
+    Ok(())
 }
 
 /// Inserts one resource's row and applies its membership changes and license effects.

@@ -3,7 +3,7 @@
 
 use scim_core::StoreError;
 use scim_core::filter::{CompValue, CompareOp, Filter};
-use scim_core::ports::{ResourceRepository, TenantRepository};
+use scim_core::ports::{BatchWrite, ResourceRepository, TenantRepository};
 use scim_core::query::{ListQuery, SortOrder};
 use scim_core::tenant::{StoredClient, StoredToken, Tenant, TokenHash};
 use scim_core::{Expand, MembershipChange, NewMember, Resource, ResourceKind};
@@ -832,34 +832,78 @@ pub async fn client_certificates_are_pinned_per_tenant<F: StoreFactory>(factory:
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }
 
-/// A batch insert commits what it can: each resource in a savepoint of its own, so a
-/// refused one (a taken userName, a member of another tenant) rolls back alone.
-pub async fn batch_inserts_fail_one_by_one<F: StoreFactory>(factory: &F) {
+/// A batch commits what it can: each write in a savepoint of its own, so a refused one (a
+/// taken userName, a member of another tenant, a stale version, a missing resource) rolls
+/// back alone, and later writes see earlier ones.
+pub async fn batch_writes_fail_one_by_one<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     let globex = with_tenant(&store, "globex").await;
     insert_all(&store, &globex, &[user("g-user", "foreign")]).await;
+    insert_all(&store, &acme, &[user("old", "old"), user("gone", "gone")]).await;
     let add = |id: &str| vec![MembershipChange::Add(vec![NewMember::id(id)])];
+    let insert = |resource: Resource, members: Vec<MembershipChange>| BatchWrite::Insert {
+        resource,
+        members,
+    };
+    let renamed = next_version(&with(user("u1", "alice"), "displayName", json!("Alice")), 2);
     let writes = vec![
-        (user("u1", "alice"), vec![]),
-        (user("u2", "ALICE"), vec![]),
-        (group("g1", "Admins"), add("u1")),
-        (group("g2", "Foreign"), add("g-user")),
-        (user("u3", "bob"), vec![]),
+        insert(user("u1", "alice"), vec![]),
+        insert(user("u2", "ALICE"), vec![]),
+        insert(group("g1", "Admins"), add("u1")),
+        insert(group("g2", "Foreign"), add("g-user")),
+        insert(user("u3", "bob"), vec![]),
+        // u1 as inserted above is at version 1; a stale version is refused.
+        BatchWrite::Update {
+            resource: renamed.clone(),
+            expected_version: 7,
+            members: vec![],
+        },
+        BatchWrite::Update {
+            resource: renamed,
+            expected_version: 1,
+            members: vec![],
+        },
+        BatchWrite::Delete {
+            kind: ResourceKind::User,
+            id: "gone".into(),
+            expected_version: None,
+        },
+        BatchWrite::Delete {
+            kind: ResourceKind::User,
+            id: "never".into(),
+            expected_version: None,
+        },
     ];
-    let mut results = store
-        .insert_batch(&writer(&acme.id), &writes)
-        .await
-        .unwrap();
-    assert!(
-        results[0].is_ok() && results[2].is_ok() && results[4].is_ok(),
+    let mut results = store.write_batch(&writer(&acme.id), &writes).await.unwrap();
+    let ok: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(
+        ok,
+        [true, false, true, false, true, false, true, true, false],
         "{results:?}"
     );
     assert!(
         matches!(&results[3], Err(StoreError::InvalidReference { value }) if value == "g-user"),
         "{results:?}"
     );
+    assert!(
+        matches!(&results[5], Err(StoreError::VersionMismatch)),
+        "{results:?}"
+    );
+    assert!(
+        matches!(&results[8], Err(StoreError::NotFound)),
+        "{results:?}"
+    );
     assert_conflict(results.remove(1), "userName");
+    let alice = store
+        .get(&acme.id, ResourceKind::User, "u1", Expand::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (alice.meta.version, &alice.attributes["displayName"]),
+        (2, &json!("Alice"))
+    );
     let page = store
         .list(
             &acme.id,
@@ -869,7 +913,7 @@ pub async fn batch_inserts_fail_one_by_one<F: StoreFactory>(factory: &F) {
         )
         .await
         .unwrap();
-    assert_eq!(ids(&page), ["u1", "u3"]);
+    assert_eq!(ids(&page), ["old", "u1", "u3"]);
     let admins = store
         .get(&acme.id, ResourceKind::Group, "g1", Expand::MEMBERS)
         .await

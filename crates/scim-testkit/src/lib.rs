@@ -143,7 +143,7 @@ macro_rules! contract_tests {
     ($factory:expr) => {
         $crate::contract_tests!(@each $factory;
             resources_round_trip,
-            batch_inserts_fail_one_by_one,
+            batch_writes_fail_one_by_one,
             unknown_ids_are_not_found,
             tenants_are_isolated,
             user_names_are_unique_by_fold_key,

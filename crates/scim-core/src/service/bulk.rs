@@ -1,16 +1,17 @@
 //! Executing a BulkRequest (RFC 7644 §3.7) with the same use cases single requests use, so
 //! validation, license rules and seat limits apply exactly as they do there.
 //!
-//! Operations run in [`execution_order`], operations caught in reference cycles last. POSTs
-//! in a row are committed in batched transactions of up to 100, each POST in a savepoint of
-//! its own; other operations run in a transaction each. Either way a failing operation never
-//! undoes its neighbours' work. With `failOnErrors`, everything runs one by one so that
+//! Operations run in [`execution_order`], operations caught in reference cycles last. They
+//! are committed in batched transactions of up to 100 ([`ResourceService::write_batch`]),
+//! each in a savepoint of its own, so a failing operation never undoes its neighbours' work;
+//! a batch is cut before an operation on a resource it already writes, which is planned
+//! from what that write leaves. With `failOnErrors`, everything runs one by one so that
 //! processing stops exactly after the n-th failure. Groups that reference each other through
 //! `members` (a cycle) are created without those members first and get them with a PATCH
 //! once every group of the cycle exists (RFC 7644 §3.7.1); other cycles fail with 409.
 //!
 //! An asynchronous job runs through the same engine with a [`JobRun`]: after every step (a
-//! batch, one other operation, the cycles) its outcomes are checkpointed; its POSTs create
+//! batch, the cycles) its outcomes are checkpointed; its POSTs create
 //! ids [`derived_id`] from the job; and an attempt resuming after a crash skips the
 //! operations checkpointed and recognises, in the one step that may have committed without
 //! its checkpoint, the resources that step created and the deletes it made.
@@ -20,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::batch::BatchOp;
 use super::resources::{Precondition, ResourceService};
 use crate::bulk::{
     BULK_ID_PREFIX, BulkEntry, BulkLimits, BulkMethod, BulkOperation, BulkOutcome, BulkRequest,
@@ -195,7 +197,7 @@ impl BulkService {
                 run.fail(index, &request.entries[index], error);
             }
         }
-        // POSTs in a row are created in batched transactions (a savepoint each) unless
+        // Operations are committed in batched transactions (a savepoint each) unless
         // failOnErrors asks to stop at an exact count, which only one-by-one can honour.
         let batch_size = if run.fail_on_errors.is_some() {
             1
@@ -211,29 +213,28 @@ impl BulkService {
                 continue;
             }
             let entry = &request.entries[index];
-            let post = entry
-                .operation
-                .as_ref()
-                .is_ok_and(|operation| operation.method == BulkMethod::Post);
-            if post {
-                if let Some(planned) = run.plan_post(index, entry) {
-                    batch.push(planned);
-                }
-                if batch.len() >= batch_size {
-                    run.commit(&mut batch).await?;
-                    run.checkpoint().await?;
-                }
+            let Some(mut planned) = run.plan(index, entry) else {
                 continue;
+            };
+            // An operation on a resource the batch writes already is planned from what
+            // that write leaves, so the batch is committed first, and the operation planned
+            // again (what it references may have failed to be created).
+            if batch.iter().any(|other| other.op.id() == planned.op.id()) {
+                run.commit(&mut batch).await?;
+                run.checkpoint().await?;
+                if run.stopped() {
+                    return Ok(run.outcomes);
+                }
+                match run.plan(index, entry) {
+                    Some(again) => planned = again,
+                    None => continue,
+                }
             }
-            if !batch.is_empty() {
+            batch.push(planned);
+            if batch.len() >= batch_size {
                 run.commit(&mut batch).await?;
                 run.checkpoint().await?;
             }
-            if run.stopped() {
-                return Ok(run.outcomes);
-            }
-            run.entry(index, entry).await;
-            run.checkpoint().await?;
         }
         if !batch.is_empty() {
             run.commit(&mut batch).await?;
@@ -248,26 +249,16 @@ impl BulkService {
     }
 }
 
-/// What an operation did: its status, the resource it wrote (none for DELETE) and the id
-/// its path named, resolved (`bulkId:` replaced), for the outcome's `location`.
-struct Ran {
-    status: u16,
-    written: Option<Resource>,
-    target: Option<String>,
-}
-
-/// POSTs committed per transaction.
+/// Operations committed per transaction.
 const BATCH: usize = 100;
 
-/// A POST planned for a batch: its entry's position, method and bulkId, the id it will get
-/// and its resolved data.
+/// An operation planned for a batch: its entry's position, method and bulkId, and the
+/// operation with its references resolved (a POST's id chosen).
 struct Planned {
     index: usize,
     method: String,
-    kind: ResourceKind,
     bulk_id: Option<String>,
-    id: String,
-    data: Value,
+    op: BatchOp,
 }
 
 /// One execution's state; `'j` is a job's, when it is one.
@@ -359,25 +350,10 @@ impl<'a, 'j> Run<'a, 'j> {
         });
     }
 
-    fn succeed(&mut self, index: usize, entry: &BulkEntry, ran: Ran, kind: ResourceKind) {
-        self.outcomes.push(BulkOutcome {
-            index,
-            method: entry.method.clone(),
-            bulk_id: entry.bulk_id.clone(),
-            version: ran.written.as_ref().map(|r| r.meta.etag()),
-            resource: ran
-                .written
-                .map(|r| (r.kind, r.id))
-                .or_else(|| ran.target.map(|id| (kind, id))),
-            status: ran.status,
-            error: None,
-        });
-    }
-
-    /// Plans a POST for the batch: its id, and its data with references resolved to
-    /// resources created before or planned earlier in the batch. A reference to neither
-    /// fails the entry now.
-    fn plan_post(&mut self, index: usize, entry: &BulkEntry) -> Option<Planned> {
+    /// Plans an operation for the batch: references resolved to resources created before
+    /// or planned earlier in the batch, a POST's id chosen. A reference to neither, or a
+    /// path naming no resource, fails the entry now.
+    fn plan(&mut self, index: usize, entry: &BulkEntry) -> Option<Planned> {
         let Ok(operation) = &entry.operation else {
             return None;
         };
@@ -391,41 +367,80 @@ impl<'a, 'j> Run<'a, 'j> {
             self.fail(index, entry, not_created(&missing));
             return None;
         }
-        let id = match self.job_id {
-            Some(job_id) => derived_id(job_id, index),
-            None => self.service.new_id(),
+        let resolve = |value: &Value| {
+            resolve_references(&resolve_references(value, &self.created), &self.planned)
         };
-        if let Some(bulk_id) = &operation.bulk_id {
-            self.planned.insert(bulk_id.clone(), id.clone());
-        }
-        // References resolve to committed resources, then to those planned in the batch.
-        let data = operation.data.as_ref().map_or(Value::Null, |data| {
-            resolve_references(&resolve_references(data, &self.created), &self.planned)
+        let body = operation.data.as_ref().map_or(Value::Null, resolve);
+        let kind = operation.kind;
+        let precondition = operation
+            .version
+            .as_deref()
+            .map_or(Precondition::None, Precondition::parse_if_match);
+        let target = operation.id.as_deref().map(|id| {
+            id.strip_prefix(BULK_ID_PREFIX)
+                .and_then(|bulk_id| {
+                    self.created
+                        .get(bulk_id)
+                        .or_else(|| self.planned.get(bulk_id))
+                })
+                .map_or_else(|| id.to_owned(), Clone::clone)
         });
+        let op = match (operation.method, target) {
+            (BulkMethod::Post, _) => {
+                let id = match self.job_id {
+                    Some(job_id) => derived_id(job_id, index),
+                    None => self.service.new_id(),
+                };
+                if let Some(bulk_id) = &operation.bulk_id {
+                    self.planned.insert(bulk_id.clone(), id.clone());
+                }
+                BatchOp::Create { kind, id, body }
+            }
+            (BulkMethod::Put, Some(id)) => BatchOp::Replace {
+                kind,
+                id,
+                body,
+                precondition,
+            },
+            (BulkMethod::Patch, Some(id)) => BatchOp::Patch {
+                kind,
+                id,
+                body,
+                precondition,
+            },
+            (BulkMethod::Delete, Some(id)) => BatchOp::Delete {
+                kind,
+                id,
+                precondition,
+            },
+            (_, None) => {
+                let error = ScimError::InvalidPath("the path names no resource".into());
+                self.fail(index, entry, error);
+                return None;
+            }
+        };
         Some(Planned {
             index,
             method: entry.method.clone(),
-            kind: operation.kind,
-            bulk_id: operation.bulk_id.clone(),
-            id,
-            data,
+            bulk_id: entry.bulk_id.clone(),
+            op,
         })
     }
 
-    /// Creates the batch's resources in one transaction and records their outcomes. When
-    /// recovering, the resources an earlier attempt created are recognised by their ids
-    /// first.
+    /// Commits the batch in one transaction and records its outcomes. When recovering,
+    /// the resources an earlier attempt created are recognised by their ids first, and a
+    /// delete whose target is gone is taken for that attempt's.
     async fn commit(&mut self, batch: &mut Vec<Planned>) -> ScimResult<()> {
         if self.recovering {
             let mut missing = Vec::with_capacity(batch.len());
             for planned in batch.drain(..) {
+                let BatchOp::Create { kind, id, .. } = &planned.op else {
+                    missing.push(planned);
+                    continue;
+                };
                 let tenant = &self.caller.tenant;
-                let found = self
-                    .service
-                    .get(tenant, planned.kind, &planned.id, Expand::default())
-                    .await;
-                match found {
-                    Ok(resource) => self.created_by(planned, resource),
+                match self.service.get(tenant, *kind, id, Expand::default()).await {
+                    Ok(resource) => self.succeed(planned, Some(&resource)),
                     Err(ScimError::NotFound(_)) => missing.push(planned),
                     Err(error) => return Err(error),
                 }
@@ -435,15 +450,17 @@ impl<'a, 'j> Run<'a, 'j> {
         if batch.is_empty() {
             return Ok(());
         }
-        let items: Vec<(ResourceKind, String, Value)> = batch
-            .iter()
-            .map(|p| (p.kind, p.id.clone(), p.data.clone()))
-            .collect();
-        let results = self.service.create_batch(self.caller, &items).await;
+        let ops: Vec<BatchOp> = batch.iter().map(|planned| planned.op.clone()).collect();
+        let results = self.service.write_batch(self.caller, &ops).await;
         self.planned.clear();
         for (planned, result) in batch.drain(..).zip(results) {
             match result {
-                Ok(resource) => self.created_by(planned, resource),
+                Ok(written) => self.succeed(planned, written.as_ref()),
+                Err(ScimError::NotFound(_))
+                    if self.recovering && matches!(planned.op, BatchOp::Delete { .. }) =>
+                {
+                    self.succeed(planned, None);
+                }
                 Err(error) => {
                     self.errors += 1;
                     self.outcomes.push(BulkOutcome {
@@ -453,7 +470,7 @@ impl<'a, 'j> Run<'a, 'j> {
                         resource: None,
                         version: None,
                         status: error.status(),
-                        error: Some(OperationError::from(&error)),
+                        error: Some(error.into()),
                     });
                 }
             }
@@ -461,111 +478,25 @@ impl<'a, 'j> Run<'a, 'j> {
         Ok(())
     }
 
-    fn created_by(&mut self, planned: Planned, resource: Resource) {
-        if let Some(bulk_id) = &planned.bulk_id {
-            self.created.insert(bulk_id.clone(), resource.id.clone());
+    /// Records a committed operation: what it wrote (none for a delete).
+    fn succeed(&mut self, planned: Planned, written: Option<&Resource>) {
+        let status = match planned.op {
+            BatchOp::Create { .. } => 201,
+            BatchOp::Replace { .. } | BatchOp::Patch { .. } => 200,
+            BatchOp::Delete { .. } => 204,
+        };
+        if let (BatchOp::Create { id, .. }, Some(bulk_id)) = (&planned.op, &planned.bulk_id) {
+            self.created.insert(bulk_id.clone(), id.clone());
         }
         self.outcomes.push(BulkOutcome {
             index: planned.index,
             method: planned.method,
             bulk_id: planned.bulk_id,
-            version: Some(resource.meta.etag()),
-            resource: Some((resource.kind, resource.id)),
-            status: 201,
+            version: written.map(|r| r.meta.etag()),
+            resource: Some((planned.op.kind(), planned.op.id().to_owned())),
+            status,
             error: None,
         });
-    }
-
-    /// Runs one PUT, PATCH or DELETE. Recovering, a DELETE whose target is gone is taken
-    /// for the earlier attempt's.
-    async fn entry(&mut self, index: usize, entry: &BulkEntry) {
-        let Ok(operation) = &entry.operation else {
-            return;
-        };
-        let result = match self.run(operation).await {
-            Err(ScimError::NotFound(_))
-                if self.recovering && operation.method == BulkMethod::Delete =>
-            {
-                self.resolved(operation).map(|(target, _)| Ran {
-                    status: 204,
-                    written: None,
-                    target,
-                })
-            }
-            other => other,
-        };
-        match result {
-            Ok(ran) => self.succeed(index, entry, ran, operation.kind),
-            Err(error) => self.fail(index, entry, error),
-        }
-    }
-
-    /// Runs one operation with its bulkId references resolved: the status and the written
-    /// resource (none for DELETE). POSTs are not run here but committed in batches.
-    async fn run(&self, operation: &BulkOperation) -> ScimResult<Ran> {
-        let (id, data) = self.resolved(operation)?;
-        let precondition = operation
-            .version
-            .as_deref()
-            .map_or(Precondition::None, Precondition::parse_if_match);
-        let (service, caller, kind) = (self.service, self.caller, operation.kind);
-        let data = data.unwrap_or(Value::Null);
-        let Some(target) = id else {
-            return Err(ScimError::InvalidPath("the path names no resource".into()));
-        };
-        let (status, written) = match operation.method {
-            BulkMethod::Post => return Err(ScimError::Internal),
-            BulkMethod::Put => {
-                let replaced = service
-                    .replace(caller, kind, &target, &data, &precondition)
-                    .await?;
-                (200, Some(replaced))
-            }
-            BulkMethod::Patch => {
-                let patched = service
-                    .patch(
-                        caller,
-                        kind,
-                        &target,
-                        &data,
-                        &precondition,
-                        Expand::default(),
-                    )
-                    .await?;
-                (200, Some(patched))
-            }
-            BulkMethod::Delete => {
-                service.delete(caller, kind, &target, &precondition).await?;
-                (204, None)
-            }
-        };
-        Ok(Ran {
-            status,
-            written,
-            target: Some(target),
-        })
-    }
-
-    /// The operation's path id and data with the created resources' ids in place of their
-    /// bulkIds; a reference to a POST that failed is a 400.
-    fn resolved(&self, operation: &BulkOperation) -> ScimResult<(Option<String>, Option<Value>)> {
-        let missing: Vec<String> = references(operation)
-            .into_iter()
-            .filter(|bulk_id| !self.created.contains_key(bulk_id))
-            .collect();
-        if !missing.is_empty() {
-            return Err(not_created(&missing));
-        }
-        let id = operation.id.as_deref().map(|id| {
-            id.strip_prefix(BULK_ID_PREFIX)
-                .and_then(|bulk_id| self.created.get(bulk_id))
-                .map_or_else(|| id.to_owned(), Clone::clone)
-        });
-        let data = operation
-            .data
-            .as_ref()
-            .map(|data| resolve_references(data, &self.created));
-        Ok((id, data))
     }
 
     /// Entries caught in reference cycles, as one step. POSTs of groups whose only
@@ -627,7 +558,7 @@ impl<'a, 'j> Run<'a, 'j> {
                 }),
                 ..entry.clone()
             };
-            if let Some(planned) = self.plan_post(index, &first) {
+            if let Some(planned) = self.plan(index, &first) {
                 batch.push(planned);
                 deferred.push((index, later));
             }
@@ -730,7 +661,7 @@ mod tests {
 
     use super::*;
     use crate::error::StoreError;
-    use crate::ports::{MockClock, MockIdGenerator, MockResourceRepository};
+    use crate::ports::{BatchWrite, MockClock, MockIdGenerator, MockResourceRepository};
     use crate::resource::MembershipChange;
     use crate::schema::{GROUP_SCHEMA, SchemaRegistry, USER_SCHEMA};
     use crate::tenant::TenantId;
@@ -775,15 +706,18 @@ mod tests {
     #[tokio::test]
     async fn a_group_and_its_members_go_in_one_batch_with_planned_ids() {
         let mut repo = MockResourceRepository::new();
-        repo.expect_insert_batch()
+        repo.expect_write_batch()
             .withf(|ctx, writes| {
                 ctx.actor == "token:k1"
-                    && writes.len() == 2
-                    && writes[0].0.id == "id-1"
-                    && writes[0].0.kind == ResourceKind::User
-                    && writes[1].0.kind == ResourceKind::Group
-                    && matches!(&writes[1].1[..], [MembershipChange::Add(members)]
-                        if members.len() == 1 && members[0].id == "id-1")
+                    && matches!(writes, [
+                        BatchWrite::Insert { resource: user, members: no_members },
+                        BatchWrite::Insert { resource: group, members },
+                    ] if user.id == "id-1"
+                        && user.kind == ResourceKind::User
+                        && no_members.is_empty()
+                        && group.kind == ResourceKind::Group
+                        && matches!(&members[..], [MembershipChange::Add(members)]
+                            if members.len() == 1 && members[0].id == "id-1"))
             })
             .times(1)
             .returning(|_, writes| Ok(writes.iter().map(|_| Ok(())).collect()));
@@ -819,14 +753,22 @@ mod tests {
     #[tokio::test]
     async fn a_delete_by_bulk_id_reports_the_resolved_location() {
         let mut repo = MockResourceRepository::new();
-        repo.expect_insert_batch()
+        // The POST, then (the batch cut before a second write of the same user) the DELETE
+        // of the id its bulkId resolved to.
+        let mut sequence = mockall::Sequence::new();
+        repo.expect_write_batch()
+            .withf(|_, writes| matches!(writes, [BatchWrite::Insert { .. }]))
+            .times(1)
+            .in_sequence(&mut sequence)
             .returning(|_, writes| Ok(writes.iter().map(|_| Ok(())).collect()));
-        repo.expect_delete()
-            .withf(|_, kind, id, version| {
-                *kind == ResourceKind::User && id == "id-1" && version.is_none()
+        repo.expect_write_batch()
+            .withf(|_, writes| {
+                matches!(writes, [BatchWrite::Delete { kind: ResourceKind::User, id, expected_version: None }]
+                    if id == "id-1")
             })
             .times(1)
-            .returning(|_, _, _, _| Ok(()));
+            .in_sequence(&mut sequence)
+            .returning(|_, _| Ok(vec![Ok(())]));
         let operations = json!([
             {"method": "POST", "path": "/Users", "bulkId": "u",
                 "data": {"schemas": [USER_SCHEMA], "userName": "alice"}},
@@ -847,7 +789,7 @@ mod tests {
     async fn fail_on_errors_stops_one_by_one_at_the_count() {
         let mut repo = MockResourceRepository::new();
         // One by one: the first insert fails, and nothing else reaches the store.
-        repo.expect_insert_batch()
+        repo.expect_write_batch()
             .withf(|_, writes| writes.len() == 1)
             .times(1)
             .returning(|_, _| {

@@ -233,7 +233,9 @@ mod tests {
 
     use super::*;
     use crate::bulk::{BULK_REQUEST_SCHEMA, BulkLimits, derived_id};
-    use crate::ports::{MockBulkJobRepository, MockClock, MockIdGenerator, MockResourceRepository};
+    use crate::ports::{
+        BatchWrite, MockBulkJobRepository, MockClock, MockIdGenerator, MockResourceRepository,
+    };
     use crate::resource::{Meta, Resource, ResourceKind};
     use crate::schema::{SchemaRegistry, USER_SCHEMA};
     use crate::service::ResourceService;
@@ -313,8 +315,11 @@ mod tests {
         repo.expect_get().returning(move |_, _, id, _| {
             Ok((id == derived_id("job-1", 1)).then(|| stored_user(id)))
         });
-        repo.expect_insert_batch()
-            .withf(|_, writes| writes.len() == 1 && writes[0].0.id == derived_id("job-1", 2))
+        repo.expect_write_batch()
+            .withf(|_, writes| {
+                matches!(writes, [BatchWrite::Insert { resource, .. }]
+                    if resource.id == derived_id("job-1", 2))
+            })
             .times(1)
             .returning(|_, writes| Ok(writes.iter().map(|_| Ok(())).collect()));
         let mut jobs = MockBulkJobRepository::new();

@@ -1,5 +1,6 @@
 //! The use cases: each plans a change purely, then commits it through the ports.
 
+mod batch;
 mod bulk;
 mod jobs;
 mod licenses;
@@ -7,6 +8,7 @@ mod plan;
 mod resources;
 mod tenants;
 
+pub use batch::BatchOp;
 pub use bulk::BulkService;
 pub use jobs::{BulkJobService, Progress};
 pub use licenses::{LicenseError, LicenseService, Usage};

@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::plan::{plan_create, plan_patch, plan_replace};
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
 use crate::filter::{self, Filter};
-use crate::patch::{MemberChange, parse_patch};
+use crate::patch::{MemberChange, PatchRequest, parse_patch};
 use crate::path::AttrPath;
 use crate::ports::{Clock, IdGenerator, ResourceRepository};
 use crate::query::{ListPage, ListQuery};
@@ -77,9 +78,9 @@ impl Precondition {
 /// The resource use cases.
 #[derive(Clone)]
 pub struct ResourceService {
-    repo: Arc<dyn ResourceRepository>,
-    registry: Arc<SchemaRegistry>,
-    clock: Arc<dyn Clock>,
+    pub(super) repo: Arc<dyn ResourceRepository>,
+    pub(super) registry: Arc<SchemaRegistry>,
+    pub(super) clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
 }
 
@@ -130,61 +131,6 @@ impl ResourceService {
         self.as_read(&caller.tenant, resource, shown).await
     }
 
-    /// Creates several resources in one transaction, each in a savepoint: the results in
-    /// the bodies' order, a failure undoing only its own resource. `ids` are the ids to give
-    /// them (planned beforehand, so that bulkId references among them resolve). Answers are
-    /// the resources as planned (version 1), without computed attributes.
-    pub async fn create_batch(
-        &self,
-        caller: &Caller,
-        items: &[(ResourceKind, String, Value)],
-    ) -> Vec<ScimResult<Resource>> {
-        let now = self.clock.now();
-        let mut results: Vec<Option<ScimResult<Resource>>> = Vec::with_capacity(items.len());
-        let mut writes = Vec::new();
-        let mut slots = Vec::new();
-        for (kind, id, body) in items {
-            let planned = plan_create(&self.registry, *kind, body, id.clone(), now)
-                .and_then(|mut resource| Ok((take_members(&mut resource)?, resource)));
-            match planned {
-                Ok((members, resource)) => {
-                    let changes = if members.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![MembershipChange::Add(members)]
-                    };
-                    slots.push(results.len());
-                    results.push(None);
-                    writes.push((resource, changes));
-                }
-                Err(error) => results.push(Some(Err(error))),
-            }
-        }
-        if !writes.is_empty() {
-            let ctx = WriteContext::new(caller, now);
-            match self.repo.insert_batch(&ctx, &writes).await {
-                Ok(outcomes) => {
-                    for ((slot, (resource, _)), outcome) in slots.iter().zip(writes).zip(outcomes) {
-                        results[*slot] = Some(match outcome {
-                            Ok(()) => Ok(resource),
-                            Err(error) => Err(write_error(error, &resource)),
-                        });
-                    }
-                }
-                Err(error) => {
-                    let error = store_error(error, ResourceKind::User);
-                    for slot in slots {
-                        results[slot] = Some(Err(error.clone()));
-                    }
-                }
-            }
-        }
-        results
-            .into_iter()
-            .map(|result| result.unwrap_or(Err(ScimError::Internal)))
-            .collect()
-    }
-
     /// A new resource id (for callers that plan references before creating).
     pub fn new_id(&self) -> String {
         self.ids.new_id()
@@ -215,45 +161,73 @@ impl ResourceService {
         body: &Value,
         precondition: &Precondition,
     ) -> ScimResult<Resource> {
-        // A group's members are replaced wholesale and a user's groups and licenses are not
-        // the client's to write, so none is read before; the answer reads them back.
         let tenant = &caller.tenant;
         for _ in 0..WRITE_ATTEMPTS {
-            let existing = self.get(tenant, kind, id, Expand::default()).await?;
-            precondition.check(&existing)?;
             let now = self.clock.now();
-            let mut replaced = plan_replace(&self.registry, &existing, body, now)?;
-            let members = take_members(&mut replaced)?;
-            let mut changes = Vec::new();
-            if kind == ResourceKind::Group {
-                changes.push(MembershipChange::RemoveAll);
-                if !members.is_empty() {
-                    changes.push(MembershipChange::Add(members));
-                }
-            }
-            match self
-                .repo
-                .update(
-                    &WriteContext::new(caller, now),
-                    &replaced,
-                    existing.meta.version,
-                    &changes,
-                )
-                .await
-            {
+            let planned = self
+                .plan_replacement(tenant, kind, id, body, precondition, now)
+                .await?;
+            match self.commit(caller, now, &planned).await {
                 Ok(()) => {
                     let shown = Expand {
-                        members: changes.len() > 1,
+                        members: planned.changes.len() > 1,
                         groups: kind == ResourceKind::User,
                         licenses: kind == ResourceKind::User,
                     };
-                    return self.as_read(tenant, replaced, shown).await;
+                    return self.as_read(tenant, planned.resource, shown).await;
                 }
                 Err(StoreError::VersionMismatch) if *precondition == Precondition::None => continue,
-                Err(e) => return Err(write_error(e, &replaced)),
+                Err(e) => return Err(write_error(e, &planned.resource)),
             }
         }
         Err(conflicting_writes(kind, id))
+    }
+
+    /// Plans a replacement from the resource as it is now. A group's members are replaced
+    /// wholesale and a user's groups and licenses are not the client's to write, so none is
+    /// read before.
+    pub(super) async fn plan_replacement(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        precondition: &Precondition,
+        now: DateTime<Utc>,
+    ) -> ScimResult<PlannedWrite> {
+        let existing = self.get(tenant, kind, id, Expand::default()).await?;
+        precondition.check(&existing)?;
+        let mut replaced = plan_replace(&self.registry, &existing, body, now)?;
+        let members = take_members(&mut replaced)?;
+        let mut changes = Vec::new();
+        if kind == ResourceKind::Group {
+            changes.push(MembershipChange::RemoveAll);
+            if !members.is_empty() {
+                changes.push(MembershipChange::Add(members));
+            }
+        }
+        Ok(PlannedWrite {
+            expected_version: existing.meta.version,
+            resource: replaced,
+            changes,
+        })
+    }
+
+    /// Commits a planned update.
+    async fn commit(
+        &self,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        planned: &PlannedWrite,
+    ) -> Result<(), StoreError> {
+        self.repo
+            .update(
+                &WriteContext::new(caller, now),
+                &planned.resource,
+                planned.expected_version,
+                &planned.changes,
+            )
+            .await
     }
 
     /// Applies a PATCH request (RFC 7644 §3.5.2). A Group's member operations become
@@ -272,32 +246,47 @@ impl ResourceService {
         let tenant = &caller.tenant;
         let request = parse_patch(body)?;
         for _ in 0..WRITE_ATTEMPTS {
-            let existing = self.get(tenant, kind, id, Expand::default()).await?;
-            precondition.check(&existing)?;
             let now = self.clock.now();
-            let (patched, member_changes) = plan_patch(&self.registry, &existing, &request, now)?;
-            let changes = self
-                .membership_changes(tenant, &existing, member_changes)
-                .await?;
-            if changes.is_empty() && patched.attributes == existing.attributes {
-                return self.get(tenant, kind, id, expand).await;
-            }
-            match self
-                .repo
-                .update(
-                    &WriteContext::new(caller, now),
-                    &patched,
-                    existing.meta.version,
-                    &changes,
-                )
-                .await
+            let planned = match self
+                .plan_patching(tenant, kind, id, &request, precondition, now)
+                .await?
             {
+                Some(planned) => planned,
+                None => return self.get(tenant, kind, id, expand).await,
+            };
+            match self.commit(caller, now, &planned).await {
                 Ok(()) => return self.get(tenant, kind, id, expand).await,
                 Err(StoreError::VersionMismatch) if *precondition == Precondition::None => continue,
-                Err(e) => return Err(write_error(e, &patched)),
+                Err(e) => return Err(write_error(e, &planned.resource)),
             }
         }
         Err(conflicting_writes(kind, id))
+    }
+
+    /// Plans a PATCH from the resource as it is now; `None` when it changes nothing.
+    pub(super) async fn plan_patching(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        request: &PatchRequest,
+        precondition: &Precondition,
+        now: DateTime<Utc>,
+    ) -> ScimResult<Option<PlannedWrite>> {
+        let existing = self.get(tenant, kind, id, Expand::default()).await?;
+        precondition.check(&existing)?;
+        let (patched, member_changes) = plan_patch(&self.registry, &existing, request, now)?;
+        let changes = self
+            .membership_changes(tenant, &existing, member_changes)
+            .await?;
+        if changes.is_empty() && patched.attributes == existing.attributes {
+            return Ok(None);
+        }
+        Ok(Some(PlannedWrite {
+            expected_version: existing.meta.version,
+            resource: patched,
+            changes,
+        }))
     }
 
     /// The store's membership changes for the PATCH engine's member operations. Removal by
@@ -366,15 +355,9 @@ impl ResourceService {
         id: &str,
         precondition: &Precondition,
     ) -> ScimResult<()> {
-        let tenant = &caller.tenant;
-        let expected = match precondition {
-            Precondition::None => None,
-            _ => {
-                let existing = self.get(tenant, kind, id, Expand::default()).await?;
-                precondition.check(&existing)?;
-                Some(existing.meta.version)
-            }
-        };
+        let expected = self
+            .delete_expectation(&caller.tenant, kind, id, precondition)
+            .await?;
         self.repo
             .delete(
                 &WriteContext::new(caller, self.clock.now()),
@@ -383,10 +366,24 @@ impl ResourceService {
                 expected,
             )
             .await
-            .map_err(|e| match e {
-                StoreError::NotFound => not_found(kind, id),
-                other => store_error(other, kind),
-            })
+            .map_err(|e| delete_error(e, kind, id))
+    }
+
+    /// The version a delete must find: none without a precondition (nothing is read), the
+    /// current one once the precondition holds.
+    pub(super) async fn delete_expectation(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        precondition: &Precondition,
+    ) -> ScimResult<Option<i64>> {
+        if *precondition == Precondition::None {
+            return Ok(None);
+        }
+        let existing = self.get(tenant, kind, id, Expand::default()).await?;
+        precondition.check(&existing)?;
+        Ok(Some(existing.meta.version))
     }
 
     /// A page of the resources the query selects, with the computed attributes `expand`
@@ -425,10 +422,26 @@ impl ResourceService {
     }
 }
 
+/// An update planned from the resource as it was read: written only if it still has that
+/// version.
+pub(super) struct PlannedWrite {
+    pub(super) expected_version: i64,
+    pub(super) resource: Resource,
+    pub(super) changes: Vec<MembershipChange>,
+}
+
+/// A failed delete as the client sees it.
+pub(super) fn delete_error(error: StoreError, kind: ResourceKind, id: &str) -> ScimError {
+    match error {
+        StoreError::NotFound => not_found(kind, id),
+        other => store_error(other, kind),
+    }
+}
+
 /// Takes a Group's `members` out of its validated attributes (membership is stored as rows)
 /// and returns their ids, in order. Users have none. The members' `type` is not needed: the
 /// store knows what each id is.
-fn take_members(resource: &mut Resource) -> ScimResult<Vec<NewMember>> {
+pub(super) fn take_members(resource: &mut Resource) -> ScimResult<Vec<NewMember>> {
     if resource.kind != ResourceKind::Group {
         return Ok(Vec::new());
     }
@@ -460,7 +473,7 @@ fn take_members(resource: &mut Resource) -> ScimResult<Vec<NewMember>> {
 
 /// Maps a failed write of `resource`: a group named as its own member gets a detail of its
 /// own; everything else as [`store_error`].
-fn write_error(error: StoreError, resource: &Resource) -> ScimError {
+pub(super) fn write_error(error: StoreError, resource: &Resource) -> ScimError {
     match error {
         StoreError::InvalidReference { value } if value == resource.id => {
             ScimError::InvalidValue(format!("group '{value}' cannot be a member of itself"))
@@ -481,7 +494,7 @@ fn conflicting_writes(kind: ResourceKind, id: &str) -> ScimError {
 
 /// Maps a storage failure to what the client sees. `Unavailable`'s cause is logged by the
 /// adapter that saw it; the client learns only that it may retry.
-fn store_error(error: StoreError, kind: ResourceKind) -> ScimError {
+pub(super) fn store_error(error: StoreError, kind: ResourceKind) -> ScimError {
     match error {
         StoreError::NotFound => ScimError::NotFound(format!("{kind} not found")),
         StoreError::Conflict { attribute } => ScimError::Uniqueness(format!(

@@ -2,7 +2,7 @@
 //! `Prefer: respond-async` (RFC 7240), as a job whose resource `GET /BulkJobs/{id}` reads.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::bulk::{BULK_JOB_SCHEMA, BULK_RESPONSE_SCHEMA, BulkJob, BulkOutcome};
 use scim_core::resource::format_time;
@@ -32,16 +32,14 @@ pub(crate) async fn bulk(
         let job = state.jobs.submit(&writer, &body).await?;
         state.job_wake.notify_one();
         tracing::info!(job = %job.id, operations = job.total, "bulk job accepted");
-        let location = job_location(&base, &job.id);
-        let mut response = scim_json(StatusCode::ACCEPTED, &job_json(&job, None, &base));
-        let headers = response.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&location) {
-            headers.insert(header::LOCATION, value);
-        }
-        headers.insert(
-            header::HeaderName::from_static("preference-applied"),
-            HeaderValue::from_static("respond-async"),
-        );
+        // RFC 9967 §2.5.1.1: no body; the job (and the outcomes) are at `Location`, and
+        // `Set-Txn` names the transaction its events will carry.
+        let mut response = HttpResponse::Accepted();
+        response
+            .insert_header((header::LOCATION, job_location(&base, &job.id)))
+            .insert_header(("Preference-Applied", "respond-async"))
+            .insert_header(("Set-Txn", job.id.as_str()));
+        let response = response.finish();
         return Ok(response);
     }
     let outcomes = state.bulk.execute(&writer, &body).await?;
