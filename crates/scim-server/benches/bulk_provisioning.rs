@@ -4,7 +4,9 @@
 //!
 //! Reports users per second for the bulk path, and in the same run the same work done one
 //! POST per user (the first `BENCH_SINGLE` users, default 1,000) and the stack's ceiling (an
-//! authenticated `GET /ServiceProviderConfig`), so the figures read as ratios. Writes
+//! authenticated `GET /ServiceProviderConfig`), so the figures read as ratios. Then a
+//! re-sync: every bulk user PATCHed (Entra's shape) through `/Bulk`, against one PATCH per
+//! request for the single users. Writes
 //! `bulk_provisioning.json` under cargo's `target/tmp`.
 //!
 //! Run: `cargo bench -p scim-server --bench bulk_provisioning`.
@@ -38,9 +40,10 @@ fn main() {
     let single: usize = env_or("BENCH_SINGLE", 1_000);
     let mut rows = Vec::new();
     println!(
-        "| store | bulk users/s | single-POST users/s | bulk ÷ single | ms per user ÷ ceiling |"
+        "| store | bulk users/s | single-POST users/s | bulk ÷ single | ms per user ÷ ceiling \
+         | bulk PATCH users/s | single PATCH users/s | bulk ÷ single |"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for name in ["sqlite", "postgres"] {
         let store = match name {
             "sqlite" => Store::sqlite(),
@@ -86,15 +89,18 @@ fn run(name: &str, store: Store, users: usize, single: usize) -> Value {
 
     // One POST per user.
     let started = Instant::now();
+    let mut single_ids = Vec::with_capacity(single);
     for n in 0..single {
         let reply = server.post("/scim/v2/Users", &token, &user(&format!("single{n}")));
         assert_eq!(reply.status, 201, "{}", reply.text);
+        single_ids.push(reply.json["id"].as_str().expect("id").to_owned());
     }
     let single_rate = single as f64 / started.elapsed().as_secs_f64();
     analyze(&server);
 
     // The same users' kind through /Bulk, PER_REQUEST per request.
     let started = Instant::now();
+    let mut bulk_ids = Vec::with_capacity(users);
     for from in (0..users).step_by(PER_REQUEST) {
         let operations: Vec<Value> = (from..(from + PER_REQUEST).min(users))
             .map(|n| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{n}"), "data": user(&format!("bulk{n}"))}))
@@ -114,9 +120,56 @@ fn run(name: &str, store: Store, users: usize, single: usize) -> Value {
             "every user got created: {}",
             reply.text
         );
+        bulk_ids.extend(
+            reply.json["Operations"]
+                .as_array()
+                .expect("Operations")
+                .iter()
+                .map(|op| {
+                    op["location"]
+                        .as_str()
+                        .expect("location")
+                        .rsplit('/')
+                        .next()
+                        .expect("id")
+                        .to_owned()
+                }),
+        );
         analyze(&server);
     }
     let bulk_rate = users as f64 / started.elapsed().as_secs_f64();
+
+    // The re-sync: one PATCH per user, then the bulk users' PATCHes through /Bulk.
+    let started = Instant::now();
+    for id in &single_ids {
+        let reply = server.patch(&format!("/scim/v2/Users/{id}"), &token, &rename());
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let single_patch_rate = single as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for chunk in bulk_ids.chunks(PER_REQUEST) {
+        let operations: Vec<Value> = chunk
+            .iter()
+            .map(|id| json!({"method": "PATCH", "path": format!("/Users/{id}"), "data": {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": rename()}}))
+            .collect();
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations});
+        let reply = server.post("/scim/v2/Bulk", &token, &body);
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        let patched = reply.json["Operations"]
+            .as_array()
+            .expect("Operations")
+            .iter()
+            .filter(|op| op["status"] == "200")
+            .count();
+        assert_eq!(
+            patched,
+            chunk.len(),
+            "every user got patched: {}",
+            reply.text
+        );
+    }
+    let bulk_patch_rate = bulk_ids.len() as f64 / started.elapsed().as_secs_f64();
 
     let usage = cli(
         &server.store,
@@ -131,8 +184,10 @@ fn run(name: &str, store: Store, users: usize, single: usize) -> Value {
 
     let per_user_vs_ceiling = (1.0 / bulk_rate) / ceiling.as_secs_f64();
     println!(
-        "| {name} | {bulk_rate:.0} | {single_rate:.0} | {:.1}× | {per_user_vs_ceiling:.1}× |",
-        bulk_rate / single_rate
+        "| {name} | {bulk_rate:.0} | {single_rate:.0} | {:.1}× | {per_user_vs_ceiling:.1}× \
+         | {bulk_patch_rate:.0} | {single_patch_rate:.0} | {:.1}× |",
+        bulk_rate / single_rate,
+        bulk_patch_rate / single_patch_rate
     );
     json!({
         "store": name,
@@ -141,7 +196,14 @@ fn run(name: &str, store: Store, users: usize, single: usize) -> Value {
         "single_users_per_s": single_rate,
         "ceiling_ms": ceiling.as_secs_f64() * 1000.0,
         "bulk_ms_per_user_vs_ceiling": per_user_vs_ceiling,
+        "bulk_patch_users_per_s": bulk_patch_rate,
+        "single_patch_users_per_s": single_patch_rate,
     })
+}
+
+/// Entra ID's PATCH of a changed display name.
+fn rename() -> Value {
+    json!([{"op": "Replace", "path": "displayName", "value": "Renamed by the re-sync"}])
 }
 
 fn user(name: &str) -> Value {
