@@ -14,6 +14,7 @@ mod cli;
 mod discovery;
 mod entra;
 mod errors;
+mod events;
 mod isolation;
 mod jobs;
 mod licensing;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::events::ResourceEvent;
 use crate::tenant::TenantId;
 
 /// The caller of a write: its tenant, the credential (or operator) acting, and the cause.
@@ -33,6 +34,9 @@ pub struct WriteContext {
     pub actor: String,
     pub cause: String,
     pub at: DateTime<Utc>,
+    /// The events of a single write (`insert`, `update`, `delete`), recorded with it; a
+    /// batched write carries its own. License events are the store's to add.
+    pub events: Vec<ResourceEvent>,
 }
 
 impl WriteContext {
@@ -42,6 +46,14 @@ impl WriteContext {
             actor: caller.actor.clone(),
             cause: caller.cause.clone(),
             at,
+            events: Vec::new(),
         }
+    }
+
+    /// The context with the write's events.
+    #[must_use]
+    pub fn with_events(mut self, events: Vec<ResourceEvent>) -> Self {
+        self.events = events;
+        self
     }
 }

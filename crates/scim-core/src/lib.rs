@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod context;
 pub mod error;
+pub mod events;
 pub mod filter;
 pub mod fold;
 pub mod license;

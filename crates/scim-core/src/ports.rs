@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
 use crate::context::WriteContext;
 use crate::error::StoreError;
+use crate::events::{ResourceEvent, StoredEvent};
 use crate::license::{
     AuditEntry, AuditQuery, LicenseRules, MappingRule, Pool, Reevaluation, UnmappedValue,
 };
@@ -15,22 +16,25 @@ use crate::resource::{Expand, MembershipChange, Resource, ResourceKind};
 use crate::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
 /// One write of [`ResourceRepository::write_batch`]: what `insert`, `update` or `delete`
-/// would do on its own.
+/// would do on its own, with the events a single write carries in its `WriteContext`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BatchWrite {
     Insert {
         resource: Resource,
         members: Vec<MembershipChange>,
+        events: Vec<ResourceEvent>,
     },
     Update {
         resource: Resource,
         expected_version: i64,
         members: Vec<MembershipChange>,
+        events: Vec<ResourceEvent>,
     },
     Delete {
         kind: ResourceKind,
         id: String,
         expected_version: Option<i64>,
+        events: Vec<ResourceEvent>,
     },
 }
 
@@ -46,7 +50,9 @@ pub enum BatchWrite {
 /// members, direct and nested, of a group whose members or name change) in line with the
 /// tenant's rules, in the same transaction (see [`crate::license`]): a write that would need
 /// a seat a pool does not have changes nothing and fails with `SeatsExhausted`. The
-/// changes are audited with the [`WriteContext`]. Reads of users can show the licenses held
+/// changes are audited with the [`WriteContext`]. Every committed write records, in the same
+/// transaction, the events it carries and the license events of what it assigned and
+/// revoked (see [`crate::events`]). Reads of users can show the licenses held
 /// ([`Expand::licenses`]).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
@@ -264,6 +270,19 @@ pub trait BulkJobRepository: Send + Sync {
         lease: &Lease,
         status: JobStatus,
     ) -> Result<(), StoreError>;
+}
+
+/// The outbox: the events committed writes recorded (see [`crate::events`]).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// The tenant's events recorded after `after` (a `seq`), oldest first, at most `limit`.
+    async fn events_after(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
 }
 
 /// The time. The core never reads the system clock itself.

@@ -57,6 +57,20 @@ pub enum Command {
     /// Manage OAuth 2.0 clients (client credentials grant, or HTTP Basic).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Show a tenant's recorded events (the outbox), oldest first, as JSON: each with its
+    /// `seq`, time, subject (`sub_id`) and events (event URI → payload).
+    #[command(after_help = "Examples:\n  scim-server events --tenant acme\n  \
+                            scim-server events --tenant acme --after 1200 --limit 50")]
+    Events {
+        #[arg(long)]
+        tenant: String,
+        /// Only events after this `seq`.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -367,3 +367,26 @@ pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<
     }
     Ok(())
 }
+
+/// `events`: the tenant's recorded events as one JSON array.
+pub(crate) async fn events(app: &App, slug: &str, after: i64, limit: usize) -> anyhow::Result<()> {
+    let tenant = app.tenants.tenant(slug).await?;
+    let events = app
+        .events
+        .events_after(&tenant.id, after, limit)
+        .await
+        .map_err(|error| anyhow::anyhow!("reading the events: {error}"))?;
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|stored| {
+            json!({
+                "seq": stored.seq,
+                "at": format_time(&stored.at),
+                "sub_id": {"format": "scim", "uri": stored.event.subject, "externalId": stored.event.external_id},
+                "events": stored.event.events,
+            })
+        })
+        .collect();
+    println!("{}", serde_json::Value::Array(rows));
+    Ok(())
+}

@@ -28,5 +28,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => commands::token(&app, command).await,
         Command::License(command) => commands::license(&app, command).await,
         Command::Client(command) => commands::client(&app, command).await,
+        Command::Events {
+            tenant,
+            after,
+            limit,
+        } => commands::events(&app, &tenant, after, limit).await,
     }
 }

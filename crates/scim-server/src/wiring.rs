@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use scim_core::SchemaRegistry;
 use scim_core::ports::{
-    BulkJobRepository, Clock, IdGenerator, LicenseLedger, ResourceRepository, SecretGenerator,
-    TenantRepository,
+    BulkJobRepository, Clock, EventLog, IdGenerator, LicenseLedger, ResourceRepository,
+    SecretGenerator, TenantRepository,
 };
 use scim_core::service::{LicenseService, ResourceService, TenantService};
 use scim_core::tenant::TOKEN_PREFIX;
@@ -54,6 +54,8 @@ pub struct App {
     pub licenses: LicenseService,
     /// What the bulk job service (built by `serve`, with the HTTP limits) runs on.
     pub bulk_jobs: Arc<dyn BulkJobRepository>,
+    /// The outbox.
+    pub events: Arc<dyn EventLog>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
 }
@@ -96,7 +98,8 @@ impl App {
             resources,
             tenants,
             licenses,
-            bulk_jobs: store as Arc<dyn BulkJobRepository>,
+            bulk_jobs: Arc::clone(&store) as Arc<dyn BulkJobRepository>,
+            events: store as Arc<dyn EventLog>,
             clock,
             ids,
         })

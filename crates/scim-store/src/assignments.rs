@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use diesel::prelude::*;
+use scim_core::events::ResourceEvent;
 use scim_core::fold::fold_key;
 use scim_core::license::{
     Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, MappingSource, UserFacts,
@@ -28,11 +29,12 @@ use scim_core::license::{
 use scim_core::{StoreError, WriteContext};
 use serde_json::{Map, Value};
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, execute_per_backend};
 use crate::errors::from_diesel;
 use crate::expand::groups_of;
 use crate::licenses::{load_pools, load_rules};
 use crate::members::CHUNK;
+use crate::outbox;
 use crate::rows::{from_micros, to_micros};
 use crate::schema::{
     group_members, license_assignments, license_audit, license_pools, license_rules, resources,
@@ -347,6 +349,7 @@ fn commit(
     let at = to_micros(&ctx.at);
     let mut outcome = Reconciled::default();
     let mut audit = Vec::new();
+    let mut events = Vec::new();
     // Revocations first: the seats they free serve this write's assignments.
     for plan in plans {
         for sku in &plan.changes.revoke {
@@ -363,6 +366,7 @@ fn commit(
             }
             outcome.revoked += 1;
             audit.push(AuditRow::new(ctx, at, &plan.id, sku, "revoked", None));
+            events.push(ResourceEvent::license(&plan.id, sku, false, None));
         }
         for (sku, source) in &plan.changes.resource {
             diesel::update(
@@ -417,6 +421,12 @@ fn commit(
                 "assigned",
                 Some(source.as_str()),
             ));
+            events.push(ResourceEvent::license(
+                &plan.id,
+                &tally.sku,
+                true,
+                Some(source.as_str()),
+            ));
         }
     }
     for (key, tally) in &tallies {
@@ -430,10 +440,16 @@ fn commit(
             .execute(connection)
             .map_err(from_diesel)?;
         }
+        // The write that takes a pool's last seat says so.
+        let used = tally.used - tally.revoked + tally.assigned;
+        if tally.assigned > 0 && used >= tally.seats && tally.used < tally.seats {
+            events.push(ResourceEvent::pool_exhausted(&tally.sku, tally.seats, used));
+        }
     }
     for rows in audit.chunks(CHUNK) {
         insert_audit(connection, rows).map_err(from_diesel)?;
     }
+    outbox::record(connection, ctx, &events)?;
     Ok(outcome)
 }
 
@@ -505,13 +521,11 @@ impl<'a> AuditRow<'a> {
     }
 }
 
-/// One multi-row insert per backend (not portable through the multi-backend connection).
 fn insert_audit(connection: &mut DbConnection, rows: &[AuditRow<'_>]) -> QueryResult<usize> {
-    let insert = diesel::insert_into(license_audit::table).values(rows);
-    match connection {
-        DbConnection::Pg(connection) => insert.execute(connection),
-        DbConnection::Sqlite(connection) => insert.execute(connection),
-    }
+    execute_per_backend!(
+        connection,
+        diesel::insert_into(license_audit::table).values(rows)
+    )
 }
 
 /// A stored value the core does not know: only a corrupted row.

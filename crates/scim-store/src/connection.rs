@@ -120,6 +120,18 @@ fn with_connect_timeout(url: &str, timeout: Duration) -> Cow<'_, str> {
     Cow::Owned(format!("{url}{separator}connect_timeout={seconds}"))
 }
 
+/// Executes a statement the multi-backend connection cannot run portably (a multi-row
+/// `INSERT`) on the backend's own connection.
+macro_rules! execute_per_backend {
+    ($connection:expr, $statement:expr) => {
+        match $connection {
+            $crate::connection::DbConnection::Pg(connection) => $statement.execute(connection),
+            $crate::connection::DbConnection::Sqlite(connection) => $statement.execute(connection),
+        }
+    };
+}
+pub(crate) use execute_per_backend;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use scim_core::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBul
 use scim_core::ports::BulkJobRepository;
 use scim_core::tenant::TenantId;
 
-use crate::connection::{DbConnection, MultiBackend};
+use crate::connection::{DbConnection, MultiBackend, execute_per_backend};
 use crate::errors::from_diesel;
 use crate::rows::{CorruptRow, from_micros, to_micros};
 use crate::schema::{bulk_job_outcomes, bulk_jobs};
@@ -149,7 +149,7 @@ impl BulkJobRepository for DieselStore {
             .iter()
             .enumerate()
             .map(|(offset, outcome)| {
-                let text = serde_json::to_string(outcome).map_err(CorruptRow::Job)?;
+                let text = serde_json::to_string(outcome).map_err(CorruptRow::Json)?;
                 Ok((
                     bulk_job_outcomes::job_id.eq(id.to_owned()),
                     bulk_job_outcomes::position.eq(count(first + offset)),
@@ -174,14 +174,8 @@ impl BulkJobRepository for DieselStore {
                 return Err(StoreError::NotFound);
             }
             for chunk in rows.chunks(OUTCOME_CHUNK) {
-                // One multi-row insert per backend (not portable through the multi-backend
-                // connection).
                 let insert = diesel::insert_into(bulk_job_outcomes::table).values(chunk);
-                match connection {
-                    DbConnection::Pg(connection) => insert.execute(connection),
-                    DbConnection::Sqlite(connection) => insert.execute(connection),
-                }
-                .map_err(from_diesel)?;
+                execute_per_backend!(connection, insert).map_err(from_diesel)?;
             }
             Ok(())
         })
@@ -230,7 +224,7 @@ fn load_claimed(connection: &mut DbConnection, id: &str) -> Result<ClaimedJob, S
         .map_err(from_diesel)?;
     Ok(ClaimedJob {
         job: BulkJob::try_from(row)?,
-        request: serde_json::from_str(&request).map_err(CorruptRow::Job)?,
+        request: serde_json::from_str(&request).map_err(CorruptRow::Json)?,
         actor,
         cause,
         outcomes: load_outcomes(connection, id)?,
@@ -247,7 +241,7 @@ fn load_outcomes(connection: &mut DbConnection, id: &str) -> Result<Vec<BulkOutc
         .map_err(from_diesel)?;
     texts
         .iter()
-        .map(|text| Ok(serde_json::from_str(text).map_err(CorruptRow::Job)?))
+        .map(|text| Ok(serde_json::from_str(text).map_err(CorruptRow::Json)?))
         .collect()
 }
 

@@ -17,6 +17,7 @@ mod licenses;
 mod list;
 mod members;
 mod migrations;
+mod outbox;
 mod resources;
 mod rows;
 mod schema;

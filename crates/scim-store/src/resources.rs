@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
+use scim_core::events::ResourceEvent;
 use scim_core::ports::{BatchWrite, ResourceRepository};
 use scim_core::query::{ListPage, ListQuery};
 use scim_core::tenant::TenantId;
@@ -15,6 +16,7 @@ use crate::errors::from_diesel;
 use crate::expand::expand;
 use crate::list::ListPlan;
 use crate::members::{self, GroupRow};
+use crate::outbox;
 use crate::rows::{NewResourceRow, ResourceRow, ResourceState, StoredResource};
 use crate::schema::{group_members, resources};
 use crate::store::DieselStore;
@@ -29,7 +31,7 @@ impl ResourceRepository for DieselStore {
         resource: &Resource,
         members: &[MembershipChange],
     ) -> Result<(), StoreError> {
-        let write = Prepared::insert(&ctx.tenant, resource, members)?;
+        let write = Prepared::insert(&ctx.tenant, resource, members, &ctx.events)?;
         let ctx = ctx.clone();
         self.write(move |connection| write.apply(connection, &ctx))
             .await
@@ -94,7 +96,7 @@ impl ResourceRepository for DieselStore {
         expected_version: i64,
         members: &[MembershipChange],
     ) -> Result<(), StoreError> {
-        let write = Prepared::update(resource, expected_version, members)?;
+        let write = Prepared::update(resource, expected_version, members, &ctx.events)?;
         let ctx = ctx.clone();
         self.write(move |connection| write.apply(connection, &ctx))
             .await
@@ -109,10 +111,13 @@ impl ResourceRepository for DieselStore {
         id: &str,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
-        let write = Prepared::Delete {
-            kind,
-            id: id.to_owned(),
-            expected_version,
+        let write = Prepared {
+            write: PreparedWrite::Delete {
+                kind,
+                id: id.to_owned(),
+                expected_version,
+            },
+            events: ctx.events.clone(),
         };
         let ctx = ctx.clone();
         self.write(move |connection| write.apply(connection, &ctx))
@@ -136,9 +141,14 @@ impl ResourceRepository for DieselStore {
     }
 }
 
-/// A write with its rows built, owned for the transaction's closure: every write path
-/// (single or batched) applies one of these.
-enum Prepared {
+/// A write with its rows built and its events, owned for the transaction's closure: every
+/// write path (single or batched) applies one of these.
+struct Prepared {
+    write: PreparedWrite,
+    events: Vec<ResourceEvent>,
+}
+
+enum PreparedWrite {
     Insert {
         row: NewResourceRow,
         kind: ResourceKind,
@@ -161,20 +171,29 @@ enum Prepared {
 impl Prepared {
     fn new(tenant: &TenantId, write: &BatchWrite) -> Result<Self, StoreError> {
         match write {
-            BatchWrite::Insert { resource, members } => Self::insert(tenant, resource, members),
+            BatchWrite::Insert {
+                resource,
+                members,
+                events,
+            } => Self::insert(tenant, resource, members, events),
             BatchWrite::Update {
                 resource,
                 expected_version,
                 members,
-            } => Self::update(resource, *expected_version, members),
+                events,
+            } => Self::update(resource, *expected_version, members, events),
             BatchWrite::Delete {
                 kind,
                 id,
                 expected_version,
-            } => Ok(Self::Delete {
-                kind: *kind,
-                id: id.clone(),
-                expected_version: *expected_version,
+                events,
+            } => Ok(Self {
+                write: PreparedWrite::Delete {
+                    kind: *kind,
+                    id: id.clone(),
+                    expected_version: *expected_version,
+                },
+                events: events.clone(),
             }),
         }
     }
@@ -183,11 +202,15 @@ impl Prepared {
         tenant: &TenantId,
         resource: &Resource,
         members: &[MembershipChange],
+        events: &[ResourceEvent],
     ) -> Result<Self, StoreError> {
-        Ok(Self::Insert {
-            row: NewResourceRow::new(tenant, resource)?,
-            kind: resource.kind,
-            changes: membership_changes(resource, members)?,
+        Ok(Self {
+            write: PreparedWrite::Insert {
+                row: NewResourceRow::new(tenant, resource)?,
+                kind: resource.kind,
+                changes: membership_changes(resource, members)?,
+            },
+            events: events.to_vec(),
         })
     }
 
@@ -195,39 +218,43 @@ impl Prepared {
         resource: &Resource,
         expected_version: i64,
         members: &[MembershipChange],
+        events: &[ResourceEvent],
     ) -> Result<Self, StoreError> {
-        Ok(Self::Update {
-            state: ResourceState::new(resource)?,
-            kind: resource.kind,
-            id: resource.id.clone(),
-            expected_version,
-            changes: membership_changes(resource, members)?,
+        Ok(Self {
+            write: PreparedWrite::Update {
+                state: ResourceState::new(resource)?,
+                kind: resource.kind,
+                id: resource.id.clone(),
+                expected_version,
+                changes: membership_changes(resource, members)?,
+            },
+            events: events.to_vec(),
         })
     }
 
+    /// Writes, recording the write's events in the same transaction right after its row
+    /// (so they come before the license events the write causes).
     fn apply(&self, connection: &mut DbConnection, ctx: &WriteContext) -> Result<(), StoreError> {
-        match self {
-            Self::Insert { row, kind, changes } => insert_one(connection, ctx, row, *kind, changes),
-            Self::Update {
+        let events = &self.events;
+        match &self.write {
+            PreparedWrite::Insert { row, kind, changes } => {
+                insert_one(connection, ctx, row, *kind, changes, events)
+            }
+            PreparedWrite::Update {
                 state,
                 kind,
                 id,
                 expected_version,
                 changes,
-            } => update_one(
-                connection,
-                ctx,
-                state,
-                *kind,
-                id,
-                *expected_version,
-                changes,
-            ),
-            Self::Delete {
+            } => {
+                let row = (state, *kind, id.as_str(), *expected_version);
+                update_one(connection, ctx, row, changes, events)
+            }
+            PreparedWrite::Delete {
                 kind,
                 id,
                 expected_version,
-            } => delete_one(connection, ctx, *kind, id, *expected_version),
+            } => delete_one(connection, ctx, *kind, id, *expected_version, events),
         }
     }
 }
@@ -237,11 +264,9 @@ impl Prepared {
 fn update_one(
     connection: &mut DbConnection,
     ctx: &WriteContext,
-    state: &ResourceState,
-    kind: ResourceKind,
-    id: &str,
-    expected_version: i64,
+    (state, kind, id, expected_version): (&ResourceState, ResourceKind, &str, i64),
     changes: &[MembershipChange],
+    events: &[ResourceEvent],
 ) -> Result<(), StoreError> {
     let tenant = ctx.tenant.0.as_str();
     let maps_groups = kind == ResourceKind::Group && assignments::maps_groups(connection, tenant)?;
@@ -270,6 +295,7 @@ fn update_one(
     let Some(seq) = seq else {
         return Err(why_not_written(connection, tenant, kind, id));
     };
+    outbox::record(connection, ctx, events)?;
     let written = Written {
         seq,
         kind,
@@ -280,31 +306,38 @@ fn update_one(
 }
 
 /// Deletes a resource (if given, only at `expected_version`) with its membership rows;
-/// the groups it was a member of get a new version; seats are freed.
+/// the groups it was a member of get a new version; seats are freed. Its events get the
+/// stored externalId.
 fn delete_one(
     connection: &mut DbConnection,
     ctx: &WriteContext,
     kind: ResourceKind,
     id: &str,
     expected_version: Option<i64>,
+    events: &[ResourceEvent],
 ) -> Result<(), StoreError> {
     let tenant = ctx.tenant.0.as_str();
     let mut target = resources::table
         .filter(resources::tenant_id.eq(tenant))
         .filter(resources::kind.eq(kind.as_str()))
         .filter(resources::id.eq(id))
-        .select(resources::seq)
+        .select((resources::seq, resources::external_id))
         .into_boxed();
     if let Some(version) = expected_version {
         target = target.filter(resources::version.eq(version));
     }
-    let Some(seq) = target
-        .first::<i64>(connection)
+    let Some((seq, external_id)) = target
+        .first::<(i64, Option<String>)>(connection)
         .optional()
         .map_err(from_diesel)?
     else {
         return Err(why_not_written(connection, tenant, kind, id));
     };
+    let mut events = events.to_vec();
+    for event in &mut events {
+        event.external_id = event.external_id.take().or_else(|| external_id.clone());
+    }
+    outbox::record(connection, ctx, &events)?;
     // A deleted user's seats are freed; a deleted group's members lose what only it
     // granted (they are found before its membership rows go).
     let affected = match kind {
@@ -345,12 +378,14 @@ fn insert_one(
     row: &NewResourceRow,
     kind: ResourceKind,
     changes: &[MembershipChange],
+    events: &[ResourceEvent],
 ) -> Result<(), StoreError> {
     let seq = diesel::insert_into(resources::table)
         .values(row)
         .returning(resources::seq)
         .get_result::<i64>(connection)
         .map_err(from_diesel)?;
+    outbox::record(connection, ctx, events)?;
     let maps_groups = kind == ResourceKind::Group
         && !changes.is_empty()
         && assignments::maps_groups(connection, ctx.tenant.0.as_str())?;

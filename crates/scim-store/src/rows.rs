@@ -25,8 +25,10 @@ pub(crate) enum CorruptRow {
     Data(#[source] serde_json::Error),
     #[error("unknown bulk job status '{0}'")]
     JobStatus(String),
-    #[error("a bulk job's stored request or outcome is not valid JSON: {0}")]
-    Job(#[source] serde_json::Error),
+    #[error("a stored JSON column (bulk job, event) is not valid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("stored events are not a JSON object")]
+    EventsNotObject,
 }
 
 impl From<CorruptRow> for StoreError {

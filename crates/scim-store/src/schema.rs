@@ -140,6 +140,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The outbox: one row per future SET (`events` is the JSON object of event URI →
+    /// payload).
+    outbox (seq) {
+        seq -> BigInt,
+        tenant_id -> Text,
+        at -> BigInt,
+        subject -> Text,
+        external_id -> Nullable<Text>,
+        events -> Text,
+        actor -> Text,
+        cause -> Text,
+    }
+}
+
 diesel::joinable!(tokens -> tenants (tenant_id));
 diesel::joinable!(clients -> tenants (tenant_id));
 diesel::joinable!(resources -> tenants (tenant_id));
@@ -155,4 +170,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     license_audit,
     bulk_jobs,
     bulk_job_outcomes,
+    outbox,
 );

@@ -16,6 +16,7 @@ use crate::fixtures::{
 };
 use crate::{StoreFactory, TestStore};
 
+pub use crate::events::*;
 pub use crate::jobs::*;
 pub use crate::licensing::*;
 pub use crate::membership::*;
@@ -845,6 +846,7 @@ pub async fn batch_writes_fail_one_by_one<F: StoreFactory>(factory: &F) {
     let insert = |resource: Resource, members: Vec<MembershipChange>| BatchWrite::Insert {
         resource,
         members,
+        events: vec![],
     };
     let renamed = next_version(&with(user("u1", "alice"), "displayName", json!("Alice")), 2);
     let writes = vec![
@@ -858,21 +860,25 @@ pub async fn batch_writes_fail_one_by_one<F: StoreFactory>(factory: &F) {
             resource: renamed.clone(),
             expected_version: 7,
             members: vec![],
+            events: vec![],
         },
         BatchWrite::Update {
             resource: renamed,
             expected_version: 1,
             members: vec![],
+            events: vec![],
         },
         BatchWrite::Delete {
             kind: ResourceKind::User,
             id: "gone".into(),
             expected_version: None,
+            events: vec![],
         },
         BatchWrite::Delete {
             kind: ResourceKind::User,
             id: "never".into(),
             expected_version: None,
+            events: vec![],
         },
     ];
     let mut results = store.write_batch(&writer(&acme.id), &writes).await.unwrap();

@@ -26,6 +26,7 @@ pub fn writer(tenant: &TenantId) -> WriteContext {
         actor: "token:contract".into(),
         cause: "contract test".into(),
         at: time(1_000),
+        events: Vec::new(),
     }
 }
 

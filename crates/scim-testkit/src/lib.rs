@@ -20,6 +20,7 @@
 
 pub mod agreement;
 pub mod contract;
+pub mod events;
 pub mod fixtures;
 pub mod jobs;
 pub mod licensing;
@@ -172,6 +173,7 @@ macro_rules! contract_tests {
             seats_are_never_over_assigned_under_concurrency,
             bulk_jobs_are_leased_checkpointed_and_resumed,
             concurrent_claims_take_each_job_once,
+            writes_record_their_events_in_the_same_transaction,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
@@ -198,6 +200,7 @@ mod tests {
             include_str!("membership.rs"),
             include_str!("licensing.rs"),
             include_str!("jobs.rs"),
+            include_str!("events.rs"),
         ]
         .concat();
         let lib = include_str!("lib.rs");

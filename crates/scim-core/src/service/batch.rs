@@ -7,14 +7,14 @@ use serde_json::Value;
 
 use super::plan::plan_create;
 use super::resources::{
-    PlannedWrite, Precondition, ResourceService, delete_error, store_error, take_members,
-    write_error,
+    PlannedWrite, Precondition, ResourceService, delete_error, store_error, write_error,
 };
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
+use crate::events::ResourceEvent;
 use crate::patch::parse_patch;
 use crate::ports::BatchWrite;
-use crate::resource::{MembershipChange, Resource, ResourceKind};
+use crate::resource::{Resource, ResourceKind};
 
 /// One operation of a batch. A create's id is chosen by the caller (planned beforehand, so
 /// that references among the batch's operations resolve).
@@ -161,6 +161,7 @@ impl ResourceService {
                     resource: planned.resource,
                     expected_version: planned.expected_version,
                     members: planned.changes,
+                    events: vec![planned.event],
                 },
                 Some(answer),
             )
@@ -168,14 +169,17 @@ impl ResourceService {
         Ok(match op {
             BatchOp::Create { kind, id, body } => {
                 let mut resource = plan_create(&self.registry, *kind, body, id.clone(), now)?;
-                let members = take_members(&mut resource)?;
-                let members = if members.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![MembershipChange::Add(members)]
-                };
+                let (members, event) = self.prepare_insert(&mut resource)?;
                 let answer = resource.clone();
-                Ready::Write(BatchWrite::Insert { resource, members }, Some(answer))
+                let events = vec![event];
+                Ready::Write(
+                    BatchWrite::Insert {
+                        resource,
+                        members,
+                        events,
+                    },
+                    Some(answer),
+                )
             }
             BatchOp::Replace {
                 kind,
@@ -194,7 +198,7 @@ impl ResourceService {
             } => {
                 let request = parse_patch(body)?;
                 match self
-                    .plan_patching(tenant, *kind, id, &request, precondition, now)
+                    .plan_patching(tenant, *kind, id, (&request, body), precondition, now)
                     .await?
                 {
                     Some(planned) => update(planned),
@@ -214,6 +218,7 @@ impl ResourceService {
                     expected_version: self
                         .delete_expectation(tenant, *kind, id, precondition)
                         .await?,
+                    events: vec![ResourceEvent::deleted(*kind, id, None)],
                 },
                 None,
             ),

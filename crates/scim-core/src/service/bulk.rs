@@ -710,8 +710,8 @@ mod tests {
             .withf(|ctx, writes| {
                 ctx.actor == "token:k1"
                     && matches!(writes, [
-                        BatchWrite::Insert { resource: user, members: no_members },
-                        BatchWrite::Insert { resource: group, members },
+                        BatchWrite::Insert { resource: user, members: no_members, .. },
+                        BatchWrite::Insert { resource: group, members, .. },
                     ] if user.id == "id-1"
                         && user.kind == ResourceKind::User
                         && no_members.is_empty()
@@ -763,7 +763,7 @@ mod tests {
             .returning(|_, writes| Ok(writes.iter().map(|_| Ok(())).collect()));
         repo.expect_write_batch()
             .withf(|_, writes| {
-                matches!(writes, [BatchWrite::Delete { kind: ResourceKind::User, id, expected_version: None }]
+                matches!(writes, [BatchWrite::Delete { kind: ResourceKind::User, id, expected_version: None, .. }]
                     if id == "id-1")
             })
             .times(1)

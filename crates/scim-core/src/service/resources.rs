@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::plan::{plan_create, plan_patch, plan_replace};
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
+use crate::events::ResourceEvent;
 use crate::filter::{self, Filter};
 use crate::patch::{MemberChange, PatchRequest, parse_patch};
 use crate::path::AttrPath;
@@ -113,14 +114,10 @@ impl ResourceService {
     ) -> ScimResult<Resource> {
         let now = self.clock.now();
         let mut resource = plan_create(&self.registry, kind, body, self.ids.new_id(), now)?;
-        let members = take_members(&mut resource)?;
-        let changes: Vec<MembershipChange> = if members.is_empty() {
-            Vec::new()
-        } else {
-            vec![MembershipChange::Add(members)]
-        };
+        let (changes, event) = self.prepare_insert(&mut resource)?;
+        let ctx = WriteContext::new(caller, now).with_events(vec![event]);
         self.repo
-            .insert(&WriteContext::new(caller, now), &resource, &changes)
+            .insert(&ctx, &resource, &changes)
             .await
             .map_err(|e| write_error(e, &resource))?;
         let shown = Expand {
@@ -129,6 +126,27 @@ impl ResourceService {
             licenses: kind == ResourceKind::User,
         };
         self.as_read(&caller.tenant, resource, shown).await
+    }
+
+    /// Takes a new resource's members out of it (they are rows) and makes its create event,
+    /// which shows them as the request named them.
+    pub(super) fn prepare_insert(
+        &self,
+        resource: &mut Resource,
+    ) -> ScimResult<(Vec<MembershipChange>, ResourceEvent)> {
+        let core = self
+            .registry
+            .resource_type(resource.kind)
+            .map(|rt| rt.schema)
+            .unwrap_or_default();
+        let event = ResourceEvent::created(resource, Value::Object(resource.to_document(core)));
+        let members = take_members(resource)?;
+        let changes = if members.is_empty() {
+            Vec::new()
+        } else {
+            vec![MembershipChange::Add(members)]
+        };
+        Ok((changes, event))
     }
 
     /// A new resource id (for callers that plan references before creating).
@@ -208,6 +226,7 @@ impl ResourceService {
         }
         Ok(PlannedWrite {
             expected_version: existing.meta.version,
+            event: ResourceEvent::replaced(&existing, &replaced, body),
             resource: replaced,
             changes,
         })
@@ -222,7 +241,7 @@ impl ResourceService {
     ) -> Result<(), StoreError> {
         self.repo
             .update(
-                &WriteContext::new(caller, now),
+                &WriteContext::new(caller, now).with_events(vec![planned.event.clone()]),
                 &planned.resource,
                 planned.expected_version,
                 &planned.changes,
@@ -248,7 +267,7 @@ impl ResourceService {
         for _ in 0..WRITE_ATTEMPTS {
             let now = self.clock.now();
             let planned = match self
-                .plan_patching(tenant, kind, id, &request, precondition, now)
+                .plan_patching(tenant, kind, id, (&request, body), precondition, now)
                 .await?
             {
                 Some(planned) => planned,
@@ -269,7 +288,7 @@ impl ResourceService {
         tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
-        request: &PatchRequest,
+        (request, body): (&PatchRequest, &Value),
         precondition: &Precondition,
         now: DateTime<Utc>,
     ) -> ScimResult<Option<PlannedWrite>> {
@@ -284,6 +303,7 @@ impl ResourceService {
         }
         Ok(Some(PlannedWrite {
             expected_version: existing.meta.version,
+            event: ResourceEvent::patched(&existing, &patched, body),
             resource: patched,
             changes,
         }))
@@ -358,9 +378,10 @@ impl ResourceService {
         let expected = self
             .delete_expectation(&caller.tenant, kind, id, precondition)
             .await?;
+        let event = ResourceEvent::deleted(kind, id, None);
         self.repo
             .delete(
-                &WriteContext::new(caller, self.clock.now()),
+                &WriteContext::new(caller, self.clock.now()).with_events(vec![event]),
                 kind,
                 id,
                 expected,
@@ -428,6 +449,8 @@ pub(super) struct PlannedWrite {
     pub(super) expected_version: i64,
     pub(super) resource: Resource,
     pub(super) changes: Vec<MembershipChange>,
+    /// Its event (the store adds the license events).
+    pub(super) event: ResourceEvent,
 }
 
 /// A failed delete as the client sees it.
@@ -557,7 +580,20 @@ mod tests {
         let mut repo = MockResourceRepository::new();
         repo.expect_insert()
             .withf(|t, r, m| {
-                *t == WriteContext::new(&caller(), Utc.timestamp_opt(1_700_000_000, 0).unwrap())
+                let plain =
+                    WriteContext::new(&caller(), Utc.timestamp_opt(1_700_000_000, 0).unwrap());
+                // The write carries its create event, with the resource as created.
+                let created = match &t.events[..] {
+                    [event] => event.events.get(crate::events::PROV_CREATE_FULL),
+                    _ => None,
+                };
+                t.clone().with_events(Vec::new()) == plain
+                    && t.events[0].subject == "/Users/u1"
+                    && created.is_some_and(|payload| {
+                        payload["data"]["userName"] == "a"
+                            && payload["data"]["id"] == "u1"
+                            && payload["version"] == "W/\"1\""
+                    })
                     && r.id == "u1"
                     && r.str_attribute("userName") == Some("a")
                     && m.is_empty()

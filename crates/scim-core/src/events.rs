@@ -1,0 +1,275 @@
+//! Events: what every committed change tells the rest of the product and the customer.
+//!
+//! A write hands the store its events with the change itself, and the store records them in
+//! its outbox in the same transaction (nothing is emitted for work that rolled back, nothing
+//! is lost after a commit). Each [`ResourceEvent`] is one future Security Event Token
+//! (RFC 8417): one subject, and the events of one state change of it, keyed by event URI
+//! (RFC 9967 §2: several URIs in one SET are one change, e.g. a PATCH that deactivates).
+//!
+//! Provisioning events follow RFC 9967 exactly: `prov:create:full` carries the created
+//! resource as `data`; `prov:put:full` the PUT body; `prov:patch:full` the PatchOp body;
+//! each with `version` (the ETag after the change); `prov:delete`, `prov:activate` and
+//! `prov:deactivate` carry nothing (`{}`). The subject is `sub_id` of format `scim`: the
+//! resource's path relative to the SCIM base (`/Users/<id>`) and its `externalId` when known.
+//! License events use our namespace ([`LICENSE_ASSIGNED`], [`LICENSE_REVOKED`],
+//! [`POOL_EXHAUSTED`]); their subject is the user (`/Users/<id>`) or the pool
+//! (`/Licenses/<sku>`).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::resource::{Resource, ResourceKind};
+
+pub const PROV_CREATE_FULL: &str = "urn:ietf:params:scim:event:prov:create:full";
+pub const PROV_PUT_FULL: &str = "urn:ietf:params:scim:event:prov:put:full";
+pub const PROV_PATCH_FULL: &str = "urn:ietf:params:scim:event:prov:patch:full";
+pub const PROV_DELETE: &str = "urn:ietf:params:scim:event:prov:delete";
+pub const PROV_ACTIVATE: &str = "urn:ietf:params:scim:event:prov:activate";
+pub const PROV_DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
+pub const LICENSE_ASSIGNED: &str = "urn:scim-license:event:license:assigned";
+pub const LICENSE_REVOKED: &str = "urn:scim-license:event:license:revoked";
+pub const POOL_EXHAUSTED: &str = "urn:scim-license:event:license:pool-exhausted";
+
+/// Every event URI this server emits, for `/ServiceProviderConfig`'s `securityEvents`.
+pub const EVENT_URIS: [&str; 9] = [
+    PROV_CREATE_FULL,
+    PROV_PUT_FULL,
+    PROV_PATCH_FULL,
+    PROV_DELETE,
+    PROV_ACTIVATE,
+    PROV_DEACTIVATE,
+    LICENSE_ASSIGNED,
+    LICENSE_REVOKED,
+    POOL_EXHAUSTED,
+];
+
+/// The events of one state change of one subject: one future SET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceEvent {
+    /// `sub_id.uri`: the subject's path below the SCIM base, e.g. `/Users/2819c223`.
+    pub subject: String,
+    /// `sub_id.externalId`, when known.
+    pub external_id: Option<String>,
+    /// Event URI → payload.
+    pub events: Map<String, Value>,
+}
+
+impl ResourceEvent {
+    fn of(resource_kind: ResourceKind, id: &str, external_id: Option<&str>) -> Self {
+        Self {
+            subject: format!("/{}/{id}", resource_kind.endpoint()),
+            external_id: external_id.map(str::to_owned),
+            events: Map::new(),
+        }
+    }
+
+    /// `prov:create:full`: the created resource (`document`, as a read shows it, with its
+    /// `id`) and its version.
+    pub fn created(resource: &Resource, document: Value) -> Self {
+        let mut event = Self::of(resource.kind, &resource.id, resource.external_id());
+        let mut payload = Map::new();
+        payload.insert("data".into(), document);
+        payload.insert("version".into(), json!(resource.meta.etag()));
+        event
+            .events
+            .insert(PROV_CREATE_FULL.into(), Value::Object(payload));
+        event
+    }
+
+    /// `prov:put:full` with the PUT body, plus `prov:activate`/`prov:deactivate` when the
+    /// replacement changed `active`.
+    pub fn replaced(before: &Resource, after: &Resource, body: &Value) -> Self {
+        Self::updated(PROV_PUT_FULL, before, after, body)
+    }
+
+    /// `prov:patch:full` with the PatchOp body, plus `prov:activate`/`prov:deactivate` when
+    /// the PATCH changed `active`.
+    pub fn patched(before: &Resource, after: &Resource, body: &Value) -> Self {
+        Self::updated(PROV_PATCH_FULL, before, after, body)
+    }
+
+    fn updated(uri: &str, before: &Resource, after: &Resource, body: &Value) -> Self {
+        let mut event = Self::of(after.kind, &after.id, after.external_id());
+        event.events.insert(
+            uri.into(),
+            json!({"data": body, "version": after.meta.etag()}),
+        );
+        let active =
+            |resource: &Resource| resource.attributes.get("active").and_then(Value::as_bool);
+        // A user without `active` counts as active (RFC 7643 §4.1.1 leaves it to us).
+        match (
+            active(before).unwrap_or(true),
+            active(after).unwrap_or(true),
+        ) {
+            (false, true) => {
+                event.events.insert(PROV_ACTIVATE.into(), json!({}));
+            }
+            (true, false) => {
+                event.events.insert(PROV_DEACTIVATE.into(), json!({}));
+            }
+            _ => {}
+        }
+        event
+    }
+
+    /// `prov:delete` (no payload).
+    pub fn deleted(kind: ResourceKind, id: &str, external_id: Option<&str>) -> Self {
+        let mut event = Self::of(kind, id, external_id);
+        event.events.insert(PROV_DELETE.into(), json!({}));
+        event
+    }
+
+    /// A license assigned to or revoked from a user.
+    pub fn license(user_id: &str, sku: &str, assigned: bool, source: Option<&str>) -> Self {
+        let mut event = Self::of(ResourceKind::User, user_id, None);
+        let (uri, payload) = if assigned {
+            (LICENSE_ASSIGNED, json!({"sku": sku, "source": source}))
+        } else {
+            (LICENSE_REVOKED, json!({"sku": sku}))
+        };
+        event.events.insert(uri.into(), payload);
+        event
+    }
+
+    /// A pool whose last seat was just taken.
+    pub fn pool_exhausted(sku: &str, seats: i64, used: i64) -> Self {
+        let mut events = Map::new();
+        events.insert(
+            POOL_EXHAUSTED.into(),
+            json!({"sku": sku, "seats": seats, "used": used}),
+        );
+        Self {
+            subject: format!("/Licenses/{sku}"),
+            external_id: None,
+            events,
+        }
+    }
+}
+
+/// An event as the outbox keeps it: its place in the outbox, and when it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Increasing in the order events were recorded (not necessarily committed).
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub event: ResourceEvent,
+}
+
+impl StoredEvent {
+    /// The SET's claims (RFC 8417, RFC 9967): `iss` the server, `aud` the receiver, `jti`
+    /// unique per SET, `iat` when it was issued, `sub_id` the subject, `events`. Signing is
+    /// the adapter's.
+    pub fn set_claims(&self, issuer: &str, audience: &str, jti: &str, iat: DateTime<Utc>) -> Value {
+        let mut sub_id = Map::new();
+        sub_id.insert("format".into(), json!("scim"));
+        sub_id.insert("uri".into(), json!(self.event.subject));
+        if let Some(external_id) = &self.event.external_id {
+            sub_id.insert("externalId".into(), json!(external_id));
+        }
+        json!({
+            "iss": issuer,
+            "aud": [audience],
+            "jti": jti,
+            "iat": iat.timestamp(),
+            "toe": self.at.timestamp(),
+            "sub_id": sub_id,
+            "events": self.event.events,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::resource::Meta;
+
+    fn user(active: Option<bool>, version: i64) -> Resource {
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let mut attributes = Map::new();
+        attributes.insert("userName".into(), json!("jdoe"));
+        attributes.insert("externalId".into(), json!("jDoe"));
+        if let Some(active) = active {
+            attributes.insert("active".into(), json!(active));
+        }
+        Resource {
+            kind: ResourceKind::User,
+            id: "2b2f880a".into(),
+            meta: Meta {
+                created: at,
+                last_modified: at,
+                version,
+            },
+            attributes,
+        }
+    }
+
+    #[test]
+    fn a_create_carries_the_resource_and_its_version() {
+        let created = ResourceEvent::created(&user(None, 1), json!({"id": "2b2f880a"}));
+        assert_eq!(created.subject, "/Users/2b2f880a");
+        assert_eq!(created.external_id.as_deref(), Some("jDoe"));
+        assert_eq!(
+            Value::Object(created.events),
+            json!({PROV_CREATE_FULL: {"data": {"id": "2b2f880a"}, "version": "W/\"1\""}})
+        );
+    }
+
+    #[test]
+    fn a_patch_that_deactivates_is_one_change_with_two_events() {
+        let body = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
+        let patched = ResourceEvent::patched(&user(Some(true), 3), &user(Some(false), 4), &body);
+        assert_eq!(
+            Value::Object(patched.events),
+            json!({
+                PROV_PATCH_FULL: {"data": body, "version": "W/\"4\""},
+                PROV_DEACTIVATE: {},
+            })
+        );
+        let put = ResourceEvent::replaced(&user(Some(false), 4), &user(None, 5), &json!({}));
+        assert!(put.events.contains_key(PROV_ACTIVATE), "{:?}", put.events);
+        let same = ResourceEvent::replaced(&user(Some(true), 5), &user(None, 6), &json!({}));
+        assert_eq!(same.events.len(), 1);
+    }
+
+    #[test]
+    fn set_claims_follow_rfc_9967() {
+        let stored = StoredEvent {
+            seq: 7,
+            at: Utc.timestamp_opt(1_458_505_000, 0).unwrap(),
+            event: ResourceEvent::deleted(ResourceKind::User, "2b2f880a", Some("jDoe")),
+        };
+        let iat = Utc.timestamp_opt(1_458_505_044, 0).unwrap();
+        assert_eq!(
+            stored.set_claims(
+                "https://scim.example.com",
+                "https://receiver.example.com",
+                "j1",
+                iat
+            ),
+            json!({
+                "iss": "https://scim.example.com",
+                "aud": ["https://receiver.example.com"],
+                "jti": "j1",
+                "iat": 1_458_505_044,
+                "toe": 1_458_505_000,
+                "sub_id": {"format": "scim", "uri": "/Users/2b2f880a", "externalId": "jDoe"},
+                "events": {PROV_DELETE: {}},
+            })
+        );
+    }
+
+    #[test]
+    fn license_events_name_the_user_or_the_pool() {
+        let assigned = ResourceEvent::license("u1", "E5", true, Some("entitlement"));
+        assert_eq!(assigned.subject, "/Users/u1");
+        assert_eq!(
+            Value::Object(assigned.events),
+            json!({LICENSE_ASSIGNED: {"sku": "E5", "source": "entitlement"}})
+        );
+        let exhausted = ResourceEvent::pool_exhausted("E5", 10, 10);
+        assert_eq!(exhausted.subject, "/Licenses/E5");
+        assert_eq!(exhausted.events[POOL_EXHAUSTED]["seats"], 10);
+    }
+}

@@ -1,0 +1,160 @@
+//! The outbox part of the storage contract: every committed write records its events in the
+//! same transaction, with the license events it caused; a write that fails records nothing.
+
+use scim_core::events::{
+    LICENSE_ASSIGNED, LICENSE_REVOKED, POOL_EXHAUSTED, PROV_CREATE_FULL, PROV_DEACTIVATE,
+    PROV_DELETE, PROV_PATCH_FULL, ResourceEvent, StoredEvent,
+};
+use scim_core::license::{MappingRule, MappingSource, Pool};
+use scim_core::ports::{BatchWrite, EventLog, LicenseLedger, ResourceRepository};
+use scim_core::tenant::Tenant;
+use scim_core::{Resource, ResourceKind, StoreError};
+use serde_json::{Value, json};
+
+use crate::contract::with_tenant;
+use crate::fixtures::{next_version, user, with, writer};
+use crate::{StoreFactory, TestStore};
+
+/// `(subject, event URIs)` of the tenant's events after `after`.
+async fn recorded(store: &TestStore, tenant: &Tenant, after: i64) -> Vec<(String, Vec<String>)> {
+    store
+        .events_after(&tenant.id, after, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|stored| {
+            (
+                stored.event.subject.clone(),
+                stored.event.events.keys().cloned().collect(),
+            )
+        })
+        .collect()
+}
+
+async fn last_seq(store: &TestStore, tenant: &Tenant) -> i64 {
+    store
+        .events_after(&tenant.id, 0, 10_000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |stored: &StoredEvent| stored.seq)
+}
+
+fn licensed(id: &str, active: bool) -> Resource {
+    let mut resource = with(user(id, id), "entitlements", json!([{"value": "pro"}]));
+    resource = with(resource, "externalId", json!(format!("ext-{id}")));
+    with(resource, "active", json!(active))
+}
+
+fn strs(items: &[&str]) -> Vec<String> {
+    items.iter().map(|&item| item.to_owned()).collect()
+}
+
+pub async fn writes_record_their_events_in_the_same_transaction<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+    let ctx = writer(&acme.id);
+    store.set_pool(&ctx, &Pool::new("pro", 1)).await.unwrap();
+    store
+        .add_rule(
+            &ctx,
+            &MappingRule::new(MappingSource::Entitlement, "pro", "pro"),
+        )
+        .await
+        .unwrap();
+    let start = last_seq(&store, &acme).await;
+
+    // A create takes the last seat: its event, then the license and the pool's.
+    let alice = licensed("alice", true);
+    let created = ResourceEvent::created(&alice, json!({"id": "alice"}));
+    store
+        .insert(&ctx.clone().with_events(vec![created]), &alice, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded(&store, &acme, start).await,
+        [
+            ("/Users/alice".to_owned(), strs(&[PROV_CREATE_FULL])),
+            ("/Users/alice".to_owned(), strs(&[LICENSE_ASSIGNED])),
+            ("/Licenses/pro".to_owned(), strs(&[POOL_EXHAUSTED])),
+        ]
+    );
+    let stored = store.events_after(&acme.id, start, 1).await.unwrap();
+    assert_eq!(stored[0].event.external_id.as_deref(), Some("ext-alice"));
+    assert_eq!(
+        stored[0].event.events[PROV_CREATE_FULL]["version"],
+        "W/\"1\""
+    );
+    let after_create = last_seq(&store, &acme).await;
+
+    // A write that fails (no seat left) records nothing.
+    let bob = licensed("bob", true);
+    let refused = ResourceEvent::created(&bob, Value::Null);
+    let failed = store
+        .insert(&ctx.clone().with_events(vec![refused]), &bob, &[])
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::SeatsExhausted { .. })),
+        "{failed:?}"
+    );
+    assert!(recorded(&store, &acme, after_create).await.is_empty());
+
+    // A deactivating PATCH: one change with two events, then the seat's revocation.
+    let inactive = next_version(&licensed("alice", false), 2);
+    let body = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let patched = ResourceEvent::patched(&alice, &inactive, &body);
+    store
+        .update(&ctx.clone().with_events(vec![patched]), &inactive, 1, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded(&store, &acme, after_create).await,
+        [
+            (
+                "/Users/alice".to_owned(),
+                strs(&[PROV_PATCH_FULL, PROV_DEACTIVATE])
+            ),
+            ("/Users/alice".to_owned(), strs(&[LICENSE_REVOKED])),
+        ]
+    );
+    let after_patch = last_seq(&store, &acme).await;
+
+    // In a batch, the failing write's events go with it; the delete's event gets the
+    // stored externalId.
+    let carol = user("carol", "carol");
+    let writes = vec![
+        BatchWrite::Insert {
+            resource: carol.clone(),
+            members: vec![],
+            events: vec![ResourceEvent::created(&carol, Value::Null)],
+        },
+        BatchWrite::Insert {
+            resource: user("carol-twin", "CAROL"),
+            members: vec![],
+            events: vec![ResourceEvent::created(
+                &user("carol-twin", "CAROL"),
+                Value::Null,
+            )],
+        },
+        BatchWrite::Delete {
+            kind: ResourceKind::User,
+            id: "alice".into(),
+            expected_version: None,
+            events: vec![ResourceEvent::deleted(ResourceKind::User, "alice", None)],
+        },
+    ];
+    let results = store.write_batch(&ctx, &writes).await.unwrap();
+    assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok());
+    assert_eq!(
+        recorded(&store, &acme, after_patch).await,
+        [
+            ("/Users/carol".to_owned(), strs(&[PROV_CREATE_FULL])),
+            ("/Users/alice".to_owned(), strs(&[PROV_DELETE])),
+        ]
+    );
+    let deleted = store.events_after(&acme.id, after_patch, 10).await.unwrap();
+    assert_eq!(deleted[1].event.external_id.as_deref(), Some("ext-alice"));
+    // Nothing of it is another tenant's.
+    assert!(recorded(&store, &globex, 0).await.is_empty());
+}
