@@ -20,6 +20,7 @@ mod jobs;
 mod licensing;
 mod oauth;
 mod okta;
+mod poll;
 mod security;
 mod tls;
 mod users;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
 use crate::context::WriteContext;
 use crate::error::StoreError;
-use crate::events::{ResourceEvent, StoredEvent};
+use crate::events::{ResourceEvent, SigningKey, StoredEvent};
 use crate::license::{
     AuditEntry, AuditQuery, LicenseRules, MappingRule, Pool, Reevaluation, UnmappedValue,
 };
@@ -263,7 +263,8 @@ pub trait BulkJobRepository: Send + Sync {
         outcomes: &[BulkOutcome],
     ) -> Result<(), StoreError>;
 
-    /// Ends a job held under `lease.owner` with `status`; `NotFound` when it is not held.
+    /// Ends a job held under `lease.owner` with `status`, forgetting its request (it may
+    /// hold passwords); `NotFound` when it is not held.
     async fn finish_job(
         &self,
         id: &str,
@@ -283,6 +284,24 @@ pub trait EventLog: Send + Sync {
         after: i64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The tenant's poll feed (RFC 8936): its events not acknowledged yet, oldest first, at
+    /// most `limit`.
+    async fn unacknowledged(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Acknowledges events of the tenant's poll feed by `seq`; another tenant's or an
+    /// unknown `seq`, or one acknowledged before, changes nothing.
+    async fn acknowledge(&self, tenant: &TenantId, seqs: &[i64]) -> Result<(), StoreError>;
+
+    /// The keys SETs are signed with, newest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+
+    /// Stores a new signing key; `Conflict` when its `kid` exists.
+    async fn add_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
 }
 
 /// The time. The core never reads the system clock itself.

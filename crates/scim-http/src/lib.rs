@@ -10,6 +10,7 @@ mod params;
 mod rate;
 mod render;
 mod routes;
+mod sets;
 mod state;
 
 pub use auth::PeerCertificate;
@@ -17,6 +18,7 @@ pub use context::RequestId;
 pub use error::ApiError;
 pub use rate::{RateLimit, RateLimiter};
 pub use routes::configure;
+pub use sets::{SetSigner, SignerError};
 pub use state::{AppState, HttpConfig};
 
 /// The SCIM media type (RFC 7644 §8.1).

@@ -15,11 +15,17 @@ pub(crate) const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages
 
 /// The base URL of the SCIM API as the client should see it, without a trailing slash.
 pub(crate) fn base_url(req: &HttpRequest, config: &HttpConfig) -> String {
+    format!("{}/scim/v2", origin(req, config))
+}
+
+/// The server's origin (`https://scim.example.com`): the configured public URL, or the
+/// request's scheme and Host. SETs name it as their issuer.
+pub(crate) fn origin(req: &HttpRequest, config: &HttpConfig) -> String {
     match &config.public_url {
-        Some(url) => format!("{}/scim/v2", url.trim_end_matches('/')),
+        Some(url) => url.trim_end_matches('/').to_owned(),
         None => {
             let info = req.connection_info();
-            format!("{}://{}/scim/v2", info.scheme(), info.host())
+            format!("{}://{}", info.scheme(), info.host())
         }
     }
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::{ResourceKind, ScimError};
 
 use crate::error::ApiError;
-use crate::handlers::{bulk, discovery, health, licenses, oauth, resources, search};
+use crate::handlers::{bulk, discovery, events, health, licenses, oauth, resources, search};
 use crate::state::AppState;
 
 /// Mounts the SCIM API under `/scim/v2` plus `/healthz`; every unknown path answers a SCIM
@@ -23,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     cfg.service(endpoint("/healthz").route(web::get().to(health::healthz)));
     cfg.service(endpoint("/readyz").route(web::get().to(health::readyz)));
     cfg.service(endpoint("/oauth/token").route(web::post().to(oauth::token)));
+    cfg.service(endpoint("/events/poll").route(web::post().to(events::poll)));
+    cfg.service(endpoint("/.well-known/jwks.json").route(web::get().to(events::jwks)));
     let mut api = web::scope("/scim/v2")
         .service(
             endpoint("/ServiceProviderConfig")

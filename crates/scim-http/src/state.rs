@@ -1,14 +1,16 @@
 //! What every handler shares.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use scim_core::SchemaRegistry;
 use scim_core::service::{
-    BulkJobService, BulkService, LicenseService, ResourceService, TenantService,
+    BulkJobService, BulkService, EventFeedService, LicenseService, ResourceService, TenantService,
 };
 use tokio::sync::Notify;
 
 use crate::rate::RateLimiter;
+use crate::sets::SetSigner;
 
 /// Limits and addresses the operator configures.
 #[derive(Debug, Clone)]
@@ -21,6 +23,8 @@ pub struct HttpConfig {
     /// Advertised for `/Bulk` in `/ServiceProviderConfig`.
     pub bulk_max_operations: usize,
     pub bulk_max_payload_bytes: usize,
+    /// How long a poll (RFC 8936) waits for an event before answering empty.
+    pub poll_wait: Duration,
 }
 
 impl Default for HttpConfig {
@@ -30,6 +34,7 @@ impl Default for HttpConfig {
             max_body_bytes: 1024 * 1024,
             bulk_max_operations: 1000,
             bulk_max_payload_bytes: 4 * 1024 * 1024,
+            poll_wait: Duration::from_secs(25),
         }
     }
 }
@@ -40,6 +45,9 @@ pub struct AppState {
     pub resources: ResourceService,
     pub bulk: BulkService,
     pub jobs: BulkJobService,
+    /// The tenants' event feeds, and the key their SETs are signed with.
+    pub feed: EventFeedService,
+    pub signer: Arc<SetSigner>,
     /// Wakes the job runner when a job is submitted.
     pub job_wake: Arc<Notify>,
     pub licenses: LicenseService,

@@ -151,6 +151,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_JOB_LEASE_SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub job_lease_seconds: u32,
+
+    /// How long `POST /events/poll` waits for an event (an RFC 8936 long poll) before it
+    /// answers with none.
+    #[arg(long, env = "SCIM_POLL_WAIT_SECONDS", default_value_t = 25,
+          value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub poll_wait_seconds: u32,
 }
 
 #[derive(Debug, Subcommand)]

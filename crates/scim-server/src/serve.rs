@@ -11,8 +11,8 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App as ActixApp, HttpMessage, HttpServer};
 use anyhow::Context;
 use scim_core::bulk::BulkLimits;
-use scim_core::service::{BulkJobService, BulkService};
-use scim_http::{AppState, HttpConfig, RateLimit, RateLimiter};
+use scim_core::service::{BulkJobService, BulkService, EventFeedService};
+use scim_http::{AppState, HttpConfig, RateLimit, RateLimiter, SetSigner};
 use tracing::Instrument;
 
 use crate::cli::ServeArgs;
@@ -27,7 +27,9 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         bulk_max_operations: usize::try_from(args.bulk_max_operations).unwrap_or(usize::MAX),
         bulk_max_payload_bytes: args.bulk_max_payload_bytes,
+        poll_wait: std::time::Duration::from_secs(u64::from(args.poll_wait_seconds)),
     };
+    let signer = Arc::new(signer(&app).await?);
     let bulk = BulkService::new(
         app.resources.clone(),
         BulkLimits {
@@ -47,6 +49,8 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         bulk,
         jobs,
         job_wake,
+        feed: EventFeedService::new(Arc::clone(&app.events)),
+        signer,
         resources: app.resources,
         licenses: app.licenses,
         tenants: app.tenants,
@@ -92,6 +96,30 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     // A job under way stops here; its lease expires and the next start resumes it.
     runner.abort();
     served
+}
+
+/// The signer of SETs: the stored keys, or a new key stored first when there is none (two
+/// replicas starting together may both add one; every replica signs with the oldest).
+async fn signer(app: &App) -> anyhow::Result<SetSigner> {
+    let mut keys = app
+        .events
+        .signing_keys()
+        .await
+        .context("reading the signing keys")?;
+    if keys.is_empty() {
+        let key = SetSigner::generate_key(app.clock.now()).context("generating a signing key")?;
+        match app.events.add_signing_key(&key).await {
+            Ok(()) | Err(scim_core::StoreError::Conflict { .. }) => {}
+            Err(error) => return Err(error).context("storing the signing key"),
+        }
+        tracing::info!(kid = %key.kid, "generated the SET signing key");
+        keys = app
+            .events
+            .signing_keys()
+            .await
+            .context("reading the signing keys")?;
+    }
+    SetSigner::new(&keys).context("loading the signing key")
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -195,6 +195,8 @@ impl BulkJobRepository for DieselStore {
                 .filter(bulk_jobs::lease_owner.eq(&lease.owner))
                 .set((
                     bulk_jobs::status.eq(status.as_str()),
+                    // The request is not needed any more, and may hold passwords.
+                    bulk_jobs::request.eq("{}"),
                     bulk_jobs::lease_owner.eq(None::<String>),
                     bulk_jobs::lease_until.eq(None::<i64>),
                     bulk_jobs::updated.eq(to_micros(&lease.now)),

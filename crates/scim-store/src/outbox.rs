@@ -2,8 +2,9 @@
 //! them back (`EventLog`).
 
 use async_trait::async_trait;
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
-use scim_core::events::{ResourceEvent, StoredEvent};
+use scim_core::events::{ResourceEvent, SigningKey, StoredEvent};
 use scim_core::ports::EventLog;
 use scim_core::tenant::TenantId;
 use scim_core::{StoreError, WriteContext};
@@ -12,7 +13,7 @@ use serde_json::Value;
 use crate::connection::{DbConnection, execute_per_backend};
 use crate::errors::from_diesel;
 use crate::rows::{CorruptRow, from_micros, to_micros};
-use crate::schema::outbox;
+use crate::schema::{outbox, poll_acks, signing_keys};
 use crate::store::DieselStore;
 
 /// Rows per INSERT statement.
@@ -57,6 +58,40 @@ pub(crate) fn record(
     Ok(())
 }
 
+/// The columns an event is read back from.
+type EventColumns = (i64, i64, String, Option<String>, String);
+
+fn stored_event(
+    (seq, at, subject, external_id, text): EventColumns,
+) -> Result<StoredEvent, StoreError> {
+    let Value::Object(events) = serde_json::from_str(&text).map_err(CorruptRow::Json)? else {
+        return Err(CorruptRow::EventsNotObject.into());
+    };
+    Ok(StoredEvent {
+        seq,
+        at: from_micros(at)?,
+        event: ResourceEvent {
+            subject,
+            external_id,
+            events,
+        },
+    })
+}
+
+const EVENT_COLUMNS: (
+    outbox::seq,
+    outbox::at,
+    outbox::subject,
+    outbox::external_id,
+    outbox::events,
+) = (
+    outbox::seq,
+    outbox::at,
+    outbox::subject,
+    outbox::external_id,
+    outbox::events,
+);
+
 #[async_trait]
 impl EventLog for DieselStore {
     async fn events_after(
@@ -68,38 +103,122 @@ impl EventLog for DieselStore {
         let tenant = tenant.0.clone();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.run(move |connection| {
-            let rows: Vec<(i64, i64, String, Option<String>, String)> = outbox::table
+            let rows: Vec<EventColumns> = outbox::table
                 .filter(outbox::tenant_id.eq(tenant))
                 .filter(outbox::seq.gt(after))
                 .order(outbox::seq.asc())
                 .limit(limit)
+                .select(EVENT_COLUMNS)
+                .load(connection)
+                .map_err(from_diesel)?;
+            rows.into_iter().map(stored_event).collect()
+        })
+        .await
+    }
+
+    async fn unacknowledged(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let tenant = tenant.0.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |connection| {
+            let acked = poll_acks::table.filter(poll_acks::seq.eq(outbox::seq));
+            let rows: Vec<EventColumns> = outbox::table
+                .filter(outbox::tenant_id.eq(tenant))
+                .filter(not(exists(acked)))
+                .order(outbox::seq.asc())
+                .limit(limit)
+                .select(EVENT_COLUMNS)
+                .load(connection)
+                .map_err(from_diesel)?;
+            rows.into_iter().map(stored_event).collect()
+        })
+        .await
+    }
+
+    async fn acknowledge(&self, tenant: &TenantId, seqs: &[i64]) -> Result<(), StoreError> {
+        let (tenant, seqs) = (tenant.0.clone(), seqs.to_vec());
+        self.write(move |connection| {
+            // Only the tenant's own entries.
+            let mut owned: Vec<i64> = Vec::with_capacity(seqs.len());
+            for chunk in seqs.chunks(CHUNK) {
+                owned.extend(
+                    outbox::table
+                        .filter(outbox::tenant_id.eq(&tenant))
+                        .filter(outbox::seq.eq_any(chunk))
+                        .select(outbox::seq)
+                        .load::<i64>(connection)
+                        .map_err(from_diesel)?,
+                );
+            }
+            let at = to_micros(&chrono::Utc::now());
+            let rows: Vec<_> = owned
+                .iter()
+                .map(|seq| (poll_acks::seq.eq(*seq), poll_acks::at.eq(at)))
+                .collect();
+            for chunk in rows.chunks(CHUNK) {
+                match connection {
+                    DbConnection::Pg(connection) => diesel::insert_into(poll_acks::table)
+                        .values(chunk)
+                        .on_conflict_do_nothing()
+                        .execute(connection),
+                    DbConnection::Sqlite(connection) => {
+                        diesel::insert_or_ignore_into(poll_acks::table)
+                            .values(chunk)
+                            .execute(connection)
+                    }
+                }
+                .map_err(from_diesel)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        self.run(|connection| {
+            let rows: Vec<(String, String, String, String, i64)> = signing_keys::table
+                .order((signing_keys::created.desc(), signing_keys::kid.asc()))
                 .select((
-                    outbox::seq,
-                    outbox::at,
-                    outbox::subject,
-                    outbox::external_id,
-                    outbox::events,
+                    signing_keys::kid,
+                    signing_keys::algorithm,
+                    signing_keys::private_key,
+                    signing_keys::public_jwk,
+                    signing_keys::created,
                 ))
                 .load(connection)
                 .map_err(from_diesel)?;
             rows.into_iter()
-                .map(|(seq, at, subject, external_id, text)| {
-                    let Value::Object(events) =
-                        serde_json::from_str(&text).map_err(CorruptRow::Json)?
-                    else {
-                        return Err(CorruptRow::EventsNotObject.into());
-                    };
-                    Ok(StoredEvent {
-                        seq,
-                        at: from_micros(at)?,
-                        event: ResourceEvent {
-                            subject,
-                            external_id,
-                            events,
-                        },
+                .map(|(kid, algorithm, private_key, public_jwk, created)| {
+                    Ok(SigningKey {
+                        kid,
+                        algorithm,
+                        private_key,
+                        public_jwk: serde_json::from_str(&public_jwk).map_err(CorruptRow::Json)?,
+                        created: from_micros(created)?,
                     })
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn add_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+        let values = (
+            signing_keys::kid.eq(key.kid.clone()),
+            signing_keys::algorithm.eq(key.algorithm.clone()),
+            signing_keys::private_key.eq(key.private_key.clone()),
+            signing_keys::public_jwk.eq(key.public_jwk.to_string()),
+            signing_keys::created.eq(to_micros(&key.created)),
+        );
+        self.write(move |connection| {
+            diesel::insert_into(signing_keys::table)
+                .values(values)
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(())
         })
         .await
     }

@@ -155,6 +155,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Outbox entries the tenant's poller acknowledged.
+    poll_acks (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The keys SETs are signed with (`private_key` is a secret).
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        private_key -> Text,
+        public_jwk -> Text,
+        created -> BigInt,
+    }
+}
+
 diesel::joinable!(tokens -> tenants (tenant_id));
 diesel::joinable!(clients -> tenants (tenant_id));
 diesel::joinable!(resources -> tenants (tenant_id));
@@ -171,4 +190,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     bulk_jobs,
     bulk_job_outcomes,
     outbox,
+    poll_acks,
+    signing_keys,
 );

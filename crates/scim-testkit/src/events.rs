@@ -3,7 +3,7 @@
 
 use scim_core::events::{
     LICENSE_ASSIGNED, LICENSE_REVOKED, POOL_EXHAUSTED, PROV_CREATE_FULL, PROV_DEACTIVATE,
-    PROV_DELETE, PROV_PATCH_FULL, ResourceEvent, StoredEvent,
+    PROV_DELETE, PROV_PATCH_FULL, ResourceEvent, SigningKey, StoredEvent,
 };
 use scim_core::license::{MappingRule, MappingSource, Pool};
 use scim_core::ports::{BatchWrite, EventLog, LicenseLedger, ResourceRepository};
@@ -12,7 +12,7 @@ use scim_core::{Resource, ResourceKind, StoreError};
 use serde_json::{Value, json};
 
 use crate::contract::with_tenant;
-use crate::fixtures::{next_version, user, with, writer};
+use crate::fixtures::{next_version, time, user, with, writer};
 use crate::{StoreFactory, TestStore};
 
 /// `(subject, event URIs)` of the tenant's events after `after`.
@@ -157,4 +157,70 @@ pub async fn writes_record_their_events_in_the_same_transaction<F: StoreFactory>
     assert_eq!(deleted[1].event.external_id.as_deref(), Some("ext-alice"));
     // Nothing of it is another tenant's.
     assert!(recorded(&store, &globex, 0).await.is_empty());
+}
+
+/// The poll feed holds the tenant's events until its poller acknowledges them; another
+/// tenant's acknowledgements change nothing.
+pub async fn the_poll_feed_keeps_events_until_acknowledged<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+    for id in ["u1", "u2", "u3"] {
+        let resource = user(id, id);
+        let event = ResourceEvent::created(&resource, Value::Null);
+        store
+            .insert(&writer(&acme.id).with_events(vec![event]), &resource, &[])
+            .await
+            .unwrap();
+    }
+    let waiting = store.unacknowledged(&acme.id, 10).await.unwrap();
+    let seqs: Vec<i64> = waiting.iter().map(|stored| stored.seq).collect();
+    assert_eq!(seqs.len(), 3);
+    assert_eq!(waiting[0].event.subject, "/Users/u1");
+    assert!(
+        store
+            .unacknowledged(&globex.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Another tenant cannot acknowledge them.
+    store.acknowledge(&globex.id, &seqs).await.unwrap();
+    assert_eq!(store.unacknowledged(&acme.id, 10).await.unwrap().len(), 3);
+    // Acknowledging twice, or unknown seqs, is harmless.
+    store
+        .acknowledge(&acme.id, &[seqs[0], seqs[0], 999_999])
+        .await
+        .unwrap();
+    store.acknowledge(&acme.id, &[seqs[0]]).await.unwrap();
+    let rest: Vec<i64> = store
+        .unacknowledged(&acme.id, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|stored| stored.seq)
+        .collect();
+    assert_eq!(rest, seqs[1..]);
+    assert_eq!(store.unacknowledged(&acme.id, 1).await.unwrap().len(), 1);
+}
+
+/// Signing keys are shared through the store, newest first; a `kid` is unique.
+pub async fn signing_keys_are_kept_newest_first<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    assert!(store.signing_keys().await.unwrap().is_empty());
+    let key = |kid: &str, millis: i64| SigningKey {
+        kid: kid.to_owned(),
+        algorithm: "ES256".into(),
+        private_key: format!("private-{kid}"),
+        public_jwk: json!({"kty": "EC", "kid": kid}),
+        created: time(millis),
+    };
+    store.add_signing_key(&key("old", 1)).await.unwrap();
+    store.add_signing_key(&key("new", 2)).await.unwrap();
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys, [key("new", 2), key("old", 1)]);
+    assert!(matches!(
+        store.add_signing_key(&key("old", 3)).await,
+        Err(StoreError::Conflict { .. })
+    ));
 }

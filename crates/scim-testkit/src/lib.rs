@@ -174,6 +174,8 @@ macro_rules! contract_tests {
             bulk_jobs_are_leased_checkpointed_and_resumed,
             concurrent_claims_take_each_job_once,
             writes_record_their_events_in_the_same_transaction,
+            the_poll_feed_keeps_events_until_acknowledged,
+            signing_keys_are_kept_newest_first,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {

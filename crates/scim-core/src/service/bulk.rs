@@ -452,6 +452,15 @@ impl<'a, 'j> Run<'a, 'j> {
         }
         let ops: Vec<BatchOp> = batch.iter().map(|planned| planned.op.clone()).collect();
         let results = self.service.write_batch(self.caller, &ops).await;
+        // A job does not record a store outage as the operations' outcome: the run stops,
+        // and the job resumes (recovering this step) once the store answers again.
+        if self.checkpoints.is_some()
+            && results
+                .iter()
+                .all(|result| matches!(result, Err(ScimError::Unavailable)))
+        {
+            return Err(ScimError::Unavailable);
+        }
         self.planned.clear();
         for (planned, result) in batch.drain(..).zip(results) {
             match result {

@@ -2,6 +2,7 @@
 
 mod batch;
 mod bulk;
+mod feed;
 mod jobs;
 mod licenses;
 mod plan;
@@ -10,6 +11,7 @@ mod tenants;
 
 pub use batch::BatchOp;
 pub use bulk::BulkService;
+pub use feed::{EventFeedService, Polled};
 pub use jobs::{BulkJobService, Progress};
 pub use licenses::{LicenseError, LicenseService, Usage};
 pub use plan::{plan_create, plan_patch, plan_replace};

@@ -2,6 +2,7 @@
 
 pub(crate) mod bulk;
 pub(crate) mod discovery;
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod licenses;
 pub(crate) mod oauth;

@@ -15,6 +15,12 @@
 //! [`POOL_EXHAUSTED`]); their subject is the user (`/Users/<id>`) or the pool
 //! (`/Licenses/<sku>`).
 
+mod poll;
+
+pub use poll::{
+    DEFAULT_MAX_EVENTS, MAX_EVENTS, PollRequest, SetError, parse_poll, poll_jti, poll_seq,
+};
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
@@ -92,7 +98,7 @@ impl ResourceEvent {
         let mut event = Self::of(after.kind, &after.id, after.external_id());
         event.events.insert(
             uri.into(),
-            json!({"data": body, "version": after.meta.etag()}),
+            json!({"data": without_secrets(body), "version": after.meta.etag()}),
         );
         let active =
             |resource: &Resource| resource.attributes.get("active").and_then(Value::as_bool);
@@ -146,6 +152,60 @@ impl ResourceEvent {
     }
 }
 
+/// Attributes never returned (RFC 7643 `returned: never`): the User's `password` is the
+/// only one. They stay out of events as out of responses and storage.
+const NEVER_RETURNED: [&str; 1] = ["password"];
+
+fn is_never_returned(name: &str) -> bool {
+    // A path may carry its schema URN (`urn:…:User:password`) or a sub-attribute.
+    let last = name.rsplit(':').next().unwrap_or(name);
+    let attribute = last.split(['.', '[']).next().unwrap_or(last);
+    NEVER_RETURNED
+        .iter()
+        .any(|secret| attribute.eq_ignore_ascii_case(secret))
+}
+
+/// A request body (PUT resource or PatchOp) without never-returned attributes: such
+/// members are removed at any depth, and PATCH operations whose path names one dropped.
+fn without_secrets(body: &Value) -> Value {
+    match body {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(name, _)| !is_never_returned(name))
+                .map(|(name, value)| {
+                    let value = if name.eq_ignore_ascii_case("Operations") {
+                        operations_without_secrets(value)
+                    } else {
+                        without_secrets(value)
+                    };
+                    (name.clone(), value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_secrets).collect()),
+        other => other.clone(),
+    }
+}
+
+fn operations_without_secrets(operations: &Value) -> Value {
+    let Value::Array(operations) = operations else {
+        return without_secrets(operations);
+    };
+    Value::Array(
+        operations
+            .iter()
+            .filter(|operation| {
+                operation
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .is_none_or(|path| !is_never_returned(path))
+            })
+            .map(without_secrets)
+            .collect(),
+    )
+}
+
 /// An event as the outbox keeps it: its place in the outbox, and when it was recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -175,6 +235,32 @@ impl StoredEvent {
             "sub_id": sub_id,
             "events": self.event.events,
         })
+    }
+}
+
+/// A key the server signs SETs with, kept in the store so that every replica signs with the
+/// same keys and publishes the same JWKS.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    /// The JWK `kid`.
+    pub kid: String,
+    /// The JWS `alg`, e.g. `ES256`.
+    pub algorithm: String,
+    /// The private key (PKCS#8 DER, base64): a secret, never shown or logged.
+    pub private_key: String,
+    /// The public key as a JWK (with `kid`, `alg`, `use`).
+    pub public_jwk: Value,
+    pub created: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("private_key", &"<redacted>")
+            .field("created", &self.created)
+            .finish_non_exhaustive()
     }
 }
 
@@ -234,6 +320,34 @@ mod tests {
     }
 
     #[test]
+    fn passwords_never_reach_an_event() {
+        let put = json!({"userName": "jdoe", "password": "t1meMa$heen", "PASSWORD": "x",
+            "name": {"givenName": "J"}});
+        let event = ResourceEvent::replaced(&user(None, 1), &user(None, 2), &put);
+        assert_eq!(
+            event.events[PROV_PUT_FULL]["data"],
+            json!({"userName": "jdoe", "name": {"givenName": "J"}})
+        );
+        let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "replace", "path": "password", "value": "secret-1"},
+            {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:password", "value": "secret-2"},
+            {"op": "replace", "value": {"password": "secret-3", "displayName": "J D"}},
+            {"op": "replace", "path": "displayName", "value": "J D"},
+        ]});
+        let event = ResourceEvent::patched(&user(None, 1), &user(None, 2), &patch);
+        let shown = event.events[PROV_PATCH_FULL]["data"].to_string();
+        assert!(!shown.contains("secret-"), "{shown}");
+        assert_eq!(
+            event.events[PROV_PATCH_FULL]["data"]["Operations"],
+            json!([
+                {"op": "replace", "value": {"displayName": "J D"}},
+                {"op": "replace", "path": "displayName", "value": "J D"},
+            ])
+        );
+    }
+
+    #[test]
     fn set_claims_follow_rfc_9967() {
         let stored = StoredEvent {
             seq: 7,
@@ -258,6 +372,20 @@ mod tests {
                 "events": {PROV_DELETE: {}},
             })
         );
+    }
+
+    #[test]
+    fn a_signing_key_never_shows_its_private_part() {
+        let key = SigningKey {
+            kid: "k1".into(),
+            algorithm: "ES256".into(),
+            private_key: "c2VjcmV0LWtleS1ieXRlcw".into(),
+            public_jwk: json!({"kty": "EC"}),
+            created: Utc.timestamp_opt(0, 0).unwrap(),
+        };
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("c2VjcmV0LWtleS1ieXRlcw"), "{shown}");
+        assert!(shown.contains("k1"), "{shown}");
     }
 
     #[test]

@@ -1,0 +1,134 @@
+//! The tenant's event feed as RFC 8936 polls it: acknowledging, then reading what is
+//! waiting. Waiting for events (a long poll) and signing SETs are the adapter's.
+
+use std::sync::Arc;
+
+use crate::error::{ScimError, ScimResult, StoreError};
+use crate::events::{PollRequest, SetError, StoredEvent, poll_seq};
+use crate::ports::EventLog;
+use crate::tenant::TenantId;
+
+#[derive(Clone)]
+pub struct EventFeedService {
+    log: Arc<dyn EventLog>,
+}
+
+/// What a poll found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Polled {
+    /// The events to send, oldest first.
+    pub events: Vec<StoredEvent>,
+    /// Whether more are waiting beyond them.
+    pub more_available: bool,
+}
+
+impl EventFeedService {
+    pub fn new(log: Arc<dyn EventLog>) -> Self {
+        Self { log }
+    }
+
+    /// Acknowledges what the request acknowledges (SETs reported in `setErrs` too: sending
+    /// them again would fail again; the caller logs the errors), then reads what waits.
+    pub async fn acknowledge(&self, tenant: &TenantId, request: &PollRequest) -> ScimResult<()> {
+        let seqs: Vec<i64> = request
+            .ack
+            .iter()
+            .map(String::as_str)
+            .chain(
+                request
+                    .set_errs
+                    .iter()
+                    .map(|SetError { jti, .. }| jti.as_str()),
+            )
+            .filter_map(poll_seq)
+            .collect();
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        self.log
+            .acknowledge(tenant, &seqs)
+            .await
+            .map_err(|e| feed_error(&e))
+    }
+
+    /// The events waiting for the tenant's poller, at most `max_events` (none for 0).
+    pub async fn waiting(&self, tenant: &TenantId, max_events: usize) -> ScimResult<Polled> {
+        if max_events == 0 {
+            return Ok(Polled {
+                events: Vec::new(),
+                more_available: false,
+            });
+        }
+        let mut events = self
+            .log
+            .unacknowledged(tenant, max_events + 1)
+            .await
+            .map_err(|e| feed_error(&e))?;
+        let more_available = events.len() > max_events;
+        events.truncate(max_events);
+        Ok(Polled {
+            events,
+            more_available,
+        })
+    }
+}
+
+fn feed_error(error: &StoreError) -> ScimError {
+    match error {
+        StoreError::Unavailable(_) => ScimError::Unavailable,
+        _ => ScimError::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::events::{ResourceEvent, parse_poll};
+    use crate::ports::MockEventLog;
+    use crate::resource::ResourceKind;
+
+    fn stored(seq: i64) -> StoredEvent {
+        StoredEvent {
+            seq,
+            at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+            event: ResourceEvent::deleted(ResourceKind::User, &format!("u{seq}"), None),
+        }
+    }
+
+    #[tokio::test]
+    async fn acks_and_errors_are_acknowledged_by_seq_and_foreign_jtis_ignored() {
+        let mut log = MockEventLog::new();
+        log.expect_acknowledge()
+            .withf(|tenant, seqs| tenant.0 == "t1" && seqs == [3, 4, 9])
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let request = parse_poll(&serde_json::json!({
+            "ack": ["evt-3", "evt-4", "someone-else"],
+            "setErrs": {"evt-9": {"err": "invalid_request"}}
+        }))
+        .unwrap();
+        EventFeedService::new(Arc::new(log))
+            .acknowledge(&TenantId("t1".into()), &request)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn one_more_is_read_to_tell_whether_more_are_available() {
+        let mut log = MockEventLog::new();
+        log.expect_unacknowledged()
+            .withf(|_, limit| *limit == 3)
+            .returning(|_, _| Ok(vec![stored(1), stored(2), stored(5)]));
+        let feed = EventFeedService::new(Arc::new(log));
+        let polled = feed.waiting(&TenantId("t1".into()), 2).await.unwrap();
+        assert!(polled.more_available);
+        assert_eq!(
+            polled.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let none = feed.waiting(&TenantId("t1".into()), 0).await.unwrap();
+        assert!(none.events.is_empty() && !none.more_available);
+    }
+}
