@@ -379,10 +379,14 @@ pub(crate) async fn events(app: &App, slug: &str, after: i64, limit: usize) -> a
     let rows: Vec<serde_json::Value> = events
         .iter()
         .map(|stored| {
+            let mut sub_id = json!({"format": "scim", "uri": stored.event.subject});
+            if let Some(external_id) = &stored.event.external_id {
+                sub_id["externalId"] = json!(external_id);
+            }
             json!({
                 "seq": stored.seq,
                 "at": format_time(&stored.at),
-                "sub_id": {"format": "scim", "uri": stored.event.subject, "externalId": stored.event.external_id},
+                "sub_id": sub_id,
                 "events": stored.event.events,
             })
         })
