@@ -338,11 +338,16 @@ impl<'a, 'j> Run<'a, 'j> {
     }
 
     fn fail(&mut self, index: usize, entry: &BulkEntry, error: ScimError) {
+        self.failed(index, entry.method.clone(), entry.bulk_id.clone(), error);
+    }
+
+    /// Records a failed operation (by its position, method and bulkId).
+    fn failed(&mut self, index: usize, method: String, bulk_id: Option<String>, error: ScimError) {
         self.errors += 1;
         self.outcomes.push(BulkOutcome {
             index,
-            method: entry.method.clone(),
-            bulk_id: entry.bulk_id.clone(),
+            method,
+            bulk_id,
             resource: None,
             version: None,
             status: error.status(),
@@ -470,18 +475,7 @@ impl<'a, 'j> Run<'a, 'j> {
                 {
                     self.succeed(planned, None);
                 }
-                Err(error) => {
-                    self.errors += 1;
-                    self.outcomes.push(BulkOutcome {
-                        index: planned.index,
-                        method: planned.method,
-                        bulk_id: planned.bulk_id,
-                        resource: None,
-                        version: None,
-                        status: error.status(),
-                        error: Some(error.into()),
-                    });
-                }
+                Err(error) => self.failed(planned.index, planned.method, planned.bulk_id, error),
             }
         }
         Ok(())

@@ -48,7 +48,7 @@ impl EventFeedService {
         self.log
             .acknowledge(tenant, &seqs)
             .await
-            .map_err(|e| feed_error(&e))
+            .map_err(|e| outage(&e))
     }
 
     /// The events waiting for the tenant's poller, at most `max_events` (none for 0).
@@ -63,7 +63,7 @@ impl EventFeedService {
             .log
             .unacknowledged(tenant, max_events + 1)
             .await
-            .map_err(|e| feed_error(&e))?;
+            .map_err(|e| outage(&e))?;
         let more_available = events.len() > max_events;
         events.truncate(max_events);
         Ok(Polled {
@@ -73,7 +73,8 @@ impl EventFeedService {
     }
 }
 
-fn feed_error(error: &StoreError) -> ScimError {
+/// A store failure where no domain error applies: the client may retry an outage.
+pub(super) fn outage(error: &StoreError) -> ScimError {
     match error {
         StoreError::Unavailable(_) => ScimError::Unavailable,
         _ => ScimError::Internal,

@@ -14,6 +14,7 @@ use chrono::Duration;
 use serde_json::Value;
 
 use super::bulk::{BulkService, Checkpoints, JobRun};
+use super::feed::outage;
 use crate::bulk::{
     BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, MAX_ATTEMPTS, NewBulkJob, parse_bulk,
 };
@@ -219,8 +220,7 @@ fn job_error(error: &StoreError) -> ScimError {
         StoreError::NotFound => {
             ScimError::Conflict("the bulk job is held by another process".into())
         }
-        StoreError::Unavailable(_) => ScimError::Unavailable,
-        _ => ScimError::Internal,
+        other => outage(other),
     }
 }
 

@@ -464,7 +464,7 @@ pub(super) fn delete_error(error: StoreError, kind: ResourceKind, id: &str) -> S
 /// Takes a Group's `members` out of its validated attributes (membership is stored as rows)
 /// and returns their ids, in order. Users have none. The members' `type` is not needed: the
 /// store knows what each id is.
-pub(super) fn take_members(resource: &mut Resource) -> ScimResult<Vec<NewMember>> {
+fn take_members(resource: &mut Resource) -> ScimResult<Vec<NewMember>> {
     if resource.kind != ResourceKind::Group {
         return Ok(Vec::new());
     }
