@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
 use crate::context::WriteContext;
 use crate::error::StoreError;
-use crate::events::{ResourceEvent, SigningKey, StoredEvent};
+use crate::events::{
+    ClaimedDelivery, DeadLetter, Push, PushOutcome, Receiver, ReceiverStatus, ResourceEvent,
+    Settled, SigningKey, StoredEvent,
+};
 use crate::license::{
     AuditEntry, AuditQuery, LicenseRules, MappingRule, Pool, Reevaluation, UnmappedValue,
 };
@@ -302,6 +305,60 @@ pub trait EventLog: Send + Sync {
 
     /// Stores a new signing key; `Conflict` when its `kid` exists.
     async fn add_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
+}
+
+/// Push delivery's receivers and queue (see [`crate::events::Receiver`]).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Webhooks: Send + Sync {
+    /// Registers a receiver: from now on every event of its tenant is queued for it.
+    async fn add_receiver(&self, receiver: &Receiver) -> Result<(), StoreError>;
+
+    /// The tenant's receivers with their delivery figures, oldest first.
+    async fn receivers(&self, tenant: &TenantId) -> Result<Vec<ReceiverStatus>, StoreError>;
+
+    /// Removes a receiver of the tenant and its queue; `NotFound` when it has none by `id`.
+    async fn remove_receiver(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError>;
+
+    /// Takes up to `limit` deliveries due at `now`, oldest first, each the earliest
+    /// waiting one of its subject for its receiver, and makes them due again only at
+    /// `lease_until` (no other process takes them meanwhile; a dead process's come back).
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+
+    /// Records how attempts ended: delivered ones leave the queue, retried ones become
+    /// due again, dead ones wait for a re-drive; the receivers' figures follow.
+    async fn settle_deliveries(&self, settled: &[Settled]) -> Result<(), StoreError>;
+
+    /// The tenant's dead letters (of one receiver when `receiver` is given), oldest first.
+    async fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        receiver: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Queues the tenant's dead letters (of one receiver when given) again, due at `now`
+    /// with their attempts reset; returns how many.
+    async fn redrive(
+        &self,
+        tenant: &TenantId,
+        receiver: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Sends SETs to receivers (RFC 8935): signs each with its receiver's secret, POSTs it,
+/// and reports what the receiver said, in the order given. Sends in parallel as it sees
+/// fit; never fails as a whole.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SetPusher: Send + Sync {
+    async fn push(&self, pushes: Vec<Push>) -> Vec<PushOutcome>;
 }
 
 /// The time. The core never reads the system clock itself.

@@ -23,6 +23,7 @@ mod rows;
 mod schema;
 mod store;
 mod tenants;
+mod webhooks;
 
 pub use connection::ConnectError;
 pub use database::{Database, UrlError};

@@ -15,6 +15,7 @@ use crate::errors::from_diesel;
 use crate::rows::{CorruptRow, from_micros, to_micros};
 use crate::schema::{outbox, poll_acks, signing_keys};
 use crate::store::DieselStore;
+use crate::webhooks;
 
 /// Rows per INSERT statement.
 const CHUNK: usize = 500;
@@ -31,7 +32,8 @@ struct EventRow<'a> {
     cause: &'a str,
 }
 
-/// Records `events` of a write made with `ctx`, in the caller's transaction.
+/// Records `events` of a write made with `ctx`, in the caller's transaction, and queues
+/// each for every push receiver the tenant has.
 pub(crate) fn record(
     connection: &mut DbConnection,
     ctx: &WriteContext,
@@ -51,17 +53,33 @@ pub(crate) fn record(
             cause: &ctx.cause,
         })
         .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let receivers = webhooks::receiver_ids(connection, &ctx.tenant)?;
     for chunk in rows.chunks(CHUNK) {
-        execute_per_backend!(connection, diesel::insert_into(outbox::table).values(chunk))
-            .map_err(from_diesel)?;
+        if receivers.is_empty() {
+            execute_per_backend!(connection, diesel::insert_into(outbox::table).values(chunk))
+                .map_err(from_diesel)?;
+            continue;
+        }
+        let statement = diesel::insert_into(outbox::table)
+            .values(chunk)
+            .returning((outbox::seq, outbox::subject));
+        let recorded: Vec<(i64, String)> = match connection {
+            DbConnection::Pg(connection) => statement.get_results(connection),
+            DbConnection::Sqlite(connection) => statement.get_results(connection),
+        }
+        .map_err(from_diesel)?;
+        webhooks::enqueue(connection, &receivers, &recorded, at)?;
     }
     Ok(())
 }
 
 /// The columns an event is read back from.
-type EventColumns = (i64, i64, String, Option<String>, String);
+pub(crate) type EventColumns = (i64, i64, String, Option<String>, String);
 
-fn stored_event(
+pub(crate) fn stored_event(
     (seq, at, subject, external_id, text): EventColumns,
 ) -> Result<StoredEvent, StoreError> {
     let Value::Object(events) = serde_json::from_str(&text).map_err(CorruptRow::Json)? else {
@@ -78,7 +96,7 @@ fn stored_event(
     })
 }
 
-const EVENT_COLUMNS: (
+pub(crate) const EVENT_COLUMNS: (
     outbox::seq,
     outbox::at,
     outbox::subject,

@@ -174,9 +174,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Push receivers (`secret` and `client_secret` are secrets) and their figures.
+    receivers (id) {
+        id -> Text,
+        tenant_id -> Text,
+        url -> Text,
+        secret -> Text,
+        token_url -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        client_secret -> Nullable<Text>,
+        scope -> Nullable<Text>,
+        created -> BigInt,
+        delivered -> BigInt,
+        retried -> BigInt,
+        dead_lettered -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The push queue: one row per outbox entry and receiver until delivered.
+    deliveries (receiver_id, seq) {
+        receiver_id -> Text,
+        seq -> BigInt,
+        subject -> Text,
+        state -> Text,
+        attempts -> Integer,
+        due -> BigInt,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(tokens -> tenants (tenant_id));
 diesel::joinable!(clients -> tenants (tenant_id));
 diesel::joinable!(resources -> tenants (tenant_id));
+diesel::joinable!(receivers -> tenants (tenant_id));
+diesel::joinable!(deliveries -> receivers (receiver_id));
+diesel::joinable!(deliveries -> outbox (seq));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     tokens,
@@ -192,4 +226,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     poll_acks,
     signing_keys,
+    receivers,
+    deliveries,
 );

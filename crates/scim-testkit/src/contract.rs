@@ -20,6 +20,7 @@ pub use crate::events::*;
 pub use crate::jobs::*;
 pub use crate::licensing::*;
 pub use crate::membership::*;
+pub use crate::push::*;
 
 pub(crate) async fn with_tenant(store: &TestStore, slug: &str) -> Tenant {
     let tenant = tenant(slug);

@@ -27,6 +27,7 @@ pub mod licensing;
 pub mod membership;
 pub mod oracle;
 pub mod postgres;
+pub mod push;
 pub mod sqlite;
 
 use std::future::Future;
@@ -176,6 +177,8 @@ macro_rules! contract_tests {
             writes_record_their_events_in_the_same_transaction,
             the_poll_feed_keeps_events_until_acknowledged,
             signing_keys_are_kept_newest_first,
+            push_deliveries_go_in_order_per_subject_until_settled,
+            concurrent_delivery_claims_take_each_delivery_once,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
@@ -203,6 +206,7 @@ mod tests {
             include_str!("licensing.rs"),
             include_str!("jobs.rs"),
             include_str!("events.rs"),
+            include_str!("push.rs"),
         ]
         .concat();
         let lib = include_str!("lib.rs");

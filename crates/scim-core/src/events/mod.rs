@@ -16,7 +16,12 @@
 //! (`/Licenses/<sku>`).
 
 mod poll;
+mod push;
 
+pub use push::{
+    ClaimedDelivery, DeadLetter, OAuthClient, Push, PushOutcome, Receiver, ReceiverStatus,
+    RetryPolicy, Settled, Settlement,
+};
 pub use poll::{
     DEFAULT_MAX_EVENTS, MAX_EVENTS, PollRequest, SetError, parse_poll, poll_jti, poll_seq,
 };
@@ -35,6 +40,20 @@ pub const PROV_DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
 pub const LICENSE_ASSIGNED: &str = "urn:scim-license:event:license:assigned";
 pub const LICENSE_REVOKED: &str = "urn:scim-license:event:license:revoked";
 pub const POOL_EXHAUSTED: &str = "urn:scim-license:event:license:pool-exhausted";
+
+/// The SETs' `iss` when no public URL is configured.
+pub const DEFAULT_ISSUER: &str = "urn:scim-license:server";
+
+/// The SETs' `iss`: the server's configured public URL (never a request's Host, which a
+/// client chooses), else [`DEFAULT_ISSUER`].
+pub fn issuer(public_url: Option<&str>) -> String {
+    public_url.map_or(DEFAULT_ISSUER, |url| url.trim_end_matches('/')).to_owned()
+}
+
+/// The SETs' `aud`: the tenant whose events they are, on every channel.
+pub fn tenant_audience(slug: &str) -> String {
+    format!("urn:scim-license:tenant:{slug}")
+}
 
 /// Every event URI this server emits, for `/ServiceProviderConfig`'s `securityEvents`.
 pub const EVENT_URIS: [&str; 9] = [

@@ -2,18 +2,25 @@
 
 mod batch;
 mod bulk;
+mod delivery;
 mod feed;
 mod jobs;
 mod licenses;
 mod plan;
+mod receivers;
 mod resources;
 mod tenants;
 
 pub use batch::BatchOp;
 pub use bulk::BulkService;
+pub use delivery::{DeliveryConfig, DeliveryService, Round};
 pub use feed::{EventFeedService, Polled};
 pub use jobs::{BulkJobService, Progress};
 pub use licenses::{LicenseError, LicenseService, Usage};
 pub use plan::{plan_create, plan_patch, plan_replace};
+pub use receivers::{
+    DEAD_LETTERS_SHOWN, MIN_SECRET_BYTES, NewReceiver, ReceiverError, ReceiverService,
+    is_acceptable_url,
+};
 pub use resources::{Precondition, ResourceService};
 pub use tenants::{ACCESS_TOKEN_LIFETIME, AccessToken, TenantError, TenantService};

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use scim_core::events::{parse_poll, poll_jti};
+use scim_core::events::{issuer, parse_poll, poll_jti, tenant_audience};
 use scim_core::{ScimError, service::Polled};
 use serde_json::{Map, Value, json};
 
@@ -12,9 +12,6 @@ use crate::auth::Caller;
 use crate::body::json_body;
 use crate::error::ApiResult;
 use crate::state::AppState;
-
-/// The SETs' `iss` when no `--public-url` is configured.
-pub(crate) const DEFAULT_ISSUER: &str = "urn:scim-license:server";
 
 /// How often a long poll looks for new events.
 const RECHECK: Duration = Duration::from_millis(200);
@@ -52,14 +49,9 @@ pub(crate) async fn poll(
         }
         tokio::time::sleep(RECHECK).await;
     };
-    // The issuer is configuration, never the request's Host (which a client chooses).
-    let issuer = state
-        .config
-        .public_url
-        .as_deref()
-        .map_or(DEFAULT_ISSUER, |url| url.trim_end_matches('/'));
-    let audience = format!("urn:scim-license:tenant:{}", principal.tenant_slug);
-    let answer = sets(&state, &polled, issuer, &audience)?;
+    let issuer = issuer(state.config.public_url.as_deref());
+    let audience = tenant_audience(&principal.tenant_slug);
+    let answer = sets(&state, &polled, &issuer, &audience)?;
     tracing::info!(
         sets = polled.events.len(),
         acks = request.ack.len(),

@@ -1,0 +1,282 @@
+//! The operator's side of push delivery: registering a tenant's receivers, reading how
+//! their deliveries go, and re-driving dead letters.
+
+use std::sync::Arc;
+
+use crate::error::StoreError;
+use crate::events::{DeadLetter, OAuthClient, Receiver, ReceiverStatus};
+use crate::ports::{Clock, IdGenerator, SecretGenerator, TenantRepository, Webhooks};
+use crate::tenant::Tenant;
+
+/// RFC 7518 §3.2: an HS256 key is at least as long as the hash, 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Dead letters listed at most.
+pub const DEAD_LETTERS_SHOWN: usize = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiverError {
+    #[error("no tenant '{0}'")]
+    UnknownTenant(String),
+    #[error("no receiver '{0}' in this tenant")]
+    UnknownReceiver(String),
+    #[error(
+        "'{0}' is not a usable receiver URL: use https:// (http:// only for localhost), \
+         no spaces, no user or password"
+    )]
+    InvalidUrl(String),
+    #[error("the secret is too short: an HS256 key needs at least {MIN_SECRET_BYTES} bytes")]
+    WeakSecret,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A receiver to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReceiver {
+    pub url: String,
+    /// The HS256 secret; `None` to have one generated.
+    pub secret: Option<String>,
+    pub oauth: Option<OAuthClient>,
+}
+
+#[derive(Clone)]
+pub struct ReceiverService {
+    webhooks: Arc<dyn Webhooks>,
+    tenants: Arc<dyn TenantRepository>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    secrets: Arc<dyn SecretGenerator>,
+}
+
+impl ReceiverService {
+    pub fn new(
+        webhooks: Arc<dyn Webhooks>,
+        tenants: Arc<dyn TenantRepository>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        secrets: Arc<dyn SecretGenerator>,
+    ) -> Self {
+        Self {
+            webhooks,
+            tenants,
+            clock,
+            ids,
+            secrets,
+        }
+    }
+
+    async fn tenant(&self, slug: &str) -> Result<Tenant, ReceiverError> {
+        self.tenants
+            .find_tenant(slug)
+            .await?
+            .ok_or_else(|| ReceiverError::UnknownTenant(slug.to_owned()))
+    }
+
+    /// Registers a receiver of the tenant's events from now on; the result holds its
+    /// secret, for the operator to hand to the receiver once.
+    pub async fn add(&self, slug: &str, new: NewReceiver) -> Result<Receiver, ReceiverError> {
+        let tenant = self.tenant(slug).await?;
+        for url in std::iter::once(&new.url).chain(new.oauth.iter().map(|o| &o.token_url)) {
+            if !is_acceptable_url(url) {
+                return Err(ReceiverError::InvalidUrl(url.clone()));
+            }
+        }
+        let secret = match new.secret {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(ReceiverError::WeakSecret);
+            }
+            Some(secret) => secret,
+            None => self.secrets.new_secret(),
+        };
+        let receiver = Receiver {
+            id: self.ids.new_id(),
+            tenant: tenant.id,
+            url: new.url,
+            secret,
+            oauth: new.oauth,
+            created: self.clock.now(),
+        };
+        self.webhooks.add_receiver(&receiver).await?;
+        Ok(receiver)
+    }
+
+    pub async fn list(&self, slug: &str) -> Result<Vec<ReceiverStatus>, ReceiverError> {
+        let tenant = self.tenant(slug).await?;
+        Ok(self.webhooks.receivers(&tenant.id).await?)
+    }
+
+    pub async fn remove(&self, slug: &str, id: &str) -> Result<(), ReceiverError> {
+        let tenant = self.tenant(slug).await?;
+        match self.webhooks.remove_receiver(&tenant.id, id).await {
+            Err(StoreError::NotFound) => Err(ReceiverError::UnknownReceiver(id.to_owned())),
+            other => Ok(other?),
+        }
+    }
+
+    /// The tenant's dead letters (of one receiver when given), oldest first.
+    pub async fn dead_letters(
+        &self,
+        slug: &str,
+        receiver: Option<&str>,
+    ) -> Result<Vec<DeadLetter>, ReceiverError> {
+        let tenant = self.tenant(slug).await?;
+        Ok(self
+            .webhooks
+            .dead_letters(&tenant.id, receiver.map(str::to_owned), DEAD_LETTERS_SHOWN)
+            .await?)
+    }
+
+    /// Queues the dead letters again, due now with a fresh count of attempts.
+    pub async fn redrive(&self, slug: &str, receiver: Option<&str>) -> Result<u64, ReceiverError> {
+        let tenant = self.tenant(slug).await?;
+        Ok(self
+            .webhooks
+            .redrive(&tenant.id, receiver.map(str::to_owned), self.clock.now())
+            .await?)
+    }
+}
+
+/// An `https://` URL, or `http://` to a loopback host (a receiver on the same machine);
+/// no whitespace or control characters, no credentials in it, a host.
+pub fn is_acceptable_url(url: &str) -> bool {
+    let (secure, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return false;
+    };
+    if url.len() > 2_000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    if host.is_empty() {
+        return false;
+    }
+    secure
+        || host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::ports::{
+        MockClock, MockIdGenerator, MockSecretGenerator, MockTenantRepository, MockWebhooks,
+    };
+    use crate::tenant::TenantId;
+
+    #[test]
+    fn receiver_urls_are_https_or_loopback_http() {
+        for good in [
+            "https://hooks.example.com/scim/events",
+            "https://hooks.example.com:8443",
+            "http://127.0.0.1:9000/events",
+            "http://localhost/events",
+            "http://[::1]:8080/e",
+        ] {
+            assert!(is_acceptable_url(good), "{good}");
+        }
+        for bad in [
+            "http://hooks.example.com/events",
+            "ftp://example.com",
+            "https://",
+            "https://user:pw@example.com/",
+            "https://example.com/a b",
+            "example.com/events",
+            "http://127.0.0.1.evil.example@x.com/",
+            "http://127.0.0.1.evil.example/",
+        ] {
+            assert!(!is_acceptable_url(bad), "{bad}");
+        }
+    }
+
+    fn service(webhooks: MockWebhooks) -> ReceiverService {
+        let mut tenants = MockTenantRepository::new();
+        tenants.expect_find_tenant().returning(|slug| {
+            Ok((slug == "acme").then(|| Tenant {
+                id: TenantId("t1".into()),
+                slug: "acme".into(),
+                name: "Acme".into(),
+                created: Utc.timestamp_opt(0, 0).unwrap(),
+                client_certs: Vec::new(),
+            }))
+        });
+        let mut clock = MockClock::new();
+        clock
+            .expect_now()
+            .return_const(Utc.timestamp_opt(10, 0).unwrap());
+        let mut ids = MockIdGenerator::new();
+        ids.expect_new_id().return_const("r-1".to_owned());
+        let mut secrets = MockSecretGenerator::new();
+        secrets
+            .expect_new_secret()
+            .return_const(format!("scim_{}", "x".repeat(43)));
+        ReceiverService::new(
+            Arc::new(webhooks),
+            Arc::new(tenants),
+            Arc::new(clock),
+            Arc::new(ids),
+            Arc::new(secrets),
+        )
+    }
+
+    #[tokio::test]
+    async fn adding_checks_the_url_and_the_secret_and_generates_one_when_none_is_given() {
+        let mut webhooks = MockWebhooks::new();
+        webhooks
+            .expect_add_receiver()
+            .withf(|r| r.id == "r-1" && r.tenant.0 == "t1" && r.secret.starts_with("scim_"))
+            .times(1)
+            .returning(|_| Ok(()));
+        let service = service(webhooks);
+        let new = |url: &str, secret: Option<&str>| NewReceiver {
+            url: url.into(),
+            secret: secret.map(str::to_owned),
+            oauth: None,
+        };
+        let added = service
+            .add("acme", new("https://hooks.example.com/e", None))
+            .await
+            .unwrap();
+        assert_eq!(added.url, "https://hooks.example.com/e");
+        assert!(matches!(
+            service.add("acme", new("http://hooks.example.com/e", None)).await,
+            Err(ReceiverError::InvalidUrl(_))
+        ));
+        assert!(matches!(
+            service
+                .add("acme", new("https://hooks.example.com/e", Some("short")))
+                .await,
+            Err(ReceiverError::WeakSecret)
+        ));
+        assert!(matches!(
+            service.add("nobody", new("https://h.example.com", None)).await,
+            Err(ReceiverError::UnknownTenant(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn removing_an_unknown_receiver_says_so() {
+        let mut webhooks = MockWebhooks::new();
+        webhooks
+            .expect_remove_receiver()
+            .returning(|_, _| Err(StoreError::NotFound));
+        assert!(matches!(
+            service(webhooks).remove("acme", "r-9").await,
+            Err(ReceiverError::UnknownReceiver(id)) if id == "r-9"
+        ));
+    }
+}
