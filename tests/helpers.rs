@@ -167,9 +167,33 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Reply {
+        self.send_at(&self.base, method, path, token, headers, body)
+    }
+
+    /// Starts another server process on the same store (a replica); killed when dropped.
+    pub(crate) fn replica(&self, flags: &[&str]) -> Replica {
+        let (child, base) = spawn(&self.store, flags, "warn", Stdio::inherit());
+        Replica { child, base }
+    }
+
+    /// POSTs JSON to another process serving the same store (`base`, a replica's).
+    pub(crate) fn post_at(&self, base: &str, path: &str, token: &str, body: &Value) -> Reply {
+        let body = body.to_string();
+        self.send_at(base, "POST", path, Some(token), &[], Some(body.as_bytes()))
+    }
+
+    fn send_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
         let mut req = ureq::http::Request::builder()
             .method(method)
-            .uri(self.url(path));
+            .uri(format!("{base}{path}"));
         if let Some(token) = token {
             req = req.header("Authorization", format!("Bearer {token}"));
         }
@@ -237,6 +261,19 @@ impl Server {
 
     pub(crate) fn delete(&self, path: &str, token: &str) -> Reply {
         self.send("DELETE", path, Some(token), &[], None)
+    }
+}
+
+/// A second server process on a [`Server`]'s store.
+pub(crate) struct Replica {
+    child: Child,
+    pub(crate) base: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
     }
 }
 

@@ -21,6 +21,8 @@ mod licensing;
 mod oauth;
 mod okta;
 mod poll;
+mod receiver;
 mod security;
 mod tls;
 mod users;
+mod webhooks;

@@ -57,6 +57,10 @@ pub enum Command {
     /// Manage OAuth 2.0 clients (client credentials grant, or HTTP Basic).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Push a tenant's events to receivers (RFC 8935): each SET is POSTed as
+    /// `application/secevent+jwt`, signed HS256 with the receiver's secret.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Show a tenant's recorded events (the outbox), oldest first, as JSON: each with its
     /// `seq`, time, subject (`sub_id`) and events (event URI → payload).
     #[command(after_help = "Examples:\n  scim-server events --tenant acme\n  \
@@ -70,6 +74,79 @@ pub enum Command {
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Register a receiver of the tenant's events from now on. The last line of stdout is
+    /// {"id": "...", "secret": "..."}: the HS256 secret, shown only once.
+    #[command(after_help = "Examples:\n  \
+        scim-server webhook add --tenant acme --url https://hooks.acme.example/scim-events\n  \
+        SCIM_WEBHOOK_SECRET=\"$(openssl rand -base64 48)\" scim-server webhook add --tenant acme --url https://hooks.acme.example/e\n  \
+        scim-server webhook add --tenant acme --url https://hooks.acme.example/e \\\n      \
+        --oauth-token-url https://login.acme.example/oauth2/token --oauth-client-id scim-push \\\n      \
+        --oauth-client-secret \"$CLIENT_SECRET\" --oauth-scope events.write")]
+    Add {
+        #[arg(long)]
+        tenant: String,
+        /// Where SETs are POSTed: https://, or http:// to localhost only.
+        #[arg(long)]
+        url: String,
+        /// The HS256 secret (at least 32 bytes); generated when not given.
+        #[arg(long, env = "SCIM_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// The receiver wants an OAuth 2.0 bearer token from this token endpoint (client
+        /// credentials grant).
+        #[arg(long, requires_all = ["oauth_client_id", "oauth_client_secret"])]
+        oauth_token_url: Option<String>,
+        #[arg(long, requires = "oauth_token_url")]
+        oauth_client_id: Option<String>,
+        #[arg(
+            long,
+            env = "SCIM_WEBHOOK_OAUTH_CLIENT_SECRET",
+            hide_env_values = true,
+            requires = "oauth_token_url"
+        )]
+        oauth_client_secret: Option<String>,
+        /// Scopes to ask for, space-separated.
+        #[arg(long, requires = "oauth_token_url")]
+        oauth_scope: Option<String>,
+    },
+    /// List the tenant's receivers with their delivery figures: delivered, retried,
+    /// dead-lettered, pending, and lag (seconds since the oldest pending event).
+    #[command(after_help = "Example:\n  scim-server webhook list --tenant acme --json")]
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a receiver and its queue.
+    #[command(after_help = "Example:\n  scim-server webhook remove --tenant acme 0d6b3c1e-…")]
+    Remove {
+        #[arg(long)]
+        tenant: String,
+        /// The receiver id shown by `webhook add` and `webhook list`.
+        id: String,
+    },
+    /// Show the deliveries given up on (after --webhook-max-attempts, or rejected for good
+    /// with 400); `--redrive` queues them again.
+    #[command(
+        after_help = "Examples:\n  scim-server webhook deadletters --tenant acme\n  \
+                            scim-server webhook deadletters --tenant acme --receiver 0d6b3c1e-… --redrive"
+    )]
+    Deadletters {
+        #[arg(long)]
+        tenant: String,
+        /// Only this receiver's.
+        #[arg(long)]
+        receiver: Option<String>,
+        /// Queue them again, due now, with a fresh count of attempts.
+        #[arg(long)]
+        redrive: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -157,6 +234,32 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_POLL_WAIT_SECONDS", default_value_t = 25,
           value_parser = clap::value_parser!(u32).range(1..=300))]
     pub poll_wait_seconds: u32,
+
+    /// Attempts to push one SET to a receiver before it becomes a dead letter.
+    #[arg(long, env = "SCIM_WEBHOOK_MAX_ATTEMPTS", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub webhook_max_attempts: u32,
+
+    /// Wait before the first retry of a failed push, in milliseconds; it doubles with each
+    /// failure (less up to half of it as jitter).
+    #[arg(long, env = "SCIM_WEBHOOK_FIRST_BACKOFF_MS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(10..=5000))]
+    pub webhook_first_backoff_ms: u64,
+
+    /// The longest wait between retries, in seconds.
+    #[arg(long, env = "SCIM_WEBHOOK_MAX_BACKOFF_SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub webhook_max_backoff_seconds: u64,
+
+    /// The longest one push (or token request) may take, in seconds.
+    #[arg(long, env = "SCIM_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub webhook_timeout_seconds: u64,
+
+    /// Pushes in flight at once, per server process.
+    #[arg(long, env = "SCIM_WEBHOOK_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub webhook_concurrency: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,10 +7,14 @@ use scim_core::resource::format_time;
 use serde_json::json;
 
 use scim_core::Caller;
+use scim_core::events::OAuthClient;
 use scim_core::license::{AuditQuery, MappingSource, Pool, Reevaluation};
+use scim_core::service::NewReceiver;
 use scim_core::tenant::Tenant;
 
-use crate::cli::{ClientCommand, LicenseCommand, MapSource, RuleArgs, TenantCommand, TokenCommand};
+use crate::cli::{
+    ClientCommand, LicenseCommand, MapSource, RuleArgs, TenantCommand, TokenCommand, WebhookCommand,
+};
 use crate::wiring::{App, RandomSecrets};
 
 pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<()> {
@@ -392,5 +396,125 @@ pub(crate) async fn events(app: &App, slug: &str, after: i64, limit: usize) -> a
         })
         .collect();
     println!("{}", serde_json::Value::Array(rows));
+    Ok(())
+}
+
+pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Result<()> {
+    match command {
+        WebhookCommand::Add {
+            tenant,
+            url,
+            secret,
+            oauth_token_url,
+            oauth_client_id,
+            oauth_client_secret,
+            oauth_scope,
+        } => {
+            let oauth = match (oauth_token_url, oauth_client_id, oauth_client_secret) {
+                (Some(token_url), Some(client_id), Some(client_secret)) => Some(OAuthClient {
+                    token_url,
+                    client_id,
+                    client_secret,
+                    scope: oauth_scope,
+                }),
+                _ => None,
+            };
+            let receiver = app
+                .receivers
+                .add(&tenant, NewReceiver { url, secret, oauth })
+                .await?;
+            println!(
+                "added receiver {} for tenant '{tenant}': it gets the tenant's events from now on \
+                 as SETs signed HS256 with the secret below (shown only once)",
+                receiver.id
+            );
+            println!("{}", json!({"id": receiver.id, "secret": receiver.secret}));
+        }
+        WebhookCommand::List { tenant, json } => {
+            let now = Utc::now();
+            let rows: Vec<serde_json::Value> = app
+                .receivers
+                .list(&tenant)
+                .await?
+                .into_iter()
+                .map(|status| {
+                    let lag = status
+                        .oldest_pending
+                        .map_or(0, |oldest| (now - oldest).num_seconds().max(0));
+                    json!({
+                        "id": status.receiver.id,
+                        "url": status.receiver.url,
+                        "oauth": status.receiver.oauth.is_some(),
+                        "created": format_time(&status.receiver.created),
+                        "delivered": status.delivered,
+                        "retried": status.retried,
+                        "deadLettered": status.dead_lettered,
+                        "pending": status.pending,
+                        "lagSeconds": lag,
+                    })
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!(
+                    "{:<38} {:>10} {:>8} {:>6} {:>8} {:>6}  URL",
+                    "ID", "DELIVERED", "RETRIED", "DEAD", "PENDING", "LAG_S"
+                );
+                for row in rows {
+                    println!(
+                        "{:<38} {:>10} {:>8} {:>6} {:>8} {:>6}  {}",
+                        row["id"].as_str().unwrap_or_default(),
+                        row["delivered"],
+                        row["retried"],
+                        row["deadLettered"],
+                        row["pending"],
+                        row["lagSeconds"],
+                        row["url"].as_str().unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        WebhookCommand::Remove { tenant, id } => {
+            app.receivers.remove(&tenant, &id).await?;
+            println!("removed receiver {id} and its queue");
+        }
+        WebhookCommand::Deadletters {
+            tenant,
+            receiver,
+            redrive,
+            json,
+        } => {
+            let dead = app
+                .receivers
+                .dead_letters(&tenant, receiver.as_deref())
+                .await?;
+            if json {
+                let rows: Vec<_> = dead
+                    .iter()
+                    .map(|d| {
+                        json!({"receiver": d.receiver_id, "seq": d.seq, "subject": d.subject,
+                               "attempts": d.attempts, "error": d.error, "at": format_time(&d.at)})
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!(
+                    "{:<38} {:>10} {:>8}  {:<48} ERROR",
+                    "RECEIVER", "SEQ", "ATTEMPTS", "SUBJECT"
+                );
+                for d in &dead {
+                    println!(
+                        "{:<38} {:>10} {:>8}  {:<48} {}",
+                        d.receiver_id, d.seq, d.attempts, d.subject, d.error
+                    );
+                }
+            }
+            if redrive {
+                let queued = app.receivers.redrive(&tenant, receiver.as_deref()).await?;
+                eprintln!("queued {queued} dead letter(s) again");
+            }
+        }
+    }
     Ok(())
 }

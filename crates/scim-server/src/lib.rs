@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod commands;
+mod delivery;
 mod jobs;
 pub mod serve;
 pub mod telemetry;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => commands::token(&app, command).await,
         Command::License(command) => commands::license(&app, command).await,
         Command::Client(command) => commands::client(&app, command).await,
+        Command::Webhook(command) => commands::webhook(&app, command).await,
         Command::Events {
             tenant,
             after,

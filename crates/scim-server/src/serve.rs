@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -11,8 +11,12 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App as ActixApp, HttpMessage, HttpServer};
 use anyhow::Context;
 use scim_core::bulk::BulkLimits;
-use scim_core::service::{BulkJobService, BulkService, EventFeedService};
+use scim_core::events::{RetryPolicy, issuer};
+use scim_core::service::{
+    BulkJobService, BulkService, DeliveryConfig, DeliveryService, EventFeedService,
+};
 use scim_http::{AppState, HttpConfig, RateLimit, RateLimiter, SetSigner};
+use scim_push::{HttpPusher, PushConfig};
 use tracing::Instrument;
 
 use crate::cli::ServeArgs;
@@ -30,6 +34,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         poll_wait: std::time::Duration::from_secs(u64::from(args.poll_wait_seconds)),
     };
     let signer = Arc::new(signer(&app).await?);
+    let (delivery, batch) = delivery(&app, &args);
     let bulk = BulkService::new(
         app.resources.clone(),
         BulkLimits {
@@ -45,6 +50,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     );
     let job_wake = Arc::new(tokio::sync::Notify::new());
     let runner = tokio::spawn(crate::jobs::run_jobs(jobs.clone(), Arc::clone(&job_wake)));
+    let dispatcher = tokio::spawn(crate::delivery::run_deliveries(delivery, batch));
     let state = AppState {
         bulk,
         jobs,
@@ -95,7 +101,39 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let served = server.run().await.context("running the HTTP server");
     // A job under way stops here; its lease expires and the next start resumes it.
     runner.abort();
+    // Pushes under way stop here; their leases expire and any process delivers them again.
+    dispatcher.abort();
     served
+}
+
+/// The push delivery service and its round size, from the flags.
+fn delivery(app: &App, args: &ServeArgs) -> (DeliveryService, usize) {
+    let timeout = Duration::from_secs(args.webhook_timeout_seconds);
+    let concurrency = usize::try_from(args.webhook_concurrency).unwrap_or(16);
+    // Two waves of pushes per round; each push may take a token request and the POST.
+    let batch = concurrency * 2;
+    let lease = timeout * 4 + Duration::from_secs(5);
+    let pusher = HttpPusher::new(PushConfig {
+        timeout,
+        concurrency,
+    });
+    let config = DeliveryConfig {
+        retry: RetryPolicy {
+            first_backoff: Duration::from_millis(args.webhook_first_backoff_ms),
+            max_backoff: Duration::from_secs(args.webhook_max_backoff_seconds),
+            max_attempts: args.webhook_max_attempts,
+        },
+        lease,
+        batch,
+        issuer: issuer(args.public_url.as_deref()),
+    };
+    let service = DeliveryService::new(
+        Arc::clone(&app.webhooks),
+        Arc::new(pusher),
+        Arc::clone(&app.clock),
+        config,
+    );
+    (service, batch)
 }
 
 /// The signer of SETs: the stored keys, or a new key stored first when there is none (two

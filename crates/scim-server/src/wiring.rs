@@ -11,9 +11,9 @@ use rand::RngCore;
 use scim_core::SchemaRegistry;
 use scim_core::ports::{
     BulkJobRepository, Clock, EventLog, IdGenerator, LicenseLedger, ResourceRepository,
-    SecretGenerator, TenantRepository,
+    SecretGenerator, TenantRepository, Webhooks,
 };
-use scim_core::service::{LicenseService, ResourceService, TenantService};
+use scim_core::service::{LicenseService, ReceiverService, ResourceService, TenantService};
 use scim_core::tenant::TOKEN_PREFIX;
 use scim_store::{DieselStore, StoreConfig};
 
@@ -56,6 +56,9 @@ pub struct App {
     pub bulk_jobs: Arc<dyn BulkJobRepository>,
     /// The outbox.
     pub events: Arc<dyn EventLog>,
+    /// Push receivers and their queue.
+    pub webhooks: Arc<dyn Webhooks>,
+    pub receivers: ReceiverService,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
 }
@@ -93,6 +96,14 @@ impl App {
             Arc::clone(&ids),
             Arc::new(RandomSecrets),
         );
+        let webhooks = Arc::clone(&store) as Arc<dyn Webhooks>;
+        let receivers = ReceiverService::new(
+            Arc::clone(&webhooks),
+            Arc::clone(&store) as Arc<dyn TenantRepository>,
+            Arc::clone(&clock),
+            Arc::clone(&ids),
+            Arc::new(RandomSecrets),
+        );
         Ok(Self {
             registry,
             resources,
@@ -100,6 +111,8 @@ impl App {
             licenses,
             bulk_jobs: Arc::clone(&store) as Arc<dyn BulkJobRepository>,
             events: store as Arc<dyn EventLog>,
+            webhooks,
+            receivers,
             clock,
             ids,
         })

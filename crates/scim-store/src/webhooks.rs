@@ -165,7 +165,11 @@ fn claim(
         )))
         .order((deliveries::due.asc(), deliveries::seq.asc()))
         .limit(limit)
-        .select((deliveries::receiver_id, deliveries::seq, deliveries::attempts));
+        .select((
+            deliveries::receiver_id,
+            deliveries::seq,
+            deliveries::attempts,
+        ));
     let taken: Vec<(String, i64, i32)> = match connection {
         DbConnection::Pg(connection) => candidates.for_update().skip_locked().load(connection),
         DbConnection::Sqlite(connection) => candidates.load(connection),
@@ -265,10 +269,7 @@ fn settle(connection: &mut DbConnection, settled: &[Settled]) -> Result<(), Stor
             ),
             Settlement::Dead { error } => (
                 diesel::update(row)
-                    .set((
-                        deliveries::state.eq(DEAD),
-                        deliveries::last_error.eq(error),
-                    ))
+                    .set((deliveries::state.eq(DEAD), deliveries::last_error.eq(error)))
                     .execute(connection),
                 2,
             ),
@@ -364,8 +365,7 @@ impl Webhooks for DieselStore {
             rows.into_iter()
                 .map(|(row, delivered, retried, dead_lettered)| {
                     let receiver = receiver(row)?;
-                    let (pending, oldest) =
-                        waiting.get(&receiver.id).copied().unwrap_or((0, None));
+                    let (pending, oldest) = waiting.get(&receiver.id).copied().unwrap_or((0, None));
                     Ok(ReceiverStatus {
                         receiver,
                         delivered,

@@ -90,7 +90,13 @@ pub async fn push_deliveries_go_in_order_per_subject_until_settled<F: StoreFacto
     );
     assert_eq!(first[0].tenant_slug, "acme");
     assert_eq!(first[0].receiver, receiver("r1", &acme));
-    assert!(first[0].event.event.events.contains_key(scim_core::events::PROV_CREATE_FULL));
+    assert!(
+        first[0]
+            .event
+            .event
+            .events
+            .contains_key(scim_core::events::PROV_CREATE_FULL)
+    );
     assert!(claim(&store, time(2_000), 10).await.is_empty());
 
     store
@@ -117,7 +123,13 @@ pub async fn push_deliveries_go_in_order_per_subject_until_settled<F: StoreFacto
         .unwrap();
     let patch = claim(&store, time(5_000), 10).await;
     assert_eq!(taken(&patch), [pair("/Users/alice", 1)]);
-    assert!(patch[0].event.event.events.contains_key(scim_core::events::PROV_PATCH_FULL));
+    assert!(
+        patch[0]
+            .event
+            .event
+            .events
+            .contains_key(scim_core::events::PROV_PATCH_FULL)
+    );
     store
         .settle_deliveries(&[settled(
             &patch[0],
@@ -146,10 +158,26 @@ pub async fn push_deliveries_go_in_order_per_subject_until_settled<F: StoreFacto
     let dead = store.dead_letters(&acme.id, None, 100).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(
-        (dead[0].seq, dead[0].subject.as_str(), dead[0].attempts, dead[0].error.as_str()),
-        (patch[0].event.seq, "/Users/alice", 1, "HTTP 400 invalid_request")
+        (
+            dead[0].seq,
+            dead[0].subject.as_str(),
+            dead[0].attempts,
+            dead[0].error.as_str()
+        ),
+        (
+            patch[0].event.seq,
+            "/Users/alice",
+            1,
+            "HTTP 400 invalid_request"
+        )
     );
-    assert!(store.dead_letters(&globex.id, None, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .dead_letters(&globex.id, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         store
             .dead_letters(&acme.id, Some("r9".into()), 100)
@@ -159,7 +187,10 @@ pub async fn push_deliveries_go_in_order_per_subject_until_settled<F: StoreFacto
     );
 
     // Another tenant cannot re-drive it; its own can, and it is due at once, counted anew.
-    assert_eq!(store.redrive(&globex.id, None, time(6_000)).await.unwrap(), 0);
+    assert_eq!(
+        store.redrive(&globex.id, None, time(6_000)).await.unwrap(),
+        0
+    );
     assert_eq!(
         store
             .redrive(&acme.id, Some("r1".into()), time(6_000))
@@ -205,7 +236,11 @@ pub async fn concurrent_delivery_claims_take_each_delivery_once<F: StoreFactory>
         .map(|resource| scim_core::ports::BatchWrite::Insert {
             resource: resource.clone(),
             members: Vec::new(),
-            events: vec![ResourceEvent::deleted(ResourceKind::User, &resource.id, None)],
+            events: vec![ResourceEvent::deleted(
+                ResourceKind::User,
+                &resource.id,
+                None,
+            )],
         })
         .collect();
     for result in store.write_batch(&ctx, &writes).await.unwrap() {

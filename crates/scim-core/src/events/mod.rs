@@ -18,12 +18,12 @@
 mod poll;
 mod push;
 
+pub use poll::{
+    DEFAULT_MAX_EVENTS, MAX_EVENTS, PollRequest, SetError, parse_poll, poll_jti, poll_seq,
+};
 pub use push::{
     ClaimedDelivery, DeadLetter, OAuthClient, Push, PushOutcome, Receiver, ReceiverStatus,
     RetryPolicy, Settled, Settlement,
-};
-pub use poll::{
-    DEFAULT_MAX_EVENTS, MAX_EVENTS, PollRequest, SetError, parse_poll, poll_jti, poll_seq,
 };
 
 use chrono::{DateTime, Utc};
@@ -47,7 +47,9 @@ pub const DEFAULT_ISSUER: &str = "urn:scim-license:server";
 /// The SETs' `iss`: the server's configured public URL (never a request's Host, which a
 /// client chooses), else [`DEFAULT_ISSUER`].
 pub fn issuer(public_url: Option<&str>) -> String {
-    public_url.map_or(DEFAULT_ISSUER, |url| url.trim_end_matches('/')).to_owned()
+    public_url
+        .map_or(DEFAULT_ISSUER, |url| url.trim_end_matches('/'))
+        .to_owned()
 }
 
 /// The SETs' `aud`: the tenant whose events they are, on every channel.

@@ -247,7 +247,10 @@ mod tests {
             let full = Duration::from_secs((2u64 << (attempts - 1)).min(300));
             for key in ["a", "b", "c", "r1/7"] {
                 let wait = policy.backoff(attempts, key);
-                assert!(wait <= full && wait >= full / 2, "{attempts} {key}: {wait:?}");
+                assert!(
+                    wait <= full && wait >= full / 2,
+                    "{attempts} {key}: {wait:?}"
+                );
             }
         }
         assert!(policy.backoff(1, "x") <= Duration::from_secs(5));
@@ -278,7 +281,9 @@ mod tests {
             panic!("a second failure is retried");
         };
         assert_eq!(error, "HTTP 500");
-        assert!(due > now + chrono::Duration::seconds(1) && due <= now + chrono::Duration::seconds(4));
+        assert!(
+            due > now + chrono::Duration::seconds(1) && due <= now + chrono::Duration::seconds(4)
+        );
         assert_eq!(
             policy.settle(&claimed(3), failed(false), now),
             Settlement::Dead {

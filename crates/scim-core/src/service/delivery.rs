@@ -114,9 +114,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::events::{
-        ClaimedDelivery, PushOutcome, Receiver, ResourceEvent, StoredEvent,
-    };
+    use crate::events::{ClaimedDelivery, PushOutcome, Receiver, ResourceEvent, StoredEvent};
     use crate::ports::{MockClock, MockSetPusher, MockWebhooks};
     use crate::resource::ResourceKind;
     use crate::tenant::TenantId;
@@ -204,8 +202,12 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        let service =
-            DeliveryService::new(Arc::new(webhooks), Arc::new(pusher), Arc::new(clock), config());
+        let service = DeliveryService::new(
+            Arc::new(webhooks),
+            Arc::new(pusher),
+            Arc::new(clock),
+            config(),
+        );
         let round = service.deliver_due().await.unwrap();
         assert_eq!(
             round,
@@ -221,14 +223,20 @@ mod tests {
     #[tokio::test]
     async fn an_empty_queue_pushes_nothing() {
         let mut clock = MockClock::new();
-        clock.expect_now().return_const(Utc.timestamp_opt(5, 0).unwrap());
+        clock
+            .expect_now()
+            .return_const(Utc.timestamp_opt(5, 0).unwrap());
         let mut webhooks = MockWebhooks::new();
         webhooks
             .expect_claim_deliveries()
             .returning(|_, _, _| Ok(Vec::new()));
         let pusher = MockSetPusher::new();
-        let service =
-            DeliveryService::new(Arc::new(webhooks), Arc::new(pusher), Arc::new(clock), config());
+        let service = DeliveryService::new(
+            Arc::new(webhooks),
+            Arc::new(pusher),
+            Arc::new(clock),
+            config(),
+        );
         assert_eq!(service.deliver_due().await.unwrap(), Round::default());
     }
 }

@@ -253,7 +253,9 @@ mod tests {
             .unwrap();
         assert_eq!(added.url, "https://hooks.example.com/e");
         assert!(matches!(
-            service.add("acme", new("http://hooks.example.com/e", None)).await,
+            service
+                .add("acme", new("http://hooks.example.com/e", None))
+                .await,
             Err(ReceiverError::InvalidUrl(_))
         ));
         assert!(matches!(
@@ -263,7 +265,9 @@ mod tests {
             Err(ReceiverError::WeakSecret)
         ));
         assert!(matches!(
-            service.add("nobody", new("https://h.example.com", None)).await,
+            service
+                .add("nobody", new("https://h.example.com", None))
+                .await,
             Err(ReceiverError::UnknownTenant(_))
         ));
     }

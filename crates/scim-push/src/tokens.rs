@@ -1,0 +1,97 @@
+//! Bearer tokens for OAuth-protected receivers: the client credentials grant (RFC 6749
+//! §4.4) through the `oauth2` crate, one token per receiver kept until shortly before it
+//! expires (or until the receiver rejects it). One request fetches it while the other
+//! pushes to that receiver wait for it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use oauth2::basic::BasicClient;
+use oauth2::{ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
+use scim_core::events::OAuthClient;
+
+/// A token is renewed this long before it expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(30);
+
+struct Cached {
+    token: String,
+    /// `None`: the server gave no lifetime; kept until the receiver rejects it.
+    renew_at: Option<Instant>,
+}
+
+type Slot = Arc<Mutex<Option<Cached>>>;
+
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl TokenCache {
+    fn slot(&self, receiver: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(slots.entry(receiver.to_owned()).or_default())
+    }
+
+    /// The receiver's token: the kept one while it is fresh, else a new one.
+    pub(crate) fn token(
+        &self,
+        agent: &ureq::Agent,
+        receiver: &str,
+        oauth: &OAuthClient,
+    ) -> Result<String, String> {
+        let slot = self.slot(receiver);
+        let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = cached.as_ref()
+            && kept.renew_at.is_none_or(|at| Instant::now() < at)
+        {
+            return Ok(kept.token.clone());
+        }
+        let (token, lifetime) = fetch(agent, oauth)?;
+        *cached = Some(Cached {
+            token: token.clone(),
+            renew_at: lifetime
+                .map(|lifetime| Instant::now() + lifetime.saturating_sub(RENEW_BEFORE)),
+        });
+        Ok(token)
+    }
+
+    /// Drops the receiver's token (it was rejected): the next push fetches a new one.
+    pub(crate) fn forget(&self, receiver: &str) {
+        *self
+            .slot(receiver)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// A token and its lifetime from the token endpoint.
+fn fetch(agent: &ureq::Agent, oauth: &OAuthClient) -> Result<(String, Option<Duration>), String> {
+    let token_url = TokenUrl::new(oauth.token_url.clone())
+        .map_err(|_| "the receiver's token URL is not a URL".to_owned())?;
+    let client = BasicClient::new(ClientId::new(oauth.client_id.clone()))
+        .set_client_secret(ClientSecret::new(oauth.client_secret.clone()))
+        .set_token_uri(token_url);
+    let mut request = client.exchange_client_credentials();
+    for scope in oauth.scope.iter().flat_map(|s| s.split_whitespace()) {
+        request = request.add_scope(Scope::new(scope.to_owned()));
+    }
+    let http = |request: oauth2::HttpRequest| -> Result<oauth2::HttpResponse, ureq::Error> {
+        let (parts, mut body) = agent.run(request)?.into_parts();
+        Ok(oauth2::HttpResponse::from_parts(parts, body.read_to_vec()?))
+    };
+    match request.request(&http) {
+        Ok(token) => Ok((token.access_token().secret().clone(), token.expires_in())),
+        Err(RequestTokenError::ServerResponse(answer)) => Err(format!(
+            "the token endpoint refused the client credentials: {}",
+            answer.error()
+        )),
+        Err(RequestTokenError::Request(error)) => {
+            Err(format!("cannot reach the token endpoint: {error}"))
+        }
+        Err(RequestTokenError::Parse(..)) => {
+            Err("the token endpoint answered no token response".to_owned())
+        }
+        Err(RequestTokenError::Other(other)) => Err(format!("token request failed: {other}")),
+    }
+}
