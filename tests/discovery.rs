@@ -30,6 +30,19 @@ fn discovery_documents_describe_what_is_served() {
         config.json["authenticationSchemes"][0]["type"],
         "oauthbearertoken"
     );
+    // RFC 9967 §4.
+    assert_eq!(config.json["securityEvents"]["asyncRequest"], "request");
+    let uris = config.json["securityEvents"]["eventUris"]
+        .as_array()
+        .expect("eventUris");
+    for uri in [
+        "urn:ietf:params:scim:event:prov:create:full",
+        "urn:ietf:params:scim:event:prov:deactivate",
+        "urn:ietf:params:scim:event:misc:asyncresp",
+        "urn:scim-license:event:license:revoked",
+    ] {
+        assert!(uris.iter().any(|u| u == uri), "{uri} advertised");
+    }
 
     let types = anon("/scim/v2/ResourceTypes");
     assert_eq!(types.status, 200);

@@ -121,6 +121,38 @@ fn job_basics(store: Store) {
         group.json["members"][0]["value"].as_str(),
         alice.rsplit('/').next()
     );
+    // Each operation's completion is an RFC 9967 asyncresp event, txn `<Set-Txn>:<index>`.
+    let job_id = path.rsplit('/').next().unwrap();
+    let events = cli(&server.store, &["events", "--tenant", "acme"]);
+    let completions: Vec<(String, String, String)> = serde_json::from_str::<Value>(events.trim())
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            let payload = e["events"].get("urn:ietf:params:scim:event:misc:asyncresp")?;
+            Some((
+                e["txn"].as_str().unwrap_or_default().to_owned(),
+                e["sub_id"]["uri"].as_str().unwrap_or_default().to_owned(),
+                payload["status"].as_str().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
+    let alice_path = format!("/Users/{}", alice.rsplit('/').next().unwrap());
+    assert_eq!(
+        completions
+            .iter()
+            .map(|(txn, _, status)| (txn.clone(), status.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (format!("{job_id}:0"), "201"),
+            (format!("{job_id}:1"), "409"),
+            (format!("{job_id}:2"), "201"),
+            (format!("{job_id}:3"), "404"),
+        ]
+    );
+    assert_eq!(completions[0].1, alice_path);
+    assert_eq!(completions[1].1, "/Bulk");
     // Another tenant's job is not found, exactly as an unknown one.
     let foreign = server.get(&path, &other);
     assert_eq!(foreign.status, 404, "{}", foreign.text);

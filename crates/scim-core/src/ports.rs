@@ -256,10 +256,12 @@ pub trait BulkJobRepository: Send + Sync {
     async fn claim_job(&self, lease: &Lease) -> Result<Option<ClaimedJob>, StoreError>;
 
     /// Checkpoints a job: stores `outcomes` (processed after the `first` already stored),
-    /// sets `done` and renews the lease to `lease.until`, in one transaction. `NotFound`
-    /// when the job is no longer held under `lease.owner` (another process took it over).
+    /// sets `done`, renews the lease to `lease.until` and records `ctx.events` (their
+    /// asynchronous-completion events), in one transaction. `NotFound` when the job is no
+    /// longer held under `lease.owner` (another process took it over).
     async fn checkpoint_job(
         &self,
+        ctx: &WriteContext,
         id: &str,
         lease: &Lease,
         first: usize,

@@ -5,11 +5,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use scim_core::ScimError;
 use scim_core::bulk::OperationError;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::SCIM_CONTENT_TYPE;
-
-pub(crate) const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// A [`ScimError`] on its way to the client.
 #[derive(Debug)]
@@ -29,19 +27,7 @@ impl std::fmt::Display for ApiError {
 
 /// The SCIM error body: `status` is a string, as RFC 7644 §3.12 shows it.
 pub(crate) fn error_body(error: &ScimError) -> Value {
-    operation_error_body(&OperationError::from(error))
-}
-
-/// The error body of a failed bulk operation (the same body a single request gets).
-pub(crate) fn operation_error_body(error: &OperationError) -> Value {
-    let mut body = Map::new();
-    body.insert("schemas".into(), json!([ERROR_SCHEMA]));
-    body.insert("status".into(), json!(error.status.to_string()));
-    if let Some(scim_type) = &error.scim_type {
-        body.insert("scimType".into(), json!(scim_type));
-    }
-    body.insert("detail".into(), json!(error.detail));
-    Value::Object(body)
+    OperationError::from(error).body()
 }
 
 impl ResponseError for ApiError {

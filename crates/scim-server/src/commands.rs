@@ -387,12 +387,16 @@ pub(crate) async fn events(app: &App, slug: &str, after: i64, limit: usize) -> a
             if let Some(external_id) = &stored.event.external_id {
                 sub_id["externalId"] = json!(external_id);
             }
-            json!({
+            let mut row = json!({
                 "seq": stored.seq,
                 "at": format_time(&stored.at),
                 "sub_id": sub_id,
                 "events": stored.event.events,
-            })
+            });
+            if let Some(txn) = &stored.event.txn {
+                row["txn"] = json!(txn);
+            }
+            row
         })
         .collect();
     println!("{}", serde_json::Value::Array(rows));

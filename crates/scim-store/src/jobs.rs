@@ -7,13 +7,14 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use scim_core::StoreError;
 use scim_core::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
 use scim_core::ports::BulkJobRepository;
 use scim_core::tenant::TenantId;
+use scim_core::{StoreError, WriteContext};
 
 use crate::connection::{DbConnection, MultiBackend, execute_per_backend};
 use crate::errors::from_diesel;
+use crate::outbox;
 use crate::rows::{CorruptRow, from_micros, to_micros};
 use crate::schema::{bulk_job_outcomes, bulk_jobs};
 use crate::store::DieselStore;
@@ -140,6 +141,7 @@ impl BulkJobRepository for DieselStore {
 
     async fn checkpoint_job(
         &self,
+        ctx: &WriteContext,
         id: &str,
         lease: &Lease,
         first: usize,
@@ -158,6 +160,7 @@ impl BulkJobRepository for DieselStore {
             })
             .collect::<Result<Vec<_>, CorruptRow>>()?;
         let (id, lease, done) = (id.to_owned(), lease.clone(), count(first + outcomes.len()));
+        let ctx = ctx.clone();
         self.write(move |connection| {
             let held = diesel::update(bulk_jobs::table)
                 .filter(bulk_jobs::id.eq(&id))
@@ -177,6 +180,7 @@ impl BulkJobRepository for DieselStore {
                 let insert = diesel::insert_into(bulk_job_outcomes::table).values(chunk);
                 execute_per_backend!(connection, insert).map_err(from_diesel)?;
             }
+            outbox::record(connection, &ctx, &ctx.events)?;
             Ok(())
         })
         .await

@@ -30,6 +30,7 @@ struct EventRow<'a> {
     events: String,
     actor: &'a str,
     cause: &'a str,
+    txn: Option<&'a str>,
 }
 
 /// Records `events` of a write made with `ctx`, in the caller's transaction, and queues
@@ -51,6 +52,7 @@ pub(crate) fn record(
             events: Value::Object(event.events.clone()).to_string(),
             actor: &ctx.actor,
             cause: &ctx.cause,
+            txn: event.txn.as_deref(),
         })
         .collect();
     if rows.is_empty() {
@@ -77,10 +79,10 @@ pub(crate) fn record(
 }
 
 /// The columns an event is read back from.
-pub(crate) type EventColumns = (i64, i64, String, Option<String>, String);
+pub(crate) type EventColumns = (i64, i64, String, Option<String>, String, Option<String>);
 
 pub(crate) fn stored_event(
-    (seq, at, subject, external_id, text): EventColumns,
+    (seq, at, subject, external_id, text, txn): EventColumns,
 ) -> Result<StoredEvent, StoreError> {
     let Value::Object(events) = serde_json::from_str(&text).map_err(CorruptRow::Json)? else {
         return Err(CorruptRow::EventsNotObject.into());
@@ -92,6 +94,7 @@ pub(crate) fn stored_event(
             subject,
             external_id,
             events,
+            txn,
         },
     })
 }
@@ -102,12 +105,14 @@ pub(crate) const EVENT_COLUMNS: (
     outbox::subject,
     outbox::external_id,
     outbox::events,
+    outbox::txn,
 ) = (
     outbox::seq,
     outbox::at,
     outbox::subject,
     outbox::external_id,
     outbox::events,
+    outbox::txn,
 );
 
 #[async_trait]

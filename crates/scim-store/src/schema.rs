@@ -152,6 +152,7 @@ diesel::table! {
         events -> Text,
         actor -> Text,
         cause -> Text,
+        txn -> Nullable<Text>,
     }
 }
 

@@ -4,15 +4,17 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use scim_core::WriteContext;
 use scim_core::bulk::{BulkJob, BulkOutcome, JobStatus, Lease, NewBulkJob, OperationError};
-use scim_core::ports::BulkJobRepository;
+use scim_core::events::{ASYNC_RESPONSE, ResourceEvent};
+use scim_core::ports::{BulkJobRepository, EventLog};
 use scim_core::tenant::Tenant;
 use scim_core::{ResourceKind, ScimError, StoreError};
 use serde_json::json;
 
 use crate::StoreFactory;
 use crate::contract::with_tenant;
-use crate::fixtures::time;
+use crate::fixtures::{time, writer};
 
 fn new_job(id: &str, tenant: &Tenant, created: DateTime<Utc>) -> NewBulkJob {
     NewBulkJob {
@@ -51,6 +53,16 @@ fn outcome(index: usize, failed: bool) -> BulkOutcome {
     }
 }
 
+/// The checkpoint's write: the outcomes' completion events, as the core records them.
+fn completion(tenant: &Tenant, outcomes: &[BulkOutcome]) -> WriteContext {
+    writer(&tenant.id).with_events(
+        outcomes
+            .iter()
+            .map(|outcome| ResourceEvent::async_response("job-1", outcome))
+            .collect(),
+    )
+}
+
 /// A job is claimed by one process at a time; its checkpoints need the live lease; once the
 /// lease expires another process resumes it with the outcomes checkpointed, and finishes it.
 pub async fn bulk_jobs_are_leased_checkpointed_and_resumed<F: StoreFactory>(factory: &F) {
@@ -81,10 +93,14 @@ pub async fn bulk_jobs_are_leased_checkpointed_and_resumed<F: StoreFactory>(fact
     let b_early = lease("process-b", t0 + Duration::seconds(10));
     assert!(store.claim_job(&b_early).await.unwrap().is_none());
     let first = [outcome(0, false), outcome(2, true)];
-    store.checkpoint_job("job-1", &a, 0, &first).await.unwrap();
+    store
+        .checkpoint_job(&completion(&acme, &first), "job-1", &a, 0, &first)
+        .await
+        .unwrap();
+    let second = [outcome(1, false)];
     assert!(matches!(
         store
-            .checkpoint_job("job-1", &b_early, 2, &[outcome(1, false)])
+            .checkpoint_job(&completion(&acme, &second), "job-1", &b_early, 2, &second)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -98,12 +114,12 @@ pub async fn bulk_jobs_are_leased_checkpointed_and_resumed<F: StoreFactory>(fact
     assert_eq!(resumed.outcomes, first);
     assert!(matches!(
         store
-            .checkpoint_job("job-1", &a, 2, &[outcome(1, false)])
+            .checkpoint_job(&completion(&acme, &second), "job-1", &a, 2, &second)
             .await,
         Err(StoreError::NotFound)
     ));
     store
-        .checkpoint_job("job-1", &b, 2, &[outcome(1, false)])
+        .checkpoint_job(&completion(&acme, &second), "job-1", &b, 2, &second)
         .await
         .unwrap();
     assert!(matches!(
@@ -122,6 +138,39 @@ pub async fn bulk_jobs_are_leased_checkpointed_and_resumed<F: StoreFactory>(fact
     assert_eq!(
         store.job_outcomes("job-1").await.unwrap(),
         [outcome(0, false), outcome(2, true), outcome(1, false)]
+    );
+    // Each operation's completion event, once: none from the refused checkpoints.
+    let recorded: Vec<(String, Option<String>, serde_json::Value)> = store
+        .events_after(&acme.id, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|stored| {
+            let payload = stored.event.events[ASYNC_RESPONSE].clone();
+            (stored.event.subject, stored.event.txn, payload)
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            (
+                "/Users/u0".to_owned(),
+                Some("job-1:0".to_owned()),
+                json!({"method": "POST", "bulkId": "b0", "version": "W/\"1\"", "status": "201"})
+            ),
+            (
+                "/Bulk".to_owned(),
+                Some("job-1:2".to_owned()),
+                json!({"method": "POST", "bulkId": "b2", "status": "409", "response": {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                    "status": "409", "scimType": "uniqueness", "detail": "taken"}})
+            ),
+            (
+                "/Users/u1".to_owned(),
+                Some("job-1:1".to_owned()),
+                json!({"method": "POST", "bulkId": "b1", "version": "W/\"1\"", "status": "201"})
+            ),
+        ]
     );
     // A finished job is never claimed again, even long after.
     let later = lease("process-c", t0 + Duration::days(1));

@@ -1,2 +1,3 @@
 DROP TABLE deliveries;
 DROP TABLE receivers;
+ALTER TABLE outbox DROP COLUMN txn;

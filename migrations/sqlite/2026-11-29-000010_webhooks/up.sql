@@ -1,3 +1,7 @@
+-- A SET's `txn` (RFC 8417 §2.2): the transaction its change belongs to, when the client
+-- was told one (the `Set-Txn` of an asynchronous request and the operation's index).
+ALTER TABLE outbox ADD COLUMN txn TEXT;
+
 -- Push delivery (RFC 8935). A receiver is where a tenant's SETs are POSTed; its secret
 -- (the HS256 key) and OAuth client secret are secrets: protect the database as the keys
 -- it holds. The counters are the receiver's delivery figures.

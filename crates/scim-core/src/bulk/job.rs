@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::error::ScimError;
@@ -134,6 +134,50 @@ impl From<&ScimError> for OperationError {
 impl From<ScimError> for OperationError {
     fn from(error: ScimError) -> Self {
         Self::from(&error)
+    }
+}
+
+/// The schema of a SCIM error body.
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+impl OperationError {
+    /// The SCIM error body (RFC 7644 §3.12): `status` is a string, as the RFC shows it.
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("schemas".into(), json!([ERROR_SCHEMA]));
+        body.insert("status".into(), json!(self.status.to_string()));
+        if let Some(scim_type) = &self.scim_type {
+            body.insert("scimType".into(), json!(scim_type));
+        }
+        body.insert("detail".into(), json!(self.detail));
+        Value::Object(body)
+    }
+}
+
+impl BulkOutcome {
+    /// The operation as a BulkResponse's `Operations` shows it (RFC 7644 §3.7.3):
+    /// `method`, `bulkId`, `location` (when a `base` URL is given and a resource was
+    /// written), `version`, `status` as a string, and the SCIM error as `response`.
+    pub fn response_operation(&self, base: Option<&str>) -> Value {
+        let mut out = Map::new();
+        out.insert("method".into(), json!(self.method));
+        if let Some(bulk_id) = &self.bulk_id {
+            out.insert("bulkId".into(), json!(bulk_id));
+        }
+        if let (Some(base), Some((kind, id))) = (base, &self.resource) {
+            out.insert(
+                "location".into(),
+                json!(format!("{base}/{}/{id}", kind.endpoint())),
+            );
+        }
+        if let Some(version) = &self.version {
+            out.insert("version".into(), json!(version));
+        }
+        out.insert("status".into(), json!(self.status.to_string()));
+        if let Some(error) = &self.error {
+            out.insert("response".into(), error.body());
+        }
+        Value::Object(out)
     }
 }
 

@@ -23,8 +23,8 @@ mod request;
 mod tests;
 
 pub use job::{
-    BULK_JOB_SCHEMA, BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, MAX_ATTEMPTS, NewBulkJob,
-    OperationError, derived_id,
+    BULK_JOB_SCHEMA, BulkJob, BulkOutcome, ClaimedJob, ERROR_SCHEMA, JobStatus, Lease,
+    MAX_ATTEMPTS, NewBulkJob, OperationError, derived_id,
 };
 pub(crate) use order::quoted;
 pub use order::{ExecutionPlan, execution_order, references, resolve_references};

@@ -29,6 +29,7 @@ pub use push::{
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::bulk::BulkOutcome;
 use crate::resource::{Resource, ResourceKind};
 
 pub const PROV_CREATE_FULL: &str = "urn:ietf:params:scim:event:prov:create:full";
@@ -40,6 +41,8 @@ pub const PROV_DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
 pub const LICENSE_ASSIGNED: &str = "urn:scim-license:event:license:assigned";
 pub const LICENSE_REVOKED: &str = "urn:scim-license:event:license:revoked";
 pub const POOL_EXHAUSTED: &str = "urn:scim-license:event:license:pool-exhausted";
+/// RFC 9967 §2.5.1.2: an asynchronous request's operation completed.
+pub const ASYNC_RESPONSE: &str = "urn:ietf:params:scim:event:misc:asyncresp";
 
 /// The SETs' `iss` when no public URL is configured.
 pub const DEFAULT_ISSUER: &str = "urn:scim-license:server";
@@ -58,7 +61,7 @@ pub fn tenant_audience(slug: &str) -> String {
 }
 
 /// Every event URI this server emits, for `/ServiceProviderConfig`'s `securityEvents`.
-pub const EVENT_URIS: [&str; 9] = [
+pub const EVENT_URIS: [&str; 10] = [
     PROV_CREATE_FULL,
     PROV_PUT_FULL,
     PROV_PATCH_FULL,
@@ -68,6 +71,7 @@ pub const EVENT_URIS: [&str; 9] = [
     LICENSE_ASSIGNED,
     LICENSE_REVOKED,
     POOL_EXHAUSTED,
+    ASYNC_RESPONSE,
 ];
 
 /// The events of one state change of one subject: one future SET.
@@ -79,15 +83,44 @@ pub struct ResourceEvent {
     pub external_id: Option<String>,
     /// Event URI → payload.
     pub events: Map<String, Value>,
+    /// The SET's `txn`: the transaction the change belongs to, when the client was told
+    /// one (`Set-Txn` of an asynchronous request, with the operation's index).
+    pub txn: Option<String>,
 }
 
 impl ResourceEvent {
+    /// No events yet, about `subject`.
+    fn on(subject: String) -> Self {
+        Self {
+            subject,
+            external_id: None,
+            events: Map::new(),
+            txn: None,
+        }
+    }
+
     fn of(resource_kind: ResourceKind, id: &str, external_id: Option<&str>) -> Self {
         Self {
-            subject: format!("/{}/{id}", resource_kind.endpoint()),
             external_id: external_id.map(str::to_owned),
-            events: Map::new(),
+            ..Self::on(format!("/{}/{id}", resource_kind.endpoint()))
         }
+    }
+
+    /// `misc:asyncresp` (RFC 9967 §2.5.1.2): one operation of the asynchronous bulk job
+    /// `job_id` ended. The payload is the operation as a BulkResponse shows it (without
+    /// `location`: the subject names the resource); `txn` is `<job id>:<index>` (the
+    /// `Set-Txn` the client got, and the operation's zero-based place in its request). An
+    /// operation that wrote no resource has the Bulk endpoint as its subject.
+    pub fn async_response(job_id: &str, outcome: &BulkOutcome) -> Self {
+        let mut event = match &outcome.resource {
+            Some((kind, id)) => Self::of(*kind, id, None),
+            None => Self::on("/Bulk".into()),
+        };
+        event
+            .events
+            .insert(ASYNC_RESPONSE.into(), outcome.response_operation(None));
+        event.txn = Some(format!("{job_id}:{}", outcome.index));
+        event
     }
 
     /// `prov:create:full`: the created resource (`document`, as a read shows it, with its
@@ -160,16 +193,12 @@ impl ResourceEvent {
 
     /// A pool whose last seat was just taken.
     pub fn pool_exhausted(sku: &str, seats: i64, used: i64) -> Self {
-        let mut events = Map::new();
-        events.insert(
+        let mut event = Self::on(format!("/Licenses/{sku}"));
+        event.events.insert(
             POOL_EXHAUSTED.into(),
             json!({"sku": sku, "seats": seats, "used": used}),
         );
-        Self {
-            subject: format!("/Licenses/{sku}"),
-            external_id: None,
-            events,
-        }
+        event
     }
 }
 
@@ -247,7 +276,7 @@ impl StoredEvent {
         if let Some(external_id) = &self.event.external_id {
             sub_id.insert("externalId".into(), json!(external_id));
         }
-        json!({
+        let mut claims = json!({
             "iss": issuer,
             "aud": [audience],
             "jti": jti,
@@ -255,7 +284,11 @@ impl StoredEvent {
             "toe": self.at.timestamp(),
             "sub_id": sub_id,
             "events": self.event.events,
-        })
+        });
+        if let Some(txn) = &self.event.txn {
+            claims["txn"] = json!(txn);
+        }
+        claims
     }
 }
 
@@ -407,6 +440,50 @@ mod tests {
         let shown = format!("{key:?}");
         assert!(!shown.contains("c2VjcmV0LWtleS1ieXRlcw"), "{shown}");
         assert!(shown.contains("k1"), "{shown}");
+    }
+
+    #[test]
+    fn an_async_completion_carries_its_txn_into_the_set() {
+        let outcome = BulkOutcome {
+            index: 3,
+            method: "DELETE".into(),
+            bulk_id: None,
+            resource: Some((ResourceKind::User, "u1".into())),
+            version: None,
+            status: 204,
+            error: None,
+        };
+        let event = ResourceEvent::async_response("job-9", &outcome);
+        let stored = StoredEvent {
+            seq: 5,
+            at: DateTime::from_timestamp(100, 0).unwrap(),
+            event,
+        };
+        let claims = stored.set_claims(
+            "iss",
+            "aud",
+            "evt-5",
+            DateTime::from_timestamp(200, 0).unwrap(),
+        );
+        assert_eq!(claims["txn"], "job-9:3");
+        assert_eq!(
+            claims["sub_id"],
+            json!({"format": "scim", "uri": "/Users/u1"})
+        );
+        assert_eq!(
+            claims["events"],
+            json!({ASYNC_RESPONSE: {"method": "DELETE", "status": "204"}})
+        );
+        let plain = StoredEvent {
+            event: ResourceEvent::deleted(ResourceKind::User, "u1", None),
+            ..stored
+        };
+        assert!(
+            plain
+                .set_claims("i", "a", "j", plain.at)
+                .get("txn")
+                .is_none()
+        );
     }
 
     #[test]

@@ -18,8 +18,9 @@ use super::feed::outage;
 use crate::bulk::{
     BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, MAX_ATTEMPTS, NewBulkJob, parse_bulk,
 };
-use crate::context::Caller;
+use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
+use crate::events::ResourceEvent;
 use crate::ports::{BulkJobRepository, Clock, IdGenerator};
 use crate::tenant::TenantId;
 
@@ -133,6 +134,7 @@ impl BulkJobService {
         let caller = Caller::new(job.tenant.clone(), actor, cause);
         let mut checkpoints = JobCheckpoints {
             service: self,
+            caller: caller.clone(),
             job: job.clone(),
             owner,
             stored: outcomes.len(),
@@ -188,6 +190,7 @@ impl BulkJobService {
 /// A running job's checkpoints: stores the outcomes not stored yet, renewing the lease.
 struct JobCheckpoints<'s> {
     service: &'s BulkJobService,
+    caller: Caller,
     job: BulkJob,
     owner: &'s str,
     stored: usize,
@@ -200,9 +203,16 @@ impl Checkpoints for JobCheckpoints<'_> {
         // The circular step may amend outcomes it already pushed, never stored ones.
         let fresh = &outcomes[self.stored.min(outcomes.len())..];
         let lease = self.service.lease_for(self.owner);
+        // Each operation's completion (RFC 9967 asyncresp), once: with its outcome.
+        let ctx = WriteContext::new(&self.caller, lease.now).with_events(
+            fresh
+                .iter()
+                .map(|outcome| ResourceEvent::async_response(&self.job.id, outcome))
+                .collect(),
+        );
         self.service
             .jobs
-            .checkpoint_job(&self.job.id, &lease, self.stored, fresh)
+            .checkpoint_job(&ctx, &self.job.id, &lease, self.stored, fresh)
             .await
             .map_err(|e| job_error(&e))?;
         self.stored = outcomes.len();
@@ -328,7 +338,8 @@ mod tests {
         let stored = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&stored);
         jobs.expect_checkpoint_job()
-            .returning(move |_, lease, first, outcomes| {
+            .returning(move |ctx, _, lease, first, outcomes| {
+                assert_eq!(ctx.events.len(), outcomes.len(), "an asyncresp per outcome");
                 assert_eq!(lease.owner, "process-b");
                 sink.lock().unwrap().push((first, outcomes.to_vec()));
                 Ok(())

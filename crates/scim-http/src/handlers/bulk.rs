@@ -6,12 +6,12 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::bulk::{BULK_JOB_SCHEMA, BULK_RESPONSE_SCHEMA, BulkJob, BulkOutcome};
 use scim_core::resource::format_time;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::body::json_body;
 use crate::context::cause_of;
-use crate::error::{ApiResult, operation_error_body};
+use crate::error::ApiResult;
 use crate::render::{base_url, scim_json};
 use crate::state::AppState;
 
@@ -111,30 +111,9 @@ pub(crate) fn bulk_response(outcomes: &[BulkOutcome], base: &str) -> HttpRespons
 }
 
 fn bulk_response_json(outcomes: &[BulkOutcome], base: &str) -> Value {
-    let operations: Vec<Value> = outcomes.iter().map(|o| operation_json(o, base)).collect();
+    let operations: Vec<Value> = outcomes
+        .iter()
+        .map(|o| o.response_operation(Some(base)))
+        .collect();
     json!({"schemas": [BULK_RESPONSE_SCHEMA], "Operations": operations})
-}
-
-/// One element of the response's `Operations`: `status` as a string, as RFC 7644 §3.7.3
-/// shows it; `location` and `version` of what was written; the SCIM error as `response`.
-fn operation_json(outcome: &BulkOutcome, base: &str) -> Value {
-    let mut out = Map::new();
-    out.insert("method".into(), json!(outcome.method));
-    if let Some(bulk_id) = &outcome.bulk_id {
-        out.insert("bulkId".into(), json!(bulk_id));
-    }
-    if let Some((kind, id)) = &outcome.resource {
-        out.insert(
-            "location".into(),
-            json!(format!("{base}/{}/{id}", kind.endpoint())),
-        );
-    }
-    if let Some(version) = &outcome.version {
-        out.insert("version".into(), json!(version));
-    }
-    out.insert("status".into(), json!(outcome.status.to_string()));
-    if let Some(error) = &outcome.error {
-        out.insert("response".into(), operation_error_body(error));
-    }
-    Value::Object(out)
 }

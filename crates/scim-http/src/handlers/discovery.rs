@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::ScimError;
+use scim_core::events::EVENT_URIS;
 use scim_core::query::MAX_COUNT;
 use scim_core::schema::license_resource_type_json;
 use serde_json::{Value, json};
@@ -31,6 +32,12 @@ pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
         "changePassword": {"supported": false},
         "sort": {"supported": true},
         "etag": {"supported": true},
+        // RFC 9967 §4: asynchronous requests when the client asks (`Prefer: respond-async`
+        // on /Bulk), and the SETs this server emits (webhooks and the poll feed).
+        "securityEvents": {
+            "asyncRequest": "request",
+            "eventUris": EVENT_URIS,
+        },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "Bearer token",
