@@ -117,3 +117,23 @@ fn discovery_documents_describe_what_is_served() {
             .is_some_and(|id| id.len() == 36)
     );
 }
+
+/// Clients whose parsers predate RFC 9967 (and refuse unknown attributes) get a
+/// /ServiceProviderConfig without `securityEvents` when the operator asks.
+#[test]
+fn security_events_can_be_left_out_of_the_service_provider_config() {
+    let server = Server::start_with(
+        Store::sqlite(),
+        &["--advertise-security-events", "false"],
+        "warn",
+        std::process::Stdio::inherit(),
+    );
+    let config = server.send("GET", "/scim/v2/ServiceProviderConfig", None, &[], None);
+    assert_eq!(config.status, 200);
+    assert!(
+        config.json.get("securityEvents").is_none(),
+        "{}",
+        config.text
+    );
+    assert_eq!(config.json["bulk"]["supported"], true);
+}

@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod bench_tool;
 mod bulk;
 mod cli;
 mod discovery;

@@ -25,6 +25,8 @@ pub struct HttpConfig {
     pub bulk_max_payload_bytes: usize,
     /// How long a poll (RFC 8936) waits for an event before answering empty.
     pub poll_wait: Duration,
+    /// Whether `/ServiceProviderConfig` carries RFC 9967's `securityEvents`.
+    pub advertise_security_events: bool,
 }
 
 impl Default for HttpConfig {
@@ -35,6 +37,7 @@ impl Default for HttpConfig {
             bulk_max_operations: 1000,
             bulk_max_payload_bytes: 4 * 1024 * 1024,
             poll_wait: Duration::from_secs(25),
+            advertise_security_events: true,
         }
     }
 }

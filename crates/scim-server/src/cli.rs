@@ -235,6 +235,13 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..=300))]
     pub poll_wait_seconds: u32,
 
+    /// Advertise RFC 9967's `securityEvents` (asynchronous requests, the event URIs) in
+    /// /ServiceProviderConfig. Turn it off for SCIM clients whose strict parsers predate
+    /// RFC 9967 and reject unknown attributes (e.g. python scim2-models 0.12).
+    #[arg(long, env = "SCIM_ADVERTISE_SECURITY_EVENTS", default_value_t = true,
+          action = clap::ArgAction::Set, value_name = "true|false")]
+    pub advertise_security_events: bool,
+
     /// Attempts to push one SET to a receiver before it becomes a dead letter.
     #[arg(long, env = "SCIM_WEBHOOK_MAX_ATTEMPTS", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..=1000))]

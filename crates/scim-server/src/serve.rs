@@ -32,6 +32,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         bulk_max_operations: usize::try_from(args.bulk_max_operations).unwrap_or(usize::MAX),
         bulk_max_payload_bytes: args.bulk_max_payload_bytes,
         poll_wait: std::time::Duration::from_secs(u64::from(args.poll_wait_seconds)),
+        advertise_security_events: args.advertise_security_events,
     };
     let signer = Arc::new(signer(&app).await?);
     let (delivery, batch) = delivery(&app, &args);

@@ -19,7 +19,7 @@ pub(crate) const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
 
 /// Advertises exactly what works; every feature claimed here is exercised by validators.
 pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
-    json!({
+    let mut config = json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://github.com/scim-license/scim-license-server/blob/main/README.md",
         "patch": {"supported": true},
@@ -32,12 +32,6 @@ pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
         "changePassword": {"supported": false},
         "sort": {"supported": true},
         "etag": {"supported": true},
-        // RFC 9967 §4: asynchronous requests when the client asks (`Prefer: respond-async`
-        // on /Bulk), and the SETs this server emits (webhooks and the poll feed).
-        "securityEvents": {
-            "asyncRequest": "request",
-            "eventUris": EVENT_URIS,
-        },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "Bearer token",
@@ -59,7 +53,17 @@ pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base}/ServiceProviderConfig"),
         },
-    })
+    });
+    // RFC 9967 §4: asynchronous requests when the client asks (`Prefer: respond-async` on
+    // /Bulk), and the SETs this server emits (webhooks and the poll feed). Clients whose
+    // parsers predate RFC 9967 and refuse unknown attributes need it turned off.
+    if state.config.advertise_security_events {
+        config["securityEvents"] = json!({
+            "asyncRequest": "request",
+            "eventUris": EVENT_URIS,
+        });
+    }
+    config
 }
 
 pub(crate) async fn get_service_provider_config(
