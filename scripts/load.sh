@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Load run: the release server on a fresh store, driven by scim-bench (release), with the
+# bare-handler ceiling measured in the same run. Usage:
+#   scripts/load.sh sqlite|postgres [scim-bench flags…]
+# e.g. scripts/load.sh postgres --users 5000 --bulk-users 10000
+# PostgreSQL: a fresh database on 127.0.0.1:5432 (user postgres), or SCIM_LOAD_POSTGRES
+# (a server URL without database). Writes target/bench/load-<store>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+store="${1:?sqlite or postgres}"
+shift
+cargo build -q --release --locked -p scim-server -p scim-bench
+target="${CARGO_TARGET_DIR:-target}"
+server="$target/release/scim-server"
+work="$(mktemp -d)"
+mkdir -p "$target/bench"
+case "$store" in
+    sqlite) db="sqlite://$work/load.db" ;;
+    postgres)
+        base="${SCIM_LOAD_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
+        name="scim_load_$$"
+        psql "$base/postgres" -qc "CREATE DATABASE $name" >/dev/null
+        db="$base/$name"
+        ;;
+    *) echo "store: sqlite or postgres"; exit 2 ;;
+esac
+cleanup() {
+    kill "${server_pid:-0}" 2>/dev/null || true
+    wait "${server_pid:-0}" 2>/dev/null || true
+    if [[ "$store" == postgres ]]; then
+        psql "$base/postgres" -qc "DROP DATABASE IF EXISTS $name" >/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+"$server" --database-url "$db" tenant create load >/dev/null
+"$server" --database-url "$db" license set --tenant load --sku pro --seats 1000000 >/dev/null
+token="$("$server" --database-url "$db" token issue --tenant load | tail -n1)"
+# The per-tenant rate limit would answer a load test with 429s.
+RUST_LOG=warn "$server" --database-url "$db" serve --listen 127.0.0.1:0 --rate-limit 0 \
+    >"$work/stdout" 2>"$work/stderr" &
+server_pid=$!
+for _ in $(seq 1 100); do
+    grep -q "listening on" "$work/stdout" 2>/dev/null && break
+    sleep 0.1
+done
+url="$(sed -n 's/^listening on //p' "$work/stdout" | head -n1)"
+[[ -n "$url" ]] || { echo "server did not start"; cat "$work/stderr"; exit 1; }
+if [[ "$store" == postgres ]]; then
+    # Production PostgreSQL analyzes growing tables (autovacuum); this machine's has
+    # autovacuum off, so warm the tenant up with 5,000 users and analyze, as it would.
+    SCIM_BENCH_TOKEN="$token" "$target/release/scim-bench" --url "$url" --users 0 --reads 0 \
+        --bulk-users 5000 --ceiling-requests 0 --keep >/dev/null
+    psql "$db" -qc "ANALYZE" >/dev/null
+fi
+echo "# scim-bench against the release server on $store ($(nproc) cores, $(date -u +%F))"
+SCIM_BENCH_TOKEN="$token" "$target/release/scim-bench" --url "$url" --sku pro \
+    --json "$target/bench/load-$store.json" "$@"
+rss_kib="$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")"
+echo "server RSS after the run: $((rss_kib / 1024)) MiB"
