@@ -152,7 +152,7 @@ fn job_basics(store: Store) {
         ]
     );
     assert_eq!(completions[0].1, alice_path);
-    assert_eq!(completions[1].1, "/Bulk");
+    assert_eq!(completions[1].1, format!("/BulkJobs/{job_id}"));
     // Another tenant's job is not found, exactly as an unknown one.
     let foreign = server.get(&path, &other);
     assert_eq!(foreign.status, 404, "{}", foreign.text);

@@ -45,6 +45,9 @@ struct State {
     /// `Authorization` header and form body of each token request.
     token_requests: Vec<(Option<String>, String)>,
     issued: HashSet<String>,
+    /// The next SET with a valid token gets 400 `authentication_failed`, and the token
+    /// is revoked.
+    revoke_next: bool,
 }
 
 pub(crate) struct Receiver {
@@ -103,6 +106,11 @@ impl Receiver {
         };
     }
 
+    /// Revokes the token the next SET presents (answering 400 `authentication_failed`).
+    pub(crate) fn revoke_token_once(&self) {
+        self.state.lock().unwrap().revoke_next = true;
+    }
+
     pub(crate) fn arrivals(&self) -> Vec<Arrival> {
         self.state.lock().unwrap().arrivals.clone()
     }
@@ -158,6 +166,7 @@ async fn events(req: HttpRequest, body: String, state: web::Data<Mutex<State>>) 
     };
     let authorization = header("authorization");
     let mut state = state.lock().unwrap();
+    let mut auth_failed = false;
     let status = match state.answer.unwrap_or(Answer::Accept) {
         Answer::Accept => 202,
         Answer::Fail => 500,
@@ -168,11 +177,21 @@ async fn events(req: HttpRequest, body: String, state: web::Data<Mutex<State>>) 
         }
         Answer::FailFirst(_) => 202,
         Answer::RequireToken => {
-            let presented = authorization
+            let token = authorization
                 .as_deref()
                 .and_then(|a| a.strip_prefix("Bearer "))
-                .is_some_and(|token| state.issued.contains(token));
-            if presented { 202 } else { 401 }
+                .unwrap_or_default()
+                .to_owned();
+            if !state.issued.contains(&token) {
+                401
+            } else if state.revoke_next {
+                state.revoke_next = false;
+                state.issued.remove(&token);
+                auth_failed = true;
+                400
+            } else {
+                202
+            }
         }
     };
     state.arrivals.push(Arrival {
@@ -183,6 +202,9 @@ async fn events(req: HttpRequest, body: String, state: web::Data<Mutex<State>>) 
     });
     match status {
         202 => HttpResponse::Accepted().finish(),
+        // RFC 8935 §2.3: the SET's credentials were refused.
+        400 if auth_failed => HttpResponse::BadRequest()
+            .json(json!({"err": "authentication_failed", "description": "token revoked"})),
         400 => HttpResponse::BadRequest()
             .json(json!({"err": "invalid_key", "description": "Key ID 12 has been revoked"})),
         401 => HttpResponse::Unauthorized().finish(),
@@ -210,7 +232,8 @@ async fn token(req: HttpRequest, body: String, state: web::Data<Mutex<State>>) -
     {
         return HttpResponse::Unauthorized().json(json!({"error": "invalid_client"}));
     }
-    let issued = format!("tok-{}", state.issued.len() + 1);
+    // Numbered by request: a revoked token's name is never issued again.
+    let issued = format!("tok-{}", state.token_requests.len());
     state.issued.insert(issued.clone());
     HttpResponse::Ok().json(json!({
         "access_token": issued,

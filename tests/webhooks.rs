@@ -137,6 +137,8 @@ fn a_licensed_user_delivers_create_and_license_sets_signed_with_the_secret() {
         c.len() >= 2
     });
     assert_eq!(claims.len(), 2, "exactly the create and the assignment");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(receiver.accepted().len(), 2, "and nothing more arrives");
     let subject_uri = format!("/Users/{user_id}");
     for set in &claims {
         assert_eq!(set["iss"], "https://scim.example.com");
@@ -225,6 +227,8 @@ fn a_receiver_that_fails_for_a_while_gets_every_event_in_order_per_resource() {
         c.len() >= 15
     });
     assert_eq!(claims.len(), 15, "each event accepted once");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(receiver.accepted().len(), 15, "and nothing more arrives");
     assert_in_order_per_subject(&claims);
     for id in &ids {
         let mine: Vec<Value> = claims
@@ -377,6 +381,9 @@ fn an_oauth_protected_receiver_gets_a_bearer_token_by_client_credentials() {
         ],
     );
     let server = Server::start_with(store, &FAST, "warn", std::process::Stdio::inherit());
+    // The first SET's token is revoked by the receiver (400 authentication_failed): the
+    // server drops it, gets a new one, and delivers the SET again.
+    receiver.revoke_token_once();
     for i in 0..3 {
         let created = server.post(
             "/scim/v2/Users",
@@ -387,15 +394,31 @@ fn an_oauth_protected_receiver_gets_a_bearer_token_by_client_credentials() {
     }
     let claims = receiver.wait_for(&secret, Duration::from_secs(30), "3 SETs", |c| c.len() >= 3);
     assert_eq!(claims.len(), 3);
-    let arrivals = receiver.arrivals();
+    // The revoked token's SETs (the refused one, and those in flight with it: 401) come
+    // again with the new one.
+    let arrivals: Vec<(u16, Option<String>)> = receiver
+        .arrivals()
+        .into_iter()
+        .map(|a| (a.status, a.authorization))
+        .collect();
+    let old = Some("Bearer tok-1".to_owned());
+    let new = Some("Bearer tok-2".to_owned());
+    assert_eq!(arrivals[0], (400, old.clone()), "{arrivals:?}");
     assert!(
-        arrivals
-            .iter()
-            .all(|a| a.status == 202 && a.authorization.as_deref() == Some("Bearer tok-1")),
-        "every SET carries the token: {arrivals:?}"
+        arrivals.iter().all(|(status, auth)| match status {
+            202 => *auth == new,
+            400 | 401 => *auth == old,
+            _ => false,
+        }),
+        "{arrivals:?}"
     );
+    assert_eq!(arrivals.iter().filter(|(s, _)| *s == 202).count(), 3);
     let requests = receiver.token_requests();
-    assert_eq!(requests.len(), 1, "the token is kept until it expires");
+    assert_eq!(
+        requests.len(),
+        2,
+        "a token is kept until refused (or expired): one refusal, one renewal"
+    );
     let (_, form) = &requests[0];
     assert!(form.contains("grant_type=client_credentials"), "{form}");
     assert!(form.contains("scope=events.write"), "{form}");

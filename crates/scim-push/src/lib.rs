@@ -35,6 +35,10 @@ pub struct PushConfig {
     pub timeout: Duration,
     /// SETs in flight at once.
     pub concurrency: usize,
+    /// The longest one push may take, waiting for a slot included: shorter than the
+    /// claim's lease, so that a push is settled (as a failure, if need be) before another
+    /// process may take its delivery over.
+    pub deadline: Duration,
 }
 
 impl Default for PushConfig {
@@ -42,6 +46,7 @@ impl Default for PushConfig {
         Self {
             timeout: Duration::from_secs(10),
             concurrency: 16,
+            deadline: Duration::from_secs(40),
         }
     }
 }
@@ -50,6 +55,7 @@ impl Default for PushConfig {
 pub struct HttpPusher {
     inner: Arc<Inner>,
     slots: Arc<Semaphore>,
+    deadline: Duration,
 }
 
 struct Inner {
@@ -72,6 +78,7 @@ impl HttpPusher {
                 tokens: TokenCache::default(),
             }),
             slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            deadline: config.deadline,
         }
     }
 }
@@ -83,21 +90,27 @@ impl SetPusher for HttpPusher {
         for push in pushes {
             let inner = Arc::clone(&self.inner);
             let slots = Arc::clone(&self.slots);
+            let deadline = self.deadline;
             tasks.push(tokio::spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                tokio::task::spawn_blocking(move || inner.deliver(&push.receiver, &push.claims))
-                    .await
+                let push = async move {
+                    let _slot = slots.acquire_owned().await;
+                    tokio::task::spawn_blocking(move || inner.deliver(&push.receiver, &push.claims))
+                        .await
+                };
+                match tokio::time::timeout(deadline, push).await {
+                    Ok(Ok(outcome)) => outcome,
+                    Ok(Err(_)) => failed("the push task failed", false),
+                    // The request may still finish; the delivery is retried regardless.
+                    Err(_) => failed("the push did not finish in time", false),
+                }
             }));
         }
         let mut outcomes = Vec::with_capacity(tasks.len());
         for task in tasks {
-            outcomes.push(match task.await {
-                Ok(Ok(outcome)) => outcome,
-                _ => PushOutcome::Failed {
-                    error: "the push task failed".into(),
-                    permanent: false,
-                },
-            });
+            outcomes.push(
+                task.await
+                    .unwrap_or_else(|_| failed("the push task failed", false)),
+            );
         }
         outcomes
     }
@@ -125,27 +138,45 @@ impl Inner {
         if (200..300).contains(&status) {
             return PushOutcome::Delivered;
         }
-        if status == 401 || status == 403 {
-            self.tokens.forget(&receiver.id);
-        }
         let text = answer
             .body_mut()
             .with_config()
             .limit(ANSWER_LIMIT)
             .read_to_string()
             .unwrap_or_default();
-        // RFC 8935 §2.3: 400 with `{"err", "description"}` says this SET will never be
-        // accepted; sending it again cannot help.
-        let permanent = status == 400;
+        let err = error_code(&text);
+        // RFC 8935 §2.3: the receiver's credentials were refused (401/403, or 400 with
+        // `authentication_failed`/`access_denied`): a new token may help.
+        let refused = status == 401
+            || status == 403
+            || (status == 400
+                && matches!(
+                    err.as_deref(),
+                    Some("authentication_failed" | "access_denied")
+                ));
+        if refused {
+            self.tokens.forget(&receiver.id);
+        }
+        // A 400 with any other RFC 8935 error code says this SET will never be accepted;
+        // a 400 without one (a proxy's page) may be passing.
+        let permanent = status == 400 && err.is_some() && !refused;
         failed(&describe(status, &text), permanent)
     }
 }
 
 fn failed(error: &str, permanent: bool) -> PushOutcome {
-    PushOutcome::Failed {
-        error: clip(error).to_owned(),
-        permanent,
-    }
+    // The receiver's words, for a terminal and a log: no control characters.
+    let error: String = clip(error)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    PushOutcome::Failed { error, permanent }
+}
+
+/// The RFC 8935 `err` of an error answer.
+fn error_code(text: &str) -> Option<String> {
+    let answer: Value = serde_json::from_str(text).ok()?;
+    answer.get("err")?.as_str().map(str::to_owned)
 }
 
 /// `HTTP 400 invalid_key: <description>` from an RFC 8935 error answer, else the status.
@@ -190,5 +221,17 @@ mod tests {
         );
         assert_eq!(describe(503, "<html>busy</html>"), "HTTP 503");
         assert_eq!(clip(&"é".repeat(500)).chars().count(), ERROR_TEXT);
+        assert_eq!(
+            error_code(r#"{"err":"authentication_failed"}"#).as_deref(),
+            Some("authentication_failed")
+        );
+        assert_eq!(error_code("<html>"), None);
+        assert_eq!(
+            failed("HTTP 400 x: \u{1b}[2Jgone\n", true),
+            PushOutcome::Failed {
+                error: "HTTP 400 x:  [2Jgone ".into(),
+                permanent: true
+            }
+        );
     }
 }

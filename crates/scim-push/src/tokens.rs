@@ -14,10 +14,16 @@ use scim_core::events::OAuthClient;
 /// A token is renewed this long before it expires.
 const RENEW_BEFORE: Duration = Duration::from_secs(30);
 
-struct Cached {
-    token: String,
-    /// `None`: the server gave no lifetime; kept until the receiver rejects it.
-    renew_at: Option<Instant>,
+/// The longest a token is kept, whatever `expires_in` says.
+const LONGEST_KEPT: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a failed token request is remembered: pushes waiting for it fail at once
+/// instead of each asking the token endpoint again.
+const FAILURE_KEPT: Duration = Duration::from_secs(5);
+
+enum Cached {
+    Token { token: String, renew_at: Instant },
+    Failed { error: String, until: Instant },
 }
 
 type Slot = Arc<Mutex<Option<Cached>>>;
@@ -42,18 +48,36 @@ impl TokenCache {
     ) -> Result<String, String> {
         let slot = self.slot(receiver);
         let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(kept) = cached.as_ref()
-            && kept.renew_at.is_none_or(|at| Instant::now() < at)
-        {
-            return Ok(kept.token.clone());
+        let now = Instant::now();
+        match cached.as_ref() {
+            Some(Cached::Token { token, renew_at }) if now < *renew_at => {
+                return Ok(token.clone());
+            }
+            Some(Cached::Failed { error, until }) if now < *until => return Err(error.clone()),
+            _ => {}
         }
-        let (token, lifetime) = fetch(agent, oauth)?;
-        *cached = Some(Cached {
-            token: token.clone(),
-            renew_at: lifetime
-                .map(|lifetime| Instant::now() + lifetime.saturating_sub(RENEW_BEFORE)),
-        });
-        Ok(token)
+        match fetch(agent, oauth) {
+            Ok((token, lifetime)) => {
+                // Without `expires_in`, kept until the receiver refuses it (or a day).
+                let kept = lifetime
+                    .map_or(LONGEST_KEPT, |lifetime| {
+                        lifetime.saturating_sub(RENEW_BEFORE)
+                    })
+                    .min(LONGEST_KEPT);
+                *cached = Some(Cached::Token {
+                    token: token.clone(),
+                    renew_at: now + kept,
+                });
+                Ok(token)
+            }
+            Err(error) => {
+                *cached = Some(Cached::Failed {
+                    error: error.clone(),
+                    until: Instant::now() + FAILURE_KEPT,
+                });
+                Err(error)
+            }
+        }
     }
 
     /// Drops the receiver's token (it was rejected): the next push fetches a new one.

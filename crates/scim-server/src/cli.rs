@@ -84,9 +84,9 @@ pub enum WebhookCommand {
     #[command(after_help = "Examples:\n  \
         scim-server webhook add --tenant acme --url https://hooks.acme.example/scim-events\n  \
         SCIM_WEBHOOK_SECRET=\"$(openssl rand -base64 48)\" scim-server webhook add --tenant acme --url https://hooks.acme.example/e\n  \
-        scim-server webhook add --tenant acme --url https://hooks.acme.example/e \\\n      \
-        --oauth-token-url https://login.acme.example/oauth2/token --oauth-client-id scim-push \\\n      \
-        --oauth-client-secret \"$CLIENT_SECRET\" --oauth-scope events.write")]
+        SCIM_WEBHOOK_OAUTH_CLIENT_SECRET=\"$CLIENT_SECRET\" scim-server webhook add --tenant acme \\\n      \
+        --url https://hooks.acme.example/e --oauth-token-url https://login.acme.example/oauth2/token \\\n      \
+        --oauth-client-id scim-push --oauth-scope events.write")]
     Add {
         #[arg(long)]
         tenant: String,

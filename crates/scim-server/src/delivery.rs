@@ -27,7 +27,9 @@ pub(crate) async fn run_deliveries(service: DeliveryService, batch: usize) {
                 } else if round.claimed > 0 {
                     tracing::debug!(delivered = round.delivered, "SETs pushed");
                 }
-                if round.claimed >= batch {
+                // A full round may have left more; a delivered SET may have freed the next
+                // change of its resource.
+                if round.claimed >= batch || round.delivered > 0 {
                     continue;
                 }
                 tokio::time::sleep(IDLE_POLL).await;

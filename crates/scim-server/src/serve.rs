@@ -117,6 +117,8 @@ fn delivery(app: &App, args: &ServeArgs) -> (DeliveryService, usize) {
     let pusher = HttpPusher::new(PushConfig {
         timeout,
         concurrency,
+        // Settled before the lease ends, so no other process takes the delivery meanwhile.
+        deadline: timeout * 4,
     });
     let config = DeliveryConfig {
         retry: RetryPolicy {

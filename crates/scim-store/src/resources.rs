@@ -317,6 +317,19 @@ fn delete_one(
     events: &[ResourceEvent],
 ) -> Result<(), StoreError> {
     let tenant = ctx.tenant.0.as_str();
+    // The row's lock first (PostgreSQL; SQLite has one writer): a concurrent write of the
+    // resource then commits wholly before or after this delete, and so do their outbox
+    // entries, which keeps `seq` order the order of the resource's changes.
+    if let DbConnection::Pg(pg) = connection {
+        resources::table
+            .filter(resources::tenant_id.eq(tenant))
+            .filter(resources::kind.eq(kind.as_str()))
+            .filter(resources::id.eq(id))
+            .select(resources::seq)
+            .for_update()
+            .load::<i64>(pg)
+            .map_err(from_diesel)?;
+    }
     let mut target = resources::table
         .filter(resources::tenant_id.eq(tenant))
         .filter(resources::kind.eq(kind.as_str()))

@@ -31,15 +31,21 @@ const DEAD: &str = "dead";
 const CHUNK: usize = 500;
 
 /// The ids of the tenant's receivers: whom a new event is queued for.
+///
+/// On PostgreSQL the rows are read `FOR KEY SHARE`: a receiver removed meanwhile waits for
+/// this write instead of failing its deliveries' foreign key.
 pub(crate) fn receiver_ids(
     connection: &mut DbConnection,
     tenant: &TenantId,
 ) -> Result<Vec<String>, StoreError> {
-    receivers::table
+    let query = receivers::table
         .filter(receivers::tenant_id.eq(&tenant.0))
-        .select(receivers::id)
-        .load(connection)
-        .map_err(from_diesel)
+        .select(receivers::id);
+    match connection {
+        DbConnection::Pg(connection) => query.for_key_share().load(connection),
+        DbConnection::Sqlite(connection) => query.load(connection),
+    }
+    .map_err(from_diesel)
 }
 
 /// Queues each recorded event (`seq`, subject) for each receiver, due at once.
@@ -252,10 +258,12 @@ fn settle(connection: &mut DbConnection, settled: &[Settled]) -> Result<(), Stor
         }
     }
     for entry in settled {
+        // Fenced by the attempt: one another process took over (after the lease) is its.
         let row = deliveries::table
             .filter(deliveries::receiver_id.eq(&entry.receiver_id))
             .filter(deliveries::seq.eq(entry.seq))
-            .filter(deliveries::state.eq(PENDING));
+            .filter(deliveries::state.eq(PENDING))
+            .filter(deliveries::attempts.eq(i32::try_from(entry.attempts).unwrap_or(i32::MAX)));
         let (changed, figure) = match &entry.settlement {
             Settlement::Delivered => continue,
             Settlement::Retry { due, error } => (

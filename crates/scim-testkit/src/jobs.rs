@@ -159,7 +159,7 @@ pub async fn bulk_jobs_are_leased_checkpointed_and_resumed<F: StoreFactory>(fact
                 json!({"method": "POST", "bulkId": "b0", "version": "W/\"1\"", "status": "201"})
             ),
             (
-                "/Bulk".to_owned(),
+                "/BulkJobs/job-1".to_owned(),
                 Some("job-1:2".to_owned()),
                 json!({"method": "POST", "bulkId": "b2", "status": "409", "response": {
                     "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],

@@ -55,6 +55,7 @@ fn settled(delivery: &ClaimedDelivery, settlement: Settlement) -> Settled {
     Settled {
         receiver_id: delivery.receiver.id.clone(),
         seq: delivery.event.seq,
+        attempts: delivery.attempts,
         settlement,
     }
 }
@@ -203,11 +204,53 @@ pub async fn push_deliveries_go_in_order_per_subject_until_settled<F: StoreFacto
     assert_eq!(status[0].oldest_pending, Some(time(1_000)));
     let redriven = claim(&store, time(6_000), 10).await;
     assert_eq!(taken(&redriven), [pair("/Users/alice", 1)]);
-    // Never settled (its process died): taken again once the lease ends.
+    // Never settled (its process died, or outlived its lease): taken again once the
+    // lease ends; the late settle of the first attempt then changes nothing.
     assert!(claim(&store, time(35_000), 10).await.is_empty());
+    let retaken = claim(&store, time(36_001), 10).await;
+    assert_eq!(taken(&retaken), [pair("/Users/alice", 2)]);
+    store
+        .settle_deliveries(&[
+            settled(
+                &redriven[0],
+                Settlement::Retry {
+                    due: time(36_002),
+                    error: "late".into(),
+                },
+            ),
+            settled(
+                &redriven[0],
+                Settlement::Dead {
+                    error: "late".into(),
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        claim(&store, time(36_003), 10).await.is_empty(),
+        "still leased"
+    );
+    assert!(
+        store
+            .dead_letters(&acme.id, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .settle_deliveries(&[settled(&retaken[0], Settlement::Delivered)])
+        .await
+        .unwrap();
+    let status = store.receivers(&acme.id).await.unwrap();
     assert_eq!(
-        taken(&claim(&store, time(36_001), 10).await),
-        [pair("/Users/alice", 2)]
+        (
+            status[0].delivered,
+            status[0].retried,
+            status[0].dead_lettered,
+            status[0].pending
+        ),
+        (3, 1, 1, 0)
     );
 
     // Removing the receiver drops its queue; later events are queued for nobody.

@@ -110,11 +110,11 @@ impl ResourceEvent {
     /// `job_id` ended. The payload is the operation as a BulkResponse shows it (without
     /// `location`: the subject names the resource); `txn` is `<job id>:<index>` (the
     /// `Set-Txn` the client got, and the operation's zero-based place in its request). An
-    /// operation that wrote no resource has the Bulk endpoint as its subject.
+    /// operation that wrote no resource has the job as its subject (`/BulkJobs/<id>`).
     pub fn async_response(job_id: &str, outcome: &BulkOutcome) -> Self {
         let mut event = match &outcome.resource {
             Some((kind, id)) => Self::of(*kind, id, None),
-            None => Self::on("/Bulk".into()),
+            None => Self::on(format!("/BulkJobs/{job_id}")),
         };
         event
             .events

@@ -130,6 +130,9 @@ pub enum Settlement {
 pub struct Settled {
     pub receiver_id: String,
     pub seq: i64,
+    /// The attempt settled ([`ClaimedDelivery::attempts`]): a retry or dead letter of an
+    /// attempt another process has since taken over (its lease ran out) changes nothing.
+    pub attempts: u32,
     pub settlement: Settlement,
 }
 
@@ -153,8 +156,8 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// First retry within 2 s, then 4, 8 … capped at 5 minutes; about 80 minutes of
-    /// trying (20 attempts) before a dead letter.
+    /// First retry within 2 s, then 4, 8 … capped at 5 minutes; 20 attempts, so at most
+    /// 63.5 minutes of waits (about 48 with the jitter) before a dead letter.
     fn default() -> Self {
         Self {
             first_backoff: Duration::from_secs(2),

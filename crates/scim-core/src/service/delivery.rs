@@ -97,6 +97,7 @@ impl DeliveryService {
                 Settled {
                     receiver_id: delivery.receiver.id.clone(),
                     seq: delivery.event.seq,
+                    attempts: delivery.attempts,
                     settlement,
                 }
             })

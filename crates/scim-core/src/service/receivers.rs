@@ -32,12 +32,22 @@ pub enum ReceiverError {
 }
 
 /// A receiver to register.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewReceiver {
     pub url: String,
     /// The HS256 secret; `None` to have one generated.
     pub secret: Option<String>,
     pub oauth: Option<OAuthClient>,
+}
+
+impl std::fmt::Debug for NewReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewReceiver")
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("oauth", &self.oauth)
+            .finish()
+    }
 }
 
 #[derive(Clone)]
