@@ -8,6 +8,7 @@
 mod assignments;
 mod columns;
 pub mod connection;
+mod cursors;
 mod database;
 mod errors;
 mod expand;

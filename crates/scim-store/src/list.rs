@@ -11,11 +11,20 @@ use scim_core::{Expand, ResourceKind, SchemaRegistry, StoreError};
 
 use crate::columns::{Column, ResourceQuery};
 use crate::connection::{DbConnection, MultiBackend};
+use crate::cursors::{PageCursors, PageKey};
 use crate::errors::from_diesel;
 use crate::expand::expand;
 use crate::filter_sql::{Predicate, Pushdown, push_down};
 use crate::rows::{ResourceRow, StoredResource, to_stored};
 use crate::schema::resources;
+
+/// What a list query runs on: the tenant's resources of one kind.
+pub(crate) struct ListScope<'a> {
+    pub(crate) tenant: &'a str,
+    pub(crate) kind: ResourceKind,
+    pub(crate) registry: &'a SchemaRegistry,
+    pub(crate) cursors: &'a PageCursors,
+}
 
 /// How a list query runs, decided before a connection is taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,12 +74,16 @@ impl ListPlan {
     pub(crate) fn run(
         &self,
         connection: &mut DbConnection,
-        tenant: &str,
-        kind: ResourceKind,
-        registry: &SchemaRegistry,
+        scope: &ListScope<'_>,
         query: &ListQuery,
         expansion: Expand,
     ) -> Result<ListPage, StoreError> {
+        let ListScope {
+            tenant,
+            kind,
+            registry,
+            cursors,
+        } = *scope;
         match self {
             Self::Empty => Ok(ListPage {
                 total: 0,
@@ -88,20 +101,42 @@ impl ListPlan {
                         resources: Vec::new(),
                     });
                 }
-                let ordered = match sort {
-                    Some((column, order)) => {
+                // Insertion order: a walk's next page reads on from the last `seq` served.
+                let walk = sort.is_none().then(|| {
+                    let key = |offset| -> PageKey {
+                        (
+                            tenant.to_owned(),
+                            kind.as_str(),
+                            format!("{predicate:?}"),
+                            offset,
+                        )
+                    };
+                    (key(query.offset()), key(query.offset() + query.count))
+                });
+                let after = walk.as_ref().and_then(|(this, _)| cursors.after(this));
+                let ordered = match (sort, after) {
+                    (Some((column, order)), _) => {
                         column.order(selecting(tenant, kind, predicate), *order)
                     }
-                    None => selecting(tenant, kind, predicate),
+                    (None, Some(after)) => {
+                        selecting(tenant, kind, predicate).filter(resources::seq.gt(after))
+                    }
+                    (None, None) => selecting(tenant, kind, predicate),
                 };
-                let rows = ordered
+                let mut ordered = ordered
                     .then_order_by(resources::seq.asc())
-                    .limit(to_i64(query.count))
-                    .offset(to_i64(query.offset()))
+                    .limit(to_i64(query.count));
+                if after.is_none() {
+                    ordered = ordered.offset(to_i64(query.offset()));
+                }
+                let rows = ordered
                     .select(ResourceRow::as_select())
                     .load(connection)
                     .map_err(from_diesel)?;
                 let mut page = to_stored(rows)?;
+                if let (Some((_, next)), Some(last)) = (walk, page.last()) {
+                    cursors.remember(next, last.seq);
+                }
                 expand(connection, &mut page, kind, expansion)?;
                 Ok(ListPage {
                     total,

@@ -14,7 +14,7 @@ use crate::assignments::{self, SeatPolicy};
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::expand::expand;
-use crate::list::ListPlan;
+use crate::list::{ListPlan, ListScope};
 use crate::members::{self, GroupRow};
 use crate::outbox;
 use crate::rows::{NewResourceRow, ResourceRow, ResourceState, StoredResource};
@@ -132,10 +132,20 @@ impl ResourceRepository for DieselStore {
         expansion: Expand,
     ) -> Result<ListPage, StoreError> {
         let plan = ListPlan::new(query, kind, &self.registry);
-        let (tenant, query, registry) =
-            (tenant.0.clone(), query.clone(), Arc::clone(&self.registry));
+        let (tenant, query, registry, cursors) = (
+            tenant.0.clone(),
+            query.clone(),
+            Arc::clone(&self.registry),
+            Arc::clone(&self.cursors),
+        );
         self.run(move |connection| {
-            plan.run(connection, &tenant, kind, &registry, &query, expansion)
+            let scope = ListScope {
+                tenant: &tenant,
+                kind,
+                registry: &registry,
+                cursors: &cursors,
+            };
+            plan.run(connection, &scope, &query, expansion)
         })
         .await
     }

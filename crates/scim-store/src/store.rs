@@ -9,6 +9,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use scim_core::{SchemaRegistry, StoreError};
 
 use crate::connection::{ConnectError, ConnectionManager, DbConnection};
+use crate::cursors::PageCursors;
 use crate::database::{Database, UrlError};
 use crate::errors::{from_diesel, from_pool};
 use crate::migrations::{self, MigrationError};
@@ -61,6 +62,8 @@ pub enum OpenError {
 pub struct DieselStore {
     pool: r2d2::Pool<ConnectionManager>,
     pub(crate) registry: Arc<SchemaRegistry>,
+    /// Where in-order `startIndex` walks left off (see [`crate::cursors`]).
+    pub(crate) cursors: Arc<PageCursors>,
 }
 
 impl std::fmt::Debug for DieselStore {
@@ -100,7 +103,11 @@ impl DieselStore {
             .build(manager)
             .map_err(OpenError::Pool)?;
         tracing::debug!(backend, pool_size = config.pool_size, "store opened");
-        Ok(Self { pool, registry })
+        Ok(Self {
+            pool,
+            registry,
+            cursors: Arc::default(),
+        })
     }
 
     /// Runs one unit of work on a pooled connection, off the async runtime. The connection

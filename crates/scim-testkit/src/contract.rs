@@ -444,6 +444,61 @@ pub async fn concurrent_updates_let_one_win<F: StoreFactory>(factory: &F) {
 /// Totals count every match; pages follow startIndex and count; the default order is the
 /// insertion order; sorting puts missing values last ascending and first descending and keeps
 /// ties in insertion order.
+/// IdPs walk `startIndex` pages in order: each next page reads on from the last resource
+/// served (no `OFFSET` scan), answers what `OFFSET` would while nothing changes, and skips
+/// nobody when a resource before it is deleted mid-walk; a page asked out of order is
+/// answered by position.
+pub async fn startindex_walks_read_on_from_the_last_page<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let users: Vec<Resource> = (0..25)
+        .map(|i| user(&format!("u{i:02}"), &format!("user{i:02}")))
+        .collect();
+    insert_all(&store, &acme, &users).await;
+    let store = &store;
+    let tenant = &acme.id;
+    let page = |start_index: u64| async move {
+        let query = ListQuery {
+            start_index,
+            count: 10,
+            ..ListQuery::default()
+        };
+        let page = store
+            .list(tenant, ResourceKind::User, &query, Expand::default())
+            .await
+            .unwrap();
+        (
+            page.total,
+            ids(&page)
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let expected: Vec<String> = (0..25).map(|i| format!("u{i:02}")).collect();
+    for _walk in 0..2 {
+        let mut seen = Vec::new();
+        for start in [1, 11, 21] {
+            let (total, ids) = page(start).await;
+            assert_eq!(total, 25);
+            seen.extend(ids);
+        }
+        assert_eq!(seen, expected);
+    }
+    // Out of order: by position.
+    assert_eq!(page(6).await.1, expected[5..15]);
+    // A resource of page 1 deleted mid-walk: page 2 still starts right after page 1.
+    let first = page(1).await.1;
+    store
+        .delete(&writer(tenant), ResourceKind::User, "u03", None)
+        .await
+        .unwrap();
+    let (total, second) = page(11).await;
+    assert_eq!(total, 24);
+    assert_eq!(first.last().map(String::as_str), Some("u09"));
+    assert_eq!(second, expected[10..20], "nobody skipped");
+}
+
 pub async fn lists_page_count_and_sort<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
