@@ -285,6 +285,9 @@ fn settle(connection: &mut DbConnection, settled: &[Settled]) -> Result<(), Stor
         let changed = changed.map_err(from_diesel)?;
         figures.entry(&entry.receiver_id).or_default()[figure] +=
             i64::try_from(changed).unwrap_or(0);
+        if let (1.., Settlement::Retry { due, .. }) = (changed, &entry.settlement) {
+            hold_followers(connection, entry, to_micros(due))?;
+        }
     }
     for (receiver, [delivered, retried, dead]) in figures {
         if delivered + retried + dead == 0 {
@@ -299,6 +302,37 @@ fn settle(connection: &mut DbConnection, settled: &[Settled]) -> Result<(), Stor
             .execute(connection)
             .map_err(from_diesel)?;
     }
+    Ok(())
+}
+
+/// Makes the deliveries waiting behind a retried one (same receiver and subject, later
+/// `seq`) due no sooner than it: claims then pass over them by the due index instead of
+/// probing each while it waits. They need no release: the retried delivery is attempted
+/// again, and so settled, only once that time has come.
+fn hold_followers(
+    connection: &mut DbConnection,
+    entry: &Settled,
+    due: i64,
+) -> Result<(), StoreError> {
+    let subject: Option<String> = deliveries::table
+        .filter(deliveries::receiver_id.eq(&entry.receiver_id))
+        .filter(deliveries::seq.eq(entry.seq))
+        .select(deliveries::subject)
+        .first(connection)
+        .optional()
+        .map_err(from_diesel)?;
+    let Some(subject) = subject else {
+        return Ok(());
+    };
+    diesel::update(deliveries::table)
+        .filter(deliveries::receiver_id.eq(&entry.receiver_id))
+        .filter(deliveries::subject.eq(subject))
+        .filter(deliveries::state.eq(PENDING))
+        .filter(deliveries::seq.gt(entry.seq))
+        .filter(deliveries::due.lt(due))
+        .set(deliveries::due.eq(due))
+        .execute(connection)
+        .map_err(from_diesel)?;
     Ok(())
 }
 
