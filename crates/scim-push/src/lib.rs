@@ -124,9 +124,13 @@ impl Inner {
             .post(&receiver.url)
             .header("Content-Type", "application/secevent+jwt")
             .header("Accept", "application/json");
+        let mut bearer = None;
         if let Some(oauth) = &receiver.oauth {
             match self.tokens.token(&self.agent, &receiver.id, oauth) {
-                Ok(token) => request = request.header("Authorization", format!("Bearer {token}")),
+                Ok(token) => {
+                    request = request.header("Authorization", format!("Bearer {token}"));
+                    bearer = Some(token);
+                }
                 Err(error) => return failed(&error, false),
             }
         }
@@ -154,8 +158,8 @@ impl Inner {
                     err.as_deref(),
                     Some("authentication_failed" | "access_denied")
                 ));
-        if refused {
-            self.tokens.forget(&receiver.id);
+        if refused && let Some(token) = &bearer {
+            self.tokens.forget(&receiver.id, token);
         }
         // A 400 with any other RFC 8935 error code says this SET will never be accepted;
         // a 400 without one (a proxy's page) may be passing.

@@ -81,11 +81,14 @@ impl TokenCache {
     }
 
     /// Drops the receiver's token (it was rejected): the next push fetches a new one.
-    pub(crate) fn forget(&self, receiver: &str) {
-        *self
-            .slot(receiver)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
+    /// Only `refused` is dropped: pushes that were in flight with it and are refused
+    /// after a new token was fetched leave the new one alone.
+    pub(crate) fn forget(&self, receiver: &str, refused: &str) {
+        let slot = self.slot(receiver);
+        let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(cached.as_ref(), Some(Cached::Token { token, .. }) if token == refused) {
+            *cached = None;
+        }
     }
 }
 
