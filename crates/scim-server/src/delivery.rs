@@ -13,7 +13,7 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 const STORE_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Runs rounds until the task is aborted.
-pub(crate) async fn run_deliveries(service: DeliveryService, batch: usize) {
+pub(crate) async fn run_deliveries(service: DeliveryService) {
     loop {
         match service.deliver_due().await {
             Ok(round) => {
@@ -27,9 +27,9 @@ pub(crate) async fn run_deliveries(service: DeliveryService, batch: usize) {
                 } else if round.claimed > 0 {
                     tracing::debug!(delivered = round.delivered, "SETs pushed");
                 }
-                // A full round may have left more; a delivered SET may have freed the next
-                // change of its resource.
-                if round.claimed >= batch || round.delivered > 0 {
+                // A round that found work may have left more (a full round), or freed the
+                // next change of a resource (a delivered SET): look again at once.
+                if round.claimed > 0 {
                     continue;
                 }
                 tokio::time::sleep(IDLE_POLL).await;

@@ -35,7 +35,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         advertise_security_events: args.advertise_security_events,
     };
     let signer = Arc::new(signer(&app).await?);
-    let (delivery, batch) = delivery(&app, &args);
+    let delivery = delivery(&app, &args);
     let bulk = BulkService::new(
         app.resources.clone(),
         BulkLimits {
@@ -51,7 +51,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     );
     let job_wake = Arc::new(tokio::sync::Notify::new());
     let runner = tokio::spawn(crate::jobs::run_jobs(jobs.clone(), Arc::clone(&job_wake)));
-    let dispatcher = tokio::spawn(crate::delivery::run_deliveries(delivery, batch));
+    let dispatcher = tokio::spawn(crate::delivery::run_deliveries(delivery));
     let state = AppState {
         bulk,
         jobs,
@@ -107,8 +107,8 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     served
 }
 
-/// The push delivery service and its round size, from the flags.
-fn delivery(app: &App, args: &ServeArgs) -> (DeliveryService, usize) {
+/// The push delivery service, from the flags.
+fn delivery(app: &App, args: &ServeArgs) -> DeliveryService {
     let timeout = Duration::from_secs(args.webhook_timeout_seconds);
     let concurrency = usize::try_from(args.webhook_concurrency).unwrap_or(16);
     // Two waves of pushes per round; each push may take a token request and the POST.
@@ -130,13 +130,12 @@ fn delivery(app: &App, args: &ServeArgs) -> (DeliveryService, usize) {
         batch,
         issuer: issuer(args.public_url.as_deref()),
     };
-    let service = DeliveryService::new(
+    DeliveryService::new(
         Arc::clone(&app.webhooks),
         Arc::new(pusher),
         Arc::clone(&app.clock),
         config,
-    );
-    (service, batch)
+    )
 }
 
 /// The signer of SETs: the stored keys, or a new key stored first when there is none (two

@@ -184,7 +184,8 @@ fn claim(
     if taken.is_empty() {
         return Ok(Vec::new());
     }
-    for (receiver, seqs) in by_receiver(taken.iter().map(|(r, seq, _)| (r.as_str(), *seq))) {
+    let grouped = by_receiver(taken.iter().map(|(r, seq, _)| (r.as_str(), *seq)));
+    for (receiver, seqs) in &grouped {
         diesel::update(deliveries::table)
             .filter(deliveries::receiver_id.eq(receiver))
             .filter(deliveries::seq.eq_any(seqs))
@@ -208,9 +209,7 @@ fn claim(
             events.insert(event.seq, event);
         }
     }
-    let receiver_ids: Vec<&str> = by_receiver(taken.iter().map(|(r, seq, _)| (r.as_str(), *seq)))
-        .into_keys()
-        .collect();
+    let receiver_ids: Vec<&str> = grouped.into_keys().collect();
     let rows: Vec<(ReceiverColumns, String)> = receivers::table
         .inner_join(tenants::table)
         .filter(receivers::id.eq_any(receiver_ids))
