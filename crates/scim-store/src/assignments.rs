@@ -8,11 +8,11 @@
 //!    licenses (a PATCH of the user, a membership change of one of its groups) run one
 //!    after the other and the second sees the first's result;
 //! 2. their attributes, groups (direct and nested) and held licenses are read;
-//! 3. the pools the plans touch are locked in sku order and their seats checked: under
+//! 3. the seats the plans need are taken from the pools in sku order ([`seats`]): under
 //!    [`SeatPolicy::Strict`] (every SCIM request) a missing seat fails the whole write with
 //!    `SeatsExhausted`; under [`SeatPolicy::WhileSeatsLast`] (an admin's change of rules or
 //!    seats) the users that would need a missing seat are left waiting and reported;
-//! 4. assignment rows, the pools' `used` counters and the audit log are written.
+//! 4. assignment rows and the audit log are written.
 //!
 //! Locks are always taken users first, then pools, each in ascending order, so concurrent
 //! writers cannot deadlock on them.
@@ -32,13 +32,14 @@ use serde_json::{Map, Value};
 use crate::connection::{DbConnection, execute_per_backend};
 use crate::errors::from_diesel;
 use crate::expand::groups_of;
-use crate::licenses::{load_pools, load_rules};
+use crate::licenses::{load_rules, pools_for_rules};
 use crate::members::CHUNK;
 use crate::outbox;
 use crate::rows::{from_micros, to_micros};
 use crate::schema::{
     group_members, license_assignments, license_audit, license_pools, license_rules, resources,
 };
+use crate::seats::{self, Demand, Locking};
 
 /// What to do when a plan needs a seat a pool does not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +48,31 @@ pub(crate) enum SeatPolicy {
     Strict,
     /// Assign while seats last, in the users' creation order; leave the others waiting.
     WhileSeatsLast,
+}
+
+/// How a reconciliation takes seats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Seating {
+    pub(crate) policy: SeatPolicy,
+    pub(crate) locking: Locking,
+}
+
+impl Seating {
+    /// A SCIM write of one resource in its own transaction.
+    pub(crate) const SINGLE: Self = Self {
+        policy: SeatPolicy::Strict,
+        locking: Locking::OneStripe,
+    };
+    /// One of several SCIM writes sharing a transaction (a /Bulk batch).
+    pub(crate) const BATCHED: Self = Self {
+        policy: SeatPolicy::Strict,
+        locking: Locking::AllStripes,
+    };
+    /// An admin's change of rules or seats.
+    pub(crate) const WHILE_SEATS_LAST: Self = Self {
+        policy: SeatPolicy::WhileSeatsLast,
+        locking: Locking::AllStripes,
+    };
 }
 
 /// What a reconciliation changed.
@@ -71,13 +97,13 @@ pub(crate) fn reconcile(
     connection: &mut DbConnection,
     ctx: &WriteContext,
     seqs: &[i64],
-    policy: SeatPolicy,
+    seating: Seating,
 ) -> Result<Reconciled, StoreError> {
     let tenant = ctx.tenant.0.as_str();
     if seqs.is_empty() {
         return Ok(Reconciled::default());
     }
-    let pools = load_pools(connection, tenant)?;
+    let pools = pools_for_rules(connection, tenant)?;
     if pools.is_empty() {
         // No pool, so nothing is or can be held (the common case costs this one query).
         return Ok(Reconciled::default());
@@ -115,7 +141,96 @@ pub(crate) fn reconcile(
             }
         })
         .collect::<Vec<_>>();
-    commit(connection, ctx, &plans, policy)
+    commit(connection, ctx, &plans, seating)
+}
+
+/// The licenses of users created together in one transaction (a /Bulk run of POSTs),
+/// planned and seated at once: new users hold nothing and are in no group, so their
+/// attributes decide alone. In the users' order, a user whose seats are not all there is
+/// refused with `SeatsExhausted`, as its own write would have been, and takes none.
+pub(crate) struct NewUsersLicenses {
+    plans: Vec<UserPlan>,
+    /// Per user, in the order given: why it was refused.
+    pub(crate) refused: Vec<Option<StoreError>>,
+}
+
+/// Plans the new users' licenses and checks their seats, locking the pools' stripes until
+/// the transaction ends. `users` are `(seq, id, stored data)`.
+pub(crate) fn seat_new_users(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    users: &[(i64, &str, &str)],
+) -> Result<NewUsersLicenses, StoreError> {
+    let tenant = ctx.tenant.0.as_str();
+    let pools = pools_for_rules(connection, tenant)?;
+    if pools.is_empty() {
+        return Ok(NewUsersLicenses {
+            plans: Vec::new(),
+            refused: users.iter().map(|_| None).collect(),
+        });
+    }
+    let rules = LicenseRules {
+        pools,
+        rules: load_rules(connection, tenant)?,
+    };
+    let mut plans = Vec::with_capacity(users.len());
+    for &(seq, id, data) in users {
+        let attributes = serde_json::from_str(data).map_err(StoreError::unavailable)?;
+        let grants = rules.grants_for(&UserFacts::from_attributes(&attributes, Vec::new()));
+        plans.push(UserPlan {
+            seq,
+            id: id.to_owned(),
+            changes: plan_license_changes(&[], &grants),
+        });
+    }
+    // `(seats, used so far)` per pool wanted, its stripes locked in sku order.
+    let mut keys: Vec<String> = plans
+        .iter()
+        .flat_map(|plan| plan.changes.assign.iter().map(|(sku, _)| fold_key(sku)))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut counts = HashMap::new();
+    for key in keys {
+        let count = seats::count(connection, tenant, &key)?;
+        counts.insert(key, count);
+    }
+    let mut refused = Vec::with_capacity(plans.len());
+    let mut kept = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let short = plan.changes.assign.iter().find_map(|(sku, _)| {
+            let (seats, used) = counts[&fold_key(sku)];
+            (used >= seats).then(|| StoreError::SeatsExhausted {
+                sku: sku.clone(),
+                seats,
+                used,
+            })
+        });
+        if short.is_none() {
+            for (sku, _) in &plan.changes.assign {
+                if let Some((_, used)) = counts.get_mut(&fold_key(sku)) {
+                    *used += 1;
+                }
+            }
+            kept.push(plan);
+        }
+        refused.push(short);
+    }
+    Ok(NewUsersLicenses {
+        plans: kept,
+        refused,
+    })
+}
+
+impl NewUsersLicenses {
+    /// Writes the licenses of the users not refused: seats, assignments, audit, events.
+    pub(crate) fn commit(
+        &self,
+        connection: &mut DbConnection,
+        ctx: &WriteContext,
+    ) -> Result<(), StoreError> {
+        commit(connection, ctx, &self.plans, Seating::BATCHED).map(|_| ())
+    }
 }
 
 /// Whether the tenant has a rule mapping a group to a sku: only then do group writes change
@@ -189,8 +304,9 @@ pub(crate) fn revoke_all(
     ctx: &WriteContext,
     seq: i64,
     id: &str,
+    seating: Seating,
 ) -> Result<(), StoreError> {
-    let pools = load_pools(connection, ctx.tenant.0.as_str())?;
+    let pools = pools_for_rules(connection, ctx.tenant.0.as_str())?;
     if pools.is_empty() {
         return Ok(());
     }
@@ -205,7 +321,7 @@ pub(crate) fn revoke_all(
         id: id.to_owned(),
         changes: plan_license_changes(&held, &Grants::default()),
     };
-    commit(connection, ctx, &[plan], SeatPolicy::Strict).map(|_| ())
+    commit(connection, ctx, &[plan], seating).map(|_| ())
 }
 
 /// The licenses the users hold, by user `seq`, in sku order, each sku spelled as its pool
@@ -306,64 +422,78 @@ fn group_names(
         .collect())
 }
 
-/// A pool's counts while a reconciliation is committed.
-struct PoolTally {
+/// What a reconciliation asks of one pool.
+struct PoolDemand {
+    /// As the pool spells it.
     sku: String,
-    seats: i64,
-    used: i64,
-    assigned: i64,
-    revoked: i64,
+    assign: i64,
+    revoke: i64,
 }
 
-/// Checks the seats and writes the plans: assignments, pool counters and the audit log.
+/// Takes the seats and writes the plans: assignments, the pools' stripes and the audit log.
 fn commit(
     connection: &mut DbConnection,
     ctx: &WriteContext,
     plans: &[UserPlan],
-    policy: SeatPolicy,
+    seating: Seating,
 ) -> Result<Reconciled, StoreError> {
     let tenant = ctx.tenant.0.as_str();
-    let mut tallies: BTreeMap<String, PoolTally> = BTreeMap::new();
+    let mut demands: BTreeMap<String, PoolDemand> = BTreeMap::new();
     for plan in plans {
-        let skus = plan
-            .changes
-            .assign
-            .iter()
-            .map(|(sku, _)| sku)
-            .chain(&plan.changes.revoke);
-        for sku in skus {
-            tallies.entry(fold_key(sku)).or_insert_with(|| PoolTally {
+        let wanted = plan.changes.assign.iter().map(|(sku, _)| (sku, 1, 0));
+        let freed = plan.changes.revoke.iter().map(|sku| (sku, 0, 1));
+        for (sku, assign, revoke) in wanted.chain(freed) {
+            let demand = demands.entry(fold_key(sku)).or_insert_with(|| PoolDemand {
                 sku: sku.clone(),
-                seats: 0,
-                used: 0,
-                assigned: 0,
-                revoked: 0,
+                assign: 0,
+                revoke: 0,
             });
+            demand.assign += assign;
+            demand.revoke += revoke;
         }
     }
-    if tallies.is_empty() && plans.iter().all(|plan| plan.changes.resource.is_empty()) {
+    if demands.is_empty() && plans.iter().all(|plan| plan.changes.resource.is_empty()) {
         return Ok(Reconciled::default());
     }
-    lock_pools(connection, tenant, &mut tallies)?;
+    // Seats first, pool by pool in sku order (the order every writer locks them in).
+    let hint = plans.first().map_or(0, |plan| plan.seq);
+    let mut left: HashMap<&str, i64> = HashMap::new();
+    let mut exhausted = Vec::new();
+    for (key, demand) in &demands {
+        let asked = Demand {
+            key,
+            sku: &demand.sku,
+            assign: demand.assign,
+            revoke: demand.revoke,
+        };
+        let granted = seats::settle(
+            connection,
+            tenant,
+            &asked,
+            seating.policy,
+            seating.locking,
+            hint,
+        )?;
+        left.insert(key.as_str(), granted.granted);
+        // The write that takes a pool's last seat says so.
+        if let Some((seats, used)) = granted.exhausted {
+            exhausted.push(ResourceEvent::pool_exhausted(&demand.sku, seats, used));
+        }
+    }
 
     let at = to_micros(&ctx.at);
     let mut outcome = Reconciled::default();
     let mut audit = Vec::new();
     let mut events = Vec::new();
-    // Revocations first: the seats they free serve this write's assignments.
     for plan in plans {
         for sku in &plan.changes.revoke {
-            let key = fold_key(sku);
             diesel::delete(
                 license_assignments::table
                     .filter(license_assignments::user_seq.eq(plan.seq))
-                    .filter(license_assignments::sku_key.eq(&key)),
+                    .filter(license_assignments::sku_key.eq(fold_key(sku))),
             )
             .execute(connection)
             .map_err(from_diesel)?;
-            if let Some(tally) = tallies.get_mut(&key) {
-                tally.revoked += 1;
-            }
             outcome.revoked += 1;
             audit.push(AuditRow::new(ctx, at, &plan.id, sku, "revoked", None));
             events.push(ResourceEvent::license(&plan.id, sku, false, None));
@@ -379,73 +509,52 @@ fn commit(
             .map_err(from_diesel)?;
         }
     }
+    // Assignments in the users' order while the granted seats last (under the strict
+    // policy every one was granted).
+    let mut rows = Vec::new();
     for plan in plans {
         for (sku, source) in &plan.changes.assign {
             let key = fold_key(sku);
-            let Some(tally) = tallies.get_mut(&key) else {
+            let Some(seats) = left.get_mut(key.as_str()) else {
                 continue;
             };
-            let free = tally.seats - (tally.used - tally.revoked + tally.assigned);
-            if free <= 0 {
-                match policy {
-                    SeatPolicy::Strict => {
-                        return Err(StoreError::SeatsExhausted {
-                            sku: tally.sku.clone(),
-                            seats: tally.seats,
-                            used: tally.used,
-                        });
-                    }
-                    SeatPolicy::WhileSeatsLast => {
-                        outcome.waiting.push((plan.id.clone(), tally.sku.clone()));
-                        continue;
-                    }
-                }
+            if *seats == 0 {
+                outcome.waiting.push((plan.id.clone(), sku.clone()));
+                continue;
             }
-            diesel::insert_into(license_assignments::table)
-                .values((
-                    license_assignments::user_seq.eq(plan.seq),
-                    license_assignments::tenant_id.eq(tenant),
-                    license_assignments::sku_key.eq(&key),
-                    license_assignments::source.eq(source.as_str()),
-                    license_assignments::assigned.eq(at),
-                ))
-                .execute(connection)
-                .map_err(from_diesel)?;
-            tally.assigned += 1;
+            *seats -= 1;
+            rows.push(AssignmentRow {
+                user_seq: plan.seq,
+                tenant_id: tenant,
+                sku_key: key,
+                source: source.as_str(),
+                assigned: at,
+            });
             outcome.assigned += 1;
             audit.push(AuditRow::new(
                 ctx,
                 at,
                 &plan.id,
-                &tally.sku,
+                sku,
                 "assigned",
                 Some(source.as_str()),
             ));
             events.push(ResourceEvent::license(
                 &plan.id,
-                &tally.sku,
+                sku,
                 true,
                 Some(source.as_str()),
             ));
         }
     }
-    for (key, tally) in &tallies {
-        if tally.assigned != 0 || tally.revoked != 0 {
-            diesel::update(
-                license_pools::table
-                    .filter(license_pools::tenant_id.eq(tenant))
-                    .filter(license_pools::sku_key.eq(key)),
-            )
-            .set(license_pools::used.eq(tally.used - tally.revoked + tally.assigned))
-            .execute(connection)
-            .map_err(from_diesel)?;
-        }
-        // The write that takes a pool's last seat says so.
-        let used = tally.used - tally.revoked + tally.assigned;
-        if tally.assigned > 0 && used >= tally.seats && tally.used < tally.seats {
-            events.push(ResourceEvent::pool_exhausted(&tally.sku, tally.seats, used));
-        }
+    for chunk in rows.chunks(CHUNK) {
+        execute_per_backend!(
+            connection,
+            diesel::insert_into(license_assignments::table).values(chunk)
+        )
+        .map_err(from_diesel)?;
     }
+    events.extend(exhausted);
     for rows in audit.chunks(CHUNK) {
         insert_audit(connection, rows).map_err(from_diesel)?;
     }
@@ -453,37 +562,14 @@ fn commit(
     Ok(outcome)
 }
 
-/// Locks the pools named by `tallies` in sku order and fills in their seats and use, as of
-/// now (after any writer before us committed).
-fn lock_pools(
-    connection: &mut DbConnection,
-    tenant: &str,
-    tallies: &mut BTreeMap<String, PoolTally>,
-) -> Result<(), StoreError> {
-    let keys: Vec<&String> = tallies.keys().collect();
-    let query = license_pools::table
-        .filter(license_pools::tenant_id.eq(tenant))
-        .filter(license_pools::sku_key.eq_any(keys))
-        .order(license_pools::sku_key)
-        .select((
-            license_pools::sku_key,
-            license_pools::sku,
-            license_pools::seats,
-            license_pools::used,
-        ));
-    let rows: Vec<(String, String, i64, i64)> = match connection {
-        DbConnection::Pg(connection) => query.for_update().load(connection),
-        DbConnection::Sqlite(connection) => query.load(connection),
-    }
-    .map_err(from_diesel)?;
-    for (key, sku, seats, used) in rows {
-        if let Some(tally) = tallies.get_mut(&key) {
-            tally.sku = sku;
-            tally.seats = seats;
-            tally.used = used;
-        }
-    }
-    Ok(())
+#[derive(Debug, Insertable)]
+#[diesel(table_name = license_assignments)]
+struct AssignmentRow<'a> {
+    user_seq: i64,
+    tenant_id: &'a str,
+    sku_key: String,
+    source: &'static str,
+    assigned: i64,
 }
 
 #[derive(Debug, Insertable)]

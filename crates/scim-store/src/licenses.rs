@@ -11,11 +11,12 @@ use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
 use scim_core::{StoreError, WriteContext};
 
-use crate::assignments::{SeatPolicy, reconcile};
+use crate::assignments::{Seating, reconcile};
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::rows::{from_micros, to_micros};
 use crate::schema::{license_audit, license_pools, license_rules, resources};
+use crate::seats;
 use crate::store::DieselStore;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -26,16 +27,15 @@ struct PoolRow {
     sku: String,
     display_name: String,
     seats: i64,
-    used: i64,
 }
 
-impl From<PoolRow> for Pool {
-    fn from(row: PoolRow) -> Self {
-        Self {
-            sku: row.sku,
-            display_name: row.display_name,
-            seats: row.seats,
-            used: row.used,
+impl PoolRow {
+    fn into_pool(self, used: i64) -> Pool {
+        Pool {
+            sku: self.sku,
+            display_name: self.display_name,
+            seats: self.seats,
+            used,
         }
     }
 }
@@ -98,10 +98,12 @@ impl LicenseLedger for DieselStore {
                         sku: pool.sku.clone(),
                         display_name: pool.display_name.clone(),
                         seats: pool.seats,
-                        used: 0,
                     })
                     .execute(connection)
                     .map_err(from_diesel)?;
+                seats::open(connection, &tenant, &sku_key, pool.seats)?;
+            } else {
+                seats::rebalance(connection, &tenant, &sku_key)?;
             }
             Ok(())
         })
@@ -110,13 +112,10 @@ impl LicenseLedger for DieselStore {
         let tenant = ctx.tenant.0.clone();
         let stored = self
             .run(move |connection| {
-                license_pools::table
-                    .filter(license_pools::tenant_id.eq(&tenant))
-                    .filter(license_pools::sku_key.eq(&key))
-                    .select(PoolRow::as_select())
-                    .first(connection)
-                    .map(Pool::from)
-                    .map_err(from_diesel)
+                load_pools(connection, &tenant)?
+                    .into_iter()
+                    .find(|pool| fold_key(&pool.sku) == key)
+                    .ok_or(StoreError::NotFound)
             })
             .await?;
         Ok((stored, report))
@@ -256,18 +255,39 @@ impl LicenseLedger for DieselStore {
     }
 }
 
-/// The tenant's pools, by sku key: for the ledger as for reconciling inside a write.
+/// The tenant's pools with their use, by sku key.
 pub(crate) fn load_pools(
     connection: &mut DbConnection,
     tenant: &str,
 ) -> Result<Vec<Pool>, StoreError> {
-    let rows: Vec<PoolRow> = license_pools::table
+    let rows = pool_rows(connection, tenant)?;
+    let mut used = seats::used_by_pool(connection, tenant)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let used = used.remove(&row.sku_key).unwrap_or(0);
+            row.into_pool(used)
+        })
+        .collect())
+}
+
+/// The tenant's pools as the mapping rules need them, inside a write: skus and seats,
+/// their use not read (0; the seats are counted when they are taken).
+pub(crate) fn pools_for_rules(
+    connection: &mut DbConnection,
+    tenant: &str,
+) -> Result<Vec<Pool>, StoreError> {
+    let rows = pool_rows(connection, tenant)?;
+    Ok(rows.into_iter().map(|row| row.into_pool(0)).collect())
+}
+
+fn pool_rows(connection: &mut DbConnection, tenant: &str) -> Result<Vec<PoolRow>, StoreError> {
+    license_pools::table
         .filter(license_pools::tenant_id.eq(tenant))
         .order(license_pools::sku_key)
         .select(PoolRow::as_select())
         .load(connection)
-        .map_err(from_diesel)?;
-    Ok(rows.into_iter().map(Pool::from).collect())
+        .map_err(from_diesel)
 }
 
 /// The tenant's mapping rules, by source, value and sku.
@@ -313,7 +333,7 @@ impl DieselStore {
                     let Some(&last) = seqs.last() else {
                         return Ok(None);
                     };
-                    let done = reconcile(connection, &ctx, &seqs, SeatPolicy::WhileSeatsLast)?;
+                    let done = reconcile(connection, &ctx, &seqs, Seating::WHILE_SEATS_LAST)?;
                     Ok(Some((last, seqs.len(), done)))
                 })
                 .await?;

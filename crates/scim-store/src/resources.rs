@@ -10,13 +10,14 @@ use scim_core::query::{ListPage, ListQuery};
 use scim_core::tenant::TenantId;
 use scim_core::{Expand, MembershipChange, Resource, ResourceKind, StoreError, WriteContext};
 
-use crate::assignments::{self, SeatPolicy};
+use crate::assignments::{self, Seating};
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::expand::expand;
 use crate::list::{ListPlan, ListScope};
 use crate::members::{self, GroupRow};
 use crate::outbox;
+use crate::provision::{self, NewUser, Provisioned};
 use crate::rows::{NewResourceRow, ResourceRow, ResourceState, StoredResource};
 use crate::schema::{group_members, resources};
 use crate::store::DieselStore;
@@ -33,7 +34,7 @@ impl ResourceRepository for DieselStore {
     ) -> Result<(), StoreError> {
         let write = Prepared::insert(&ctx.tenant, resource, members, &ctx.events)?;
         let ctx = ctx.clone();
-        self.write(move |connection| write.apply(connection, &ctx))
+        self.write(move |connection| write.apply(connection, &ctx, Seating::SINGLE))
             .await
     }
 
@@ -49,16 +50,29 @@ impl ResourceRepository for DieselStore {
             .collect();
         let ctx = ctx.clone();
         self.write(move |connection| {
-            Ok(prepared
-                .into_iter()
-                .map(|prepared| {
-                    let write = prepared?;
-                    // A nested transaction is a savepoint: a failure undoes this write only.
-                    connection
-                        .transaction(|connection| write.apply(connection, &ctx).map_err(Savepoint))
-                        .map_err(|Savepoint(error)| error)
-                })
-                .collect())
+            let mut outcomes = Vec::with_capacity(prepared.len());
+            let mut pending = prepared.into_iter().peekable();
+            while let Some(next) = pending.next() {
+                let write = match next {
+                    Ok(write) => write,
+                    Err(error) => {
+                        outcomes.push(Err(error));
+                        continue;
+                    }
+                };
+                if !write.is_new_user() {
+                    outcomes.push(apply_alone(connection, &ctx, &write));
+                    continue;
+                }
+                let mut run = vec![write];
+                while let Some(user) =
+                    pending.next_if(|next| next.as_ref().is_ok_and(Prepared::is_new_user))
+                {
+                    run.extend(user.ok());
+                }
+                outcomes.extend(create_users(connection, &ctx, &run)?);
+            }
+            Ok(outcomes)
         })
         .await
     }
@@ -98,7 +112,7 @@ impl ResourceRepository for DieselStore {
     ) -> Result<(), StoreError> {
         let write = Prepared::update(resource, expected_version, members, &ctx.events)?;
         let ctx = ctx.clone();
-        self.write(move |connection| write.apply(connection, &ctx))
+        self.write(move |connection| write.apply(connection, &ctx, Seating::SINGLE))
             .await
     }
 
@@ -120,7 +134,7 @@ impl ResourceRepository for DieselStore {
             events: ctx.events.clone(),
         };
         let ctx = ctx.clone();
-        self.write(move |connection| write.apply(connection, &ctx))
+        self.write(move |connection| write.apply(connection, &ctx, Seating::SINGLE))
             .await
     }
 
@@ -179,6 +193,14 @@ enum PreparedWrite {
 }
 
 impl Prepared {
+    /// A user created without membership changes: [`provision`] can write it with others.
+    fn is_new_user(&self) -> bool {
+        matches!(
+            &self.write,
+            PreparedWrite::Insert { kind: ResourceKind::User, changes, .. } if changes.is_empty()
+        )
+    }
+
     fn new(tenant: &TenantId, write: &BatchWrite) -> Result<Self, StoreError> {
         match write {
             BatchWrite::Insert {
@@ -244,11 +266,16 @@ impl Prepared {
 
     /// Writes, recording the write's events in the same transaction right after its row
     /// (so they come before the license events the write causes).
-    fn apply(&self, connection: &mut DbConnection, ctx: &WriteContext) -> Result<(), StoreError> {
+    fn apply(
+        &self,
+        connection: &mut DbConnection,
+        ctx: &WriteContext,
+        seating: Seating,
+    ) -> Result<(), StoreError> {
         let events = &self.events;
         match &self.write {
             PreparedWrite::Insert { row, kind, changes } => {
-                insert_one(connection, ctx, row, *kind, changes, events)
+                insert_one(connection, ctx, (row, *kind), changes, events, seating)
             }
             PreparedWrite::Update {
                 state,
@@ -258,13 +285,16 @@ impl Prepared {
                 changes,
             } => {
                 let row = (state, *kind, id.as_str(), *expected_version);
-                update_one(connection, ctx, row, changes, events)
+                update_one(connection, ctx, row, changes, events, seating)
             }
             PreparedWrite::Delete {
                 kind,
                 id,
                 expected_version,
-            } => delete_one(connection, ctx, *kind, id, *expected_version, events),
+            } => {
+                let target = (*kind, id.as_str(), *expected_version);
+                delete_one(connection, ctx, target, events, seating)
+            }
         }
     }
 }
@@ -277,6 +307,7 @@ fn update_one(
     (state, kind, id, expected_version): (&ResourceState, ResourceKind, &str, i64),
     changes: &[MembershipChange],
     events: &[ResourceEvent],
+    seating: Seating,
 ) -> Result<(), StoreError> {
     let tenant = ctx.tenant.0.as_str();
     let maps_groups = kind == ResourceKind::Group && assignments::maps_groups(connection, tenant)?;
@@ -312,7 +343,7 @@ fn update_one(
         maps_groups,
         renamed,
     };
-    apply_with_licenses(connection, ctx, written, changes)
+    apply_with_licenses(connection, ctx, written, changes, seating)
 }
 
 /// Deletes a resource (if given, only at `expected_version`) with its membership rows;
@@ -321,10 +352,9 @@ fn update_one(
 fn delete_one(
     connection: &mut DbConnection,
     ctx: &WriteContext,
-    kind: ResourceKind,
-    id: &str,
-    expected_version: Option<i64>,
+    (kind, id, expected_version): (ResourceKind, &str, Option<i64>),
     events: &[ResourceEvent],
+    seating: Seating,
 ) -> Result<(), StoreError> {
     let tenant = ctx.tenant.0.as_str();
     // The row's lock first (PostgreSQL; SQLite has one writer): a concurrent write of the
@@ -365,7 +395,7 @@ fn delete_one(
     // granted (they are found before its membership rows go).
     let affected = match kind {
         ResourceKind::User => {
-            assignments::revoke_all(connection, ctx, seq, id)?;
+            assignments::revoke_all(connection, ctx, seq, id, seating)?;
             Vec::new()
         }
         ResourceKind::Group if assignments::maps_groups(connection, tenant)? => {
@@ -390,7 +420,7 @@ fn delete_one(
     if delete.execute(connection).map_err(from_diesel)? == 0 {
         return Err(why_not_written(connection, tenant, kind, id));
     }
-    assignments::reconcile(connection, ctx, &affected, SeatPolicy::Strict)?;
+    assignments::reconcile(connection, ctx, &affected, seating)?;
     Ok(())
 }
 
@@ -398,10 +428,10 @@ fn delete_one(
 fn insert_one(
     connection: &mut DbConnection,
     ctx: &WriteContext,
-    row: &NewResourceRow,
-    kind: ResourceKind,
+    (row, kind): (&NewResourceRow, ResourceKind),
     changes: &[MembershipChange],
     events: &[ResourceEvent],
+    seating: Seating,
 ) -> Result<(), StoreError> {
     let seq = diesel::insert_into(resources::table)
         .values(row)
@@ -418,7 +448,60 @@ fn insert_one(
         maps_groups,
         renamed: false,
     };
-    apply_with_licenses(connection, ctx, written, changes)
+    apply_with_licenses(connection, ctx, written, changes, seating)
+}
+
+/// Applies one write of a batch in its own savepoint: a failure undoes this write only.
+fn apply_alone(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    write: &Prepared,
+) -> Result<(), StoreError> {
+    connection
+        .transaction(|connection| {
+            write
+                .apply(connection, ctx, Seating::BATCHED)
+                .map_err(Savepoint)
+        })
+        .map_err(|Savepoint(error)| error)
+}
+
+/// Creates a run of new users of a batch together ([`provision`]), in a savepoint; users
+/// that clashed are written alone afterwards, and if the run as a whole fails (a row the
+/// store refused), every user is written alone, for each one's own outcome.
+fn create_users(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    run: &[Prepared],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let users: Vec<NewUser<'_>> = run
+        .iter()
+        .filter_map(|write| match &write.write {
+            PreparedWrite::Insert { row, .. } => Some(NewUser {
+                row,
+                events: &write.events,
+            }),
+            _ => None,
+        })
+        .collect();
+    let together = connection.transaction(|connection| {
+        provision::create_users(connection, ctx, &users).map_err(Savepoint)
+    });
+    let Ok(provisioned) = together else {
+        return Ok(run
+            .iter()
+            .map(|write| apply_alone(connection, ctx, write))
+            .collect());
+    };
+    Ok(provisioned
+        .into_iter()
+        .zip(run)
+        .map(|(outcome, write)| match outcome {
+            Provisioned::Created => Ok(()),
+            Provisioned::Refused(why) => Err(why),
+            Provisioned::Alone => apply_alone(connection, ctx, write),
+        })
+        .collect())
 }
 
 /// A store error inside a savepoint, which diesel wants to build from its own errors.
@@ -450,6 +533,7 @@ fn apply_with_licenses(
     ctx: &WriteContext,
     written: Written,
     changes: &[MembershipChange],
+    seating: Seating,
 ) -> Result<(), StoreError> {
     let tenant = ctx.tenant.0.as_str();
     let group = GroupRow {
@@ -495,7 +579,7 @@ fn apply_with_licenses(
             affected
         }
     };
-    assignments::reconcile(connection, ctx, &affected, SeatPolicy::Strict)?;
+    assignments::reconcile(connection, ctx, &affected, seating)?;
     Ok(())
 }
 

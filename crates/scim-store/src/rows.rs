@@ -148,7 +148,8 @@ pub(crate) struct ResourceState {
     /// How a group is shown in its members' `groups` (its displayName as written; a user's
     /// displayName, else userName).
     pub(crate) display: Option<String>,
-    data: String,
+    /// The resource's attributes as JSON text.
+    pub(crate) data: String,
 }
 
 impl ResourceState {

@@ -63,14 +63,25 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// A tenant's seats for one sku; `used` counts its assignments.
+    /// A tenant's seats for one sku; their use is counted in its [`seat_stripes`].
     license_pools (tenant_id, sku_key) {
         tenant_id -> Text,
         sku_key -> Text,
         sku -> Text,
         display_name -> Text,
         seats -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// One of a pool's 16 stripes: the assignments charged to it and the seats it may still
+    /// hand out (-1: the pool is over its seats).
+    seat_stripes (tenant_id, sku_key, stripe) {
+        tenant_id -> Text,
+        sku_key -> Text,
+        stripe -> Integer,
         used -> BigInt,
+        free -> BigInt,
     }
 }
 
@@ -219,6 +230,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     resources,
     group_members,
     license_pools,
+    seat_stripes,
     license_rules,
     license_assignments,
     license_audit,

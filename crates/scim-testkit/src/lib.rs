@@ -173,6 +173,8 @@ macro_rules! contract_tests {
             group_licensing_follows_membership,
             admin_changes_reevaluate_while_seats_last,
             seats_are_never_over_assigned_under_concurrency,
+            striped_seats_add_up_under_concurrent_takes_and_releases,
+            batched_new_users_take_seats_in_order,
             bulk_jobs_are_leased_checkpointed_and_resumed,
             concurrent_claims_take_each_job_once,
             writes_record_their_events_in_the_same_transaction,

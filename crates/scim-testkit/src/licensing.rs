@@ -6,7 +6,7 @@ use std::sync::Arc;
 use scim_core::license::{
     AuditAction, AuditQuery, LicenseSource, MappingRule, MappingSource, Pool,
 };
-use scim_core::ports::{LicenseLedger, ResourceRepository};
+use scim_core::ports::{EventLog, LicenseLedger, ResourceRepository};
 use scim_core::query::ListQuery;
 use scim_core::schema::LICENSE_USER_EXTENSION;
 use scim_core::tenant::Tenant;
@@ -472,15 +472,7 @@ pub async fn seats_are_never_over_assigned_under_concurrency<F: StoreFactory>(fa
     }
     assert_eq!((ok, refused), (5, 45));
     assert_eq!(used(&store, &acme).await, uses(&[("pro", 5)]));
-    let page = store
-        .list(
-            &acme.id,
-            ResourceKind::User,
-            &ListQuery::default(),
-            Expand::default(),
-        )
-        .await
-        .unwrap();
+    let page = all_users(&store, &acme).await;
     assert_eq!(page.total, 5, "the refused users were not created");
     let log = store.audit(&acme.id, &AuditQuery::default()).await.unwrap();
     assert_eq!(log.len(), 5);
@@ -564,4 +556,266 @@ pub async fn seats_are_never_over_assigned_under_concurrency<F: StoreFactory>(fa
     let pool = store.pools(&acme.id).await.unwrap().remove(0);
     assert_eq!(pool.used, holders);
     assert!(pool.used <= 5);
+}
+
+/// A pool big enough to be taken from one stripe at a time: 100 concurrent creates for 64
+/// seats grant exactly 64; concurrent deletes and creates keep `used` equal to the holders;
+/// lowering the seats below the holders refuses every new seat until enough are freed,
+/// and the write that takes the last seat again reports the pool exhausted.
+pub async fn striped_seats_add_up_under_concurrent_takes_and_releases<F: StoreFactory>(
+    factory: &F,
+) {
+    let store = Arc::new(factory.open().await);
+    let acme = with_tenant(&store, "acme").await;
+    set_pools(&store, &acme, &[("pro", 64)]).await;
+    let creates = |names: Vec<String>| {
+        names
+            .into_iter()
+            .map(|name| {
+                let (store, tenant) = (Arc::clone(&store), acme.clone());
+                tokio::spawn(async move {
+                    let user = licensed(&name, &["pro"], true);
+                    match store.insert(&ctx(&tenant), &user, &[]).await {
+                        Ok(()) => Some(name),
+                        Err(StoreError::SeatsExhausted { .. }) => None,
+                        Err(other) => panic!("unexpected {other:?}"),
+                    }
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut holders = Vec::new();
+    for task in creates((0..100).map(|n| format!("a{n:03}")).collect()) {
+        holders.extend(task.await.unwrap());
+    }
+    assert_eq!(holders.len(), 64);
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 64)]));
+    let first_fill = exhaustions(&store, &acme).await;
+    assert_eq!(
+        first_fill, 1,
+        "the write that took the last seat said so, once"
+    );
+
+    // Half the holders leave while 40 newcomers ask: 32 seats come free, so between 0 and
+    // 32 newcomers get one, depending on the interleaving, and the counts still add up.
+    let leaving: Vec<String> = holders.drain(..32).collect();
+    let deletes: Vec<_> = leaving
+        .iter()
+        .map(|id| {
+            let (store, tenant, id) = (Arc::clone(&store), acme.clone(), id.clone());
+            tokio::spawn(async move {
+                store
+                    .delete(&ctx(&tenant), ResourceKind::User, &id, None)
+                    .await
+            })
+        })
+        .collect();
+    let newcomers = creates((0..40).map(|n| format!("b{n:03}")).collect());
+    for delete in deletes {
+        delete.await.unwrap().unwrap();
+    }
+    for task in newcomers {
+        holders.extend(task.await.unwrap());
+    }
+    assert!(holders.len() <= 64, "{} holders", holders.len());
+    assert_eq!(
+        used(&store, &acme).await,
+        uses(&[("pro", holders.len() as i64)])
+    );
+    // Whoever is left may still take the free seats, up to exactly 64.
+    let free = 64 - holders.len();
+    let late: Vec<String> = (0..free + 5).map(|n| format!("c{n:03}")).collect();
+    let mut granted = 0;
+    for task in creates(late) {
+        granted += usize::from(task.await.unwrap().is_some());
+    }
+    assert_eq!(granted, free);
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 64)]));
+    let exhausted = exhaustions(&store, &acme).await;
+    assert!(exhausted > first_fill, "the refill said so again");
+
+    // Lowered to 60 with 64 held: nobody new gets a seat until 5 are freed.
+    set_pools(&store, &acme, &[("pro", 60)]).await;
+    let user = licensed("d000", &["pro"], true);
+    assert!(matches!(
+        store.insert(&ctx(&acme), &user, &[]).await,
+        Err(StoreError::SeatsExhausted {
+            seats: 60,
+            used: 64,
+            ..
+        })
+    ));
+    let page = all_users(&store, &acme).await;
+    for user in page.resources.iter().take(4) {
+        store
+            .delete(&ctx(&acme), ResourceKind::User, &user.id, None)
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store.insert(&ctx(&acme), &user, &[]).await,
+        Err(StoreError::SeatsExhausted {
+            seats: 60,
+            used: 60,
+            ..
+        })
+    ));
+    let last = &page.resources[4];
+    store
+        .delete(&ctx(&acme), ResourceKind::User, &last.id, None)
+        .await
+        .unwrap();
+    store.insert(&ctx(&acme), &user, &[]).await.unwrap();
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 60)]));
+}
+
+/// How many pool-exhausted events the tenant has.
+async fn exhaustions(store: &TestStore, tenant: &Tenant) -> usize {
+    store
+        .events_after(&tenant.id, 0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|event| {
+            event
+                .event
+                .events
+                .contains_key("urn:scim-license:event:license:pool-exhausted")
+        })
+        .count()
+}
+
+/// A /Bulk batch of new users takes seats as if each were written alone, in order: a
+/// clash fails one user, a missing seat refuses one user (and records none of its events),
+/// a write that is no new user in between frees a seat for the users after it.
+pub async fn batched_new_users_take_seats_in_order<F: StoreFactory>(factory: &F) {
+    use scim_core::events::ResourceEvent;
+    use scim_core::ports::BatchWrite;
+
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    set_pools(&store, &acme, &[("pro", 3), ("basic", 10)]).await;
+    let old = licensed("old", &["pro"], true);
+    store.insert(&ctx(&acme), &old, &[]).await.unwrap();
+    let named = |id: &str, user_name: &str, skus: &[&str]| {
+        with(licensed(id, skus, true), "userName", json!(user_name))
+    };
+    let insert = |resource: Resource| BatchWrite::Insert {
+        events: vec![ResourceEvent::deleted(
+            ResourceKind::User,
+            &resource.id,
+            None,
+        )],
+        resource,
+        members: vec![],
+    };
+    let writes = vec![
+        insert(named("u1", "u1", &["pro"])),
+        insert(named("u2", "OLD", &["pro"])),
+        insert(named("u3", "u3", &["pro"])),
+        insert(named("u4", "u4", &[])),
+        insert(named("u5", "u5", &["pro"])),
+        insert(named("u6", "u6", &["basic"])),
+        BatchWrite::Delete {
+            kind: ResourceKind::User,
+            id: "old".into(),
+            expected_version: None,
+            events: vec![],
+        },
+        insert(named("u7", "u7", &["pro"])),
+        insert(named("u8", "u8", &["basic", "pro"])),
+        insert(named("u9", "U7", &[])),
+    ];
+    let results = store.write_batch(&ctx(&acme), &writes).await.unwrap();
+    let outcome: Vec<String> = results
+        .iter()
+        .map(|result| match result {
+            Ok(()) => "ok".to_owned(),
+            Err(StoreError::Conflict { attribute }) => format!("conflict {attribute}"),
+            Err(StoreError::SeatsExhausted { sku, seats, used }) => {
+                format!("no {sku} seat {used}/{seats}")
+            }
+            Err(other) => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        outcome,
+        [
+            "ok",
+            "conflict userName",
+            "ok",
+            "ok",
+            "no pro seat 3/3",
+            "ok",
+            "ok",
+            "ok",
+            "no pro seat 3/3",
+            "conflict userName",
+        ]
+    );
+    let page = all_users(&store, &acme).await;
+    let mut ids: Vec<&str> = page.resources.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["u1", "u3", "u4", "u6", "u7"]);
+    assert_eq!(used(&store, &acme).await, uses(&[("basic", 1), ("pro", 3)]));
+    let log = store.audit(&acme.id, &AuditQuery::default()).await.unwrap();
+    let log: Vec<(&str, &str, AuditAction)> = log
+        .iter()
+        .map(|entry| (entry.user.as_str(), entry.sku.as_str(), entry.action))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("old", "pro", AuditAction::Assigned),
+            ("u1", "pro", AuditAction::Assigned),
+            ("u3", "pro", AuditAction::Assigned),
+            ("u6", "basic", AuditAction::Assigned),
+            ("old", "pro", AuditAction::Revoked),
+            ("u7", "pro", AuditAction::Assigned),
+        ]
+    );
+    // The batch's own events: only for the users it created, each before its license.
+    let events = store.events_after(&acme.id, 0, 1_000).await.unwrap();
+    let marked: Vec<&str> = events
+        .iter()
+        .filter(|event| {
+            event
+                .event
+                .events
+                .contains_key(scim_core::events::PROV_DELETE)
+        })
+        .map(|event| event.event.subject.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(marked, ["u1", "u3", "u4", "u6", "u7"]);
+    for id in ["u1", "u3", "u7"] {
+        let subject: Vec<bool> = events
+            .iter()
+            .filter(|event| event.event.subject.ends_with(&format!("/{id}")))
+            .map(|event| {
+                event
+                    .event
+                    .events
+                    .contains_key(scim_core::events::PROV_DELETE)
+            })
+            .collect();
+        assert_eq!(subject, [true, false], "{id}: its write, then its license");
+    }
+    assert_eq!(
+        exhaustions(&store, &acme).await,
+        2,
+        "filled at u3, again at u7"
+    );
+}
+
+/// The tenant's users, one page.
+async fn all_users(store: &TestStore, tenant: &Tenant) -> scim_core::query::ListPage {
+    store
+        .list(
+            &tenant.id,
+            ResourceKind::User,
+            &ListQuery::default(),
+            Expand::default(),
+        )
+        .await
+        .unwrap()
 }

@@ -1,0 +1,463 @@
+//! Seat accounting: a pool's seats are split over [`STRIPES`] rows, so that writers taking
+//! seats of one pool at the same time lock different rows, and none ever over-assigns.
+//!
+//! Per pool, the stripes' `used` add up to the pool's assignments and their `free` to
+//! `seats - used`; while an admin's lowering of `seats` leaves the pool over them, every
+//! stripe's `free` is [`CLOSED`]. A write changes them in one of two ways, inside its own
+//! transaction, after it locked its users' rows:
+//! - **one stripe** (PostgreSQL, a transaction writing one resource): take seats from a
+//!   stripe that keeps at least one free seat afterwards, or give seats back to an open
+//!   stripe charged with as many, the stripe found with `FOR UPDATE SKIP LOCKED`, so
+//!   concurrent writers spread over the stripes instead of queueing on one row. Such a
+//!   change can neither exhaust nor over-fill the pool, so it needs no totals.
+//! - **every stripe**, locked in stripe order: exact totals, for everything else: the
+//!   pool's last seats, a pool over its seats, an admin's change of seats or rules, SQLite
+//!   (whose writer is alone anyway), and transactions that write several resources (a
+//!   /Bulk batch), which must not wait for stripes while holding one taken out of order.
+//!
+//! Waits are ordered (users, then pools by sku, then a pool's stripes in order; a
+//! one-stripe change never waits), so writers of one pool cannot deadlock on its stripes.
+
+use diesel::prelude::*;
+use scim_core::StoreError;
+
+use crate::assignments::SeatPolicy;
+use crate::connection::DbConnection;
+use crate::errors::from_diesel;
+use crate::schema::{license_pools, seat_stripes};
+
+/// Stripes per pool.
+pub(crate) const STRIPES: i32 = 16;
+
+/// The `free` of every stripe of a pool that holds more assignments than seats.
+const CLOSED: i64 = -1;
+
+/// How a transaction may change a pool's stripes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Locking {
+    /// One stripe where that suffices: a transaction that writes one resource.
+    OneStripe,
+    /// Always every stripe, in order: a transaction that writes several.
+    AllStripes,
+}
+
+/// What a write asks of one pool.
+#[derive(Debug)]
+pub(crate) struct Demand<'a> {
+    pub(crate) key: &'a str,
+    /// The sku as the pool spells it, for errors.
+    pub(crate) sku: &'a str,
+    /// Seats wanted.
+    pub(crate) assign: i64,
+    /// Seats given back (they serve the assignments first).
+    pub(crate) revoke: i64,
+}
+
+/// What a pool granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Granted {
+    /// Under [`SeatPolicy::WhileSeatsLast`] possibly fewer than asked.
+    pub(crate) granted: i64,
+    /// `(seats, used)` when this write took the pool's last seat.
+    pub(crate) exhausted: Option<(i64, i64)>,
+}
+
+/// Takes and gives back a pool's seats for one write, or fails with `SeatsExhausted`
+/// (under [`SeatPolicy::Strict`]) changing nothing. `hint` spreads writers over the
+/// stripes (a user's `seq`).
+pub(crate) fn settle(
+    connection: &mut DbConnection,
+    tenant: &str,
+    demand: &Demand<'_>,
+    policy: SeatPolicy,
+    locking: Locking,
+    hint: i64,
+) -> Result<Granted, StoreError> {
+    let change = demand.assign - demand.revoke;
+    if demand.assign == 0 && demand.revoke == 0 {
+        return Ok(Granted {
+            granted: 0,
+            exhausted: None,
+        });
+    }
+    if locking == Locking::OneStripe
+        && policy == SeatPolicy::Strict
+        && change != 0
+        && let DbConnection::Pg(pg) = connection
+        && one_stripe(pg, tenant, demand.key, change, hint)?
+    {
+        return Ok(Granted {
+            granted: demand.assign,
+            exhausted: None,
+        });
+    }
+    all_stripes(connection, tenant, demand, policy)
+}
+
+/// Creates a new pool's stripes, its seats spread evenly.
+pub(crate) fn open(
+    connection: &mut DbConnection,
+    tenant: &str,
+    key: &str,
+    seats: i64,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = (0..STRIPES)
+        .map(|stripe| {
+            (
+                seat_stripes::tenant_id.eq(tenant),
+                seat_stripes::sku_key.eq(key),
+                seat_stripes::stripe.eq(stripe),
+                seat_stripes::used.eq(0_i64),
+                seat_stripes::free.eq(share(seats, stripe)),
+            )
+        })
+        .collect();
+    crate::connection::execute_per_backend!(
+        connection,
+        diesel::insert_into(seat_stripes::table).values(&rows)
+    )
+    .map_err(from_diesel)?;
+    Ok(())
+}
+
+/// Spreads a pool's free seats evenly over its stripes again, after its `seats` changed
+/// (with every stripe locked, so no writer is taking seats meanwhile).
+pub(crate) fn rebalance(
+    connection: &mut DbConnection,
+    tenant: &str,
+    key: &str,
+) -> Result<(), StoreError> {
+    let (stripes, seats) = lock_all(connection, tenant, key)?;
+    let used: i64 = stripes.iter().map(|stripe| stripe.used).sum();
+    let next = spread(&stripes, seats - used);
+    write_changed(connection, tenant, key, &stripes, &next)
+}
+
+/// A pool's `(seats, used)`, with every stripe locked until the transaction ends.
+pub(crate) fn count(
+    connection: &mut DbConnection,
+    tenant: &str,
+    key: &str,
+) -> Result<(i64, i64), StoreError> {
+    let (stripes, seats) = lock_all(connection, tenant, key)?;
+    Ok((seats, stripes.iter().map(|stripe| stripe.used).sum()))
+}
+
+/// The seats assigned per pool of the tenant, by sku key.
+pub(crate) fn used_by_pool(
+    connection: &mut DbConnection,
+    tenant: &str,
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = seat_stripes::table
+        .filter(seat_stripes::tenant_id.eq(tenant))
+        .select((seat_stripes::sku_key, seat_stripes::used))
+        .load(connection)
+        .map_err(from_diesel)?;
+    let mut used = std::collections::HashMap::new();
+    for (key, count) in rows {
+        *used.entry(key).or_insert(0) += count;
+    }
+    Ok(used)
+}
+
+/// Stripe `stripe`'s part of `free` seats spread evenly.
+fn share(free: i64, stripe: i32) -> i64 {
+    let stripes = i64::from(STRIPES);
+    free / stripes + i64::from(i64::from(stripe) < free % stripes)
+}
+
+/// Changes one stripe by `change` seats (taken when positive) if one can take it without
+/// the pool's totals, found without waiting. `false`: none could, count them all.
+fn one_stripe(
+    connection: &mut diesel::PgConnection,
+    tenant: &str,
+    key: &str,
+    change: i64,
+    hint: i64,
+) -> Result<bool, StoreError> {
+    // Taking keeps a free seat in the stripe; giving back needs an open stripe charged
+    // with as many.
+    let (free_at_least, used_at_least) = if change > 0 {
+        (change + 1, 0)
+    } else {
+        (0, -change)
+    };
+    let start = i32::try_from(hint.rem_euclid(i64::from(STRIPES))).unwrap_or(0);
+    for (from, to) in [(start, STRIPES), (0, start)] {
+        let stripe = seat_stripes::table
+            .filter(seat_stripes::tenant_id.eq(tenant))
+            .filter(seat_stripes::sku_key.eq(key))
+            .filter(
+                seat_stripes::stripe
+                    .ge(from)
+                    .and(seat_stripes::stripe.lt(to)),
+            )
+            .filter(seat_stripes::free.ge(free_at_least))
+            .filter(seat_stripes::used.ge(used_at_least))
+            .order(seat_stripes::stripe)
+            .select(seat_stripes::stripe)
+            .limit(1)
+            .for_update()
+            .skip_locked()
+            .first::<i32>(connection)
+            .optional()
+            .map_err(from_diesel)?;
+        if let Some(stripe) = stripe {
+            diesel::update(
+                seat_stripes::table
+                    .filter(seat_stripes::tenant_id.eq(tenant))
+                    .filter(seat_stripes::sku_key.eq(key))
+                    .filter(seat_stripes::stripe.eq(stripe)),
+            )
+            .set((
+                seat_stripes::free.eq(seat_stripes::free - change),
+                seat_stripes::used.eq(seat_stripes::used + change),
+            ))
+            .execute(connection)
+            .map_err(from_diesel)?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A stripe's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
+struct Stripe {
+    stripe: i32,
+    used: i64,
+    free: i64,
+}
+
+/// Decides with every stripe of the pool locked.
+fn all_stripes(
+    connection: &mut DbConnection,
+    tenant: &str,
+    demand: &Demand<'_>,
+    policy: SeatPolicy,
+) -> Result<Granted, StoreError> {
+    let (stripes, seats) = lock_all(connection, tenant, demand.key)?;
+    let used: i64 = stripes.iter().map(|stripe| stripe.used).sum();
+    let room = (seats - (used - demand.revoke)).max(0);
+    let granted = match policy {
+        SeatPolicy::Strict if demand.assign > room => {
+            return Err(StoreError::SeatsExhausted {
+                sku: demand.sku.to_owned(),
+                seats,
+                used,
+            });
+        }
+        SeatPolicy::Strict => demand.assign,
+        SeatPolicy::WhileSeatsLast => demand.assign.min(room),
+    };
+    let change = granted - demand.revoke;
+    let after = used + change;
+    let next = charge(&stripes, seats, change);
+    write_changed(connection, tenant, demand.key, &stripes, &next)?;
+    Ok(Granted {
+        granted,
+        exhausted: (granted > 0 && after >= seats && used < seats).then_some((seats, after)),
+    })
+}
+
+/// Locks the pool's stripes in order and reads its seats.
+fn lock_all(
+    connection: &mut DbConnection,
+    tenant: &str,
+    key: &str,
+) -> Result<(Vec<Stripe>, i64), StoreError> {
+    let query = seat_stripes::table
+        .filter(seat_stripes::tenant_id.eq(tenant))
+        .filter(seat_stripes::sku_key.eq(key))
+        .order(seat_stripes::stripe)
+        .select((seat_stripes::stripe, seat_stripes::used, seat_stripes::free));
+    let stripes: Vec<Stripe> = match connection {
+        DbConnection::Pg(connection) => query.for_update().load(connection),
+        DbConnection::Sqlite(connection) => query.load(connection),
+    }
+    .map_err(from_diesel)?;
+    let seats = license_pools::table
+        .filter(license_pools::tenant_id.eq(tenant))
+        .filter(license_pools::sku_key.eq(key))
+        .select(license_pools::seats)
+        .first::<i64>(connection)
+        .map_err(from_diesel)?;
+    if stripes.len() != STRIPES as usize {
+        return Err(StoreError::unavailable(MissingStripes {
+            key: key.to_owned(),
+            found: stripes.len(),
+        }));
+    }
+    Ok((stripes, seats))
+}
+
+/// The stripes after `change` seats were taken (or given back, when negative), touching
+/// as few stripes as it can: the richest stripes give, the poorest receive.
+fn charge(stripes: &[Stripe], seats: i64, change: i64) -> Vec<Stripe> {
+    let used: i64 = stripes.iter().map(|stripe| stripe.used).sum();
+    let free: i64 = stripes.iter().map(|stripe| stripe.free).sum();
+    let room = seats - (used + change);
+    let open = stripes.iter().all(|stripe| stripe.free >= 0);
+    let mut next = stripes.to_vec();
+    // What each stripe is charged with: any stripe may carry a change, as long as none
+    // goes below zero.
+    if change >= 0 {
+        next[0].used += change;
+    } else {
+        let mut back = -change;
+        let mut by_use: Vec<usize> = (0..next.len()).collect();
+        by_use.sort_by_key(|&at| std::cmp::Reverse(next[at].used));
+        for at in by_use {
+            let part = back.min(next[at].used);
+            next[at].used -= part;
+            back -= part;
+        }
+    }
+    if !open || room < 0 || free != seats - used {
+        // Closing, reopening, or counts out of step (seats changed): lay out anew.
+        return spread(&next, room);
+    }
+    let mut order: Vec<usize> = (0..next.len()).collect();
+    if change > 0 {
+        order.sort_by_key(|&at| std::cmp::Reverse(next[at].free));
+        let mut take = change;
+        for at in order {
+            let part = take.min(next[at].free);
+            next[at].free -= part;
+            take -= part;
+        }
+    } else {
+        order.sort_by_key(|&at| next[at].free);
+        next[order[0]].free -= change;
+    }
+    next
+}
+
+/// The stripes with `room` free seats spread evenly (all closed when negative).
+fn spread(stripes: &[Stripe], room: i64) -> Vec<Stripe> {
+    stripes
+        .iter()
+        .map(|stripe| Stripe {
+            free: if room < 0 {
+                CLOSED
+            } else {
+                share(room, stripe.stripe)
+            },
+            ..*stripe
+        })
+        .collect()
+}
+
+/// Writes the stripes that changed.
+fn write_changed(
+    connection: &mut DbConnection,
+    tenant: &str,
+    key: &str,
+    before: &[Stripe],
+    after: &[Stripe],
+) -> Result<(), StoreError> {
+    for (old, new) in before.iter().zip(after) {
+        if old == new {
+            continue;
+        }
+        diesel::update(
+            seat_stripes::table
+                .filter(seat_stripes::tenant_id.eq(tenant))
+                .filter(seat_stripes::sku_key.eq(key))
+                .filter(seat_stripes::stripe.eq(new.stripe)),
+        )
+        .set((
+            seat_stripes::used.eq(new.used),
+            seat_stripes::free.eq(new.free),
+        ))
+        .execute(connection)
+        .map_err(from_diesel)?;
+    }
+    Ok(())
+}
+
+/// A pool without its stripes: only a corrupted database.
+#[derive(Debug, thiserror::Error)]
+#[error("pool '{key}' has {found} seat stripes, not {STRIPES}")]
+struct MissingStripes {
+    key: String,
+    found: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stripes(counts: &[(i64, i64)]) -> Vec<Stripe> {
+        (0..STRIPES)
+            .map(|stripe| {
+                let (used, free) = counts.get(stripe as usize).copied().unwrap_or((0, 0));
+                Stripe { stripe, used, free }
+            })
+            .collect()
+    }
+
+    fn totals(stripes: &[Stripe]) -> (i64, i64) {
+        (
+            stripes.iter().map(|s| s.used).sum(),
+            stripes.iter().map(|s| s.free).sum(),
+        )
+    }
+
+    #[test]
+    fn shares_add_up_to_the_seats() {
+        for seats in [0, 1, 15, 16, 17, 1_000, 99_999] {
+            let sum: i64 = (0..STRIPES).map(|stripe| share(seats, stripe)).sum();
+            assert_eq!(sum, seats);
+        }
+        assert_eq!(share(17, 0), 2);
+        assert_eq!(share(17, 1), 1);
+    }
+
+    #[test]
+    fn taking_seats_draws_from_the_richest_stripes_and_keeps_the_totals() {
+        let before = stripes(&[(0, 2), (0, 5), (0, 3)]);
+        let after = charge(&before, 10, 6);
+        assert_eq!(totals(&after), (6, 4));
+        assert_eq!(after[1].free, 0, "the richest gave first");
+        assert_eq!(after[2].free, 2);
+        assert!(after.iter().all(|s| s.free >= 0 && s.used >= 0));
+    }
+
+    #[test]
+    fn giving_back_credits_the_poorest_stripe() {
+        let before = stripes(&[(3, 0), (2, 4), (1, 0)]);
+        let after = charge(&before, 10, -4);
+        assert_eq!(totals(&after), (2, 8));
+        assert!(after.iter().all(|s| s.used >= 0));
+        assert_eq!(
+            after[0].free, 4,
+            "credited to one stripe with the fewest free seats"
+        );
+    }
+
+    #[test]
+    fn a_pool_over_its_seats_closes_every_stripe_until_it_fits_again() {
+        // An admin lowered seats to 2 while 4 are held: closed.
+        let held = stripes(&[(4, 0)]);
+        let closed = charge(&held, 2, 0);
+        assert!(closed.iter().all(|s| s.free == CLOSED));
+        // Giving one back leaves it over (3 > 2): still closed.
+        let still = charge(&closed, 2, -1);
+        assert!(still.iter().all(|s| s.free == CLOSED));
+        assert_eq!(totals(&still).0, 3);
+        // Two more back: 1 held, 1 free, spread anew.
+        let open = charge(&still, 2, -2);
+        assert_eq!(totals(&open), (1, 1));
+        assert!(open.iter().all(|s| s.free >= 0));
+    }
+
+    #[test]
+    fn counts_out_of_step_with_the_seats_are_spread_anew() {
+        // Seats raised from 4 to 36 with 4 held: the 32 new free seats go 2 per stripe.
+        let before = stripes(&[(4, 0)]);
+        let after = charge(&before, 36, 0);
+        assert_eq!(totals(&after), (4, 32));
+        assert!(after.iter().all(|s| s.free == 2));
+    }
+}
