@@ -33,6 +33,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+store_ceilings=()
 "$server" --database-url "$db" tenant create load >/dev/null
 "$server" --database-url "$db" license set --tenant load --sku pro --seats 1000000 >/dev/null
 token="$("$server" --database-url "$db" token issue --tenant load | tail -n1)"
@@ -48,13 +49,26 @@ url="$(sed -n 's/^listening on //p' "$work/stdout" | head -n1)"
 [[ -n "$url" ]] || { echo "server did not start"; cat "$work/stderr"; exit 1; }
 if [[ "$store" == postgres ]]; then
     # Production PostgreSQL analyzes growing tables (autovacuum); this machine's has
-    # autovacuum off, so warm the tenant up with 5,000 users and analyze, as it would.
+    # autovacuum off, so warm the tenant up with 5,000 users and vacuum and analyze, as
+    # it would.
     SCIM_BENCH_TOKEN="$token" "$target/release/scim-bench" --url "$url" --users 0 --reads 0 \
         --bulk-users 5000 --ceiling-requests 0 --keep >/dev/null
-    psql "$db" -qc "ANALYZE" >/dev/null
+    psql "$db" -qc "VACUUM ANALYZE" >/dev/null
+    # The store's ceiling in the same run: pgbench, 16 clients, the statements a request
+    # needs at least, in the server's own tables (scripts/store-ceiling/*.sql).
+    psql "$db" -qf scripts/store-ceiling/setup.sql >/dev/null
+    seconds="${SCIM_LOAD_CEILING_SECONDS:-10}"
+    for script in create create-one-counter lookup page; do
+        tps="$(pgbench -n -M prepared -c 16 -j 2 -T "$seconds" \
+            -f "scripts/store-ceiling/$script.sql" "$db" 2>/dev/null \
+            | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p')"
+        [[ -n "$tps" ]] || { echo "pgbench $script failed"; exit 1; }
+        store_ceilings+=(--store-ceiling "$script=$tps")
+    done
+    psql "$db" -qc "VACUUM ANALYZE" >/dev/null
 fi
 echo "# scim-bench against the release server on $store ($(nproc) cores, $(date -u +%F))"
 SCIM_BENCH_TOKEN="$token" "$target/release/scim-bench" --url "$url" --sku pro \
-    --json "$target/bench/load-$store.json" "$@"
+    --json "$target/bench/load-$store.json" "${store_ceilings[@]}" "$@"
 rss_kib="$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")"
 echo "server RSS after the run: $((rss_kib / 1024)) MiB"

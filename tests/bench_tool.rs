@@ -32,6 +32,9 @@ fn the_load_tool_runs_every_workload_and_cleans_up() {
         sku: Some("pro".into()),
         ceiling_requests: 300,
         cleanup: true,
+        // Store ceilings as scripts/load.sh passes them from pgbench (made up here: the
+        // test checks the arithmetic, not PostgreSQL).
+        store_ceilings: vec![("create".into(), 1_000.0), ("lookup".into(), 2_000.0)],
     };
     let report = scim_bench::run(&config).expect("the run");
     println!("{}", report.table());
@@ -55,6 +58,29 @@ fn the_load_tool_runs_every_workload_and_cleans_up() {
         }
     }
     assert!(report.table().contains("| lookup | 200 |"));
+    for scenario in ["create", "bulk", "get", "lookup"] {
+        let row = report.row(scenario).expect(scenario);
+        let ceiling = if matches!(scenario, "create" | "bulk") {
+            1_000.0
+        } else {
+            2_000.0
+        };
+        assert_eq!(
+            row.store_ratio,
+            Some(row.stats.ops_per_second / ceiling),
+            "{row:?}"
+        );
+    }
+    let page = report.row("page").expect("page");
+    assert_eq!(
+        (page.store_ceiling.as_deref(), page.store_ratio),
+        (None, None)
+    );
+    assert!(
+        report.table().contains("| create | 1000 |"),
+        "{}",
+        report.table()
+    );
     // The cleanup removed the users, and with them their seats.
     let left = server.get("/scim/v2/Users?count=1", &token);
     assert_eq!(left.json["totalResults"], 0, "{}", left.text);

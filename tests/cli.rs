@@ -1,12 +1,14 @@
 //! The operator CLI, also while `serve` runs on the same database.
 
+use std::time::Duration;
+
 use crate::helpers::{Server, Store, cli, cli_output, issue_token, tenant_with_token};
 
 #[test]
 fn tokens_are_listed_revoked_and_honoured_by_the_running_server() {
     let store = Store::sqlite();
     let first = tenant_with_token(&store, "acme");
-    let server = Server::start(store);
+    let server = Server::start_caching_credentials_for_a_second(store);
     let store = &server.store;
 
     // Issued while the server runs: usable on the next request.
@@ -38,8 +40,9 @@ fn tokens_are_listed_revoked_and_honoured_by_the_running_server() {
         .to_owned();
 
     cli(store, &["token", "revoke", "--tenant", "acme", &second_id]);
+    // Another process revoked it: refused once the server's 1 s credential cache lets go.
     server
-        .get("/scim/v2/Users", &second)
+        .refused_within("/scim/v2/Users", &second, Duration::from_secs(5))
         .assert_error(401, None);
     assert_eq!(server.get("/scim/v2/Users", &first).status, 200);
 

@@ -117,6 +117,41 @@ impl Server {
         Self::start_with(store, &[], "warn", Stdio::inherit())
     }
 
+    /// Starts the server remembering accepted tokens for one second, for the tests that
+    /// revoke credentials from the CLI (another process) and wait out that bound.
+    pub(crate) fn start_caching_credentials_for_a_second(store: Store) -> Self {
+        Self::start_with(
+            store,
+            &["--credential-cache-seconds", "1"],
+            "warn",
+            Stdio::inherit(),
+        )
+    }
+
+    /// Polls `path` with `token` until it answers 401: a credential revoked from another
+    /// process stops working once this server's credential cache let go of it (1 s here).
+    pub(crate) fn refused_within(
+        &self,
+        path: &str,
+        token: &str,
+        bound: std::time::Duration,
+    ) -> Reply {
+        let started = std::time::Instant::now();
+        loop {
+            let reply = self.get(path, token);
+            if reply.status == 401 {
+                return reply;
+            }
+            assert!(
+                started.elapsed() < bound,
+                "still {} after {bound:?}: {}",
+                reply.status,
+                reply.text
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// Starts the server with more `serve` flags, a `RUST_LOG` level, and its log output
     /// (stderr) sent to `logs`.
     pub(crate) fn start_with(store: Store, flags: &[&str], log_level: &str, logs: Stdio) -> Self {

@@ -16,6 +16,7 @@ mod discovery;
 mod entra;
 mod errors;
 mod events;
+mod faults;
 mod isolation;
 mod jobs;
 mod licensing;

@@ -111,7 +111,7 @@ fn ways_in(store: Store) {
         ],
     );
     let expired = expired.lines().last().expect("token").to_owned();
-    let server = Server::start(store);
+    let server = Server::start_caching_credentials_for_a_second(store);
 
     // Client credentials, client authenticated by the Basic header (Entra ID's way).
     let (access, expires_in) =
@@ -245,7 +245,11 @@ fn ways_in(store: Store) {
         &server.store,
         &["client", "revoke", "--tenant", "acme", &id],
     );
-    assert_scim_401(&server.get("/scim/v2/Users", &access));
+    assert_scim_401(&server.refused_within(
+        "/scim/v2/Users",
+        &access,
+        std::time::Duration::from_secs(5),
+    ));
     assert_scim_401(&with_basic(
         &server,
         "GET",

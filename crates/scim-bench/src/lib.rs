@@ -39,6 +39,21 @@ pub struct Config {
     pub ceiling_requests: usize,
     /// Delete what the run created at the end.
     pub cleanup: bool,
+    /// The store's own rates measured in the same run (e.g. with pgbench), by name:
+    /// `create` (user + assignment + event transactions/s), `lookup` (indexed point reads/s),
+    /// `page` (keyset pages of 100/s); others are reported as they are.
+    pub store_ceilings: Vec<(String, f64)>,
+}
+
+/// The store ceiling a scenario compares to: what the store alone does for the statements
+/// that scenario needs at least.
+fn store_ceiling_of(scenario: &str) -> Option<&'static str> {
+    match scenario {
+        "create" | "bulk" => Some("create"),
+        "get" | "lookup" => Some("lookup"),
+        "page" => Some("page"),
+        _ => None,
+    }
 }
 
 /// Which ceiling a scenario compares to.
@@ -58,6 +73,9 @@ pub struct Row {
     pub ceiling: Option<Ceiling>,
     /// ops/s as a fraction of the ceiling's requests/s.
     pub ratio: Option<f64>,
+    /// The store ceiling it compares to, and ops/s as a fraction of it.
+    pub store_ceiling: Option<String>,
+    pub store_ratio: Option<f64>,
     pub note: String,
     pub error_samples: Vec<String>,
 }
@@ -67,22 +85,27 @@ pub struct Report {
     pub run: String,
     pub concurrency: usize,
     pub rows: Vec<Row>,
+    pub store_ceilings: Vec<(String, f64)>,
 }
 
 impl Report {
     /// The report as a Markdown table.
     pub fn table(&self) -> String {
         let mut out = String::from(
-            "| scenario | ops | ops/s | p50 ms | p99 ms | errors | ratio to ceiling | note |\n\
-             |---|---:|---:|---:|---:|---:|---:|---|\n",
+            "| scenario | ops | ops/s | p50 ms | p99 ms | errors | ratio to HTTP ceiling | ratio to store ceiling | note |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---|\n",
         );
         for row in &self.rows {
             let ratio = match (row.ratio, row.ceiling) {
                 (Some(ratio), Some(ceiling)) => format!("{:.1}% of {ceiling:?}", ratio * 100.0),
                 _ => "—".into(),
             };
+            let store = match (row.store_ratio, &row.store_ceiling) {
+                (Some(ratio), Some(name)) => format!("{:.1}% of {name}", ratio * 100.0),
+                _ => "—".into(),
+            };
             out.push_str(&format!(
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {ratio} | {} |\n",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {ratio} | {store} | {} |\n",
                 row.scenario,
                 row.stats.ops,
                 row.stats.ops_per_second,
@@ -91,6 +114,12 @@ impl Report {
                 row.stats.errors,
                 row.note
             ));
+        }
+        if !self.store_ceilings.is_empty() {
+            out.push_str("\n| store ceiling | ops/s |\n|---|---:|\n");
+            for (name, rate) in &self.store_ceilings {
+                out.push_str(&format!("| {name} | {rate:.0} |\n"));
+            }
         }
         out
     }
@@ -128,6 +157,8 @@ pub fn run(config: &Config) -> Result<Report, String> {
             stats: measured.stats,
             ceiling,
             ratio: None,
+            store_ceiling: None,
+            store_ratio: None,
             note,
             error_samples: measured.error_samples,
         });
@@ -211,10 +242,25 @@ pub fn run(config: &Config) -> Result<Report, String> {
             }
         }
     }
+    for row in &mut rows {
+        let Some(name) = store_ceiling_of(&row.scenario) else {
+            continue;
+        };
+        let rate = config
+            .store_ceilings
+            .iter()
+            .find(|(ceiling, _)| ceiling == name)
+            .map(|(_, rate)| *rate);
+        if let Some(rate) = rate.filter(|rate| *rate > 0.0) {
+            row.store_ceiling = Some(name.to_owned());
+            row.store_ratio = Some(row.stats.ops_per_second / rate);
+        }
+    }
     Ok(Report {
         run,
         concurrency: c,
         rows,
+        store_ceilings: config.store_ceilings.clone(),
     })
 }
 

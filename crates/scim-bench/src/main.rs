@@ -42,9 +42,24 @@ struct Args {
     /// Keep what the run created (by default it is deleted, which is measured too).
     #[arg(long)]
     keep: bool,
+    /// The store's own rate for a workload, measured in the same run (scripts/load.sh runs
+    /// pgbench): NAME=OPS_PER_SECOND, repeated; create, lookup and page are compared to.
+    #[arg(long = "store-ceiling", value_parser = store_ceiling)]
+    store_ceilings: Vec<(String, f64)>,
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+}
+
+fn store_ceiling(text: &str) -> Result<(String, f64), String> {
+    let (name, rate) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=OPS_PER_SECOND, got '{text}'"))?;
+    let rate: f64 = rate
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{rate}' is not a rate"))?;
+    Ok((name.trim().to_owned(), rate))
 }
 
 fn main() -> ExitCode {
@@ -59,6 +74,7 @@ fn main() -> ExitCode {
         sku: args.sku,
         ceiling_requests: args.ceiling_requests,
         cleanup: !args.keep,
+        store_ceilings: args.store_ceilings,
     };
     let report = match scim_bench::run(&config) {
         Ok(report) => report,

@@ -204,6 +204,13 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_WORKERS")]
     pub workers: Option<usize>,
 
+    /// How long an accepted bearer token is remembered, in seconds, before it is looked up
+    /// in the store again; 0 looks every request's token up. A token revoked from another
+    /// process keeps working on this one for at most this long (see docs/security.md).
+    #[arg(long, env = "SCIM_CREDENTIAL_CACHE_SECONDS", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(0..=60))]
+    pub credential_cache_seconds: u32,
+
     /// Requests per second each tenant may sustain, per server process; beyond it (and
     /// the burst) requests answer 429 with Retry-After. 0 turns the limit off. The default
     /// is far above what Entra ID or Okta send (see docs/security.md).

@@ -60,7 +60,11 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         signer,
         resources: app.resources,
         licenses: app.licenses,
-        tenants: app.tenants,
+        tenants: app
+            .tenants
+            .with_credential_cache(chrono::TimeDelta::seconds(i64::from(
+                args.credential_cache_seconds,
+            ))),
         registry: Arc::clone(&app.registry),
         limiter: Arc::new(RateLimiter::new((args.rate_limit > 0).then(|| RateLimit {
             per_second: f64::from(args.rate_limit),

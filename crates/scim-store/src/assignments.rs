@@ -29,7 +29,7 @@ use scim_core::license::{
 use scim_core::{StoreError, WriteContext};
 use serde_json::{Map, Value};
 
-use crate::connection::{DbConnection, execute_per_backend};
+use crate::connection::{DbConnection, execute_per_backend, load_per_backend};
 use crate::errors::from_diesel;
 use crate::expand::groups_of;
 use crate::licenses::{load_rules, pools_for_rules};
@@ -332,7 +332,7 @@ pub(crate) fn load_held(
 ) -> Result<HashMap<i64, Vec<HeldLicense>>, StoreError> {
     let mut held: HashMap<i64, Vec<HeldLicense>> = HashMap::new();
     for chunk in user_seqs.chunks(CHUNK) {
-        let rows: Vec<(i64, String, String, i64)> = license_assignments::table
+        let rows = license_assignments::table
             .inner_join(
                 license_pools::table.on(license_pools::tenant_id
                     .eq(license_assignments::tenant_id)
@@ -345,9 +345,9 @@ pub(crate) fn load_held(
                 license_pools::sku,
                 license_assignments::source,
                 license_assignments::assigned,
-            ))
-            .load(connection)
-            .map_err(from_diesel)?;
+            ));
+        let rows: Vec<(i64, String, String, i64)> =
+            load_per_backend!(connection, rows).map_err(from_diesel)?;
         for (seq, sku, source, assigned) in rows {
             let source = LicenseSource::parse(&source).ok_or_else(|| corrupt("source", &source))?;
             held.entry(seq).or_default().push(HeldLicense {
@@ -388,14 +388,14 @@ fn load_users(
 ) -> Result<Vec<UserRow>, StoreError> {
     let mut users = Vec::with_capacity(seqs.len());
     for chunk in seqs.chunks(CHUNK) {
-        let rows: Vec<(i64, String, String)> = resources::table
+        let rows = resources::table
             .filter(resources::tenant_id.eq(tenant))
             .filter(resources::kind.eq("User"))
             .filter(resources::seq.eq_any(chunk))
             .order(resources::seq)
-            .select((resources::seq, resources::id, resources::data))
-            .load(connection)
-            .map_err(from_diesel)?;
+            .select((resources::seq, resources::id, resources::data));
+        let rows: Vec<(i64, String, String)> =
+            load_per_backend!(connection, rows).map_err(from_diesel)?;
         for (seq, id, data) in rows {
             let attributes = serde_json::from_str(&data).map_err(StoreError::unavailable)?;
             users.push((seq, id, attributes));

@@ -24,7 +24,7 @@ use scim_core::{Expand, ResourceKind, StoreError};
 use serde_json::{Map, Value};
 
 use crate::assignments::load_held;
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, load_per_backend};
 use crate::errors::from_diesel;
 use crate::members::CHUNK;
 use crate::rows::StoredResource;
@@ -91,7 +91,7 @@ fn members_of(
 ) -> Result<HashMap<i64, Vec<Value>>, StoreError> {
     let mut members: HashMap<i64, Vec<Value>> = HashMap::new();
     for chunk in group_seqs.chunks(CHUNK) {
-        let rows: Vec<(i64, String, String, Option<String>)> = group_members::table
+        let rows = group_members::table
             .inner_join(resources::table.on(resources::seq.eq(group_members::member_seq)))
             .filter(group_members::group_seq.eq_any(chunk))
             .order((group_members::group_seq, group_members::member_seq))
@@ -131,7 +131,7 @@ pub(crate) fn groups_of(
     while !frontier.is_empty() {
         let mut next = Vec::new();
         for chunk in frontier.chunks(CHUNK) {
-            let rows: Vec<(i64, i64, String, Option<String>)> = group_members::table
+            let rows = group_members::table
                 .inner_join(resources::table.on(resources::seq.eq(group_members::group_seq)))
                 .filter(group_members::member_seq.eq_any(chunk))
                 .order((group_members::member_seq, group_members::group_seq))
@@ -140,9 +140,9 @@ pub(crate) fn groups_of(
                     group_members::group_seq,
                     resources::id,
                     resources::display,
-                ))
-                .load(connection)
-                .map_err(from_diesel)?;
+                ));
+            let rows: Vec<(i64, i64, String, Option<String>)> =
+                load_per_backend!(connection, rows).map_err(from_diesel)?;
             for (member, group, id, display) in rows {
                 parents.entry(member).or_default().push(group);
                 if let Entry::Vacant(entry) = groups.entry(group) {

@@ -120,8 +120,12 @@ impl DieselStore {
     {
         let pool = self.pool.clone();
         let task = tokio::task::spawn_blocking(move || {
-            let mut connection = pool.get().map_err(from_pool)?;
-            work(&mut connection)
+            let mut pooled = pool.get().map_err(from_pool)?;
+            let done = work(&mut pooled.connection);
+            if !matches!(done, Err(StoreError::Unavailable(_))) {
+                pooled.last_ok = std::time::Instant::now();
+            }
+            done
         });
         match task.await {
             Ok(result) => result,

@@ -2,6 +2,7 @@
 
 mod batch;
 mod bulk;
+mod credentials;
 mod delivery;
 mod feed;
 mod jobs;
@@ -13,6 +14,7 @@ mod tenants;
 
 pub use batch::BatchOp;
 pub use bulk::BulkService;
+pub use credentials::CredentialCache;
 pub use delivery::{DeliveryConfig, DeliveryService, Round};
 pub use feed::{EventFeedService, Polled};
 pub use jobs::{BulkJobService, Progress};

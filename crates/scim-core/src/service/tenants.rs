@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::{ScimError, ScimResult, StoreError};
 use crate::ports::{Clock, IdGenerator, SecretGenerator, TenantRepository};
+use crate::service::CredentialCache;
 use crate::tenant::{
     Principal, StoredClient, StoredToken, TOKEN_PREFIX, Tenant, TenantId, TokenHash, is_valid_slug,
 };
@@ -53,6 +54,7 @@ pub struct TenantService {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     secrets: Arc<dyn SecretGenerator>,
+    credentials: Arc<CredentialCache>,
 }
 
 impl TenantService {
@@ -67,7 +69,16 @@ impl TenantService {
             clock,
             ids,
             secrets,
+            credentials: Arc::default(),
         }
+    }
+
+    /// Remembers accepted bearer tokens for `ttl` ([`CredentialCache`]); zero (the
+    /// default) looks every token up.
+    #[must_use]
+    pub fn with_credential_cache(mut self, ttl: TimeDelta) -> Self {
+        self.credentials = Arc::new(CredentialCache::new(ttl));
+        self
     }
 
     pub async fn create_tenant(
@@ -253,6 +264,10 @@ impl TenantService {
     pub async fn authenticate_bearer(&self, secret: &str) -> ScimResult<Principal> {
         let rejected = || ScimError::Unauthorized("the bearer token is not valid".into());
         let hash = TokenHash::of(secret);
+        let now = self.clock.now();
+        if let Some(principal) = self.credentials.get(&hash, now) {
+            return Ok(principal);
+        }
         let found = self.repo.find_token(&hash).await.map_err(|e| match e {
             StoreError::Unavailable(_) => ScimError::Unavailable,
             _ => rejected(),
@@ -260,19 +275,21 @@ impl TenantService {
         let Some((token, tenant)) = found else {
             return Err(rejected());
         };
-        if !token.hash.matches(&hash) || !token.is_valid_at(self.clock.now()) {
+        if !token.hash.matches(&hash) || !token.is_valid_at(now) {
             return Err(rejected());
         }
         let credential_id = match token.client {
             Some(client) => format!("client:{client}"),
             None => token.id,
         };
-        Ok(Principal {
+        let principal = Principal {
             tenant: tenant.id,
             tenant_slug: tenant.slug,
             credential_id,
             client_certs: tenant.client_certs,
-        })
+        };
+        self.credentials.put(&hash, &principal, token.expires, now);
+        Ok(principal)
     }
 
     /// Whether the store answers.
@@ -402,6 +419,55 @@ mod tests {
             let err = svc.authenticate_bearer(bad).await.unwrap_err();
             assert_eq!(err.status(), 401, "{bad}");
         }
+    }
+
+    /// With a credential cache, a token accepted once is not looked up again until the
+    /// cache's time to live is over (then it is, and a revocation shows); refusals and
+    /// store failures are never remembered.
+    #[tokio::test]
+    async fn accepted_tokens_are_looked_up_once_per_time_to_live() {
+        use std::sync::atomic::{AtomicI64, Ordering};
+
+        let mut repo = MockTenantRepository::new();
+        let revoked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let gone = Arc::clone(&revoked);
+        repo.expect_find_token().times(4).returning(move |hash| {
+            let found = *hash == TokenHash::of("scim_good") && !gone.load(Ordering::SeqCst);
+            Ok(found.then(|| (token("scim_good", None), acme())))
+        });
+        let seconds = Arc::new(AtomicI64::new(0));
+        let elapsed = Arc::clone(&seconds);
+        let mut clock = MockClock::new();
+        clock
+            .expect_now()
+            .returning(move || now() + TimeDelta::seconds(elapsed.load(Ordering::SeqCst)));
+        let svc = TenantService::new(
+            Arc::new(repo),
+            Arc::new(clock),
+            Arc::new(MockIdGenerator::new()),
+            Arc::new(MockSecretGenerator::new()),
+        )
+        .with_credential_cache(TimeDelta::seconds(5));
+        // Looked up once, then served from the cache.
+        for _ in 0..3 {
+            assert_eq!(
+                svc.authenticate_bearer("scim_good")
+                    .await
+                    .unwrap()
+                    .credential_id,
+                "tok1"
+            );
+        }
+        // An unknown token is looked up (and refused) every time.
+        for _ in 0..2 {
+            assert!(svc.authenticate_bearer("scim_unknown").await.is_err());
+        }
+        // Revoked meanwhile: still accepted within the time to live, refused after it.
+        revoked.store(true, Ordering::SeqCst);
+        seconds.store(4, Ordering::SeqCst);
+        assert!(svc.authenticate_bearer("scim_good").await.is_ok());
+        seconds.store(5, Ordering::SeqCst);
+        assert!(svc.authenticate_bearer("scim_good").await.is_err());
     }
 
     #[tokio::test]

@@ -1,0 +1,151 @@
+//! Bearer tokens found valid a moment ago, so that the requests an IdP sends back to back
+//! do not each look their token up in the store.
+//!
+//! An entry lives `ttl` (the server's `--credential-cache-seconds`, 5 by default; 0 turns
+//! the cache off) and never past its token's own expiry. The price is that a token revoked
+//! from another process (the CLI, another replica) keeps working for at most `ttl` on a
+//! process that accepted it just before; revocation is not instant, it is bounded.
+//! Refusals are never remembered: a token issued a moment ago works at once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::tenant::{Principal, TokenHash};
+
+/// Entries kept at most; a full cache drops its stale entries, or else all of them.
+const CAPACITY: usize = 10_000;
+
+#[derive(Debug)]
+pub struct CredentialCache {
+    ttl: TimeDelta,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    principal: Principal,
+    /// When the entry stops being used: its time to live, or the token's expiry if sooner.
+    until: DateTime<Utc>,
+}
+
+impl CredentialCache {
+    /// A cache whose entries live `ttl`; zero keeps nothing.
+    pub fn new(ttl: TimeDelta) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The principal of a token accepted less than `ttl` ago and not expired since.
+    pub fn get(&self, hash: &TokenHash, now: DateTime<Utc>) -> Option<Principal> {
+        if self.ttl <= TimeDelta::zero() {
+            return None;
+        }
+        let entries = self.lock();
+        let entry = entries.get(&hash.0)?;
+        (now < entry.until).then(|| entry.principal.clone())
+    }
+
+    /// Remembers a token just accepted, which expires at `expires` if ever.
+    pub fn put(
+        &self,
+        hash: &TokenHash,
+        principal: &Principal,
+        expires: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) {
+        if self.ttl <= TimeDelta::zero() {
+            return;
+        }
+        let until = expires.map_or(now + self.ttl, |expires| expires.min(now + self.ttl));
+        let mut entries = self.lock();
+        if entries.len() >= CAPACITY && !entries.contains_key(&hash.0) {
+            entries.retain(|_, entry| now < entry.until);
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            hash.0.clone(),
+            Entry {
+                principal: principal.clone(),
+                until,
+            },
+        );
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Default for CredentialCache {
+    /// Keeps nothing.
+    fn default() -> Self {
+        Self::new(TimeDelta::zero())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::tenant::TenantId;
+
+    fn principal(credential: &str) -> Principal {
+        Principal {
+            tenant: TenantId("t1".into()),
+            tenant_slug: "acme".into(),
+            credential_id: credential.into(),
+            client_certs: Vec::new(),
+        }
+    }
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    #[test]
+    fn an_entry_lives_its_ttl_and_never_past_its_tokens_expiry() {
+        let cache = CredentialCache::new(TimeDelta::seconds(5));
+        let (a, b) = (TokenHash::of("scim_a"), TokenHash::of("scim_b"));
+        cache.put(&a, &principal("a"), None, at(0));
+        cache.put(&b, &principal("b"), Some(at(2)), at(0));
+        assert_eq!(cache.get(&a, at(4)), Some(principal("a")));
+        assert_eq!(cache.get(&a, at(5)), None, "ttl over");
+        assert_eq!(cache.get(&b, at(1)), Some(principal("b")));
+        assert_eq!(cache.get(&b, at(2)), None, "the token expired first");
+        assert_eq!(cache.get(&TokenHash::of("scim_c"), at(0)), None);
+    }
+
+    #[test]
+    fn a_zero_ttl_keeps_nothing() {
+        let cache = CredentialCache::default();
+        let a = TokenHash::of("scim_a");
+        cache.put(&a, &principal("a"), None, at(0));
+        assert_eq!(cache.get(&a, at(0)), None);
+    }
+
+    #[test]
+    fn a_full_cache_drops_stale_entries_first() {
+        let cache = CredentialCache::new(TimeDelta::seconds(5));
+        for n in 0..CAPACITY {
+            cache.put(
+                &TokenHash::of(&format!("old{n}")),
+                &principal("old"),
+                None,
+                at(0),
+            );
+        }
+        let fresh = TokenHash::of("fresh");
+        cache.put(&fresh, &principal("fresh"), None, at(10));
+        assert_eq!(cache.lock().len(), 1, "the stale ones went");
+        assert_eq!(cache.get(&fresh, at(11)), Some(principal("fresh")));
+    }
+}
