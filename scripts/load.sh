@@ -54,12 +54,15 @@ if [[ "$store" == postgres ]]; then
     SCIM_BENCH_TOKEN="$token" "$target/release/scim-bench" --url "$url" --users 0 --reads 0 \
         --bulk-users 5000 --ceiling-requests 0 --keep >/dev/null
     psql "$db" -qc "VACUUM ANALYZE" >/dev/null
-    # The store's ceiling in the same run: pgbench, 16 clients, the statements a request
-    # needs at least, in the server's own tables (scripts/store-ceiling/*.sql).
+    # The store's ceiling in the same run: pgbench running the statements a request needs
+    # at least, in the server's own tables (scripts/store-ceiling/*.sql).
     psql "$db" -qf scripts/store-ceiling/setup.sql >/dev/null
     seconds="${SCIM_LOAD_CEILING_SECONDS:-10}"
     for script in create create-one-counter lookup page; do
-        tps="$(pgbench -n -M prepared -c 16 -j 2 -T "$seconds" \
+        # IdPs page with one client, one page after the other; the rest with 16.
+        clients=16
+        [[ "$script" == page ]] && clients=1
+        tps="$(pgbench -n -M prepared -c "$clients" -j "$((clients > 1 ? 2 : 1))" -T "$seconds" \
             -f "scripts/store-ceiling/$script.sql" "$db" 2>/dev/null \
             | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p')"
         [[ -n "$tps" ]] || { echo "pgbench $script failed"; exit 1; }

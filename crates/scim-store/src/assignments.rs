@@ -141,7 +141,7 @@ pub(crate) fn reconcile(
             }
         })
         .collect::<Vec<_>>();
-    commit(connection, ctx, &plans, seating)
+    commit(connection, ctx, &plans, seating, &[])
 }
 
 /// The licenses of users created together in one transaction (a /Bulk run of POSTs),
@@ -162,25 +162,11 @@ pub(crate) fn seat_new_users(
     users: &[(i64, &str, &str)],
 ) -> Result<NewUsersLicenses, StoreError> {
     let tenant = ctx.tenant.0.as_str();
-    let pools = pools_for_rules(connection, tenant)?;
-    if pools.is_empty() {
+    let plans = new_user_plans(connection, tenant, users)?;
+    if plans.is_empty() {
         return Ok(NewUsersLicenses {
-            plans: Vec::new(),
+            plans,
             refused: users.iter().map(|_| None).collect(),
-        });
-    }
-    let rules = LicenseRules {
-        pools,
-        rules: load_rules(connection, tenant)?,
-    };
-    let mut plans = Vec::with_capacity(users.len());
-    for &(seq, id, data) in users {
-        let attributes = serde_json::from_str(data).map_err(StoreError::unavailable)?;
-        let grants = rules.grants_for(&UserFacts::from_attributes(&attributes, Vec::new()));
-        plans.push(UserPlan {
-            seq,
-            id: id.to_owned(),
-            changes: plan_license_changes(&[], &grants),
         });
     }
     // `(seats, used so far)` per pool wanted, its stripes locked in sku order.
@@ -222,14 +208,59 @@ pub(crate) fn seat_new_users(
     })
 }
 
+/// What the rules grant users just created: they hold nothing and are in no group, so their
+/// attributes decide alone. `users` are `(seq, id, stored data)`; no plans when the tenant
+/// has no pool.
+fn new_user_plans(
+    connection: &mut DbConnection,
+    tenant: &str,
+    users: &[(i64, &str, &str)],
+) -> Result<Vec<UserPlan>, StoreError> {
+    let pools = pools_for_rules(connection, tenant)?;
+    if pools.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rules = LicenseRules {
+        pools,
+        rules: load_rules(connection, tenant)?,
+    };
+    users
+        .iter()
+        .map(|&(seq, id, data)| {
+            let attributes = serde_json::from_str(data).map_err(StoreError::unavailable)?;
+            let grants = rules.grants_for(&UserFacts::from_attributes(&attributes, Vec::new()));
+            Ok(UserPlan {
+                seq,
+                id: id.to_owned(),
+                changes: plan_license_changes(&[], &grants),
+            })
+        })
+        .collect()
+}
+
+/// Licenses a user just created and records its `events` with its license events, in
+/// that order (one outbox insert).
+pub(crate) fn license_new_user(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    user: (i64, &str, &str),
+    events: &[ResourceEvent],
+    seating: Seating,
+) -> Result<(), StoreError> {
+    let plans = new_user_plans(connection, ctx.tenant.0.as_str(), &[user])?;
+    commit(connection, ctx, &plans, seating, events).map(|_| ())
+}
+
 impl NewUsersLicenses {
-    /// Writes the licenses of the users not refused: seats, assignments, audit, events.
+    /// Writes the licenses of the users not refused: seats, assignments, audit, and their
+    /// events after `leading` (the users' own).
     pub(crate) fn commit(
         &self,
         connection: &mut DbConnection,
         ctx: &WriteContext,
+        leading: &[ResourceEvent],
     ) -> Result<(), StoreError> {
-        commit(connection, ctx, &self.plans, Seating::BATCHED).map(|_| ())
+        commit(connection, ctx, &self.plans, Seating::BATCHED, leading).map(|_| ())
     }
 }
 
@@ -321,7 +352,7 @@ pub(crate) fn revoke_all(
         id: id.to_owned(),
         changes: plan_license_changes(&held, &Grants::default()),
     };
-    commit(connection, ctx, &[plan], seating).map(|_| ())
+    commit(connection, ctx, &[plan], seating, &[]).map(|_| ())
 }
 
 /// The licenses the users hold, by user `seq`, in sku order, each sku spelled as its pool
@@ -430,12 +461,14 @@ struct PoolDemand {
     revoke: i64,
 }
 
-/// Takes the seats and writes the plans: assignments, the pools' stripes and the audit log.
+/// Takes the seats and writes the plans: assignments, the pools' stripes and the audit log;
+/// records `leading` (the write's own events) and then the license events.
 fn commit(
     connection: &mut DbConnection,
     ctx: &WriteContext,
     plans: &[UserPlan],
     seating: Seating,
+    leading: &[ResourceEvent],
 ) -> Result<Reconciled, StoreError> {
     let tenant = ctx.tenant.0.as_str();
     let mut demands: BTreeMap<String, PoolDemand> = BTreeMap::new();
@@ -453,6 +486,7 @@ fn commit(
         }
     }
     if demands.is_empty() && plans.iter().all(|plan| plan.changes.resource.is_empty()) {
+        outbox::record(connection, ctx, leading)?;
         return Ok(Reconciled::default());
     }
     // Seats first, pool by pool in sku order (the order every writer locks them in).
@@ -484,7 +518,7 @@ fn commit(
     let at = to_micros(&ctx.at);
     let mut outcome = Reconciled::default();
     let mut audit = Vec::new();
-    let mut events = Vec::new();
+    let mut events = leading.to_vec();
     for plan in plans {
         for sku in &plan.changes.revoke {
             diesel::delete(

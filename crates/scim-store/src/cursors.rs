@@ -6,10 +6,17 @@
 //! of its last resource under the index the next page starts at; a request for exactly
 //! that page then reads `seq > last` instead: an index range scan, as cheap as page 1.
 //!
+//! A walk also keeps the `totalResults` its first page counted: counting a tenant's
+//! million users again for each of its 10,000 pages would cost more than the pages. So
+//! during a walk `totalResults` is the count when the walk began (RFC 7644 §3.4.2.4 leaves
+//! index paging under concurrent change to the provider); a resource created meanwhile
+//! comes after the others and is found by the next sync, and a client jumping to a page
+//! out of order gets a fresh count.
+//!
 //! The memory is per process, bounded, and short-lived; a miss (another replica served
-//! the previous page, a client jumping around) falls back to `OFFSET`. Under concurrent
-//! deletes a remembered walk does not skip a resource that `OFFSET` would have shifted
-//! past (RFC 7644 §3.4.2.4 leaves index paging under concurrent change to the provider).
+//! the previous page, a client jumping around) falls back to `OFFSET` and a count. Under
+//! concurrent deletes a remembered walk does not skip a resource that `OFFSET` would have
+//! shifted past.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -25,23 +32,30 @@ const KEPT: Duration = Duration::from_secs(600);
 /// the 0-based offset the page starts at.
 pub(crate) type PageKey = (String, &'static str, String, u64);
 
+/// Where a walk stands: the page at a key starts after `seq`, and the walk counted `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WalkState {
+    pub(crate) after: i64,
+    pub(crate) total: u64,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct PageCursors {
-    after: Mutex<HashMap<PageKey, (i64, Instant)>>,
+    after: Mutex<HashMap<PageKey, (WalkState, Instant)>>,
 }
 
 impl PageCursors {
-    /// The `seq` the page at `key` starts after, when a walk left it.
-    pub(crate) fn after(&self, key: &PageKey) -> Option<i64> {
+    /// Where the page at `key` starts, when a walk left it there.
+    pub(crate) fn after(&self, key: &PageKey) -> Option<WalkState> {
         let after = self.after.lock().unwrap_or_else(PoisonError::into_inner);
         after
             .get(key)
             .filter(|(_, at)| at.elapsed() < KEPT)
-            .map(|(seq, _)| *seq)
+            .map(|(state, _)| *state)
     }
 
-    /// Remembers that the page at `key` starts after `seq`.
-    pub(crate) fn remember(&self, key: PageKey, seq: i64) {
+    /// Remembers where the page at `key` starts.
+    pub(crate) fn remember(&self, key: PageKey, state: WalkState) {
         let mut after = self.after.lock().unwrap_or_else(PoisonError::into_inner);
         if after.len() >= REMEMBERED {
             after.retain(|_, (_, at)| at.elapsed() < KEPT);
@@ -49,7 +63,7 @@ impl PageCursors {
                 after.clear();
             }
         }
-        after.insert(key, (seq, Instant::now()));
+        after.insert(key, (state, Instant::now()));
     }
 }
 
@@ -64,12 +78,16 @@ mod tests {
     #[test]
     fn a_walk_is_remembered_per_page_and_bounded() {
         let cursors = PageCursors::default();
+        let state = WalkState {
+            after: 4_711,
+            total: 25,
+        };
         assert_eq!(cursors.after(&key(100)), None);
-        cursors.remember(key(100), 4_711);
-        assert_eq!(cursors.after(&key(100)), Some(4_711));
+        cursors.remember(key(100), state);
+        assert_eq!(cursors.after(&key(100)), Some(state));
         assert_eq!(cursors.after(&key(200)), None);
         for offset in 0..REMEMBERED as u64 {
-            cursors.remember(key(1_000 + offset), 1);
+            cursors.remember(key(1_000 + offset), state);
         }
         let held = cursors.after.lock().unwrap().len();
         assert!(held <= REMEMBERED, "{held}");

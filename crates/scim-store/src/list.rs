@@ -11,7 +11,7 @@ use scim_core::{Expand, ResourceKind, SchemaRegistry, StoreError};
 
 use crate::columns::{Column, ResourceQuery};
 use crate::connection::{DbConnection, MultiBackend};
-use crate::cursors::{PageCursors, PageKey};
+use crate::cursors::{PageCursors, PageKey, WalkState};
 use crate::errors::from_diesel;
 use crate::expand::expand;
 use crate::filter_sql::{Predicate, Pushdown, push_down};
@@ -90,18 +90,8 @@ impl ListPlan {
                 resources: Vec::new(),
             }),
             Self::InSql { predicate, sort } => {
-                let total: i64 = selecting(tenant, kind, predicate)
-                    .count()
-                    .get_result(connection)
-                    .map_err(from_diesel)?;
-                let total = u64::try_from(total).unwrap_or_default();
-                if query.count == 0 || query.offset() >= total {
-                    return Ok(ListPage {
-                        total,
-                        resources: Vec::new(),
-                    });
-                }
-                // Insertion order: a walk's next page reads on from the last `seq` served.
+                // Insertion order: a walk's next page reads on from the last `seq` served,
+                // with the count its first page made.
                 let walk = sort.is_none().then(|| {
                     let key = |offset| -> PageKey {
                         (
@@ -113,20 +103,36 @@ impl ListPlan {
                     };
                     (key(query.offset()), key(query.offset() + query.count))
                 });
-                let after = walk.as_ref().and_then(|(this, _)| cursors.after(this));
-                let ordered = match (sort, after) {
+                let state = walk.as_ref().and_then(|(this, _)| cursors.after(this));
+                let total = match state {
+                    Some(state) => state.total,
+                    None => {
+                        let total: i64 = selecting(tenant, kind, predicate)
+                            .count()
+                            .get_result(connection)
+                            .map_err(from_diesel)?;
+                        u64::try_from(total).unwrap_or_default()
+                    }
+                };
+                if query.count == 0 || query.offset() >= total {
+                    return Ok(ListPage {
+                        total,
+                        resources: Vec::new(),
+                    });
+                }
+                let ordered = match (sort, state) {
                     (Some((column, order)), _) => {
                         column.order(selecting(tenant, kind, predicate), *order)
                     }
-                    (None, Some(after)) => {
-                        selecting(tenant, kind, predicate).filter(resources::seq.gt(after))
+                    (None, Some(state)) => {
+                        selecting(tenant, kind, predicate).filter(resources::seq.gt(state.after))
                     }
                     (None, None) => selecting(tenant, kind, predicate),
                 };
                 let mut ordered = ordered
                     .then_order_by(resources::seq.asc())
                     .limit(to_i64(query.count));
-                if after.is_none() {
+                if state.is_none() {
                     ordered = ordered.offset(to_i64(query.offset()));
                 }
                 let rows = ordered
@@ -135,7 +141,8 @@ impl ListPlan {
                     .map_err(from_diesel)?;
                 let mut page = to_stored(rows)?;
                 if let (Some((_, next)), Some(last)) = (walk, page.last()) {
-                    cursors.remember(next, last.seq);
+                    let after = last.seq;
+                    cursors.remember(next, WalkState { after, total });
                 }
                 expand(connection, &mut page, kind, expansion)?;
                 Ok(ListPage {

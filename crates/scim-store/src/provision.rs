@@ -10,8 +10,8 @@
 //!    fails them with the precise `Conflict`;
 //! 2. the run's licenses planned and its pools' seats counted, stripes locked; in order, a
 //!    user whose seats are gone is refused, and its row deleted again;
-//! 3. the created users' events recorded in order, then their licenses committed at once
-//!    (seats, assignments, audit, license events).
+//! 3. their licenses committed at once (seats, assignments, audit) and the created users'
+//!    events recorded in order, then the license events, in one outbox insert.
 //!
 //! Outcomes are those of writing the users one after the other, each in its savepoint.
 
@@ -25,7 +25,6 @@ use crate::assignments::seat_new_users;
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::members::CHUNK;
-use crate::outbox;
 use crate::rows::NewResourceRow;
 use crate::schema::resources;
 
@@ -97,8 +96,7 @@ pub(crate) fn create_users(
             },
         })
         .collect();
-    outbox::record(connection, ctx, &events)?;
-    licenses.commit(connection, ctx)?;
+    licenses.commit(connection, ctx, &events)?;
     Ok(outcomes)
 }
 

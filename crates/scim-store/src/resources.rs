@@ -438,6 +438,12 @@ fn insert_one(
         .returning(resources::seq)
         .get_result::<i64>(connection)
         .map_err(from_diesel)?;
+    if kind == ResourceKind::User && changes.is_empty() {
+        // A new user holds nothing and is in no group: its attributes alone decide its
+        // licenses, and its events go with theirs.
+        let user = (seq, row.id.as_str(), row.state.data.as_str());
+        return assignments::license_new_user(connection, ctx, user, events, seating);
+    }
     outbox::record(connection, ctx, events)?;
     let maps_groups = kind == ResourceKind::Group
         && !changes.is_empty()

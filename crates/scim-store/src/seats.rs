@@ -1,13 +1,14 @@
 //! Seat accounting: a pool's seats are split over [`STRIPES`] rows, so that writers taking
 //! seats of one pool at the same time lock different rows, and none ever over-assigns.
 //!
-//! Per pool, the stripes' `used` add up to the pool's assignments and their `free` to
-//! `seats - used`; while an admin's lowering of `seats` leaves the pool over them, every
+//! Per pool, the stripes' `used` add up to the pool's assignments (one stripe's may go
+//! below zero: a seat taken on one stripe may be given back on another) and their `free`
+//! to `seats - used`; while an admin's lowering of `seats` leaves the pool over them, every
 //! stripe's `free` is [`CLOSED`]. A write changes them in one of two ways, inside its own
 //! transaction, after it locked its users' rows:
 //! - **one stripe** (PostgreSQL, a transaction writing one resource): take seats from a
-//!   stripe that keeps at least one free seat afterwards, or give seats back to an open
-//!   stripe charged with as many, the stripe found with `FOR UPDATE SKIP LOCKED`, so
+//!   stripe that keeps at least one free seat afterwards, or give seats back to any open
+//!   stripe, the stripe found with `FOR UPDATE SKIP LOCKED`, so
 //!   concurrent writers spread over the stripes instead of queueing on one row. Such a
 //!   change can neither exhaust nor over-fill the pool, so it needs no totals.
 //! - **every stripe**, locked in stripe order: exact totals, for everything else: the
@@ -175,13 +176,8 @@ fn one_stripe(
     change: i64,
     hint: i64,
 ) -> Result<bool, StoreError> {
-    // Taking keeps a free seat in the stripe; giving back needs an open stripe charged
-    // with as many.
-    let (free_at_least, used_at_least) = if change > 0 {
-        (change + 1, 0)
-    } else {
-        (0, -change)
-    };
+    // Taking keeps a free seat in the stripe; giving back needs an open stripe.
+    let free_at_least = if change > 0 { change + 1 } else { 0 };
     let start = i32::try_from(hint.rem_euclid(i64::from(STRIPES))).unwrap_or(0);
     for (from, to) in [(start, STRIPES), (0, start)] {
         let stripe = seat_stripes::table
@@ -193,7 +189,6 @@ fn one_stripe(
                     .and(seat_stripes::stripe.lt(to)),
             )
             .filter(seat_stripes::free.ge(free_at_least))
-            .filter(seat_stripes::used.ge(used_at_least))
             .order(seat_stripes::stripe)
             .select(seat_stripes::stripe)
             .limit(1)
@@ -292,29 +287,17 @@ fn lock_all(
 }
 
 /// The stripes after `change` seats were taken (or given back, when negative), touching
-/// as few stripes as it can: the richest stripes give, the poorest receive.
+/// as few stripes as it can: the richest stripes give, the poorest receive, each charged
+/// with what it gave or received.
 fn charge(stripes: &[Stripe], seats: i64, change: i64) -> Vec<Stripe> {
     let used: i64 = stripes.iter().map(|stripe| stripe.used).sum();
     let free: i64 = stripes.iter().map(|stripe| stripe.free).sum();
     let room = seats - (used + change);
     let open = stripes.iter().all(|stripe| stripe.free >= 0);
     let mut next = stripes.to_vec();
-    // What each stripe is charged with: any stripe may carry a change, as long as none
-    // goes below zero.
-    if change >= 0 {
-        next[0].used += change;
-    } else {
-        let mut back = -change;
-        let mut by_use: Vec<usize> = (0..next.len()).collect();
-        by_use.sort_by_key(|&at| std::cmp::Reverse(next[at].used));
-        for at in by_use {
-            let part = back.min(next[at].used);
-            next[at].used -= part;
-            back -= part;
-        }
-    }
     if !open || room < 0 || free != seats - used {
         // Closing, reopening, or counts out of step (seats changed): lay out anew.
+        next[0].used += change;
         return spread(&next, room);
     }
     let mut order: Vec<usize> = (0..next.len()).collect();
@@ -324,11 +307,13 @@ fn charge(stripes: &[Stripe], seats: i64, change: i64) -> Vec<Stripe> {
         for at in order {
             let part = take.min(next[at].free);
             next[at].free -= part;
+            next[at].used += part;
             take -= part;
         }
     } else {
         order.sort_by_key(|&at| next[at].free);
         next[order[0]].free -= change;
+        next[order[0]].used += change;
     }
     next
 }
@@ -419,9 +404,13 @@ mod tests {
         let before = stripes(&[(0, 2), (0, 5), (0, 3)]);
         let after = charge(&before, 10, 6);
         assert_eq!(totals(&after), (6, 4));
-        assert_eq!(after[1].free, 0, "the richest gave first");
-        assert_eq!(after[2].free, 2);
-        assert!(after.iter().all(|s| s.free >= 0 && s.used >= 0));
+        assert_eq!(
+            (after[1].free, after[1].used),
+            (0, 5),
+            "the richest gave first"
+        );
+        assert_eq!((after[2].free, after[2].used), (2, 1));
+        assert!(after.iter().all(|s| s.free >= 0));
     }
 
     #[test]
@@ -429,10 +418,10 @@ mod tests {
         let before = stripes(&[(3, 0), (2, 4), (1, 0)]);
         let after = charge(&before, 10, -4);
         assert_eq!(totals(&after), (2, 8));
-        assert!(after.iter().all(|s| s.used >= 0));
         assert_eq!(
-            after[0].free, 4,
-            "credited to one stripe with the fewest free seats"
+            (after[0].free, after[0].used),
+            (4, -1),
+            "credited to one stripe with the fewest free seats, which may go below zero"
         );
     }
 

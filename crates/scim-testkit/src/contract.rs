@@ -487,16 +487,19 @@ pub async fn startindex_walks_read_on_from_the_last_page<F: StoreFactory>(factor
     }
     // Out of order: by position.
     assert_eq!(page(6).await.1, expected[5..15]);
-    // A resource of page 1 deleted mid-walk: page 2 still starts right after page 1.
+    // A resource of page 1 deleted mid-walk: page 2 still starts right after page 1, and
+    // the walk's totalResults is the count its first page made.
     let first = page(1).await.1;
     store
         .delete(&writer(tenant), ResourceKind::User, "u03", None)
         .await
         .unwrap();
     let (total, second) = page(11).await;
-    assert_eq!(total, 24);
+    assert_eq!(total, 25, "the count when the walk began");
     assert_eq!(first.last().map(String::as_str), Some("u09"));
     assert_eq!(second, expected[10..20], "nobody skipped");
+    // A page out of the walk's order counts afresh.
+    assert_eq!(page(3).await.0, 24);
 }
 
 pub async fn lists_page_count_and_sort<F: StoreFactory>(factory: &F) {

@@ -1,15 +1,16 @@
 -- A pool's seats are split over 16 stripes (see docs/licensing.md, "Seat accounting"), so
 -- that concurrent writers taking seats of one pool lock different rows instead of queueing
--- on the pool's. Per pool: the stripes' `used` add up to its assignments, and their
--- `free` add up to `seats - used`; when an admin lowered `seats` below `used` every
--- stripe's `free` is -1 (closed) until enough seats are freed. A writer takes seats from
+-- on the pool's. Per pool: the stripes' `used` add up to its assignments (one stripe's may
+-- be negative: a seat taken on one stripe may be given back on another), and their `free`
+-- add up to `seats - used`; when an admin lowered `seats` below `used` every stripe's
+-- `free` is -1 (closed) until enough seats are freed. A writer takes seats from
 -- one stripe that keeps at least one free seat afterwards, or locks all 16 in order; so a
 -- pool's last seats, and any change of `seats`, are decided with every stripe locked.
 CREATE TABLE seat_stripes (
     tenant_id TEXT COLLATE "C" NOT NULL,
     sku_key TEXT COLLATE "C" NOT NULL,
     stripe INTEGER NOT NULL CHECK (stripe >= 0),
-    used BIGINT NOT NULL CHECK (used >= 0),
+    used BIGINT NOT NULL,
     free BIGINT NOT NULL CHECK (free >= -1),
     PRIMARY KEY (tenant_id, sku_key, stripe),
     FOREIGN KEY (tenant_id, sku_key) REFERENCES license_pools (tenant_id, sku_key)
