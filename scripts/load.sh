@@ -38,15 +38,8 @@ store_ceilings=()
 "$server" --database-url "$db" license set --tenant load --sku pro --seats 1000000 >/dev/null
 token="$("$server" --database-url "$db" token issue --tenant load | tail -n1)"
 # The per-tenant rate limit would answer a load test with 429s.
-RUST_LOG=warn "$server" --database-url "$db" serve --listen 127.0.0.1:0 --rate-limit 0 \
-    >"$work/stdout" 2>"$work/stderr" &
-server_pid=$!
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$work/stdout" 2>/dev/null && break
-    sleep 0.1
-done
-url="$(sed -n 's/^listening on //p' "$work/stdout" | head -n1)"
-[[ -n "$url" ]] || { echo "server did not start"; cat "$work/stderr"; exit 1; }
+source scripts/start-server.sh
+start_server "$server" "$db" --rate-limit 0
 if [[ "$store" == postgres ]]; then
     # Production PostgreSQL analyzes growing tables (autovacuum); this machine's has
     # autovacuum off, so warm the tenant up with 5,000 users and vacuum and analyze, as

@@ -31,15 +31,8 @@ trap cleanup EXIT
 "$server" --database-url "$db" tenant create scale >/dev/null
 "$server" --database-url "$db" license set --tenant scale --sku pro --seats 10000000 >/dev/null
 token="$("$server" --database-url "$db" token issue --tenant scale | tail -n1)"
-RUST_LOG=warn "$server" --database-url "$db" serve --listen 127.0.0.1:0 --rate-limit 0 \
-    >"$work/stdout" 2>"$work/stderr" &
-server_pid=$!
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$work/stdout" 2>/dev/null && break
-    sleep 0.1
-done
-url="$(sed -n 's/^listening on //p' "$work/stdout" | head -n1)"
-[[ -n "$url" ]] || { echo "server did not start"; cat "$work/stderr"; exit 1; }
+source scripts/start-server.sh
+start_server "$server" "$db" --rate-limit 0
 rss() { echo $(( $(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status") / 1024 )); }
 have=0
 for size in "${sizes[@]}"; do

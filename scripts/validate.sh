@@ -21,14 +21,8 @@ trap 'kill "${server_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 token="$("$bin" --database-url "$db" token issue --tenant validator | tail -n1)"
 # scim2-models 0.12.3 predates RFC 9967 and refuses /ServiceProviderConfig's
 # `securityEvents` (extra_forbidden); everything else is validated as served by default.
-"$bin" --database-url "$db" serve --listen 127.0.0.1:0 --advertise-security-events false \
-    >"$work/stdout" 2>"$work/stderr" &
-server_pid=$!
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$work/stdout" 2>/dev/null && break
-    sleep 0.1
-done
-addr="$(sed -n 's/^listening on //p' "$work/stdout" | head -n1)"
-[[ -n "$addr" ]] || { echo "server did not start"; cat "$work/stderr"; exit 1; }
+source scripts/start-server.sh
+RUST_LOG=info start_server "$bin" "$db" --advertise-security-events false
+addr="$url"
 
 "$venv/bin/python" ci/scim2_tester_check.py "$addr/scim/v2" "$token" --strict-types User,Group
