@@ -104,17 +104,18 @@ impl ListPlan {
                     (key(query.offset()), key(query.offset() + query.count))
                 });
                 let state = walk.as_ref().and_then(|(this, _)| cursors.after(this));
-                let total = match state {
-                    Some(state) => state.total,
-                    None => {
-                        let total: i64 = selecting(tenant, kind, predicate)
-                            .count()
-                            .get_result(connection)
-                            .map_err(from_diesel)?;
-                        u64::try_from(total).unwrap_or_default()
-                    }
+                let count = |connection: &mut DbConnection| -> Result<u64, StoreError> {
+                    let total: i64 = selecting(tenant, kind, predicate)
+                        .count()
+                        .get_result(connection)
+                        .map_err(from_diesel)?;
+                    Ok(u64::try_from(total).unwrap_or_default())
                 };
-                if query.count == 0 || query.offset() >= total {
+                if query.count == 0 {
+                    let total = match state {
+                        Some(state) => state.total,
+                        None => count(connection)?,
+                    };
                     return Ok(ListPage {
                         total,
                         resources: Vec::new(),
@@ -140,7 +141,25 @@ impl ListPlan {
                     .load(connection)
                     .map_err(from_diesel)?;
                 let mut page = to_stored(rows)?;
-                if let (Some((_, next)), Some(last)) = (walk, page.last()) {
+                // The total: the walk's; or, for a last page (fewer than asked, and not past
+                // the end), what comes before it and what it holds, which spares a lookup's
+                // `userName eq` the count; else a count.
+                let served = page.len() as u64;
+                let total = match state {
+                    Some(state) => state.total,
+                    None if served < query.count && (served > 0 || query.offset() == 0) => {
+                        query.offset() + served
+                    }
+                    None => count(connection)?,
+                };
+                // Only a full page with more after it starts a walk (a lookup's one match
+                // does not).
+                let full = served == query.count;
+                let more = query.offset() + query.count < total;
+                if let (Some((_, next)), Some(last)) = (walk, page.last())
+                    && full
+                    && more
+                {
                     let after = last.seq;
                     cursors.remember(next, WalkState { after, total });
                 }
