@@ -169,6 +169,12 @@ fn share(free: i64, stripe: i32) -> i64 {
 
 /// Changes one stripe by `change` seats (taken when positive) if one can take it without
 /// the pool's totals, found without waiting. `false`: none could, count them all.
+///
+/// The attempt runs in a savepoint that is rolled back when it finds no stripe: a
+/// `FOR UPDATE SKIP LOCKED` query keeps the lock of a row it locked but then dropped
+/// because a concurrent writer had changed it (PostgreSQL rechecks the condition after
+/// locking, and does not unlock), and a writer that went on to lock every stripe in order
+/// while holding that one could deadlock with another doing the same.
 fn one_stripe(
     connection: &mut diesel::PgConnection,
     tenant: &str,
@@ -176,6 +182,40 @@ fn one_stripe(
     change: i64,
     hint: i64,
 ) -> Result<bool, StoreError> {
+    let attempt = connection.transaction(|connection| {
+        if take_one(connection, tenant, key, change, hint)? {
+            Ok(())
+        } else {
+            Err(Attempt::NoStripe)
+        }
+    });
+    match attempt {
+        Ok(()) => Ok(true),
+        Err(Attempt::NoStripe) => Ok(false),
+        Err(Attempt::Failed(error)) => Err(from_diesel(error)),
+    }
+}
+
+/// How an attempt at one stripe ended, when it did not change one.
+enum Attempt {
+    NoStripe,
+    Failed(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Attempt {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// [`one_stripe`]'s statements: find a stripe without waiting, change it.
+fn take_one(
+    connection: &mut diesel::PgConnection,
+    tenant: &str,
+    key: &str,
+    change: i64,
+    hint: i64,
+) -> Result<bool, diesel::result::Error> {
     // Taking keeps a free seat in the stripe; giving back needs an open stripe.
     let free_at_least = if change > 0 { change + 1 } else { 0 };
     let start = i32::try_from(hint.rem_euclid(i64::from(STRIPES))).unwrap_or(0);
@@ -195,8 +235,7 @@ fn one_stripe(
             .for_update()
             .skip_locked()
             .first::<i32>(connection)
-            .optional()
-            .map_err(from_diesel)?;
+            .optional()?;
         if let Some(stripe) = stripe {
             diesel::update(
                 seat_stripes::table
@@ -208,8 +247,7 @@ fn one_stripe(
                 seat_stripes::free.eq(seat_stripes::free - change),
                 seat_stripes::used.eq(seat_stripes::used + change),
             ))
-            .execute(connection)
-            .map_err(from_diesel)?;
+            .execute(connection)?;
             return Ok(true);
         }
     }

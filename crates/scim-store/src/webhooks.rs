@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
 use diesel::dsl::{count_star, exists, min, not};
 use diesel::prelude::*;
 use scim_core::StoreError;
@@ -152,6 +153,14 @@ fn claim(
     lease_until: i64,
     limit: i64,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    // A queue grows from nothing to thousands of rows in seconds (a first sync), faster
+    // than autovacuum analyzes it; a plan cached while it was nearly empty (a nested loop
+    // over the whole queue per row) then turns each claim into seconds. Plan this query
+    // for the queue as it is, every time.
+    if let DbConnection::Pg(pg) = connection {
+        pg.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            .map_err(from_diesel)?;
+    }
     let earlier = diesel::alias!(deliveries as earlier);
     // Due, and the first waiting one of its subject for its receiver: a retried delivery
     // holds back the later ones of its subject, so they arrive in order.
