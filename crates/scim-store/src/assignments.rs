@@ -39,41 +39,7 @@ use crate::rows::{from_micros, to_micros};
 use crate::schema::{
     group_members, license_assignments, license_audit, license_pools, license_rules, resources,
 };
-use crate::seats::{self, Demand, Locking};
-
-/// What to do when a plan needs a seat a pool does not have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SeatPolicy {
-    /// Fail the write (`StoreError::SeatsExhausted`): nothing changes.
-    Strict,
-    /// Assign while seats last, in the users' creation order; leave the others waiting.
-    WhileSeatsLast,
-}
-
-/// How a reconciliation takes seats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Seating {
-    pub(crate) policy: SeatPolicy,
-    pub(crate) locking: Locking,
-}
-
-impl Seating {
-    /// A SCIM write of one resource in its own transaction.
-    pub(crate) const SINGLE: Self = Self {
-        policy: SeatPolicy::Strict,
-        locking: Locking::OneStripe,
-    };
-    /// One of several SCIM writes sharing a transaction (a /Bulk batch).
-    pub(crate) const BATCHED: Self = Self {
-        policy: SeatPolicy::Strict,
-        locking: Locking::AllStripes,
-    };
-    /// An admin's change of rules or seats.
-    pub(crate) const WHILE_SEATS_LAST: Self = Self {
-        policy: SeatPolicy::WhileSeatsLast,
-        locking: Locking::AllStripes,
-    };
-}
+use crate::seats::{self, Demand, Seating};
 
 /// What a reconciliation changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -150,24 +116,21 @@ pub(crate) fn reconcile(
 /// refused with `SeatsExhausted`, as its own write would have been, and takes none.
 pub(crate) struct NewUsersLicenses {
     plans: Vec<UserPlan>,
-    /// Per user, in the order given: why it was refused.
-    pub(crate) refused: Vec<Option<StoreError>>,
 }
 
 /// Plans the new users' licenses and checks their seats, locking the pools' stripes until
-/// the transaction ends. `users` are `(seq, id, stored data)`.
+/// the transaction ends. `users` are `(seq, id, stored data)`; with the licenses, why each
+/// user was refused, in the order given.
 pub(crate) fn seat_new_users(
     connection: &mut DbConnection,
     ctx: &WriteContext,
     users: &[(i64, &str, &str)],
-) -> Result<NewUsersLicenses, StoreError> {
+) -> Result<(NewUsersLicenses, Vec<Option<StoreError>>), StoreError> {
     let tenant = ctx.tenant.0.as_str();
     let plans = new_user_plans(connection, tenant, users)?;
     if plans.is_empty() {
-        return Ok(NewUsersLicenses {
-            plans,
-            refused: users.iter().map(|_| None).collect(),
-        });
+        let refused = users.iter().map(|_| None).collect();
+        return Ok((NewUsersLicenses { plans }, refused));
     }
     // `(seats, used so far)` per pool wanted, its stripes locked in sku order.
     let mut keys: Vec<String> = plans
@@ -202,10 +165,7 @@ pub(crate) fn seat_new_users(
         }
         refused.push(short);
     }
-    Ok(NewUsersLicenses {
-        plans: kept,
-        refused,
-    })
+    Ok((NewUsersLicenses { plans: kept }, refused))
 }
 
 /// What the rules grant users just created: they hold nothing and are in no group, so their
@@ -500,14 +460,7 @@ fn commit(
             assign: demand.assign,
             revoke: demand.revoke,
         };
-        let granted = seats::settle(
-            connection,
-            tenant,
-            &asked,
-            seating.policy,
-            seating.locking,
-            hint,
-        )?;
+        let granted = seats::settle(connection, tenant, &asked, seating, hint)?;
         left.insert(key.as_str(), granted.granted);
         // The write that takes a pool's last seat says so.
         if let Some((seats, used)) = granted.exhausted {

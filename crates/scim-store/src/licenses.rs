@@ -11,12 +11,12 @@ use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
 use scim_core::{StoreError, WriteContext};
 
-use crate::assignments::{Seating, reconcile};
+use crate::assignments::reconcile;
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::rows::{from_micros, to_micros};
 use crate::schema::{license_audit, license_pools, license_rules, resources};
-use crate::seats;
+use crate::seats::{self, Seating};
 use crate::store::DieselStore;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]

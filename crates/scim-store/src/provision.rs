@@ -70,10 +70,10 @@ pub(crate) fn create_users(
             Some((seq, user.row.id.as_str(), user.row.state.data.as_str()))
         })
         .collect();
-    let mut licenses = seat_new_users(connection, ctx, &created)?;
+    let (licenses, refusals) = seat_new_users(connection, ctx, &created)?;
     let mut refused: HashMap<i64, StoreError> = created
         .iter()
-        .zip(std::mem::take(&mut licenses.refused))
+        .zip(refusals)
         .filter_map(|(&(seq, _, _), why)| Some((seq, why?)))
         .collect();
     let gone: Vec<i64> = refused.keys().copied().collect();

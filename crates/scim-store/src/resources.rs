@@ -10,7 +10,7 @@ use scim_core::query::{ListPage, ListQuery};
 use scim_core::tenant::TenantId;
 use scim_core::{Expand, MembershipChange, Resource, ResourceKind, StoreError, WriteContext};
 
-use crate::assignments::{self, Seating};
+use crate::assignments;
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::expand::expand;
@@ -20,6 +20,7 @@ use crate::outbox;
 use crate::provision::{self, NewUser, Provisioned};
 use crate::rows::{NewResourceRow, ResourceRow, ResourceState, StoredResource};
 use crate::schema::{group_members, resources};
+use crate::seats::Seating;
 use crate::store::DieselStore;
 
 #[async_trait]
@@ -193,11 +194,15 @@ enum PreparedWrite {
 }
 
 impl Prepared {
-    /// A user created without membership changes: [`provision`] can write it with others.
+    /// A user created (users carry no membership changes): [`provision`] can write it with
+    /// others.
     fn is_new_user(&self) -> bool {
         matches!(
             &self.write,
-            PreparedWrite::Insert { kind: ResourceKind::User, changes, .. } if changes.is_empty()
+            PreparedWrite::Insert {
+                kind: ResourceKind::User,
+                ..
+            }
         )
     }
 
@@ -438,7 +443,7 @@ fn insert_one(
         .returning(resources::seq)
         .get_result::<i64>(connection)
         .map_err(from_diesel)?;
-    if kind == ResourceKind::User && changes.is_empty() {
+    if kind == ResourceKind::User {
         // A new user holds nothing and is in no group: its attributes alone decide its
         // licenses, and its events go with theirs.
         let user = (seq, row.id.as_str(), row.state.data.as_str());

@@ -22,7 +22,6 @@
 use diesel::prelude::*;
 use scim_core::StoreError;
 
-use crate::assignments::SeatPolicy;
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::schema::{license_pools, seat_stripes};
@@ -32,6 +31,40 @@ pub(crate) const STRIPES: i32 = 16;
 
 /// The `free` of every stripe of a pool that holds more assignments than seats.
 const CLOSED: i64 = -1;
+
+/// What to do when a plan needs a seat a pool does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SeatPolicy {
+    /// Fail the write (`StoreError::SeatsExhausted`): nothing changes.
+    Strict,
+    /// Assign while seats last, in the users' creation order; leave the others waiting.
+    WhileSeatsLast,
+}
+
+/// How a write takes seats: what to do when they run out, and how it locks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Seating {
+    pub(crate) policy: SeatPolicy,
+    pub(crate) locking: Locking,
+}
+
+impl Seating {
+    /// A SCIM write of one resource in its own transaction.
+    pub(crate) const SINGLE: Self = Self {
+        policy: SeatPolicy::Strict,
+        locking: Locking::OneStripe,
+    };
+    /// One of several SCIM writes sharing a transaction (a /Bulk batch).
+    pub(crate) const BATCHED: Self = Self {
+        policy: SeatPolicy::Strict,
+        locking: Locking::AllStripes,
+    };
+    /// An admin's change of rules or seats.
+    pub(crate) const WHILE_SEATS_LAST: Self = Self {
+        policy: SeatPolicy::WhileSeatsLast,
+        locking: Locking::AllStripes,
+    };
+}
 
 /// How a transaction may change a pool's stripes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +103,10 @@ pub(crate) fn settle(
     connection: &mut DbConnection,
     tenant: &str,
     demand: &Demand<'_>,
-    policy: SeatPolicy,
-    locking: Locking,
+    seating: Seating,
     hint: i64,
 ) -> Result<Granted, StoreError> {
+    let Seating { policy, locking } = seating;
     let change = demand.assign - demand.revoke;
     if demand.assign == 0 && demand.revoke == 0 {
         return Ok(Granted {
@@ -129,7 +162,7 @@ pub(crate) fn rebalance(
     key: &str,
 ) -> Result<(), StoreError> {
     let (stripes, seats) = lock_all(connection, tenant, key)?;
-    let used: i64 = stripes.iter().map(|stripe| stripe.used).sum();
+    let used = total_used(&stripes);
     let next = spread(&stripes, seats - used);
     write_changed(connection, tenant, key, &stripes, &next)
 }
@@ -141,7 +174,7 @@ pub(crate) fn count(
     key: &str,
 ) -> Result<(i64, i64), StoreError> {
     let (stripes, seats) = lock_all(connection, tenant, key)?;
-    Ok((seats, stripes.iter().map(|stripe| stripe.used).sum()))
+    Ok((seats, total_used(&stripes)))
 }
 
 /// The seats assigned per pool of the tenant, by sku key.
@@ -270,7 +303,7 @@ fn all_stripes(
     policy: SeatPolicy,
 ) -> Result<Granted, StoreError> {
     let (stripes, seats) = lock_all(connection, tenant, demand.key)?;
-    let used: i64 = stripes.iter().map(|stripe| stripe.used).sum();
+    let used = total_used(&stripes);
     let room = (seats - (used - demand.revoke)).max(0);
     let granted = match policy {
         SeatPolicy::Strict if demand.assign > room => {
@@ -291,6 +324,11 @@ fn all_stripes(
         granted,
         exhausted: (granted > 0 && after >= seats && used < seats).then_some((seats, after)),
     })
+}
+
+/// The assignments the stripes hold between them.
+fn total_used(stripes: &[Stripe]) -> i64 {
+    stripes.iter().map(|stripe| stripe.used).sum()
 }
 
 /// Locks the pool's stripes in order and reads its seats.
@@ -328,7 +366,7 @@ fn lock_all(
 /// as few stripes as it can: the richest stripes give, the poorest receive, each charged
 /// with what it gave or received.
 fn charge(stripes: &[Stripe], seats: i64, change: i64) -> Vec<Stripe> {
-    let used: i64 = stripes.iter().map(|stripe| stripe.used).sum();
+    let used = total_used(stripes);
     let free: i64 = stripes.iter().map(|stripe| stripe.free).sum();
     let room = seats - (used + change);
     let open = stripes.iter().all(|stripe| stripe.free >= 0);
