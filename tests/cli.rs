@@ -57,3 +57,39 @@ fn tokens_are_listed_revoked_and_honoured_by_the_running_server() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no tenant 'nobody'"));
 }
+
+/// Every command's path below the binary: `["tenant", "create"]`, …
+fn command_paths(command: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+    for sub in command.get_subcommands() {
+        let mut path = prefix.to_vec();
+        path.push(sub.get_name().to_owned());
+        out.push(path.clone());
+        command_paths(sub, &path, out);
+    }
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    use clap::CommandFactory;
+    let mut paths = Vec::new();
+    command_paths(&scim_server::cli::Cli::command(), &[], &mut paths);
+    assert!(paths.len() >= 25, "{paths:?}");
+    for path in paths {
+        let output = std::process::Command::new(crate::helpers::server_binary())
+            .args(&path)
+            .arg("--help")
+            .output()
+            .expect("run scim-server");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{path:?} --help: {output:?}");
+        assert!(help.contains("Usage: scim-server"), "{path:?}: {help}");
+        // A command with subcommands lists them; every other shows an example of itself.
+        if !help.contains("\nCommands:\n") {
+            let invocation = format!("scim-server {}", path.join(" "));
+            assert!(
+                help.contains("Example") && help.contains(&invocation),
+                "{path:?} --help has no example of `{invocation}`:\n{help}"
+            );
+        }
+    }
+}

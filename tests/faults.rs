@@ -51,7 +51,13 @@ fn cut_connections_cost_at_most_one_request() {
         .map(|_| server.get("/scim/v2/Users", &token))
         .collect();
     let failed: Vec<_> = replies.iter().filter(|reply| reply.status != 200).collect();
-    assert!(failed.len() <= 1, "{} requests failed", failed.len());
+    assert!(
+        failed.len() <= 1,
+        "{} requests failed, the first with {}: {}",
+        failed.len(),
+        failed[0].status,
+        failed[0].text
+    );
     for reply in failed {
         reply.assert_error(503, None);
     }

@@ -179,6 +179,17 @@ impl Server {
         self.base = base;
     }
 
+    /// Sends SIGTERM (a graceful stop) and waits for the process to exit.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM to {pid}");
+        self.child.wait().expect("reap the server")
+    }
+
     /// Performs a request built elsewhere (the `oauth2` crate's), answering with the
     /// whole body.
     pub(crate) fn exchange(

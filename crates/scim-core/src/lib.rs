@@ -1,6 +1,7 @@
 //! The domain of the SCIM license server, free of I/O: schemas, resources, filters, list
 //! queries, validation, the ports and the use cases built on them.
 
+pub mod admin;
 pub mod bulk;
 pub mod context;
 pub mod error;

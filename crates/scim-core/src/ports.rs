@@ -2,8 +2,9 @@
 //! `mockall` mocks them (feature `mock`) for tests of code built on the core.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::admin::{AdminSecretKind, UsageDay};
 use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
 use crate::context::WriteContext;
 use crate::error::StoreError;
@@ -119,6 +120,48 @@ pub trait ResourceRepository: Send + Sync {
         query: &ListQuery,
         expand: Expand,
     ) -> Result<ListPage, StoreError>;
+}
+
+/// The dashboard's credentials, and the pools' daily usage snapshots.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait AdminRepository: Send + Sync {
+    /// Stores the hash of a new login link or session secret, valid until `expires`.
+    async fn add_admin_secret(
+        &self,
+        hash: &TokenHash,
+        kind: AdminSecretKind,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// In one transaction: removes the login link `link` and, when it was there and
+    /// valid at `now`, stores the session `session`. `false` when the link is unknown,
+    /// used already or expired (then nothing is stored).
+    async fn redeem_login_link(
+        &self,
+        link: &TokenHash,
+        session: &TokenHash,
+        session_expires: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Whether `hash` is a session valid at `now`.
+    async fn admin_session_valid(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records every pool's seats and use as `day`'s snapshot (replacing an earlier one of
+    /// the same day), and forgets expired admin secrets.
+    async fn record_usage(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// The tenant's snapshots from `since` on, by sku then day.
+    async fn usage_history(
+        &self,
+        tenant: &TenantId,
+        since: NaiveDate,
+    ) -> Result<Vec<UsageDay>, StoreError>;
 }
 
 /// Tenants and their bearer tokens.

@@ -237,3 +237,16 @@ impl Resource {
         doc
     }
 }
+
+/// A member or group reference as `members` and `groups` hold it: `{"value": id,
+/// "display": display, "type": kind}`, `display` left out when there is none (`$ref` is
+/// the HTTP edge's to add: it knows the base URL).
+pub fn member_reference(id: &str, display: Option<&str>, kind: &str) -> serde_json::Value {
+    let mut value = serde_json::Map::new();
+    value.insert("value".into(), id.into());
+    if let Some(display) = display {
+        value.insert("display".into(), display.into());
+    }
+    value.insert("type".into(), kind.into());
+    serde_json::Value::Object(value)
+}

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use scim_core::ScimError;
@@ -17,6 +17,11 @@ use crate::state::AppState;
 
 /// The authenticated caller; extracting it authenticates the request.
 pub(crate) struct Caller(pub Principal);
+
+/// The slug of the tenant a request authenticated as, put in the request's extensions once
+/// its credential is accepted (for the server's metrics and logs).
+#[derive(Debug, Clone)]
+pub struct AuthenticatedTenant(pub String);
 
 /// The client certificate the TLS connection presented, put in the connection's data by
 /// the server when it accepts it.
@@ -41,6 +46,7 @@ impl FromRequest for Caller {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let credentials = credentials(req);
         let peer = req.conn_data::<PeerCertificate>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or(ApiError(ScimError::Internal))?;
             let principal = match credentials? {
@@ -55,6 +61,8 @@ impl FromRequest for Caller {
             tracing::Span::current()
                 .record("tenant", principal.tenant_slug.as_str())
                 .record("credential", principal.credential_id.as_str());
+            req.extensions_mut()
+                .insert(AuthenticatedTenant(principal.tenant_slug.clone()));
             if !principal.client_certs.is_empty()
                 && !peer.is_some_and(|peer| principal.client_certs.contains(&peer.sha256))
             {

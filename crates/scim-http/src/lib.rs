@@ -1,11 +1,13 @@
 //! The HTTP adapter: SCIM 2.0 over actix-web (RFC 7644). It turns requests into calls of
 //! the core's use cases and core results into SCIM JSON; it holds no business rule.
 
+mod admin;
 mod auth;
 mod body;
 mod context;
 mod error;
 mod handlers;
+mod openapi;
 mod params;
 mod rate;
 mod render;
@@ -13,11 +15,12 @@ mod routes;
 mod sets;
 mod state;
 
-pub use auth::PeerCertificate;
+pub use auth::{AuthenticatedTenant, PeerCertificate};
 pub use context::RequestId;
 pub use error::ApiError;
+pub use openapi::document as openapi_document;
 pub use rate::{RateLimit, RateLimiter};
-pub use routes::configure;
+pub use routes::{configure, endpoint};
 pub use sets::{SetSigner, SignerError};
 pub use state::{AppState, HttpConfig};
 

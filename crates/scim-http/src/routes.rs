@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::{ResourceKind, ScimError};
 
+use crate::admin;
 use crate::error::ApiError;
 use crate::handlers::{bulk, discovery, events, health, licenses, oauth, resources, search};
 use crate::state::AppState;
@@ -22,6 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     cfg.app_data(web::Data::new(state)).app_data(payload);
     cfg.service(endpoint("/healthz").route(web::get().to(health::healthz)));
     cfg.service(endpoint("/readyz").route(web::get().to(health::readyz)));
+    cfg.service(endpoint("/openapi.json").route(web::get().to(crate::openapi::openapi)));
+    cfg.service(endpoint("/admin").route(web::get().to(admin::overview)));
+    cfg.service(endpoint("/admin/login").route(web::get().to(admin::login)));
+    cfg.service(endpoint("/admin/tenants/{slug}").route(web::get().to(admin::tenant)));
     cfg.service(endpoint("/oauth/token").route(web::post().to(oauth::token)));
     cfg.service(endpoint("/events/poll").route(web::post().to(events::poll)));
     cfg.service(endpoint("/.well-known/jwks.json").route(web::get().to(events::jwks)));
@@ -76,7 +81,7 @@ fn resource_scope(kind: ResourceKind, bulk_limit: usize) -> actix_web::Scope {
 }
 
 /// A resource whose unrouted methods answer a SCIM 405.
-fn endpoint(path: &str) -> actix_web::Resource {
+pub fn endpoint(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 

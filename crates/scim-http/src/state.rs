@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use scim_core::SchemaRegistry;
 use scim_core::service::{
-    BulkJobService, BulkService, EventFeedService, LicenseService, ResourceService, TenantService,
+    AdminService, BulkJobService, BulkService, EventFeedService, LicenseService, ResourceService,
+    TenantService,
 };
 use tokio::sync::Notify;
 
@@ -55,6 +56,8 @@ pub struct AppState {
     pub job_wake: Arc<Notify>,
     pub licenses: LicenseService,
     pub tenants: TenantService,
+    /// The dashboard at `/admin`.
+    pub admin: AdminService,
     pub registry: Arc<SchemaRegistry>,
     pub config: Arc<HttpConfig>,
     /// Per-tenant request rate limit, shared by every worker.

@@ -10,6 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     after_help = "Examples:\n  scim-server serve\n  scim-server tenant create acme --name \"Acme Corp\"\n  scim-server token issue --tenant acme\n  scim-server --database-url postgres://postgres@127.0.0.1/scim serve --listen 0.0.0.0:8080"
 )]
 pub struct Cli {
+    /// A TOML file of settings (keys are the flags' names: `listen = "0.0.0.0:8080"`).
+    /// Precedence: flag, then SCIM_* environment variable, then this file, then the
+    /// default. `scim-server config check` shows what applies.
+    #[arg(long, env = "SCIM_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+
     /// `postgres://…`/`postgresql://…` selects PostgreSQL; `sqlite://PATH` or a bare path
     /// selects the embedded SQLite store.
     #[arg(
@@ -42,8 +48,19 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the SCIM API.
+    #[command(after_help = "Examples:\n  scim-server serve\n  \
+                            scim-server --config /etc/scim/scim.toml serve\n  \
+                            SCIM_LISTEN=0.0.0.0:8443 scim-server serve --tls-cert cert.pem --tls-key key.pem")]
     Serve(ServeArgs),
+    /// The license dashboard at /admin: make a login link for it.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Check the configuration (flags, SCIM_* environment, --config file) and show it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Apply the database migrations and exit (every command also applies them).
+    #[command(after_help = "Examples:\n  scim-server migrate\n  \
+                            SCIM_DATABASE_URL=postgres://postgres@127.0.0.1/scim scim-server migrate")]
     Migrate,
     /// Manage tenants: one per enterprise customer.
     #[command(subcommand)]
@@ -75,6 +92,50 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Print a one-time link that logs a browser in to the dashboard (/admin) for 12 hours.
+    /// The link is the LAST line of stdout; it works once, within --minutes. Anyone with
+    /// the link can log in: hand it over as you would a password.
+    #[command(
+        name = "login-link",
+        after_help = "Examples:\n  scim-server admin login-link\n  \
+                      scim-server admin login-link --tenant acme --base-url https://scim.example.com"
+    )]
+    LoginLink {
+        /// Open this tenant's page after logging in (else the list of tenants).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// How long the link may be used, in minutes.
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: u32,
+        /// The server's address as the browser reaches it.
+        #[arg(long, env = "SCIM_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the settings `serve` would run with and print each one's effective value
+    /// (secrets masked) and where it came from; exits 1 when a setting is unusable. Takes
+    /// every `serve` flag. Does not touch the database.
+    #[command(
+        after_help = "Examples:\n  scim-server --config scim.toml config check\n  \
+                            SCIM_RATE_LIMIT=50 scim-server config check --listen 0.0.0.0:8080 --json"
+    )]
+    Check {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every setting as the Markdown table of docs/configuration.md.
+    #[command(after_help = "Example:\n  scim-server config reference > settings.md")]
+    Reference,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +221,7 @@ pub enum ClientCommand {
         tenant: String,
     },
     /// List a tenant's clients (ids, never secrets).
+    #[command(after_help = "Example:\n  scim-server client list --tenant acme --json")]
     List {
         #[arg(long)]
         tenant: String,
@@ -167,6 +229,7 @@ pub enum ClientCommand {
         json: bool,
     },
     /// Revoke a client and every access token it obtained.
+    #[command(after_help = "Example:\n  scim-server client revoke --tenant acme 3f9c2a7e-…")]
     Revoke {
         #[arg(long)]
         tenant: String,
@@ -308,6 +371,9 @@ pub enum TenantCommand {
         none: bool,
     },
     /// List tenants.
+    #[command(
+        after_help = "Examples:\n  scim-server tenant list\n  scim-server tenant list --json"
+    )]
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -327,6 +393,7 @@ pub enum TokenCommand {
         expires_in_days: Option<u32>,
     },
     /// List a tenant's tokens (ids and hints, never the secrets).
+    #[command(after_help = "Example:\n  scim-server token list --tenant acme --json")]
     List {
         #[arg(long)]
         tenant: String,
@@ -334,6 +401,7 @@ pub enum TokenCommand {
         json: bool,
     },
     /// Revoke a token by its id.
+    #[command(after_help = "Example:\n  scim-server token revoke --tenant acme 8d2f61b0-…")]
     Revoke {
         #[arg(long)]
         tenant: String,

@@ -13,7 +13,8 @@ use scim_core::service::NewReceiver;
 use scim_core::tenant::Tenant;
 
 use crate::cli::{
-    ClientCommand, LicenseCommand, MapSource, RuleArgs, TenantCommand, TokenCommand, WebhookCommand,
+    AdminCommand, ClientCommand, LicenseCommand, MapSource, RuleArgs, TenantCommand, TokenCommand,
+    WebhookCommand,
 };
 use crate::wiring::{App, RandomSecrets};
 
@@ -198,7 +199,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             let query = AuditQuery {
                 user,
                 since,
-                limit: None,
+                ..AuditQuery::default()
             };
             let entries = app.licenses.audit(&tenant.id, &query).await?;
             if json {
@@ -518,6 +519,35 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
                 let queued = app.receivers.redrive(&tenant, receiver.as_deref()).await?;
                 eprintln!("queued {queued} dead letter(s) again");
             }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::LoginLink {
+            tenant,
+            minutes,
+            base_url,
+        } => {
+            let next = match &tenant {
+                Some(slug) => {
+                    let tenant = app.tenants.tenant(slug).await?;
+                    format!("&next=/admin/tenants/{}", tenant.slug)
+                }
+                None => String::new(),
+            };
+            let code = app
+                .admin
+                .login_link(TimeDelta::minutes(i64::from(minutes)))
+                .await
+                .context("storing the login link")?;
+            println!("Open this link within {minutes} minutes; it works once:");
+            println!(
+                "{}/admin/login?code={code}{next}",
+                base_url.trim_end_matches('/')
+            );
         }
     }
     Ok(())

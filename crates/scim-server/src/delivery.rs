@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use scim_core::service::DeliveryService;
+use tokio::sync::watch;
 
 /// How often an idle dispatcher looks for due deliveries.
 const IDLE_POLL: Duration = Duration::from_millis(200);
@@ -12,10 +13,11 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 /// How long the dispatcher waits after the store failed.
 const STORE_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Runs rounds until the task is aborted.
-pub(crate) async fn run_deliveries(service: DeliveryService) {
-    loop {
-        match service.deliver_due().await {
+/// Runs rounds until `stop` turns true: the round under way then ends (its pushes are
+/// settled, so nothing in flight is left to a lease) and no other starts.
+pub(crate) async fn run_deliveries(service: DeliveryService, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let pause = match service.deliver_due().await {
             Ok(round) => {
                 if round.retried > 0 || round.dead > 0 {
                     tracing::warn!(
@@ -32,12 +34,16 @@ pub(crate) async fn run_deliveries(service: DeliveryService) {
                 if round.claimed > 0 {
                     continue;
                 }
-                tokio::time::sleep(IDLE_POLL).await;
+                IDLE_POLL
             }
             Err(error) => {
                 tracing::warn!(%error, "event delivery paused: the store failed");
-                tokio::time::sleep(STORE_BACKOFF).await;
+                STORE_BACKOFF
             }
+        };
+        tokio::select! {
+            _ = stop.changed() => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

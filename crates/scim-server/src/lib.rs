@@ -3,18 +3,27 @@
 
 pub mod cli;
 mod commands;
+pub mod config;
+mod config_check;
 mod delivery;
 mod jobs;
+pub mod metrics;
 pub mod serve;
 pub mod telemetry;
 pub mod tls;
+mod usage;
 pub mod wiring;
 
-use cli::{Cli, Command};
+use cli::Command;
 
 /// Runs one CLI command. Migrations run when the store is opened, so every command works
 /// on a fresh database.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(loaded: config::Loaded) -> anyhow::Result<()> {
+    // Checking the configuration must not touch (or migrate) the database.
+    if let Command::Config(command) = &loaded.cli.command {
+        return config_check::config(&loaded, command);
+    }
+    let cli = loaded.cli;
     let app = wiring::App::open(&cli.database_url, cli.pool_size).await?;
     match cli.command {
         Command::Serve(args) => serve::serve(app, args).await,
@@ -35,5 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             after,
             limit,
         } => commands::events(&app, &tenant, after, limit).await,
+        Command::Admin(command) => commands::admin(&app, command).await,
+        Command::Config(_) => unreachable!("answered before the store is opened"),
     }
 }

@@ -2,19 +2,25 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use scim_server::cli::{Cli, Command};
+use scim_server::cli::Command;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let loaded = match scim_server::config::load() {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = &loaded.cli;
     let default_level = if matches!(cli.command, Command::Serve(_)) {
         "info"
     } else {
         "warn"
     };
     scim_server::telemetry::init(cli.log_format, default_level);
-    match scim_server::run(cli).await {
+    match scim_server::run(loaded).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

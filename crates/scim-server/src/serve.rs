@@ -8,18 +8,19 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App as ActixApp, HttpMessage, HttpServer};
+use actix_web::{App as ActixApp, HttpMessage, HttpServer, web};
 use anyhow::Context;
 use scim_core::bulk::BulkLimits;
 use scim_core::events::{RetryPolicy, issuer};
 use scim_core::service::{
     BulkJobService, BulkService, DeliveryConfig, DeliveryService, EventFeedService,
 };
-use scim_http::{AppState, HttpConfig, RateLimit, RateLimiter, SetSigner};
+use scim_http::{AppState, AuthenticatedTenant, HttpConfig, RateLimit, RateLimiter, SetSigner};
 use scim_push::{HttpPusher, PushConfig};
 use tracing::Instrument;
 
 use crate::cli::ServeArgs;
+use crate::metrics::Metrics;
 use crate::wiring::App;
 
 /// Binds (HTTPS when a certificate is configured), prints `listening on http[s]://ADDR` on
@@ -35,6 +36,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         advertise_security_events: args.advertise_security_events,
     };
     let signer = Arc::new(signer(&app).await?);
+    let metrics = web::Data::new(Metrics::new(&app));
     let delivery = delivery(&app, &args);
     let bulk = BulkService::new(
         app.resources.clone(),
@@ -51,7 +53,11 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     );
     let job_wake = Arc::new(tokio::sync::Notify::new());
     let runner = tokio::spawn(crate::jobs::run_jobs(jobs.clone(), Arc::clone(&job_wake)));
-    let dispatcher = tokio::spawn(crate::delivery::run_deliveries(delivery));
+    let snapshots = tokio::spawn(crate::usage::record_usage(app.admin.clone()));
+    // A round of pushes settles within its deadline; the lease is longer still.
+    let dispatcher_drain = delivery_drain(&args);
+    let (stop_dispatcher, stop) = tokio::sync::watch::channel(false);
+    let dispatcher = tokio::spawn(crate::delivery::run_deliveries(delivery, stop));
     let state = AppState {
         bulk,
         jobs,
@@ -60,6 +66,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         signer,
         resources: app.resources,
         licenses: app.licenses,
+        admin: app.admin.clone(),
         tenants: app
             .tenants
             .with_credential_cache(chrono::TimeDelta::seconds(i64::from(
@@ -75,7 +82,9 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let mut server = HttpServer::new(move || {
         let state = state.clone();
         ActixApp::new()
+            .app_data(metrics.clone())
             .wrap(from_fn(trace_request))
+            .service(scim_http::endpoint("/metrics").route(web::get().to(crate::metrics::metrics)))
             .configure(move |cfg| scim_http::configure(cfg, state))
     })
     .shutdown_timeout(30);
@@ -106,9 +115,25 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let served = server.run().await.context("running the HTTP server");
     // A job under way stops here; its lease expires and the next start resumes it.
     runner.abort();
-    // Pushes under way stop here; their leases expire and any process delivers them again.
-    dispatcher.abort();
+    snapshots.abort();
+    // The dispatcher finishes the round under way, so its pushes are settled, not left to
+    // their leases; one that outlives the bound is stopped and its pushes leased again.
+    stop_dispatcher.send_replace(true);
+    let abort = dispatcher.abort_handle();
+    if tokio::time::timeout(dispatcher_drain, dispatcher)
+        .await
+        .is_err()
+    {
+        abort.abort();
+        tracing::warn!("event delivery stopped mid-round; its pushes will be retried");
+    }
+    tracing::info!("stopped");
     served
+}
+
+/// How long shutdown waits for a delivery round to end: its pushes' deadline.
+fn delivery_drain(args: &ServeArgs) -> Duration {
+    Duration::from_secs(args.webhook_timeout_seconds) * 4
 }
 
 /// The push delivery service, from the flags.
@@ -122,7 +147,7 @@ fn delivery(app: &App, args: &ServeArgs) -> DeliveryService {
         timeout,
         concurrency,
         // Settled before the lease ends, so no other process takes the delivery meanwhile.
-        deadline: timeout * 4,
+        deadline: delivery_drain(args),
     });
     let config = DeliveryConfig {
         retry: RetryPolicy {
@@ -186,10 +211,23 @@ async fn trace_request(
     req.extensions_mut()
         .insert(scim_http::RequestId(request_id.clone()));
     let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     async move {
         let mut response = next.call(req).await?;
         let status = response.status().as_u16();
-        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        let seconds = started.elapsed().as_secs_f64();
+        let millis = seconds * 1000.0;
+        if let Some(metrics) = metrics {
+            let request = response.request();
+            let tenant = request.extensions().get::<AuthenticatedTenant>().cloned();
+            metrics.record_request(
+                request.match_pattern().as_deref(),
+                request.method().as_str(),
+                status,
+                tenant.as_ref().map(|t| t.0.as_str()),
+                seconds,
+            );
+        }
         if status >= 500 {
             tracing::error!(status, millis, "response");
         } else {

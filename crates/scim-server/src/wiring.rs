@@ -10,10 +10,12 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use scim_core::SchemaRegistry;
 use scim_core::ports::{
-    BulkJobRepository, Clock, EventLog, IdGenerator, LicenseLedger, ResourceRepository,
-    SecretGenerator, TenantRepository, Webhooks,
+    AdminRepository, BulkJobRepository, Clock, EventLog, IdGenerator, LicenseLedger,
+    ResourceRepository, SecretGenerator, TenantRepository, Webhooks,
 };
-use scim_core::service::{LicenseService, ReceiverService, ResourceService, TenantService};
+use scim_core::service::{
+    AdminService, LicenseService, ReceiverService, ResourceService, TenantService,
+};
 use scim_core::tenant::TOKEN_PREFIX;
 use scim_store::{DieselStore, StoreConfig};
 
@@ -59,8 +61,12 @@ pub struct App {
     /// Push receivers and their queue.
     pub webhooks: Arc<dyn Webhooks>,
     pub receivers: ReceiverService,
+    /// The dashboard's logins and what it shows.
+    pub admin: AdminService,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+    /// The store itself, for what only the operator asks of it (its pool's state).
+    pub store: Arc<DieselStore>,
 }
 
 impl App {
@@ -104,17 +110,28 @@ impl App {
             Arc::clone(&ids),
             Arc::new(RandomSecrets),
         );
+        let admin = AdminService::new(
+            Arc::clone(&store) as Arc<dyn AdminRepository>,
+            tenants.clone(),
+            licenses.clone(),
+            resources.clone(),
+            Arc::clone(&webhooks),
+            Arc::clone(&clock),
+            Arc::new(RandomSecrets),
+        );
         Ok(Self {
             registry,
             resources,
             tenants,
             licenses,
             bulk_jobs: Arc::clone(&store) as Arc<dyn BulkJobRepository>,
-            events: store as Arc<dyn EventLog>,
+            events: Arc::clone(&store) as Arc<dyn EventLog>,
             webhooks,
             receivers,
+            admin,
             clock,
             ids,
+            store,
         })
     }
 }

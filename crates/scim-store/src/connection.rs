@@ -2,6 +2,7 @@
 //! them, and the r2d2 manager that opens them.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -55,8 +56,8 @@ pub enum ConnectError {
 pub struct ConnectionManager {
     database: Database,
     connect_timeout: Duration,
-    /// Connections found dead so far.
-    losses: AtomicU64,
+    /// Connections found dead (or suspected) so far, shared with the connections.
+    losses: Arc<AtomicU64>,
 }
 
 impl ConnectionManager {
@@ -64,7 +65,7 @@ impl ConnectionManager {
         Self {
             database,
             connect_timeout,
-            losses: AtomicU64::new(0),
+            losses: Arc::default(),
         }
     }
 
@@ -105,8 +106,26 @@ impl ConnectionManager {
 /// they fail others.
 pub struct Pooled {
     pub(crate) connection: DbConnection,
-    pub(crate) last_ok: Instant,
+    /// When a statement last succeeded on it; `None` once one failed as if the database
+    /// had gone, so that it is pinged before its next use.
+    last_ok: Option<Instant>,
     losses: u64,
+    pool_losses: Arc<AtomicU64>,
+}
+
+impl Pooled {
+    /// Records how a unit of work on this connection ended. A failure that may mean the
+    /// database went away makes the pool ping this connection and every other one before
+    /// their next use: diesel only marks a connection broken when a transaction broke, so
+    /// a dead connection that failed a plain read would otherwise be trusted again.
+    pub(crate) fn record(&mut self, unavailable: bool) {
+        if unavailable {
+            self.last_ok = None;
+            self.pool_losses.fetch_add(1, Ordering::AcqRel);
+        } else {
+            self.last_ok = Some(Instant::now());
+        }
+    }
 }
 
 /// How long after a successful statement a connection is trusted without a ping.
@@ -119,14 +138,15 @@ impl r2d2::ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<Pooled, ConnectError> {
         Ok(Pooled {
             connection: self.establish()?,
-            last_ok: Instant::now(),
+            last_ok: Some(Instant::now()),
             losses: self.losses.load(Ordering::Acquire),
+            pool_losses: Arc::clone(&self.losses),
         })
     }
 
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), ConnectError> {
         let losses = self.losses.load(Ordering::Acquire);
-        if pooled.losses == losses && pooled.last_ok.elapsed() < TRUSTED_FOR {
+        if pooled.losses == losses && pooled.last_ok.is_some_and(|t| t.elapsed() < TRUSTED_FOR) {
             return Ok(());
         }
         pooled
@@ -136,7 +156,7 @@ impl r2d2::ManageConnection for ConnectionManager {
                 backend: self.database.backend(),
                 reason,
             })?;
-        pooled.last_ok = Instant::now();
+        pooled.last_ok = Some(Instant::now());
         pooled.losses = losses;
         Ok(())
     }

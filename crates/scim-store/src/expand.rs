@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use diesel::prelude::*;
 use scim_core::license::HeldLicense;
-use scim_core::resource::{LICENSES, membership_attribute};
+use scim_core::resource::{LICENSES, member_reference, membership_attribute};
 use scim_core::schema::LICENSE_USER_EXTENSION;
 use scim_core::{Expand, ResourceKind, StoreError};
 use serde_json::{Map, Value};
@@ -101,10 +101,10 @@ fn members_of(
                 resources::kind,
                 group_members::display,
             ))
-            .load(connection)
+            .load::<(i64, String, String, Option<String>)>(connection)
             .map_err(from_diesel)?;
         for (group, id, kind, display) in rows {
-            let member = reference(id, display, kind);
+            let member = member_reference(&id, display.as_deref(), &kind);
             members.entry(group).or_default().push(member);
         }
     }
@@ -176,26 +176,14 @@ pub(crate) fn groups_of(
         let values = typed
             .filter_map(|(seq, membership)| {
                 let info = groups.get(seq)?;
-                Some(reference(
-                    info.id.clone(),
-                    info.display.clone(),
-                    membership.to_owned(),
+                Some(member_reference(
+                    &info.id,
+                    info.display.as_deref(),
+                    membership,
                 ))
             })
             .collect();
         out.insert(user, values);
     }
     Ok(out)
-}
-
-/// `{"value": id, "display": display, "type": kind}`, `display` left out when there is
-/// none (`$ref` is the HTTP edge's to add: it knows the base URL).
-fn reference(id: String, display: Option<String>, kind: String) -> Value {
-    let mut value = Map::new();
-    value.insert("value".into(), Value::String(id));
-    if let Some(display) = display {
-        value.insert("display".into(), Value::String(display));
-    }
-    value.insert("type".into(), Value::String(kind));
-    Value::Object(value)
 }

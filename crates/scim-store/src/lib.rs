@@ -5,6 +5,7 @@
 //! The backend crates `scim-sqlite` and `scim-postgres` are the entry points that open a
 //! store; see `docs/adr/0001-store-crates.md` for the split.
 
+mod admin;
 mod assignments;
 mod columns;
 pub mod connection;
@@ -30,4 +31,4 @@ mod webhooks;
 
 pub use connection::ConnectError;
 pub use database::{Database, UrlError};
-pub use store::{DieselStore, OpenError, StoreConfig};
+pub use store::{DieselStore, OpenError, PoolStats, StoreConfig};

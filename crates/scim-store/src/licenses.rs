@@ -190,9 +190,13 @@ impl LicenseLedger for DieselStore {
         self.run(move |connection| {
             let mut select = license_audit::table
                 .filter(license_audit::tenant_id.eq(tenant))
-                .order(license_audit::seq)
                 .select(AuditRow::as_select())
                 .into_boxed();
+            select = if query.newest_first {
+                select.order(license_audit::seq.desc())
+            } else {
+                select.order(license_audit::seq)
+            };
             if let Some(user) = query.user {
                 select = select.filter(license_audit::user_id.eq(user));
             }

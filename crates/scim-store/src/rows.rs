@@ -29,6 +29,8 @@ pub(crate) enum CorruptRow {
     Json(#[source] serde_json::Error),
     #[error("stored events are not a JSON object")]
     EventsNotObject,
+    #[error("'{0}' is not a day (YYYY-MM-DD)")]
+    Day(String),
 }
 
 impl From<CorruptRow> for StoreError {

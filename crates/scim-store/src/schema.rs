@@ -217,6 +217,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Hashes of the dashboard's login links and sessions.
+    admin_sessions (hash) {
+        hash -> Text,
+        kind -> Text,
+        expires -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// A pool's seats and use on a day (`YYYY-MM-DD`, UTC).
+    license_usage_daily (tenant_id, sku_key, day) {
+        tenant_id -> Text,
+        sku_key -> Text,
+        day -> Text,
+        seats -> BigInt,
+        used -> BigInt,
+    }
+}
+
 diesel::joinable!(tokens -> tenants (tenant_id));
 diesel::joinable!(clients -> tenants (tenant_id));
 diesel::joinable!(resources -> tenants (tenant_id));
@@ -241,4 +261,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     receivers,
     deliveries,
+    admin_sessions,
+    license_usage_daily,
 );

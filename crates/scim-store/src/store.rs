@@ -56,6 +56,17 @@ pub enum OpenError {
     Pool(#[source] r2d2::Error),
 }
 
+/// A snapshot of the connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// The most connections the pool may hold.
+    pub max_size: u32,
+    /// Connections open, in use or idle.
+    pub open: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+}
+
 /// The diesel store: implements the core's storage ports on SQLite and PostgreSQL alike.
 /// Cloning it is cheap and shares the pool.
 #[derive(Clone)]
@@ -110,6 +121,16 @@ impl DieselStore {
         })
     }
 
+    /// The pool's connections now: for the operator's metrics.
+    pub fn pool_stats(&self) -> PoolStats {
+        let state = self.pool.state();
+        PoolStats {
+            max_size: self.pool.max_size(),
+            open: state.connections,
+            idle: state.idle_connections,
+        }
+    }
+
     /// Runs one unit of work on a pooled connection, off the async runtime. The connection
     /// goes back to the pool before the future completes; none is ever held across an
     /// `.await`.
@@ -122,9 +143,7 @@ impl DieselStore {
         let task = tokio::task::spawn_blocking(move || {
             let mut pooled = pool.get().map_err(from_pool)?;
             let done = work(&mut pooled.connection);
-            if !matches!(done, Err(StoreError::Unavailable(_))) {
-                pooled.last_ok = std::time::Instant::now();
-            }
+            pooled.record(matches!(done, Err(StoreError::Unavailable(_))));
             done
         });
         match task.await {

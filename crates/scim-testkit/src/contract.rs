@@ -16,6 +16,7 @@ use crate::fixtures::{
 };
 use crate::{StoreFactory, TestStore};
 
+pub use crate::admin::*;
 pub use crate::events::*;
 pub use crate::jobs::*;
 pub use crate::licensing::*;

@@ -18,6 +18,7 @@
     reason = "test support: failing loudly on a broken fixture is the point"
 )]
 
+pub mod admin;
 pub mod agreement;
 pub mod contract;
 pub mod events;
@@ -182,6 +183,8 @@ macro_rules! contract_tests {
             signing_keys_are_kept_newest_first,
             push_deliveries_go_in_order_per_subject_until_settled,
             concurrent_delivery_claims_take_each_delivery_once,
+            login_links_open_one_session_once,
+            usage_is_snapshotted_per_pool_and_day,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
@@ -210,6 +213,7 @@ mod tests {
             include_str!("jobs.rs"),
             include_str!("events.rs"),
             include_str!("push.rs"),
+            include_str!("admin.rs"),
         ]
         .concat();
         let lib = include_str!("lib.rs");

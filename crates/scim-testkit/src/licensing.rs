@@ -281,6 +281,20 @@ pub async fn licenses_follow_the_user_lifecycle<F: StoreFactory>(factory: &F) {
         ..AuditQuery::default()
     };
     assert_eq!(store.audit(&acme.id, &only_u1).await.unwrap().len(), 3);
+    let latest_two = AuditQuery {
+        limit: Some(2),
+        newest_first: true,
+        ..AuditQuery::default()
+    };
+    let latest = store.audit(&acme.id, &latest_two).await.unwrap();
+    assert_eq!(
+        latest,
+        log[log.len() - 2..]
+            .iter()
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>()
+    );
 }
 
 /// Members of a mapped group (directly or through nested groups) hold its sku while they

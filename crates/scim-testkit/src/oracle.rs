@@ -13,8 +13,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use scim_core::resource::member_reference;
 use scim_core::{Resource, ResourceKind};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// The resources of one tenant in the order they were created, and who is in which group.
 #[derive(Debug, Default)]
@@ -84,7 +85,7 @@ impl Memberships {
             .iter()
             .filter_map(|(id, kind, _)| {
                 let display = members.get(id)?;
-                Some(reference(id, display.as_deref(), kind.as_str()))
+                Some(member_reference(id, display.as_deref(), kind.as_str()))
             })
             .collect()
     }
@@ -115,7 +116,7 @@ impl Memberships {
             self.created
                 .iter()
                 .filter(|(id, _, _)| wanted(id))
-                .map(|(id, _, display)| reference(id, display.as_deref(), kind))
+                .map(|(id, _, display)| member_reference(id, display.as_deref(), kind))
                 .collect()
         };
         let mut groups = in_order(&|id| direct.contains(&id), "direct");
@@ -125,14 +126,4 @@ impl Memberships {
         ));
         groups
     }
-}
-
-fn reference(id: &str, display: Option<&str>, kind: &str) -> Value {
-    let mut value = Map::new();
-    value.insert("value".into(), json!(id));
-    if let Some(display) = display {
-        value.insert("display".into(), json!(display));
-    }
-    value.insert("type".into(), json!(kind));
-    Value::Object(value)
 }

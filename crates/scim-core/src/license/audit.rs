@@ -43,11 +43,14 @@ pub struct AuditEntry {
     pub actor: String,
 }
 
-/// Which entries to read: of one user, from a time on; oldest first.
+/// Which entries to read: of one user, from a time on; oldest first unless
+/// `newest_first`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
     pub user: Option<String>,
     pub since: Option<DateTime<Utc>>,
-    /// At most this many (the newest are dropped past it); `None`: all.
+    /// At most this many (those past it in the order asked for are dropped); `None`: all.
     pub limit: Option<u64>,
+    /// Newest first: with `limit`, the latest entries.
+    pub newest_first: bool,
 }

@@ -1,5 +1,6 @@
 //! The use cases: each plans a change purely, then commits it through the ports.
 
+pub mod admin;
 mod batch;
 mod bulk;
 mod credentials;
@@ -12,6 +13,7 @@ mod receivers;
 mod resources;
 mod tenants;
 
+pub use admin::{AdminError, AdminService, InactiveHolder, TenantDashboard};
 pub use batch::BatchOp;
 pub use bulk::BulkService;
 pub use credentials::CredentialCache;

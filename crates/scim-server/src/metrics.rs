@@ -1,0 +1,284 @@
+//! Prometheus metrics at `GET /metrics` (OpenMetrics text, no credential).
+//!
+//! Request counts and latencies are recorded by the request middleware as requests end;
+//! what lives in the store (seats per pool, the push queues, the connection pool) is read
+//! when the metrics are scraped, so every replica reports the same seat figures.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use actix_web::{HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use scim_core::ports::{Clock, Webhooks};
+use scim_core::service::{LicenseService, TenantService};
+use scim_store::DieselStore;
+
+use crate::wiring::App;
+
+/// The OpenMetrics media type Prometheus asks for.
+const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    /// The route's pattern (`/scim/v2/Users/{id}`), or `unmatched`: never the raw path,
+    /// whose ids would make a series per resource.
+    route: String,
+    method: String,
+    status: u16,
+    /// The tenant's slug once its credential was accepted; empty otherwise.
+    tenant: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    method: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    tenant: String,
+    sku: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReceiverLabels {
+    tenant: String,
+    receiver: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionLabels {
+    state: &'static str,
+}
+
+type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+/// 0.5 ms to 16 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// Where the scraped figures come from.
+struct Sources {
+    tenants: TenantService,
+    licenses: LicenseService,
+    webhooks: Arc<dyn Webhooks>,
+    clock: Arc<dyn Clock>,
+    store: Arc<DieselStore>,
+}
+
+/// The server's metrics, shared by every worker.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: LatencyFamily,
+    connections: Family<ConnectionLabels, Gauge>,
+    seats: Family<PoolLabels, Gauge>,
+    seats_used: Family<PoolLabels, Gauge>,
+    seats_available: Family<PoolLabels, Gauge>,
+    pending: Family<ReceiverLabels, Gauge>,
+    lag: Family<ReceiverLabels, Gauge<f64, AtomicU64>>,
+    dead_letters: Family<ReceiverLabels, Gauge>,
+    sources: Sources,
+    /// One scrape refreshes the store's figures at a time.
+    scraping: tokio::sync::Mutex<()>,
+}
+
+impl Metrics {
+    pub fn new(app: &App) -> Self {
+        let mut registry = Registry::with_prefix("scim");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route, method, status and tenant",
+            requests.clone(),
+        );
+        let latency = LatencyFamily::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests, by route and method",
+            latency.clone(),
+        );
+        let connections = Family::<ConnectionLabels, Gauge>::default();
+        registry.register(
+            "store_connections",
+            "The store's connection pool: connections open, idle, and the most it may hold",
+            connections.clone(),
+        );
+        let seats = Family::<PoolLabels, Gauge>::default();
+        registry.register("license_seats", "Seats bought, per pool", seats.clone());
+        let seats_used = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "license_seats_used",
+            "Seats assigned, per pool",
+            seats_used.clone(),
+        );
+        let seats_available = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "license_seats_available",
+            "Seats left to assign, per pool (0 when the use exceeds the seats)",
+            seats_available.clone(),
+        );
+        let pending = Family::<ReceiverLabels, Gauge>::default();
+        registry.register(
+            "event_deliveries_pending",
+            "SETs waiting to be pushed to a receiver",
+            pending.clone(),
+        );
+        let lag = Family::<ReceiverLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "event_delivery_lag_seconds",
+            "Age of the oldest SET waiting for a receiver (0 when none waits)",
+            lag.clone(),
+        );
+        let dead_letters = Family::<ReceiverLabels, Gauge>::default();
+        registry.register(
+            "event_dead_letters",
+            "Deliveries a receiver never accepted and that wait for a re-drive",
+            dead_letters.clone(),
+        );
+        let build = Family::<Vec<(&'static str, &'static str)>, Gauge>::default();
+        build
+            .get_or_create(&vec![("version", env!("CARGO_PKG_VERSION"))])
+            .set(1);
+        registry.register("build_info", "The server's version", build);
+        Self {
+            registry,
+            requests,
+            latency,
+            connections,
+            seats,
+            seats_used,
+            seats_available,
+            pending,
+            lag,
+            dead_letters,
+            sources: Sources {
+                tenants: app.tenants.clone(),
+                licenses: app.licenses.clone(),
+                webhooks: Arc::clone(&app.webhooks),
+                clock: Arc::clone(&app.clock),
+                store: Arc::clone(&app.store),
+            },
+            scraping: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Counts an answered request.
+    pub fn record_request(
+        &self,
+        route: Option<&str>,
+        method: &str,
+        status: u16,
+        tenant: Option<&str>,
+        seconds: f64,
+    ) {
+        let route = route.unwrap_or("unmatched").to_owned();
+        let method = method.to_owned();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+                method: method.clone(),
+            })
+            .observe(seconds);
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
+                tenant: tenant.unwrap_or_default().to_owned(),
+            })
+            .inc();
+    }
+
+    /// Reads the store's figures into the gauges and renders every series.
+    async fn scrape(&self) -> Result<String, String> {
+        let _one_at_a_time = self.scraping.lock().await;
+        let pool = self.sources.store.pool_stats();
+        for (state, value) in [
+            ("open", pool.open),
+            ("idle", pool.idle),
+            ("max", pool.max_size),
+        ] {
+            self.connections
+                .get_or_create(&ConnectionLabels { state })
+                .set(i64::from(value));
+        }
+        // Pools and receivers that no longer exist disappear from the next scrape.
+        self.seats.clear();
+        self.seats_used.clear();
+        self.seats_available.clear();
+        self.pending.clear();
+        self.lag.clear();
+        self.dead_letters.clear();
+        let now = self.sources.clock.now();
+        let tenants = self
+            .sources
+            .tenants
+            .list_tenants()
+            .await
+            .map_err(|e| e.to_string())?;
+        for tenant in tenants {
+            let pools = self
+                .sources
+                .licenses
+                .pools(&tenant.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            for pool in pools {
+                let labels = PoolLabels {
+                    tenant: tenant.slug.clone(),
+                    sku: pool.sku.clone(),
+                };
+                self.seats.get_or_create(&labels).set(pool.seats);
+                self.seats_used.get_or_create(&labels).set(pool.used);
+                self.seats_available
+                    .get_or_create(&labels)
+                    .set((pool.seats - pool.used).max(0));
+            }
+            let receivers = self
+                .sources
+                .webhooks
+                .receivers(&tenant.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            for status in receivers {
+                let labels = ReceiverLabels {
+                    tenant: tenant.slug.clone(),
+                    receiver: status.receiver.id.clone(),
+                };
+                self.pending.get_or_create(&labels).set(status.pending);
+                self.dead_letters
+                    .get_or_create(&labels)
+                    .set(status.dead_lettered);
+                let lag = status.oldest_pending.map_or(0.0, |oldest| {
+                    (now - oldest).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                self.lag.get_or_create(&labels).set(lag);
+            }
+        }
+        let mut text = String::new();
+        encode(&mut text, &self.registry).map_err(|e| e.to_string())?;
+        Ok(text)
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    match metrics.scrape().await {
+        Ok(text) => HttpResponse::Ok().content_type(CONTENT_TYPE).body(text),
+        Err(error) => {
+            tracing::warn!(%error, "metrics unavailable: the store failed");
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain; charset=utf-8")
+                .body("the store is unavailable\n")
+        }
+    }
+}

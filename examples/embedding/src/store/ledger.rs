@@ -1,0 +1,150 @@
+//! `LicenseLedger`: a tenant's pools, mapping rules and audit log. Changing seats or rules
+//! re-evaluates every user of the tenant while seats last, in creation order.
+
+use async_trait::async_trait;
+use scim_core::fold::fold_key;
+use scim_core::license::{
+    AuditEntry, AuditQuery, LicenseRules, MappingRule, Pool, Reevaluation, UnmappedTally,
+    UnmappedValue,
+};
+use scim_core::ports::LicenseLedger;
+use scim_core::tenant::TenantId;
+use scim_core::{ResourceKind, StoreError, WriteContext};
+
+use super::licenses::Seating;
+use super::{MemoryStore, TenantData};
+use crate::seats::pool_mut;
+
+#[async_trait]
+impl LicenseLedger for MemoryStore {
+    async fn set_pool(
+        &self,
+        ctx: &WriteContext,
+        pool: &Pool,
+    ) -> Result<(Pool, Reevaluation), StoreError> {
+        self.write(&ctx.tenant, |data| {
+            match pool_mut(&mut data.pools, &pool.sku) {
+                // Keeps the first spelling of the sku, and its use.
+                Some(stored) => {
+                    stored.display_name.clone_from(&pool.display_name);
+                    stored.seats = pool.seats;
+                }
+                None => {
+                    data.pools.push(Pool {
+                        used: 0,
+                        ..pool.clone()
+                    });
+                    data.pools.sort_by_key(|pool| fold_key(&pool.sku));
+                }
+            }
+            let report = data.reevaluate(ctx)?;
+            let stored = pool_mut(&mut data.pools, &pool.sku).ok_or(StoreError::NotFound)?;
+            Ok((stored.clone(), report))
+        })
+    }
+
+    async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError> {
+        Ok(self
+            .read(tenant, |data| data.pools.clone())
+            .unwrap_or_default())
+    }
+
+    async fn add_rule(
+        &self,
+        ctx: &WriteContext,
+        rule: &MappingRule,
+    ) -> Result<Reevaluation, StoreError> {
+        self.write(&ctx.tenant, |data| {
+            if pool_mut(&mut data.pools, &rule.sku).is_none() {
+                return Err(StoreError::NotFound);
+            }
+            if data.rules.iter().any(|known| known.key() == rule.key()) {
+                return Ok(Reevaluation::default());
+            }
+            data.rules.push(rule.clone());
+            data.reevaluate(ctx)
+        })
+    }
+
+    async fn remove_rule(
+        &self,
+        ctx: &WriteContext,
+        rule: &MappingRule,
+    ) -> Result<Reevaluation, StoreError> {
+        self.write(&ctx.tenant, |data| {
+            let before = data.rules.len();
+            data.rules.retain(|known| known.key() != rule.key());
+            if data.rules.len() == before {
+                return Err(StoreError::NotFound);
+            }
+            data.reevaluate(ctx)
+        })
+    }
+
+    async fn rules(&self, tenant: &TenantId) -> Result<Vec<MappingRule>, StoreError> {
+        let mut rules = self
+            .read(tenant, |data| data.rules.clone())
+            .unwrap_or_default();
+        rules.sort_by_key(|rule| {
+            let (_, value, sku) = rule.key();
+            (rule.source.as_str(), value, sku)
+        });
+        Ok(rules)
+    }
+
+    async fn unmapped_values(
+        &self,
+        tenant: &TenantId,
+        rules: &LicenseRules,
+    ) -> Result<Vec<UnmappedValue>, StoreError> {
+        Ok(self
+            .read(tenant, |data| {
+                let mut tally = UnmappedTally::default();
+                for user in data.users() {
+                    if let Some(facts) = data.facts(&user) {
+                        tally.add(&rules.grants_for(&facts));
+                    }
+                }
+                tally.finish()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn audit(
+        &self,
+        tenant: &TenantId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = query
+            .limit
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        Ok(self
+            .read(tenant, |data| {
+                data.audit
+                    .iter()
+                    .filter(|entry| query.user.as_ref().is_none_or(|user| entry.user == *user))
+                    .filter(|entry| query.since.is_none_or(|since| entry.at >= since))
+                    .take(limit)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+impl TenantData {
+    /// The ids of the tenant's users, in creation order.
+    fn users(&self) -> Vec<String> {
+        self.resources
+            .iter()
+            .filter(|resource| resource.kind == ResourceKind::User)
+            .map(|resource| resource.id.clone())
+            .collect()
+    }
+
+    /// Every user re-evaluated after an admin's change, while seats last.
+    fn reevaluate(&mut self, ctx: &WriteContext) -> Result<Reevaluation, StoreError> {
+        let users = self.users();
+        self.reconcile(ctx, &users, Seating::WhileSeatsLast)
+    }
+}

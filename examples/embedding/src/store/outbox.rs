@@ -1,0 +1,67 @@
+//! `EventLog`: the outbox every committed write recorded its events in, and the RFC 8936
+//! poll feed over it.
+
+use async_trait::async_trait;
+use scim_core::StoreError;
+use scim_core::events::{SigningKey, StoredEvent};
+use scim_core::ports::EventLog;
+use scim_core::tenant::TenantId;
+
+use super::MemoryStore;
+
+#[async_trait]
+impl EventLog for MemoryStore {
+    async fn events_after(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self
+            .read(tenant, |data| {
+                let events = data.outbox.iter().filter(|stored| stored.seq > after);
+                events.take(limit).cloned().collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn unacknowledged(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self
+            .read(tenant, |data| {
+                let events = data.outbox.iter();
+                let waiting = events.filter(|stored| !data.acknowledged.contains(&stored.seq));
+                waiting.take(limit).cloned().collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn acknowledge(&self, tenant: &TenantId, seqs: &[i64]) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if let Some(data) = state.tenants.get_mut(tenant) {
+            let known = seqs
+                .iter()
+                .filter(|seq| (1..=data.outbox.len() as i64).contains(seq));
+            data.acknowledged.extend(known);
+        }
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        Ok(self.lock().signing_keys.clone())
+    }
+
+    async fn add_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if state.signing_keys.iter().any(|known| known.kid == key.kid) {
+            return Err(StoreError::Conflict {
+                attribute: "kid".into(),
+            });
+        }
+        state.signing_keys.insert(0, key.clone());
+        Ok(())
+    }
+}

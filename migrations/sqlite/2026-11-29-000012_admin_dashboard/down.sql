@@ -1,0 +1,2 @@
+DROP TABLE license_usage_daily;
+DROP TABLE admin_sessions;

@@ -1,0 +1,263 @@
+//! The license dashboard at /admin, in a real browser: Debian's headless Chromium logs in
+//! with a one-time link from the CLI, and the figures it shows are compared with the API.
+//! A screenshot is saved in `target/ci-artifacts/` (or `$SCIM_ARTIFACTS_DIR`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Server, Store, USER_SCHEMA, cli, tenant_with_token};
+
+/// The browser, or `None` outside CI when it is not installed (CI installs it, and fails
+/// without it).
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("SCIM_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} is missing: .ci/run installs Debian's chromium package",
+        path.display()
+    );
+    eprintln!(
+        "NOTE: the dashboard test did NOT run: {} is missing (apt-get install chromium)",
+        path.display()
+    );
+    None
+}
+
+/// Runs headless Chromium on `url` with `args` in a fresh profile; its stdout.
+fn browse(browser: &PathBuf, args: &[&str], url: &str) -> String {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A number the page shows for a pool, from its `data-sku`/`data-field` cell.
+fn figure(dom: &str, sku: &str, field: &str) -> i64 {
+    let marker = format!("data-sku=\"{sku}\" data-field=\"{field}\">");
+    let found: Vec<i64> = dom
+        .match_indices(&marker)
+        .map(|(at, _)| {
+            let rest = &dom[at + marker.len()..];
+            rest[..rest.find('<').expect("cell end")]
+                .trim()
+                .parse()
+                .expect("a number")
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one {sku} {field} cell in {dom}");
+    found[0]
+}
+
+/// The text of the one element with `data-field="{field}"`.
+fn text_of(dom: &str, field: &str) -> String {
+    let marker = format!("data-field=\"{field}\"");
+    let at = dom
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{field} in {dom}"));
+    let rest = &dom[at..];
+    let start = rest.find('>').expect("tag end") + 1;
+    let end = rest.find('<').expect("text end");
+    rest[start..end].trim().to_owned()
+}
+
+/// A one-time login link, to the tenant's page when `tenant` is given.
+fn login_link(store: &Store, base: &str, tenant: Option<&str>) -> String {
+    let mut args = vec!["admin", "login-link", "--base-url", base];
+    if let Some(tenant) = tenant {
+        args.extend(["--tenant", tenant]);
+    }
+    let out = cli(store, &args);
+    out.lines().last().expect("link").trim().to_owned()
+}
+
+#[test]
+fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let store = Store::sqlite();
+    let token = tenant_with_token(&store, "acme");
+    for (sku, seats) in [("pro", "3"), ("basic", "10")] {
+        cli(
+            &store,
+            &[
+                "license", "set", "--tenant", "acme", "--sku", sku, "--seats", seats,
+            ],
+        );
+    }
+    cli(
+        &store,
+        &[
+            "license",
+            "map",
+            "--tenant",
+            "acme",
+            "--role",
+            "Developer",
+            "--sku",
+            "basic",
+        ],
+    );
+    // A receiver nobody listens on: its SETs wait.
+    cli(
+        &store,
+        &[
+            "webhook",
+            "add",
+            "--tenant",
+            "acme",
+            "--url",
+            "http://127.0.0.1:9/events",
+        ],
+    );
+    let server = Server::start_with(
+        store,
+        &["--webhook-first-backoff-ms", "5000"],
+        "warn",
+        std::process::Stdio::inherit(),
+    );
+    let users = [
+        json!({"userName": "ann", "entitlements": [{"value": "pro"}, {"value": "gold"}]}),
+        json!({"userName": "bob", "entitlements": [{"value": "pro"}], "roles": [{"value": "Developer"}]}),
+        json!({"userName": "cid", "roles": [{"value": "Developer"}], "active": false}),
+    ];
+    for mut body in users {
+        body["schemas"] = json!([USER_SCHEMA]);
+        assert_eq!(server.post("/scim/v2/Users", &token, &body).status, 201);
+    }
+
+    // Without a session: a page saying how to log in, never the figures.
+    let anonymous = server.send("GET", "/admin/tenants/acme", None, &[], None);
+    assert_eq!(anonymous.status, 401);
+    assert!(
+        anonymous.text.contains("admin login-link"),
+        "{}",
+        anonymous.text
+    );
+    assert!(!anonymous.text.contains("data-sku"), "{}", anonymous.text);
+    // A SCIM token is no admin credential.
+    let scim = server.send(
+        "GET",
+        "/admin",
+        None,
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("Cookie", &format!("scim_admin={token}")),
+        ],
+        None,
+    );
+    assert_eq!(scim.status, 401);
+
+    // The overview lists every tenant's pools.
+    let overview = browse(
+        &browser,
+        &["--dump-dom"],
+        &login_link(&server.store, &server.base, None),
+    );
+    assert!(overview.contains("<h1>Tenants</h1>"), "{overview}");
+    assert_eq!(
+        overview.matches("data-tenant=\"acme\"").count(),
+        2,
+        "{overview}"
+    );
+    assert_eq!(figure(&overview, "pro", "available"), 1);
+
+    let link = login_link(&server.store, &server.base, Some("acme"));
+    let dom = browse(&browser, &["--dump-dom"], &link);
+    assert!(dom.contains("<h1>acme"), "the tenant's page: {dom}");
+    let pools = server.get("/scim/v2/Licenses", &token).json;
+    let pools = pools["Resources"].as_array().expect("pools");
+    assert_eq!(pools.len(), 2);
+    for pool in pools {
+        let sku = pool["sku"].as_str().expect("sku");
+        for field in ["seats", "used", "available"] {
+            assert_eq!(
+                figure(&dom, sku, field),
+                pool[field].as_i64().expect("figure"),
+                "{sku} {field}"
+            );
+        }
+    }
+    assert_eq!(figure(&dom, "pro", "used"), 2);
+    assert_eq!(figure(&dom, "basic", "used"), 1);
+    // Today's point of each pool's history.
+    assert!(dom.contains("data-sku=\"pro\" data-days=\"1\""), "{dom}");
+    // One row per assignment: ann pro, bob pro, bob basic.
+    let audit: Value = serde_json::from_str(&cli(
+        &server.store,
+        &["license", "audit", "--tenant", "acme", "--json"],
+    ))
+    .expect("audit JSON");
+    assert_eq!(audit.as_array().expect("entries").len(), 3);
+    assert_eq!(dom.matches("data-field=\"change\"").count(), 3);
+    assert_eq!(text_of(&dom, "inactive-holders"), "0");
+    assert_eq!(text_of(&dom, "unmapped"), "1");
+    assert_eq!(text_of(&dom, "unmapped-value"), "gold");
+    let receivers: Value = serde_json::from_str(&cli(
+        &server.store,
+        &["webhook", "list", "--tenant", "acme", "--json"],
+    ))
+    .expect("receivers JSON");
+    let pending = receivers[0]["pending"].as_i64().expect("pending");
+    assert!(pending >= 5, "{receivers}");
+    assert_eq!(
+        text_of(&dom, "pending").parse::<i64>().expect("pending"),
+        pending
+    );
+
+    // The link worked once.
+    let again = server.send(
+        "GET",
+        link.trim_start_matches(&server.base),
+        None,
+        &[],
+        None,
+    );
+    assert_eq!(again.status, 401, "{}", again.text);
+    assert!(again.text.contains("does not work"), "{}", again.text);
+
+    let dir = std::env::var_os("SCIM_ARTIFACTS_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ci-artifacts"),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    let shot = dir.join("dashboard.png");
+    std::fs::remove_file(&shot).ok();
+    let link = login_link(&server.store, &server.base, Some("acme"));
+    browse(
+        &browser,
+        &[
+            "--window-size=1200,1500",
+            &format!("--screenshot={}", shot.display()),
+        ],
+        &link,
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
