@@ -90,6 +90,144 @@ fn every_command_has_help_with_an_example() {
                 help.contains("Example") && help.contains(&invocation),
                 "{path:?} --help has no example of `{invocation}`:\n{help}"
             );
+            // Output for scripts everywhere, but where it is always JSON (`events`), a
+            // document (`config reference`), or the server itself.
+            let exempt = ["serve", "events", "config reference"];
+            if !exempt.contains(&path.join(" ").as_str()) {
+                assert!(help.contains("--json"), "{path:?} has no --json:\n{help}");
+            }
         }
     }
+}
+
+/// One JSON object on stdout, parsed.
+fn json_of(store: &Store, args: &[&str]) -> serde_json::Value {
+    let out = cli(store, args);
+    assert_eq!(out.trim().lines().count(), 1, "{args:?} printed: {out}");
+    serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("{args:?} printed: {out}"))
+}
+
+#[test]
+fn commands_answer_one_json_object_with_json() {
+    use serde_json::json;
+    let store = Store::sqlite();
+    assert_eq!(json_of(&store, &["migrate", "--json"])["migrated"], true);
+    let tenant = json_of(
+        &store,
+        &["tenant", "create", "acme", "--name", "Acme", "--json"],
+    );
+    assert_eq!(
+        (tenant["slug"].as_str(), tenant["name"].as_str()),
+        (Some("acme"), Some("Acme"))
+    );
+    let certs = json_of(
+        &store,
+        &["tenant", "client-cert", "acme", "--none", "--json"],
+    );
+    assert_eq!(certs, json!({"slug": "acme", "clientCertificates": []}));
+
+    let token = json_of(&store, &["token", "issue", "--tenant", "acme", "--json"]);
+    let (id, secret) = (
+        token["id"].as_str().unwrap(),
+        token["token"].as_str().unwrap(),
+    );
+    assert!(
+        secret.starts_with("scim_") && token["expires"].is_null(),
+        "{token}"
+    );
+    let listed = cli(&store, &["token", "list", "--tenant", "acme"]);
+    assert!(listed.contains(id) && !listed.contains(secret), "{listed}");
+    let revoked = json_of(
+        &store,
+        &["token", "revoke", "--tenant", "acme", id, "--json"],
+    );
+    assert_eq!(revoked, json!({"revoked": id}));
+
+    let pool = json_of(
+        &store,
+        &[
+            "license", "set", "--tenant", "acme", "--sku", "pro", "--seats", "3", "--json",
+        ],
+    );
+    assert_eq!(pool["pool"]["sku"], "pro");
+    assert_eq!(pool["pool"]["available"], 3);
+    assert_eq!(pool["reevaluation"]["assigned"], 0);
+    let mapped = json_of(
+        &store,
+        &[
+            "license", "map", "--tenant", "acme", "--role", "Dev", "--sku", "pro", "--json",
+        ],
+    );
+    assert_eq!(
+        mapped["rule"],
+        json!({"source": "role", "value": "Dev", "sku": "pro"})
+    );
+    let unmapped = json_of(
+        &store,
+        &[
+            "license", "unmap", "--tenant", "acme", "--role", "Dev", "--sku", "pro", "--json",
+        ],
+    );
+    assert_eq!(unmapped["removed"]["value"], "Dev");
+    let reconciled = json_of(
+        &store,
+        &["license", "reconcile", "--tenant", "acme", "--json"],
+    );
+    assert_eq!(reconciled["users"], 0);
+
+    let client = json_of(&store, &["client", "create", "--tenant", "acme", "--json"]);
+    let client_id = client["client_id"].as_str().unwrap();
+    assert!(client["client_secret"].as_str().unwrap().len() > 20);
+    assert_eq!(
+        json_of(
+            &store,
+            &["client", "revoke", "--tenant", "acme", client_id, "--json"]
+        ),
+        json!({"revoked": client_id})
+    );
+    let receiver = json_of(
+        &store,
+        &[
+            "webhook",
+            "add",
+            "--tenant",
+            "acme",
+            "--url",
+            "http://127.0.0.1:9/e",
+            "--json",
+        ],
+    );
+    let receiver_id = receiver["id"].as_str().unwrap();
+    assert_eq!(
+        json_of(
+            &store,
+            &[
+                "webhook",
+                "remove",
+                "--tenant",
+                "acme",
+                receiver_id,
+                "--json"
+            ]
+        ),
+        json!({"removed": receiver_id})
+    );
+    let link = json_of(
+        &store,
+        &[
+            "admin",
+            "login-link",
+            "--base-url",
+            "https://scim.example.com",
+            "--json",
+        ],
+    );
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://scim.example.com/admin/login?code=scim_"),
+        "{link}"
+    );
+    assert!(link["expires"].is_string(), "{link}");
 }

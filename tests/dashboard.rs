@@ -7,7 +7,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, Store, USER_SCHEMA, cli, tenant_with_token};
+use crate::helpers::{
+    Server, Store, UNREACHABLE_RECEIVER, USER_SCHEMA, add_receiver, cli, tenant_with_token,
+};
 
 /// The browser, or `None` outside CI when it is not installed (CI installs it, and fails
 /// without it).
@@ -121,17 +123,7 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         ],
     );
     // A receiver nobody listens on: its SETs wait.
-    cli(
-        &store,
-        &[
-            "webhook",
-            "add",
-            "--tenant",
-            "acme",
-            "--url",
-            "http://127.0.0.1:9/events",
-        ],
-    );
+    add_receiver(&store, UNREACHABLE_RECEIVER);
     let server = Server::start_with(
         store,
         &["--webhook-first-backoff-ms", "5000"],

@@ -66,6 +66,14 @@ pub(crate) fn cli_output(store: &Store, args: &[&str]) -> Output {
         .expect("run scim-server")
 }
 
+/// A receiver URL nobody listens on: SETs for it wait, retried (a lag to observe).
+pub(crate) const UNREACHABLE_RECEIVER: &str = "http://127.0.0.1:9/events";
+
+/// Registers a webhook receiver of tenant `acme` at `url`.
+pub(crate) fn add_receiver(store: &Store, url: &str) {
+    cli(store, &["webhook", "add", "--tenant", "acme", "--url", url]);
+}
+
 /// Creates a tenant and returns a fresh token for it.
 pub(crate) fn tenant_with_token(store: &Store, slug: &str) -> String {
     cli(store, &["tenant", "create", slug]);

@@ -18,6 +18,7 @@ mod entra;
 mod errors;
 mod events;
 mod faults;
+mod import;
 mod isolation;
 mod jobs;
 mod licensing;

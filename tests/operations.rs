@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, Store, USER_SCHEMA, cli, tenant_with_token};
+use crate::helpers::{
+    Server, Store, UNREACHABLE_RECEIVER, USER_SCHEMA, add_receiver, cli, tenant_with_token,
+};
+use crate::receiver::{Answer, Receiver};
 
 /// The value of the one series named `name` whose labels include every `labels` pair.
 fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -47,17 +50,7 @@ fn metrics_hold_requests_latencies_seats_connections_and_delivery_lag() {
         ],
     );
     // A receiver nobody listens on: its SETs wait, so it has a lag.
-    cli(
-        &store,
-        &[
-            "webhook",
-            "add",
-            "--tenant",
-            "acme",
-            "--url",
-            "http://127.0.0.1:9/events",
-        ],
-    );
+    add_receiver(&store, UNREACHABLE_RECEIVER);
     let server = Server::start_with(
         store,
         &["--webhook-first-backoff-ms", "5000"],
@@ -291,6 +284,27 @@ fn config_check_shows_where_each_setting_came_from_and_refuses_what_cannot_work(
     );
     assert!(problems.contains("listen nowhere"), "{problems}");
 
+    // The file's database password stays out of --help, which shows defaults.
+    let help = std::process::Command::new(crate::helpers::server_binary())
+        .args(["serve", "--help"])
+        .env("SCIM_CONFIG", &file)
+        .output()
+        .expect("run scim-server");
+    assert!(help.status.success(), "{help:?}");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--listen"), "{help}");
+    assert!(!help.contains("hunter2"), "{help}");
+
+    // A certificate without its key, from the file (clap's `requires` does not see it).
+    let half = dir.path().join("half-tls.toml");
+    std::fs::write(&half, "tls-cert = \"/etc/scim/cert.pem\"\n").expect("half file");
+    let output = check(&[], &half);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("tls-cert and tls-key go together"),
+        "{output:?}"
+    );
+
     // A file that names no setting stops every command, naming the key.
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "rate_limit = 5\n").expect("bad file");
@@ -324,4 +338,61 @@ fn serve_runs_with_the_settings_of_its_config_file() {
         .map(|_| server.get("/scim/v2/Users", &token).status)
         .collect();
     assert_eq!(statuses, [200, 200, 429]);
+}
+
+/// A push under way when SIGTERM arrives is finished and recorded, not left to its lease
+/// (which would push it again from another process, up to 45 s later).
+#[test]
+fn sigterm_settles_the_pushes_in_flight() {
+    let store = Store::sqlite();
+    let token = tenant_with_token(&store, "acme");
+    let receiver = Receiver::start(Answer::Slow(1500));
+    add_receiver(&store, &receiver.url());
+    let mut server = Server::start(store);
+    let user = json!({"schemas": [USER_SCHEMA], "userName": "ann"});
+    assert_eq!(server.post("/scim/v2/Users", &token, &user).status, 201);
+    // The dispatcher looks every 200 ms; the receiver then takes 1.5 s to answer.
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(receiver.accepted().is_empty(), "still in flight");
+    assert!(server.terminate().success());
+    assert_eq!(receiver.accepted().len(), 1, "the push finished");
+    let listed = cli(
+        &server.store,
+        &["webhook", "list", "--tenant", "acme", "--json"],
+    );
+    let figures: Value = serde_json::from_str(listed.trim()).expect("JSON");
+    assert_eq!(figures[0]["delivered"], 1, "{figures}");
+    assert_eq!(figures[0]["pending"], 0, "{figures}");
+}
+
+#[test]
+fn metrics_can_move_off_the_scim_listener() {
+    let store = Store::sqlite();
+    // A free port: bound, noted and let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let server = Server::start_with(
+        store,
+        &["--metrics-listen", &address],
+        "warn",
+        Stdio::inherit(),
+    );
+    let on_scim = server.send("GET", "/metrics", None, &[], None);
+    assert_eq!(on_scim.status, 404, "{}", on_scim.text);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut apart = agent
+        .get(&format!("http://{address}/metrics"))
+        .call()
+        .expect("the metrics listener answers");
+    assert_eq!(apart.status().as_u16(), 200);
+    let text = apart.body_mut().read_to_string().expect("text");
+    assert!(text.contains("scim_build_info{version=\""), "{text}");
+    // The SCIM request above is counted there.
+    assert!(text.contains("route=\"unmatched\""), "{text}");
 }

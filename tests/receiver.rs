@@ -25,6 +25,8 @@ pub(crate) enum Answer {
     Reject,
     /// 202 only with a bearer token this receiver's `/token` issued; else 401.
     RequireToken,
+    /// 202 after this many milliseconds.
+    Slow(u64),
 }
 
 /// One POST to `/events`.
@@ -165,10 +167,14 @@ async fn events(req: HttpRequest, body: String, state: web::Data<Mutex<State>>) 
             .map(str::to_owned)
     };
     let authorization = header("authorization");
+    let slow = state.lock().unwrap().answer;
+    if let Some(Answer::Slow(millis)) = slow {
+        actix_web::rt::time::sleep(Duration::from_millis(millis)).await;
+    }
     let mut state = state.lock().unwrap();
     let mut auth_failed = false;
     let status = match state.answer.unwrap_or(Answer::Accept) {
-        Answer::Accept => 202,
+        Answer::Accept | Answer::Slow(_) => 202,
         Answer::Fail => 500,
         Answer::Reject => 400,
         Answer::FailFirst(_) if state.failures_left > 0 => {

@@ -262,6 +262,17 @@ pub trait LicenseLedger: Send + Sync {
     /// The tenant's mapping rules, by source, value and sku.
     async fn rules(&self, tenant: &TenantId) -> Result<Vec<MappingRule>, StoreError>;
 
+    /// Re-evaluates, while seats last and in one transaction, the next users of the tenant
+    /// (at most `limit`, in creation order) after position `after` (0: from the first).
+    /// Returns what changed and the position to go on from, or `None` when no user was
+    /// left. The same re-evaluation `set_pool` and the rules run over every user.
+    async fn reconcile_users(
+        &self,
+        ctx: &WriteContext,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Reevaluation, Option<i64>), StoreError>;
+
     /// The entitlement and role values of the tenant's users that grant no sku under
     /// `rules` (see [`crate::license::LicenseRules::grants_for`]), each with the number of
     /// users carrying it, by value. Reads every user once.

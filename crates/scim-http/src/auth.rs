@@ -61,8 +61,6 @@ impl FromRequest for Caller {
             tracing::Span::current()
                 .record("tenant", principal.tenant_slug.as_str())
                 .record("credential", principal.credential_id.as_str());
-            req.extensions_mut()
-                .insert(AuthenticatedTenant(principal.tenant_slug.clone()));
             if !principal.client_certs.is_empty()
                 && !peer.is_some_and(|peer| principal.client_certs.contains(&peer.sha256))
             {
@@ -70,6 +68,8 @@ impl FromRequest for Caller {
                     "this tenant requires a TLS client certificate it has pinned".into(),
                 )));
             }
+            req.extensions_mut()
+                .insert(AuthenticatedTenant(principal.tenant_slug.clone()));
             state
                 .limiter
                 .check(&principal.tenant)

@@ -290,6 +290,14 @@ fn operation(op: &Operation) -> Value {
             json!({"required": true, "content": {media: {"schema": {"type": "object"}}}});
     }
     add_parameters(&mut out, op.path);
+    if op.path == "/admin/login" {
+        out["parameters"] = json!([
+            {"name": "code", "in": "query", "required": true, "schema": {"type": "string"},
+             "description": "The secret of a login link from `admin login-link`"},
+            {"name": "next", "in": "query", "required": false, "schema": {"type": "string"},
+             "description": "A dashboard path (under /admin) to open after logging in"},
+        ]);
+    }
     out["security"] = security(op.auth);
     out
 }
@@ -334,12 +342,33 @@ fn security(auth: Auth) -> Value {
     }
 }
 
-/// The success response and the SCIM errors every operation may answer.
+/// The success response (without a body for 204 and 303) and the errors every operation
+/// may answer: SCIM errors, or pages for the dashboard's HTML.
 fn responses(status: u16, media: &str, schema: Option<Value>) -> Value {
     let schema = schema.unwrap_or_else(|| json!({"type": "object"}));
-    let mut out = json!({
-        status.to_string(): {"description": "Success", "content": {media: {"schema": schema}}},
-    });
+    let success = match status {
+        204 => json!({"description": "Done; no body"}),
+        303 => {
+            json!({"description": "Redirect to the page named by `next`, with the session cookie",
+                      "headers": {"Location": {"schema": {"type": "string"}},
+                                  "Set-Cookie": {"schema": {"type": "string"}}}})
+        }
+        _ => json!({"description": "Success", "content": {media: {"schema": schema}}}),
+    };
+    let mut out = json!({ status.to_string(): success });
+    if media == "text/html" || status == 303 {
+        for (code, what) in [
+            (
+                401,
+                "Not logged in, or the login link was used, expired or wrong (a page saying how to log in)",
+            ),
+            (404, "No such tenant"),
+            (503, "The store is unavailable"),
+        ] {
+            out[code.to_string()] = json!({"description": what, "content": {"text/html": {"schema": {"type": "string"}}}});
+        }
+        return out;
+    }
     for (code, what) in [
         (400, "Invalid request (scimType says why)"),
         (401, "Missing or refused credential"),
@@ -379,6 +408,22 @@ fn resource_operations(kind: ResourceKind) -> Vec<(String, &'static str, Value)>
         });
         if let Some(body) = body {
             op["requestBody"] = json!({"required": true, "content": {SCIM: {"schema": body}, JSON: {"schema": body}}});
+            for (code, what) in [
+                (
+                    409,
+                    "Uniqueness: the userName, externalId or displayName is taken",
+                ),
+                (412, "If-Match names another version"),
+                (
+                    413,
+                    "The body is larger than the limit /ServiceProviderConfig advertises",
+                ),
+            ] {
+                op["responses"][code.to_string()] = json!({
+                    "description": what,
+                    "content": {SCIM: {"schema": {"$ref": "#/components/schemas/Error"}}},
+                });
+            }
         }
         add_parameters(&mut op, path);
         op
@@ -394,16 +439,16 @@ fn resource_operations(kind: ResourceKind) -> Vec<(String, &'static str, Value)>
     );
     list_op["parameters"] = json!(
         [
-            "filter",
-            "sortBy",
-            "sortOrder",
-            "startIndex",
-            "count",
-            "attributes",
-            "excludedAttributes"
+            ("filter", "string"),
+            ("sortBy", "string"),
+            ("sortOrder", "string"),
+            ("startIndex", "integer"),
+            ("count", "integer"),
+            ("attributes", "string"),
+            ("excludedAttributes", "string"),
         ]
         .iter()
-        .map(|p| json!({"name": p, "in": "query", "required": false, "schema": {"type": "string"}}))
+        .map(|(p, ty)| json!({"name": p, "in": "query", "required": false, "schema": {"type": ty}}))
         .collect::<Vec<_>>()
     );
     vec![

@@ -52,6 +52,27 @@ pub enum Command {
                             scim-server --config /etc/scim/scim.toml serve\n  \
                             SCIM_LISTEN=0.0.0.0:8443 scim-server serve --tls-cert cert.pem --tls-key key.pem")]
     Serve(ServeArgs),
+    /// Provision users from a directory export (CSV or JSON files, or a folder of them)
+    /// through the bulk engine: a user whose userName exists is replaced, any other is
+    /// created; licenses and events follow as for an IdP's writes. Exits 1 when a user
+    /// could not be imported (each is listed with why).
+    #[command(
+        after_help = "Examples:\n  scim-server import --tenant acme users.csv\n  \
+                            scim-server import --tenant acme okta-export/ --json\n\n\
+                            CSV: a header row of SCIM attributes, e.g.\n  \
+                            userName,name.givenName,name.familyName,emails,active,entitlements\n  \
+                            ann@acme.example,Ann,Lee,ann@acme.example,true,pro;beta\n\
+                            JSON: a user, a list of users, or a ListResponse (\"Resources\")."
+    )]
+    Import {
+        #[arg(long)]
+        tenant: String,
+        /// A .csv or .json file, or a directory of them.
+        path: std::path::PathBuf,
+        /// Print one JSON object instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// The license dashboard at /admin: make a login link for it.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -61,7 +82,11 @@ pub enum Command {
     /// Apply the database migrations and exit (every command also applies them).
     #[command(after_help = "Examples:\n  scim-server migrate\n  \
                             SCIM_DATABASE_URL=postgres://postgres@127.0.0.1/scim scim-server migrate")]
-    Migrate,
+    Migrate {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage tenants: one per enterprise customer.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -114,6 +139,9 @@ pub enum AdminCommand {
         /// The server's address as the browser reaches it.
         #[arg(long, env = "SCIM_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         base_url: String,
+        /// Print one JSON object (`url`, `expires`) instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -128,7 +156,7 @@ pub enum ConfigCommand {
     )]
     Check {
         #[command(flatten)]
-        serve: ServeArgs,
+        serve: Box<ServeArgs>,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -173,6 +201,9 @@ pub enum WebhookCommand {
         /// Scopes to ask for, space-separated.
         #[arg(long, requires = "oauth_token_url")]
         oauth_scope: Option<String>,
+        /// Print only the JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// List the tenant's receivers with their delivery figures: delivered, retried,
     /// dead-lettered, pending, and lag (seconds since the oldest pending event).
@@ -190,6 +221,9 @@ pub enum WebhookCommand {
         tenant: String,
         /// The receiver id shown by `webhook add` and `webhook list`.
         id: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the deliveries given up on (after --webhook-max-attempts, or rejected for good
     /// with 400); `--redrive` queues them again.
@@ -219,6 +253,9 @@ pub enum ClientCommand {
     Create {
         #[arg(long)]
         tenant: String,
+        /// Print only the JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// List a tenant's clients (ids, never secrets).
     #[command(after_help = "Example:\n  scim-server client list --tenant acme --json")]
@@ -235,6 +272,9 @@ pub enum ClientCommand {
         tenant: String,
         /// The client_id.
         id: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -262,6 +302,11 @@ pub struct ServeArgs {
     /// Largest /Bulk body, in bytes (413 beyond it); advertised in /ServiceProviderConfig.
     #[arg(long, env = "SCIM_BULK_MAX_PAYLOAD_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub bulk_max_payload_bytes: usize,
+
+    /// Serve `GET /metrics` on this address (e.g. an internal interface) instead of on
+    /// --listen, where it then answers 404.
+    #[arg(long, env = "SCIM_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIM_WORKERS")]
@@ -349,6 +394,9 @@ pub enum TenantCommand {
         /// Display name (defaults to the slug).
         #[arg(long)]
         name: Option<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Require a TLS client certificate (mTLS) of a tenant's identity provider: pins the
     /// SHA-256 fingerprint of the certificate in PEM file(s); `--none` removes the pins.
@@ -369,6 +417,9 @@ pub enum TenantCommand {
         /// Remove the pins: no client certificate is required.
         #[arg(long)]
         none: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// List tenants.
     #[command(
@@ -391,6 +442,9 @@ pub enum TokenCommand {
         /// Let the token expire after this many days (default: never).
         #[arg(long)]
         expires_in_days: Option<u32>,
+        /// Print one JSON object (`id`, `token`, `expires`) as the last line instead.
+        #[arg(long)]
+        json: bool,
     },
     /// List a tenant's tokens (ids and hints, never the secrets).
     #[command(after_help = "Example:\n  scim-server token list --tenant acme --json")]
@@ -407,6 +461,9 @@ pub enum TokenCommand {
         tenant: String,
         /// The token id shown by `token list`.
         id: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -429,6 +486,9 @@ pub enum LicenseCommand {
         /// Display name (defaults to the sku).
         #[arg(long)]
         name: Option<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Map an entitlement value, a role value or a group to a pool's sku. (A value equal
     /// to a sku maps to it without a rule.)
@@ -461,6 +521,21 @@ pub enum LicenseCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Re-evaluate every user's licenses against the pools and rules, while seats last,
+    /// 1,000 users per transaction: repairs licenses changed behind the server's back
+    /// (e.g. rows edited in the database). Writes keep licenses in line on their own, so on
+    /// a healthy store it changes nothing.
+    #[command(
+        after_help = "Examples:\n  scim-server license reconcile --tenant acme\n  \
+                            scim-server license reconcile --tenant acme --json"
+    )]
+    Reconcile {
+        #[arg(long)]
+        tenant: String,
+        /// Print one JSON object instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the pools' seats and use, the mapping rules, and the entitlement and role values
     /// that map to nothing.
     #[command(after_help = "Example:\n  scim-server license usage --tenant acme --json")]
@@ -482,6 +557,9 @@ pub struct RuleArgs {
     pub source: MapSource,
     #[arg(long)]
     pub sku: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What a mapping rule reads: exactly one of these.

@@ -20,11 +20,20 @@ use crate::wiring::{App, RandomSecrets};
 
 pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<()> {
     match command {
-        TenantCommand::Create { slug, name } => {
+        TenantCommand::Create { slug, name, json } => {
             let tenant = app.tenants.create_tenant(&slug, name.as_deref()).await?;
-            println!("created tenant '{}' ({})", tenant.slug, tenant.name);
+            if json {
+                println!("{}", tenant_json(&tenant));
+            } else {
+                println!("created tenant '{}' ({})", tenant.slug, tenant.name);
+            }
         }
-        TenantCommand::ClientCert { slug, certs, none } => {
+        TenantCommand::ClientCert {
+            slug,
+            certs,
+            none,
+            json,
+        } => {
             let fingerprints = if none {
                 Vec::new()
             } else {
@@ -34,7 +43,12 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
                     .collect::<anyhow::Result<Vec<_>>>()?
             };
             let tenant = app.tenants.set_client_certs(&slug, &fingerprints).await?;
-            if tenant.client_certs.is_empty() {
+            if json {
+                println!(
+                    "{}",
+                    json!({"slug": tenant.slug, "clientCertificates": tenant.client_certs})
+                );
+            } else if tenant.client_certs.is_empty() {
                 println!("tenant '{}' requires no client certificate", tenant.slug);
             } else {
                 println!(
@@ -47,10 +61,7 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
         TenantCommand::List { json } => {
             let tenants = app.tenants.list_tenants().await?;
             if json {
-                let rows: Vec<_> = tenants
-                    .iter()
-                    .map(|t| json!({"slug": t.slug, "name": t.name, "created": format_time(&t.created)}))
-                    .collect();
+                let rows: Vec<_> = tenants.iter().map(tenant_json).collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 println!("{:<24} {:<32} CREATED", "SLUG", "NAME");
@@ -68,10 +79,19 @@ pub(crate) async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()
         TokenCommand::Issue {
             tenant,
             expires_in_days,
+            json,
         } => {
             let secret = RandomSecrets.new_secret();
             let expires = expires_in_days.map(|days| Utc::now() + TimeDelta::days(i64::from(days)));
             let token = app.tenants.issue_token(&tenant, &secret, expires).await?;
+            if json {
+                let expires = token.expires.as_ref().map(format_time);
+                println!(
+                    "{}",
+                    json!({"id": token.id, "token": secret, "expires": expires})
+                );
+                return Ok(());
+            }
             let until = token.expires.map_or("never expires".to_owned(), |e| {
                 format!("expires {}", format_time(&e))
             });
@@ -109,12 +129,14 @@ pub(crate) async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()
                 }
             }
         }
-        TokenCommand::Revoke { tenant, id } => {
+        TokenCommand::Revoke { tenant, id, json } => {
             app.tenants
                 .revoke_token(&tenant, &id)
                 .await
                 .context("revoking the token")?;
-            println!("revoked token {id}");
+            say(json, &json!({"revoked": id}), || {
+                format!("revoked token {id}")
+            });
         }
     }
     Ok(())
@@ -127,6 +149,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             sku,
             seats,
             name,
+            json,
         } => {
             let tenant = app.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license set");
@@ -134,6 +157,13 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 .licenses
                 .set_pool(&caller, &sku, seats, name.as_deref())
                 .await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"pool": pool_json(&pool), "reevaluation": reevaluation_json(&report)})
+                );
+                return Ok(());
+            }
             println!(
                 "pool '{}' ({}) of tenant '{}': {} seats, {} used, {} available",
                 pool.sku,
@@ -156,11 +186,21 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             tenant,
             source,
             sku,
+            json,
         }) => {
             let tenant = app.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license map");
             let (source, value) = map_source(source);
             let (rule, report) = app.licenses.map(&caller, source, &value, &sku).await?;
+            if json {
+                let rule =
+                    json!({"source": rule.source.as_str(), "value": rule.value, "sku": rule.sku});
+                println!(
+                    "{}",
+                    json!({"rule": rule, "reevaluation": reevaluation_json(&report)})
+                );
+                return Ok(());
+            }
             println!(
                 "{} '{}' now grants '{}' in tenant '{}'",
                 rule.source, rule.value, rule.sku, tenant.slug
@@ -171,11 +211,20 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             tenant,
             source,
             sku,
+            json,
         }) => {
             let tenant = app.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license unmap");
             let (source, value) = map_source(source);
             let report = app.licenses.unmap(&caller, source, &value, &sku).await?;
+            if json {
+                let rule = json!({"source": source.as_str(), "value": value, "sku": sku});
+                println!(
+                    "{}",
+                    json!({"removed": rule, "reevaluation": reevaluation_json(&report)})
+                );
+                return Ok(());
+            }
             println!(
                 "{source} '{value}' no longer grants '{sku}' in tenant '{}'",
                 tenant.slug
@@ -237,6 +286,36 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 }
             }
         }
+        LicenseCommand::Reconcile { tenant, json } => {
+            let tenant = app.tenants.tenant(&tenant).await?;
+            let count_only = scim_core::query::ListQuery {
+                count: 0,
+                ..Default::default()
+            };
+            let users = app
+                .resources
+                .list(
+                    &tenant.id,
+                    scim_core::ResourceKind::User,
+                    &count_only,
+                    scim_core::Expand::default(),
+                )
+                .await?
+                .total;
+            let bar = crate::import::progress_bar(users, "re-evaluating users");
+            let report = app
+                .licenses
+                .reconcile(&operator(&tenant, "license reconcile"), &|done| {
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish_and_clear();
+            if json {
+                println!("{}", reevaluation_json(&report));
+            } else {
+                print_reevaluation(&report);
+            }
+        }
         LicenseCommand::Usage { tenant, json } => {
             let tenant = app.tenants.tenant(&tenant).await?;
             let usage = app.licenses.usage(&tenant.id).await?;
@@ -282,6 +361,34 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
         }
     }
     Ok(())
+}
+
+/// Prints `value` (with `--json`) or the sentence `human` makes.
+fn say(json: bool, value: &serde_json::Value, human: impl FnOnce() -> String) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{}", human());
+    }
+}
+
+fn tenant_json(tenant: &Tenant) -> serde_json::Value {
+    json!({"slug": tenant.slug, "name": tenant.name, "created": format_time(&tenant.created)})
+}
+
+/// A re-evaluation as `--json` prints it.
+fn reevaluation_json(report: &Reevaluation) -> serde_json::Value {
+    let waiting: Vec<_> = report
+        .waiting
+        .iter()
+        .map(|(user, sku)| json!({"user": user, "sku": sku}))
+        .collect();
+    json!({
+        "users": report.users,
+        "assigned": report.assigned,
+        "revoked": report.revoked,
+        "waiting": waiting,
+    })
 }
 
 /// The operator running a command, as the audit log records it.
@@ -334,18 +441,20 @@ pub(crate) fn pool_json(pool: &Pool) -> serde_json::Value {
 
 pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<()> {
     match command {
-        ClientCommand::Create { tenant } => {
+        ClientCommand::Create { tenant, json } => {
             let (client, secret) = app.tenants.create_client(&tenant).await?;
+            let created = json!({"client_id": client.id, "client_secret": secret});
+            if json {
+                println!("{created}");
+                return Ok(());
+            }
             println!(
                 "created OAuth client {} for tenant '{tenant}'; its secret is shown only once. \
                  Token endpoint: POST <server>/oauth/token (client credentials grant); \
                  HTTP Basic with the same id and secret also works.",
                 client.id
             );
-            println!(
-                "{}",
-                json!({"client_id": client.id, "client_secret": secret})
-            );
+            println!("{created}");
         }
         ClientCommand::List { tenant, json } => {
             let clients = app.tenants.list_clients(&tenant).await?;
@@ -362,12 +471,14 @@ pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<
                 }
             }
         }
-        ClientCommand::Revoke { tenant, id } => {
+        ClientCommand::Revoke { tenant, id, json } => {
             app.tenants
                 .revoke_client(&tenant, &id)
                 .await
                 .context("revoking the client")?;
-            println!("revoked client {id} and its access tokens");
+            say(json, &json!({"revoked": id}), || {
+                format!("revoked client {id} and its access tokens")
+            });
         }
     }
     Ok(())
@@ -414,6 +525,7 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
             oauth_client_id,
             oauth_client_secret,
             oauth_scope,
+            json,
         } => {
             let oauth = match (oauth_token_url, oauth_client_id, oauth_client_secret) {
                 (Some(token_url), Some(client_id), Some(client_secret)) => Some(OAuthClient {
@@ -428,12 +540,17 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
                 .receivers
                 .add(&tenant, NewReceiver { url, secret, oauth })
                 .await?;
+            let added = json!({"id": receiver.id, "secret": receiver.secret});
+            if json {
+                println!("{added}");
+                return Ok(());
+            }
             println!(
                 "added receiver {} for tenant '{tenant}': it gets the tenant's events from now on \
                  as SETs signed HS256 with the secret below (shown only once)",
                 receiver.id
             );
-            println!("{}", json!({"id": receiver.id, "secret": receiver.secret}));
+            println!("{added}");
         }
         WebhookCommand::List { tenant, json } => {
             let now = Utc::now();
@@ -480,9 +597,11 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
                 }
             }
         }
-        WebhookCommand::Remove { tenant, id } => {
+        WebhookCommand::Remove { tenant, id, json } => {
             app.receivers.remove(&tenant, &id).await?;
-            println!("removed receiver {id} and its queue");
+            say(json, &json!({"removed": id}), || {
+                format!("removed receiver {id} and its queue")
+            });
         }
         WebhookCommand::Deadletters {
             tenant,
@@ -530,6 +649,7 @@ pub(crate) async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()
             tenant,
             minutes,
             base_url,
+            json,
         } => {
             let next = match &tenant {
                 Some(slug) => {
@@ -543,12 +663,59 @@ pub(crate) async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()
                 .login_link(TimeDelta::minutes(i64::from(minutes)))
                 .await
                 .context("storing the login link")?;
-            println!("Open this link within {minutes} minutes; it works once:");
-            println!(
+            let url = format!(
                 "{}/admin/login?code={code}{next}",
                 base_url.trim_end_matches('/')
             );
+            if json {
+                let expires = Utc::now() + TimeDelta::minutes(i64::from(minutes));
+                println!("{}", json!({"url": url, "expires": format_time(&expires)}));
+            } else {
+                println!("Open this link within {minutes} minutes; it works once:");
+                println!("{url}");
+            }
         }
     }
+    Ok(())
+}
+
+pub(crate) async fn import(
+    app: &App,
+    tenant: &str,
+    path: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let imported = crate::import::import(app, tenant, path).await?;
+    if json {
+        println!(
+            "{}",
+            json!({
+                "created": imported.created,
+                "replaced": imported.replaced,
+                "failed": imported.failed,
+            })
+        );
+    } else {
+        println!(
+            "created {} users, replaced {}, failed {}",
+            imported.created,
+            imported.replaced,
+            imported.failed.len()
+        );
+        for failure in &imported.failed {
+            println!(
+                "  {} {}: {} {}",
+                failure["origin"].as_str().unwrap_or_default(),
+                failure["userName"].as_str().unwrap_or_default(),
+                failure["status"],
+                failure["detail"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    anyhow::ensure!(
+        imported.failed.is_empty(),
+        "{} users were not imported",
+        imported.failed.len()
+    );
     Ok(())
 }

@@ -99,13 +99,14 @@ pub fn load_from(args: Vec<OsString>, config_env: Option<OsString>) -> anyhow::R
         let Some(value) = from_file.get(&setting.name).cloned() else {
             continue;
         };
+        // `--help` shows defaults: a value the file gives a secret must not show there.
+        let hide = mask(&setting.name, &value) != value;
+        let set = |arg: clap::Arg| arg.default_value(value.clone()).hide_default_value(hide);
         if setting.global {
-            command = command.mut_arg(&setting.id, |arg| arg.default_value(value));
+            command = command.mut_arg(&setting.id, set);
         } else {
             for path in SERVE_PATHS {
-                command = with_subcommand(command, path, &|sub| {
-                    sub.mut_arg(&setting.id, |arg| arg.default_value(value.clone()))
-                });
+                command = with_subcommand(command, path, &|sub| sub.mut_arg(&setting.id, set));
             }
         }
     }

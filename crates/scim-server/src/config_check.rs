@@ -70,10 +70,14 @@ fn problems(database_url: &str, serve: &ServeArgs) -> Vec<String> {
             "public-url {public}: must be an absolute http:// or https:// URL"
         ));
     }
-    if let (Some(cert), Some(key)) = (&serve.tls_cert, &serve.tls_key)
-        && let Err(error) = crate::tls::server_config(cert, key)
-    {
-        problems.push(format!("tls-cert/tls-key: {error:#}"));
+    match (&serve.tls_cert, &serve.tls_key) {
+        (Some(cert), Some(key)) => {
+            if let Err(error) = crate::tls::server_config(cert, key) {
+                problems.push(format!("tls-cert/tls-key: {error:#}"));
+            }
+        }
+        (None, None) => {}
+        _ => problems.push(crate::serve::HALF_TLS.to_owned()),
     }
     problems
 }

@@ -6,6 +6,7 @@ mod commands;
 pub mod config;
 mod config_check;
 mod delivery;
+mod import;
 mod jobs;
 pub mod metrics;
 pub mod serve;
@@ -27,11 +28,16 @@ pub async fn run(loaded: config::Loaded) -> anyhow::Result<()> {
     let app = wiring::App::open(&cli.database_url, cli.pool_size).await?;
     match cli.command {
         Command::Serve(args) => serve::serve(app, args).await,
-        Command::Migrate => {
-            println!(
-                "migrations applied to {}",
-                wiring::redact_url(&cli.database_url)
-            );
+        Command::Migrate { json } => {
+            let database = wiring::redact_url(&cli.database_url);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"database": database, "migrated": true})
+                );
+            } else {
+                println!("migrations applied to {database}");
+            }
             Ok(())
         }
         Command::Tenant(command) => commands::tenant(&app, command).await,
@@ -45,6 +51,9 @@ pub async fn run(loaded: config::Loaded) -> anyhow::Result<()> {
             limit,
         } => commands::events(&app, &tenant, after, limit).await,
         Command::Admin(command) => commands::admin(&app, command).await,
+        Command::Import { tenant, path, json } => {
+            commands::import(&app, &tenant, &path, json).await
+        }
         Command::Config(_) => unreachable!("answered before the store is opened"),
     }
 }

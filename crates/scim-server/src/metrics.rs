@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -87,9 +88,14 @@ pub struct Metrics {
     lag: Family<ReceiverLabels, Gauge<f64, AtomicU64>>,
     dead_letters: Family<ReceiverLabels, Gauge>,
     sources: Sources,
-    /// One scrape refreshes the store's figures at a time.
-    scraping: tokio::sync::Mutex<()>,
+    /// The last scrape's text and when it was made: scrapes within [`FRESH_FOR`] of it
+    /// (several Prometheus servers, or a burst of requests) get it as it is. The lock also
+    /// lets one scrape at a time read the store.
+    last: tokio::sync::Mutex<Option<(Instant, String)>>,
 }
+
+/// How long a scrape's text is served again.
+const FRESH_FOR: Duration = Duration::from_secs(2);
 
 impl Metrics {
     pub fn new(app: &App) -> Self {
@@ -167,7 +173,7 @@ impl Metrics {
                 clock: Arc::clone(&app.clock),
                 store: Arc::clone(&app.store),
             },
-            scraping: tokio::sync::Mutex::new(()),
+            last: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -181,7 +187,12 @@ impl Metrics {
         seconds: f64,
     ) {
         let route = route.unwrap_or("unmatched").to_owned();
-        let method = method.to_owned();
+        // Any token is a method to HTTP: only the ones the server routes get a series.
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "OTHER",
+        }
+        .to_owned();
         self.latency
             .get_or_create(&RouteLabels {
                 route: route.clone(),
@@ -200,7 +211,12 @@ impl Metrics {
 
     /// Reads the store's figures into the gauges and renders every series.
     async fn scrape(&self) -> Result<String, String> {
-        let _one_at_a_time = self.scraping.lock().await;
+        let mut last = self.last.lock().await;
+        if let Some((at, text)) = last.as_ref()
+            && at.elapsed() < FRESH_FOR
+        {
+            return Ok(text.clone());
+        }
         let pool = self.sources.store.pool_stats();
         for (state, value) in [
             ("open", pool.open),
@@ -266,8 +282,14 @@ impl Metrics {
         }
         let mut text = String::new();
         encode(&mut text, &self.registry).map_err(|e| e.to_string())?;
+        *last = Some((Instant::now(), text.clone()));
         Ok(text)
     }
+}
+
+/// Mounts `GET /metrics`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(scim_http::endpoint("/metrics").route(web::get().to(metrics)));
 }
 
 /// `GET /metrics`.

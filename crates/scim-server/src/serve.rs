@@ -79,12 +79,18 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         }))),
         config: Arc::new(http),
     };
+    let separate_metrics = args.metrics_listen.is_some();
+    let app_metrics = metrics.clone();
     let mut server = HttpServer::new(move || {
         let state = state.clone();
         ActixApp::new()
-            .app_data(metrics.clone())
+            .app_data(app_metrics.clone())
             .wrap(from_fn(trace_request))
-            .service(scim_http::endpoint("/metrics").route(web::get().to(crate::metrics::metrics)))
+            .configure(|cfg| {
+                if !separate_metrics {
+                    crate::metrics::configure(cfg);
+                }
+            })
             .configure(move |cfg| scim_http::configure(cfg, state))
     })
     .shutdown_timeout(30);
@@ -100,19 +106,47 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("binding {}", args.listen))?;
             (server, "https")
         }
-        _ => {
+        (None, None) => {
             let server = server
                 .bind(&args.listen)
                 .with_context(|| format!("binding {}", args.listen))?;
             (server, "http")
         }
+        // clap's `requires` does not see values from the config file.
+        _ => anyhow::bail!(HALF_TLS),
     };
     for addr in server.addrs() {
         println!("listening on {scheme}://{addr}");
     }
+    let metrics_server = match &args.metrics_listen {
+        Some(listen) => {
+            let metrics = metrics.clone();
+            let server = HttpServer::new(move || {
+                ActixApp::new()
+                    .app_data(metrics.clone())
+                    .configure(crate::metrics::configure)
+            })
+            .workers(1)
+            .bind(listen)
+            .with_context(|| format!("binding {listen} for /metrics"))?;
+            for addr in server.addrs() {
+                println!("metrics on http://{addr}/metrics");
+            }
+            Some(server.run())
+        }
+        None => None,
+    };
     std::io::stdout().flush().ok();
     tracing::info!(addresses = ?server.addrs(), "serving SCIM at /scim/v2");
-    let served = server.run().await.context("running the HTTP server");
+    let served = match metrics_server {
+        Some(metrics_server) => {
+            let (served, metrics_served) = tokio::join!(server.run(), metrics_server);
+            metrics_served.context("running the metrics server")?;
+            served
+        }
+        None => server.run().await,
+    }
+    .context("running the HTTP server");
     // A job under way stops here; its lease expires and the next start resumes it.
     runner.abort();
     snapshots.abort();
@@ -190,6 +224,10 @@ async fn signer(app: &App) -> anyhow::Result<SetSigner> {
     }
     SetSigner::new(&keys).context("loading the signing key")
 }
+
+/// Why `serve` refuses a certificate without its key or a key without its certificate.
+pub(crate) const HALF_TLS: &str =
+    "tls-cert and tls-key go together: give both to serve HTTPS, or neither for plain HTTP";
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

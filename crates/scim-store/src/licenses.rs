@@ -212,6 +212,16 @@ impl LicenseLedger for DieselStore {
         .await
     }
 
+    async fn reconcile_users(
+        &self,
+        ctx: &WriteContext,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Reevaluation, Option<i64>), StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(SCAN_PAGE);
+        self.reevaluate_page(ctx, after, limit).await
+    }
+
     async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError> {
         let tenant = tenant.0.clone();
         self.run(move |connection| load_pools(connection, &tenant))
@@ -322,34 +332,50 @@ impl DieselStore {
         let mut report = Reevaluation::default();
         let mut after = 0_i64;
         loop {
-            let ctx = ctx.clone();
-            let batch = self
-                .write(move |connection| {
-                    let seqs: Vec<i64> = resources::table
-                        .filter(resources::tenant_id.eq(&ctx.tenant.0))
-                        .filter(resources::kind.eq("User"))
-                        .filter(resources::seq.gt(after))
-                        .order(resources::seq)
-                        .limit(SCAN_PAGE)
-                        .select(resources::seq)
-                        .load(connection)
-                        .map_err(from_diesel)?;
-                    let Some(&last) = seqs.last() else {
-                        return Ok(None);
-                    };
-                    let done = reconcile(connection, &ctx, &seqs, Seating::WHILE_SEATS_LAST)?;
-                    Ok(Some((last, seqs.len(), done)))
-                })
-                .await?;
-            let Some((last, users, done)) = batch else {
-                return Ok(report);
-            };
-            report.users += users as u64;
+            let (done, next) = self.reevaluate_page(ctx, after, SCAN_PAGE).await?;
+            report.users += done.users;
             report.assigned += done.assigned;
             report.revoked += done.revoked;
             report.waiting.extend(done.waiting);
-            after = last;
+            match next {
+                Some(last) => after = last,
+                None => return Ok(report),
+            }
         }
+    }
+
+    /// Re-evaluates the next `limit` users after `seq` `after` in one transaction; the
+    /// report and the last seq done (`None` when no user was left).
+    async fn reevaluate_page(
+        &self,
+        ctx: &WriteContext,
+        after: i64,
+        limit: i64,
+    ) -> Result<(Reevaluation, Option<i64>), StoreError> {
+        let ctx = ctx.clone();
+        self.write(move |connection| {
+            let seqs: Vec<i64> = resources::table
+                .filter(resources::tenant_id.eq(&ctx.tenant.0))
+                .filter(resources::kind.eq("User"))
+                .filter(resources::seq.gt(after))
+                .order(resources::seq)
+                .limit(limit)
+                .select(resources::seq)
+                .load(connection)
+                .map_err(from_diesel)?;
+            let Some(&last) = seqs.last() else {
+                return Ok((Reevaluation::default(), None));
+            };
+            let done = reconcile(connection, &ctx, &seqs, Seating::WHILE_SEATS_LAST)?;
+            let report = Reevaluation {
+                users: seqs.len() as u64,
+                assigned: done.assigned,
+                revoked: done.revoked,
+                waiting: done.waiting,
+            };
+            Ok((report, Some(last)))
+        })
+        .await
     }
 }
 

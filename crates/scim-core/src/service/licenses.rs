@@ -11,6 +11,9 @@ use crate::license::{
 use crate::ports::{Clock, LicenseLedger};
 use crate::tenant::TenantId;
 
+/// Users re-evaluated per transaction by [`LicenseService::reconcile`].
+pub const RECONCILE_BATCH: usize = 1_000;
+
 /// Why a license operation failed, for the operator's CLI and the HTTP edge.
 #[derive(Debug, thiserror::Error)]
 pub enum LicenseError {
@@ -128,6 +131,35 @@ impl LicenseService {
                 rule.value
             ))),
             other => Ok(other?),
+        }
+    }
+
+    /// Brings every user's licenses in line with the pools and rules, while seats last,
+    /// [`RECONCILE_BATCH`] users per transaction; `progress` hears the users done so far
+    /// after each batch. Nothing changes when the licenses already follow the rules (the
+    /// writes keep them so); this repairs what was changed behind the server's back.
+    pub async fn reconcile(
+        &self,
+        caller: &Caller,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<Reevaluation, LicenseError> {
+        let ctx = self.context(caller);
+        let mut report = Reevaluation::default();
+        let mut after = 0;
+        loop {
+            let (done, next) = self
+                .ledger
+                .reconcile_users(&ctx, after, RECONCILE_BATCH)
+                .await?;
+            report.users += done.users;
+            report.assigned += done.assigned;
+            report.revoked += done.revoked;
+            report.waiting.extend(done.waiting);
+            progress(report.users);
+            match next {
+                Some(position) => after = position,
+                None => return Ok(report),
+            }
         }
     }
 

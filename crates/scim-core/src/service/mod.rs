@@ -20,7 +20,7 @@ pub use credentials::CredentialCache;
 pub use delivery::{DeliveryConfig, DeliveryService, Round};
 pub use feed::{EventFeedService, Polled};
 pub use jobs::{BulkJobService, Progress};
-pub use licenses::{LicenseError, LicenseService, Usage};
+pub use licenses::{LicenseError, LicenseService, RECONCILE_BATCH, Usage};
 pub use plan::{plan_create, plan_patch, plan_replace};
 pub use receivers::{
     DEAD_LETTERS_SHOWN, MIN_SECRET_BYTES, NewReceiver, ReceiverError, ReceiverService,

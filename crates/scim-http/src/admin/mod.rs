@@ -2,8 +2,11 @@
 //!
 //! Never behind a SCIM credential: an operator runs `scim-server admin login-link`, opens
 //! the one-time link it prints (`/admin/login?code=…`), and the server answers with a
-//! session cookie (`HttpOnly`, `SameSite=Strict`, `Secure` over HTTPS, 12 hours) and a
-//! redirect to the page the link names.
+//! session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` over HTTPS, 12 hours) and a
+//! redirect to the page the link names. `Lax`, not `Strict`: a link clicked in a mail or
+//! chat is a cross-site navigation, and a `Strict` cookie would be left off the redirect
+//! that follows, spending the link for nothing. The dashboard only has GET pages, which
+//! change nothing, so `Lax` gives away no cross-site write.
 
 mod charts;
 mod html;
@@ -44,20 +47,18 @@ pub(crate) async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpR
             ),
         );
     };
+    // Decided before the link is spent, so that no answer after it can fail.
+    let next = next_page(param("next"));
     match state.admin.open_session(code).await {
         Ok(Some(session)) => {
-            let secure = if req.connection_info().scheme() == "https" {
-                "; Secure"
-            } else {
-                ""
-            };
+            let secure = if https(&req, &state) { "; Secure" } else { "" };
             let cookie = format!(
-                "{SESSION_COOKIE}={session}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                "{SESSION_COOKIE}={session}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
                 SESSION_LIFETIME.num_seconds()
             );
             HttpResponse::SeeOther()
                 .insert_header((SET_COOKIE, cookie))
-                .insert_header((LOCATION, next_page(param("next"))))
+                .insert_header((LOCATION, next))
                 .insert_header(("Referrer-Policy", "no-referrer"))
                 .insert_header(("Cache-Control", "no-store"))
                 .finish()
@@ -75,17 +76,28 @@ pub(crate) async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpR
 }
 
 /// Where a login goes: a dashboard page the link named, else the overview. Only paths
-/// under `/admin` are followed, so a link cannot send the browser elsewhere.
+/// under `/admin`, in visible ASCII, are followed, so a link cannot send the browser
+/// elsewhere nor make a header that cannot be sent.
 fn next_page(next: Option<&str>) -> &str {
     match next {
         Some(path)
             if (path == "/admin" || path.starts_with("/admin/"))
                 && !path.contains("//")
-                && !path.contains('\\') =>
+                && !path.contains('\\')
+                && path.bytes().all(|b| b.is_ascii_graphic()) =>
         {
             path
         }
         _ => "/admin",
+    }
+}
+
+/// Whether the browser reached us over HTTPS: the public URL's scheme when one is
+/// configured (a proxy may not say), else the request's.
+fn https(req: &HttpRequest, state: &AppState) -> bool {
+    match &state.config.public_url {
+        Some(url) => url.starts_with("https://"),
+        None => req.connection_info().scheme() == "https",
     }
 }
 
@@ -187,6 +199,8 @@ mod tests {
             (Some("/admin//evil.example"), "/admin"),
             (Some("/administrator"), "/admin"),
             (Some("/admin/\\evil"), "/admin"),
+            (Some("/admin/tenants/acme\r\nSet-Cookie: x=1"), "/admin"),
+            (Some("/admin/tenants/zoë"), "/admin"),
         ];
         for (next, expected) in cases {
             assert_eq!(next_page(next), expected, "{next:?}");

@@ -92,6 +92,25 @@ impl LicenseLedger for MemoryStore {
         Ok(rules)
     }
 
+    async fn reconcile_users(
+        &self,
+        ctx: &WriteContext,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Reevaluation, Option<i64>), StoreError> {
+        // Positions are indexes in creation order (a store with stable row ids would use
+        // those: deleting a user between calls shifts the indexes here).
+        let start = usize::try_from(after).unwrap_or(0);
+        self.write(&ctx.tenant, |data| {
+            let page: Vec<String> = data.users().into_iter().skip(start).take(limit).collect();
+            if page.is_empty() {
+                return Ok((Reevaluation::default(), None));
+            }
+            let report = data.reconcile(ctx, &page, Seating::WhileSeatsLast)?;
+            Ok((report, Some((start + page.len()) as i64)))
+        })
+    }
+
     async fn unmapped_values(
         &self,
         tenant: &TenantId,
@@ -120,13 +139,16 @@ impl LicenseLedger for MemoryStore {
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
         Ok(self
             .read(tenant, |data| {
-                data.audit
+                let selected = data
+                    .audit
                     .iter()
                     .filter(|entry| query.user.as_ref().is_none_or(|user| entry.user == *user))
-                    .filter(|entry| query.since.is_none_or(|since| entry.at >= since))
-                    .take(limit)
-                    .cloned()
-                    .collect()
+                    .filter(|entry| query.since.is_none_or(|since| entry.at >= since));
+                if query.newest_first {
+                    selected.rev().take(limit).cloned().collect()
+                } else {
+                    selected.take(limit).cloned().collect()
+                }
             })
             .unwrap_or_default())
     }
