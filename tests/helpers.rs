@@ -86,10 +86,10 @@ pub(crate) fn issue_token(store: &Store, slug: &str) -> String {
 }
 
 /// Starts `scim-server serve` on a free port: the process and its base URL.
-fn spawn(store: &Store, flags: &[&str], log_level: &str, logs: Stdio) -> (Child, String) {
+fn spawn(database_url: &str, flags: &[&str], log_level: &str, logs: Stdio) -> (Child, String) {
     let mut child = Command::new(server_binary())
         .arg("--database-url")
-        .arg(store.url())
+        .arg(database_url)
         .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
         .args(flags)
         .env("RUST_LOG", log_level)
@@ -163,7 +163,24 @@ impl Server {
     /// Starts the server with more `serve` flags, a `RUST_LOG` level, and its log output
     /// (stderr) sent to `logs`.
     pub(crate) fn start_with(store: Store, flags: &[&str], log_level: &str, logs: Stdio) -> Self {
-        let (child, base) = spawn(&store, flags, log_level, logs);
+        let url = store.url();
+        Self::launch(store, &url, flags, log_level, logs)
+    }
+
+    /// Starts the server on `store` reached at `database_url` (e.g. through a proxy that a
+    /// test can cut).
+    pub(crate) fn start_at(store: Store, database_url: &str, flags: &[&str]) -> Self {
+        Self::launch(store, database_url, flags, "warn", Stdio::inherit())
+    }
+
+    fn launch(
+        store: Store,
+        database_url: &str,
+        flags: &[&str],
+        log_level: &str,
+        logs: Stdio,
+    ) -> Self {
+        let (child, base) = spawn(database_url, flags, log_level, logs);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -182,7 +199,7 @@ impl Server {
     pub(crate) fn kill_and_restart(&mut self, flags: &[&str]) {
         self.child.kill().expect("SIGKILL the server");
         self.child.wait().expect("reap the server");
-        let (child, base) = spawn(&self.store, flags, "warn", Stdio::inherit());
+        let (child, base) = spawn(&self.store.url(), flags, "warn", Stdio::inherit());
         self.child = child;
         self.base = base;
     }
@@ -226,7 +243,7 @@ impl Server {
 
     /// Starts another server process on the same store (a replica); killed when dropped.
     pub(crate) fn replica(&self, flags: &[&str]) -> Replica {
-        let (child, base) = spawn(&self.store, flags, "warn", Stdio::inherit());
+        let (child, base) = spawn(&self.store.url(), flags, "warn", Stdio::inherit());
         Replica { child, base }
     }
 

@@ -26,6 +26,7 @@ mod oauth;
 mod okta;
 mod openapi;
 mod operations;
+mod outage;
 mod poll;
 mod receiver;
 mod security;

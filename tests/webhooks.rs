@@ -620,3 +620,48 @@ fn two_processes_on_one_postgres_deliver_10000_events_between_them() {
     assert_eq!(creates, 5_000);
     drop(replica);
 }
+
+/// Receivers that answer slowly (8 s a SET) or fail every time take nothing from the SCIM
+/// endpoints: pushes run on their own tasks, after the writes committed.
+#[test]
+fn slow_and_failing_receivers_never_slow_the_scim_endpoints() {
+    let store = Store::sqlite();
+    let token = licensed_tenant(&store, 100);
+    let slow = Receiver::start(Answer::Slow(8000));
+    let failing = Receiver::start(Answer::Fail);
+    add_webhook(&store, &slow.url(), &[]);
+    add_webhook(&store, &failing.url(), &[]);
+    let server = Server::start_with(
+        store,
+        &["--webhook-first-backoff-ms", "10"],
+        "warn",
+        std::process::Stdio::inherit(),
+    );
+    // Once the failing receiver has been tried, a delivery round is under way, and the
+    // slow receiver's pushes (8 s each) with it.
+    let first = server.post("/scim/v2/Users", &token, &licensed_user("first"));
+    assert_eq!(first.status, 201, "{}", first.text);
+    let waiting = std::time::Instant::now();
+    while failing.arrivals().is_empty() {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "no delivery round"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut slowest = Duration::ZERO;
+    for i in 0..40 {
+        let started = std::time::Instant::now();
+        let reply = server.post("/scim/v2/Users", &token, &licensed_user(&format!("u{i}")));
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        slowest = slowest.max(started.elapsed());
+    }
+    assert!(
+        slow.accepted().is_empty(),
+        "the slow receiver was still busy with the first round"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a create waited for a receiver: {slowest:?}"
+    );
+}

@@ -18,6 +18,7 @@ use crate::{StoreFactory, TestStore};
 
 pub use crate::admin::*;
 pub use crate::events::*;
+pub use crate::invariants::*;
 pub use crate::jobs::*;
 pub use crate::licensing::*;
 pub use crate::membership::*;

@@ -23,6 +23,7 @@ pub mod agreement;
 pub mod contract;
 pub mod events;
 pub mod fixtures;
+pub mod invariants;
 pub mod jobs;
 pub mod licensing;
 pub mod membership;
@@ -185,6 +186,7 @@ macro_rules! contract_tests {
             concurrent_delivery_claims_take_each_delivery_once,
             login_links_open_one_session_once,
             usage_is_snapshotted_per_pool_and_day,
+            license_invariants_hold_under_random_lifecycles,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
@@ -214,6 +216,7 @@ mod tests {
             include_str!("events.rs"),
             include_str!("push.rs"),
             include_str!("admin.rs"),
+            include_str!("invariants.rs"),
         ]
         .concat();
         let lib = include_str!("lib.rs");
