@@ -63,3 +63,87 @@ fn cut_connections_cost_at_most_one_request() {
     }
     assert_eq!(replies.last().map(|reply| reply.status), Some(200));
 }
+
+/// A full disk (SQLite's files may not grow: the server runs under a file size limit):
+/// writes answer a SCIM 503 and change nothing, reads go on, the process lives; once there
+/// is room again the same database takes writes, with every acknowledged user, its seat
+/// and its events intact.
+#[test]
+fn a_full_disk_refuses_writes_cleanly_and_corrupts_nothing() {
+    let store = Store::sqlite();
+    let token = crate::helpers::tenant_with_token(&store, "acme");
+    crate::helpers::cli(
+        &store,
+        &[
+            "license", "set", "--tenant", "acme", "--sku", "pro", "--seats", "100000",
+        ],
+    );
+    let mut server = Server::start_with_file_size_limit(store, 2048);
+    let padding = "x".repeat(4_000);
+    let mut acknowledged = Vec::new();
+    let mut refused = None;
+    for i in 0..2_000 {
+        let name = format!("user-{i}");
+        let body = serde_json::json!({
+            "schemas": [crate::helpers::USER_SCHEMA], "userName": name, "title": padding,
+            "entitlements": [{"value": "pro"}],
+        });
+        let reply = server.post("/scim/v2/Users", &token, &body);
+        if reply.status == 201 {
+            acknowledged.push(name);
+        } else {
+            refused = Some(reply);
+            break;
+        }
+    }
+    let refused = refused.expect("the disk filled up within 2,000 users of 4 kB");
+    let detail = refused.assert_error(503, None);
+    eprintln!(
+        "full disk: {} users fitted, then 503: {detail}",
+        acknowledged.len()
+    );
+    assert!(
+        acknowledged.len() >= 10,
+        "{} users fitted",
+        acknowledged.len()
+    );
+    // Reads go on.
+    let page = server.get("/scim/v2/Users?count=1", &token);
+    assert_eq!(page.status, 200, "{}", page.text);
+
+    // Room again: the same database, every acknowledged user with its seat and event.
+    server.kill_and_restart(&[]);
+    let total = server.get("/scim/v2/Users?count=0", &token);
+    let stored = total.json["totalResults"].as_u64().expect("totalResults");
+    assert!(
+        stored == acknowledged.len() as u64 || stored == acknowledged.len() as u64 + 1,
+        "{stored} stored, {} acknowledged",
+        acknowledged.len()
+    );
+    let last = &acknowledged[acknowledged.len() - 1];
+    let found = server.get(
+        &format!("/scim/v2/Users?filter=userName%20eq%20%22{last}%22"),
+        &token,
+    );
+    assert_eq!(found.json["totalResults"], 1, "{}", found.text);
+    let pool = server.get("/scim/v2/Licenses/pro", &token).json;
+    assert_eq!(pool["used"].as_u64(), Some(stored), "{pool}");
+    let after = serde_json::json!({"schemas": [crate::helpers::USER_SCHEMA], "userName": "after"});
+    assert_eq!(server.post("/scim/v2/Users", &token, &after).status, 201);
+    let events: serde_json::Value = serde_json::from_str(&crate::helpers::cli(
+        &server.store,
+        &["events", "--tenant", "acme", "--limit", "100000"],
+    ))
+    .expect("events JSON");
+    let creates = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| {
+            e["events"]
+                .as_object()
+                .is_some_and(|events| events.keys().any(|uri| uri.ends_with(":prov:create:full")))
+        })
+        .count() as u64;
+    assert_eq!(creates, stored + 1, "one create event per stored user");
+}

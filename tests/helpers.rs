@@ -87,7 +87,31 @@ pub(crate) fn issue_token(store: &Store, slug: &str) -> String {
 
 /// Starts `scim-server serve` on a free port: the process and its base URL.
 fn spawn(database_url: &str, flags: &[&str], log_level: &str, logs: Stdio) -> (Child, String) {
-    let mut child = Command::new(server_binary())
+    spawn_limited(database_url, flags, log_level, logs, None)
+}
+
+/// [`spawn`], the process allowed to write files of at most `file_size_kib` when given (a
+/// full disk, as far as the process can tell: writes past it fail with EFBIG, and SIGXFSZ
+/// is ignored, as a server's would be).
+fn spawn_limited(
+    database_url: &str,
+    flags: &[&str],
+    log_level: &str,
+    logs: Stdio,
+    file_size_kib: Option<u64>,
+) -> (Child, String) {
+    let mut command = match file_size_kib {
+        Some(kib) => {
+            let mut shell = Command::new("bash");
+            shell
+                .arg("-c")
+                .arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""))
+                .arg(server_binary());
+            shell
+        }
+        None => Command::new(server_binary()),
+    };
+    let mut child = command
         .arg("--database-url")
         .arg(database_url)
         .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
@@ -173,6 +197,13 @@ impl Server {
         Self::launch(store, database_url, flags, "warn", Stdio::inherit())
     }
 
+    /// Starts the server allowed to write files of at most `kib` KiB: a full disk.
+    pub(crate) fn start_with_file_size_limit(store: Store, kib: u64) -> Self {
+        let url = store.url();
+        let (child, base) = spawn_limited(&url, &[], "warn", Stdio::inherit(), Some(kib));
+        Self::around(child, base, store)
+    }
+
     fn launch(
         store: Store,
         database_url: &str,
@@ -181,6 +212,10 @@ impl Server {
         logs: Stdio,
     ) -> Self {
         let (child, base) = spawn(database_url, flags, log_level, logs);
+        Self::around(child, base, store)
+    }
+
+    fn around(child: Child, base: String, store: Store) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
