@@ -130,20 +130,6 @@ fn a_full_disk_refuses_writes_cleanly_and_corrupts_nothing() {
     assert_eq!(pool["used"].as_u64(), Some(stored), "{pool}");
     let after = serde_json::json!({"schemas": [crate::helpers::USER_SCHEMA], "userName": "after"});
     assert_eq!(server.post("/scim/v2/Users", &token, &after).status, 201);
-    let events: serde_json::Value = serde_json::from_str(&crate::helpers::cli(
-        &server.store,
-        &["events", "--tenant", "acme", "--limit", "100000"],
-    ))
-    .expect("events JSON");
-    let creates = events
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| {
-            e["events"]
-                .as_object()
-                .is_some_and(|events| events.keys().any(|uri| uri.ends_with(":prov:create:full")))
-        })
-        .count() as u64;
+    let creates = crate::helpers::create_events(&server.store) as u64;
     assert_eq!(creates, stored + 1, "one create event per stored user");
 }

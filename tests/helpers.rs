@@ -66,6 +66,25 @@ pub(crate) fn cli_output(store: &Store, args: &[&str]) -> Output {
         .expect("run scim-server")
 }
 
+/// How many `prov:create:full` events tenant `acme` has recorded (`events` from the CLI).
+pub(crate) fn create_events(store: &Store) -> usize {
+    let events: Value = serde_json::from_str(&cli(
+        store,
+        &["events", "--tenant", "acme", "--limit", "100000000"],
+    ))
+    .expect("events JSON");
+    events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| {
+            e["events"]
+                .as_object()
+                .is_some_and(|events| events.keys().any(|uri| uri.ends_with(":prov:create:full")))
+        })
+        .count()
+}
+
 /// A receiver URL nobody listens on: SETs for it wait, retried (a lag to observe).
 pub(crate) const UNREACHABLE_RECEIVER: &str = "http://127.0.0.1:9/events";
 

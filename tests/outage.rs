@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{Server, Store, USER_SCHEMA, cli, tenant_with_token};
+use crate::helpers::{Server, Store, USER_SCHEMA, cli, create_events, tenant_with_token};
 
 /// A TCP proxy to PostgreSQL that can be cut and restored.
 struct Proxy {
@@ -212,20 +212,6 @@ fn a_database_outage_fails_fast_recovers_and_loses_no_acknowledged_write() {
     let pool = server.get("/scim/v2/Licenses/pro", &token).json;
     assert_eq!(pool["used"], json!(stored.len()), "{pool}");
     // Events: one create event per stored user.
-    let events: Value = serde_json::from_str(&cli(
-        &server.store,
-        &["events", "--tenant", "acme", "--limit", "1000000"],
-    ))
-    .expect("events JSON");
-    let created = events
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| {
-            e["events"]
-                .as_object()
-                .is_some_and(|events| events.keys().any(|uri| uri.ends_with(":prov:create:full")))
-        })
-        .count();
+    let created = create_events(&server.store);
     assert_eq!(created, stored.len());
 }
