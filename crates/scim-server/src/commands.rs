@@ -302,7 +302,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 )
                 .await?
                 .total;
-            let bar = crate::import::progress_bar(users, "re-evaluating users");
+            let bar = crate::progress::progress_bar(users, "re-evaluating users");
             let report = app
                 .licenses
                 .reconcile(&operator(&tenant, "license reconcile"), &|done| {

@@ -13,12 +13,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use scim_core::Caller;
 use scim_core::bulk::BulkLimits;
 use scim_core::service::BulkService;
 use serde_json::{Map, Value, json};
 
+use crate::progress::progress_bar;
 use crate::wiring::App;
 
 /// Users per bulk run (one /Bulk request's worth).
@@ -41,18 +41,6 @@ pub(crate) struct Imported {
     pub(crate) created: u64,
     pub(crate) replaced: u64,
     pub(crate) failed: Vec<Value>,
-}
-
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-pub(crate) fn progress_bar(total: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, {eta} left)")
-    {
-        bar.set_style(style);
-    }
-    bar.set_message(what.to_owned());
-    bar
 }
 
 pub(crate) async fn import(app: &App, slug: &str, path: &Path) -> anyhow::Result<Imported> {

@@ -9,6 +9,7 @@ mod delivery;
 mod import;
 mod jobs;
 pub mod metrics;
+mod progress;
 pub mod serve;
 pub mod telemetry;
 pub mod tls;

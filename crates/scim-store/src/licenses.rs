@@ -333,10 +333,7 @@ impl DieselStore {
         let mut after = 0_i64;
         loop {
             let (done, next) = self.reevaluate_page(ctx, after, SCAN_PAGE).await?;
-            report.users += done.users;
-            report.assigned += done.assigned;
-            report.revoked += done.revoked;
-            report.waiting.extend(done.waiting);
+            report.absorb(done);
             match next {
                 Some(last) => after = last,
                 None => return Ok(report),

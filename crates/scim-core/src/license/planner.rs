@@ -224,6 +224,16 @@ pub struct Reevaluation {
     pub waiting: Vec<(String, String)>,
 }
 
+impl Reevaluation {
+    /// Adds a later batch's report to this one.
+    pub fn absorb(&mut self, batch: Reevaluation) {
+        self.users += batch.users;
+        self.assigned += batch.assigned;
+        self.revoked += batch.revoked;
+        self.waiting.extend(batch.waiting);
+    }
+}
+
 /// What to commit to bring a user's licenses to its grants.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LicenseChanges {

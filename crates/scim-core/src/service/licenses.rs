@@ -151,10 +151,7 @@ impl LicenseService {
                 .ledger
                 .reconcile_users(&ctx, after, RECONCILE_BATCH)
                 .await?;
-            report.users += done.users;
-            report.assigned += done.assigned;
-            report.revoked += done.revoked;
-            report.waiting.extend(done.waiting);
+            report.absorb(done);
             progress(report.users);
             match next {
                 Some(position) => after = position,
