@@ -133,3 +133,109 @@ fn a_full_disk_refuses_writes_cleanly_and_corrupts_nothing() {
     let creates = crate::helpers::create_events(&server.store) as u64;
     assert_eq!(creates, stored + 1, "one create event per stored user");
 }
+
+/// The SQLite files turned read-only under a running server (`chattr +i`, which binds root
+/// too, on the database and its WAL and shared-memory files, as a filesystem remounted
+/// read-only does): writes answer a SCIM 503 and change nothing, reads go on, the log says
+/// why, and once the files are writable again the same server takes writes without a
+/// restart and holds exactly the acknowledged users, seats and events.
+#[test]
+fn a_read_only_database_file_refuses_writes_and_recovers() {
+    let store = Store::sqlite();
+    let token = tenant_with_token(&store, "acme");
+    crate::helpers::cli(
+        &store,
+        &[
+            "license", "set", "--tenant", "acme", "--sku", "pro", "--seats", "10",
+        ],
+    );
+    let database = store.url().trim_start_matches("sqlite://").to_owned();
+    let logs = tempfile::NamedTempFile::new().expect("log file");
+    let server = Server::start_with(
+        store,
+        &["--log-format", "json"],
+        "warn",
+        std::process::Stdio::from(logs.reopen().expect("log file")),
+    );
+    let user = |name: &str| {
+        serde_json::json!({"schemas": [crate::helpers::USER_SCHEMA], "userName": name,
+                           "entitlements": [{"value": "pro"}]})
+    };
+    let before = server.post("/scim/v2/Users", &token, &user("before"));
+    assert_eq!(before.status, 201, "{}", before.text);
+    let id = before.json["id"].as_str().expect("id").to_owned();
+
+    let immutable = Immutable::set(&database);
+    let refused = server.post("/scim/v2/Users", &token, &user("refused"));
+    let detail = refused.assert_error(503, None);
+    assert!(detail.contains("unavailable"), "{detail}");
+    let rename = serde_json::json!([{"op": "replace", "path": "displayName", "value": "X"}]);
+    server
+        .patch(&format!("/scim/v2/Users/{id}"), &token, &rename)
+        .assert_error(503, None);
+    server
+        .delete(&format!("/scim/v2/Users/{id}"), &token)
+        .assert_error(503, None);
+    // Reads go on, and show nothing of the refused writes.
+    let read = server.get(&format!("/scim/v2/Users/{id}"), &token);
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json["userName"], "before");
+    assert!(read.json.get("displayName").is_none(), "{}", read.text);
+    let log = std::fs::read_to_string(logs.path()).expect("log");
+    assert!(
+        log.lines()
+            .any(|line| line.contains("disk I/O error") && line.contains("request_id")),
+        "no log line of a request names the cause:\n{log}"
+    );
+
+    drop(immutable);
+    let after = server.post("/scim/v2/Users", &token, &user("after"));
+    assert_eq!(
+        after.status, 201,
+        "writable again, without a restart: {}",
+        after.text
+    );
+    let names = server.get("/scim/v2/Users?attributes=userName", &token);
+    let mut names: Vec<&str> = names.json["Resources"]
+        .as_array()
+        .expect("Resources")
+        .iter()
+        .filter_map(|user| user["userName"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["after", "before"]);
+    let pool = server.get("/scim/v2/Licenses/pro", &token).json;
+    assert_eq!(pool["used"], 2, "{pool}");
+    assert_eq!(crate::helpers::create_events(&server.store), 2);
+}
+
+/// `chattr +i` on a SQLite database and its companion files, undone when dropped (also
+/// when the test fails, so that its directory can be removed).
+struct Immutable(Vec<String>);
+
+impl Immutable {
+    fn set(database: &str) -> Self {
+        let files: Vec<String> = ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| format!("{database}{suffix}"))
+            .filter(|file| std::path::Path::new(file).exists())
+            .collect();
+        let status = Command::new("chattr")
+            .arg("+i")
+            .args(&files)
+            .status()
+            .expect("chattr (e2fsprogs)");
+        assert!(
+            status.success(),
+            "chattr +i failed: this test needs root with CAP_LINUX_IMMUTABLE on a filesystem \
+             with the immutable attribute (ext4, xfs, btrfs)"
+        );
+        Immutable(files)
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").args(&self.0).status();
+    }
+}

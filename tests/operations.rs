@@ -150,6 +150,24 @@ fn json_logs_carry_each_request_id_tenant_and_credential() {
         .expect("X-Request-Id")
         .to_owned();
     assert_ne!(request_id, other_id);
+    // A client's own request id is kept; one that is not a plain token is replaced.
+    let traced = server.send(
+        "GET",
+        "/healthz",
+        None,
+        &[("X-Request-Id", "idp-trace:42")],
+        None,
+    );
+    assert_eq!(traced.header("x-request-id"), Some("idp-trace:42"));
+    let hostile = server.send(
+        "GET",
+        "/healthz",
+        None,
+        &[("X-Request-Id", "a\"b\\n")],
+        None,
+    );
+    let replaced = hostile.header("x-request-id").expect("X-Request-Id");
+    assert!(uuid::Uuid::parse_str(replaced).is_ok(), "{replaced}");
     assert!(server.terminate().success());
 
     let written = std::fs::read_to_string(&log_path).expect("logs");
@@ -162,6 +180,12 @@ fn json_logs_carry_each_request_id_tenant_and_credential() {
         .filter(|line| line["span"]["request_id"] == request_id.as_str())
         .collect();
     assert!(!of_request.is_empty(), "no line of {request_id}: {written}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["span"]["request_id"] == "idp-trace:42"),
+        "the client's request id is logged: {written}"
+    );
     let response = of_request
         .iter()
         .find(|line| line["message"] == "response")

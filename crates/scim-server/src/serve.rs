@@ -225,6 +225,15 @@ async fn signer(app: &App) -> anyhow::Result<SetSigner> {
     SetSigner::new(&keys).context("loading the signing key")
 }
 
+/// Whether a client's request id is safe to log and echo: 1 to 128 characters of letters,
+/// digits and `-_.:`.
+fn is_plain_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
 /// Why `serve` refuses a certificate without its key or a key without its certificate.
 pub(crate) const HALF_TLS: &str =
     "tls-cert and tls-key go together: give both to serve HTTPS, or neither for plain HTTP";
@@ -232,13 +241,21 @@ pub(crate) const HALF_TLS: &str =
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// One span per request, carrying a request id (echoed as `X-Request-Id`), and the tenant
-/// and credential id once authenticated; one log line per response.
+/// and credential id once authenticated; one log line per response. The span is at the
+/// ERROR level so that it is on whatever the log level: a warning logged at `warn` still
+/// names its request. A client's own `X-Request-Id` (a proxy's, an IdP's) is kept when it
+/// is a plain token of at most 128 characters; otherwise the server makes one.
 async fn trace_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let span = tracing::info_span!(
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| is_plain_request_id(id))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let span = tracing::error_span!(
         "request",
         request_id = %request_id,
         method = %req.method(),

@@ -146,11 +146,17 @@ impl DieselStore {
             pooled.record(matches!(done, Err(StoreError::Unavailable(_))));
             done
         });
-        match task.await {
+        let result = match task.await {
             Ok(result) => result,
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
             Err(error) => Err(StoreError::unavailable(error)),
+        };
+        // The client gets a bare 503; the operator gets the cause, on the request's span
+        // (a full disk, a read-only file, a database that went away).
+        if let Err(StoreError::Unavailable(cause)) = &result {
+            tracing::warn!(error = %cause, "the database failed a unit of work");
         }
+        result
     }
 
     /// Runs a unit of work that writes, in one transaction on a pooled connection: it

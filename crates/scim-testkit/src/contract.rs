@@ -22,6 +22,7 @@ pub use crate::invariants::*;
 pub use crate::jobs::*;
 pub use crate::licensing::*;
 pub use crate::membership::*;
+pub use crate::patching::*;
 pub use crate::push::*;
 
 pub(crate) async fn with_tenant(store: &TestStore, slug: &str) -> Tenant {

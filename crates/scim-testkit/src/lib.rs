@@ -28,6 +28,7 @@ pub mod jobs;
 pub mod licensing;
 pub mod membership;
 pub mod oracle;
+pub mod patching;
 pub mod postgres;
 pub mod push;
 pub mod sqlite;
@@ -187,6 +188,7 @@ macro_rules! contract_tests {
             login_links_open_one_session_once,
             usage_is_snapshotted_per_pool_and_day,
             license_invariants_hold_under_random_lifecycles,
+            patch_then_get_equals_the_plan,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
@@ -217,6 +219,7 @@ mod tests {
             include_str!("push.rs"),
             include_str!("admin.rs"),
             include_str!("invariants.rs"),
+            include_str!("patching.rs"),
         ]
         .concat();
         let lib = include_str!("lib.rs");
