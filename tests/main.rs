@@ -28,6 +28,7 @@ mod openapi;
 mod operations;
 mod outage;
 mod poll;
+mod protocol;
 mod receiver;
 mod security;
 mod tls;

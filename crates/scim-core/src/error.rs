@@ -24,6 +24,15 @@ pub enum ScimError {
     TooMany(String),
     #[error("{0}")]
     InvalidVersion(String),
+    /// RFC 9865 §2.1: a cursor this server did not issue for this query.
+    #[error("{0}")]
+    InvalidCursor(String),
+    /// RFC 9865 §2.1: a cursor older than `cursorTimeout`.
+    #[error("{0}")]
+    ExpiredCursor(String),
+    /// RFC 9865 §2.1: a `count` other than the cursor's query's.
+    #[error("{0}")]
+    InvalidCount(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -65,6 +74,9 @@ impl ScimError {
             | Self::Mutability(_)
             | Self::TooMany(_)
             | Self::InvalidVersion(_)
+            | Self::InvalidCursor(_)
+            | Self::ExpiredCursor(_)
+            | Self::InvalidCount(_)
             | Self::SeatsExhausted { .. } => 400,
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
@@ -93,6 +105,9 @@ impl ScimError {
             Self::Uniqueness(_) => "uniqueness",
             Self::TooMany(_) => "tooMany",
             Self::InvalidVersion(_) => "invalidVers",
+            Self::InvalidCursor(_) => "invalidCursor",
+            Self::ExpiredCursor(_) => "expiredCursor",
+            Self::InvalidCount(_) => "invalidCount",
             _ => return None,
         })
     }

@@ -10,6 +10,7 @@ pub mod filter;
 pub mod fold;
 pub mod license;
 pub mod list_request;
+pub mod paging;
 pub mod patch;
 pub mod path;
 pub mod ports;

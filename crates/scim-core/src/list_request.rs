@@ -15,6 +15,8 @@ pub struct ListRequest {
     pub sort_order: SortOrder,
     pub start_index: Option<i64>,
     pub count: Option<i64>,
+    /// RFC 9865's `cursor`: present (empty for the first page) selects cursor paging.
+    pub cursor: Option<String>,
 }
 
 impl ListRequest {
@@ -55,7 +57,20 @@ impl ListRequest {
             sort_order,
             start_index,
             count,
+            cursor: None,
         })
+    }
+
+    /// The request with RFC 9865's `cursor` (as sent; checked when the query is planned).
+    /// `startIndex` and `cursor` select different paging methods: both is `invalidValue`.
+    pub fn with_cursor(mut self, cursor: Option<&str>) -> ScimResult<Self> {
+        if cursor.is_some() && self.start_index.is_some() {
+            return Err(ScimError::InvalidValue(
+                "startIndex and cursor select different paging methods: send one of them".into(),
+            ));
+        }
+        self.cursor = cursor.map(str::to_owned);
+        Ok(self)
     }
 
     /// The query for one resource type: the filter checked, the sort path resolved, paging
@@ -81,6 +96,7 @@ impl ListRequest {
             sort,
             start_index: start_index as u64,
             count,
+            keyset: None,
         })
     }
 }

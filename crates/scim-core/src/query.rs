@@ -31,6 +31,20 @@ pub struct Sort {
     pub order: SortOrder,
 }
 
+/// Where a cursor page (RFC 9865, see [`crate::paging`]) of an unsorted list starts, in
+/// the store's insertion order. Keys are the store's own (`seq` for the diesel stores),
+/// opaque to everyone else; a store reports them in [`ListPage::next_key`] and
+/// [`ListPage::previous_key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyset {
+    /// The first `count` resources.
+    First,
+    /// The first `count` resources after the one with this key.
+    After(i64),
+    /// The last `count` resources before the one with this key.
+    Before(i64),
+}
+
 /// A validated list query. Filters and sort paths have been checked against the schema
 /// registry, so a store may rely on every path resolving.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +55,8 @@ pub struct ListQuery {
     pub start_index: u64,
     /// Results per page; 0 asks for `totalResults` only.
     pub count: u64,
+    /// A cursor page of an unsorted list: where it starts (`start_index` is then ignored).
+    pub keyset: Option<Keyset>,
 }
 
 impl Default for ListQuery {
@@ -50,6 +66,7 @@ impl Default for ListQuery {
             sort: None,
             start_index: 1,
             count: DEFAULT_COUNT,
+            keyset: None,
         }
     }
 }
@@ -109,11 +126,58 @@ fn filter_paths<'f>(filter: &'f Filter, out: &mut Vec<&'f AttrPath>) {
 }
 
 /// One page of a list answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListPage {
     /// All resources matching the filter, not just this page.
     pub total: u64,
     pub resources: Vec<Resource>,
+    /// For a [`Keyset`] query: the key of the page's last resource when more follow it…
+    pub next_key: Option<i64>,
+    /// …and of its first when more precede it.
+    pub previous_key: Option<i64>,
+}
+
+impl ListPage {
+    /// A page without cursor keys.
+    pub fn new(total: u64, resources: Vec<Resource>) -> Self {
+        Self {
+            total,
+            resources,
+            ..Self::default()
+        }
+    }
+}
+
+/// The page `keyset` selects from `keyed`, the matching resources in the store's insertion
+/// order with their keys (ascending): for stores that page in memory.
+pub fn keyset_page(keyed: Vec<(i64, Resource)>, keyset: Keyset, count: u64) -> ListPage {
+    let len = keyed.len();
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let (start, end) = match keyset {
+        Keyset::First => (0, count.min(len)),
+        Keyset::After(key) => {
+            let start = keyed.partition_point(|(k, _)| *k <= key);
+            (start, start.saturating_add(count).min(len))
+        }
+        Keyset::Before(key) => {
+            let end = keyed.partition_point(|(k, _)| *k < key);
+            (end.saturating_sub(count), end)
+        }
+    };
+    let served = end > start;
+    let next_key = (served && end < len).then(|| keyed[end - 1].0);
+    let previous_key = (served && start > 0).then(|| keyed[start].0);
+    ListPage {
+        total: len as u64,
+        resources: keyed
+            .into_iter()
+            .skip(start)
+            .take(end - start)
+            .map(|(_, resource)| resource)
+            .collect(),
+        next_key,
+        previous_key,
+    }
 }
 
 /// Parses and resolves a `sortBy` parameter into the canonical path stores sort by.
@@ -193,15 +257,15 @@ pub fn apply_in_memory(
     let total = matched.len() as u64;
     let offset = usize::try_from(query.offset()).unwrap_or(usize::MAX);
     let count = usize::try_from(query.count).unwrap_or(usize::MAX);
-    ListPage {
+    ListPage::new(
         total,
-        resources: matched
+        matched
             .into_iter()
             .skip(offset)
             .take(count)
             .map(|(_, resource)| resource)
             .collect(),
-    }
+    )
 }
 
 /// Where a resource document keeps the value it sorts by, and in which order.
@@ -454,6 +518,7 @@ mod tests {
                 sort: sort.clone(),
                 start_index,
                 count,
+                keyset: None,
             };
             let page = apply_in_memory(users(), kind, &registry, &query);
             assert_eq!(page.total, 5, "{start_index}/{count}");

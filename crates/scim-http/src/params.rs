@@ -42,7 +42,8 @@ impl QueryParams {
             self.get("sortOrder"),
             number("startIndex")?,
             number("count")?,
-        )?)
+        )?
+        .with_cursor(self.get("cursor"))?)
     }
 }
 
@@ -119,7 +120,8 @@ impl SearchBody {
             text("sortOrder")?.as_deref(),
             number("startIndex")?,
             number("count")?,
-        )?;
+        )?
+        .with_cursor(text("cursor")?.as_deref())?;
         Ok(Self {
             list,
             attributes: list_of("attributes")?,

@@ -99,6 +99,29 @@ pub(crate) fn resource_response(
 }
 
 /// A `ListResponse` (RFC 7644 §3.4.2).
+/// A page of a cursor walk (RFC 9865 §2): `nextCursor` unless it is the last page,
+/// `previousCursor` unless it is the first, and no `startIndex`.
+pub(crate) fn cursor_list_response(
+    total: u64,
+    resources: &[Value],
+    next: Option<String>,
+    previous: Option<String>,
+) -> HttpResponse {
+    let mut list = json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+    });
+    if let Some(next) = next {
+        list["nextCursor"] = json!(next);
+    }
+    if let Some(previous) = previous {
+        list["previousCursor"] = json!(previous);
+    }
+    list["Resources"] = json!(resources);
+    scim_json(StatusCode::OK, &list)
+}
+
 pub(crate) fn list_response(total: u64, start_index: u64, resources: &[Value]) -> HttpResponse {
     scim_json(
         StatusCode::OK,

@@ -1,6 +1,6 @@
 //! The route table.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, web};
 use scim_core::{ResourceKind, ScimError};
 
 use crate::admin;
@@ -9,7 +9,8 @@ use crate::handlers::{bulk, discovery, events, health, licenses, oauth, resource
 use crate::state::AppState;
 
 /// Mounts the SCIM API under `/scim/v2` plus `/healthz`; every unknown path answers a SCIM
-/// 404 and every wrong method a SCIM 405.
+/// 404 and every wrong method a SCIM 405. Reads answer HEAD as they answer GET (the same
+/// status and headers, `ETag` included; the HTTP layer leaves the body out).
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     // Bodies are read whole up to the limit (plus one byte, so "over the limit" is seen).
     let payload = web::PayloadConfig::new(state.config.max_body_bytes + 1);
@@ -21,33 +22,39 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .map(|rt| rt.kind)
         .collect();
     cfg.app_data(web::Data::new(state)).app_data(payload);
-    cfg.service(endpoint("/healthz").route(web::get().to(health::healthz)));
-    cfg.service(endpoint("/readyz").route(web::get().to(health::readyz)));
-    cfg.service(endpoint("/openapi.json").route(web::get().to(crate::openapi::openapi)));
-    cfg.service(endpoint("/admin").route(web::get().to(admin::overview)));
+    cfg.service(readable("/healthz", health::healthz));
+    cfg.service(readable("/readyz", health::readyz));
+    cfg.service(readable("/openapi.json", crate::openapi::openapi));
+    cfg.service(readable("/admin", admin::overview));
+    // GET only: a HEAD (a mail scanner's) must not spend a one-time login link.
     cfg.service(endpoint("/admin/login").route(web::get().to(admin::login)));
-    cfg.service(endpoint("/admin/tenants/{slug}").route(web::get().to(admin::tenant)));
+    cfg.service(readable("/admin/tenants/{slug}", admin::tenant));
     cfg.service(endpoint("/oauth/token").route(web::post().to(oauth::token)));
     cfg.service(endpoint("/events/poll").route(web::post().to(events::poll)));
-    cfg.service(endpoint("/.well-known/jwks.json").route(web::get().to(events::jwks)));
+    cfg.service(readable("/.well-known/jwks.json", events::jwks));
     let mut api = web::scope("/scim/v2")
-        .service(
-            endpoint("/ServiceProviderConfig")
-                .route(web::get().to(discovery::get_service_provider_config)),
-        )
-        .service(endpoint("/Schemas").route(web::get().to(discovery::list_schemas)))
-        .service(endpoint("/Schemas/{id}").route(web::get().to(discovery::get_schema)))
-        .service(endpoint("/ResourceTypes").route(web::get().to(discovery::list_resource_types)))
-        .service(endpoint("/ResourceTypes/{id}").route(web::get().to(discovery::get_resource_type)))
+        .service(readable(
+            "/ServiceProviderConfig",
+            discovery::get_service_provider_config,
+        ))
+        .service(readable("/Schemas", discovery::list_schemas))
+        .service(readable("/Schemas/{id}", discovery::get_schema))
+        .service(readable("/ResourceTypes", discovery::list_resource_types))
+        .service(readable(
+            "/ResourceTypes/{id}",
+            discovery::get_resource_type,
+        ))
         .service(endpoint("/.search").route(web::post().to(search::search_all)))
         .service(
             endpoint("/Bulk")
                 .app_data(web::PayloadConfig::new(bulk_limit + 1))
                 .route(web::post().to(bulk::bulk)),
         )
-        .service(endpoint("/BulkJobs/{id}").route(web::get().to(bulk::get_job)))
-        .service(endpoint("/Licenses").route(web::get().to(licenses::list)))
-        .service(endpoint("/Licenses/{sku}").route(web::get().to(licenses::get)));
+        .service(readable("/BulkJobs/{id}", bulk::get_job))
+        .service(readable("/Licenses", licenses::list))
+        .service(readable("/Licenses/{sku}", licenses::get))
+        .service(web::resource("/Me").to(me))
+        .service(web::resource("/Me/{rest:.*}").to(me));
     for kind in kinds {
         api = api.service(resource_scope(kind, bulk_limit));
     }
@@ -65,19 +72,26 @@ fn resource_scope(kind: ResourceKind, bulk_limit: usize) -> actix_web::Scope {
         scope
     };
     scope
-        .service(
-            endpoint("")
-                .route(web::get().to(resources::list))
-                .route(web::post().to(resources::create)),
-        )
+        .service(readable("", resources::list).route(web::post().to(resources::create)))
         .service(endpoint("/.search").route(web::post().to(resources::search)))
         .service(
-            endpoint("/{id}")
-                .route(web::get().to(resources::get))
+            readable("/{id}", resources::get)
                 .route(web::put().to(resources::replace))
                 .route(web::patch().to(resources::patch))
                 .route(web::delete().to(resources::delete)),
         )
+}
+
+/// An endpoint that `handler` answers for GET and HEAD.
+fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: Handler<Args> + Clone,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    endpoint(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
 }
 
 /// A resource whose unrouted methods answer a SCIM 405.
@@ -90,6 +104,18 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
         "no such endpoint: {}",
         req.path()
     )));
+    actix_web::ResponseError::error_response(&error)
+}
+
+/// `/Me` (RFC 7644 §3.11): credentials here belong to identity providers and clients, never
+/// to a user, so there is no "me" to serve; 501 as the RFC asks of servers without it,
+/// once the caller is authenticated.
+async fn me(_caller: crate::auth::Caller) -> HttpResponse {
+    let error = ApiError(ScimError::NotImplemented(
+        "/Me is not supported: this server's credentials belong to identity providers and \
+         OAuth clients, not to users"
+            .into(),
+    ));
     actix_web::ResponseError::error_response(&error)
 }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use scim_core::events::SigningKey;
+use scim_core::paging::CursorCodec;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -32,6 +33,9 @@ pub struct SetSigner {
     key: EcdsaKeyPair,
     rng: SystemRandom,
     jwks: Value,
+    /// List cursors (RFC 9865) are sealed under a key derived from the signing key: every
+    /// replica has it, and nobody else.
+    cursors: CursorCodec,
 }
 
 impl std::fmt::Debug for SetSigner {
@@ -82,7 +86,13 @@ impl SetSigner {
             key,
             rng,
             jwks,
+            cursors: CursorCodec::new(&pkcs8),
         })
+    }
+
+    /// The codec of list cursors.
+    pub fn cursors(&self) -> &CursorCodec {
+        &self.cursors
     }
 
     /// The SET as a compact JWS: header `{"alg": "ES256", "typ": "secevent+jwt", "kid"}`.

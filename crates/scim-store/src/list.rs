@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use scim_core::query::{ListPage, ListQuery, SortOrder, apply_in_memory};
+use scim_core::query::{Keyset, ListPage, ListQuery, SortOrder, apply_in_memory, keyset_page};
 use scim_core::{Expand, ResourceKind, SchemaRegistry, StoreError};
 
 use crate::columns::{Column, ResourceQuery};
@@ -85,10 +85,13 @@ impl ListPlan {
             cursors,
         } = *scope;
         match self {
-            Self::Empty => Ok(ListPage {
-                total: 0,
-                resources: Vec::new(),
-            }),
+            Self::Empty => Ok(ListPage::default()),
+            Self::InSql {
+                predicate,
+                sort: None,
+            } if query.keyset.is_some() => {
+                keyset_in_sql(connection, scope, predicate, query, expansion)
+            }
             Self::InSql { predicate, sort } => {
                 // Insertion order: a walk's next page reads on from the last `seq` served,
                 // with the count its first page made.
@@ -116,10 +119,7 @@ impl ListPlan {
                         Some(state) => state.total,
                         None => count(connection)?,
                     };
-                    return Ok(ListPage {
-                        total,
-                        resources: Vec::new(),
-                    });
+                    return Ok(ListPage::new(total, Vec::new()));
                 }
                 let ordered = match (sort, state) {
                     (Some((column, order)), _) => {
@@ -164,10 +164,10 @@ impl ListPlan {
                     cursors.remember(next, WalkState { after, total });
                 }
                 expand(connection, &mut page, kind, expansion)?;
-                Ok(ListPage {
+                Ok(ListPage::new(
                     total,
-                    resources: page.into_iter().map(|stored| stored.resource).collect(),
-                })
+                    page.into_iter().map(|stored| stored.resource).collect(),
+                ))
             }
             Self::InMemory { prefilter, reads } => {
                 let rows = selecting(tenant, kind, prefilter)
@@ -184,7 +184,30 @@ impl ListPlan {
                     .map(|stored| (stored.resource.id.clone(), stored.seq))
                     .collect();
                 let candidates = candidates.into_iter().map(|stored| stored.resource);
-                let mut page = apply_in_memory(candidates.collect(), kind, registry, query);
+                let mut page = match query.keyset {
+                    // Candidates come in insertion order, and so do the matches.
+                    Some(keyset) => {
+                        let everything = ListQuery {
+                            start_index: 1,
+                            count: u64::MAX,
+                            ..query.clone()
+                        };
+                        let matched =
+                            apply_in_memory(candidates.collect(), kind, registry, &everything);
+                        let keyed = matched
+                            .resources
+                            .into_iter()
+                            .map(|resource| {
+                                (
+                                    seqs.get(&resource.id).copied().unwrap_or_default(),
+                                    resource,
+                                )
+                            })
+                            .collect();
+                        keyset_page(keyed, keyset, query.count)
+                    }
+                    None => apply_in_memory(candidates.collect(), kind, registry, query),
+                };
                 let missing = expansion.minus(*reads);
                 if missing.applies_to(kind) {
                     let mut stored: Vec<StoredResource> = page
@@ -207,6 +230,82 @@ impl ListPlan {
             }
         }
     }
+}
+
+/// A cursor page of an unsorted list, by `seq`: one more row than asked for tells whether
+/// more follow (or, backwards, precede); whether any precede a page read forwards (or
+/// follow one read backwards) is one indexed probe.
+fn keyset_in_sql(
+    connection: &mut DbConnection,
+    scope: &ListScope<'_>,
+    predicate: &Predicate,
+    query: &ListQuery,
+    expansion: Expand,
+) -> Result<ListPage, StoreError> {
+    let ListScope { tenant, kind, .. } = *scope;
+    let keyset = query.keyset.unwrap_or(Keyset::First);
+    let total: i64 = selecting(tenant, kind, predicate)
+        .count()
+        .get_result(connection)
+        .map_err(from_diesel)?;
+    let total = u64::try_from(total).unwrap_or_default();
+    let count = usize::try_from(query.count).unwrap_or(usize::MAX);
+    if count == 0 {
+        return Ok(ListPage::new(total, Vec::new()));
+    }
+    let limit = to_i64(query.count.saturating_add(1));
+    let rows = selecting(tenant, kind, predicate);
+    let rows = match keyset {
+        Keyset::First => rows.order(resources::seq.asc()),
+        Keyset::After(key) => rows
+            .filter(resources::seq.gt(key))
+            .order(resources::seq.asc()),
+        Keyset::Before(key) => rows
+            .filter(resources::seq.lt(key))
+            .order(resources::seq.desc()),
+    };
+    let mut rows = rows
+        .limit(limit)
+        .select(ResourceRow::as_select())
+        .load(connection)
+        .map_err(from_diesel)?;
+    let beyond = rows.len() > count;
+    rows.truncate(count);
+    if matches!(keyset, Keyset::Before(_)) {
+        rows.reverse();
+    }
+    let mut page = to_stored(rows)?;
+    let any = |connection: &mut DbConnection, beyond: Keyset| -> Result<bool, StoreError> {
+        let probe = selecting(tenant, kind, predicate);
+        let probe = match beyond {
+            Keyset::After(key) => probe.filter(resources::seq.ge(key)),
+            Keyset::Before(key) => probe.filter(resources::seq.le(key)),
+            Keyset::First => probe,
+        };
+        let found: Option<i64> = probe
+            .select(resources::seq)
+            .limit(1)
+            .get_result(connection)
+            .optional()
+            .map_err(from_diesel)?;
+        Ok(found.is_some())
+    };
+    let (first, last) = match (page.first(), page.last()) {
+        (Some(first), Some(last)) => (first.seq, last.seq),
+        _ => return Ok(ListPage::new(total, Vec::new())),
+    };
+    let (more_after, more_before) = match keyset {
+        Keyset::First => (beyond, false),
+        Keyset::After(key) => (beyond, any(connection, Keyset::Before(key))?),
+        Keyset::Before(key) => (any(connection, Keyset::After(key))?, beyond),
+    };
+    expand(connection, &mut page, kind, expansion)?;
+    Ok(ListPage {
+        total,
+        resources: page.into_iter().map(|stored| stored.resource).collect(),
+        next_key: more_after.then_some(last),
+        previous_key: more_before.then_some(first),
+    })
 }
 
 /// The tenant's resources of `kind` the predicate selects.

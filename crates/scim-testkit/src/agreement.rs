@@ -24,7 +24,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scim_core::filter::{CompValue, CompareOp, Filter, check};
 use scim_core::fold::fold_key;
 use scim_core::ports::{ResourceRepository, TenantRepository};
-use scim_core::query::{ListQuery, Sort, SortOrder, apply_in_memory, sort_path};
+use scim_core::query::{Keyset, ListQuery, Sort, SortOrder, apply_in_memory, sort_path};
 use scim_core::resource::{format_time, membership_attribute};
 use scim_core::tenant::Tenant;
 use scim_core::{
@@ -206,9 +206,89 @@ async fn check_case(
                 "resources for {}",
                 described
             );
+            if query.sort.is_none() && query.count > 0 {
+                let everything = ListQuery {
+                    start_index: 1,
+                    count: u64::MAX,
+                    ..query.clone()
+                };
+                let all = apply_in_memory(expanded.clone(), kind, registry, &everything);
+                let walked = walk_by_keyset(store, &tenant, kind, query, expansion).await?;
+                prop_assert_eq!(walked.0, ids(&all), "forward keyset walk of {}", described);
+                prop_assert_eq!(walked.1, ids(&all), "backward keyset walk of {}", described);
+            }
         }
     }
     Ok(())
+}
+
+/// The ids a keyset walk (RFC 9865 cursors) of `query` sees, forwards from the first page
+/// to the last, and then backwards from the last page to the first, each page checked for
+/// its size and total on the way.
+async fn walk_by_keyset(
+    store: &TestStore,
+    tenant: &Tenant,
+    kind: ResourceKind,
+    query: &ListQuery,
+    expansion: Expand,
+) -> Result<(Vec<String>, Vec<String>), TestCaseError> {
+    let page_of = |keyset| {
+        let query = ListQuery {
+            keyset: Some(keyset),
+            ..query.clone()
+        };
+        async move {
+            store
+                .list(&tenant.id, kind, &query, expansion)
+                .await
+                .map_err(|error| fail(&error))
+        }
+    };
+    let mut forward: Vec<String> = Vec::new();
+    let mut pages = Vec::new();
+    let mut keyset = Keyset::First;
+    loop {
+        let page = page_of(keyset).await?;
+        prop_assert!(page.resources.len() as u64 <= query.count);
+        prop_assert!(
+            pages.is_empty() == page.previous_key.is_none(),
+            "previous key {:?} on page {}",
+            page.previous_key,
+            pages.len()
+        );
+        forward.extend(page.resources.iter().map(|r| r.id.clone()));
+        pages.push(page.resources.len());
+        prop_assert!(pages.len() <= 64, "the walk does not end");
+        match page.next_key {
+            Some(key) => {
+                prop_assert_eq!(
+                    page.resources.len() as u64,
+                    query.count,
+                    "a page before the last is full"
+                );
+                keyset = Keyset::After(key);
+            }
+            None => {
+                // Backwards from the last page's first resource.
+                let mut backward: Vec<Vec<String>> =
+                    vec![page.resources.iter().map(|r| r.id.clone()).collect()];
+                let mut previous = page.previous_key;
+                while let Some(key) = previous {
+                    let page = page_of(Keyset::Before(key)).await?;
+                    prop_assert!(!page.resources.is_empty(), "an empty page before {}", key);
+                    prop_assert!(
+                        page.next_key.is_some(),
+                        "a page before another has a next key"
+                    );
+                    backward.push(page.resources.iter().map(|r| r.id.clone()).collect());
+                    previous = page.previous_key;
+                    prop_assert!(backward.len() <= 64, "the backward walk does not end");
+                }
+                let backward = backward.into_iter().rev().flatten().collect();
+                return Ok((forward, backward));
+            }
+        }
+    }
 }
 
 /// Inserts the case's groups with their user members (labelled as IdPs do, with the user's
@@ -556,6 +636,7 @@ fn asked(
                 sort,
                 start_index,
                 count,
+                keyset: None,
             },
             expand,
         })

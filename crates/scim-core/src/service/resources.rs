@@ -993,12 +993,7 @@ mod tests {
         repo.expect_list()
             .withf(|_, kind, _, expand| *kind == ResourceKind::Group && *expand == MEMBERS_ONLY)
             .times(1)
-            .returning(|_, _, _, _| {
-                Ok(ListPage {
-                    total: 0,
-                    resources: Vec::new(),
-                })
-            });
+            .returning(|_, _, _, _| Ok(ListPage::new(0, Vec::new())));
         let svc = service(repo);
         svc.get(&tenant(), ResourceKind::User, "u1", Expand::ALL)
             .await

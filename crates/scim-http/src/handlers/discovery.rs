@@ -6,7 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::ScimError;
 use scim_core::events::EVENT_URIS;
-use scim_core::query::MAX_COUNT;
+use scim_core::paging::CURSOR_TIMEOUT_SECONDS;
+use scim_core::query::{DEFAULT_COUNT, MAX_COUNT};
 use scim_core::schema::license_resource_type_json;
 use serde_json::{Value, json};
 
@@ -29,6 +30,15 @@ pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
             "maxPayloadSize": state.config.bulk_max_payload_bytes,
         },
         "filter": {"supported": true, "maxResults": MAX_COUNT},
+        // RFC 9865 §4: both methods; index stays the default (it was the only one before).
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_COUNT,
+            "maxPageSize": MAX_COUNT,
+            "cursorTimeout": CURSOR_TIMEOUT_SECONDS,
+        },
         "changePassword": {"supported": false},
         "sort": {"supported": true},
         "etag": {"supported": true},

@@ -2,8 +2,10 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
 use scim_core::ResourceKind;
 use scim_core::list_request::ListRequest;
+use scim_core::paging::CursorPaging;
 use scim_core::project::Projection;
 use scim_core::service::Precondition;
 
@@ -12,7 +14,7 @@ use crate::context::ResourceContext;
 use crate::error::ApiResult;
 use crate::handlers::bulk::bulk_response;
 use crate::params::SearchBody;
-use crate::render::{list_response, resource_json};
+use crate::render::{cursor_list_response, list_response, resource_json};
 
 type Body = Result<web::Bytes, actix_web::Error>;
 
@@ -144,13 +146,23 @@ async fn respond_list(
     projection: &Projection,
 ) -> ApiResult<HttpResponse> {
     let query = list.to_query(&ctx.state.registry, ctx.kind)?;
+    let codec = ctx.state.signer.cursors();
+    let now = Utc::now();
+    // RFC 9865: a `cursor` parameter (empty for the first page) selects cursor paging;
+    // index paging stays the default.
+    let paging = list
+        .cursor
+        .as_deref()
+        .map(|cursor| CursorPaging::plan(codec, cursor, ctx.tenant(), ctx.kind, query.clone(), now))
+        .transpose()?;
+    let query = paging.as_ref().map_or(&query, |paging| &paging.query);
     let page = ctx
         .state
         .resources
         .list(
             ctx.tenant(),
             ctx.kind,
-            &query,
+            query,
             projection.expand(&ctx.state.registry, ctx.kind),
         )
         .await?;
@@ -159,5 +171,11 @@ async fn respond_list(
         .iter()
         .map(|r| resource_json(&ctx.state.registry, &ctx.base, r, projection))
         .collect();
-    Ok(list_response(page.total, query.start_index, &resources))
+    Ok(match paging {
+        None => list_response(page.total, query.start_index, &resources),
+        Some(paging) => {
+            let (next, previous) = paging.cursors(codec, ctx.tenant(), ctx.kind, &page, now);
+            cursor_list_response(page.total, &resources, next, previous)
+        }
+    })
 }

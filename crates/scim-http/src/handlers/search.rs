@@ -23,6 +23,13 @@ pub(crate) async fn search_all(
 ) -> ApiResult<HttpResponse> {
     let body = json_body(&req, body, state.config.max_body_bytes)?;
     let search = SearchBody::parse(&body)?;
+    if search.list.cursor.is_some() {
+        return Err(ApiError(ScimError::InvalidValue(
+            "cursor paging is offered per resource type: send the cursor to /Users/.search or \
+             /Groups/.search"
+                .into(),
+        )));
+    }
     let base = base_url(&req, &state.config);
 
     let mut first_error = None;

@@ -1,0 +1,417 @@
+//! Cursor pagination (RFC 9865): the cursors a list answers with, and what a client's
+//! cursor means.
+//!
+//! An unsorted list is walked by keyset: a cursor names the store key (insertion order) of
+//! the last resource served (`nextCursor`) or the first (`previousCursor`), so a walk sees
+//! every resource that exists throughout it exactly once, whatever is inserted or deleted
+//! meanwhile. A sorted list is walked by position, as index paging walks it (a resource
+//! whose sort key changes mid-walk may be seen twice or missed).
+//!
+//! A cursor is opaque, tamper-evident and bound to the query it came from: its payload (the
+//! position, the page size, when it was issued) is encrypted with a keystream derived from
+//! its own MAC, and the MAC (HMAC-SHA-256 under the server's key, shared by every replica)
+//! covers the payload, the tenant, the resource type, the filter and the sort. A cursor from
+//! another query, another tenant or another server answers `invalidCursor`; one older than
+//! [`CURSOR_TIMEOUT_SECONDS`] answers `expiredCursor`; one sent with another `count` answers
+//! `invalidCount`.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::{ScimError, ScimResult};
+use crate::query::{Keyset, ListPage, ListQuery};
+use crate::resource::ResourceKind;
+use crate::tenant::TenantId;
+
+/// How long a cursor stays valid (advertised as `pagination.cursorTimeout`).
+pub const CURSOR_TIMEOUT_SECONDS: i64 = 24 * 60 * 60;
+
+/// Bytes of MAC a cursor carries.
+const MAC_LEN: usize = 16;
+/// Version, position kind, position, issued, count.
+const PAYLOAD_LEN: usize = 1 + 1 + 8 + 8 + 4;
+const VERSION: u8 = 1;
+
+/// Where a cursor page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// Of an unsorted list, by store key.
+    Keyset(Keyset),
+    /// Of a sorted list: resources to skip.
+    Offset(u64),
+}
+
+/// Makes and reads cursors under one secret key.
+#[derive(Clone)]
+pub struct CursorCodec {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for CursorCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorCodec(..)")
+    }
+}
+
+/// What a cursor is bound to: the tenant, the resource type and the query's filter and
+/// sort (the client must resend them unchanged, RFC 9865 §2).
+fn scope(tenant: &TenantId, kind: ResourceKind, query: &ListQuery) -> Vec<u8> {
+    format!(
+        "{}\u{0}{}\u{0}{:?}\u{0}{:?}",
+        tenant.0,
+        kind.as_str(),
+        query.filter,
+        query.sort
+    )
+    .into_bytes()
+}
+
+impl CursorCodec {
+    /// A codec whose key is derived from `secret` (every replica must be given the same).
+    pub fn new(secret: &[u8]) -> Self {
+        let key = Sha256::new()
+            .chain_update(b"scim-license cursor key v1\0")
+            .chain_update(secret)
+            .finalize()
+            .into();
+        Self { key }
+    }
+
+    /// The cursor of `position` for `query` of `tenant`'s `kind`, issued at `now`.
+    pub fn encode(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        query: &ListQuery,
+        position: Position,
+        now: DateTime<Utc>,
+    ) -> String {
+        let (tag, value) = match position {
+            Position::Keyset(Keyset::First) => (0, 0),
+            Position::Keyset(Keyset::After(key)) => (1, key),
+            Position::Keyset(Keyset::Before(key)) => (2, key),
+            Position::Offset(offset) => (3, i64::try_from(offset).unwrap_or(i64::MAX)),
+        };
+        let mut payload = [0u8; PAYLOAD_LEN];
+        payload[0] = VERSION;
+        payload[1] = tag;
+        payload[2..10].copy_from_slice(&value.to_be_bytes());
+        payload[10..18].copy_from_slice(&now.timestamp().to_be_bytes());
+        let count = u32::try_from(query.count).unwrap_or(u32::MAX);
+        payload[18..22].copy_from_slice(&count.to_be_bytes());
+        let mac = self.mac(&payload, &scope(tenant, kind, query));
+        let mut token = Vec::with_capacity(MAC_LEN + PAYLOAD_LEN);
+        token.extend_from_slice(&mac);
+        token.extend(payload.iter().zip(self.keystream(&mac)).map(|(b, k)| b ^ k));
+        hex(&token)
+    }
+
+    /// The position `token` names for `query`, or the RFC 9865 error it deserves.
+    pub fn decode(
+        &self,
+        token: &str,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+    ) -> ScimResult<Position> {
+        let invalid = || {
+            ScimError::InvalidCursor(
+                "the cursor is not one this server issued for this query: send an empty \
+                 cursor for the first page, then each page's nextCursor or previousCursor \
+                 with the same filter, sortBy and sortOrder"
+                    .into(),
+            )
+        };
+        let bytes = unhex(token)
+            .filter(|b| b.len() == MAC_LEN + PAYLOAD_LEN)
+            .ok_or_else(invalid)?;
+        let (mac, sealed) = bytes.split_at(MAC_LEN);
+        let payload: Vec<u8> = sealed
+            .iter()
+            .zip(self.keystream(mac))
+            .map(|(b, k)| b ^ k)
+            .collect();
+        let expected = self.mac(&payload, &scope(tenant, kind, query));
+        if !bool::from(expected.ct_eq(mac)) || payload[0] != VERSION {
+            return Err(invalid());
+        }
+        let number = |range: std::ops::Range<usize>| {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(&payload[range]);
+            i64::from_be_bytes(raw)
+        };
+        let value = number(2..10);
+        let issued = number(10..18);
+        let mut count = [0u8; 4];
+        count.copy_from_slice(&payload[18..22]);
+        let count = u64::from(u32::from_be_bytes(count));
+        if now.timestamp().saturating_sub(issued) > CURSOR_TIMEOUT_SECONDS {
+            return Err(ScimError::ExpiredCursor(format!(
+                "the cursor has expired: cursors stay valid {CURSOR_TIMEOUT_SECONDS} seconds; \
+                 start again with an empty cursor"
+            )));
+        }
+        if count != query.count.min(u64::from(u32::MAX)) {
+            return Err(ScimError::InvalidCount(format!(
+                "count must stay {count}, the count of the query the cursor comes from"
+            )));
+        }
+        Ok(match payload[1] {
+            0 => Position::Keyset(Keyset::First),
+            1 => Position::Keyset(Keyset::After(value)),
+            2 => Position::Keyset(Keyset::Before(value)),
+            3 => Position::Offset(u64::try_from(value).unwrap_or_default()),
+            _ => return Err(invalid()),
+        })
+    }
+
+    fn mac(&self, payload: &[u8], scope: &[u8]) -> [u8; MAC_LEN] {
+        let full = hmac_sha256(&self.key, &[payload, b"\0", scope]);
+        let mut mac = [0u8; MAC_LEN];
+        mac.copy_from_slice(&full[..MAC_LEN]);
+        mac
+    }
+
+    /// The bytes a payload is XORed with: unique per MAC, so per payload and scope.
+    fn keystream(&self, mac: &[u8]) -> [u8; 32] {
+        hmac_sha256(&self.key, &[b"keystream\0", mac])
+    }
+}
+
+/// The cursor mode of a list request: the query to run (its `keyset` or `start_index` set
+/// from the client's cursor) and how to make the answer's cursors.
+#[derive(Debug, Clone)]
+pub struct CursorPaging {
+    pub query: ListQuery,
+    position: Position,
+}
+
+impl CursorPaging {
+    /// The query a cursor request runs: `cursor` is the client's (empty for the first page).
+    pub fn plan(
+        codec: &CursorCodec,
+        cursor: &str,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        mut query: ListQuery,
+        now: DateTime<Utc>,
+    ) -> ScimResult<Self> {
+        let position = if cursor.is_empty() {
+            match query.sort {
+                None => Position::Keyset(Keyset::First),
+                Some(_) => Position::Offset(0),
+            }
+        } else {
+            codec.decode(cursor, tenant, kind, &query, now)?
+        };
+        match position {
+            Position::Keyset(keyset) if query.sort.is_none() => query.keyset = Some(keyset),
+            Position::Offset(offset) if query.sort.is_some() => {
+                query.start_index = offset.saturating_add(1);
+            }
+            // A cursor minted for the other kind of list cannot pass the MAC; be safe.
+            _ => {
+                return Err(ScimError::InvalidCursor(
+                    "the cursor does not fit this query".into(),
+                ));
+            }
+        }
+        Ok(Self { query, position })
+    }
+
+    /// `(nextCursor, previousCursor)` for the page this query answered: no `nextCursor` on
+    /// the last page, no `previousCursor` on the first (RFC 9865 §2).
+    pub fn cursors(
+        &self,
+        codec: &CursorCodec,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        page: &ListPage,
+        now: DateTime<Utc>,
+    ) -> (Option<String>, Option<String>) {
+        let encode = |position| codec.encode(tenant, kind, &self.query, position, now);
+        match self.position {
+            Position::Keyset(_) => (
+                page.next_key
+                    .map(|key| encode(Position::Keyset(Keyset::After(key)))),
+                page.previous_key
+                    .map(|key| encode(Position::Keyset(Keyset::Before(key)))),
+            ),
+            Position::Offset(offset) => {
+                let served = page.resources.len() as u64;
+                let next = offset.saturating_add(served);
+                let more = served > 0 && next < page.total;
+                let previous = offset.saturating_sub(self.query.count.max(1));
+                (
+                    more.then(|| encode(Position::Offset(next))),
+                    (offset > 0).then(|| encode(Position::Offset(previous))),
+                )
+            }
+        }
+    }
+}
+
+fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    let mut inner_pad = [0x36u8; 64];
+    let mut outer_pad = [0x5cu8; 64];
+    for (i, byte) in key.iter().enumerate() {
+        inner_pad[i] ^= byte;
+        outer_pad[i] ^= byte;
+    }
+    let mut inner = Sha256::new().chain_update(inner_pad);
+    for part in parts {
+        inner.update(part);
+    }
+    Sha256::new()
+        .chain_update(outer_pad)
+        .chain_update(inner.finalize())
+        .finalize()
+        .into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::filter;
+
+    fn now() -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000, 0).unwrap()
+    }
+
+    fn user() -> crate::Resource {
+        crate::Resource {
+            kind: ResourceKind::User,
+            id: "u".into(),
+            meta: crate::Meta {
+                created: now(),
+                last_modified: now(),
+                version: 1,
+            },
+            attributes: serde_json::Map::new(),
+        }
+    }
+
+    fn tenant(id: &str) -> TenantId {
+        TenantId(id.into())
+    }
+
+    fn query(filter: Option<&str>) -> ListQuery {
+        ListQuery {
+            filter: filter.map(|f| filter::parse(f).unwrap()),
+            count: 10,
+            ..ListQuery::default()
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_are_bound_to_their_query() {
+        let codec = CursorCodec::new(b"secret");
+        let q = query(Some("userName sw \"a\""));
+        let t = tenant("t1");
+        let position = Position::Keyset(Keyset::After(42));
+        let token = codec.encode(&t, ResourceKind::User, &q, position, now());
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+        assert!(!token.contains("42"), "opaque: {token}");
+        assert_eq!(
+            codec.decode(&token, &t, ResourceKind::User, &q, now()),
+            Ok(position)
+        );
+
+        let invalid = |result: ScimResult<Position>| {
+            assert_eq!(result.unwrap_err().scim_type(), Some("invalidCursor"));
+        };
+        invalid(codec.decode(&token, &tenant("t2"), ResourceKind::User, &q, now()));
+        invalid(codec.decode(&token, &t, ResourceKind::Group, &q, now()));
+        invalid(codec.decode(&token, &t, ResourceKind::User, &query(None), now()));
+        invalid(CursorCodec::new(b"other").decode(&token, &t, ResourceKind::User, &q, now()));
+        for bad in [
+            "",
+            "zz",
+            "00",
+            &token[..token.len() - 2],
+            &format!("{token}00"),
+        ] {
+            invalid(codec.decode(bad, &t, ResourceKind::User, &q, now()));
+        }
+        // Any flipped bit is caught.
+        let mut bytes = unhex(&token).unwrap();
+        for i in 0..bytes.len() {
+            bytes[i] ^= 1;
+            invalid(codec.decode(&hex(&bytes), &t, ResourceKind::User, &q, now()));
+            bytes[i] ^= 1;
+        }
+
+        let later = now() + chrono::TimeDelta::seconds(CURSOR_TIMEOUT_SECONDS + 1);
+        let expired = codec
+            .decode(&token, &t, ResourceKind::User, &q, later)
+            .unwrap_err();
+        assert_eq!(expired.scim_type(), Some("expiredCursor"));
+        let other_count = ListQuery { count: 11, ..q };
+        let count = codec
+            .decode(&token, &t, ResourceKind::User, &other_count, now())
+            .unwrap_err();
+        assert_eq!(count.scim_type(), Some("invalidCount"));
+    }
+
+    #[test]
+    fn sorted_lists_page_by_offset() {
+        let codec = CursorCodec::new(b"k");
+        let t = tenant("t");
+        let mut q = query(None);
+        q.sort = Some(crate::query::Sort {
+            path: crate::AttrPath::new("userName"),
+            order: crate::query::SortOrder::Ascending,
+        });
+        let first =
+            CursorPaging::plan(&codec, "", &t, ResourceKind::User, q.clone(), now()).unwrap();
+        assert_eq!((first.query.start_index, first.query.keyset), (1, None));
+        let page = ListPage::new(25, vec![user(); 10]);
+        let (next, previous) = first.cursors(&codec, &t, ResourceKind::User, &page, now());
+        assert!(previous.is_none(), "no previousCursor on the first page");
+        let second = CursorPaging::plan(
+            &codec,
+            &next.unwrap(),
+            &t,
+            ResourceKind::User,
+            q.clone(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(second.query.start_index, 11);
+        let last = ListPage::new(25, vec![user(); 5]);
+        let third = CursorPaging::plan(
+            &codec,
+            &second
+                .cursors(&codec, &t, ResourceKind::User, &page, now())
+                .0
+                .unwrap(),
+            &t,
+            ResourceKind::User,
+            q,
+            now(),
+        )
+        .unwrap();
+        assert_eq!(third.query.start_index, 21);
+        let (next, previous) = third.cursors(&codec, &t, ResourceKind::User, &last, now());
+        assert!(next.is_none(), "no nextCursor on the last page");
+        assert!(previous.is_some());
+    }
+}
