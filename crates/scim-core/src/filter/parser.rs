@@ -41,9 +41,10 @@ const EXCERPT_CHARS: usize = 32;
 ///
 /// Paths inside a value filter (`emails[type eq "work"]`) are sub-attribute names, stored as
 /// `AttrPath { urn: None, attr: <sub name>, sub: None }`. A value filter followed by a
-/// sub-attribute (`emails[type eq "work"].value`) is a PATCH path, not a filter, and is
-/// rejected. The result is syntactically valid only: [`check`](super::check) validates it
-/// against the schema.
+/// sub-attribute comparison (`emails[type eq "work"].value eq "x"`, as Entra ID sends it,
+/// though RFC 7644's grammar has no such form) reads as the value filter of both terms
+/// (`emails[type eq "work" and value eq "x"]`). The result is syntactically valid only:
+/// [`check`](super::check) validates it against the schema.
 pub fn parse(text: &str) -> Result<Filter, ScimError> {
     let mut parser = Parser::new(tokenize(text)?);
     if parser.at_end() {
@@ -586,11 +587,34 @@ impl Parser {
         } = self.peek()
             && word.starts_with('.')
         {
-            return Err(invalid(format!(
-                "'{word}' at position {pos} follows the value filter '{path}[…]': \
-                 'attr[filter].sub' is a PATCH path, not a filter; write \
-                 '{path}[…]' alone or filter on '{path}{word}'"
-            )));
+            // Entra ID's `emails[type eq "work"].value eq "x"` (outside RFC 7644's grammar):
+            // read as `emails[type eq "work" and value eq "x"]`, an element that satisfies
+            // both, which is what it asks.
+            let (word, pos) = (word.clone(), *pos);
+            let sub = word[1..].to_owned();
+            if !is_valid_name(&sub) {
+                return Err(invalid(format!(
+                    "'{word}' at position {pos} after the value filter '{path}[…]' is not a \
+                     sub-attribute of '{path}'"
+                )));
+            }
+            self.advance();
+            let sub = AttrPath::new(&sub);
+            let term = if self.peek().tok.is_keyword("pr") {
+                self.advance();
+                Filter::Present(sub)
+            } else {
+                let op = match &self.peek().tok {
+                    Tok::Word(word) => CompareOp::parse(word),
+                    _ => None,
+                };
+                let Some(op) = op else {
+                    return Err(self.expected(&format!("an operator after '{path}[…]{word}'")));
+                };
+                self.advance();
+                Filter::compare(sub, op, self.comp_value(op)?)
+            };
+            return Ok(Filter::value_path(path, Filter::and(inner, term)));
         }
         Ok(Filter::value_path(path, inner))
     }
@@ -675,6 +699,24 @@ mod tests {
     use CompareOp::{Co, Eq, Ew, Ge, Gt, Le, Lt, Ne, Sw};
 
     /// Every example filter of RFC 7644 §3.4.2.2 (Figure 2 and the text around it).
+    #[test]
+    fn entra_sub_attribute_after_a_value_filter_joins_it() {
+        let entra = parse("emails[type eq \"work\"].value eq \"x@example.com\"").unwrap();
+        let rfc = parse("emails[type eq \"work\" and value eq \"x@example.com\"]").unwrap();
+        assert_eq!(entra, rfc);
+        let present = parse("emails[type eq \"work\"].value pr").unwrap();
+        assert_eq!(
+            present,
+            parse("emails[type eq \"work\" and value pr]").unwrap()
+        );
+        // It combines like any other term.
+        let both = parse("emails[type eq \"work\"].value eq \"a\" and userName eq \"b\"").unwrap();
+        assert_eq!(
+            both,
+            parse("emails[type eq \"work\" and value eq \"a\"] and userName eq \"b\"").unwrap()
+        );
+    }
+
     #[test]
     fn parses_every_rfc_example() {
         let cases: Vec<(&str, Filter)> = vec![
@@ -1071,10 +1113,14 @@ mod tests {
                  position 7 is not a sub-attribute name",
             ),
             (
-                "emails[type eq \"work\"].value eq \"x\"",
-                "'.value' at position 22 follows the value filter 'emails[…]': \
-                 'attr[filter].sub' is a PATCH path, not a filter; write 'emails[…]' alone or \
-                 filter on 'emails.value'",
+                "emails[type eq \"work\"].value",
+                "expected an operator after 'emails[…].value' at position 28, found the end of \
+                 the filter",
+            ),
+            (
+                "emails[type eq \"work\"].a.b eq \"x\"",
+                "'.a.b' at position 22 after the value filter 'emails[…]' is not a sub-attribute \
+                 of 'emails'",
             ),
             (
                 "title pr \"x\"",
