@@ -12,6 +12,7 @@ mod helpers;
 mod bench_tool;
 mod bulk;
 mod cli;
+mod custom_schema;
 mod dashboard;
 mod discovery;
 mod entra;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::events::ResourceEvent;
+use crate::schema::TenantSchema;
 use crate::tenant::TenantId;
 
 /// The caller of a write: its tenant, the credential (or operator) acting, and the cause.
@@ -14,6 +15,8 @@ pub struct Caller {
     /// What asked for the write: the request (`PATCH /Users/<id>` and its request id) or the
     /// command.
     pub cause: String,
+    /// The tenant's schema, when it has attributes of its own; `None`: the server's.
+    pub schema: Option<TenantSchema>,
 }
 
 impl Caller {
@@ -22,7 +25,15 @@ impl Caller {
             tenant,
             actor: actor.into(),
             cause: cause.into(),
+            schema: None,
         }
+    }
+
+    /// The caller, writing against the tenant's own schema.
+    #[must_use]
+    pub fn with_schema(mut self, schema: Option<TenantSchema>) -> Self {
+        self.schema = schema;
+        self
     }
 }
 

@@ -97,6 +97,7 @@ impl ListRequest {
             start_index: start_index as u64,
             count,
             keyset: None,
+            schema: None,
         })
     }
 }

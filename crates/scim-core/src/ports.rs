@@ -17,6 +17,7 @@ use crate::license::{
 };
 use crate::query::{ListPage, ListQuery};
 use crate::resource::{Expand, MembershipChange, Resource, ResourceKind};
+use crate::schema::TenantAttribute;
 use crate::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
 /// One write of [`ResourceRepository::write_batch`]: what `insert`, `update` or `delete`
@@ -187,6 +188,14 @@ pub trait TenantRepository: Send + Sync {
         &self,
         tenant: &TenantId,
         fingerprints: &[String],
+    ) -> Result<(), StoreError>;
+
+    /// Replaces the tenant's own attribute definitions; `NotFound` when there is no such
+    /// tenant.
+    async fn set_custom_attributes(
+        &self,
+        tenant: &TenantId,
+        attributes: &[TenantAttribute],
     ) -> Result<(), StoreError>;
 
     /// `NotFound` when the tenant does not exist.

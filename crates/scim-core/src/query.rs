@@ -10,7 +10,7 @@ use crate::filter::Filter;
 use crate::filter::eval::{CompiledFilter, Scalar, ValueKind, resolve_attr};
 use crate::path::AttrPath;
 use crate::resource::{Expand, Resource, ResourceKind, membership_attribute};
-use crate::schema::{LICENSE_USER_EXTENSION, SchemaRegistry};
+use crate::schema::{LICENSE_USER_EXTENSION, SchemaRegistry, TenantSchema};
 
 /// Page size when the client sends no `count`.
 pub const DEFAULT_COUNT: u64 = 100;
@@ -57,6 +57,9 @@ pub struct ListQuery {
     pub count: u64,
     /// A cursor page of an unsorted list: where it starts (`start_index` is then ignored).
     pub keyset: Option<Keyset>,
+    /// The registry the query was checked against when the tenant has attributes of its
+    /// own (`None`: the server's); stores resolve its paths with it.
+    pub schema: Option<TenantSchema>,
 }
 
 impl Default for ListQuery {
@@ -67,6 +70,7 @@ impl Default for ListQuery {
             start_index: 1,
             count: DEFAULT_COUNT,
             keyset: None,
+            schema: None,
         }
     }
 }
@@ -519,6 +523,7 @@ mod tests {
                 start_index,
                 count,
                 keyset: None,
+                schema: None,
             };
             let page = apply_in_memory(users(), kind, &registry, &query);
             assert_eq!(page.total, 5, "{start_index}/{count}");

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::schema::TenantAttribute;
+
 /// The store's identifier of a tenant. Every resource port takes one, so a query that
 /// forgets its tenant does not compile.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,6 +29,8 @@ pub struct Tenant {
     /// SHA-256 fingerprints ([`cert_fingerprint`]) of the client certificates the tenant's
     /// requests must present over TLS; empty: none required.
     pub client_certs: Vec<String>,
+    /// The attributes the tenant's administrator defined (`scim-server schema add`).
+    pub custom_attributes: Vec<TenantAttribute>,
 }
 
 /// The SHA-256 of a DER certificate, lowercase hex: how a pinned client certificate is
@@ -113,6 +117,9 @@ pub struct Principal {
     pub credential_id: String,
     /// The client certificates the tenant requires (see [`Tenant::client_certs`]).
     pub client_certs: Vec<String>,
+    /// The tenant's own attributes (see [`Tenant::custom_attributes`]), read with the
+    /// credential.
+    pub custom_attributes: Vec<TenantAttribute>,
 }
 
 #[cfg(test)]

@@ -3,12 +3,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, web};
 use scim_core::project::Projection;
+use scim_core::schema::TenantSchema;
 use scim_core::tenant::TenantId;
-use scim_core::{Resource, ResourceKind, ScimError};
+use scim_core::{Resource, ResourceKind, SchemaRegistry, ScimError};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -22,6 +24,11 @@ pub(crate) struct ResourceContext {
     pub(crate) caller: Caller,
     pub(crate) params: QueryParams,
     pub(crate) base: String,
+    /// The registry of the caller's tenant: the server's, with the tenant's own attributes.
+    pub(crate) registry: Arc<SchemaRegistry>,
+    /// The tenant's schema when it has attributes of its own (for the core's writes and
+    /// queries).
+    pub(crate) schema: Option<TenantSchema>,
     /// `METHOD /path (request <id>)`: the cause the writes of this request are audited with.
     cause: String,
 }
@@ -51,6 +58,7 @@ impl ResourceContext {
             format!("token:{}", self.caller.0.credential_id),
             self.cause.clone(),
         )
+        .with_schema(self.schema.clone())
     }
 
     /// The projection the query string asks for.
@@ -67,7 +75,7 @@ impl ResourceContext {
         excluded: Option<&str>,
     ) -> ApiResult<Projection> {
         Ok(Projection::parse(
-            &self.state.registry,
+            &self.registry,
             self.kind,
             attributes,
             excluded,
@@ -83,7 +91,7 @@ impl ResourceContext {
         let projection = self.projection()?;
         Ok(resource_response(
             status,
-            &self.state.registry,
+            &self.registry,
             &self.base,
             resource,
             &projection,
@@ -110,6 +118,7 @@ impl FromRequest for ResourceContext {
             let (Some(state), Some(kind), Some(base)) = (state, kind, base) else {
                 return Err(ApiError(ScimError::Internal));
             };
+            let (registry, schema) = state.schemas.resolve(&caller.0.custom_attributes);
             Ok(Self {
                 state,
                 kind,
@@ -117,6 +126,8 @@ impl FromRequest for ResourceContext {
                 params: params?,
                 base,
                 cause,
+                registry,
+                schema,
             })
         })
     }

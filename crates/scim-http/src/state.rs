@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scim_core::SchemaRegistry;
+use scim_core::schema::TenantSchemas;
 use scim_core::service::{
     AdminService, BulkJobService, BulkService, EventFeedService, LicenseService, ResourceService,
     TenantService,
@@ -59,6 +60,8 @@ pub struct AppState {
     /// The dashboard at `/admin`.
     pub admin: AdminService,
     pub registry: Arc<SchemaRegistry>,
+    /// Each tenant's registry: the server's with the tenant's own attributes.
+    pub schemas: Arc<TenantSchemas>,
     pub config: Arc<HttpConfig>,
     /// Per-tenant request rate limit, shared by every worker.
     pub limiter: Arc<RateLimiter>,

@@ -50,7 +50,8 @@ pub(crate) async fn import(app: &App, slug: &str, path: &Path) -> anyhow::Result
         tenant.id.clone(),
         "cli",
         format!("import {}", path.display()),
-    );
+    )
+    .with_schema(app.schemas.of(&tenant.custom_attributes));
     let bulk = BulkService::new(
         app.resources.clone(),
         BulkLimits {

@@ -50,6 +50,10 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         app.clock,
         app.ids,
         chrono::Duration::seconds(i64::from(args.job_lease_seconds)),
+    )
+    .with_tenant_schemas(
+        Arc::clone(&app.store) as Arc<dyn scim_core::ports::TenantRepository>,
+        Arc::clone(&app.schemas),
     );
     let job_wake = Arc::new(tokio::sync::Notify::new());
     let runner = tokio::spawn(crate::jobs::run_jobs(jobs.clone(), Arc::clone(&job_wake)));
@@ -73,6 +77,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
                 args.credential_cache_seconds,
             ))),
         registry: Arc::clone(&app.registry),
+        schemas: Arc::clone(&app.schemas),
         limiter: Arc::new(RateLimiter::new((args.rate_limit > 0).then(|| RateLimit {
             per_second: f64::from(args.rate_limit),
             burst: f64::from(args.rate_burst.max(1)),

@@ -13,6 +13,7 @@ use scim_core::ports::{
     AdminRepository, BulkJobRepository, Clock, EventLog, IdGenerator, LicenseLedger,
     ResourceRepository, SecretGenerator, TenantRepository, Webhooks,
 };
+use scim_core::schema::TenantSchemas;
 use scim_core::service::{
     AdminService, LicenseService, ReceiverService, ResourceService, TenantService,
 };
@@ -51,6 +52,8 @@ impl SecretGenerator for RandomSecrets {
 /// Everything a command needs.
 pub struct App {
     pub registry: Arc<SchemaRegistry>,
+    /// Each tenant's registry (the server's with the tenant's own attributes).
+    pub schemas: Arc<TenantSchemas>,
     pub resources: ResourceService,
     pub tenants: TenantService,
     pub licenses: LicenseService,
@@ -120,6 +123,7 @@ impl App {
             Arc::new(RandomSecrets),
         );
         Ok(Self {
+            schemas: Arc::new(TenantSchemas::new(Arc::clone(&registry))),
             registry,
             resources,
             tenants,

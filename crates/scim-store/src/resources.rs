@@ -146,13 +146,13 @@ impl ResourceRepository for DieselStore {
         query: &ListQuery,
         expansion: Expand,
     ) -> Result<ListPage, StoreError> {
-        let plan = ListPlan::new(query, kind, &self.registry);
-        let (tenant, query, registry, cursors) = (
-            tenant.0.clone(),
-            query.clone(),
-            Arc::clone(&self.registry),
-            Arc::clone(&self.cursors),
+        // The tenant's own attributes, when the query was checked against them.
+        let registry = query.schema.as_ref().map_or_else(
+            || Arc::clone(&self.registry),
+            |schema| Arc::clone(&schema.0),
         );
+        let plan = ListPlan::new(query, kind, &registry);
+        let (tenant, query, cursors) = (tenant.0.clone(), query.clone(), Arc::clone(&self.cursors));
         self.run(move |connection| {
             let scope = ListScope {
                 tenant: &tenant,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scim_core::fold::fold_key;
 use scim_core::resource::membership_attribute;
-use scim_core::schema::LICENSE_USER_EXTENSION;
+use scim_core::schema::{LICENSE_USER_EXTENSION, TenantAttribute};
 use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 use scim_core::{Meta, Resource, ResourceKind, StoreError};
 use serde_json::{Map, Value};
@@ -200,6 +200,13 @@ pub(crate) struct TenantRow {
     name: String,
     created: i64,
     client_cert_sha256: Option<String>,
+    /// A JSON array of [`TenantAttribute`]s.
+    custom_attributes: String,
+}
+
+/// A tenant's attributes as the `custom_attributes` column keeps them.
+pub(crate) fn custom_attributes_json(attributes: &[TenantAttribute]) -> String {
+    serde_json::to_string(attributes).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// Fingerprints as the `client_cert_sha256` column keeps them: comma-separated, `None`
@@ -216,6 +223,7 @@ impl From<&Tenant> for TenantRow {
             name: tenant.name.clone(),
             created: to_micros(&tenant.created),
             client_cert_sha256: joined_fingerprints(&tenant.client_certs),
+            custom_attributes: custom_attributes_json(&tenant.custom_attributes),
         }
     }
 }
@@ -233,6 +241,8 @@ impl TryFrom<TenantRow> for Tenant {
                 .client_cert_sha256
                 .map(|joined| joined.split(',').map(str::to_owned).collect())
                 .unwrap_or_default(),
+            custom_attributes: serde_json::from_str(&row.custom_attributes)
+                .map_err(CorruptRow::Json)?,
         })
     }
 }

@@ -9,6 +9,7 @@ diesel::table! {
         name -> Text,
         created -> BigInt,
         client_cert_sha256 -> Nullable<Text>,
+        custom_attributes -> Text,
     }
 }
 

@@ -5,11 +5,15 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scim_core::StoreError;
 use scim_core::ports::TenantRepository;
+use scim_core::schema::TenantAttribute;
 use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
 use crate::errors::from_diesel;
 use crate::migrations;
-use crate::rows::{ClientRow, CorruptRow, TenantRow, TokenRow, joined_fingerprints, to_micros};
+use crate::rows::{
+    ClientRow, CorruptRow, TenantRow, TokenRow, custom_attributes_json, joined_fingerprints,
+    to_micros,
+};
 use crate::schema::{clients, tenants, tokens};
 use crate::store::DieselStore;
 
@@ -113,6 +117,25 @@ impl TenantRepository for DieselStore {
         self.write(move |connection| {
             let changed = diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
                 .set(tenants::client_cert_sha256.eq(joined))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_custom_attributes(
+        &self,
+        tenant: &TenantId,
+        attributes: &[TenantAttribute],
+    ) -> Result<(), StoreError> {
+        let (tenant, json) = (tenant.0.clone(), custom_attributes_json(attributes));
+        self.write(move |connection| {
+            let changed = diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
+                .set(tenants::custom_attributes.eq(json))
                 .execute(connection)
                 .map_err(from_diesel)?;
             if changed == 0 {

@@ -637,6 +637,7 @@ fn asked(
                 start_index,
                 count,
                 keyset: None,
+                schema: None,
             },
             expand,
         })

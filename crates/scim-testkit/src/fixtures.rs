@@ -37,6 +37,7 @@ pub fn tenant(slug: &str) -> Tenant {
         name: format!("Tenant {slug}"),
         created: time(0),
         client_certs: Vec::new(),
+        custom_attributes: Vec::new(),
     }
 }
 

@@ -32,6 +32,7 @@ pub mod patching;
 pub mod postgres;
 pub mod push;
 pub mod sqlite;
+pub mod tenant_schema;
 
 use std::future::Future;
 use std::ops::Deref;
@@ -189,6 +190,7 @@ macro_rules! contract_tests {
             usage_is_snapshotted_per_pool_and_day,
             license_invariants_hold_under_random_lifecycles,
             patch_then_get_equals_the_plan,
+            tenant_attributes_are_kept_and_queried,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
@@ -220,6 +222,7 @@ mod tests {
             include_str!("admin.rs"),
             include_str!("invariants.rs"),
             include_str!("patching.rs"),
+            include_str!("tenant_schema.rs"),
         ]
         .concat();
         let lib = include_str!("lib.rs");

@@ -1,6 +1,7 @@
 //! The schema registry and the schemas it holds.
 
 pub mod attribute;
+pub mod custom;
 pub mod enterprise_user;
 pub mod group;
 pub mod license;
@@ -8,6 +9,10 @@ pub mod registry;
 pub mod user;
 
 pub use attribute::{AttrType, AttributeDef, Mutability, Returned, Uniqueness};
+pub use custom::{
+    CUSTOM_GROUP_SCHEMA, CUSTOM_USER_SCHEMA, TenantAttribute, TenantSchema, TenantSchemas,
+    check_custom,
+};
 pub use enterprise_user::ENTERPRISE_USER_SCHEMA;
 pub use group::GROUP_SCHEMA;
 pub use license::{LICENSE_SCHEMA, LICENSE_USER_EXTENSION, license_resource_type_json};

@@ -133,6 +133,17 @@ impl SchemaRegistry {
         self
     }
 
+    /// Publishes `schema` and makes it an optional extension of `kind`.
+    pub(crate) fn add_extension(&mut self, kind: ResourceKind, schema: Schema) {
+        if let Some(rt) = self.resource_types.iter_mut().find(|rt| rt.kind == kind) {
+            rt.extensions.push(SchemaExtension {
+                schema: schema.id,
+                required: false,
+            });
+        }
+        self.schemas.push(schema);
+    }
+
     pub fn schemas(&self) -> &[Schema] {
         &self.schemas
     }

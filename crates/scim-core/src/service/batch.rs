@@ -168,7 +168,8 @@ impl ResourceService {
         };
         Ok(match op {
             BatchOp::Create { kind, id, body } => {
-                let mut resource = plan_create(&self.registry, *kind, body, id.clone(), now)?;
+                let mut resource =
+                    plan_create(self.registry_of(caller), *kind, body, id.clone(), now)?;
                 let (members, event) = self.prepare_insert(&mut resource)?;
                 let answer = resource.clone();
                 let events = vec![event];
@@ -187,7 +188,7 @@ impl ResourceService {
                 body,
                 precondition,
             } => update(
-                self.plan_replacement(tenant, *kind, id, body, precondition, now)
+                self.plan_replacement(caller, *kind, id, body, precondition, now)
                     .await?,
             ),
             BatchOp::Patch {
@@ -198,7 +199,7 @@ impl ResourceService {
             } => {
                 let request = parse_patch(body)?;
                 match self
-                    .plan_patching(tenant, *kind, id, (&request, body), precondition, now)
+                    .plan_patching(caller, *kind, id, (&request, body), precondition, now)
                     .await?
                 {
                     Some(planned) => update(planned),

@@ -104,6 +104,7 @@ mod tests {
             tenant_slug: "acme".into(),
             credential_id: credential.into(),
             client_certs: Vec::new(),
+            custom_attributes: Vec::new(),
         }
     }
 

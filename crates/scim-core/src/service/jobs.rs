@@ -21,7 +21,8 @@ use crate::bulk::{
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
 use crate::events::ResourceEvent;
-use crate::ports::{BulkJobRepository, Clock, IdGenerator};
+use crate::ports::{BulkJobRepository, Clock, IdGenerator, TenantRepository};
+use crate::schema::{TenantSchema, TenantSchemas};
 use crate::tenant::TenantId;
 
 /// Called with a job's state after every checkpoint, for progress reports.
@@ -34,6 +35,8 @@ pub struct BulkJobService {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     lease: Duration,
+    /// Where a job's tenant's own attributes come from (none: the server's schema only).
+    tenant_schemas: Option<(Arc<dyn TenantRepository>, Arc<TenantSchemas>)>,
 }
 
 impl BulkJobService {
@@ -52,7 +55,34 @@ impl BulkJobService {
             clock,
             ids,
             lease,
+            tenant_schemas: None,
         }
+    }
+
+    /// Runs jobs against their tenant's own attributes, read when a job is claimed.
+    #[must_use]
+    pub fn with_tenant_schemas(
+        mut self,
+        tenants: Arc<dyn TenantRepository>,
+        schemas: Arc<TenantSchemas>,
+    ) -> Self {
+        self.tenant_schemas = Some((tenants, schemas));
+        self
+    }
+
+    /// The schema of `tenant` when it has attributes of its own.
+    async fn schema_of(&self, tenant: &TenantId) -> ScimResult<Option<TenantSchema>> {
+        let Some((tenants, schemas)) = &self.tenant_schemas else {
+            return Ok(None);
+        };
+        let all = tenants
+            .list_tenants()
+            .await
+            .map_err(|_| ScimError::Unavailable)?;
+        Ok(all
+            .into_iter()
+            .find(|t| t.id == *tenant)
+            .and_then(|t| schemas.of(&t.custom_attributes)))
     }
 
     /// Accepts a BulkRequest body as a pending job, once it parses as a whole.
@@ -131,7 +161,8 @@ impl BulkJobService {
             // processes gets here.
             _ => return self.finish(job, owner, JobStatus::Failed).await.map(Some),
         };
-        let caller = Caller::new(job.tenant.clone(), actor, cause);
+        let schema = self.schema_of(&job.tenant).await?;
+        let caller = Caller::new(job.tenant.clone(), actor, cause).with_schema(schema);
         let mut checkpoints = JobCheckpoints {
             service: self,
             caller: caller.clone(),

@@ -222,6 +222,7 @@ mod tests {
                 name: "Acme".into(),
                 created: Utc.timestamp_opt(0, 0).unwrap(),
                 client_certs: Vec::new(),
+                custom_attributes: Vec::new(),
             }))
         });
         let mut clock = MockClock::new();

@@ -106,6 +106,15 @@ impl ResourceService {
         &self.registry
     }
 
+    /// The registry `caller`'s tenant writes against: the server's, with the tenant's own
+    /// attributes when the caller carries them.
+    pub fn registry_of<'a>(&'a self, caller: &'a Caller) -> &'a SchemaRegistry {
+        caller
+            .schema
+            .as_ref()
+            .map_or(&self.registry, |schema| &schema.0)
+    }
+
     /// Creates a resource. A Group's `members` are stored as membership rows in the same
     /// transaction; the answer then shows them as a read would (with `type` and `display`).
     pub async fn create(
@@ -115,7 +124,8 @@ impl ResourceService {
         body: &Value,
     ) -> ScimResult<Resource> {
         let now = self.clock.now();
-        let mut resource = plan_create(&self.registry, kind, body, self.ids.new_id(), now)?;
+        let mut resource =
+            plan_create(self.registry_of(caller), kind, body, self.ids.new_id(), now)?;
         let (changes, event) = self.prepare_insert(&mut resource)?;
         let ctx = WriteContext::new(caller, now).with_events(vec![event]);
         self.repo
@@ -185,7 +195,7 @@ impl ResourceService {
         for _ in 0..WRITE_ATTEMPTS {
             let now = self.clock.now();
             let planned = self
-                .plan_replacement(tenant, kind, id, body, precondition, now)
+                .plan_replacement(caller, kind, id, body, precondition, now)
                 .await?;
             match self.commit(caller, now, &planned).await {
                 Ok(()) => {
@@ -208,16 +218,17 @@ impl ResourceService {
     /// read before.
     pub(super) async fn plan_replacement(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         kind: ResourceKind,
         id: &str,
         body: &Value,
         precondition: &Precondition,
         now: DateTime<Utc>,
     ) -> ScimResult<PlannedWrite> {
+        let tenant = &caller.tenant;
         let existing = self.get(tenant, kind, id, Expand::default()).await?;
         precondition.check(&existing)?;
-        let mut replaced = plan_replace(&self.registry, &existing, body, now)?;
+        let mut replaced = plan_replace(self.registry_of(caller), &existing, body, now)?;
         let members = take_members(&mut replaced)?;
         let mut changes = Vec::new();
         if kind == ResourceKind::Group {
@@ -269,7 +280,7 @@ impl ResourceService {
         for _ in 0..WRITE_ATTEMPTS {
             let now = self.clock.now();
             let planned = match self
-                .plan_patching(tenant, kind, id, (&request, body), precondition, now)
+                .plan_patching(caller, kind, id, (&request, body), precondition, now)
                 .await?
             {
                 Some(planned) => planned,
@@ -287,18 +298,20 @@ impl ResourceService {
     /// Plans a PATCH from the resource as it is now; `None` when it changes nothing.
     pub(super) async fn plan_patching(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         kind: ResourceKind,
         id: &str,
         (request, body): (&PatchRequest, &Value),
         precondition: &Precondition,
         now: DateTime<Utc>,
     ) -> ScimResult<Option<PlannedWrite>> {
+        let tenant = &caller.tenant;
         let existing = self.get(tenant, kind, id, Expand::default()).await?;
         precondition.check(&existing)?;
-        let (patched, member_changes) = plan_patch(&self.registry, &existing, request, now)?;
+        let (patched, member_changes) =
+            plan_patch(self.registry_of(caller), &existing, request, now)?;
         let changes = self
-            .membership_changes(tenant, &existing, member_changes)
+            .membership_changes(caller, &existing, member_changes)
             .await?;
         if changes.is_empty() && patched.attributes == existing.attributes {
             return Ok(None);
@@ -317,10 +330,11 @@ impl ResourceService {
     /// operations apply in order), so a member added earlier in the request can match.
     async fn membership_changes(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         group: &Resource,
         changes: Vec<MemberChange>,
     ) -> ScimResult<Vec<MembershipChange>> {
+        let tenant = &caller.tenant;
         let filters_members = changes
             .iter()
             .any(|change| matches!(change, MemberChange::RemoveMatching(_)));
@@ -359,7 +373,8 @@ impl ResourceService {
                     MembershipChange::RemoveAll
                 }
                 MemberChange::RemoveMatching(filter) => {
-                    let ids = self.matching_members(group.kind, &members, filter);
+                    let ids =
+                        matching_members(self.registry_of(caller), group.kind, &members, filter);
                     members.retain(|member| !ids.iter().any(|id| member_id(member) == Some(id)));
                     MembershipChange::Remove(ids)
                 }
@@ -398,29 +413,6 @@ impl ResourceService {
             }
         }
         Ok(())
-    }
-
-    /// The ids of the `members` that satisfy `filter` (over member sub-attributes).
-    fn matching_members(
-        &self,
-        kind: ResourceKind,
-        members: &[Value],
-        filter: Filter,
-    ) -> Vec<String> {
-        let path = AttrPath::new(MEMBERS);
-        let filter = Filter::ValuePath {
-            path,
-            filter: Box::new(filter),
-        };
-        members
-            .iter()
-            .filter(|member| {
-                let mut doc = serde_json::Map::new();
-                doc.insert(MEMBERS.to_owned(), Value::Array(vec![(*member).clone()]));
-                filter::matches(&filter, kind, &self.registry, &doc)
-            })
-            .filter_map(|member| member_id(member).map(str::to_owned))
-            .collect()
     }
 
     pub async fn delete(
@@ -591,6 +583,29 @@ pub(super) fn store_error(error: StoreError, kind: ResourceKind) -> ScimError {
         },
         StoreError::Unavailable(_) => ScimError::Unavailable,
     }
+}
+
+/// The ids of the `members` that satisfy `filter` (over member sub-attributes).
+fn matching_members(
+    registry: &SchemaRegistry,
+    kind: ResourceKind,
+    members: &[Value],
+    filter: Filter,
+) -> Vec<String> {
+    let path = AttrPath::new(MEMBERS);
+    let filter = Filter::ValuePath {
+        path,
+        filter: Box::new(filter),
+    };
+    members
+        .iter()
+        .filter(|member| {
+            let mut doc = serde_json::Map::new();
+            doc.insert(MEMBERS.to_owned(), Value::Array(vec![(*member).clone()]));
+            filter::matches(&filter, kind, registry, &doc)
+        })
+        .filter_map(|member| member_id(member).map(str::to_owned))
+        .collect()
 }
 
 /// A group's `members` as a read shows them (none when not loaded).

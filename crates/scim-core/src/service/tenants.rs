@@ -1,5 +1,6 @@
 //! Tenants, their bearer tokens, and authenticating a request by one.
 
+use crate::schema::{TenantAttribute, check_custom};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -44,6 +45,10 @@ pub enum TenantError {
     UnknownToken(String),
     #[error("no client '{0}' in this tenant")]
     UnknownClient(String),
+    #[error("{0}")]
+    InvalidAttribute(String),
+    #[error("no attribute '{0}' in this tenant")]
+    UnknownAttribute(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -95,6 +100,7 @@ impl TenantService {
             name: name.unwrap_or(slug).to_owned(),
             created: self.clock.now(),
             client_certs: Vec::new(),
+            custom_attributes: Vec::new(),
         };
         match self.repo.create_tenant(&tenant).await {
             Ok(()) => Ok(tenant),
@@ -112,6 +118,47 @@ impl TenantService {
             .find_tenant(slug)
             .await?
             .ok_or_else(|| TenantError::UnknownTenant(slug.to_owned()))
+    }
+
+    /// Adds an attribute of the tenant's own (see [`crate::schema::custom`]); the tenant's
+    /// whole list as it now is.
+    pub async fn add_custom_attribute(
+        &self,
+        slug: &str,
+        attribute: TenantAttribute,
+    ) -> Result<Vec<TenantAttribute>, TenantError> {
+        let tenant = self.tenant(slug).await?;
+        let mut attributes = tenant.custom_attributes;
+        attributes.push(attribute);
+        check_custom(&attributes).map_err(TenantError::InvalidAttribute)?;
+        self.repo
+            .set_custom_attributes(&tenant.id, &attributes)
+            .await?;
+        Ok(attributes)
+    }
+
+    /// Removes the tenant's attribute `name` of the extension `schema` (names and URNs
+    /// compare case-insensitively). Values already stored stay in the resources, unshown
+    /// and unchecked, until a write replaces them.
+    pub async fn remove_custom_attribute(
+        &self,
+        slug: &str,
+        schema: &str,
+        name: &str,
+    ) -> Result<Vec<TenantAttribute>, TenantError> {
+        let tenant = self.tenant(slug).await?;
+        let mut attributes = tenant.custom_attributes;
+        let before = attributes.len();
+        attributes.retain(|a| {
+            !(a.schema.eq_ignore_ascii_case(schema) && a.name.eq_ignore_ascii_case(name))
+        });
+        if attributes.len() == before {
+            return Err(TenantError::UnknownAttribute(format!("{schema}:{name}")));
+        }
+        self.repo
+            .set_custom_attributes(&tenant.id, &attributes)
+            .await?;
+        Ok(attributes)
     }
 
     /// Stores the hash of `secret` (which the caller generated with at least 128 random
@@ -241,6 +288,7 @@ impl TenantService {
             tenant_slug: tenant.slug,
             credential_id: format!("client:{}", client.id),
             client_certs: tenant.client_certs,
+            custom_attributes: tenant.custom_attributes,
         })
     }
 
@@ -287,6 +335,7 @@ impl TenantService {
             tenant_slug: tenant.slug,
             credential_id,
             client_certs: tenant.client_certs,
+            custom_attributes: tenant.custom_attributes,
         };
         self.credentials.put(&hash, &principal, token.expires, now);
         Ok(principal)
@@ -381,6 +430,7 @@ mod tests {
             name: "Acme".into(),
             created: now(),
             client_certs: Vec::new(),
+            custom_attributes: Vec::new(),
         }
     }
 

@@ -26,7 +26,8 @@ pub(crate) async fn bulk(
         caller.0.tenant.clone(),
         format!("token:{}", caller.0.credential_id),
         cause_of(&req),
-    );
+    )
+    .with_schema(state.schemas.of(&caller.0.custom_attributes));
     let base = base_url(&req, &state.config);
     if prefers_async(&req) {
         let job = state.jobs.submit(&writer, &body).await?;

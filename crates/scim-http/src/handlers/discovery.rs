@@ -3,14 +3,17 @@
 //! the server, not a tenant.
 
 use actix_web::http::StatusCode;
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
-use scim_core::ScimError;
 use scim_core::events::EVENT_URIS;
 use scim_core::paging::CURSOR_TIMEOUT_SECONDS;
 use scim_core::query::{DEFAULT_COUNT, MAX_COUNT};
 use scim_core::schema::license_resource_type_json;
+use scim_core::{SchemaRegistry, ScimError};
 use serde_json::{Value, json};
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::render::{base_url, list_response, scim_json};
 use crate::state::AppState;
@@ -84,13 +87,26 @@ pub(crate) async fn get_service_provider_config(
     scim_json(StatusCode::OK, &service_provider_config(&state, &base))
 }
 
-pub(crate) async fn list_schemas(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+/// The registry a discovery request sees: the server's, and with a valid credential its
+/// tenant's own attributes too (discovery needs no credential; a wrong one is ignored).
+fn registry_for(state: &AppState, caller: Option<&Caller>) -> Arc<SchemaRegistry> {
+    match caller {
+        Some(caller) => state.schemas.registry(&caller.0.custom_attributes),
+        None => Arc::clone(&state.registry),
+    }
+}
+
+pub(crate) async fn list_schemas(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Option<Caller>,
+) -> HttpResponse {
     let base = base_url(&req, &state.config);
-    let schemas: Vec<Value> = state
-        .registry
+    let registry = registry_for(&state, caller.as_ref());
+    let schemas: Vec<Value> = registry
         .schemas()
         .iter()
-        .map(|s| state.registry.schema_json(s, &base))
+        .map(|s| registry.schema_json(s, &base))
         .collect();
     list_response(schemas.len() as u64, 1, &schemas)
 }
@@ -98,29 +114,31 @@ pub(crate) async fn list_schemas(req: HttpRequest, state: web::Data<AppState>) -
 pub(crate) async fn get_schema(
     req: HttpRequest,
     state: web::Data<AppState>,
+    caller: Option<Caller>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let base = base_url(&req, &state.config);
-    let schema = state
-        .registry
+    let registry = registry_for(&state, caller.as_ref());
+    let schema = registry
         .schema(&id)
         .ok_or_else(|| ApiError(ScimError::NotFound(format!("schema {id} not found"))))?;
     Ok(scim_json(
         StatusCode::OK,
-        &state.registry.schema_json(schema, &base),
+        &registry.schema_json(schema, &base),
     ))
 }
 
 pub(crate) async fn list_resource_types(
     req: HttpRequest,
     state: web::Data<AppState>,
+    caller: Option<Caller>,
 ) -> HttpResponse {
     let base = base_url(&req, &state.config);
-    let types: Vec<Value> = state
-        .registry
+    let registry = registry_for(&state, caller.as_ref());
+    let types: Vec<Value> = registry
         .resource_types()
         .iter()
-        .map(|rt| state.registry.resource_type_json(rt, &base))
+        .map(|rt| registry.resource_type_json(rt, &base))
         .chain([license_resource_type_json(&base)])
         .collect();
     list_response(types.len() as u64, 1, &types)
@@ -129,6 +147,7 @@ pub(crate) async fn list_resource_types(
 pub(crate) async fn get_resource_type(
     req: HttpRequest,
     state: web::Data<AppState>,
+    caller: Option<Caller>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let base = base_url(&req, &state.config);
@@ -138,14 +157,14 @@ pub(crate) async fn get_resource_type(
             &license_resource_type_json(&base),
         ));
     }
-    let rt = state
-        .registry
+    let registry = registry_for(&state, caller.as_ref());
+    let rt = registry
         .resource_types()
         .iter()
         .find(|rt| rt.kind.as_str().eq_ignore_ascii_case(&id))
         .ok_or_else(|| ApiError(ScimError::NotFound(format!("resource type {id} not found"))))?;
     Ok(scim_json(
         StatusCode::OK,
-        &state.registry.resource_type_json(rt, &base),
+        &registry.resource_type_json(rt, &base),
     ))
 }

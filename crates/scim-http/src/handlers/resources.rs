@@ -56,7 +56,7 @@ pub(crate) async fn get(
     ctx: ResourceContext,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let expand = ctx.projection()?.expand(&ctx.state.registry, ctx.kind);
+    let expand = ctx.projection()?.expand(&ctx.registry, ctx.kind);
     let resource = ctx
         .state
         .resources
@@ -113,7 +113,7 @@ pub(crate) async fn patch(
     body: Body,
 ) -> ApiResult<HttpResponse> {
     let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
-    let expand = ctx.projection()?.expand(&ctx.state.registry, ctx.kind);
+    let expand = ctx.projection()?.expand(&ctx.registry, ctx.kind);
     let patched = ctx
         .state
         .resources
@@ -145,7 +145,8 @@ async fn respond_list(
     list: &ListRequest,
     projection: &Projection,
 ) -> ApiResult<HttpResponse> {
-    let query = list.to_query(&ctx.state.registry, ctx.kind)?;
+    let mut query = list.to_query(&ctx.registry, ctx.kind)?;
+    query.schema = ctx.schema.clone();
     let codec = ctx.state.signer.cursors();
     let now = Utc::now();
     // RFC 9865: a `cursor` parameter (empty for the first page) selects cursor paging;
@@ -163,13 +164,13 @@ async fn respond_list(
             ctx.tenant(),
             ctx.kind,
             query,
-            projection.expand(&ctx.state.registry, ctx.kind),
+            projection.expand(&ctx.registry, ctx.kind),
         )
         .await?;
     let resources: Vec<_> = page
         .resources
         .iter()
-        .map(|r| resource_json(&ctx.state.registry, &ctx.base, r, projection))
+        .map(|r| resource_json(&ctx.registry, &ctx.base, r, projection))
         .collect();
     Ok(match paging {
         None => list_response(page.total, query.start_index, &resources),

@@ -31,12 +31,19 @@ pub(crate) async fn search_all(
         )));
     }
     let base = base_url(&req, &state.config);
+    let (registry, schema) = state.schemas.resolve(&caller.0.custom_attributes);
 
     let mut first_error = None;
     let mut applicable = Vec::new();
-    for rt in state.registry.resource_types() {
-        match search.list.to_query(&state.registry, rt.kind) {
-            Ok(query) => applicable.push((rt.kind, query)),
+    for rt in registry.resource_types() {
+        match search.list.to_query(&registry, rt.kind) {
+            Ok(query) => applicable.push((
+                rt.kind,
+                ListQuery {
+                    schema: schema.clone(),
+                    ..query
+                },
+            )),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -55,7 +62,7 @@ pub(crate) async fn search_all(
     let mut resources = Vec::new();
     for (kind, query) in applicable {
         let projection = Projection::parse(
-            &state.registry,
+            &registry,
             kind,
             search.attributes.as_deref(),
             search.excluded.as_deref(),
@@ -71,7 +78,7 @@ pub(crate) async fn search_all(
                 &caller.0.tenant,
                 kind,
                 &page_query,
-                projection.expand(&state.registry, kind),
+                projection.expand(&registry, kind),
             )
             .await?;
         total += page.total;
@@ -80,7 +87,7 @@ pub(crate) async fn search_all(
         resources.extend(
             page.resources
                 .iter()
-                .map(|r| resource_json(&state.registry, &base, r, &projection)),
+                .map(|r| resource_json(&registry, &base, r, &projection)),
         );
     }
     Ok(list_response(total, start_index, &resources))
