@@ -8,6 +8,7 @@ use scim_core::ports::TenantRepository;
 use scim_core::schema::TenantAttribute;
 use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
+use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::migrations;
 use crate::rows::{
@@ -114,15 +115,10 @@ impl TenantRepository for DieselStore {
         fingerprints: &[String],
     ) -> Result<(), StoreError> {
         let (tenant, joined) = (tenant.0.clone(), joined_fingerprints(fingerprints));
-        self.write(move |connection| {
-            let changed = diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
+        self.update_tenant(move |connection| {
+            diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
                 .set(tenants::client_cert_sha256.eq(joined))
                 .execute(connection)
-                .map_err(from_diesel)?;
-            if changed == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
         })
         .await
     }
@@ -133,15 +129,10 @@ impl TenantRepository for DieselStore {
         attributes: &[TenantAttribute],
     ) -> Result<(), StoreError> {
         let (tenant, json) = (tenant.0.clone(), custom_attributes_json(attributes));
-        self.write(move |connection| {
-            let changed = diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
+        self.update_tenant(move |connection| {
+            diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
                 .set(tenants::custom_attributes.eq(json))
                 .execute(connection)
-                .map_err(from_diesel)?;
-            if changed == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
         })
         .await
     }
@@ -278,6 +269,23 @@ impl TenantRepository for DieselStore {
             }
             Ok(())
         })
+        .await
+    }
+}
+
+impl DieselStore {
+    /// Runs `update`, an UPDATE of one tenant's row, in a write: `NotFound` when it changed
+    /// no row.
+    async fn update_tenant<F>(&self, update: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> QueryResult<usize> + Send + 'static,
+    {
+        self.write(
+            move |connection| match update(connection).map_err(from_diesel)? {
+                0 => Err(StoreError::NotFound),
+                _ => Ok(()),
+            },
+        )
         .await
     }
 }
