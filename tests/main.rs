@@ -31,6 +31,7 @@ mod openapi;
 mod operations;
 mod outage;
 mod poll;
+mod profiles;
 mod protocol;
 mod receiver;
 mod security;

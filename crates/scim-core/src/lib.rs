@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bulk;
+pub mod compat;
 pub mod context;
 pub mod error;
 pub mod events;

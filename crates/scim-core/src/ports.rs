@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::admin::{AdminSecretKind, UsageDay};
 use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
+use crate::compat::Compatibility;
 use crate::context::WriteContext;
 use crate::error::StoreError;
 use crate::events::{
@@ -196,6 +197,14 @@ pub trait TenantRepository: Send + Sync {
         &self,
         tenant: &TenantId,
         attributes: &[TenantAttribute],
+    ) -> Result<(), StoreError>;
+
+    /// Replaces the tenant's compatibility settings; `NotFound` when there is no such
+    /// tenant.
+    async fn set_compatibility(
+        &self,
+        tenant: &TenantId,
+        compatibility: &Compatibility,
     ) -> Result<(), StoreError>;
 
     /// `NotFound` when the tenant does not exist.

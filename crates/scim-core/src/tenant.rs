@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::compat::Compatibility;
 use crate::schema::TenantAttribute;
 
 /// The store's identifier of a tenant. Every resource port takes one, so a query that
@@ -31,6 +32,8 @@ pub struct Tenant {
     pub client_certs: Vec<String>,
     /// The attributes the tenant's administrator defined (`scim-server schema add`).
     pub custom_attributes: Vec<TenantAttribute>,
+    /// How the server meets the tenant's identity provider (`tenant set --profile`).
+    pub compatibility: Compatibility,
 }
 
 /// The SHA-256 of a DER certificate, lowercase hex: how a pinned client certificate is
@@ -120,6 +123,8 @@ pub struct Principal {
     /// The tenant's own attributes (see [`Tenant::custom_attributes`]), read with the
     /// credential.
     pub custom_attributes: Vec<TenantAttribute>,
+    /// The tenant's compatibility settings, read with the credential.
+    pub compatibility: Compatibility,
 }
 
 #[cfg(test)]

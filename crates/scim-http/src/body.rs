@@ -9,6 +9,9 @@ use crate::error::ApiError;
 
 /// Parses the body as JSON. `body` is actix's extraction result, which fails when the body
 /// is larger than the configured limit.
+/// A request body as handlers take it (read whole, up to the route's limit).
+pub(crate) type Body = Result<actix_web::web::Bytes, actix_web::Error>;
+
 pub(crate) fn json_body(
     req: &HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,

@@ -7,12 +7,16 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, web};
+use scim_core::compat::Deactivation;
 use scim_core::project::Projection;
 use scim_core::schema::TenantSchema;
+use scim_core::service::Precondition;
 use scim_core::tenant::TenantId;
 use scim_core::{Resource, ResourceKind, SchemaRegistry, ScimError};
+use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::body::{Body, json_body};
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::render::{base_url, resource_response};
@@ -59,6 +63,43 @@ impl ResourceContext {
             self.cause.clone(),
         )
         .with_schema(self.schema.clone())
+    }
+
+    /// The request body, as the tenant's compatibility profile reads it.
+    pub(crate) fn body(&self, req: &HttpRequest, body: Body, limit: usize) -> ApiResult<Value> {
+        let body = json_body(req, body, limit)?;
+        Ok(self.caller.0.compatibility.read_body(body)?)
+    }
+
+    /// A bulk body (`/Bulk`, `POST /Users?bulk=true`), as the tenant's profile reads it.
+    pub(crate) fn bulk_body(
+        &self,
+        req: &HttpRequest,
+        body: Body,
+        limit: usize,
+    ) -> ApiResult<Value> {
+        let body = json_body(req, body, limit)?;
+        Ok(self.caller.0.compatibility.read_bulk_body(body)?)
+    }
+
+    /// What a user's write answers when its profile deletes deactivated users: the user is
+    /// deleted once it is stored with `active=false` (the answer still shows it).
+    pub(crate) async fn settle_deactivation(&self, written: &Resource) -> ApiResult<()> {
+        let deletes = self.caller.0.compatibility.on_deactivate == Deactivation::Delete;
+        let inactive = written.attributes.get("active") == Some(&Value::Bool(false));
+        if deletes && inactive && written.kind == ResourceKind::User {
+            self.state
+                .resources
+                .delete(
+                    &self.writer(),
+                    written.kind,
+                    &written.id,
+                    &Precondition::None,
+                )
+                .await?;
+            tracing::info!(id = %written.id, "deleted on deactivation (tenant profile)");
+        }
+        Ok(())
     }
 
     /// The projection the query string asks for.

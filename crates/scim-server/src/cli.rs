@@ -1,6 +1,7 @@
 //! The operator contract (DESIGN.md): commands, flags and their environment variables.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use scim_core::compat::{Deactivation, PatchResponse};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -425,6 +426,29 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Set how the server meets a tenant's identity provider: a compatibility profile
+    /// (standard, entra, okta, strict; see docs/compatibility.md), and overrides of what
+    /// PATCH answers and what active=false does. The running server takes it on the
+    /// tenant's next request (within --credential-cache-seconds).
+    #[command(
+        after_help = "Examples:\n  scim-server tenant set acme --profile entra\n  \
+                            scim-server tenant set acme --on-deactivate delete --json"
+    )]
+    Set {
+        slug: String,
+        /// standard, entra, okta or strict (resets the overrides to the profile's).
+        #[arg(long)]
+        profile: Option<String>,
+        /// resource (200 with the resource), no-content (204) or no-content-for-groups.
+        #[arg(long, value_parser = parse_patch_response)]
+        patch_response: Option<PatchResponse>,
+        /// keep (the user stays, inactive, its licenses revoked) or delete (hard delete).
+        #[arg(long, value_parser = parse_deactivation)]
+        on_deactivate: Option<Deactivation>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// List tenants.
     #[command(
         after_help = "Examples:\n  scim-server tenant list\n  scim-server tenant list --json"
@@ -649,4 +673,23 @@ pub struct MapSource {
     /// A group's displayName: its members, direct or through nested groups, hold the sku.
     #[arg(long)]
     pub group: Option<String>,
+}
+
+fn parse_patch_response(text: &str) -> Result<PatchResponse, String> {
+    match text {
+        "resource" => Ok(PatchResponse::Resource),
+        "no-content" => Ok(PatchResponse::NoContent),
+        "no-content-for-groups" => Ok(PatchResponse::NoContentForGroups),
+        other => Err(format!(
+            "'{other}': use resource, no-content or no-content-for-groups"
+        )),
+    }
+}
+
+fn parse_deactivation(text: &str) -> Result<Deactivation, String> {
+    match text {
+        "keep" => Ok(Deactivation::Keep),
+        "delete" => Ok(Deactivation::Delete),
+        other => Err(format!("'{other}': use keep or delete")),
+    }
 }

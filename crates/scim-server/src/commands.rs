@@ -65,11 +65,45 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
                 let rows: Vec<_> = tenants.iter().map(tenant_json).collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
-                println!("{:<24} {:<32} CREATED", "SLUG", "NAME");
+                println!("{:<24} {:<32} {:<10} CREATED", "SLUG", "NAME", "PROFILE");
                 for t in tenants {
-                    println!("{:<24} {:<32} {}", t.slug, t.name, format_time(&t.created));
+                    println!(
+                        "{:<24} {:<32} {:<10} {}",
+                        t.slug,
+                        t.name,
+                        t.compatibility.name(),
+                        format_time(&t.created)
+                    );
                 }
             }
+        }
+        TenantCommand::Set {
+            slug,
+            profile,
+            patch_response,
+            on_deactivate,
+            json,
+        } => {
+            let settings = app
+                .tenants
+                .set_compatibility(&slug, profile.as_deref(), patch_response, on_deactivate)
+                .await?;
+            let value = json!({"slug": slug, "compatibility": settings});
+            say(json, &value, || {
+                format!(
+                    "tenant '{slug}': profile {}, PATCH answers {:?}, active=false {:?}, Entra \
+                     string values {}, strict {}",
+                    settings.name(),
+                    settings.patch_response,
+                    settings.on_deactivate,
+                    if settings.entra_values {
+                        "parsed"
+                    } else {
+                        "kept"
+                    },
+                    settings.strict
+                )
+            });
         }
     }
     Ok(())
@@ -452,7 +486,8 @@ fn say(json: bool, value: &serde_json::Value, human: impl FnOnce() -> String) {
 }
 
 fn tenant_json(tenant: &Tenant) -> serde_json::Value {
-    json!({"slug": tenant.slug, "name": tenant.name, "created": format_time(&tenant.created)})
+    json!({"slug": tenant.slug, "name": tenant.name, "created": format_time(&tenant.created),
+           "profile": tenant.compatibility.name()})
 }
 
 /// A re-evaluation as `--json` prints it.

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use scim_core::compat::Compatibility;
 use scim_core::fold::fold_key;
 use scim_core::resource::membership_attribute;
 use scim_core::schema::{LICENSE_USER_EXTENSION, TenantAttribute};
@@ -202,11 +203,18 @@ pub(crate) struct TenantRow {
     client_cert_sha256: Option<String>,
     /// A JSON array of [`TenantAttribute`]s.
     custom_attributes: String,
+    /// A JSON [`Compatibility`] object.
+    compatibility: String,
 }
 
 /// A tenant's attributes as the `custom_attributes` column keeps them.
 pub(crate) fn custom_attributes_json(attributes: &[TenantAttribute]) -> String {
     serde_json::to_string(attributes).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// A tenant's compatibility settings as the `compatibility` column keeps them.
+pub(crate) fn compatibility_json(compatibility: &Compatibility) -> String {
+    serde_json::to_string(compatibility).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Fingerprints as the `client_cert_sha256` column keeps them: comma-separated, `None`
@@ -224,6 +232,7 @@ impl From<&Tenant> for TenantRow {
             created: to_micros(&tenant.created),
             client_cert_sha256: joined_fingerprints(&tenant.client_certs),
             custom_attributes: custom_attributes_json(&tenant.custom_attributes),
+            compatibility: compatibility_json(&tenant.compatibility),
         }
     }
 }
@@ -243,6 +252,7 @@ impl TryFrom<TenantRow> for Tenant {
                 .unwrap_or_default(),
             custom_attributes: serde_json::from_str(&row.custom_attributes)
                 .map_err(CorruptRow::Json)?,
+            compatibility: serde_json::from_str(&row.compatibility).map_err(CorruptRow::Json)?,
         })
     }
 }

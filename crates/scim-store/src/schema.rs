@@ -10,6 +10,7 @@ diesel::table! {
         created -> BigInt,
         client_cert_sha256 -> Nullable<Text>,
         custom_attributes -> Text,
+        compatibility -> Text,
     }
 }
 

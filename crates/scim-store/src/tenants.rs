@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scim_core::StoreError;
+use scim_core::compat::Compatibility;
 use scim_core::ports::TenantRepository;
 use scim_core::schema::TenantAttribute;
 use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
@@ -12,8 +13,8 @@ use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::migrations;
 use crate::rows::{
-    ClientRow, CorruptRow, TenantRow, TokenRow, custom_attributes_json, joined_fingerprints,
-    to_micros,
+    ClientRow, CorruptRow, TenantRow, TokenRow, compatibility_json, custom_attributes_json,
+    joined_fingerprints, to_micros,
 };
 use crate::schema::{clients, tenants, tokens};
 use crate::store::DieselStore;
@@ -132,6 +133,20 @@ impl TenantRepository for DieselStore {
         self.update_tenant(move |connection| {
             diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
                 .set(tenants::custom_attributes.eq(json))
+                .execute(connection)
+        })
+        .await
+    }
+
+    async fn set_compatibility(
+        &self,
+        tenant: &TenantId,
+        compatibility: &Compatibility,
+    ) -> Result<(), StoreError> {
+        let (tenant, json) = (tenant.0.clone(), compatibility_json(compatibility));
+        self.update_tenant(move |connection| {
+            diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
+                .set(tenants::compatibility.eq(json))
                 .execute(connection)
         })
         .await

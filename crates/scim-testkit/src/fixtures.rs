@@ -38,6 +38,7 @@ pub fn tenant(slug: &str) -> Tenant {
         created: time(0),
         client_certs: Vec::new(),
         custom_attributes: Vec::new(),
+        compatibility: scim_core::compat::Compatibility::default(),
     }
 }
 

@@ -1,5 +1,5 @@
-//! A tenant's own attributes on every store: the definitions are kept with the tenant (and
-//! come back with its credentials), and lists filter and sort on the attributes when the
+//! A tenant's own attributes on every store: the definitions (and the tenant's compatibility
+//! profile) are kept with the tenant (and come back with its credentials), and lists filter and sort on the attributes when the
 //! query carries the tenant's schema.
 
 use std::sync::Arc;
@@ -69,6 +69,16 @@ pub async fn tenant_attributes_are_kept_and_queried<F: StoreFactory>(factory: &F
             .await,
         Err(scim_core::StoreError::NotFound)
     ));
+    // The compatibility profile is kept with the tenant too.
+    let entra = scim_core::compat::Compatibility::profile("entra").unwrap();
+    store.set_compatibility(&tenant.id, &entra).await.unwrap();
+    let found = store.find_tenant("custom").await.unwrap().unwrap();
+    assert_eq!(
+        (found.compatibility, found.custom_attributes),
+        (entra, defined.clone())
+    );
+    let plain = store.find_tenant("plain").await.unwrap().unwrap();
+    assert_eq!(plain.compatibility.name(), "standard");
 
     let extended = |id: &str, cost: &str, level: i64| {
         with(

@@ -105,6 +105,7 @@ mod tests {
             credential_id: credential.into(),
             client_certs: Vec::new(),
             custom_attributes: Vec::new(),
+            compatibility: crate::compat::Compatibility::default(),
         }
     }
 

@@ -223,6 +223,7 @@ mod tests {
                 created: Utc.timestamp_opt(0, 0).unwrap(),
                 client_certs: Vec::new(),
                 custom_attributes: Vec::new(),
+                compatibility: crate::compat::Compatibility::default(),
             }))
         });
         let mut clock = MockClock::new();

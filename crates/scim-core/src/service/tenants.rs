@@ -1,5 +1,6 @@
 //! Tenants, their bearer tokens, and authenticating a request by one.
 
+use crate::compat::{Compatibility, Deactivation, PatchResponse};
 use crate::schema::{TenantAttribute, check_custom};
 use std::sync::Arc;
 
@@ -46,7 +47,7 @@ pub enum TenantError {
     #[error("no client '{0}' in this tenant")]
     UnknownClient(String),
     #[error("{0}")]
-    InvalidAttribute(String),
+    InvalidSetting(String),
     #[error("no attribute '{0}' in this tenant")]
     UnknownAttribute(String),
     #[error(transparent)]
@@ -101,6 +102,7 @@ impl TenantService {
             created: self.clock.now(),
             client_certs: Vec::new(),
             custom_attributes: Vec::new(),
+            compatibility: crate::compat::Compatibility::default(),
         };
         match self.repo.create_tenant(&tenant).await {
             Ok(()) => Ok(tenant),
@@ -120,6 +122,30 @@ impl TenantService {
             .ok_or_else(|| TenantError::UnknownTenant(slug.to_owned()))
     }
 
+    /// Sets the tenant's compatibility profile (`profile` resets the overrides to its
+    /// choices) and overrides; the settings as they now are.
+    pub async fn set_compatibility(
+        &self,
+        slug: &str,
+        profile: Option<&str>,
+        patch_response: Option<PatchResponse>,
+        on_deactivate: Option<Deactivation>,
+    ) -> Result<Compatibility, TenantError> {
+        let tenant = self.tenant(slug).await?;
+        let mut settings = match profile {
+            Some(name) => Compatibility::profile(name).map_err(TenantError::InvalidSetting)?,
+            None => tenant.compatibility,
+        };
+        if let Some(patch_response) = patch_response {
+            settings.patch_response = patch_response;
+        }
+        if let Some(on_deactivate) = on_deactivate {
+            settings.on_deactivate = on_deactivate;
+        }
+        self.repo.set_compatibility(&tenant.id, &settings).await?;
+        Ok(settings)
+    }
+
     /// Adds an attribute of the tenant's own (see [`crate::schema::custom`]); the tenant's
     /// whole list as it now is.
     pub async fn add_custom_attribute(
@@ -130,7 +156,7 @@ impl TenantService {
         let tenant = self.tenant(slug).await?;
         let mut attributes = tenant.custom_attributes;
         attributes.push(attribute);
-        check_custom(&attributes).map_err(TenantError::InvalidAttribute)?;
+        check_custom(&attributes).map_err(TenantError::InvalidSetting)?;
         self.repo
             .set_custom_attributes(&tenant.id, &attributes)
             .await?;
@@ -289,6 +315,7 @@ impl TenantService {
             credential_id: format!("client:{}", client.id),
             client_certs: tenant.client_certs,
             custom_attributes: tenant.custom_attributes,
+            compatibility: tenant.compatibility,
         })
     }
 
@@ -336,6 +363,7 @@ impl TenantService {
             credential_id,
             client_certs: tenant.client_certs,
             custom_attributes: tenant.custom_attributes,
+            compatibility: tenant.compatibility,
         };
         self.credentials.put(&hash, &principal, token.expires, now);
         Ok(principal)
@@ -431,6 +459,7 @@ mod tests {
             created: now(),
             client_certs: Vec::new(),
             custom_attributes: Vec::new(),
+            compatibility: crate::compat::Compatibility::default(),
         }
     }
 

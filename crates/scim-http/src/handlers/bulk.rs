@@ -22,6 +22,7 @@ pub(crate) async fn bulk(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> ApiResult<HttpResponse> {
     let body = json_body(&req, body, state.config.bulk_max_payload_bytes)?;
+    let body = caller.0.compatibility.read_bulk_body(body)?;
     let writer = scim_core::Caller::new(
         caller.0.tenant.clone(),
         format!("token:{}", caller.0.credential_id),

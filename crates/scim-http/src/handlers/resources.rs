@@ -9,14 +9,12 @@ use scim_core::paging::CursorPaging;
 use scim_core::project::Projection;
 use scim_core::service::Precondition;
 
-use crate::body::json_body;
+use crate::body::{Body, json_body};
 use crate::context::ResourceContext;
 use crate::error::ApiResult;
 use crate::handlers::bulk::bulk_response;
 use crate::params::SearchBody;
 use crate::render::{cursor_list_response, list_response, resource_json};
-
-type Body = Result<web::Bytes, actix_web::Error>;
 
 fn if_match(req: &HttpRequest) -> Precondition {
     req.headers()
@@ -37,17 +35,18 @@ pub(crate) async fn create(
             .is_some_and(|flag| flag.eq_ignore_ascii_case("true"))
     {
         // Our extension: create or replace users by userName, through the bulk engine.
-        let body = json_body(&req, body, ctx.state.config.bulk_max_payload_bytes)?;
+        let body = ctx.bulk_body(&req, body, ctx.state.config.bulk_max_payload_bytes)?;
         let outcomes = ctx.state.bulk.upsert_users(&ctx.writer(), &body).await?;
         return Ok(bulk_response(&outcomes, &ctx.base));
     }
-    let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
+    let body = ctx.body(&req, body, ctx.state.config.max_body_bytes)?;
     let created = ctx
         .state
         .resources
         .create(&ctx.writer(), ctx.kind, &body)
         .await?;
     tracing::info!(kind = %created.kind, id = %created.id, "created");
+    ctx.settle_deactivation(&created).await?;
     ctx.respond(StatusCode::CREATED, &created)
 }
 
@@ -82,13 +81,14 @@ pub(crate) async fn replace(
     id: web::Path<String>,
     body: Body,
 ) -> ApiResult<HttpResponse> {
-    let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
+    let body = ctx.body(&req, body, ctx.state.config.max_body_bytes)?;
     let replaced = ctx
         .state
         .resources
         .replace(&ctx.writer(), ctx.kind, &id, &body, &if_match(&req))
         .await?;
     tracing::info!(kind = %replaced.kind, id = %replaced.id, version = replaced.meta.version, "replaced");
+    ctx.settle_deactivation(&replaced).await?;
     ctx.respond(StatusCode::OK, &replaced)
 }
 
@@ -105,14 +105,15 @@ pub(crate) async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// PATCH (RFC 7644 §3.5.2): 200 with the resource, projected as the query string asks.
+/// PATCH (RFC 7644 §3.5.2): 200 with the resource, projected as the query string asks, or
+/// 204 when the tenant's profile prefers it.
 pub(crate) async fn patch(
     req: HttpRequest,
     ctx: ResourceContext,
     id: web::Path<String>,
     body: Body,
 ) -> ApiResult<HttpResponse> {
-    let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
+    let body = ctx.body(&req, body, ctx.state.config.max_body_bytes)?;
     let expand = ctx.projection()?.expand(&ctx.registry, ctx.kind);
     let patched = ctx
         .state
@@ -120,6 +121,15 @@ pub(crate) async fn patch(
         .patch(&ctx.writer(), ctx.kind, &id, &body, &if_match(&req), expand)
         .await?;
     tracing::info!(kind = %patched.kind, id = %patched.id, version = patched.meta.version, "patched");
+    ctx.settle_deactivation(&patched).await?;
+    if ctx
+        .caller
+        .0
+        .compatibility
+        .patch_answers_no_content(ctx.kind)
+    {
+        return Ok(HttpResponse::NoContent().finish());
+    }
     ctx.respond(StatusCode::OK, &patched)
 }
 

@@ -1,1 +1,2 @@
+ALTER TABLE tenants DROP COLUMN compatibility;
 ALTER TABLE tenants DROP COLUMN custom_attributes;
