@@ -86,8 +86,9 @@ fn profiles_change_only_their_tenants_behaviour() {
     // so the role maps to its license.
     let ann = server.post("/scim/v2/Users", &entra, &user("ann@contoso.example"));
     let ann_path = format!("/scim/v2/Users/{}", ann.json["id"].as_str().expect("id"));
-    let role = json!([{"op": "Add", "path": "roles",
-                       "value": "[{\"value\":\"Admin\",\"display\":\"Admin\",\"primary\":true}]"}]);
+    // As Microsoft documents it: the app role's JSON inside the role's value.
+    let role = json!([{"op": "Add", "path": "roles", "value": [{"primary": true,
+                       "value": "{\"id\":\"06b07648\",\"value\":\"Admin\",\"displayName\":\"Admin\"}"}]}]);
     let patched = send_patch(&server, &ann_path, &entra, &role);
     assert_eq!(
         patched.status, 200,
@@ -128,7 +129,7 @@ fn profiles_change_only_their_tenants_behaviour() {
     assert!(
         kept.json["roles"][0]["value"]
             .as_str()
-            .is_some_and(|v| v.starts_with("[{")),
+            .is_some_and(|v| v.starts_with("{\"id\"")),
         "{}",
         kept.text
     );

@@ -158,6 +158,20 @@ fn normalize_entra(body: &mut Value) {
                 *value = parsed;
             }
         }
+        // Microsoft's documented shape: the element's `value` is the JSON of the app role,
+        // `{"id": …, "value": "Developer", "displayName": "Developer"}`.
+        if let Value::Object(element) = value
+            && let Some(Value::String(text)) = element.get("value")
+            && text.trim_start().starts_with('{')
+            && let Ok(Value::Object(role)) = serde_json::from_str::<Value>(text)
+            && let Some(inner) = role.get("value").filter(|v| v.is_string()).cloned()
+        {
+            element.insert("value".into(), inner);
+            let display = role.get("displayName").or_else(|| role.get("display"));
+            if let Some(display) = display.filter(|_| !element.contains_key("display")) {
+                element.insert("display".into(), display.clone());
+            }
+        }
     };
     let attribute_of = |path: &str| {
         let name = path.rsplit(':').next().unwrap_or(path);
@@ -306,6 +320,15 @@ mod tests {
             {"op": "Replace", "path": "displayName", "value": "[not json"},
         ]});
         let read = entra.read_body(body).unwrap();
+        // As Microsoft documents it.
+        let documented = json!({"Operations": [{"op": "Add", "path": "roles", "value": [
+            {"value": "{\"id\":\"06b07648\",\"value\":\"Developer\",\"displayName\":\"Dev team\"}"}
+        ]}]});
+        let documented = entra.read_body(documented).unwrap();
+        assert_eq!(
+            documented["Operations"][0]["value"],
+            json!([{"value": "Developer", "display": "Dev team"}])
+        );
         assert_eq!(
             read["Operations"][0]["value"],
             json!([{"value": "Admin", "display": "Admin"}])
