@@ -255,7 +255,8 @@ fn run(store: Store) {
     let gus = query(&format!("{CUSTOM}:level eq 6"), "");
     assert_eq!(user_names(&gus.json), ["gus"], "{}", gus.text);
 
-    // Removed: no longer accepted.
+    // Removed: no longer accepted, no longer shown; a user holding a value is still
+    // patched and replaced (its value dropped), and a GET-then-PUT round trip works.
     cli(
         &server.store,
         &["schema", "remove", "--tenant", "acme", "--name", "level"],
@@ -266,6 +267,38 @@ fn run(store: Store) {
         &extended("hal", &json!({"level": 1})),
     );
     after.assert_error(400, Some("invalidSyntax"));
+    let gus_id = gus.json["Resources"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let gus_path = format!("/scim/v2/Users/{gus_id}");
+    let shown = server.get(&gus_path, &token);
+    assert!(shown.json.get(CUSTOM).is_none(), "{}", shown.text);
+    assert!(
+        !shown.json["schemas"]
+            .as_array()
+            .expect("schemas")
+            .contains(&json!(CUSTOM))
+    );
+    let renamed = server.patch(
+        &gus_path,
+        &token,
+        &json!([{"op": "replace", "path": "displayName", "value": "Gus"}]),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.json["displayName"], "Gus");
+    let mut round_trip = shown.json.clone();
+    round_trip["title"] = json!("Engineer");
+    let put = server.put(&gus_path, &token, &round_trip);
+    assert_eq!(put.status, 200, "{}", put.text);
+    // Attributes still defined are kept and shown.
+    let ann_now = server.get(&path, &token);
+    assert_eq!(
+        ann_now.json[CUSTOM],
+        json!({"costCenter": "CC-10"}),
+        "{}",
+        ann_now.text
+    );
 }
 
 #[test]

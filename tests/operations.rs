@@ -150,7 +150,8 @@ fn json_logs_carry_each_request_id_tenant_and_credential() {
         .expect("X-Request-Id")
         .to_owned();
     assert_ne!(request_id, other_id);
-    // A client's own request id is kept; one that is not a plain token is replaced.
+    // A client's own request id is logged beside the server's (never instead of it); one
+    // that is not a plain token is not logged at all.
     let traced = server.send(
         "GET",
         "/healthz",
@@ -158,7 +159,11 @@ fn json_logs_carry_each_request_id_tenant_and_credential() {
         &[("X-Request-Id", "idp-trace:42")],
         None,
     );
-    assert_eq!(traced.header("x-request-id"), Some("idp-trace:42"));
+    let traced_id = traced
+        .header("x-request-id")
+        .expect("X-Request-Id")
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&traced_id).is_ok(), "{traced_id}");
     let hostile = server.send(
         "GET",
         "/healthz",
@@ -183,8 +188,13 @@ fn json_logs_carry_each_request_id_tenant_and_credential() {
     assert!(
         lines
             .iter()
-            .any(|line| line["span"]["request_id"] == "idp-trace:42"),
-        "the client's request id is logged: {written}"
+            .any(|line| line["span"]["request_id"] == traced_id.as_str()
+                && line["span"]["client_request_id"] == "idp-trace:42"),
+        "the client's request id is logged beside the server's: {written}"
+    );
+    assert!(
+        !written.contains("a\\\"b"),
+        "a hostile id is not logged: {written}"
     );
     let response = of_request
         .iter()

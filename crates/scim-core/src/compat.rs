@@ -173,10 +173,17 @@ fn normalize_entra(body: &mut Value) {
             }
         }
     };
+    // `roles` or `roles[…]` (URN-prefixed or not), not a sub-attribute: `roles[…].value`
+    // takes a string.
     let attribute_of = |path: &str| {
-        let name = path.rsplit(':').next().unwrap_or(path);
-        let name = name.split(['[', '.']).next().unwrap_or(name);
-        STRINGIFIED.iter().any(|a| a.eq_ignore_ascii_case(name))
+        const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:user:";
+        let path = match path.get(..CORE.len()) {
+            Some(prefix) if prefix.eq_ignore_ascii_case(CORE) => &path[CORE.len()..],
+            _ => path,
+        };
+        let (name, rest) = path.split_at(path.find(['[', '.']).unwrap_or(path.len()));
+        let whole = rest.is_empty() || (rest.starts_with('[') && rest.ends_with(']'));
+        whole && STRINGIFIED.iter().any(|a| a.eq_ignore_ascii_case(name))
     };
     // A resource body (POST/PUT) and path-less PATCH values: `roles: "[…]"` or elements of
     // it as strings.
@@ -226,15 +233,21 @@ fn normalize_entra(body: &mut Value) {
     }
 }
 
-/// `roles[primary eq "True"]` → `roles[primary eq true]`.
+/// `roles[primary eq "True"]` → `roles[primary eq true]`: only a `primary` that opens the
+/// value filter or follows `and`/`or`/`(`, compared with exactly `"True"` or `"False"`.
 fn primary_as_boolean(path: &str) -> String {
     let mut out = path.to_owned();
     for literal in ["\"true\"", "\"false\""] {
-        let lower = out.to_ascii_lowercase();
         let needle = format!("primary eq {literal}");
-        if let Some(at) = lower.find(&needle) {
-            let start = at + "primary eq ".len();
-            out.replace_range(start..start + literal.len(), &literal[1..literal.len() - 1]);
+        let mut from = 0;
+        while let Some(found) = out.to_ascii_lowercase()[from..].find(&needle) {
+            let at = from + found;
+            let opens = out[..at].ends_with(['[', '(', ' ']);
+            if opens {
+                let start = at + "primary eq ".len();
+                out.replace_range(start..start + literal.len(), &literal[1..literal.len() - 1]);
+            }
+            from = at + needle.len().min(out.len() - at);
         }
     }
     out
@@ -263,7 +276,13 @@ fn check_strict(body: &Value) -> ScimResult<()> {
     Ok(())
 }
 
+/// `active` and `primary` of the core schemas (an extension's attributes, a tenant's own
+/// among them, are the extension's business).
 fn check_booleans(value: &Value, path: &str) -> ScimResult<()> {
+    let lower = path.to_ascii_lowercase();
+    if lower.starts_with("urn:") && !lower.contains(":core:2.0:") {
+        return Ok(());
+    }
     let boolean =
         |name: &str| name.eq_ignore_ascii_case("active") || name.eq_ignore_ascii_case("primary");
     let refuse = |name: &str| {
@@ -277,6 +296,9 @@ fn check_booleans(value: &Value, path: &str) -> ScimResult<()> {
         }
         Value::Object(object) => {
             for (name, inner) in object {
+                if name.to_ascii_lowercase().starts_with("urn:") {
+                    continue;
+                }
                 if boolean(name) && inner.is_string() {
                     return Err(refuse(name));
                 }
@@ -342,6 +364,17 @@ mod tests {
             json!({"value": "pro"})
         );
         assert_eq!(read["Operations"][3]["value"], "[not json");
+        // A sub-attribute takes the string as it is; `primary` needs a word boundary.
+        let sub = json!({"Operations": [
+            {"op": "Replace", "path": "roles[primary eq true].value", "value": "{\"a\":1}"},
+            {"op": "Replace", "path": "emails[xprimary eq \"true\"].value", "value": "x"},
+        ]});
+        let sub = entra.read_body(sub).unwrap();
+        assert_eq!(sub["Operations"][0]["value"], "{\"a\":1}");
+        assert_eq!(
+            sub["Operations"][1]["path"],
+            "emails[xprimary eq \"true\"].value"
+        );
         // A POST body's roles too; other profiles keep the strings.
         let post = json!({"userName": "a", "roles": ["{\"value\":\"Dev\"}"]});
         assert_eq!(
@@ -373,6 +406,9 @@ mod tests {
             strict.read_body(nested).unwrap_err().scim_type(),
             Some("invalidValue")
         );
+        // A tenant attribute named `active` in an extension is not the core boolean.
+        let extension = json!({"userName": "a", "urn:example:2.0:User": {"active": "yes"}});
+        assert!(strict.read_body(extension).is_ok());
         let fine = json!({"Operations": [{"op": "replace", "value": {"active": false}}]});
         assert!(strict.read_body(fine).is_ok());
         let standard =

@@ -107,7 +107,8 @@ impl CursorCodec {
         hex(&token)
     }
 
-    /// The position `token` names for `query`, or the RFC 9865 error it deserves.
+    /// The position `token` names for `query`, or the RFC 9865 error it deserves (a
+    /// `count` other than the cursor's is `invalidCount`).
     pub fn decode(
         &self,
         token: &str,
@@ -116,6 +117,20 @@ impl CursorCodec {
         query: &ListQuery,
         now: DateTime<Utc>,
     ) -> ScimResult<Position> {
+        let (position, count) = self.open(token, tenant, kind, query, now)?;
+        check_count(count, query.count)?;
+        Ok(position)
+    }
+
+    /// The position `token` names and the page size it was issued for.
+    fn open(
+        &self,
+        token: &str,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+    ) -> ScimResult<(Position, u64)> {
         let invalid = || {
             ScimError::InvalidCursor(
                 "the cursor is not one this server issued for this query: send an empty \
@@ -153,18 +168,14 @@ impl CursorCodec {
                  start again with an empty cursor"
             )));
         }
-        if count != query.count.min(u64::from(u32::MAX)) {
-            return Err(ScimError::InvalidCount(format!(
-                "count must stay {count}, the count of the query the cursor comes from"
-            )));
-        }
-        Ok(match payload[1] {
+        let position = match payload[1] {
             0 => Position::Keyset(Keyset::First),
             1 => Position::Keyset(Keyset::After(value)),
             2 => Position::Keyset(Keyset::Before(value)),
             3 => Position::Offset(u64::try_from(value).unwrap_or_default()),
             _ => return Err(invalid()),
-        })
+        };
+        Ok((position, count))
     }
 
     fn mac(&self, payload: &[u8], scope: &[u8]) -> [u8; MAC_LEN] {
@@ -189,10 +200,12 @@ pub struct CursorPaging {
 }
 
 impl CursorPaging {
-    /// The query a cursor request runs: `cursor` is the client's (empty for the first page).
+    /// The query a cursor request runs: `cursor` is the client's (empty for the first page);
+    /// `count_sent` whether the request named a `count` (one that leaves it out pages by the
+    /// cursor's).
     pub fn plan(
         codec: &CursorCodec,
-        cursor: &str,
+        (cursor, count_sent): (&str, bool),
         tenant: &TenantId,
         kind: ResourceKind,
         mut query: ListQuery,
@@ -204,7 +217,12 @@ impl CursorPaging {
                 Some(_) => Position::Offset(0),
             }
         } else {
-            codec.decode(cursor, tenant, kind, &query, now)?
+            let (position, count) = codec.open(cursor, tenant, kind, &query, now)?;
+            if count_sent {
+                check_count(count, query.count)?;
+            }
+            query.count = count;
+            position
         };
         match position {
             Position::Keyset(keyset) if query.sort.is_none() => query.keyset = Some(keyset),
@@ -251,6 +269,17 @@ impl CursorPaging {
             }
         }
     }
+}
+
+/// RFC 9865 §2.1: the count of a cursor's page must be the count of the query it comes
+/// from.
+fn check_count(issued_for: u64, asked: u64) -> ScimResult<()> {
+    if issued_for == asked.min(u64::from(u32::MAX)) {
+        return Ok(());
+    }
+    Err(ScimError::InvalidCount(format!(
+        "count must stay {issued_for}, the count of the query the cursor comes from"
+    )))
 }
 
 fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
@@ -381,34 +410,38 @@ mod tests {
             order: crate::query::SortOrder::Ascending,
         });
         let first =
-            CursorPaging::plan(&codec, "", &t, ResourceKind::User, q.clone(), now()).unwrap();
+            CursorPaging::plan(&codec, ("", true), &t, ResourceKind::User, q.clone(), now())
+                .unwrap();
         assert_eq!((first.query.start_index, first.query.keyset), (1, None));
         let page = ListPage::new(25, vec![user(); 10]);
         let (next, previous) = first.cursors(&codec, &t, ResourceKind::User, &page, now());
         assert!(previous.is_none(), "no previousCursor on the first page");
-        let second = CursorPaging::plan(
-            &codec,
-            &next.unwrap(),
-            &t,
-            ResourceKind::User,
-            q.clone(),
-            now(),
-        )
-        .unwrap();
+        let next = next.unwrap();
+        let plan = |cursor: &str, count_sent: bool, query: ListQuery| {
+            CursorPaging::plan(
+                &codec,
+                (cursor, count_sent),
+                &t,
+                ResourceKind::User,
+                query,
+                now(),
+            )
+        };
+        let second = plan(&next, true, q.clone()).unwrap();
         assert_eq!(second.query.start_index, 11);
+        // Another count is refused; none at all pages by the cursor's.
+        let other = ListQuery {
+            count: 50,
+            ..q.clone()
+        };
+        assert_eq!(
+            plan(&next, true, other.clone()).unwrap_err().scim_type(),
+            Some("invalidCount")
+        );
+        assert_eq!(plan(&next, false, other).unwrap().query.count, 10);
         let last = ListPage::new(25, vec![user(); 5]);
-        let third = CursorPaging::plan(
-            &codec,
-            &second
-                .cursors(&codec, &t, ResourceKind::User, &page, now())
-                .0
-                .unwrap(),
-            &t,
-            ResourceKind::User,
-            q,
-            now(),
-        )
-        .unwrap();
+        let (third_cursor, _) = second.cursors(&codec, &t, ResourceKind::User, &page, now());
+        let third = plan(&third_cursor.unwrap(), true, q).unwrap();
         assert_eq!(third.query.start_index, 21);
         let (next, previous) = third.cursors(&codec, &t, ResourceKind::User, &last, now());
         assert!(next.is_none(), "no nextCursor on the last page");

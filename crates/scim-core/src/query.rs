@@ -169,8 +169,17 @@ pub fn keyset_page(keyed: Vec<(i64, Resource)>, keyset: Keyset, count: u64) -> L
         }
     };
     let served = end > start;
-    let next_key = (served && end < len).then(|| keyed[end - 1].0);
-    let previous_key = (served && start > 0).then(|| keyed[start].0);
+    let (next_key, previous_key) = match keyset {
+        _ if served => (
+            (end < len).then(|| keyed[end - 1].0),
+            (start > 0).then(|| keyed[start].0),
+        ),
+        // An empty page (what it would have shown was deleted) still leads back to what
+        // remains on the other side of its key.
+        Keyset::After(key) => (None, (start > 0).then(|| key.saturating_add(1))),
+        Keyset::Before(key) => ((end < len).then(|| key.saturating_sub(1)), None),
+        Keyset::First => (None, None),
+    };
     ListPage {
         total: len as u64,
         resources: keyed

@@ -82,24 +82,31 @@ impl ResourceContext {
         Ok(self.caller.0.compatibility.read_bulk_body(body)?)
     }
 
-    /// What a user's write answers when its profile deletes deactivated users: the user is
-    /// deleted once it is stored with `active=false` (the answer still shows it).
+    /// After a PUT or PATCH of a user, when its tenant's profile deletes deactivated users:
+    /// a user stored with `active=false` is deleted (the answer still shows it). The delete
+    /// names the version just written, so a reactivation that got in between wins; when it
+    /// does (or the user is already gone) the user is left as it is. A POST never deletes:
+    /// an IdP that creates a disabled user would create it again at every cycle.
     pub(crate) async fn settle_deactivation(&self, written: &Resource) -> ApiResult<()> {
         let deletes = self.caller.0.compatibility.on_deactivate == Deactivation::Delete;
         let inactive = written.attributes.get("active") == Some(&Value::Bool(false));
-        if deletes && inactive && written.kind == ResourceKind::User {
-            self.state
-                .resources
-                .delete(
-                    &self.writer(),
-                    written.kind,
-                    &written.id,
-                    &Precondition::None,
-                )
-                .await?;
-            tracing::info!(id = %written.id, "deleted on deactivation (tenant profile)");
+        if !(deletes && inactive && written.kind == ResourceKind::User) {
+            return Ok(());
         }
-        Ok(())
+        let this_version = Precondition::OneOf(vec![written.meta.version.to_string()]);
+        match self
+            .state
+            .resources
+            .delete(&self.writer(), written.kind, &written.id, &this_version)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(id = %written.id, "deleted on deactivation (tenant profile)");
+                Ok(())
+            }
+            Err(ScimError::PreconditionFailed(_) | ScimError::NotFound(_)) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The projection the query string asks for.

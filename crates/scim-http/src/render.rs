@@ -45,7 +45,15 @@ pub(crate) fn resource_json(
         .resource_type(resource.kind)
         .map(|rt| rt.schema)
         .unwrap_or_default();
-    let mut doc = resource.to_document(core);
+    // Values of tenant attributes removed since they were stored are not shown.
+    let mut doc = match registry.forget_undefined(resource.kind, &resource.attributes) {
+        Some(attributes) => Resource {
+            attributes,
+            ..resource.clone()
+        }
+        .to_document(core),
+        None => resource.to_document(core),
+    };
     if let Some(Value::Object(meta)) = doc.get_mut("meta") {
         meta.insert("location".into(), Value::String(location(base, resource)));
     }

@@ -248,21 +248,25 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// One span per request, carrying a request id (echoed as `X-Request-Id`), and the tenant
 /// and credential id once authenticated; one log line per response. The span is at the
 /// ERROR level so that it is on whatever the log level: a warning logged at `warn` still
-/// names its request. A client's own `X-Request-Id` (a proxy's, an IdP's) is kept when it
-/// is a plain token of at most 128 characters; otherwise the server makes one.
+/// names its request. The id is always the server's (a client cannot make two requests
+/// look like one in the logs and the audit trail); a client's own `X-Request-Id` (a
+/// proxy's, an IdP's) is logged beside it as `client_request_id` when it is a plain token
+/// of at most 128 characters.
 async fn trace_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = req
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = req
         .headers()
         .get(&REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .filter(|id| is_plain_request_id(id))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        .map(str::to_owned);
     let span = tracing::error_span!(
         "request",
         request_id = %request_id,
+        client_request_id = client_request_id.as_deref(),
         method = %req.method(),
         path = %req.path(),
         tenant = tracing::field::Empty,
@@ -288,7 +292,8 @@ async fn trace_request(
                 seconds,
             );
         }
-        if status >= 500 {
+        // 501 (`/Me`) is an answer, not a failure.
+        if status >= 500 && status != 501 {
             tracing::error!(status, millis, "response");
         } else {
             tracing::info!(status, millis, "response");

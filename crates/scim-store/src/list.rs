@@ -292,7 +292,27 @@ fn keyset_in_sql(
     };
     let (first, last) = match (page.first(), page.last()) {
         (Some(first), Some(last)) => (first.seq, last.seq),
-        _ => return Ok(ListPage::new(total, Vec::new())),
+        // An empty page (what it would have shown was deleted) still leads back to what
+        // remains on the other side of its key.
+        _ => {
+            let (next_key, previous_key) = match keyset {
+                Keyset::After(key) => (
+                    None,
+                    any(connection, Keyset::Before(key))?.then(|| key.saturating_add(1)),
+                ),
+                Keyset::Before(key) => (
+                    any(connection, Keyset::After(key))?.then(|| key.saturating_sub(1)),
+                    None,
+                ),
+                Keyset::First => (None, None),
+            };
+            return Ok(ListPage {
+                total,
+                resources: Vec::new(),
+                next_key,
+                previous_key,
+            });
+        }
     };
     let (more_after, more_before) = match keyset {
         Keyset::First => (beyond, false),

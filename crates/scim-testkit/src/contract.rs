@@ -4,7 +4,7 @@
 use scim_core::StoreError;
 use scim_core::filter::{CompValue, CompareOp, Filter};
 use scim_core::ports::{BatchWrite, ResourceRepository, TenantRepository};
-use scim_core::query::{ListQuery, SortOrder};
+use scim_core::query::{Keyset, ListQuery, SortOrder};
 use scim_core::tenant::{StoredClient, StoredToken, Tenant, TokenHash};
 use scim_core::{Expand, MembershipChange, NewMember, Resource, ResourceKind};
 use serde_json::json;
@@ -443,6 +443,59 @@ pub async fn concurrent_updates_let_one_win<F: StoreFactory>(factory: &F) {
         (Err(StoreError::VersionMismatch), Ok(())) => assert_eq!(stored, Some(second)),
         other => panic!("expected one winner, got {other:?}"),
     }
+}
+
+/// Cursor pages (RFC 9865) whose resources were all deleted still lead back: an empty page
+/// after a key points back at what precedes it, and one before a key at what follows.
+pub async fn empty_keyset_pages_lead_back<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let tenant = with_tenant(&store, "keyset").await;
+    insert_all(
+        &store,
+        &tenant,
+        &[
+            user("k1", "k1"),
+            user("k2", "k2"),
+            user("k3", "k3"),
+            user("k4", "k4"),
+        ],
+    )
+    .await;
+    let page = |keyset| {
+        let query = ListQuery {
+            count: 2,
+            keyset: Some(keyset),
+            ..ListQuery::default()
+        };
+        let (store, tenant) = (&store, &tenant);
+        async move {
+            store
+                .list(&tenant.id, ResourceKind::User, &query, Expand::default())
+                .await
+                .unwrap()
+        }
+    };
+    let first = page(Keyset::First).await;
+    assert_eq!(ids(&first), ["k1", "k2"]);
+    assert!(first.previous_key.is_none());
+    let after = first.next_key.expect("more after k2");
+    for id in ["k3", "k4"] {
+        store
+            .delete(&writer(&tenant.id), ResourceKind::User, id, None)
+            .await
+            .unwrap();
+    }
+    let empty = page(Keyset::After(after)).await;
+    assert!(empty.resources.is_empty() && empty.next_key.is_none());
+    assert_eq!(empty.total, 2);
+    let back = page(Keyset::Before(empty.previous_key.expect("leads back"))).await;
+    assert_eq!(ids(&back), ["k1", "k2"]);
+    assert!(back.previous_key.is_none(), "k1 is the first");
+    // And the other way: a page before k1's key is empty and leads forward.
+    let before_all = page(Keyset::Before(i64::MIN + 1)).await;
+    assert!(before_all.resources.is_empty());
+    let forward = page(Keyset::After(before_all.next_key.expect("leads forward"))).await;
+    assert_eq!(ids(&forward), ["k1", "k2"]);
 }
 
 /// Totals count every match; pages follow startIndex and count; the default order is the

@@ -158,6 +158,7 @@ macro_rules! contract_tests {
             concurrent_updates_let_one_win,
             lists_page_count_and_sort,
             startindex_walks_read_on_from_the_last_page,
+            empty_keyset_pages_lead_back,
             list_filters_run_on_key_columns,
             tokens_are_found_listed_and_revoked,
             clients_and_their_tokens,

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::attribute::{AttrType, AttributeDef};
 use super::registry::{Schema, SchemaRegistry};
@@ -71,7 +72,7 @@ impl TenantAttribute {
                 self.resource_type
             ));
         }
-        if !is_valid_name(&self.name) {
+        if !is_valid_name(&self.name) || self.name.starts_with('$') {
             return Err(format!(
                 "'{}' is not an attribute name: a letter, then letters, digits, '-' or '_'",
                 self.name
@@ -104,7 +105,12 @@ impl TenantAttribute {
             LICENSE_USER_EXTENSION,
             LICENSE_SCHEMA,
         ];
-        if reserved.iter().any(|r| r.eq_ignore_ascii_case(urn)) {
+        let lower = urn.to_ascii_lowercase();
+        let under = |r: &str| {
+            let r = r.to_ascii_lowercase();
+            lower == r || lower.starts_with(&format!("{r}:"))
+        };
+        if reserved.iter().any(|r| under(r)) {
             return Err(format!(
                 "'{urn}' is a schema this server defines; put tenant attributes in an \
                  extension of their own, such as '{CUSTOM_USER_SCHEMA}'"
@@ -162,6 +168,41 @@ pub fn check_custom(attributes: &[TenantAttribute]) -> Result<(), String> {
 }
 
 impl SchemaRegistry {
+    /// `attributes` without what this registry does not define for `kind`: extension
+    /// objects of schemas it does not know, and attributes a known extension does not have
+    /// (a tenant attribute an administrator removed). `None` when there is nothing to
+    /// forget. Stored values stay where they are; reads show none of them and the next write
+    /// drops them.
+    pub fn forget_undefined(
+        &self,
+        kind: ResourceKind,
+        attributes: &Map<String, Value>,
+    ) -> Option<Map<String, Value>> {
+        let stale = |key: &str, value: &Value| match self.extension(kind, key) {
+            None => true,
+            Some(schema) => value
+                .as_object()
+                .is_some_and(|object| object.keys().any(|name| schema.attribute(name).is_none())),
+        };
+        if !attributes
+            .iter()
+            .any(|(key, value)| key.starts_with("urn:") && stale(key, value))
+        {
+            return None;
+        }
+        let mut kept = attributes.clone();
+        kept.retain(|key, _| !key.starts_with("urn:") || self.extension(kind, key).is_some());
+        for (key, value) in &mut kept {
+            if let (Some(schema), Value::Object(object)) = (self.extension(kind, key), value) {
+                object.retain(|name, _| schema.attribute(name).is_some());
+            }
+        }
+        kept.retain(|key, value| {
+            !key.starts_with("urn:") || value.as_object().is_none_or(|o| !o.is_empty())
+        });
+        Some(kept)
+    }
+
     /// This registry with a tenant's attributes: one extension schema per URN, attached to
     /// the resource type it extends (never required). `attributes` must have passed
     /// [`check_custom`]; definitions that did not are left out.
@@ -355,6 +396,8 @@ mod tests {
         assert!(bad(|a| a.resource_type = "Device".into()).contains("neither User nor Group"));
         assert!(bad(|a| a.schema = "costs".into()).contains("not a schema URN"));
         assert!(bad(|a| a.schema = USER_SCHEMA.into()).contains("this server defines"));
+        assert!(bad(|a| a.schema = format!("{USER_SCHEMA}:name")).contains("this server defines"));
+        assert!(bad(|a| a.name = "$ref".into()).contains("not an attribute name"));
         let twice = [
             cost_center(),
             TenantAttribute {

@@ -45,7 +45,9 @@ pub fn plan_replace(
     now: DateTime<Utc>,
 ) -> ScimResult<Resource> {
     let replacement = validate_resource(registry, existing.kind, body)?;
-    let attributes = merge_for_replace(registry, existing.kind, &existing.attributes, replacement)?;
+    let forgotten = registry.forget_undefined(existing.kind, &existing.attributes);
+    let stored = forgotten.as_ref().unwrap_or(&existing.attributes);
+    let attributes = merge_for_replace(registry, existing.kind, stored, replacement)?;
     let last_modified = to_millis(now).max(existing.meta.last_modified);
     Ok(Resource {
         kind: existing.kind,
@@ -70,7 +72,10 @@ pub fn plan_patch(
     request: &PatchRequest,
     now: DateTime<Utc>,
 ) -> ScimResult<(Resource, Vec<MemberChange>)> {
-    let outcome = apply_patch(registry, existing.kind, &existing.attributes, request)?;
+    // A tenant attribute removed since the resource was stored is not patched, nor kept.
+    let forgotten = registry.forget_undefined(existing.kind, &existing.attributes);
+    let stored = forgotten.as_ref().unwrap_or(&existing.attributes);
+    let outcome = apply_patch(registry, existing.kind, stored, request)?;
     let last_modified = to_millis(now).max(existing.meta.last_modified);
     let patched = Resource {
         kind: existing.kind,

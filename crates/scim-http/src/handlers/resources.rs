@@ -46,7 +46,6 @@ pub(crate) async fn create(
         .create(&ctx.writer(), ctx.kind, &body)
         .await?;
     tracing::info!(kind = %created.kind, id = %created.id, "created");
-    ctx.settle_deactivation(&created).await?;
     ctx.respond(StatusCode::CREATED, &created)
 }
 
@@ -164,7 +163,10 @@ async fn respond_list(
     let paging = list
         .cursor
         .as_deref()
-        .map(|cursor| CursorPaging::plan(codec, cursor, ctx.tenant(), ctx.kind, query.clone(), now))
+        .map(|cursor| {
+            let sent = (cursor, list.count.is_some());
+            CursorPaging::plan(codec, sent, ctx.tenant(), ctx.kind, query.clone(), now)
+        })
         .transpose()?;
     let query = paging.as_ref().map_or(&query, |paging| &paging.query);
     let page = ctx
