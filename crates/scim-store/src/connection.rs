@@ -58,6 +58,43 @@ pub struct ConnectionManager {
     connect_timeout: Duration,
     /// Connections found dead (or suspected) so far, shared with the connections.
     losses: Arc<AtomicU64>,
+    /// When connecting last failed, shared with the store (see [`Outage`]).
+    outage: Arc<Outage>,
+}
+
+/// Whether the database refused a new connection a moment ago. While it does, a request
+/// that finds no connection in the pool gives up after [`Outage::WAIT`] instead of the
+/// pool's whole connection timeout: during an outage clients get their 503 at once, and
+/// blocking threads do not pile up; the first connection that opens ends it.
+#[derive(Debug, Default)]
+pub struct Outage {
+    failed_at: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Outage {
+    /// How long after a failed connect requests wait briefly.
+    pub const WINDOW: Duration = Duration::from_secs(2);
+    /// How long they wait for a connection meanwhile (enough to open one to a database
+    /// that is back).
+    pub const WAIT: Duration = Duration::from_millis(250);
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<std::time::Instant>> {
+        self.failed_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn record(&self, connected: bool) {
+        *self.lock() = (!connected).then(std::time::Instant::now);
+    }
+
+    /// How long a request may wait for a connection, given the pool's usual `timeout`.
+    pub fn wait(&self, timeout: Duration) -> Duration {
+        match *self.lock() {
+            Some(at) if at.elapsed() < Self::WINDOW => timeout.min(Self::WAIT),
+            _ => timeout,
+        }
+    }
 }
 
 impl ConnectionManager {
@@ -66,7 +103,13 @@ impl ConnectionManager {
             database,
             connect_timeout,
             losses: Arc::default(),
+            outage: Arc::default(),
         }
+    }
+
+    /// The outage tracker the pool's connects report to.
+    pub fn outage(&self) -> Arc<Outage> {
+        Arc::clone(&self.outage)
     }
 
     /// Opens one connection and sets it up for use.
@@ -136,8 +179,10 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = ConnectError;
 
     fn connect(&self) -> Result<Pooled, ConnectError> {
+        let established = self.establish();
+        self.outage.record(established.is_ok());
         Ok(Pooled {
-            connection: self.establish()?,
+            connection: established?,
             last_ok: Some(Instant::now()),
             losses: self.losses.load(Ordering::Acquire),
             pool_losses: Arc::clone(&self.losses),

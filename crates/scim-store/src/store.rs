@@ -8,7 +8,7 @@ use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use scim_core::{SchemaRegistry, StoreError};
 
-use crate::connection::{ConnectError, ConnectionManager, DbConnection};
+use crate::connection::{ConnectError, ConnectionManager, DbConnection, Outage};
 use crate::cursors::PageCursors;
 use crate::database::{Database, UrlError};
 use crate::errors::{from_diesel, from_pool};
@@ -75,6 +75,8 @@ pub struct DieselStore {
     pub(crate) registry: Arc<SchemaRegistry>,
     /// Where in-order `startIndex` walks left off (see [`crate::cursors`]).
     pub(crate) cursors: Arc<PageCursors>,
+    /// Whether connecting failed a moment ago: requests then wait briefly.
+    outage: Arc<Outage>,
 }
 
 impl std::fmt::Debug for DieselStore {
@@ -98,6 +100,7 @@ impl DieselStore {
     ) -> Result<Self, OpenError> {
         let backend = database.backend();
         let manager = ConnectionManager::new(database, config.connect_timeout);
+        let outage = manager.outage();
         let mut connection = manager.establish()?;
         migrations::run_pending(&mut connection)
             .map_err(|reason| OpenError::Migrate { backend, reason })?;
@@ -118,6 +121,7 @@ impl DieselStore {
             pool,
             registry,
             cursors: Arc::default(),
+            outage,
         })
     }
 
@@ -140,8 +144,9 @@ impl DieselStore {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let wait = self.outage.wait(self.pool.connection_timeout());
         let task = tokio::task::spawn_blocking(move || {
-            let mut pooled = pool.get().map_err(from_pool)?;
+            let mut pooled = pool.get_timeout(wait).map_err(from_pool)?;
             let done = work(&mut pooled.connection);
             pooled.record(matches!(done, Err(StoreError::Unavailable(_))));
             done
