@@ -17,6 +17,7 @@ use scim_core::license::{
 };
 use scim_core::list_request::ListRequest;
 use scim_core::ports::{Clock, EventLog, IdGenerator, ResourceRepository};
+use scim_core::query::{Keyset, ListQuery};
 use scim_core::schema::{GROUP_SCHEMA, LICENSE_USER_EXTENSION, USER_SCHEMA};
 use scim_core::service::Precondition;
 use scim_core::tenant::TenantId;
@@ -244,6 +245,55 @@ async fn a_created_user_reads_back_as_it_was_sent() {
     // userName is unique regardless of case.
     let twin = create_user(&scim, "BARBARA.JENSEN@EXAMPLE.COM", &[]).await;
     assert_eq!(twin.unwrap_err().scim_type(), Some("uniqueness"));
+}
+
+/// Cursor pages (RFC 9865) walk the users in creation order through the store's keys: a
+/// user deleted mid-walk is not waited for, and nobody is seen twice.
+#[tokio::test]
+async fn cursor_pages_walk_in_creation_order() {
+    let scim = scim();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            create_user(&scim, &format!("walker{n}@example.com"), &[])
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let page = |keyset| {
+        let query = ListQuery {
+            count: 2,
+            keyset: Some(keyset),
+            ..ListQuery::default()
+        };
+        let scim = &scim;
+        async move {
+            scim.resources
+                .list(&tenant(), ResourceKind::User, &query, Expand::default())
+                .await
+                .unwrap()
+        }
+    };
+    let first = page(Keyset::First).await;
+    let seen: Vec<&str> = first.resources.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(seen, [ids[0].as_str(), ids[1].as_str()]);
+    assert!(first.previous_key.is_none());
+    // The third user goes away before the next page is read.
+    scim.resources
+        .delete(&idp(), ResourceKind::User, &ids[2], &Precondition::None)
+        .await
+        .unwrap();
+    let second = page(Keyset::After(first.next_key.expect("more"))).await;
+    let seen: Vec<&str> = second.resources.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(seen, [ids[3].as_str(), ids[4].as_str()]);
+    assert!(second.next_key.is_none(), "the last page");
+    let back = page(Keyset::Before(
+        second.previous_key.expect("a previous page"),
+    ))
+    .await;
+    assert_eq!(back.resources.len(), 2);
+    assert_eq!(back.resources[0].id, ids[0]);
 }
 
 #[tokio::test]

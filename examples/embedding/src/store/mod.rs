@@ -41,6 +41,10 @@ struct State {
 struct TenantData {
     /// Users and groups, in creation order (the default order of lists).
     resources: Vec<Resource>,
+    /// Each resource's key in that order (never reused): what cursor pages (RFC 9865,
+    /// [`scim_core::query::Keyset`]) name.
+    keys: Vec<i64>,
+    last_key: i64,
     /// Group membership, as rows: never stored in the resources' attributes.
     members: Vec<Membership>,
     /// The licenses each user holds, by user id, in sku order.

@@ -1,7 +1,7 @@
 //! `ResourceRepository`: Users and Groups, group membership as rows, lists answered by the
 //! core's own evaluator.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use async_trait::async_trait;
 use scim_core::fold::fold_key;
@@ -114,22 +114,52 @@ impl ResourceRepository for MemoryStore {
         // Filters and sorts may read the computed attributes (`groups`, `members`, the
         // licenses): load what they read as well as what the caller asked for, let the
         // core's evaluator answer, then drop what was loaded only for it.
-        let read = query.reads_computed(kind, &self.registry);
+        // A tenant with attributes of its own has its query checked against its registry.
+        let registry = query
+            .schema
+            .as_ref()
+            .map_or(&*self.registry, |schema| &*schema.0);
+        let read = query.reads_computed(kind, registry);
         let loaded = Expand {
             members: expand.members || read.members,
             groups: expand.groups || read.groups,
             licenses: expand.licenses || read.licenses,
         };
-        let candidates = self
+        let (candidates, keys): (Vec<Resource>, HashMap<String, i64>) = self
             .read(tenant, |data| {
                 data.resources
                     .iter()
-                    .filter(|resource| resource.kind == kind)
-                    .map(|resource| data.expanded(resource, loaded))
-                    .collect()
+                    .zip(&data.keys)
+                    .filter(|(resource, _)| resource.kind == kind)
+                    .map(|(resource, key)| {
+                        (data.expanded(resource, loaded), (resource.id.clone(), *key))
+                    })
+                    .unzip()
             })
             .unwrap_or_default();
-        let mut page = query::apply_in_memory(candidates, kind, &self.registry, query);
+        let mut page = match query.keyset {
+            // A cursor page: the matches in creation order, from the cursor's key on.
+            Some(keyset) => {
+                let everything = ListQuery {
+                    start_index: 1,
+                    count: u64::MAX,
+                    ..query.clone()
+                };
+                let matched = query::apply_in_memory(candidates, kind, registry, &everything);
+                let keyed = matched
+                    .resources
+                    .into_iter()
+                    .map(|resource| {
+                        (
+                            keys.get(&resource.id).copied().unwrap_or_default(),
+                            resource,
+                        )
+                    })
+                    .collect();
+                query::keyset_page(keyed, keyset, query.count)
+            }
+            None => query::apply_in_memory(candidates, kind, registry, query),
+        };
         let unwanted = loaded.minus(expand).attributes(kind);
         for resource in &mut page.resources {
             for attribute in &unwanted {
@@ -196,6 +226,8 @@ impl TenantData {
         }
         self.check_unique(resource)?;
         self.resources.push(stored(resource));
+        self.last_key += 1;
+        self.keys.push(self.last_key);
         self.change_members(&resource.id, members)
     }
 
@@ -227,6 +259,7 @@ impl TenantData {
             return Err(StoreError::VersionMismatch);
         }
         self.resources.remove(at);
+        self.keys.remove(at);
         // The groups it was a member of changed: they get a new version.
         let parents = self.parents(kind, id);
         for group in &mut self.resources {
