@@ -175,6 +175,9 @@ pub trait TenantRepository: Send + Sync {
 
     async fn find_tenant(&self, slug: &str) -> Result<Option<Tenant>, StoreError>;
 
+    /// The tenant with this id, if any.
+    async fn tenant_by_id(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError>;
+
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
 
     async fn insert_token(&self, token: &StoredToken) -> Result<(), StoreError>;

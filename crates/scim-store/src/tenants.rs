@@ -42,9 +42,21 @@ impl TenantRepository for DieselStore {
                 .first(connection)
                 .optional()
                 .map_err(from_diesel)?;
-            row.map(Tenant::try_from)
-                .transpose()
-                .map_err(StoreError::from)
+            tenant_of(row)
+        })
+        .await
+    }
+
+    async fn tenant_by_id(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let id = tenant.0.clone();
+        self.run(move |connection| {
+            let row = tenants::table
+                .find(id)
+                .select(TenantRow::as_select())
+                .first(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            tenant_of(row)
         })
         .await
     }
@@ -303,4 +315,11 @@ impl DieselStore {
         )
         .await
     }
+}
+
+/// The tenant a row holds, if any.
+fn tenant_of(row: Option<TenantRow>) -> Result<Option<Tenant>, StoreError> {
+    row.map(Tenant::try_from)
+        .transpose()
+        .map_err(StoreError::from)
 }

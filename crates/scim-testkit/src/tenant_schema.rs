@@ -77,6 +77,13 @@ pub async fn tenant_attributes_are_kept_and_queried<F: StoreFactory>(factory: &F
         (found.compatibility, found.custom_attributes),
         (entra, defined.clone())
     );
+    let by_id = store.tenant_by_id(&tenant.id).await.unwrap().unwrap();
+    assert_eq!(
+        (by_id.slug.as_str(), by_id.custom_attributes),
+        ("custom", defined.clone())
+    );
+    let nobody = scim_core::tenant::TenantId("nobody".into());
+    assert!(store.tenant_by_id(&nobody).await.unwrap().is_none());
     let plain = store.find_tenant("plain").await.unwrap().unwrap();
     assert_eq!(plain.compatibility.name(), "standard");
 

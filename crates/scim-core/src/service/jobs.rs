@@ -75,14 +75,11 @@ impl BulkJobService {
         let Some((tenants, schemas)) = &self.tenant_schemas else {
             return Ok(None);
         };
-        let all = tenants
-            .list_tenants()
+        let found = tenants
+            .tenant_by_id(tenant)
             .await
             .map_err(|_| ScimError::Unavailable)?;
-        Ok(all
-            .into_iter()
-            .find(|t| t.id == *tenant)
-            .and_then(|t| schemas.of(&t.custom_attributes)))
+        Ok(found.and_then(|t| schemas.of(&t.custom_attributes)))
     }
 
     /// Accepts a BulkRequest body as a pending job, once it parses as a whole.
