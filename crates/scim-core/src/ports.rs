@@ -194,11 +194,13 @@ pub trait TenantRepository: Send + Sync {
         fingerprints: &[String],
     ) -> Result<(), StoreError>;
 
-    /// Replaces the tenant's own attribute definitions; `NotFound` when there is no such
-    /// tenant.
+    /// Replaces the tenant's own attribute definitions, if they still are `expected` (what
+    /// the caller read): `VersionMismatch` when another change got there first, `NotFound`
+    /// when there is no such tenant.
     async fn set_custom_attributes(
         &self,
         tenant: &TenantId,
+        expected: &[TenantAttribute],
         attributes: &[TenantAttribute],
     ) -> Result<(), StoreError>;
 

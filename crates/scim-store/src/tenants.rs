@@ -139,13 +139,36 @@ impl TenantRepository for DieselStore {
     async fn set_custom_attributes(
         &self,
         tenant: &TenantId,
+        expected: &[TenantAttribute],
         attributes: &[TenantAttribute],
     ) -> Result<(), StoreError> {
-        let (tenant, json) = (tenant.0.clone(), custom_attributes_json(attributes));
-        self.update_tenant(move |connection| {
-            diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
-                .set(tenants::custom_attributes.eq(json))
-                .execute(connection)
+        let (tenant, expected, json) = (
+            tenant.0.clone(),
+            custom_attributes_json(expected),
+            custom_attributes_json(attributes),
+        );
+        self.write(move |connection| {
+            let changed = diesel::update(
+                tenants::table
+                    .filter(tenants::id.eq(&tenant))
+                    .filter(tenants::custom_attributes.eq(expected)),
+            )
+            .set(tenants::custom_attributes.eq(json))
+            .execute(connection)
+            .map_err(from_diesel)?;
+            if changed == 1 {
+                return Ok(());
+            }
+            let exists: Option<String> = tenants::table
+                .find(&tenant)
+                .select(tenants::id)
+                .first(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            Err(match exists {
+                Some(_) => StoreError::VersionMismatch,
+                None => StoreError::NotFound,
+            })
         })
         .await
     }

@@ -39,11 +39,16 @@ pub async fn tenant_attributes_are_kept_and_queried<F: StoreFactory>(factory: &F
         attribute("level", "integer"),
     ];
     store
-        .set_custom_attributes(&tenant.id, &defined)
+        .set_custom_attributes(&tenant.id, &[], &defined)
         .await
         .unwrap();
     let found = store.find_tenant("custom").await.unwrap().unwrap();
     assert_eq!(found.custom_attributes, defined);
+    // A change planned from what another change has since replaced is refused.
+    assert!(matches!(
+        store.set_custom_attributes(&tenant.id, &[], &[]).await,
+        Err(scim_core::StoreError::VersionMismatch)
+    ));
     assert!(
         store
             .find_tenant("plain")
@@ -65,7 +70,7 @@ pub async fn tenant_attributes_are_kept_and_queried<F: StoreFactory>(factory: &F
     assert_eq!(with_token.custom_attributes, defined);
     assert!(matches!(
         store
-            .set_custom_attributes(&scim_core::tenant::TenantId("nobody".into()), &defined)
+            .set_custom_attributes(&scim_core::tenant::TenantId("nobody".into()), &[], &defined)
             .await,
         Err(scim_core::StoreError::NotFound)
     ));

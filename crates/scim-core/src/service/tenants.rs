@@ -153,38 +153,57 @@ impl TenantService {
         slug: &str,
         attribute: TenantAttribute,
     ) -> Result<Vec<TenantAttribute>, TenantError> {
-        let tenant = self.tenant(slug).await?;
-        let mut attributes = tenant.custom_attributes;
-        attributes.push(attribute);
-        check_custom(&attributes).map_err(TenantError::InvalidSetting)?;
-        self.repo
-            .set_custom_attributes(&tenant.id, &attributes)
-            .await?;
-        Ok(attributes)
+        self.change_custom_attributes(slug, |attributes| {
+            attributes.push(attribute.clone());
+            check_custom(attributes).map_err(TenantError::InvalidSetting)
+        })
+        .await
     }
 
     /// Removes the tenant's attribute `name` of the extension `schema` (names and URNs
-    /// compare case-insensitively). Values already stored stay in the resources, unshown
-    /// and unchecked, until a write replaces them.
+    /// compare case-insensitively). Values already stored are no longer shown, and the
+    /// next write of their resource drops them.
     pub async fn remove_custom_attribute(
         &self,
         slug: &str,
         schema: &str,
         name: &str,
     ) -> Result<Vec<TenantAttribute>, TenantError> {
-        let tenant = self.tenant(slug).await?;
-        let mut attributes = tenant.custom_attributes;
-        let before = attributes.len();
-        attributes.retain(|a| {
-            !(a.schema.eq_ignore_ascii_case(schema) && a.name.eq_ignore_ascii_case(name))
-        });
-        if attributes.len() == before {
-            return Err(TenantError::UnknownAttribute(format!("{schema}:{name}")));
+        self.change_custom_attributes(slug, |attributes| {
+            let before = attributes.len();
+            attributes.retain(|a| {
+                !(a.schema.eq_ignore_ascii_case(schema) && a.name.eq_ignore_ascii_case(name))
+            });
+            if attributes.len() == before {
+                return Err(TenantError::UnknownAttribute(format!("{schema}:{name}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads the tenant's attributes, changes them with `change` and stores the result
+    /// unless another change got there first (then it starts over, a few times).
+    async fn change_custom_attributes(
+        &self,
+        slug: &str,
+        change: impl Fn(&mut Vec<TenantAttribute>) -> Result<(), TenantError>,
+    ) -> Result<Vec<TenantAttribute>, TenantError> {
+        let mut attempts = 0;
+        loop {
+            let tenant = self.tenant(slug).await?;
+            let mut attributes = tenant.custom_attributes.clone();
+            change(&mut attributes)?;
+            match self
+                .repo
+                .set_custom_attributes(&tenant.id, &tenant.custom_attributes, &attributes)
+                .await
+            {
+                Err(StoreError::VersionMismatch) if attempts < 5 => attempts += 1,
+                Err(error) => return Err(error.into()),
+                Ok(()) => return Ok(attributes),
+            }
         }
-        self.repo
-            .set_custom_attributes(&tenant.id, &attributes)
-            .await?;
-        Ok(attributes)
     }
 
     /// Stores the hash of `secret` (which the caller generated with at least 128 random
