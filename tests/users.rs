@@ -1,8 +1,8 @@
 //! The /Users lifecycle, on both stores.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{ENTERPRISE, Server, Store, USER_SCHEMA, tenant_with_token, user};
+use crate::helpers::{ENTERPRISE, Server, Store, USER_SCHEMA, cli, tenant_with_token, user};
 
 fn lifecycle(store: Store) {
     let token = tenant_with_token(&store, "acme");
@@ -293,6 +293,41 @@ fn listing_sorting_paging_and_projection() {
     assert_eq!(root.status, 200, "{}", root.text);
     assert_eq!(root.json["totalResults"], 1);
     assert_eq!(root.json["Resources"][0]["meta"]["resourceType"], "User");
+}
+
+/// A user PUT as it is stored (Okta sends the whole user at every sync) writes nothing: the
+/// version stays, no event is recorded; a PUT that changes something writes as before.
+#[test]
+fn a_put_that_changes_nothing_writes_nothing() {
+    let store = Store::sqlite();
+    let token = tenant_with_token(&store, "acme");
+    let server = Server::start(store);
+    let body = json!({"schemas": [USER_SCHEMA], "userName": "same@example.com",
+                      "name": {"givenName": "Sam"}, "active": true});
+    let created = server.post("/scim/v2/Users", &token, &body);
+    assert_eq!(created.status, 201, "{}", created.text);
+    let path = format!(
+        "/scim/v2/Users/{}",
+        created.json["id"].as_str().expect("id")
+    );
+    let events = || {
+        let all: Value = serde_json::from_str(&cli(&server.store, &["events", "--tenant", "acme"]))
+            .expect("events JSON");
+        all.as_array().expect("events").len()
+    };
+    let before = events();
+    for _ in 0..3 {
+        let again = server.put(&path, &token, &body);
+        assert_eq!(again.status, 200, "{}", again.text);
+        assert_eq!(again.header("etag"), Some("W/\"1\""), "{}", again.text);
+        assert_eq!(again.json["name"]["givenName"], "Sam");
+    }
+    assert_eq!(events(), before, "no event for a PUT that changes nothing");
+    let mut changed = body.clone();
+    changed["name"]["givenName"] = json!("Samuel");
+    let written = server.put(&path, &token, &changed);
+    assert_eq!(written.header("etag"), Some("W/\"2\""));
+    assert_eq!(events(), before + 1);
 }
 
 #[test]

@@ -78,7 +78,7 @@ impl BatchOp {
 /// delete).
 enum Ready {
     Write(BatchWrite, Option<Resource>),
-    /// A PATCH that changes nothing: no write, the resource as it is.
+    /// A PATCH (or a user's PUT) that changes nothing: no write, the resource as it is.
     Unchanged(Resource),
 }
 
@@ -187,10 +187,13 @@ impl ResourceService {
                 id,
                 body,
                 precondition,
-            } => update(
-                self.plan_replacement(caller, *kind, id, body, precondition, now)
-                    .await?,
-            ),
+            } => match self
+                .plan_replacement(caller, *kind, id, body, precondition, now)
+                .await?
+            {
+                Some(planned) => update(planned),
+                None => Ready::Unchanged(self.get(tenant, *kind, id, Default::default()).await?),
+            },
             BatchOp::Patch {
                 kind,
                 id,

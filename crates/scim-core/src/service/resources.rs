@@ -194,9 +194,17 @@ impl ResourceService {
         let tenant = &caller.tenant;
         for _ in 0..WRITE_ATTEMPTS {
             let now = self.clock.now();
-            let planned = self
+            let Some(planned) = self
                 .plan_replacement(caller, kind, id, body, precondition, now)
-                .await?;
+                .await?
+            else {
+                let shown = Expand {
+                    members: false,
+                    groups: true,
+                    licenses: true,
+                };
+                return self.get(tenant, kind, id, shown).await;
+            };
             match self.commit(caller, now, &planned).await {
                 Ok(()) => {
                     let shown = Expand {
@@ -224,11 +232,16 @@ impl ResourceService {
         body: &Value,
         precondition: &Precondition,
         now: DateTime<Utc>,
-    ) -> ScimResult<PlannedWrite> {
+    ) -> ScimResult<Option<PlannedWrite>> {
         let tenant = &caller.tenant;
         let existing = self.get(tenant, kind, id, Expand::default()).await?;
         precondition.check(&existing)?;
         let mut replaced = plan_replace(self.registry_of(caller), &existing, body, now)?;
+        // A user PUT as it is stored (Okta sends the whole user at every sync) writes
+        // nothing: no new version, no event. A group's members are rows, replaced always.
+        if kind == ResourceKind::User && replaced.attributes == existing.attributes {
+            return Ok(None);
+        }
         let members = take_members(&mut replaced)?;
         let mut changes = Vec::new();
         if kind == ResourceKind::Group {
@@ -237,12 +250,12 @@ impl ResourceService {
                 changes.push(MembershipChange::Add(members));
             }
         }
-        Ok(PlannedWrite {
+        Ok(Some(PlannedWrite {
             expected_version: existing.meta.version,
             event: ResourceEvent::replaced(&existing, &replaced, body),
             resource: replaced,
             changes,
-        })
+        }))
     }
 
     /// Commits a planned update.
