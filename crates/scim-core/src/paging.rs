@@ -55,16 +55,20 @@ impl std::fmt::Debug for CursorCodec {
 }
 
 /// What a cursor is bound to: the tenant, the resource type and the query's filter and
-/// sort (the client must resend them unchanged, RFC 9865 §2).
+/// sort (the client must resend them unchanged, RFC 9865 §2), rendered in the RFC's
+/// grammar so that the binding survives upgrades of the server.
 fn scope(tenant: &TenantId, kind: ResourceKind, query: &ListQuery) -> Vec<u8> {
-    format!(
-        "{}\u{0}{}\u{0}{:?}\u{0}{:?}",
-        tenant.0,
-        kind.as_str(),
-        query.filter,
-        query.sort
-    )
-    .into_bytes()
+    let filter = query
+        .filter
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let sort = query
+        .sort
+        .as_ref()
+        .map(|sort| format!("{} {:?}", sort.path, sort.order))
+        .unwrap_or_default();
+    format!("{}\u{0}{}\u{0}{filter}\u{0}{sort}", tenant.0, kind.as_str()).into_bytes()
 }
 
 impl CursorCodec {
