@@ -54,11 +54,6 @@ pub struct Compatibility {
     pub profile: String,
     pub patch_response: PatchResponse,
     pub on_deactivate: Deactivation,
-    /// Entra without `aadOptscim062020`: a role or entitlement whose value is a JSON string
-    /// of an object or array is parsed; `primary eq "True"` in a PATCH path is a boolean.
-    pub entra_values: bool,
-    /// RFC 7644 only: capitalised ops and string booleans are refused.
-    pub strict: bool,
 }
 
 impl Compatibility {
@@ -72,13 +67,9 @@ impl Compatibility {
             "standard" | "okta" => base,
             "entra" => Self {
                 patch_response: PatchResponse::NoContentForGroups,
-                entra_values: true,
                 ..base
             },
-            "strict" => Self {
-                strict: true,
-                ..base
-            },
+            "strict" => base,
             other => {
                 return Err(format!(
                     "no profile '{other}': use one of {}",
@@ -97,6 +88,19 @@ impl Compatibility {
         }
     }
 
+    /// Entra without `aadOptscim062020` (the `entra` profile): a role or entitlement whose
+    /// value is a JSON string of an object or array is parsed; `primary eq "True"` in a
+    /// PATCH path is a boolean.
+    pub fn entra_values(&self) -> bool {
+        self.name() == "entra"
+    }
+
+    /// RFC 7644 only (the `strict` profile): capitalised ops and string booleans are
+    /// refused.
+    pub fn strict(&self) -> bool {
+        self.name() == "strict"
+    }
+
     /// Whether a successful PATCH of `kind` answers 204 without a body.
     pub fn patch_answers_no_content(&self, kind: ResourceKind) -> bool {
         match self.patch_response {
@@ -107,14 +111,14 @@ impl Compatibility {
     }
 
     /// The request body as this tenant's profile reads it: Entra's JSON-string values
-    /// parsed (with `entra_values`); refused with a precise 400 when `strict` and it uses a
+    /// parsed (with [`Self::entra_values`]); refused with a precise 400 when `strict` and it uses a
     /// dialect RFC 7644 does not define.
     pub fn read_body(&self, body: Value) -> ScimResult<Value> {
         let mut body = body;
-        if self.strict {
+        if self.strict() {
             check_strict(&body)?;
         }
-        if self.entra_values {
+        if self.entra_values() {
             normalize_entra(&mut body);
         }
         Ok(body)
@@ -123,7 +127,7 @@ impl Compatibility {
     /// A `/Bulk` request (each operation's `data`) or a `?bulk=true` list (each of its
     /// `Resources`) as [`Self::read_body`] reads single requests.
     pub fn read_bulk_body(&self, body: Value) -> ScimResult<Value> {
-        if !self.strict && !self.entra_values {
+        if !self.strict() && !self.entra_values() {
             return Ok(body);
         }
         let mut body = body;
@@ -322,8 +326,8 @@ mod tests {
         let entra = Compatibility::profile("entra").unwrap();
         assert!(entra.patch_answers_no_content(ResourceKind::Group));
         assert!(!entra.patch_answers_no_content(ResourceKind::User));
-        assert!(entra.entra_values && !entra.strict);
-        assert!(Compatibility::profile("strict").unwrap().strict);
+        assert!(entra.entra_values() && !entra.strict());
+        assert!(Compatibility::profile("strict").unwrap().strict());
         assert_eq!(Compatibility::default().name(), "standard");
         assert!(
             Compatibility::profile("ping")

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::compat::Deactivation;
 use crate::events::ResourceEvent;
 use crate::schema::TenantSchema;
 use crate::tenant::TenantId;
@@ -17,6 +18,8 @@ pub struct Caller {
     pub cause: String,
     /// The tenant's schema, when it has attributes of its own; `None`: the server's.
     pub schema: Option<TenantSchema>,
+    /// What a PUT or PATCH that deactivates a user does to it (the tenant's profile).
+    pub deactivation: Deactivation,
 }
 
 impl Caller {
@@ -26,7 +29,15 @@ impl Caller {
             actor: actor.into(),
             cause: cause.into(),
             schema: None,
+            deactivation: Deactivation::Keep,
         }
+    }
+
+    /// The caller, deactivating users as its tenant's profile says.
+    #[must_use]
+    pub fn with_deactivation(mut self, deactivation: Deactivation) -> Self {
+        self.deactivation = deactivation;
+        self
     }
 
     /// The caller, writing against the tenant's own schema.

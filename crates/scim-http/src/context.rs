@@ -7,10 +7,8 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, web};
-use scim_core::compat::Deactivation;
 use scim_core::project::Projection;
 use scim_core::schema::TenantSchema;
-use scim_core::service::Precondition;
 use scim_core::tenant::TenantId;
 use scim_core::{Resource, ResourceKind, SchemaRegistry, ScimError};
 use serde_json::Value;
@@ -63,6 +61,7 @@ impl ResourceContext {
             self.cause.clone(),
         )
         .with_schema(self.schema.clone())
+        .with_deactivation(self.caller.0.compatibility.on_deactivate)
     }
 
     /// The request body, as the tenant's compatibility profile reads it.
@@ -80,33 +79,6 @@ impl ResourceContext {
     ) -> ApiResult<Value> {
         let body = json_body(req, body, limit)?;
         Ok(self.caller.0.compatibility.read_bulk_body(body)?)
-    }
-
-    /// After a PUT or PATCH of a user, when its tenant's profile deletes deactivated users:
-    /// a user stored with `active=false` is deleted (the answer still shows it). The delete
-    /// names the version just written, so a reactivation that got in between wins; when it
-    /// does (or the user is already gone) the user is left as it is. A POST never deletes:
-    /// an IdP that creates a disabled user would create it again at every cycle.
-    pub(crate) async fn settle_deactivation(&self, written: &Resource) -> ApiResult<()> {
-        let deletes = self.caller.0.compatibility.on_deactivate == Deactivation::Delete;
-        let inactive = written.attributes.get("active") == Some(&Value::Bool(false));
-        if !(deletes && inactive && written.kind == ResourceKind::User) {
-            return Ok(());
-        }
-        let this_version = Precondition::OneOf(vec![written.meta.version.to_string()]);
-        match self
-            .state
-            .resources
-            .delete(&self.writer(), written.kind, &written.id, &this_version)
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(id = %written.id, "deleted on deactivation (tenant profile)");
-                Ok(())
-            }
-            Err(ScimError::PreconditionFailed(_) | ScimError::NotFound(_)) => Ok(()),
-            Err(error) => Err(error.into()),
-        }
     }
 
     /// The projection the query string asks for.

@@ -96,12 +96,12 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
                     settings.name(),
                     settings.patch_response,
                     settings.on_deactivate,
-                    if settings.entra_values {
+                    if settings.entra_values() {
                         "parsed"
                     } else {
                         "kept"
                     },
-                    settings.strict
+                    settings.strict()
                 )
             });
         }

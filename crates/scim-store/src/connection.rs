@@ -68,7 +68,10 @@ pub struct ConnectionManager {
 /// blocking threads do not pile up; the first connection that opens ends it.
 #[derive(Debug, Default)]
 pub struct Outage {
-    failed_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When connecting last failed, in milliseconds after `since`; 0 when the last attempt
+    /// succeeded. Read by every unit of work, so an atomic rather than a lock.
+    failed_at: AtomicU64,
+    since: std::sync::OnceLock<std::time::Instant>,
 }
 
 impl Outage {
@@ -78,21 +81,27 @@ impl Outage {
     /// that is back).
     pub const WAIT: Duration = Duration::from_millis(250);
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<std::time::Instant>> {
-        self.failed_at
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Milliseconds since the tracker's first use, at least 1 (0 means "no failure").
+    fn now(&self) -> u64 {
+        let since = self.since.get_or_init(std::time::Instant::now);
+        u64::try_from(since.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 
     fn record(&self, connected: bool) {
-        *self.lock() = (!connected).then(std::time::Instant::now);
+        let at = if connected { 0 } else { self.now() };
+        self.failed_at.store(at, Ordering::Release);
     }
 
     /// How long a request may wait for a connection, given the pool's usual `timeout`.
     pub fn wait(&self, timeout: Duration) -> Duration {
-        match *self.lock() {
-            Some(at) if at.elapsed() < Self::WINDOW => timeout.min(Self::WAIT),
-            _ => timeout,
+        let failed_at = self.failed_at.load(Ordering::Acquire);
+        let window = u64::try_from(Self::WINDOW.as_millis()).unwrap_or(u64::MAX);
+        if failed_at != 0 && self.now().saturating_sub(failed_at) < window {
+            timeout.min(Self::WAIT)
+        } else {
+            timeout
         }
     }
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::plan::{plan_create, plan_patch, plan_replace};
+use crate::compat::Deactivation;
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
 use crate::events::ResourceEvent;
@@ -203,7 +204,9 @@ impl ResourceService {
                     groups: true,
                     licenses: true,
                 };
-                return self.get(tenant, kind, id, shown).await;
+                return self
+                    .settled(caller, self.get(tenant, kind, id, shown).await?)
+                    .await;
             };
             match self.commit(caller, now, &planned).await {
                 Ok(()) => {
@@ -212,7 +215,8 @@ impl ResourceService {
                         groups: kind == ResourceKind::User,
                         licenses: kind == ResourceKind::User,
                     };
-                    return self.as_read(tenant, planned.resource, shown).await;
+                    let written = self.as_read(tenant, planned.resource, shown).await?;
+                    return self.settled(caller, written).await;
                 }
                 Err(StoreError::VersionMismatch) if *precondition == Precondition::None => continue,
                 Err(e) => return Err(write_error(e, &planned.resource)),
@@ -297,10 +301,17 @@ impl ResourceService {
                 .await?
             {
                 Some(planned) => planned,
-                None => return self.get(tenant, kind, id, expand).await,
+                None => {
+                    return self
+                        .settled(caller, self.get(tenant, kind, id, expand).await?)
+                        .await;
+                }
             };
             match self.commit(caller, now, &planned).await {
-                Ok(()) => return self.get(tenant, kind, id, expand).await,
+                Ok(()) => {
+                    let written = self.get(tenant, kind, id, expand).await?;
+                    return self.settled(caller, written).await;
+                }
                 Err(StoreError::VersionMismatch) if *precondition == Precondition::None => continue,
                 Err(e) => return Err(write_error(e, &planned.resource)),
             }
@@ -485,6 +496,30 @@ impl ResourceService {
     /// The written resource as a read shows it with the computed attributes `expand` asks
     /// for (a group's members, a user's groups and the licenses the write gave it); the
     /// resource as planned when nothing is asked for, or when it is gone already.
+    /// A user a PUT or PATCH left with `active=false`, when the caller's tenant deletes
+    /// deactivated users ([`Deactivation::Delete`]): deleted, the answer still showing it.
+    /// The delete names the version written, so a reactivation that got in between wins;
+    /// when it does (or the user is already gone) the user is left as it is. (`/Bulk`
+    /// operations and POSTs keep deactivated users: an IdP that creates a disabled user
+    /// would otherwise create it again at every cycle.)
+    async fn settled(&self, caller: &Caller, written: Resource) -> ScimResult<Resource> {
+        let inactive = written.attributes.get("active") == Some(&Value::Bool(false));
+        if caller.deactivation != Deactivation::Delete
+            || !inactive
+            || written.kind != ResourceKind::User
+        {
+            return Ok(written);
+        }
+        let this_version = Precondition::OneOf(vec![written.meta.version.to_string()]);
+        match self
+            .delete(caller, written.kind, &written.id, &this_version)
+            .await
+        {
+            Ok(()) | Err(ScimError::PreconditionFailed(_) | ScimError::NotFound(_)) => Ok(written),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn as_read(
         &self,
         tenant: &TenantId,

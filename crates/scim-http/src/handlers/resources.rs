@@ -87,7 +87,6 @@ pub(crate) async fn replace(
         .replace(&ctx.writer(), ctx.kind, &id, &body, &if_match(&req))
         .await?;
     tracing::info!(kind = %replaced.kind, id = %replaced.id, version = replaced.meta.version, "replaced");
-    ctx.settle_deactivation(&replaced).await?;
     ctx.respond(StatusCode::OK, &replaced)
 }
 
@@ -120,7 +119,6 @@ pub(crate) async fn patch(
         .patch(&ctx.writer(), ctx.kind, &id, &body, &if_match(&req), expand)
         .await?;
     tracing::info!(kind = %patched.kind, id = %patched.id, version = patched.meta.version, "patched");
-    ctx.settle_deactivation(&patched).await?;
     if ctx
         .caller
         .0
