@@ -176,15 +176,7 @@ fn run(store: Store) {
         .assert_error(400, Some("invalidFilter"));
 
     // PATCH by path, path-less, and removal; PUT keeps what it sends.
-    let ann = user_names(&found.json)
-        .first()
-        .map(|_| {
-            found.json["Resources"][0]["id"]
-                .as_str()
-                .expect("id")
-                .to_owned()
-        })
-        .expect("ann");
+    let ann = found.json["Resources"][0]["id"].as_str().expect("ann's id");
     let path = format!("/scim/v2/Users/{ann}");
     let patched = server.patch(
         &path,

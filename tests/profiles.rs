@@ -3,28 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    GROUP_SCHEMA, PATCH_OP, Server, Store, USER_SCHEMA, cli, tenant_with_token, user,
-};
-
-fn patch_body(operations: &Value) -> String {
-    json!({"schemas": [PATCH_OP], "Operations": operations}).to_string()
-}
-
-fn send_patch(
-    server: &Server,
-    path: &str,
-    token: &str,
-    operations: &Value,
-) -> crate::helpers::Reply {
-    server.send(
-        "PATCH",
-        path,
-        Some(token),
-        &[("Content-Type", "application/scim+json")],
-        Some(patch_body(operations).as_bytes()),
-    )
-}
+use crate::helpers::{GROUP_SCHEMA, Server, Store, USER_SCHEMA, cli, tenant_with_token, user};
 
 #[test]
 fn profiles_change_only_their_tenants_behaviour() {
@@ -89,7 +68,7 @@ fn profiles_change_only_their_tenants_behaviour() {
     // As Microsoft documents it: the app role's JSON inside the role's value.
     let role = json!([{"op": "Add", "path": "roles", "value": [{"primary": true,
                        "value": "{\"id\":\"06b07648\",\"value\":\"Admin\",\"displayName\":\"Admin\"}"}]}]);
-    let patched = send_patch(&server, &ann_path, &entra, &role);
+    let patched = server.patch(&ann_path, &entra, &role);
     assert_eq!(
         patched.status, 200,
         "users still answer 200: {}",
@@ -103,7 +82,7 @@ fn profiles_change_only_their_tenants_behaviour() {
     let licenses = &patched.json["urn:scim-license:schemas:extension:license:2.0:User"]["licenses"];
     assert_eq!(licenses[0]["sku"], "pro", "{}", patched.text);
     let primary = json!([{"op": "Replace", "path": "roles[primary eq \"True\"].display", "value": "Administrator"}]);
-    let renamed = send_patch(&server, &ann_path, &entra, &primary);
+    let renamed = server.patch(&ann_path, &entra, &primary);
     assert_eq!(renamed.status, 200, "{}", renamed.text);
     assert_eq!(renamed.json["roles"][0]["display"], "Administrator");
     // Group PATCHes answer 204, as Microsoft documents.
@@ -114,7 +93,7 @@ fn profiles_change_only_their_tenants_behaviour() {
     );
     let group_path = format!("/scim/v2/Groups/{}", group.json["id"].as_str().expect("id"));
     let rename = json!([{"op": "Replace", "path": "displayName", "value": "Sales EMEA"}]);
-    let no_content = send_patch(&server, &group_path, &entra, &rename);
+    let no_content = server.patch(&group_path, &entra, &rename);
     assert_eq!((no_content.status, no_content.text.as_str()), (204, ""));
     assert_eq!(
         server.get(&group_path, &entra).json["displayName"],
@@ -124,7 +103,7 @@ fn profiles_change_only_their_tenants_behaviour() {
     // The standard tenant keeps the string as sent, and its group PATCH answers 200.
     let bob = server.post("/scim/v2/Users", &standard, &user("bob@acme.example"));
     let bob_path = format!("/scim/v2/Users/{}", bob.json["id"].as_str().expect("id"));
-    let kept = send_patch(&server, &bob_path, &standard, &role);
+    let kept = server.patch(&bob_path, &standard, &role);
     assert_eq!(kept.status, 200, "{}", kept.text);
     assert!(
         kept.json["roles"][0]["value"]
@@ -139,29 +118,28 @@ fn profiles_change_only_their_tenants_behaviour() {
         &json!({"schemas": [GROUP_SCHEMA], "displayName": "Ops"}),
     );
     let group_path = format!("/scim/v2/Groups/{}", group.json["id"].as_str().expect("id"));
-    let answered = send_patch(&server, &group_path, &standard, &rename);
+    let answered = server.patch(&group_path, &standard, &rename);
     assert_eq!(answered.status, 200);
     assert_eq!(answered.json["displayName"], "Sales EMEA");
 
     // Strict: RFC 7644 spellings only.
     let cy = server.post("/scim/v2/Users", &strict, &user("cy@globex.example"));
     let cy_path = format!("/scim/v2/Users/{}", cy.json["id"].as_str().expect("id"));
-    send_patch(
-        &server,
-        &cy_path,
-        &strict,
-        &json!([{"op": "Replace", "path": "active", "value": false}]),
-    )
-    .assert_error(400, Some("invalidSyntax"));
-    send_patch(
-        &server,
-        &cy_path,
-        &strict,
-        &json!([{"op": "replace", "path": "active", "value": "False"}]),
-    )
-    .assert_error(400, Some("invalidValue"));
-    let strict_ok = send_patch(
-        &server,
+    server
+        .patch(
+            &cy_path,
+            &strict,
+            &json!([{"op": "Replace", "path": "active", "value": false}]),
+        )
+        .assert_error(400, Some("invalidSyntax"));
+    server
+        .patch(
+            &cy_path,
+            &strict,
+            &json!([{"op": "replace", "path": "active", "value": "False"}]),
+        )
+        .assert_error(400, Some("invalidValue"));
+    let strict_ok = server.patch(
         &cy_path,
         &strict,
         &json!([{"op": "replace", "path": "active", "value": false}]),
@@ -174,8 +152,7 @@ fn profiles_change_only_their_tenants_behaviour() {
     );
     put.assert_error(400, Some("invalidValue"));
     // …while the standard tenant accepts Entra's dialect.
-    let lenient = send_patch(
-        &server,
+    let lenient = server.patch(
         &bob_path,
         &standard,
         &json!([{"op": "Replace", "path": "active", "value": "False"}]),

@@ -251,7 +251,7 @@ fn primary_as_boolean(path: &str) -> String {
                 let start = at + "primary eq ".len();
                 out.replace_range(start..start + literal.len(), &literal[1..literal.len() - 1]);
             }
-            from = at + needle.len().min(out.len() - at);
+            from = at + 1;
         }
     }
     out

@@ -2,6 +2,7 @@
 //! and [`apply_in_memory`], the reference implementation the stores are tested against.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
@@ -150,6 +151,43 @@ impl ListPage {
             ..Self::default()
         }
     }
+}
+
+/// [`apply_in_memory`] for a store that knows each resource's key in its own stable order
+/// (`keyed`, ascending by key): a cursor page (`query.keyset`) is cut by key from the
+/// matches, any other query as `apply_in_memory` cuts it.
+pub fn apply_in_memory_keyed(
+    keyed: Vec<(i64, Resource)>,
+    kind: ResourceKind,
+    registry: &SchemaRegistry,
+    query: &ListQuery,
+) -> ListPage {
+    let Some(keyset) = query.keyset else {
+        let resources = keyed.into_iter().map(|(_, resource)| resource).collect();
+        return apply_in_memory(resources, kind, registry, query);
+    };
+    let keys: HashMap<String, i64> = keyed
+        .iter()
+        .map(|(key, resource)| (resource.id.clone(), *key))
+        .collect();
+    let everything = ListQuery {
+        start_index: 1,
+        count: u64::MAX,
+        ..query.clone()
+    };
+    let resources = keyed.into_iter().map(|(_, resource)| resource).collect();
+    // Unsorted (cursor pages are only by keyset then), so the matches keep the key order.
+    let matched = apply_in_memory(resources, kind, registry, &everything)
+        .resources
+        .into_iter()
+        .map(|resource| {
+            (
+                keys.get(&resource.id).copied().unwrap_or_default(),
+                resource,
+            )
+        })
+        .collect();
+    keyset_page(matched, keyset, query.count)
 }
 
 /// The page `keyset` selects from `keyed`, the matching resources in the store's insertion

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use scim_core::query::{Keyset, ListPage, ListQuery, SortOrder, apply_in_memory, keyset_page};
+use scim_core::query::{Keyset, ListPage, ListQuery, SortOrder, apply_in_memory_keyed};
 use scim_core::{Expand, ResourceKind, SchemaRegistry, StoreError};
 
 use crate::columns::{Column, ResourceQuery};
@@ -183,31 +183,11 @@ impl ListPlan {
                     .iter()
                     .map(|stored| (stored.resource.id.clone(), stored.seq))
                     .collect();
-                let candidates = candidates.into_iter().map(|stored| stored.resource);
-                let mut page = match query.keyset {
-                    // Candidates come in insertion order, and so do the matches.
-                    Some(keyset) => {
-                        let everything = ListQuery {
-                            start_index: 1,
-                            count: u64::MAX,
-                            ..query.clone()
-                        };
-                        let matched =
-                            apply_in_memory(candidates.collect(), kind, registry, &everything);
-                        let keyed = matched
-                            .resources
-                            .into_iter()
-                            .map(|resource| {
-                                (
-                                    seqs.get(&resource.id).copied().unwrap_or_default(),
-                                    resource,
-                                )
-                            })
-                            .collect();
-                        keyset_page(keyed, keyset, query.count)
-                    }
-                    None => apply_in_memory(candidates.collect(), kind, registry, query),
-                };
+                let keyed = candidates
+                    .into_iter()
+                    .map(|stored| (stored.seq, stored.resource))
+                    .collect();
+                let mut page = apply_in_memory_keyed(keyed, kind, registry, query);
                 let missing = expansion.minus(*reads);
                 if missing.applies_to(kind) {
                     let mut stored: Vec<StoredResource> = page

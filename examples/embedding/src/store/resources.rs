@@ -1,7 +1,7 @@
 //! `ResourceRepository`: Users and Groups, group membership as rows, lists answered by the
 //! core's own evaluator.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use async_trait::async_trait;
 use scim_core::fold::fold_key;
@@ -125,41 +125,18 @@ impl ResourceRepository for MemoryStore {
             groups: expand.groups || read.groups,
             licenses: expand.licenses || read.licenses,
         };
-        let (candidates, keys): (Vec<Resource>, HashMap<String, i64>) = self
+        let keyed = self
             .read(tenant, |data| {
                 data.resources
                     .iter()
                     .zip(&data.keys)
                     .filter(|(resource, _)| resource.kind == kind)
-                    .map(|(resource, key)| {
-                        (data.expanded(resource, loaded), (resource.id.clone(), *key))
-                    })
-                    .unzip()
+                    .map(|(resource, key)| (*key, data.expanded(resource, loaded)))
+                    .collect()
             })
             .unwrap_or_default();
-        let mut page = match query.keyset {
-            // A cursor page: the matches in creation order, from the cursor's key on.
-            Some(keyset) => {
-                let everything = ListQuery {
-                    start_index: 1,
-                    count: u64::MAX,
-                    ..query.clone()
-                };
-                let matched = query::apply_in_memory(candidates, kind, registry, &everything);
-                let keyed = matched
-                    .resources
-                    .into_iter()
-                    .map(|resource| {
-                        (
-                            keys.get(&resource.id).copied().unwrap_or_default(),
-                            resource,
-                        )
-                    })
-                    .collect();
-                query::keyset_page(keyed, keyset, query.count)
-            }
-            None => query::apply_in_memory(candidates, kind, registry, query),
-        };
+        // A cursor page is cut by the keys, which follow creation order.
+        let mut page = query::apply_in_memory_keyed(keyed, kind, registry, query);
         let unwanted = loaded.minus(expand).attributes(kind);
         for resource in &mut page.resources {
             for attribute in &unwanted {
