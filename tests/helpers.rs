@@ -307,6 +307,19 @@ impl Server {
         self.send_at(base, "POST", path, Some(token), &[], Some(body.as_bytes()))
     }
 
+    /// PATCHes `operations` on another process serving the same store (a replica's `base`).
+    pub(crate) fn patch_at(
+        &self,
+        base: &str,
+        path: &str,
+        token: &str,
+        operations: &Value,
+    ) -> Reply {
+        let body = serde_json::json!({"schemas": [PATCH_OP], "Operations": operations});
+        let body = body.to_string();
+        self.send_at(base, "PATCH", path, Some(token), &[], Some(body.as_bytes()))
+    }
+
     fn send_at(
         &self,
         base: &str,

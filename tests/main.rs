@@ -19,6 +19,7 @@ mod entra;
 mod errors;
 mod events;
 mod faults;
+mod hardening;
 mod import;
 mod isolation;
 mod jobs;

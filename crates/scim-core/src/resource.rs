@@ -197,6 +197,15 @@ impl Resource {
     pub fn str_attribute(&self, name: &str) -> Option<&str> {
         self.attributes.get(name).and_then(Value::as_str)
     }
+
+    /// How the resource is shown where it is referenced (a member's or a group's
+    /// `display`): its displayName, else a user's userName.
+    pub fn display(&self) -> Option<&str> {
+        self.str_attribute("displayName").or(match self.kind {
+            ResourceKind::User => self.str_attribute("userName"),
+            ResourceKind::Group => None,
+        })
+    }
 }
 
 /// RFC 3339 with milliseconds and `Z`, the form every timestamp we emit takes.

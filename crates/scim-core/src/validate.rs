@@ -14,7 +14,13 @@
 //! - a plain string where a complex attribute with a `value` sub-attribute belongs (Entra ID
 //!   sends `manager` as the manager's id) is taken as `{"value": <string>}`;
 //! - `password` is validated and then dropped: a license server has no use for it, and what
-//!   is never stored cannot leak.
+//!   is never stored cannot leak;
+//! - text no store can hold is refused up front, naming the attribute (400 `invalidValue`),
+//!   identically on every store: U+0000 (PostgreSQL's text cannot hold it), and values of
+//!   the attributes the stores index (`userName`, `externalId`, `displayName`) longer than
+//!   [`MAX_KEY_BYTES`], as sent or once case-folded (an index entry has a size limit).
+//!   Unpaired UTF-16 surrogates never get this far: they are not Unicode, and the JSON
+//!   reader refuses them.
 
 use chrono::DateTime;
 use serde_json::{Map, Value};
@@ -23,6 +29,15 @@ use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
 use crate::resource::ResourceKind;
 use crate::schema::{AttrType, AttributeDef, Mutability, Schema, SchemaRegistry};
+
+/// The most bytes (UTF-8) a value of an indexed attribute (`userName`, `externalId`,
+/// `displayName`) may hold, as sent and once case-folded: far above what directories allow
+/// (Entra ID's userPrincipalName is at most 113 characters, a displayName 256), and safely
+/// below what a database index entry can hold.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// The core attributes both stores keep in indexed columns.
+const INDEXED: [&str; 3] = ["userName", "externalId", "displayName"];
 
 /// The legacy Microsoft group schema URI Entra ID sends in a group's `schemas`; accepted and
 /// ignored.
@@ -234,6 +249,9 @@ fn put(
     let Some(checked) = checked else {
         return Ok(());
     };
+    if extension.is_none() && INDEXED.contains(&def.name) {
+        check_key_length(def.name, &checked)?;
+    }
     let target = match extension {
         None => out,
         Some(urn) => match out
@@ -304,7 +322,10 @@ fn check_single(def: &AttributeDef, value: &Value, path: &str) -> ScimResult<Opt
     };
     let checked = match def.ty {
         AttrType::String | AttrType::Reference => match value {
-            Value::String(_) => value.clone(),
+            Value::String(text) => {
+                check_text(text, path)?;
+                value.clone()
+            }
             _ => return Err(wrong("a string")),
         },
         AttrType::Binary => match value {
@@ -334,6 +355,38 @@ fn check_single(def: &AttributeDef, value: &Value, path: &str) -> ScimResult<Opt
         AttrType::Complex => return check_complex(def, value, path),
     };
     Ok(Some(checked))
+}
+
+/// Refuses text no store can hold: U+0000.
+fn check_text(text: &str, path: &str) -> ScimResult<()> {
+    if text.contains('\0') {
+        return Err(ScimError::InvalidValue(format!(
+            "'{path}' holds U+0000 (NUL), which SCIM text cannot contain"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a value of an indexed attribute longer than [`MAX_KEY_BYTES`], as sent or once
+/// case-folded (the form the stores index).
+fn check_key_length(name: &str, value: &Value) -> ScimResult<()> {
+    let Value::String(text) = value else {
+        return Ok(());
+    };
+    let too_long = |bytes: usize, how: &str| {
+        ScimError::InvalidValue(format!(
+            "'{name}' is too long{how}: {bytes} bytes of UTF-8, at most {MAX_KEY_BYTES} are \
+             accepted"
+        ))
+    };
+    if text.len() > MAX_KEY_BYTES {
+        return Err(too_long(text.len(), ""));
+    }
+    let folded = crate::fold::fold_key(text).len();
+    if folded > MAX_KEY_BYTES {
+        return Err(too_long(folded, " once case-folded"));
+    }
+    Ok(())
 }
 
 fn check_complex(def: &AttributeDef, value: &Value, path: &str) -> ScimResult<Option<Value>> {
@@ -541,12 +594,65 @@ mod tests {
                 "invalidValue",
                 "base64",
             ),
+            // Text no store can hold, refused naming where it is.
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "nul\u{0}here"}),
+                "invalidValue",
+                "'userName' holds U+0000",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "x", "name": {"givenName": "a\u{0}"}}),
+                "invalidValue",
+                "'name.givenName' holds U+0000",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "x", "emails": [{"value": "\u{0}"}]}),
+                "invalidValue",
+                "'emails.value' holds U+0000",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA], "userName": "x", ENTERPRISE_USER_SCHEMA: {"department": "\u{0}"}}),
+                "invalidValue",
+                "'department' holds U+0000",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "u".repeat(MAX_KEY_BYTES + 1)}),
+                "invalidValue",
+                "'userName' is too long: 1025 bytes",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "x", "externalId": "é".repeat(513)}),
+                "invalidValue",
+                "'externalId' is too long: 1026 bytes",
+            ),
+            // U+1F88 (3 bytes) folds to U+1F00 U+03B9 (5 bytes): short as sent, too long
+            // once folded.
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "x", "displayName": "\u{1F88}".repeat(300)}),
+                "invalidValue",
+                "'displayName' is too long once case-folded: 1500 bytes",
+            ),
         ];
         for (body, scim_type, detail) in cases {
             let err = validate(&body).unwrap_err();
             assert_eq!(err.scim_type(), Some(scim_type), "{body}: {err}");
             assert!(err.detail().contains(detail), "{body}: {err}");
         }
+    }
+
+    #[test]
+    fn indexed_values_up_to_the_limit_are_kept() {
+        let long = "u".repeat(MAX_KEY_BYTES);
+        let out = validate(
+            &json!({"schemas": [USER_SCHEMA], "userName": long, "title": "t".repeat(100_000)}),
+        )
+        .unwrap();
+        assert_eq!(out["userName"].as_str().map(str::len), Some(MAX_KEY_BYTES));
+        assert_eq!(
+            out["title"].as_str().map(str::len),
+            Some(100_000),
+            "unindexed text is not limited"
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! - `members`: one query for the members of all the groups, in the order the members were
 //!   created: `{"value": id, "type": "User"|"Group", "display": …}`, `display` being the
-//!   label the client added the member with.
+//!   label the client added the member with, else the member's own (its displayName, else
+//!   its userName), so that a group shows who its members are.
 //! - `groups`: one query for the groups the users are direct members of, then one per level
 //!   of nesting for the groups those are members of, until no new group turns up (so cycles
 //!   end). Direct groups come first, then indirect ones, each in the order the groups were
@@ -100,11 +101,12 @@ fn members_of(
                 resources::id,
                 resources::kind,
                 group_members::display,
+                resources::display,
             ))
-            .load::<(i64, String, String, Option<String>)>(connection)
+            .load::<(i64, String, String, Option<String>, Option<String>)>(connection)
             .map_err(from_diesel)?;
-        for (group, id, kind, display) in rows {
-            let member = member_reference(&id, display.as_deref(), &kind);
+        for (group, id, kind, label, own) in rows {
+            let member = member_reference(&id, label.or(own).as_deref(), &kind);
             members.entry(group).or_default().push(member);
         }
     }

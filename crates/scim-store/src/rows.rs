@@ -168,7 +168,7 @@ impl ResourceState {
             user_name_key: user_name.map(fold_key),
             external_id: resource.external_id().map(str::to_owned),
             display_name_key: display_name.map(fold_key),
-            display: display_name.or(user_name).map(str::to_owned),
+            display: resource.display().map(str::to_owned),
             data: stored_data(resource)?,
         })
     }

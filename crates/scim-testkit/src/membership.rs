@@ -426,8 +426,8 @@ pub async fn users_show_direct_and_indirect_groups<F: StoreFactory>(factory: &F)
 }
 
 /// `members` and `groups` are loaded only when asked for, are never stored with the resource
-/// (a written copy of them is dropped); members show the label they were added with, groups
-/// their displayName.
+/// (a written copy of them is dropped); members show the label they were added with, else
+/// their own displayName (or userName), read as it is now; groups their displayName.
 pub async fn memberships_load_only_when_asked<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
@@ -464,7 +464,7 @@ pub async fn memberships_load_only_when_asked<F: StoreFactory>(factory: &F) {
         shown.attributes["members"],
         json!([
             {"value": "u1", "display": "alice", "type": "User"},
-            {"value": "u2", "type": "User"},
+            {"value": "u2", "display": "Bob B", "type": "User"},
         ])
     );
     // The label is the client's: renaming the member leaves it.
@@ -479,6 +479,29 @@ pub async fn memberships_load_only_when_asked<F: StoreFactory>(factory: &F) {
         .unwrap();
     let shown = read(&store, &acme, ResourceKind::Group, "g1", MEMBERS).await;
     assert_eq!(shown.attributes["members"][0]["display"], json!("alice"));
+    // A member added without a label shows its own, as it is now: renaming it shows.
+    let bob_renamed = with(
+        next_version(&user("u2", "bob"), 5),
+        "displayName",
+        json!("Robert"),
+    );
+    store
+        .update(&writer(tenant), &bob_renamed, 1, &[])
+        .await
+        .unwrap();
+    let shown = read(&store, &acme, ResourceKind::Group, "g1", MEMBERS).await;
+    assert_eq!(shown.attributes["members"][1]["display"], json!("Robert"));
+    let no_display_name = next_version(&next_version(&user("u2", "bob"), 5), 6);
+    store
+        .update(&writer(tenant), &no_display_name, 2, &[])
+        .await
+        .unwrap();
+    let shown = read(&store, &acme, ResourceKind::Group, "g1", MEMBERS).await;
+    assert_eq!(
+        shown.attributes["members"][1]["display"],
+        json!("bob"),
+        "else its userName"
+    );
     let groups = read(&store, &acme, ResourceKind::User, "u2", GROUPS).await;
     assert_eq!(
         groups.attributes["groups"],

@@ -4,7 +4,7 @@
 //!
 //! - `members` of a group: its members in the order they were created, each
 //!   `{"value", "display", "type": "User"|"Group"}`, `display` being the label the member
-//!   was added with;
+//!   was added with, else the member's own (displayName, else userName);
 //! - `groups` of a user: the groups it is a direct member of, then those it is in through
 //!   nested groups (each group once, cycles included), each part in the order the groups
 //!   were created, `{"value", "display", "type": "direct"|"indirect"}`;
@@ -29,12 +29,7 @@ pub struct Memberships {
 impl Memberships {
     /// Records a resource; call in the order they were created.
     pub fn created(&mut self, resource: &Resource) {
-        let display = resource
-            .str_attribute("displayName")
-            .or_else(|| match resource.kind {
-                ResourceKind::User => resource.str_attribute("userName"),
-                ResourceKind::Group => None,
-            });
+        let display = resource.display();
         self.created.push((
             resource.id.clone(),
             resource.kind,
@@ -83,9 +78,10 @@ impl Memberships {
         };
         self.created
             .iter()
-            .filter_map(|(id, kind, _)| {
-                let display = members.get(id)?;
-                Some(member_reference(id, display.as_deref(), kind.as_str()))
+            .filter_map(|(id, kind, own)| {
+                let label = members.get(id)?;
+                let display = label.as_deref().or(own.as_deref());
+                Some(member_reference(id, display, kind.as_str()))
             })
             .collect()
     }

@@ -298,7 +298,17 @@ impl Lexer {
                     )));
                 }
                 Some('"') => return Ok(out),
-                Some('\\') => out.push(self.escape(pos)?),
+                Some('\\') => match self.escape(pos)? {
+                    // No stored text holds NUL (validation refuses it), and PostgreSQL
+                    // cannot even compare with it.
+                    '\0' => {
+                        return Err(invalid(format!(
+                            "the string starting at position {start} holds U+0000 (NUL), which \
+                             SCIM text cannot contain"
+                        )));
+                    }
+                    c => out.push(c),
+                },
                 Some(c) if c < ' ' => {
                     return Err(invalid(format!(
                         "control character U+{:04X} at position {pos} must be escaped in a \
@@ -1037,6 +1047,11 @@ mod tests {
             (
                 "userName eq \"a\tb\"",
                 "control character U+0009 at position 14 must be escaped in a string",
+            ),
+            (
+                "userName eq \"a\\u0000\"",
+                "the string starting at position 12 holds U+0000 (NUL), which SCIM text cannot \
+                 contain",
             ),
             ("n eq 01", "malformed number '01' at position 5"),
             ("n eq 1.", "malformed number '1.' at position 5"),

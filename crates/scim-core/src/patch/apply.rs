@@ -245,7 +245,11 @@ impl<'r> Engine<'r> {
     /// one whose value holds them under the URN; a remove removes every attribute of an
     /// extension (the core schema's attributes cannot all go).
     fn apply_schema(&mut self, operation: &PatchOperation, urn: &'static str) -> ScimResult<()> {
-        match operation.op {
+        let op = match (operation.op, &operation.value) {
+            (_, Some(Value::Null)) => PatchOp::Remove,
+            (op, _) => op,
+        };
+        match op {
             PatchOp::Remove if self.is_core(urn) => Err(ScimError::Mutability(format!(
                 "'{urn}' is the core schema of the resource; remove its attributes one by one"
             ))),
@@ -333,6 +337,12 @@ impl<'r> Engine<'r> {
         target: &Target<'r>,
         value: Option<&Value>,
     ) -> ScimResult<()> {
+        // An add or replace of `null` (RFC 7643 §2.5: unassigned) clears the target, as a
+        // remove of it does; where nothing is set it changes nothing.
+        let (op, value) = match value {
+            Some(Value::Null) => (PatchOp::Remove, None),
+            _ => (op, value),
+        };
         if self.kind == ResourceKind::Group
             && target.extension.is_none()
             && target.attr.name == MEMBERS
@@ -444,15 +454,23 @@ impl<'r> Engine<'r> {
 
     /// Sets the sub-attributes of a single-valued complex attribute the value names; the
     /// others stay.
+    /// Sub-attributes the value sets to `null` are cleared.
     fn merge(&mut self, target: &Target<'r>, value: &Value) -> ScimResult<()> {
-        let Some(Value::Object(new)) = check_attribute(target.attr, value, &target.path)? else {
-            return Ok(());
+        let cleared = nulled_sub_attributes(target.attr, value);
+        let new = match check_attribute(target.attr, value, &target.path)? {
+            Some(Value::Object(new)) => new,
+            _ if cleared.is_empty() => return Ok(()),
+            _ => Map::new(),
         };
         let slot = self.slot(target)?;
         let entry = slot
             .entry(target.attr.name)
             .or_insert_with(|| Value::Object(Map::new()));
-        merge_into(target.attr, entry, new, &target.path)
+        merge_into(target.attr, entry, new, &target.path)?;
+        for sub in cleared {
+            set_sub(entry, sub, None, &target.path)?;
+        }
+        Ok(())
     }
 
     /// `attr.sub` without a filter: the sub-attribute of a single-valued complex attribute,
@@ -722,6 +740,20 @@ impl<'r> Engine<'r> {
     }
 }
 
+/// The sub-attributes of `attr` a complex value names with `null` (RFC 7643 §2.5: to be
+/// unassigned).
+fn nulled_sub_attributes<'a>(attr: &'a AttributeDef, value: &Value) -> Vec<&'a AttributeDef> {
+    let Value::Object(fields) = value else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .filter(|(_, v)| v.is_null())
+        .filter_map(|(name, _)| attr.sub_attribute(name))
+        .filter(|sub| !matches!(sub.mutability, Mutability::ReadOnly))
+        .collect()
+}
+
 /// The value of an add or replace, which the request parser guarantees.
 fn required(op: PatchOp, value: Option<&Value>) -> ScimResult<&Value> {
     value.ok_or_else(|| ScimError::InvalidSyntax(format!("'{op:?}' needs a 'value'")))
@@ -941,6 +973,11 @@ fn member(def: &AttributeDef, item: &Value) -> ScimResult<Member> {
         .and_then(|raw| raw.iter().find(|(k, _)| k.eq_ignore_ascii_case("display")))
         .and_then(|(_, v)| v.as_str())
         .map(str::to_owned);
+    if display.as_deref().is_some_and(|d| d.contains('\0')) {
+        return Err(ScimError::InvalidValue(
+            "'members.display' holds U+0000 (NUL), which SCIM text cannot contain".into(),
+        ));
+    }
     Ok(Member {
         value,
         kind,

@@ -38,4 +38,6 @@ mod tests;
 
 pub use apply::{Member, MemberChange, PatchOutcome, apply_patch};
 pub use path::PatchPath;
-pub use request::{PATCH_OP_SCHEMA, PatchOp, PatchOperation, PatchRequest, parse_patch};
+pub use request::{
+    MAX_PATCH_OPERATIONS, PATCH_OP_SCHEMA, PatchOp, PatchOperation, PatchRequest, parse_patch,
+};

@@ -8,6 +8,11 @@ use crate::error::{ScimError, ScimResult};
 /// The schema URI every PATCH body names in `schemas`.
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+/// The most operations one PATCH request may carry (413 beyond it, as `/Bulk` answers
+/// beyond `maxOperations`): identity providers send a few at a time, and a request is
+/// applied as one unit, so its size must stay bounded.
+pub const MAX_PATCH_OPERATIONS: usize = 1000;
+
 /// An operation name; compared case-insensitively (Entra ID sends `Replace`, `Add`,
 /// `Remove`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +28,9 @@ pub struct PatchOperation {
     pub op: PatchOp,
     /// `None` when the client sent no `path` (or an empty one): the target is the resource.
     pub path: Option<PatchPath>,
-    /// `None` when absent or `null`; always present for `add` and `replace`.
+    /// The operation's `value`: always present for `add` and `replace`, where an explicit
+    /// `null` (RFC 7643 §2.5: unassigned) clears the target; `None` for a `remove` without
+    /// one.
     pub value: Option<Value>,
 }
 
@@ -69,6 +76,13 @@ pub fn parse_patch(body: &Value) -> ScimResult<PatchRequest> {
         }
         None => return Err(ScimError::InvalidSyntax("'Operations' is required".into())),
     };
+    if operations.len() > MAX_PATCH_OPERATIONS {
+        return Err(ScimError::PayloadTooLarge(format!(
+            "the request has {} operations; at most {MAX_PATCH_OPERATIONS} are accepted in one \
+             PATCH",
+            operations.len()
+        )));
+    }
     let operations = operations
         .iter()
         .enumerate()
@@ -107,7 +121,12 @@ fn parse_operation(index: usize, op: &Value) -> ScimResult<PatchOperation> {
         Some(Value::String(text)) => Some(PatchPath::parse(text)?),
         Some(_) => return Err(syntax("'path' must be a string".into())),
     };
-    let value = field("value").filter(|v| !v.is_null()).cloned();
+    // `"value": null` on add or replace means "unassigned" (RFC 7643 §2.5): the target is
+    // cleared. On a remove, null is no value list.
+    let value = match (op, field("value")) {
+        (PatchOp::Remove, Some(Value::Null)) | (_, None) => None,
+        (_, Some(value)) => Some(value.clone()),
+    };
     match (op, &path, &value) {
         (PatchOp::Add | PatchOp::Replace, _, None) => {
             Err(syntax(format!("'{name}' needs a 'value'")))
@@ -190,5 +209,22 @@ mod tests {
             let err = parse_patch(&body).unwrap_err();
             assert_eq!(err.scim_type(), Some(scim_type), "{body}: {err}");
         }
+    }
+
+    #[test]
+    fn operations_are_capped() {
+        let op = json!({"op": "add", "path": "title", "value": "x"});
+        let body =
+            |n: usize| json!({"schemas": [PATCH_OP_SCHEMA], "Operations": vec![op.clone(); n]});
+        assert_eq!(
+            parse_patch(&body(MAX_PATCH_OPERATIONS))
+                .unwrap()
+                .operations
+                .len(),
+            MAX_PATCH_OPERATIONS
+        );
+        let err = parse_patch(&body(MAX_PATCH_OPERATIONS + 1)).unwrap_err();
+        assert_eq!(err.status(), 413, "{err}");
+        assert!(err.detail().contains("1001 operations"), "{err}");
     }
 }

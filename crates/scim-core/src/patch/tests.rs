@@ -403,6 +403,130 @@ fn remove_operations() {
     ]);
 }
 
+/// RFC 7643 §2.5: `null` is "unassigned", so an add or replace of `null` clears its target
+/// (Microsoft's validator sends `{"op": "Replace", "path": "title", "value": null}`), and is
+/// a no-op where nothing is set.
+#[test]
+fn null_values_clear_what_they_name() {
+    check_user_cases(vec![
+        (
+            "a simple attribute (Microsoft's validator)",
+            json!([{"op": "Replace", "path": "title", "value": null}]),
+            |u| {
+                u.as_object_mut().unwrap().remove("title");
+            },
+        ),
+        (
+            "add of null clears too",
+            json!([{"op": "add", "path": "displayName", "value": null}]),
+            |u| {
+                u.as_object_mut().unwrap().remove("displayName");
+            },
+        ),
+        (
+            "a complex attribute",
+            json!([{"op": "replace", "path": "name", "value": null}]),
+            |u| {
+                u.as_object_mut().unwrap().remove("name");
+            },
+        ),
+        (
+            "a sub-attribute",
+            json!([{"op": "replace", "path": "name.givenName", "value": null}]),
+            |u| {
+                u["name"].as_object_mut().unwrap().remove("givenName");
+            },
+        ),
+        (
+            "a sub-attribute named null inside a complex value",
+            json!([{"op": "replace", "path": "name", "value": {"givenName": null, "middleName": "J"}}]),
+            |u| {
+                let name = u["name"].as_object_mut().unwrap();
+                name.remove("givenName");
+                name.insert("middleName".into(), json!("J"));
+            },
+        ),
+        (
+            "path-less, simple and sub-attributes",
+            json!([{"op": "replace", "value": {"title": null, "name.familyName": null, "name": {"formatted": null}}}]),
+            |u| {
+                u.as_object_mut().unwrap().remove("title");
+                let name = u["name"].as_object_mut().unwrap();
+                name.remove("familyName");
+                name.remove("formatted");
+            },
+        ),
+        (
+            "a multi-valued attribute",
+            json!([{"op": "replace", "path": "emails", "value": null}]),
+            |u| {
+                u.as_object_mut().unwrap().remove("emails");
+            },
+        ),
+        (
+            "a sub-attribute of the elements a filter selects",
+            json!([{"op": "replace", "path": "addresses[type eq \"home\"].locality", "value": null}]),
+            |u| {
+                u["addresses"][1]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("locality");
+            },
+        ),
+        (
+            "a filter that selects nothing: nothing to clear, no noTarget",
+            json!([{"op": "replace", "path": "emails[type eq \"other\"].value", "value": null}]),
+            |_| {},
+        ),
+        (
+            "an extension attribute",
+            json!([{"op": "Replace", "path": format!("{ENTERPRISE}:department"), "value": null}]),
+            |u| {
+                u[ENTERPRISE].as_object_mut().unwrap().remove("department");
+            },
+        ),
+        (
+            "an extension sub-attribute",
+            json!([{"op": "replace", "path": format!("{ENTERPRISE}:manager.value"), "value": null}]),
+            |u| {
+                u[ENTERPRISE].as_object_mut().unwrap().remove("manager");
+            },
+        ),
+        (
+            "a whole extension",
+            json!([{"op": "replace", "path": ENTERPRISE, "value": null}]),
+            |u| {
+                u.as_object_mut().unwrap().remove(ENTERPRISE);
+            },
+        ),
+        (
+            "nothing is set: no change",
+            json!([
+                {"op": "replace", "path": "nickName", "value": null},
+                {"op": "add", "path": "x509Certificates", "value": null},
+                {"op": "replace", "path": "name.honorificPrefix", "value": null},
+            ]),
+            |_| {},
+        ),
+    ]);
+    // A required attribute cannot be cleared, by null no more than by remove.
+    let err = apply(
+        ResourceKind::User,
+        &bjensen(),
+        json!([{"op": "replace", "path": "userName", "value": null}]),
+    )
+    .unwrap_err();
+    assert_eq!(err.scim_type(), Some("mutability"), "{err}");
+    // A group's members: null clears them all.
+    let outcome = apply(
+        ResourceKind::Group,
+        &group(),
+        json!([{"op": "replace", "path": "members", "value": null}]),
+    )
+    .unwrap();
+    assert_eq!(outcome.members, [MemberChange::RemoveAll]);
+}
+
 #[test]
 fn primary_stays_unique() {
     check_user_cases(vec![

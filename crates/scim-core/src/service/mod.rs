@@ -12,6 +12,7 @@ mod plan;
 mod receivers;
 mod resources;
 mod tenants;
+mod turns;
 
 pub use admin::{AdminError, AdminService, InactiveHolder, TenantDashboard};
 pub use batch::BatchOp;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::plan::{plan_create, plan_patch, plan_replace};
+use super::turns::Turns;
 use crate::compat::Deactivation;
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
@@ -22,8 +23,11 @@ use crate::schema::SchemaRegistry;
 use crate::tenant::TenantId;
 
 /// How often a write without `If-Match` is re-planned when a concurrent write got there
-/// first, before the client is told to retry.
-const WRITE_ATTEMPTS: usize = 3;
+/// first. Writers of one resource take turns within a process ([`Turns`]), so only a
+/// writer of another process (a replica, the CLI) can get in between; each lost attempt is
+/// another writer's success, so this bound is never reached short of a hundred replicas
+/// writing one resource at once. Past it the client is told to retry (503).
+const WRITE_ATTEMPTS: usize = 100;
 
 /// An `If-Match` condition (RFC 7232 §3.1 as SCIM uses it, RFC 7644 §3.14).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -86,6 +90,8 @@ pub struct ResourceService {
     pub(super) registry: Arc<SchemaRegistry>,
     pub(super) clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    /// Writers of one resource take turns.
+    turns: Arc<Turns>,
 }
 
 impl ResourceService {
@@ -100,6 +106,7 @@ impl ResourceService {
             registry,
             clock,
             ids,
+            turns: Arc::default(),
         }
     }
 
@@ -175,6 +182,7 @@ impl ResourceService {
         id: &str,
         expand: Expand,
     ) -> ScimResult<Resource> {
+        check_id(kind, id)?;
         self.repo
             .get(tenant, kind, id, expand)
             .await
@@ -193,6 +201,7 @@ impl ResourceService {
         precondition: &Precondition,
     ) -> ScimResult<Resource> {
         let tenant = &caller.tenant;
+        let _turn = self.turns.take(tenant, kind, id).await;
         for _ in 0..WRITE_ATTEMPTS {
             let now = self.clock.now();
             let Some(planned) = self
@@ -222,7 +231,7 @@ impl ResourceService {
                 Err(e) => return Err(write_error(e, &planned.resource)),
             }
         }
-        Err(conflicting_writes(kind, id))
+        Err(conflicting_writes())
     }
 
     /// Plans a replacement from the resource as it is now. A group's members are replaced
@@ -294,6 +303,7 @@ impl ResourceService {
     ) -> ScimResult<Resource> {
         let tenant = &caller.tenant;
         let request = parse_patch(body)?;
+        let _turn = self.turns.take(tenant, kind, id).await;
         for _ in 0..WRITE_ATTEMPTS {
             let now = self.clock.now();
             let planned = match self
@@ -316,7 +326,7 @@ impl ResourceService {
                 Err(e) => return Err(write_error(e, &planned.resource)),
             }
         }
-        Err(conflicting_writes(kind, id))
+        Err(conflicting_writes())
     }
 
     /// Plans a PATCH from the resource as it is now; `None` when it changes nothing.
@@ -470,6 +480,7 @@ impl ResourceService {
         id: &str,
         precondition: &Precondition,
     ) -> ScimResult<Option<i64>> {
+        check_id(kind, id)?;
         if *precondition == Precondition::None {
             return Ok(None);
         }
@@ -600,14 +611,24 @@ pub(super) fn write_error(error: StoreError, resource: &Resource) -> ScimError {
     }
 }
 
+/// An id holding U+0000 names no resource (no store can hold one): 404 without asking
+/// the store, which could not even compare with it.
+fn check_id(kind: ResourceKind, id: &str) -> ScimResult<()> {
+    if id.contains('\0') {
+        return Err(ScimError::NotFound(format!("{kind} not found")));
+    }
+    Ok(())
+}
+
 fn not_found(kind: ResourceKind, id: &str) -> ScimError {
     ScimError::NotFound(format!("{kind} {id} not found"))
 }
 
-fn conflicting_writes(kind: ResourceKind, id: &str) -> ScimError {
-    ScimError::PreconditionFailed(format!(
-        "{kind} {id} was changed by concurrent requests; read it again and retry"
-    ))
+/// A write without `If-Match` that lost every attempt to writers of other processes: the
+/// resource is too busy to be written now, which no precondition of the client's explains
+/// (a 412 would tell an IdP its request was wrong), so it is told to retry.
+fn conflicting_writes() -> ScimError {
+    ScimError::Unavailable
 }
 
 /// Maps a storage failure to what the client sees. `Unavailable`'s cause is logged by the
@@ -816,6 +837,49 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(replaced.str_attribute("userName"), Some("b"));
+    }
+
+    /// Without `If-Match`, losing races to writers of other processes is never a 412: the
+    /// write is planned again until it lands (here after 40 lost attempts), and a resource
+    /// too busy to write even after [`WRITE_ATTEMPTS`] answers 503 (retry), never 412.
+    #[tokio::test]
+    async fn patches_without_if_match_outlast_lost_races() {
+        let body = json!({"schemas": [crate::patch::PATCH_OP_SCHEMA], "Operations": [
+            {"op": "replace", "path": "title", "value": "x"},
+        ]});
+        let patch = |lost: usize| {
+            let mut repo = MockResourceRepository::new();
+            repo.expect_get()
+                .returning(|_, _, _, _| Ok(Some(stored(3))));
+            let mut seq = mockall::Sequence::new();
+            repo.expect_update()
+                .times(lost.min(WRITE_ATTEMPTS))
+                .in_sequence(&mut seq)
+                .returning(|_, _, _, _| Err(StoreError::VersionMismatch));
+            if lost < WRITE_ATTEMPTS {
+                repo.expect_update()
+                    .times(1)
+                    .in_sequence(&mut seq)
+                    .returning(|_, _, _, _| Ok(()));
+            }
+            let svc = service(repo);
+            let body = body.clone();
+            async move {
+                svc.patch(
+                    &caller(),
+                    ResourceKind::User,
+                    "u1",
+                    &body,
+                    &Precondition::None,
+                    Expand::default(),
+                )
+                .await
+            }
+        };
+        let patched = patch(40).await.unwrap();
+        assert_eq!(patched.str_attribute("userName"), Some("a"));
+        let err = patch(WRITE_ATTEMPTS).await.unwrap_err();
+        assert_eq!(err.status(), 503, "{err}");
     }
 
     #[tokio::test]

@@ -392,14 +392,14 @@ impl TenantData {
                     .resources
                     .iter()
                     .filter_map(|member| {
-                        self.members.iter().find(|row| {
+                        let row = self.members.iter().find(|row| {
                             row.group == resource.id
                                 && row.member == member.id
                                 && row.kind == member.kind
-                        })
-                    })
-                    .map(|row| {
-                        member_reference(&row.member, row.display.as_deref(), row.kind.as_str())
+                        })?;
+                        // The client's label, else the member's own.
+                        let display = row.display.as_deref().or(member.display());
+                        Some(member_reference(&row.member, display, row.kind.as_str()))
                     })
                     .collect();
                 set_or_remove(
