@@ -104,6 +104,20 @@ pub(crate) fn issue_token(store: &Store, slug: &str) -> String {
     out.lines().last().expect("token line").trim().to_owned()
 }
 
+/// Creates an OAuth client of tenant `slug` (`client create` prints it as JSON on its last
+/// line): its id and secret.
+pub(crate) fn create_client(store: &Store, slug: &str) -> (String, String) {
+    let out = cli(store, &["client", "create", "--tenant", slug]);
+    let last: Value = serde_json::from_str(out.lines().last().expect("a last line")).expect("JSON");
+    (
+        last["client_id"].as_str().expect("client_id").to_owned(),
+        last["client_secret"]
+            .as_str()
+            .expect("client_secret")
+            .to_owned(),
+    )
+}
+
 /// Starts `scim-server serve` on a free port: the process and its base URL.
 fn spawn(database_url: &str, flags: &[&str], log_level: &str, logs: Stdio) -> (Child, String) {
     spawn_limited(database_url, flags, log_level, logs, None)
@@ -464,6 +478,9 @@ impl Reply {
         detail
     }
 }
+
+/// The `--metrics-token` of tests that scrape `/metrics`.
+pub(crate) const METRICS_TOKEN: &str = "metrics-token-of-the-acceptance-tests-0123456789";
 
 pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub(crate) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";

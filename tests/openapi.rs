@@ -23,7 +23,12 @@ fn every_documented_operation_is_routed_and_no_other_method_is() {
     // A poll without events answers after its wait: keep it short.
     let server = Server::start_with(
         store,
-        &["--poll-wait-seconds", "1"],
+        &[
+            "--poll-wait-seconds",
+            "1",
+            "--metrics-token",
+            crate::helpers::METRICS_TOKEN,
+        ],
         "warn",
         std::process::Stdio::inherit(),
     );

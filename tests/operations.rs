@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Server, Store, UNREACHABLE_RECEIVER, USER_SCHEMA, add_receiver, cli, tenant_with_token,
+    METRICS_TOKEN, Server, Store, UNREACHABLE_RECEIVER, USER_SCHEMA, add_receiver, cli,
+    tenant_with_token,
 };
 use crate::receiver::{Answer, Receiver};
 
@@ -53,7 +54,12 @@ fn metrics_hold_requests_latencies_seats_connections_and_delivery_lag() {
     add_receiver(&store, UNREACHABLE_RECEIVER);
     let server = Server::start_with(
         store,
-        &["--webhook-first-backoff-ms", "5000"],
+        &[
+            "--webhook-first-backoff-ms",
+            "5000",
+            "--metrics-token",
+            METRICS_TOKEN,
+        ],
         "warn",
         Stdio::inherit(),
     );
@@ -65,7 +71,7 @@ fn metrics_hold_requests_latencies_seats_connections_and_delivery_lag() {
     assert_eq!(server.get("/scim/v2/Users/nope", &token).status, 404);
     assert_eq!(server.get("/scim/v2/Users", "scim_wrong").status, 401);
 
-    let scraped = server.send("GET", "/metrics", None, &[], None);
+    let scraped = server.get("/metrics", METRICS_TOKEN);
     assert_eq!(scraped.status, 200, "{}", scraped.text);
     assert!(
         scraped
@@ -399,34 +405,80 @@ fn sigterm_settles_the_pushes_in_flight() {
     assert_eq!(figures[0]["pending"], 0, "{figures}");
 }
 
+/// Metrics name every tenant, its pools and its traffic: the SCIM listener never serves
+/// them without the metrics token (404 when none is set, 401 without it), and the separate
+/// metrics listener asks for the token too once one is set.
 #[test]
-fn metrics_can_move_off_the_scim_listener() {
-    let store = Store::sqlite();
-    // A free port: bound, noted and let go.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let address = format!("127.0.0.1:{port}");
-    let server = Server::start_with(
-        store,
-        &["--metrics-listen", &address],
-        "warn",
-        Stdio::inherit(),
-    );
-    let on_scim = server.send("GET", "/metrics", None, &[], None);
-    assert_eq!(on_scim.status, 404, "{}", on_scim.text);
+fn metrics_are_never_public_on_the_scim_listener() {
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    };
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .into();
-    let mut apart = agent
-        .get(&format!("http://{address}/metrics"))
-        .call()
-        .expect("the metrics listener answers");
-    assert_eq!(apart.status().as_u16(), 200);
-    let text = apart.body_mut().read_to_string().expect("text");
+    let scrape = |url: &str, token: Option<&str>| {
+        let mut request = agent.get(url);
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut response = request.call().expect("the listener answers");
+        let text = response.body_mut().read_to_string().expect("text");
+        (response.status().as_u16(), text)
+    };
+
+    // By default: not served at all.
+    let store = Store::sqlite();
+    tenant_with_token(&store, "acme");
+    let server = Server::start(store);
+    let on_scim = server.send("GET", "/metrics", None, &[], None);
+    assert_eq!(on_scim.status, 404, "{}", on_scim.text);
+
+    // A separate listener: served there, still not on the SCIM listener.
+    let address = format!("127.0.0.1:{}", free_port());
+    let server = Server::start_with(
+        Store::sqlite(),
+        &["--metrics-listen", &address],
+        "warn",
+        Stdio::inherit(),
+    );
+    assert_eq!(server.send("GET", "/metrics", None, &[], None).status, 404);
+    let (status, text) = scrape(&format!("http://{address}/metrics"), None);
+    assert_eq!(status, 200);
     assert!(text.contains("scim_build_info{version=\""), "{text}");
     // The SCIM request above is counted there.
     assert!(text.contains("route=\"unmatched\""), "{text}");
+
+    // A token: required on both listeners.
+    let address = format!("127.0.0.1:{}", free_port());
+    let store = Store::sqlite();
+    let token = tenant_with_token(&store, "acme");
+    let server = Server::start_with(
+        store,
+        &[
+            "--metrics-listen",
+            &address,
+            "--metrics-token",
+            METRICS_TOKEN,
+        ],
+        "warn",
+        Stdio::inherit(),
+    );
+    for refused in [
+        server.send("GET", "/metrics", None, &[], None),
+        server.get("/metrics", &token),
+        server.get("/metrics", &format!("{METRICS_TOKEN}x")),
+    ] {
+        assert_eq!(refused.status, 401, "{}", refused.text);
+        assert!(!refused.text.contains("acme"), "{}", refused.text);
+    }
+    let scraped = server.get("/metrics", METRICS_TOKEN);
+    assert_eq!(scraped.status, 200, "{}", scraped.text);
+    assert!(scraped.text.contains("scim_build_info"), "{}", scraped.text);
+    let apart = format!("http://{address}/metrics");
+    assert_eq!(scrape(&apart, None).0, 401);
+    assert_eq!(scrape(&apart, Some(METRICS_TOKEN)).0, 200);
 }

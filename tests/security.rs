@@ -7,9 +7,9 @@ use std::process::Stdio;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{Server, Store, USER_SCHEMA, cli, tenant_with_token};
+use crate::helpers::{Server, Store, USER_SCHEMA, create_client, tenant_with_token};
 
 #[test]
 fn tenants_over_their_rate_limit_get_429_with_retry_after() {
@@ -50,12 +50,7 @@ fn tenants_over_their_rate_limit_get_429_with_retry_after() {
 fn no_secret_reaches_the_logs() {
     let store = Store::sqlite();
     let token = tenant_with_token(&store, "acme");
-    let client = cli(&store, &["client", "create", "--tenant", "acme"]);
-    let client: Value = serde_json::from_str(client.lines().last().expect("json")).expect("json");
-    let (id, secret) = (
-        client["client_id"].as_str().expect("id").to_owned(),
-        client["client_secret"].as_str().expect("secret").to_owned(),
-    );
+    let (id, secret) = create_client(&store, "acme");
     let dir = tempfile::tempdir().expect("temp dir");
     let log_path = dir.path().join("server.log");
     let logs = File::create(&log_path).expect("log file");
@@ -156,4 +151,121 @@ fn deeply_nested_json_is_refused_precisely() {
     assert!(detail.contains("recursion limit"), "{detail}");
     // The server is still there.
     assert_eq!(server.get("/scim/v2/Users", &token).json["totalResults"], 0);
+}
+
+/// What a caller without a working credential can make the server do is bounded per
+/// client address: malformed credentials never reach the store, a refused one is
+/// remembered, an address whose refusals exhaust `--auth-rate-burst` is held back (429)
+/// from further lookups, token requests and health checks, while a credential that works
+/// is never held back.
+#[test]
+fn unauthenticated_work_is_limited_per_client_address() {
+    let store = Store::sqlite();
+    let token = tenant_with_token(&store, "acme");
+    let (client_id, _) = create_client(&store, "acme");
+    let server = Server::start_with(
+        store,
+        &[
+            "--auth-rate-limit",
+            "1",
+            "--auth-rate-burst",
+            "3",
+            "--credential-cache-seconds",
+            "60",
+        ],
+        "warn",
+        Stdio::inherit(),
+    );
+    // Accepted, and from now on remembered.
+    assert_eq!(server.get("/scim/v2/Users", &token).status, 200);
+    // Malformed credentials are refused without a lookup, and do not count.
+    let malformed_basic = format!("Basic {}", STANDARD.encode("not a client:x"));
+    for _ in 0..10 {
+        for bad in ["garbage", "scim_short", &"a".repeat(5000)] {
+            server.get("/scim/v2/Users", bad).assert_error(401, None);
+        }
+        let reply = server.send(
+            "GET",
+            "/scim/v2/Users",
+            None,
+            &[("Authorization", malformed_basic.as_str())],
+            None,
+        );
+        reply.assert_error(401, None);
+    }
+    // One unknown token, sent again and again, is looked up once (and counted once).
+    let unknown = |n: usize| format!("scim_{n:_>43}");
+    for _ in 0..10 {
+        server
+            .get("/scim/v2/Users", &unknown(0))
+            .assert_error(401, None);
+    }
+    // Distinct unknown tokens: each a refused lookup, until the burst is spent.
+    let mut refused = 1;
+    let limited = loop {
+        let reply = server.get("/scim/v2/Users", &unknown(refused));
+        if reply.status == 429 {
+            break reply;
+        }
+        reply.assert_error(401, None);
+        refused += 1;
+        assert!(refused < 20, "never held back");
+    };
+    assert!(refused >= 3, "the burst of 3 refusals passes: {refused}");
+    assert!(limited.assert_error(429, None).contains("retry after"));
+    assert!(limited.header("retry-after").is_some());
+    // The working credential is not held back: it is remembered.
+    assert_eq!(server.get("/scim/v2/Users", &token).status, 200);
+    // Token requests and health checks from the address are.
+    let form = format!("grant_type=client_credentials&client_id={client_id}&client_secret=scim_x");
+    let issued = server.send(
+        "POST",
+        "/oauth/token",
+        None,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(form.as_bytes()),
+    );
+    assert_eq!(issued.status, 429, "{}", issued.text);
+    assert_eq!(issued.json["error"], "slow_down");
+    assert!(issued.header("retry-after").is_some());
+    let health = server.send("GET", "/healthz", None, &[], None);
+    assert_eq!(health.status, 429, "{}", health.text);
+}
+
+/// Every response, success or error, tells browsers not to sniff its type and nobody to
+/// store it (the JWK Set alone may be cached).
+#[test]
+fn responses_are_never_sniffed_nor_stored() {
+    let store = Store::sqlite();
+    let token = tenant_with_token(&store, "acme");
+    let server = Server::start(store);
+    let replies = [
+        server.get("/scim/v2/Users", &token),
+        server.get("/scim/v2/Users/nope", &token),
+        server.send("GET", "/scim/v2/Users", None, &[], None),
+        server.send("GET", "/healthz", None, &[], None),
+        server.send("GET", "/admin", None, &[], None),
+        server.send("GET", "/no/such/path", None, &[], None),
+    ];
+    for reply in &replies {
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{}",
+            reply.text
+        );
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("no-store"),
+            "{}",
+            reply.text
+        );
+        assert!(
+            reply.header("strict-transport-security").is_none(),
+            "no HSTS over plain HTTP"
+        );
+    }
+    let jwks = server.send("GET", "/.well-known/jwks.json", None, &[], None);
+    assert_eq!(jwks.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(jwks.header("x-content-type-options"), Some("nosniff"));
 }

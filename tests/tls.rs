@@ -138,18 +138,43 @@ fn https_and_per_tenant_client_certificates() {
     // globex pinned nothing: any connection, with or without a certificate.
     assert_eq!(status(&anonymous, &base, &globex), 200);
     assert_eq!(status(&with_other, &base, &globex), 200);
-    // A refused request says why, as a SCIM error.
-    let refused = anonymous
-        .get(format!("{base}/scim/v2/Users"))
-        .header("Authorization", format!("Bearer {acme}"))
-        .call()
-        .expect("HTTPS exchange")
-        .into_body()
-        .read_to_string()
-        .expect("body");
+    // A connection without the pinned certificate gets exactly what a wrong token gets:
+    // it learns nothing about the token it sent.
+    let answer = |token: &str| {
+        let response = anonymous
+            .get(format!("{base}/scim/v2/Users"))
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .expect("HTTPS exchange");
+        let challenges: Vec<String> = response
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        let status = response.status().as_u16();
+        let body = response.into_body().read_to_string().expect("body");
+        (status, challenges, body)
+    };
+    let unknown = format!("scim_{}", "x".repeat(43));
+    let (refused, wrong) = (answer(&acme), answer(&unknown));
+    assert_eq!(refused, wrong, "the same 401 either way");
     assert!(
-        refused.contains("requires a TLS client certificate"),
-        "{refused}"
+        refused.2.contains("the bearer token is not valid"),
+        "{}",
+        refused.2
+    );
+    // Served over HTTPS, every response asks the browser to stay on it.
+    let response = with_pinned
+        .get(format!("{base}/scim/v2/ServiceProviderConfig"))
+        .call()
+        .expect("HTTPS exchange");
+    assert_eq!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000")
     );
 
     // Removing the pin opens acme to any connection again, once the server's credential

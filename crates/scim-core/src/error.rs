@@ -54,7 +54,7 @@ pub enum ScimError {
     NotImplemented(String),
     #[error("license pool '{pool}' has no free seat: {used} of {seats} seats are assigned")]
     SeatsExhausted { pool: String, seats: i64, used: i64 },
-    #[error("too many requests for this tenant; retry after {retry_after} s")]
+    #[error("too many requests; retry after {retry_after} s")]
     RateLimited { retry_after: u64 },
     #[error("the store is unavailable; retry later")]
     Unavailable,

@@ -59,6 +59,28 @@ pub fn is_valid_slug(slug: &str) -> bool {
 /// (secret scanners) and never confused with other credentials.
 pub const TOKEN_PREFIX: &str = "scim_";
 
+/// Characters of a secret after [`TOKEN_PREFIX`]: 256 random bits, base64url without
+/// padding.
+pub const SECRET_CHARS: usize = 43;
+
+/// Whether `text` has the shape of a secret this server issues (a token, an access token,
+/// a client secret, a dashboard session): [`TOKEN_PREFIX`] and [`SECRET_CHARS`] base64url
+/// characters. Anything else is refused without asking the store.
+pub fn is_secret_shaped(text: &str) -> bool {
+    text.strip_prefix(TOKEN_PREFIX).is_some_and(|rest| {
+        rest.len() == SECRET_CHARS
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// Whether `id` could be an OAuth client's id (ours are UUIDs): 1 to 64 ASCII letters,
+/// digits and `-`.
+pub fn is_client_id_shaped(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// The SHA-256 of a token: what the store keeps instead of the token.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TokenHash(pub String);
@@ -141,6 +163,29 @@ mod tests {
         assert!(hash.matches(&TokenHash::of("abc")));
         assert!(!hash.matches(&TokenHash::of("abd")));
         assert_eq!(format!("{hash:?}"), "TokenHash(..)");
+    }
+
+    #[test]
+    fn secrets_and_client_ids_have_our_shape() {
+        let secret = format!(
+            "scim_{}",
+            "aB3-_".repeat(9).chars().take(43).collect::<String>()
+        );
+        assert!(is_secret_shaped(&secret));
+        for bad in [
+            "scim_short",
+            &secret[1..],
+            &format!("{secret}x"),
+            &secret.replace('a', "+"),
+            &secret.replace('a', "\0"),
+            "",
+        ] {
+            assert!(!is_secret_shaped(bad), "{bad}");
+        }
+        assert!(is_client_id_shaped("3f9c2a7e-1b2c-4d5e-8f90-123456789abc"));
+        for bad in ["", "c 1", "c1\0", &"c".repeat(65), "c1:x"] {
+            assert!(!is_client_id_shaped(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use scim_core::ScimError;
+use scim_core::service::Credential;
 use scim_core::tenant::Principal;
 
 use crate::error::ApiError;
@@ -49,24 +50,28 @@ impl FromRequest for Caller {
         let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or(ApiError(ScimError::Internal))?;
-            let principal = match credentials? {
-                Some(Credentials::Bearer(token)) => {
-                    state.tenants.authenticate_bearer(&token).await?
-                }
-                Some(Credentials::Basic(id, secret)) => {
-                    state.tenants.authenticate_basic(&id, &secret).await?
-                }
-                None => return Err(missing()),
+            let credentials = credentials?.ok_or_else(missing)?;
+            let credential = match &credentials {
+                Credentials::Bearer(token) => Credential::Bearer(token),
+                Credentials::Basic(id, secret) => Credential::Client { id, secret },
             };
+            let client = state.config.trusted_proxies.client_of(&req);
+            let principal = state
+                .tenants
+                .authenticate(credential, &state.lookup_limit(client))
+                .await?;
             tracing::Span::current()
                 .record("tenant", principal.tenant_slug.as_str())
                 .record("credential", principal.credential_id.as_str());
+            // A connection without the certificate the tenant pinned gets exactly the
+            // answer a wrong credential gets: it learns nothing about the credential.
             if !principal.client_certs.is_empty()
                 && !peer.is_some_and(|peer| principal.client_certs.contains(&peer.sha256))
             {
-                return Err(ApiError(ScimError::Unauthorized(
-                    "this tenant requires a TLS client certificate it has pinned".into(),
-                )));
+                tracing::info!(
+                    "refused: the connection lacks the tenant's pinned client certificate"
+                );
+                return Err(ApiError(credential.refusal()));
             }
             req.extensions_mut()
                 .insert(AuthenticatedTenant(principal.tenant_slug.clone()));

@@ -1,12 +1,14 @@
 //! The HTTP adapter: SCIM 2.0 over actix-web (RFC 7644). It turns requests into calls of
 //! the core's use cases and core results into SCIM JSON; it holds no business rule.
 
+mod address;
 mod admin;
 mod auth;
 mod body;
 mod context;
 mod error;
 mod handlers;
+mod headers;
 mod openapi;
 mod params;
 mod rate;
@@ -15,9 +17,12 @@ mod routes;
 mod sets;
 mod state;
 
+pub use address::TrustedProxies;
 pub use auth::{AuthenticatedTenant, PeerCertificate};
 pub use context::RequestId;
 pub use error::ApiError;
+pub use handlers::health::HealthCheck;
+pub use headers::security_headers;
 pub use openapi::document as openapi_document;
 pub use rate::{RateLimit, RateLimiter};
 pub use routes::{configure, endpoint};

@@ -22,6 +22,8 @@ enum Auth {
     Client,
     /// The dashboard's session cookie (from a login link of `admin login-link`).
     Admin,
+    /// The operator's metrics token (`--metrics-token`).
+    Metrics,
 }
 
 /// One documented operation outside the resource types' own endpoints.
@@ -63,8 +65,10 @@ const OPERATIONS: &[Operation] = &[
         method: "get",
         path: "/metrics",
         tag: "operations",
-        summary: "Prometheus metrics (OpenMetrics text)",
-        auth: Auth::None,
+        summary: "Prometheus metrics (OpenMetrics text). Served on --listen only with \
+                  --metrics-token set (404 otherwise), and then only to that token; on \
+                  --metrics-listen to that token when one is set",
+        auth: Auth::Metrics,
         body: None,
         ok: (200, "application/openmetrics-text"),
     },
@@ -262,6 +266,8 @@ pub fn document(registry: &SchemaRegistry) -> Value {
                            "description": "A tenant token (`token issue`) or an access token from /oauth/token"},
                 "basic": {"type": "http", "scheme": "basic",
                           "description": "An OAuth client's id and secret (`client create`)"},
+                "metricsToken": {"type": "http", "scheme": "bearer",
+                                 "description": "The operator's --metrics-token"},
                 "adminSession": {"type": "apiKey", "in": "cookie", "name": "scim_admin",
                                  "description": "The dashboard's session, opened by a login link of `scim-server admin login-link`"},
             },
@@ -339,6 +345,7 @@ fn security(auth: Auth) -> Value {
         Auth::Tenant => json!([{"bearer": []}, {"basic": []}]),
         Auth::Client => json!([{"basic": []}, {}]),
         Auth::Admin => json!([{"adminSession": []}]),
+        Auth::Metrics => json!([{"metricsToken": []}]),
     }
 }
 

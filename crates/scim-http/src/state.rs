@@ -1,16 +1,20 @@
 //! What every handler shares.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scim_core::SchemaRegistry;
 use scim_core::schema::TenantSchemas;
 use scim_core::service::{
-    AdminService, BulkJobService, BulkService, EventFeedService, LicenseService, ResourceService,
-    TenantService,
+    AdminService, BulkJobService, BulkService, EventFeedService, LicenseService, LookupLimit,
+    ResourceService, TenantService,
 };
+use scim_core::tenant::TenantId;
+use scim_core::{SchemaRegistry, ScimError, ScimResult};
 use tokio::sync::Notify;
 
+use crate::address::TrustedProxies;
+use crate::handlers::health::HealthCheck;
 use crate::rate::RateLimiter;
 use crate::sets::SetSigner;
 
@@ -29,6 +33,11 @@ pub struct HttpConfig {
     pub poll_wait: Duration,
     /// Whether `/ServiceProviderConfig` carries RFC 9967's `securityEvents`.
     pub advertise_security_events: bool,
+    /// The proxies whose `X-Forwarded-For` names the client (for the per-address limit).
+    pub trusted_proxies: TrustedProxies,
+    /// Whether browsers reach the server over HTTPS (it serves TLS, or its public URL is
+    /// `https://`): responses then carry `Strict-Transport-Security`.
+    pub https: bool,
 }
 
 impl Default for HttpConfig {
@@ -40,6 +49,8 @@ impl Default for HttpConfig {
             bulk_max_payload_bytes: 4 * 1024 * 1024,
             poll_wait: Duration::from_secs(25),
             advertise_security_events: true,
+            trusted_proxies: TrustedProxies::default(),
+            https: false,
         }
     }
 }
@@ -64,5 +75,47 @@ pub struct AppState {
     pub schemas: Arc<TenantSchemas>,
     pub config: Arc<HttpConfig>,
     /// Per-tenant request rate limit, shared by every worker.
-    pub limiter: Arc<RateLimiter>,
+    pub limiter: Arc<RateLimiter<TenantId>>,
+    /// Per-client-address limit on the work unauthenticated callers cause: credential
+    /// lookups, token requests, dashboard logins, health checks.
+    pub address_limiter: Arc<RateLimiter<IpAddr>>,
+    /// The last health check, shared so that a flood of probes pings the store once a
+    /// second at most.
+    pub health: Arc<HealthCheck>,
+}
+
+impl AppState {
+    /// Takes a token of the client address's bucket (429 beyond it).
+    pub(crate) fn limit_address(&self, client: IpAddr) -> ScimResult<()> {
+        self.address_limiter
+            .check(&client)
+            .map_err(|retry_after| ScimError::RateLimited { retry_after })
+    }
+
+    /// The per-address limit on credential lookups of a request from `client`.
+    pub(crate) fn lookup_limit(&self, client: IpAddr) -> AddressLookups<'_> {
+        AddressLookups {
+            limiter: &self.address_limiter,
+            client,
+        }
+    }
+}
+
+/// Credential lookups of one client address: held back while its refusals exhausted its
+/// bucket, never counted when they succeed.
+pub(crate) struct AddressLookups<'a> {
+    limiter: &'a RateLimiter<IpAddr>,
+    client: IpAddr,
+}
+
+impl LookupLimit for AddressLookups<'_> {
+    fn before_lookup(&self) -> ScimResult<()> {
+        self.limiter
+            .blocked(&self.client)
+            .map_err(|retry_after| ScimError::RateLimited { retry_after })
+    }
+
+    fn refused(&self) {
+        self.limiter.charge_refusal(&self.client);
+    }
 }

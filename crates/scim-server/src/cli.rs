@@ -308,10 +308,35 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_BULK_MAX_PAYLOAD_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub bulk_max_payload_bytes: usize,
 
-    /// Serve `GET /metrics` on this address (e.g. an internal interface) instead of on
-    /// --listen, where it then answers 404.
+    /// Serve `GET /metrics` on this address (e.g. an internal interface). Metrics name
+    /// every tenant, its pools and its traffic, so --listen never serves them without
+    /// --metrics-token.
     #[arg(long, env = "SCIM_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+
+    /// A bearer token (at least 32 characters) that `GET /metrics` requires, on --listen
+    /// and on --metrics-listen alike: without it, --listen answers 404 for /metrics.
+    /// Prometheus sends it with `authorization: {credentials_file: …}`.
+    #[arg(long, env = "SCIM_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Credential lookups in the store (a credential not judged a moment ago), token
+    /// requests, dashboard logins and health checks each client address may cause per
+    /// second, per server process; beyond it (and the burst) they answer 429 with
+    /// Retry-After. Requests with a credential accepted a moment ago never count. 0 turns
+    /// the limit off.
+    #[arg(long, env = "SCIM_AUTH_RATE_LIMIT", default_value_t = 50)]
+    pub auth_rate_limit: u32,
+
+    /// Such requests a client address may send at once above --auth-rate-limit.
+    #[arg(long, env = "SCIM_AUTH_RATE_BURST", default_value_t = 200)]
+    pub auth_rate_burst: u32,
+
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose `X-Forwarded-For` names
+    /// the client, for --auth-rate-limit; a request from any other peer is counted by
+    /// its own address.
+    #[arg(long, env = "SCIM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIM_WORKERS")]
@@ -387,6 +412,14 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_WEBHOOK_CONCURRENCY", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub webhook_concurrency: u32,
+}
+
+/// An address (a /32 or /128) or a CIDR block.
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{text}' is not an IP address or CIDR block"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -275,7 +275,7 @@ impl Loaded {
 fn mask(name: &str, value: &str) -> String {
     if name == "database-url" {
         crate::wiring::redact_url(value)
-    } else if name.contains("secret") || name.contains("password") {
+    } else if name.contains("secret") || name.contains("password") || name.contains("token") {
         "***".to_owned()
     } else {
         value.to_owned()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -18,6 +18,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use scim_core::ports::{Clock, Webhooks};
 use scim_core::service::{LicenseService, TenantService};
+use scim_core::tenant::TokenHash;
 use scim_store::DieselStore;
 
 use crate::wiring::App;
@@ -288,12 +289,54 @@ impl Metrics {
 }
 
 /// Mounts `GET /metrics`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(scim_http::endpoint("/metrics").route(web::get().to(metrics)));
+pub fn configure(cfg: &mut web::ServiceConfig, token: Option<&MetricsToken>) {
+    cfg.app_data(web::Data::new(token.cloned()))
+        .service(scim_http::endpoint("/metrics").route(web::get().to(metrics)));
+}
+
+/// The bearer token `/metrics` requires, kept as its SHA-256.
+#[derive(Clone)]
+pub struct MetricsToken(TokenHash);
+
+impl MetricsToken {
+    /// The fewest characters a metrics token may have.
+    pub const MIN_CHARS: usize = 32;
+
+    pub fn new(token: &str) -> anyhow::Result<Self> {
+        if token.chars().count() < Self::MIN_CHARS {
+            anyhow::bail!(
+                "--metrics-token must have at least {} characters (e.g. `openssl rand -hex 32`)",
+                Self::MIN_CHARS
+            );
+        }
+        Ok(Self(TokenHash::of(token)))
+    }
+
+    /// Whether the request carries it as `Authorization: Bearer …` (compared in constant
+    /// time).
+    fn admits(&self, req: &HttpRequest) -> bool {
+        req.headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|token| self.0.matches(&TokenHash::of(token.trim())))
+    }
 }
 
 /// `GET /metrics`.
-pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+pub async fn metrics(
+    req: HttpRequest,
+    metrics: web::Data<Metrics>,
+    token: web::Data<Option<MetricsToken>>,
+) -> HttpResponse {
+    if let Some(token) = token.get_ref()
+        && !token.admits(&req)
+    {
+        return HttpResponse::Unauthorized()
+            .insert_header(("WWW-Authenticate", "Bearer realm=\"metrics\""))
+            .content_type("text/plain; charset=utf-8")
+            .body("/metrics needs the metrics token: Authorization: Bearer <token>\n");
+    }
     match metrics.scrape().await {
         Ok(text) => HttpResponse::Ok().content_type(CONTENT_TYPE).body(text),
         Err(error) => {

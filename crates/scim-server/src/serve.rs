@@ -15,12 +15,14 @@ use scim_core::events::{RetryPolicy, issuer};
 use scim_core::service::{
     BulkJobService, BulkService, DeliveryConfig, DeliveryService, EventFeedService,
 };
-use scim_http::{AppState, AuthenticatedTenant, HttpConfig, RateLimit, RateLimiter, SetSigner};
+use scim_http::{
+    AppState, AuthenticatedTenant, HttpConfig, RateLimit, RateLimiter, SetSigner, TrustedProxies,
+};
 use scim_push::{HttpPusher, PushConfig};
 use tracing::Instrument;
 
 use crate::cli::ServeArgs;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsToken};
 use crate::wiring::App;
 
 /// Binds (HTTPS when a certificate is configured), prints `listening on http[s]://ADDR` on
@@ -34,7 +36,18 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         bulk_max_payload_bytes: args.bulk_max_payload_bytes,
         poll_wait: std::time::Duration::from_secs(u64::from(args.poll_wait_seconds)),
         advertise_security_events: args.advertise_security_events,
+        trusted_proxies: TrustedProxies(args.trusted_proxies.clone()),
+        https: args.tls_cert.is_some()
+            || args
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://")),
     };
+    let metrics_token = args
+        .metrics_token
+        .as_deref()
+        .map(MetricsToken::new)
+        .transpose()?;
     let signer = Arc::new(signer(&app).await?);
     let metrics = web::Data::new(Metrics::new(&app));
     let delivery = delivery(&app, &args);
@@ -78,22 +91,37 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
             ))),
         registry: Arc::clone(&app.registry),
         schemas: Arc::clone(&app.schemas),
-        limiter: Arc::new(RateLimiter::new((args.rate_limit > 0).then(|| RateLimit {
-            per_second: f64::from(args.rate_limit),
-            burst: f64::from(args.rate_burst.max(1)),
-        }))),
+        limiter: Arc::new(RateLimiter::new(RateLimit::of(
+            args.rate_limit,
+            args.rate_burst,
+        ))),
+        address_limiter: Arc::new(RateLimiter::new(RateLimit::of(
+            args.auth_rate_limit,
+            args.auth_rate_burst,
+        ))),
+        health: Arc::default(),
         config: Arc::new(http),
     };
-    let separate_metrics = args.metrics_listen.is_some();
+    // Metrics name every tenant, its pools and its traffic: the SCIM listener serves them
+    // only behind the metrics token.
+    let public_metrics = metrics_token.clone();
+    if public_metrics.is_none() && args.metrics_listen.is_none() {
+        tracing::info!(
+            "/metrics is not served: set --metrics-listen (an internal address) or \
+             --metrics-token"
+        );
+    }
     let app_metrics = metrics.clone();
     let mut server = HttpServer::new(move || {
         let state = state.clone();
+        let public_metrics = public_metrics.clone();
         ActixApp::new()
             .app_data(app_metrics.clone())
+            .wrap(from_fn(scim_http::security_headers))
             .wrap(from_fn(trace_request))
             .configure(|cfg| {
-                if !separate_metrics {
-                    crate::metrics::configure(cfg);
+                if let Some(token) = &public_metrics {
+                    crate::metrics::configure(cfg, Some(token));
                 }
             })
             .configure(move |cfg| scim_http::configure(cfg, state))
@@ -126,10 +154,12 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let metrics_server = match &args.metrics_listen {
         Some(listen) => {
             let metrics = metrics.clone();
+            let token = metrics_token.clone();
             let server = HttpServer::new(move || {
+                let token = token.clone();
                 ActixApp::new()
                     .app_data(metrics.clone())
-                    .configure(crate::metrics::configure)
+                    .configure(move |cfg| crate::metrics::configure(cfg, token.as_ref()))
             })
             .workers(1)
             .bind(listen)

@@ -1,11 +1,18 @@
-//! Bearer tokens found valid a moment ago, so that the requests an IdP sends back to back
-//! do not each look their token up in the store.
+//! Credentials judged a moment ago, so that the requests an IdP sends back to back do not
+//! each look their credential up in the store, and a client repeating a bad one costs the
+//! store nothing.
 //!
-//! An entry lives `ttl` (the server's `--credential-cache-seconds`, 5 by default; 0 turns
-//! the cache off) and never past its token's own expiry. The price is that a token revoked
-//! from another process (the CLI, another replica) keeps working for at most `ttl` on a
-//! process that accepted it just before; revocation is not instant, it is bounded.
-//! Refusals are never remembered: a token issued a moment ago works at once.
+//! - An accepted credential lives `ttl` (the server's `--credential-cache-seconds`, 5 by
+//!   default; 0 keeps none) and never past its token's own expiry. The price is that a
+//!   token revoked from another process (the CLI, another replica) keeps working for at
+//!   most `ttl` on a process that accepted it just before; revocation is bounded, not
+//!   instant.
+//! - A refused credential is remembered for [`REFUSAL_TTL`], whatever `ttl` is. That costs
+//!   nothing: a refused secret can never become valid, since every secret is 256 random
+//!   bits made when its credential is (a new token is another secret), and a refusal is
+//!   never an outage (the store failing is not remembered).
+//!
+//! Keys are the SHA-256 of the credential, never the secret.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,21 +24,32 @@ use crate::tenant::{Principal, TokenHash};
 /// Entries kept at most; a full cache drops its stale entries, or else all of them.
 const CAPACITY: usize = 10_000;
 
+/// How long a refusal is remembered.
+pub const REFUSAL_TTL: TimeDelta = TimeDelta::seconds(60);
+
 #[derive(Debug)]
 pub struct CredentialCache {
     ttl: TimeDelta,
     entries: Mutex<HashMap<String, Entry>>,
 }
 
+/// What was decided of a credential a moment ago.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remembered {
+    Accepted(Principal),
+    Refused,
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
-    principal: Principal,
-    /// When the entry stops being used: its time to live, or the token's expiry if sooner.
+    decision: Remembered,
+    /// When the entry stops being used.
     until: DateTime<Utc>,
 }
 
 impl CredentialCache {
-    /// A cache whose entries live `ttl`; zero keeps nothing.
+    /// A cache whose accepted entries live `ttl`; zero keeps none (refusals are kept all
+    /// the same).
     pub fn new(ttl: TimeDelta) -> Self {
         Self {
             ttl,
@@ -39,17 +57,14 @@ impl CredentialCache {
         }
     }
 
-    /// The principal of a token accepted less than `ttl` ago and not expired since.
-    pub fn get(&self, hash: &TokenHash, now: DateTime<Utc>) -> Option<Principal> {
-        if self.ttl <= TimeDelta::zero() {
-            return None;
-        }
+    /// What was decided of the credential of `hash`, if that is still to be relied on.
+    pub fn get(&self, hash: &TokenHash, now: DateTime<Utc>) -> Option<Remembered> {
         let entries = self.lock();
         let entry = entries.get(&hash.0)?;
-        (now < entry.until).then(|| entry.principal.clone())
+        (now < entry.until).then(|| entry.decision.clone())
     }
 
-    /// Remembers a token just accepted, which expires at `expires` if ever.
+    /// Remembers a credential just accepted, which expires at `expires` if ever.
     pub fn put(
         &self,
         hash: &TokenHash,
@@ -61,6 +76,21 @@ impl CredentialCache {
             return;
         }
         let until = expires.map_or(now + self.ttl, |expires| expires.min(now + self.ttl));
+        self.insert(hash, Remembered::Accepted(principal.clone()), until, now);
+    }
+
+    /// Remembers a credential just refused.
+    pub fn refuse(&self, hash: &TokenHash, now: DateTime<Utc>) {
+        self.insert(hash, Remembered::Refused, now + REFUSAL_TTL, now);
+    }
+
+    fn insert(
+        &self,
+        hash: &TokenHash,
+        decision: Remembered,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) {
         let mut entries = self.lock();
         if entries.len() >= CAPACITY && !entries.contains_key(&hash.0) {
             entries.retain(|_, entry| now < entry.until);
@@ -68,13 +98,7 @@ impl CredentialCache {
                 entries.clear();
             }
         }
-        entries.insert(
-            hash.0.clone(),
-            Entry {
-                principal: principal.clone(),
-                until,
-            },
-        );
+        entries.insert(hash.0.clone(), Entry { decision, until });
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -85,7 +109,7 @@ impl CredentialCache {
 }
 
 impl Default for CredentialCache {
-    /// Keeps nothing.
+    /// Keeps no accepted credential (refusals only).
     fn default() -> Self {
         Self::new(TimeDelta::zero())
     }
@@ -119,19 +143,27 @@ mod tests {
         let (a, b) = (TokenHash::of("scim_a"), TokenHash::of("scim_b"));
         cache.put(&a, &principal("a"), None, at(0));
         cache.put(&b, &principal("b"), Some(at(2)), at(0));
-        assert_eq!(cache.get(&a, at(4)), Some(principal("a")));
+        let accepted = |name: &str| Some(Remembered::Accepted(principal(name)));
+        assert_eq!(cache.get(&a, at(4)), accepted("a"));
         assert_eq!(cache.get(&a, at(5)), None, "ttl over");
-        assert_eq!(cache.get(&b, at(1)), Some(principal("b")));
+        assert_eq!(cache.get(&b, at(1)), accepted("b"));
         assert_eq!(cache.get(&b, at(2)), None, "the token expired first");
         assert_eq!(cache.get(&TokenHash::of("scim_c"), at(0)), None);
     }
 
     #[test]
-    fn a_zero_ttl_keeps_nothing() {
+    fn a_zero_ttl_keeps_no_acceptance_but_refusals_all_the_same() {
         let cache = CredentialCache::default();
-        let a = TokenHash::of("scim_a");
+        let (a, b) = (TokenHash::of("scim_a"), TokenHash::of("scim_b"));
         cache.put(&a, &principal("a"), None, at(0));
         assert_eq!(cache.get(&a, at(0)), None);
+        cache.refuse(&b, at(0));
+        assert_eq!(cache.get(&b, at(59)), Some(Remembered::Refused));
+        assert_eq!(
+            cache.get(&b, at(60)),
+            None,
+            "refusals are remembered briefly"
+        );
     }
 
     #[test]
@@ -148,6 +180,9 @@ mod tests {
         let fresh = TokenHash::of("fresh");
         cache.put(&fresh, &principal("fresh"), None, at(10));
         assert_eq!(cache.lock().len(), 1, "the stale ones went");
-        assert_eq!(cache.get(&fresh, at(11)), Some(principal("fresh")));
+        assert_eq!(
+            cache.get(&fresh, at(11)),
+            Some(Remembered::Accepted(principal("fresh")))
+        );
     }
 }

@@ -17,7 +17,7 @@ mod turns;
 pub use admin::{AdminError, AdminService, InactiveHolder, TenantDashboard};
 pub use batch::BatchOp;
 pub use bulk::BulkService;
-pub use credentials::CredentialCache;
+pub use credentials::{CredentialCache, REFUSAL_TTL, Remembered};
 pub use delivery::{DeliveryConfig, DeliveryService, Round};
 pub use feed::{EventFeedService, Polled};
 pub use jobs::{BulkJobService, Progress};
@@ -28,4 +28,7 @@ pub use receivers::{
     is_acceptable_url,
 };
 pub use resources::{Precondition, ResourceService};
-pub use tenants::{ACCESS_TOKEN_LIFETIME, AccessToken, TenantError, TenantService};
+pub use tenants::{
+    ACCESS_TOKEN_LIFETIME, AccessToken, Credential, LookupLimit, TenantError, TenantService,
+    Unlimited,
+};

@@ -8,9 +8,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::{ScimError, ScimResult, StoreError};
 use crate::ports::{Clock, IdGenerator, SecretGenerator, TenantRepository};
-use crate::service::CredentialCache;
+use crate::service::{CredentialCache, Remembered};
 use crate::tenant::{
-    Principal, StoredClient, StoredToken, TOKEN_PREFIX, Tenant, TenantId, TokenHash, is_valid_slug,
+    Principal, StoredClient, StoredToken, TOKEN_PREFIX, Tenant, TenantId, TokenHash,
+    is_client_id_shaped, is_secret_shaped, is_valid_slug,
 };
 
 /// How long an access token from `/oauth/token` lives (DESIGN.md: 60 minutes).
@@ -271,25 +272,37 @@ impl TenantService {
     }
 
     /// The client with this id, when `secret` is its secret. Every failure is the same
-    /// 401, whether the client is unknown or the secret wrong.
+    /// 401, whether the client is unknown or the secret wrong; a pair refused a moment ago
+    /// (or not shaped like ours) is refused without asking the store.
     async fn authenticate_client(
         &self,
         client_id: &str,
         secret: &str,
     ) -> ScimResult<(StoredClient, Tenant)> {
-        let rejected = || ScimError::Unauthorized("the client credentials are not valid".into());
-        let hash = TokenHash::of(secret);
-        let found = self
-            .repo
-            .find_client(client_id)
-            .await
-            .map_err(|e| match e {
-                StoreError::Unavailable(_) => ScimError::Unavailable,
-                _ => rejected(),
-            })?;
+        let credential = Credential::Client {
+            id: client_id,
+            secret,
+        };
+        let key = credential.cache_key();
+        let now = self.clock.now();
+        if !credential.is_well_formed()
+            || self.credentials.get(&key, now) == Some(Remembered::Refused)
+        {
+            return Err(credential.refusal());
+        }
+        let found = match self.repo.find_client(client_id).await {
+            Ok(found) => found,
+            Err(StoreError::Unavailable(_)) => return Err(ScimError::Unavailable),
+            Err(_) => None,
+        };
         match found {
-            Some((client, tenant)) if client.secret_hash.matches(&hash) => Ok((client, tenant)),
-            _ => Err(rejected()),
+            Some((client, tenant)) if client.secret_hash.matches(&TokenHash::of(secret)) => {
+                Ok((client, tenant))
+            }
+            _ => {
+                self.credentials.refuse(&key, now);
+                Err(credential.refusal())
+            }
         }
     }
 
@@ -325,19 +338,6 @@ impl TenantService {
         })
     }
 
-    /// The principal an HTTP Basic `client_id:secret` stands for.
-    pub async fn authenticate_basic(&self, client_id: &str, secret: &str) -> ScimResult<Principal> {
-        let (client, tenant) = self.authenticate_client(client_id, secret).await?;
-        Ok(Principal {
-            tenant: tenant.id,
-            tenant_slug: tenant.slug,
-            credential_id: format!("client:{}", client.id),
-            client_certs: tenant.client_certs,
-            custom_attributes: tenant.custom_attributes,
-            compatibility: tenant.compatibility,
-        })
-    }
-
     /// Pins the client certificates the tenant's requests must present over TLS (their
     /// SHA-256 fingerprints); an empty list requires none.
     pub async fn set_client_certs(
@@ -353,44 +353,165 @@ impl TenantService {
         })
     }
 
-    /// The principal a bearer token stands for. Every failure is the same 401, so a caller
-    /// learns nothing about which tokens exist.
-    pub async fn authenticate_bearer(&self, secret: &str) -> ScimResult<Principal> {
-        let rejected = || ScimError::Unauthorized("the bearer token is not valid".into());
-        let hash = TokenHash::of(secret);
-        let now = self.clock.now();
-        if let Some(principal) = self.credentials.get(&hash, now) {
-            return Ok(principal);
+    /// The principal a credential stands for. Every failure is the same 401 for its
+    /// scheme ([`Credential::refusal`]), so a caller learns nothing about which tokens or
+    /// clients exist.
+    ///
+    /// A credential not shaped like the secrets we issue is refused without the store; one
+    /// judged a moment ago is answered from memory ([`CredentialCache`]); only then is
+    /// `limit` asked whether the store may be (its refusal is returned as it is), and told
+    /// when the store refused the credential.
+    pub async fn authenticate(
+        &self,
+        credential: Credential<'_>,
+        limit: &dyn LookupLimit,
+    ) -> ScimResult<Principal> {
+        if !credential.is_well_formed() {
+            return Err(credential.refusal());
         }
-        let found = self.repo.find_token(&hash).await.map_err(|e| match e {
-            StoreError::Unavailable(_) => ScimError::Unavailable,
-            _ => rejected(),
-        })?;
+        let now = self.clock.now();
+        let key = credential.cache_key();
+        match self.credentials.get(&key, now) {
+            Some(Remembered::Accepted(principal)) => return Ok(principal),
+            Some(Remembered::Refused) => return Err(credential.refusal()),
+            None => {}
+        }
+        limit.before_lookup()?;
+        let (principal, expires) = match credential {
+            Credential::Bearer(secret) => self.look_up_bearer(secret, now).await?,
+            Credential::Client { id, secret } => match self.authenticate_client(id, secret).await {
+                Ok((client, tenant)) => (
+                    Some(principal_of(tenant, format!("client:{}", client.id))),
+                    None,
+                ),
+                Err(ScimError::Unauthorized(_)) => (None, None),
+                Err(other) => return Err(other),
+            },
+        };
+        match principal {
+            Some(principal) => {
+                self.credentials.put(&key, &principal, expires, now);
+                Ok(principal)
+            }
+            None => {
+                self.credentials.refuse(&key, now);
+                limit.refused();
+                Err(credential.refusal())
+            }
+        }
+    }
+
+    /// The principal of a bearer token (`None`: refused) and when the token expires.
+    async fn look_up_bearer(
+        &self,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> ScimResult<(Option<Principal>, Option<DateTime<Utc>>)> {
+        let hash = TokenHash::of(secret);
+        let found = match self.repo.find_token(&hash).await {
+            Ok(found) => found,
+            Err(StoreError::Unavailable(_)) => return Err(ScimError::Unavailable),
+            Err(_) => None,
+        };
         let Some((token, tenant)) = found else {
-            return Err(rejected());
+            return Ok((None, None));
         };
         if !token.hash.matches(&hash) || !token.is_valid_at(now) {
-            return Err(rejected());
+            return Ok((None, None));
         }
         let credential_id = match token.client {
             Some(client) => format!("client:{client}"),
             None => token.id,
         };
-        let principal = Principal {
-            tenant: tenant.id,
-            tenant_slug: tenant.slug,
-            credential_id,
-            client_certs: tenant.client_certs,
-            custom_attributes: tenant.custom_attributes,
-            compatibility: tenant.compatibility,
-        };
-        self.credentials.put(&hash, &principal, token.expires, now);
-        Ok(principal)
+        Ok((Some(principal_of(tenant, credential_id)), token.expires))
     }
 
     /// Whether the store answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.repo.ping().await
+    }
+}
+
+/// The adapter's limit on credential lookups (per client address, say): asked before the
+/// store is, told of every refusal, so that it can hold back whoever keeps presenting bad
+/// credentials without slowing anyone whose credentials work.
+pub trait LookupLimit: Send + Sync {
+    /// Whether the store may be asked; the error is the caller's answer (a 429).
+    fn before_lookup(&self) -> ScimResult<()>;
+    /// The store just refused the credential.
+    fn refused(&self);
+}
+
+/// No limit: every lookup may happen (the CLI's, tests').
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unlimited;
+
+impl LookupLimit for Unlimited {
+    fn before_lookup(&self) -> ScimResult<()> {
+        Ok(())
+    }
+
+    fn refused(&self) {}
+}
+
+/// What an `Authorization` header presents.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// A token the operator issued, or an access token from `/oauth/token`.
+    Bearer(&'a str),
+    /// An OAuth client's id and secret (HTTP Basic, or the token endpoint's form).
+    Client { id: &'a str, secret: &'a str },
+}
+
+impl std::fmt::Debug for Credential<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bearer(_) => f.write_str("Bearer(..)"),
+            Self::Client { .. } => f.write_str("Client(..)"),
+        }
+    }
+}
+
+impl Credential<'_> {
+    /// The one 401 of the scheme, whatever was wrong: an unknown, expired, revoked or
+    /// malformed credential, or a connection without the client certificate the tenant
+    /// pinned.
+    pub fn refusal(&self) -> ScimError {
+        ScimError::Unauthorized(
+            match self {
+                Self::Bearer(_) => "the bearer token is not valid",
+                Self::Client { .. } => "the client credentials are not valid",
+            }
+            .into(),
+        )
+    }
+
+    /// Whether it could be one we issued (see [`is_secret_shaped`]).
+    fn is_well_formed(&self) -> bool {
+        match self {
+            Self::Bearer(secret) => is_secret_shaped(secret),
+            Self::Client { id, secret } => is_client_id_shaped(id) && is_secret_shaped(secret),
+        }
+    }
+
+    /// The key it is remembered under: the SHA-256 of the token, or of the client's id and
+    /// secret (a client id holds no newline).
+    fn cache_key(&self) -> TokenHash {
+        match self {
+            Self::Bearer(secret) => TokenHash::of(secret),
+            Self::Client { id, secret } => TokenHash::of(&format!("{id}\n{secret}")),
+        }
+    }
+}
+
+fn principal_of(tenant: Tenant, credential_id: String) -> Principal {
+    Principal {
+        tenant: tenant.id,
+        tenant_slug: tenant.slug,
+        credential_id,
+        client_certs: tenant.client_certs,
+        custom_attributes: tenant.custom_attributes,
+        compatibility: tenant.compatibility,
     }
 }
 
@@ -422,6 +543,11 @@ mod tests {
         )
     }
 
+    /// A secret of the shape we issue, telling itself apart by `name`.
+    fn secret(name: &str) -> String {
+        format!("scim_{name:_<43}")
+    }
+
     fn client(secret: &str) -> StoredClient {
         StoredClient {
             id: "c1".into(),
@@ -431,11 +557,19 @@ mod tests {
         }
     }
 
+    const NO_LIMIT: &Unlimited = &Unlimited;
+
+    fn basic<'a>(id: &'a str, secret: &'a str) -> Credential<'a> {
+        Credential::Client { id, secret }
+    }
+
     #[tokio::test]
     async fn clients_get_short_lived_tokens_and_basic_access() {
         let mut repo = MockTenantRepository::new();
+        let good = secret("client");
+        let stored = good.clone();
         repo.expect_find_client()
-            .returning(|id| Ok((id == "c1").then(|| (client("scim_client-secret"), acme()))));
+            .returning(move |id| Ok((id == "c1").then(|| (client(&stored), acme()))));
         repo.expect_insert_client_token()
             .withf(|token, at| {
                 token.client.as_deref() == Some("c1")
@@ -446,10 +580,7 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(()));
         let svc = service(repo);
-        let issued = svc
-            .issue_access_token("c1", "scim_client-secret")
-            .await
-            .unwrap();
+        let issued = svc.issue_access_token("c1", &good).await.unwrap();
         assert_eq!(issued.secret, "scim_new-secret");
         assert_eq!(issued.expires_in, TimeDelta::minutes(60));
         assert!(
@@ -457,16 +588,25 @@ mod tests {
             "no secret in Debug"
         );
         let principal = svc
-            .authenticate_basic("c1", "scim_client-secret")
+            .authenticate(basic("c1", &good), NO_LIMIT)
             .await
             .unwrap();
         assert_eq!(principal.credential_id, "client:c1");
-        // Unknown client and wrong secret are the same 401.
-        for (id, secret) in [("c1", "scim_wrong"), ("c9", "scim_client-secret")] {
+        // Unknown client, wrong secret, and a malformed pair are the same 401.
+        let wrong = secret("wrong");
+        for (id, secret) in [
+            ("c1", wrong.as_str()),
+            ("c9", &good),
+            ("c 1", &good),
+            ("c1", "x"),
+        ] {
             let token = svc.issue_access_token(id, secret).await.unwrap_err();
-            let basic = svc.authenticate_basic(id, secret).await.unwrap_err();
+            let via_basic = svc
+                .authenticate(basic(id, secret), NO_LIMIT)
+                .await
+                .unwrap_err();
             assert_eq!(token.to_string(), "the client credentials are not valid");
-            assert_eq!(basic.to_string(), token.to_string());
+            assert_eq!(via_basic, token);
         }
     }
 
@@ -497,41 +637,119 @@ mod tests {
     #[tokio::test]
     async fn bearer_tokens_choose_their_tenant_until_they_expire() {
         let mut repo = MockTenantRepository::new();
-        repo.expect_find_token().returning(|hash| {
-            Ok(if *hash == TokenHash::of("scim_good") {
-                Some((token("scim_good", None), acme()))
-            } else if *hash == TokenHash::of("scim_old") {
-                Some((
-                    token("scim_old", Some(now() - TimeDelta::seconds(1))),
-                    acme(),
-                ))
+        let (good, old) = (secret("good"), secret("old"));
+        let (g, o) = (good.clone(), old.clone());
+        repo.expect_find_token().returning(move |hash| {
+            Ok(if *hash == TokenHash::of(&g) {
+                Some((token(&g, None), acme()))
+            } else if *hash == TokenHash::of(&o) {
+                Some((token(&o, Some(now() - TimeDelta::seconds(1))), acme()))
             } else {
                 None
             })
         });
         let svc = service(repo);
-        let principal = svc.authenticate_bearer("scim_good").await.unwrap();
+        let principal = svc
+            .authenticate(Credential::Bearer(&good), NO_LIMIT)
+            .await
+            .unwrap();
         assert_eq!(principal.tenant_slug, "acme");
         assert_eq!(principal.credential_id, "tok1");
-        for bad in ["scim_old", "scim_unknown"] {
-            let err = svc.authenticate_bearer(bad).await.unwrap_err();
+        for bad in [old.as_str(), &secret("unknown")] {
+            let err = svc
+                .authenticate(Credential::Bearer(bad), NO_LIMIT)
+                .await
+                .unwrap_err();
             assert_eq!(err.status(), 401, "{bad}");
         }
     }
 
+    /// Credentials that are not shaped like ours, and credentials refused a moment ago,
+    /// never reach the store nor the caller's limit; the limit runs only before a lookup,
+    /// and its refusal is what the caller gets.
+    #[tokio::test]
+    async fn malformed_and_recently_refused_credentials_cost_the_store_nothing() {
+        let mut repo = MockTenantRepository::new();
+        // One lookup each: the unknown token, and the unknown client.
+        repo.expect_find_token().times(1).returning(|_| Ok(None));
+        repo.expect_find_client().times(1).returning(|_| Ok(None));
+        let svc = service(repo);
+        /// Counts what it is asked and told.
+        #[derive(Default)]
+        struct Counting {
+            asked: std::sync::atomic::AtomicUsize,
+            refused: std::sync::atomic::AtomicUsize,
+        }
+        impl LookupLimit for Counting {
+            fn before_lookup(&self) -> ScimResult<()> {
+                self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+            fn refused(&self) {
+                self.refused
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let counting = Counting::default();
+        let count = &counting;
+        let long = "a".repeat(10_000);
+        for malformed in [
+            "scim_short",
+            "Bearer",
+            long.as_str(),
+            "scim_with space_______________________________",
+        ] {
+            let err = svc.authenticate(Credential::Bearer(malformed), count).await;
+            assert_eq!(err.unwrap_err().status(), 401);
+        }
+        let unknown = secret("unknown");
+        for _ in 0..5 {
+            let err = svc.authenticate(Credential::Bearer(&unknown), count).await;
+            assert_eq!(err.unwrap_err().status(), 401);
+            let err = svc.authenticate(basic("c9", &unknown), count).await;
+            assert_eq!(err.unwrap_err().status(), 401);
+            let err = svc.issue_access_token("c9", &unknown).await;
+            assert_eq!(err.unwrap_err().status(), 401);
+        }
+        let seen = |n: &std::sync::atomic::AtomicUsize| n.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(seen(&counting.asked), 2, "asked once per lookup");
+        assert_eq!(seen(&counting.refused), 2, "told of each refusal");
+        // The limit's own refusal comes back as it is, and nothing is looked up.
+        struct Closed;
+        impl LookupLimit for Closed {
+            fn before_lookup(&self) -> ScimResult<()> {
+                Err(ScimError::RateLimited { retry_after: 7 })
+            }
+            fn refused(&self) {}
+        }
+        let other = secret("other");
+        let refused = svc
+            .authenticate(Credential::Bearer(&other), &Closed)
+            .await
+            .unwrap_err();
+        assert_eq!(refused, ScimError::RateLimited { retry_after: 7 });
+    }
+
     /// With a credential cache, a token accepted once is not looked up again until the
-    /// cache's time to live is over (then it is, and a revocation shows); refusals and
-    /// store failures are never remembered.
+    /// cache's time to live is over (then it is, and a revocation shows); store failures
+    /// are never remembered.
     #[tokio::test]
     async fn accepted_tokens_are_looked_up_once_per_time_to_live() {
         use std::sync::atomic::{AtomicI64, Ordering};
 
+        let good = secret("good");
         let mut repo = MockTenantRepository::new();
         let revoked = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let gone = Arc::clone(&revoked);
-        repo.expect_find_token().times(4).returning(move |hash| {
-            let found = *hash == TokenHash::of("scim_good") && !gone.load(Ordering::SeqCst);
-            Ok(found.then(|| (token("scim_good", None), acme())))
+        let stored = good.clone();
+        let outage = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let down = Arc::clone(&outage);
+        repo.expect_find_token().times(3).returning(move |hash| {
+            if down.load(Ordering::SeqCst) {
+                return Err(StoreError::unavailable("down"));
+            }
+            let found = *hash == TokenHash::of(&stored) && !gone.load(Ordering::SeqCst);
+            Ok(found.then(|| (token(&stored, None), acme())))
         });
         let seconds = Arc::new(AtomicI64::new(0));
         let elapsed = Arc::clone(&seconds);
@@ -546,26 +764,37 @@ mod tests {
             Arc::new(MockSecretGenerator::new()),
         )
         .with_credential_cache(TimeDelta::seconds(5));
+        let bearer = Credential::Bearer(&good);
         // Looked up once, then served from the cache.
         for _ in 0..3 {
-            assert_eq!(
-                svc.authenticate_bearer("scim_good")
-                    .await
-                    .unwrap()
-                    .credential_id,
-                "tok1"
-            );
-        }
-        // An unknown token is looked up (and refused) every time.
-        for _ in 0..2 {
-            assert!(svc.authenticate_bearer("scim_unknown").await.is_err());
+            let principal = svc.authenticate(bearer, NO_LIMIT).await.unwrap();
+            assert_eq!(principal.credential_id, "tok1");
         }
         // Revoked meanwhile: still accepted within the time to live, refused after it.
         revoked.store(true, Ordering::SeqCst);
         seconds.store(4, Ordering::SeqCst);
-        assert!(svc.authenticate_bearer("scim_good").await.is_ok());
+        assert!(svc.authenticate(bearer, NO_LIMIT).await.is_ok());
+        // An outage is not a refusal: not remembered, so the next lookup happens.
+        outage.store(true, Ordering::SeqCst);
         seconds.store(5, Ordering::SeqCst);
-        assert!(svc.authenticate_bearer("scim_good").await.is_err());
+        let err = svc.authenticate(bearer, NO_LIMIT).await.unwrap_err();
+        assert_eq!(err.status(), 503);
+        outage.store(false, Ordering::SeqCst);
+        assert_eq!(
+            svc.authenticate(bearer, NO_LIMIT)
+                .await
+                .unwrap_err()
+                .status(),
+            401
+        );
+        // Now refused, and remembered so: no fourth lookup.
+        assert_eq!(
+            svc.authenticate(bearer, NO_LIMIT)
+                .await
+                .unwrap_err()
+                .status(),
+            401
+        );
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@ mod pages;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, web};
+use scim_core::ScimError;
 use scim_core::service::admin::SESSION_LIFETIME;
 use scim_core::service::{AdminError, TenantError};
 
@@ -30,6 +31,9 @@ const LOGIN_HELP: &str = "<p>Make a login link on the server with \
 
 /// `GET /admin/login?code=…[&next=/admin/…]`: exchanges a login link for a session.
 pub(crate) async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(&req)) {
+        return too_many(&limited);
+    }
     let query: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let param = |name: &str| {
@@ -136,6 +140,9 @@ async fn check_session(req: &HttpRequest, state: &AppState) -> Result<(), HttpRe
     let Some(secret) = session_cookie(req) else {
         return Err(login_needed());
     };
+    if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(req)) {
+        return Err(too_many(&limited));
+    }
     match state.admin.session_valid(&secret).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(login_needed()),
@@ -151,6 +158,26 @@ fn session_cookie(req: &HttpRequest) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.to_owned())
+}
+
+/// 429: the client address is over the per-address limit.
+fn too_many(limited: &ScimError) -> HttpResponse {
+    let mut response = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests",
+        &format!(
+            "<h1>Too many requests</h1><p>{}.</p>",
+            esc(&limited.to_string())
+        ),
+    );
+    if let ScimError::RateLimited { retry_after } = limited
+        && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string())
+    {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+    response
 }
 
 fn login_needed() -> HttpResponse {

@@ -95,5 +95,7 @@ fn clip(text: &str) -> &str {
 pub(crate) async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/jwk-set+json")
+        // Receivers may keep it a while: a new key is published well before it signs.
+        .insert_header(("Cache-Control", "public, max-age=300"))
         .body(state.signer.jwks().to_string())
 }

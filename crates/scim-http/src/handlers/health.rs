@@ -1,29 +1,67 @@
 //! `GET /healthz` and `GET /readyz`: 200 when the store answers and its migrations are
 //! applied, 503 otherwise; no credentials needed. (Until the operations issue separates
 //! them, liveness and readiness ask the same question.)
+//!
+//! Anyone may ask, so asking must cost the store little: the answer is reused for
+//! [`FRESH_FOR`] (probes arriving together share one ping), and each client address is
+//! held to the per-address limit.
+
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::json;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
-pub(crate) async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    store_check(&state, "ok").await
+/// How long a store check answers for.
+const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// The last store check, and when it was made.
+#[derive(Debug, Default)]
+pub struct HealthCheck {
+    last: tokio::sync::Mutex<Option<(Instant, bool)>>,
 }
 
-pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    store_check(&state, "ready").await
+impl HealthCheck {
+    /// Whether the store answers with its migrations applied: the last answer when it is
+    /// fresh, else a new ping (one at a time; those waiting get its answer).
+    async fn store_ok(&self, state: &AppState) -> bool {
+        let mut last = self.last.lock().await;
+        if let Some((at, ok)) = *last
+            && at.elapsed() < FRESH_FOR
+        {
+            return ok;
+        }
+        let ok = match state.tenants.ping().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "store unavailable or migrations pending");
+                false
+            }
+        };
+        *last = Some((Instant::now(), ok));
+        ok
+    }
+}
+
+pub(crate) async fn healthz(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    store_check(&req, &state, "ok").await
+}
+
+pub(crate) async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    store_check(&req, &state, "ready").await
 }
 
 /// `{"status": ok}` when the store answers with its migrations applied.
-async fn store_check(state: &AppState, ok: &str) -> HttpResponse {
-    match state.tenants.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": ok})),
-        Err(e) => {
-            tracing::warn!(error = %e, "store unavailable or migrations pending");
-            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
-                .json(json!({"status": "unavailable"}))
-        }
+async fn store_check(req: &HttpRequest, state: &AppState, ok: &str) -> HttpResponse {
+    if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(req)) {
+        return ApiError(limited).error_response();
+    }
+    if state.health.store_ok(state).await {
+        HttpResponse::Ok().json(json!({"status": ok}))
+    } else {
+        HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE).json(json!({"status": "unavailable"}))
     }
 }

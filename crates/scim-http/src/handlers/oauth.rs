@@ -20,6 +20,8 @@ struct OAuthError {
     status: StatusCode,
     code: &'static str,
     description: String,
+    /// Seconds to wait, for a 429.
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -28,6 +30,7 @@ impl OAuthError {
             status,
             code,
             description: description.into(),
+            retry_after: None,
         }
     }
 
@@ -38,6 +41,9 @@ impl OAuthError {
     fn response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         no_store(&mut response);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
@@ -71,6 +77,19 @@ async fn issue(
     state: &AppState,
     body: &[u8],
 ) -> Result<HttpResponse, OAuthError> {
+    // Every token request may cost a lookup and a write: held to the per-address limit.
+    if let Err(ScimError::RateLimited { retry_after }) =
+        state.limit_address(state.config.trusted_proxies.client_of(req))
+    {
+        return Err(OAuthError {
+            retry_after: Some(retry_after),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                format!("too many token requests from this address; retry after {retry_after} s"),
+            )
+        });
+    }
     let form_type = req
         .headers()
         .get(header::CONTENT_TYPE)

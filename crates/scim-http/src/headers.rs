@@ -1,0 +1,41 @@
+//! Headers every response carries, whatever answered it:
+//!
+//! - `X-Content-Type-Options: nosniff`: a browser never guesses a type we did not send (a
+//!   SCIM error echoing a client's text is not HTML);
+//! - `Cache-Control: no-store` unless the handler chose a policy: directory data, tokens
+//!   and errors are nobody's to cache (the JWK Set chooses to be cacheable);
+//! - `Strict-Transport-Security` when browsers reach the server over HTTPS (it serves
+//!   TLS, or its public URL is `https://`), so they never try plain HTTP again.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{
+    CACHE_CONTROL, HeaderValue, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
+};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::state::AppState;
+
+/// One year, as HSTS preload lists ask.
+const HSTS: &str = "max-age=31536000";
+
+/// The middleware (`actix_web::middleware::from_fn(security_headers)`).
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.config.https);
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
+    Ok(response)
+}
