@@ -16,6 +16,8 @@ store="${2:-sqlite}"
 cargo build -q --release --locked -p scim-server -p scim-bench
 target="${CARGO_TARGET_DIR:-target}"
 server="$target/release/scim-server"
+# Every process on one database shares the secret keys (a PostgreSQL store needs them).
+export SCIM_SECRET_KEYS="${SCIM_SECRET_KEYS:-$("$server" secret-key generate | tail -n1)}"
 bench="$target/release/scim-bench"
 work="$(mktemp -d)"
 case "$store" in

@@ -57,13 +57,23 @@ pub(crate) fn cli(store: &Store, args: &[&str]) -> String {
 }
 
 pub(crate) fn cli_output(store: &Store, args: &[&str]) -> Output {
-    Command::new(server_binary())
+    let mut command = Command::new(server_binary());
+    with_secret_keys(&mut command, &store.url());
+    command
         .arg("--database-url")
         .arg(store.url())
         .args(args)
         .env("RUST_LOG", "warn")
         .output()
         .expect("run scim-server")
+}
+
+/// Every process on a PostgreSQL database needs the same secret keys (an SQLite one finds
+/// them in the key file beside it).
+fn with_secret_keys(command: &mut Command, database_url: &str) {
+    if database_url.starts_with("postgres") {
+        command.env("SCIM_SECRET_KEYS", scim_testkit::TEST_SECRET_KEY);
+    }
 }
 
 /// How many `prov:create:full` events tenant `acme` has recorded (`events` from the CLI).
@@ -144,6 +154,7 @@ fn spawn_limited(
         }
         None => Command::new(server_binary()),
     };
+    with_secret_keys(&mut command, database_url);
     let mut child = command
         .arg("--database-url")
         .arg(database_url)
@@ -270,6 +281,13 @@ impl Server {
         let (child, base) = spawn(&self.store.url(), flags, "warn", Stdio::inherit());
         self.child = child;
         self.base = base;
+    }
+
+    /// Stops the server (SIGKILL) and hands its store back, to look at or serve again.
+    pub(crate) fn stop(mut self) -> Store {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        std::mem::replace(&mut self.store, Store::sqlite())
     }
 
     /// Sends SIGTERM (a graceful stop) and waits for the process to exit.

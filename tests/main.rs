@@ -35,6 +35,7 @@ mod poll;
 mod profiles;
 mod protocol;
 mod receiver;
+mod secrets;
 mod security;
 mod tls;
 mod users;

@@ -19,6 +19,7 @@ pub mod project;
 pub mod query;
 pub mod resource;
 pub mod schema;
+pub mod secrets;
 pub mod service;
 pub mod tenant;
 pub mod validate;

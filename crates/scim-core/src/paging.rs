@@ -8,27 +8,27 @@
 //! whose sort key changes mid-walk may be seen twice or missed).
 //!
 //! A cursor is opaque, tamper-evident and bound to the query it came from: its payload (the
-//! position, the page size, when it was issued) is encrypted with a keystream derived from
-//! its own MAC, and the MAC (HMAC-SHA-256 under the server's key, shared by every replica)
-//! covers the payload, the tenant, the resource type, the filter and the sort. A cursor from
-//! another query, another tenant or another server answers `invalidCursor`; one older than
-//! [`CURSOR_TIMEOUT_SECONDS`] answers `expiredCursor`; one sent with another `count` answers
-//! `invalidCount`.
+//! position, the page size, when it was issued) is sealed with ChaCha20-Poly1305 under the
+//! cursor key the server's secret keys derive ([`Purpose::Cursors`], the same on every
+//! replica), its associated data the tenant, the resource type, the filter and the sort.
+//! It reads `<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>`. A cursor from another query,
+//! another tenant, another server, or sealed under a key that no longer seals (the keys
+//! rotated) answers `invalidCursor`; one older than [`CURSOR_TIMEOUT_SECONDS`] answers
+//! `expiredCursor`; one sent with another `count` answers `invalidCount`.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::error::{ScimError, ScimResult};
 use crate::query::{Keyset, ListPage, ListQuery};
 use crate::resource::ResourceKind;
+use crate::secrets::{Purpose, Sealer, SecretKeys};
 use crate::tenant::TenantId;
 
 /// How long a cursor stays valid (advertised as `pagination.cursorTimeout`).
 pub const CURSOR_TIMEOUT_SECONDS: i64 = 24 * 60 * 60;
 
-/// Bytes of MAC a cursor carries.
-const MAC_LEN: usize = 16;
 /// Version, position kind, position, issued, count.
 const PAYLOAD_LEN: usize = 1 + 1 + 8 + 8 + 4;
 const VERSION: u8 = 1;
@@ -42,16 +42,10 @@ pub enum Position {
     Offset(u64),
 }
 
-/// Makes and reads cursors under one secret key.
-#[derive(Clone)]
+/// Makes and reads cursors under the sealing key's cursor key.
+#[derive(Debug)]
 pub struct CursorCodec {
-    key: [u8; 32],
-}
-
-impl std::fmt::Debug for CursorCodec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CursorCodec(..)")
-    }
+    sealer: Sealer,
 }
 
 /// What a cursor is bound to: the tenant, the resource type and the query's filter and
@@ -72,14 +66,12 @@ fn scope(tenant: &TenantId, kind: ResourceKind, query: &ListQuery) -> Vec<u8> {
 }
 
 impl CursorCodec {
-    /// A codec whose key is derived from `secret` (every replica must be given the same).
-    pub fn new(secret: &[u8]) -> Self {
-        let key = Sha256::new()
-            .chain_update(b"scim-license cursor key v1\0")
-            .chain_update(secret)
-            .finalize()
-            .into();
-        Self { key }
+    /// A codec under the cursor key of `keys`' sealing key (every replica must have the
+    /// same first key).
+    pub fn new(keys: &SecretKeys) -> Self {
+        Self {
+            sealer: keys.sealer(Purpose::Cursors),
+        }
     }
 
     /// The cursor of `position` for `query` of `tenant`'s `kind`, issued at `now`.
@@ -104,11 +96,8 @@ impl CursorCodec {
         payload[10..18].copy_from_slice(&now.timestamp().to_be_bytes());
         let count = u32::try_from(query.count).unwrap_or(u32::MAX);
         payload[18..22].copy_from_slice(&count.to_be_bytes());
-        let mac = self.mac(&payload, &scope(tenant, kind, query));
-        let mut token = Vec::with_capacity(MAC_LEN + PAYLOAD_LEN);
-        token.extend_from_slice(&mac);
-        token.extend(payload.iter().zip(self.keystream(&mac)).map(|(b, k)| b ^ k));
-        hex(&token)
+        let sealed = self.sealer.seal(&payload, &scope(tenant, kind, query));
+        format!("{}.{}", self.sealer.id(), URL_SAFE_NO_PAD.encode(sealed))
     }
 
     /// The position `token` names for `query` and the page size it was issued for, or the
@@ -130,19 +119,17 @@ impl CursorCodec {
                     .into(),
             )
         };
-        let bytes = unhex(token)
-            .filter(|b| b.len() == MAC_LEN + PAYLOAD_LEN)
-            .ok_or_else(invalid)?;
-        let (mac, sealed) = bytes.split_at(MAC_LEN);
-        let payload: Vec<u8> = sealed
-            .iter()
-            .zip(self.keystream(mac))
-            .map(|(b, k)| b ^ k)
-            .collect();
-        let expected = self.mac(&payload, &scope(tenant, kind, query));
-        if !bool::from(expected.ct_eq(mac)) || payload[0] != VERSION {
+        let (id, sealed) = token.split_once('.').ok_or_else(invalid)?;
+        if id != self.sealer.id() {
+            // Another server's, or sealed before the keys rotated.
             return Err(invalid());
         }
+        let sealed = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| invalid())?;
+        let payload = self
+            .sealer
+            .open(&sealed, &scope(tenant, kind, query))
+            .filter(|payload| payload.len() == PAYLOAD_LEN && payload[0] == VERSION)
+            .ok_or_else(invalid)?;
         let number = |range: std::ops::Range<usize>| {
             let mut raw = [0u8; 8];
             raw.copy_from_slice(&payload[range]);
@@ -167,18 +154,6 @@ impl CursorCodec {
             _ => return Err(invalid()),
         };
         Ok((position, count))
-    }
-
-    fn mac(&self, payload: &[u8], scope: &[u8]) -> [u8; MAC_LEN] {
-        let full = hmac_sha256(&self.key, &[payload, b"\0", scope]);
-        let mut mac = [0u8; MAC_LEN];
-        mac.copy_from_slice(&full[..MAC_LEN]);
-        mac
-    }
-
-    /// The bytes a payload is XORed with: unique per MAC, so per payload and scope.
-    fn keystream(&self, mac: &[u8]) -> [u8; 32] {
-        hmac_sha256(&self.key, &[b"keystream\0", mac])
     }
 }
 
@@ -273,38 +248,6 @@ fn check_count(issued_for: u64, asked: u64) -> ScimResult<()> {
     )))
 }
 
-fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
-    let mut inner_pad = [0x36u8; 64];
-    let mut outer_pad = [0x5cu8; 64];
-    for (i, byte) in key.iter().enumerate() {
-        inner_pad[i] ^= byte;
-        outer_pad[i] ^= byte;
-    }
-    let mut inner = Sha256::new().chain_update(inner_pad);
-    for part in parts {
-        inner.update(part);
-    }
-    Sha256::new()
-        .chain_update(outer_pad)
-        .chain_update(inner.finalize())
-        .finalize()
-        .into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -343,13 +286,22 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_are_bound_to_their_query() {
-        let codec = CursorCodec::new(b"secret");
+        let keys = SecretKeys::generate();
+        let codec = CursorCodec::new(&keys);
         let q = query(Some("userName sw \"a\""));
         let t = tenant("t1");
         let position = Position::Keyset(Keyset::After(42));
         let token = codec.encode(&t, ResourceKind::User, &q, position, now());
-        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
-        assert!(!token.contains("42"), "opaque: {token}");
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+            "URL-safe: {token}"
+        );
+        assert!(
+            token.starts_with(&format!("{}.", keys.primary_id())),
+            "{token}"
+        );
         assert_eq!(
             codec.decode(&token, &t, ResourceKind::User, &q, now()),
             Ok((position, 10))
@@ -361,21 +313,35 @@ mod tests {
         invalid(codec.decode(&token, &tenant("t2"), ResourceKind::User, &q, now()));
         invalid(codec.decode(&token, &t, ResourceKind::Group, &q, now()));
         invalid(codec.decode(&token, &t, ResourceKind::User, &query(None), now()));
-        invalid(CursorCodec::new(b"other").decode(&token, &t, ResourceKind::User, &q, now()));
+        // Another server's keys, and the keys after a rotation (a new key seals; the old
+        // one is kept only to open secrets at rest): cursors in flight are refused.
+        let other = SecretKeys::generate();
+        invalid(CursorCodec::new(&other).decode(&token, &t, ResourceKind::User, &q, now()));
+        let rotated = SecretKeys::parse(&format!(
+            "{}\n{}",
+            other.primary_text(),
+            keys.primary_text()
+        ))
+        .unwrap();
+        invalid(CursorCodec::new(&rotated).decode(&token, &t, ResourceKind::User, &q, now()));
+        let (id, body) = token.split_once('.').unwrap();
         for bad in [
             "",
             "zz",
-            "00",
+            id,
+            &format!("{id}."),
             &token[..token.len() - 2],
-            &format!("{token}00"),
+            &format!("{token}AA"),
+            &format!("{}.{body}", other.primary_id()),
         ] {
             invalid(codec.decode(bad, &t, ResourceKind::User, &q, now()));
         }
         // Any flipped bit is caught.
-        let mut bytes = unhex(&token).unwrap();
+        let mut bytes = URL_SAFE_NO_PAD.decode(body).unwrap();
         for i in 0..bytes.len() {
             bytes[i] ^= 1;
-            invalid(codec.decode(&hex(&bytes), &t, ResourceKind::User, &q, now()));
+            let flipped = format!("{id}.{}", URL_SAFE_NO_PAD.encode(&bytes));
+            invalid(codec.decode(&flipped, &t, ResourceKind::User, &q, now()));
             bytes[i] ^= 1;
         }
 
@@ -388,7 +354,7 @@ mod tests {
 
     #[test]
     fn sorted_lists_page_by_offset() {
-        let codec = CursorCodec::new(b"k");
+        let codec = CursorCodec::new(&SecretKeys::generate());
         let t = tenant("t");
         let mut q = query(None);
         q.sort = Some(crate::query::Sort {

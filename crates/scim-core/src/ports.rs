@@ -384,6 +384,9 @@ pub trait EventLog: Send + Sync {
 
     /// Stores a new signing key; `Conflict` when its `kid` exists.
     async fn add_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
+
+    /// Forgets the signing keys of these `kid`s (retired keys no longer published).
+    async fn forget_signing_keys(&self, kids: &[String]) -> Result<(), StoreError>;
 }
 
 /// Push delivery's receivers and queue (see [`crate::events::Receiver`]).

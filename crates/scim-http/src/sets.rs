@@ -1,15 +1,18 @@
 //! Signing Security Event Tokens (RFC 8417) as compact JWS (RFC 7515) with the server's
 //! ES256 keys, and publishing those keys as a JWK Set (RFC 7517) at
 //! `/.well-known/jwks.json`. The keys live in the store, so every replica signs with the
-//! same key and publishes the same set; the oldest key signs.
+//! same key and publishes the same set; which key signs when, and which are published, is
+//! the core's [`key_schedule`] (keys rotate with `scim-server signing-key rotate`). Each
+//! process reloads the keys every minute ([`SetSigner::reload`]).
+
+use std::sync::{PoisonError, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-use scim_core::events::SigningKey;
-use scim_core::paging::CursorCodec;
+use scim_core::events::{SigningKey, key_schedule};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -27,28 +30,37 @@ impl std::fmt::Display for SignerError {
 
 impl std::error::Error for SignerError {}
 
-/// Signs SETs with the newest stored key.
+/// A stored key, ready to sign.
+struct Loaded {
+    stored: SigningKey,
+    pair: EcdsaKeyPair,
+}
+
+/// Signs SETs with the key the schedule names, publishes the keys it names.
 pub struct SetSigner {
-    kid: String,
-    key: EcdsaKeyPair,
+    keys: RwLock<Vec<Loaded>>,
     rng: SystemRandom,
-    jwks: Value,
-    /// List cursors (RFC 9865) are sealed under a key derived from the signing key: every
-    /// replica has it, and nobody else.
-    cursors: CursorCodec,
 }
 
 impl std::fmt::Debug for SetSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<String> = self
+            .read()
+            .iter()
+            .map(|key| key.stored.kid.clone())
+            .collect();
         f.debug_struct("SetSigner")
-            .field("kid", &self.kid)
+            .field("kids", &kids)
             .finish_non_exhaustive()
     }
 }
 
 impl SetSigner {
-    /// A new ES256 key, for the store.
-    pub fn generate_key(now: DateTime<Utc>) -> Result<SigningKey, SignerError> {
+    /// A new ES256 key, for the store, signing from `activates`.
+    pub fn generate_key(
+        now: DateTime<Utc>,
+        activates: DateTime<Utc>,
+    ) -> Result<SigningKey, SignerError> {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
             .map_err(|_| SignerError("cannot generate an ES256 key".into()))?;
@@ -61,50 +73,74 @@ impl SetSigner {
             private_key: STANDARD.encode(pkcs8.as_ref()),
             public_jwk: jwk,
             created: now,
+            activates,
         })
     }
 
-    /// The signer of the stored keys (newest first): the oldest signs, all are published.
-    /// Replicas that start together on an empty store may each add a key; they all sign
-    /// with the one stored first.
+    /// The signer of the stored keys.
     pub fn new(keys: &[SigningKey]) -> Result<Self, SignerError> {
-        let signing = keys
+        let signer = Self {
+            keys: RwLock::new(Vec::new()),
+            rng: SystemRandom::new(),
+        };
+        signer.reload(keys)?;
+        Ok(signer)
+    }
+
+    /// Takes the stored keys as they are now (ES256 keys only; another algorithm's are
+    /// neither used nor published).
+    pub fn reload(&self, keys: &[SigningKey]) -> Result<(), SignerError> {
+        let loaded = keys
             .iter()
-            .rev()
-            .find(|key| key.algorithm == ALGORITHM)
-            .ok_or_else(|| SignerError("no ES256 signing key is stored".into()))?;
-        let pkcs8 = STANDARD
-            .decode(&signing.private_key)
-            .map_err(|_| SignerError(format!("signing key {} is not base64", signing.kid)))?;
-        let rng = SystemRandom::new();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng)
-            .map_err(|e| SignerError(format!("signing key {} rejected: {e}", signing.kid)))?;
-        let jwks =
-            json!({"keys": keys.iter().map(|key| key.public_jwk.clone()).collect::<Vec<_>>()});
-        Ok(Self {
-            kid: signing.kid.clone(),
-            key,
-            rng,
-            jwks,
-            cursors: CursorCodec::new(&pkcs8),
-        })
+            .filter(|key| key.algorithm == ALGORITHM)
+            .map(|key| {
+                let pkcs8 = STANDARD
+                    .decode(&key.private_key)
+                    .map_err(|_| SignerError(format!("signing key {} is not base64", key.kid)))?;
+                let pair = EcdsaKeyPair::from_pkcs8(
+                    &ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &pkcs8,
+                    &self.rng,
+                )
+                .map_err(|e| SignerError(format!("signing key {} rejected: {e}", key.kid)))?;
+                Ok(Loaded {
+                    stored: key.clone(),
+                    pair,
+                })
+            })
+            .collect::<Result<Vec<_>, SignerError>>()?;
+        if loaded.is_empty() {
+            return Err(SignerError("no ES256 signing key is stored".into()));
+        }
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = loaded;
+        Ok(())
     }
 
-    /// The codec of list cursors.
-    pub fn cursors(&self) -> &CursorCodec {
-        &self.cursors
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Loaded>> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The SET as a compact JWS: header `{"alg": "ES256", "typ": "secevent+jwt", "kid"}`.
-    pub fn sign(&self, claims: &Value) -> Result<String, SignerError> {
-        let header = json!({"alg": ALGORITHM, "typ": "secevent+jwt", "kid": self.kid});
+    /// The SET as a compact JWS signed at `now` with the key that signs then: header
+    /// `{"alg": "ES256", "typ": "secevent+jwt", "kid"}`.
+    pub fn sign(&self, claims: &Value, now: DateTime<Utc>) -> Result<String, SignerError> {
+        let keys = self.read();
+        let stored: Vec<SigningKey> = keys.iter().map(|key| key.stored.clone()).collect();
+        let kid = key_schedule(&stored, now)
+            .signing
+            .map(|key| key.kid.clone())
+            .ok_or_else(|| SignerError("no stored signing key has activated yet".into()))?;
+        let key = keys
+            .iter()
+            .find(|key| key.stored.kid == kid)
+            .ok_or_else(|| SignerError("the signing key is not loaded".into()))?;
+        let header = json!({"alg": ALGORITHM, "typ": "secevent+jwt", "kid": kid});
         let input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let signature = self
-            .key
+        let signature = key
+            .pair
             .sign(&self.rng, input.as_bytes())
             .map_err(|_| SignerError("signing failed".into()))?;
         Ok(format!(
@@ -113,9 +149,15 @@ impl SetSigner {
         ))
     }
 
-    /// The JWK Set of every stored key.
-    pub fn jwks(&self) -> &Value {
-        &self.jwks
+    /// The JWK Set at `now`: the keys the schedule publishes.
+    pub fn jwks(&self, now: DateTime<Utc>) -> Value {
+        let stored: Vec<SigningKey> = self.read().iter().map(|key| key.stored.clone()).collect();
+        let published: Vec<Value> = key_schedule(&stored, now)
+            .published
+            .iter()
+            .map(|key| key.public_jwk.clone())
+            .collect();
+        json!({ "keys": published })
     }
 }
 
@@ -137,25 +179,23 @@ fn public_jwk(point: &[u8]) -> Result<Value, SignerError> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeDelta;
     use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 
     use super::*;
 
-    #[test]
-    fn sets_verify_with_the_published_key() {
-        let key = SetSigner::generate_key(Utc::now()).unwrap();
-        assert!(!format!("{key:?}").contains(&key.private_key));
-        let signer = SetSigner::new(std::slice::from_ref(&key)).unwrap();
-        let jwt = signer.sign(&json!({"jti": "evt-1"})).unwrap();
+    fn verify(signer: &SetSigner, jwt: &str, now: DateTime<Utc>) -> Result<String, String> {
         let parts: Vec<&str> = jwt.split('.').collect();
-        assert_eq!(parts.len(), 3);
         let header: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-        assert_eq!(
-            header,
-            json!({"alg": "ES256", "typ": "secevent+jwt", "kid": key.kid})
-        );
-        let jwk = &signer.jwks()["keys"][0];
+        let kid = header["kid"].as_str().unwrap().to_owned();
+        let jwks = signer.jwks(now);
+        let jwk = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid)
+            .ok_or_else(|| format!("{kid} is not published"))?;
         let mut point = vec![0x04];
         for coordinate in ["x", "y"] {
             point.extend(
@@ -168,32 +208,76 @@ mod tests {
         let input = format!("{}.{}", parts[0], parts[1]);
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
             .verify(input.as_bytes(), &signature)
-            .expect("the signature verifies with the JWKS key");
-        let tampered = format!(
-            "{}.{}",
-            parts[0],
-            URL_SAFE_NO_PAD.encode("{\"jti\":\"evt-2\"}")
-        );
-        assert!(
-            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
-                .verify(tampered.as_bytes(), &signature)
-                .is_err()
-        );
+            .map_err(|_| "bad signature".to_owned())?;
+        Ok(kid)
     }
 
     #[test]
-    fn the_oldest_key_signs_and_every_key_is_published() {
-        let old = SetSigner::generate_key(Utc::now()).unwrap();
-        let new = SetSigner::generate_key(Utc::now()).unwrap();
-        let signer = SetSigner::new(&[new.clone(), old.clone()]).unwrap();
-        let kids: Vec<&str> = signer.jwks()["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|k| k["kid"].as_str())
-            .collect();
-        assert_eq!(kids, [new.kid.as_str(), old.kid.as_str()]);
-        assert_eq!(signer.kid, old.kid);
+    fn sets_verify_with_the_published_key() {
+        let now = Utc::now();
+        let key = SetSigner::generate_key(now, DateTime::UNIX_EPOCH).unwrap();
+        assert!(!format!("{key:?}").contains(&key.private_key));
+        let signer = SetSigner::new(std::slice::from_ref(&key)).unwrap();
+        let jwt = signer.sign(&json!({"jti": "evt-1"}), now).unwrap();
+        let header: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(jwt.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            header,
+            json!({"alg": "ES256", "typ": "secevent+jwt", "kid": key.kid})
+        );
+        assert_eq!(verify(&signer, &jwt, now), Ok(key.kid.clone()));
+        let parts: Vec<&str> = jwt.split('.').collect();
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode("{\"jti\":\"evt-2\"}"),
+            parts[2]
+        );
+        assert!(verify(&signer, &tampered, now).is_err());
         assert!(SetSigner::new(&[]).is_err());
+    }
+
+    /// A rotation: the new key is published before it signs, signs from its activation
+    /// (on every replica that reloaded), and the old key stays published for the SETs it
+    /// signed until a day after.
+    #[test]
+    fn a_rotated_key_is_published_before_it_signs_and_the_old_one_after() {
+        let start = Utc::now();
+        let old = SetSigner::generate_key(start, DateTime::UNIX_EPOCH).unwrap();
+        let signer = SetSigner::new(std::slice::from_ref(&old)).unwrap();
+        let before = signer.sign(&json!({"jti": "evt-1"}), start).unwrap();
+        let activates = start + TimeDelta::hours(1);
+        let new = SetSigner::generate_key(start, activates).unwrap();
+        signer.reload(&[new.clone(), old.clone()]).unwrap();
+        let kids = |now| -> Vec<String> {
+            signer.jwks(now)["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            kids(start),
+            [old.kid.clone(), new.kid.clone()],
+            "published ahead"
+        );
+        let still_old = signer.sign(&json!({"jti": "evt-2"}), start).unwrap();
+        assert_eq!(verify(&signer, &still_old, start), Ok(old.kid.clone()));
+        let after = activates + TimeDelta::minutes(1);
+        let rotated = signer.sign(&json!({"jti": "evt-3"}), after).unwrap();
+        assert_eq!(verify(&signer, &rotated, after), Ok(new.kid.clone()));
+        assert_eq!(
+            verify(&signer, &before, after),
+            Ok(old.kid.clone()),
+            "in flight"
+        );
+        let next_day = activates + TimeDelta::hours(25);
+        assert_eq!(kids(next_day), std::slice::from_ref(&new.kid));
+        assert!(verify(&signer, &before, next_day).is_err());
     }
 }

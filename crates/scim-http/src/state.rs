@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use scim_core::paging::CursorCodec;
 use scim_core::schema::TenantSchemas;
 use scim_core::service::{
     AdminService, BulkJobService, BulkService, EventFeedService, LicenseService, LookupLimit,
@@ -64,6 +65,8 @@ pub struct AppState {
     /// The tenants' event feeds, and the key their SETs are signed with.
     pub feed: EventFeedService,
     pub signer: Arc<SetSigner>,
+    /// Seals and opens list cursors (RFC 9865).
+    pub cursors: Arc<CursorCodec>,
     /// Wakes the job runner when a job is submitted.
     pub job_wake: Arc<Notify>,
     pub licenses: LicenseService,

@@ -32,6 +32,20 @@ pub struct Cli {
     #[arg(long, env = "SCIM_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,
 
+    /// The server's secret keys (base64 of 32 random bytes each, comma-separated; the first
+    /// seals): they seal the secrets the database keeps (signing keys, webhook secrets) and
+    /// list cursors. Every process on one database needs the same. Takes precedence over
+    /// --secret-key-file. Make one with `scim-server secret-key generate`.
+    #[arg(long, env = "SCIM_SECRET_KEYS", global = true, hide_env_values = true)]
+    pub secret_keys: Option<String>,
+
+    /// A file of the server's secret keys, one per line, the sealing one first (mode 0600,
+    /// outside the database and its backups). Default for SQLite: the database's path with
+    /// `.key` appended, created with a new key when missing; PostgreSQL needs this or
+    /// --secret-keys.
+    #[arg(long, env = "SCIM_SECRET_KEY_FILE", global = true, value_name = "FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
+
     /// Log format on stderr.
     #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
@@ -77,6 +91,14 @@ pub enum Command {
     /// The license dashboard at /admin: make a login link for it.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The server's secret keys: make one, see what the database's secrets are sealed
+    /// with, and re-seal them under the first key (rotation).
+    #[command(subcommand, name = "secret-key")]
+    SecretKey(SecretKeyCommand),
+    /// The keys SETs are signed with (ES256, published at /.well-known/jwks.json): list
+    /// them, and rotate to a new one.
+    #[command(subcommand, name = "signing-key")]
+    SigningKey(SigningKeyCommand),
     /// Check the configuration (flags, SCIM_* environment, --config file) and show it.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -145,6 +167,59 @@ pub enum AdminCommand {
         #[arg(long, env = "SCIM_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         base_url: String,
         /// Print one JSON object (`url`, `expires`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretKeyCommand {
+    /// Print a new secret key (base64 of 256 random bits) as the LAST line of stdout, to
+    /// put in a key file or SCIM_SECRET_KEYS. Touches no database.
+    #[command(
+        after_help = "Examples:\n  scim-server secret-key generate > /etc/scim/keys && chmod 600 /etc/scim/keys\n  \
+                            A rotation: put a new key FIRST in the file (keep the old one below it),\n  \
+                            restart every process, run `scim-server secret-key reseal`, then remove\n  \
+                            the old key and restart again (docs/security.md)."
+    )]
+    Generate {
+        /// Print one JSON object (`key`, `id`) instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the configured keys' ids and how many stored secrets each one seals.
+    #[command(after_help = "Example:\n  scim-server secret-key status --json")]
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-seal every stored secret under the first configured key, so that the others
+    /// can be removed; safe to run again.
+    #[command(
+        after_help = "Example:\n  SCIM_SECRET_KEYS=\"$NEW,$OLD\" scim-server secret-key reseal"
+    )]
+    Reseal {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// Every stored SET signing key, when it signs, and whether it is published.
+    #[command(after_help = "Example:\n  scim-server signing-key list --json")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store a new signing key: published in the JWK Set at once, signing from
+    /// --activate-in-minutes from now (every replica switches then), while the old key stays
+    /// published a day longer for the SETs it signed.
+    #[command(after_help = "Example:\n  scim-server signing-key rotate --activate-in-minutes 120")]
+    Rotate {
+        /// Minutes until the new key signs: longer than receivers cache the JWK Set.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(10..=10_080))]
+        activate_in_minutes: u32,
         #[arg(long)]
         json: bool,
     },

@@ -8,6 +8,7 @@ mod config_check;
 mod delivery;
 mod import;
 mod jobs;
+mod keys;
 pub mod metrics;
 mod progress;
 pub mod serve;
@@ -25,8 +26,17 @@ pub async fn run(loaded: config::Loaded) -> anyhow::Result<()> {
     if let Command::Config(command) = &loaded.cli.command {
         return config_check::config(&loaded, command);
     }
+    if let Command::SecretKey(cli::SecretKeyCommand::Generate { json }) = &loaded.cli.command {
+        keys::generate(*json);
+        return Ok(());
+    }
     let cli = loaded.cli;
-    let app = wiring::App::open(&cli.database_url, cli.pool_size).await?;
+    let secret_keys = keys::load(
+        cli.secret_keys.as_deref(),
+        cli.secret_key_file.as_deref(),
+        &cli.database_url,
+    )?;
+    let app = wiring::App::open(&cli.database_url, cli.pool_size, secret_keys.clone()).await?;
     match cli.command {
         Command::Serve(args) => serve::serve(app, args).await,
         Command::Migrate { json } => {
@@ -56,6 +66,8 @@ pub async fn run(loaded: config::Loaded) -> anyhow::Result<()> {
         Command::Import { tenant, path, json } => {
             commands::import(&app, &tenant, &path, json).await
         }
+        Command::SecretKey(command) => keys::secret_key(&app, &secret_keys, command).await,
+        Command::SigningKey(command) => keys::signing_key(&app, command).await,
         Command::Config(_) => unreachable!("answered before the store is opened"),
     }
 }

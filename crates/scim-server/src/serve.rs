@@ -12,6 +12,7 @@ use actix_web::{App as ActixApp, HttpMessage, HttpServer, web};
 use anyhow::Context;
 use scim_core::bulk::BulkLimits;
 use scim_core::events::{RetryPolicy, issuer};
+use scim_core::paging::CursorCodec;
 use scim_core::service::{
     BulkJobService, BulkService, DeliveryConfig, DeliveryService, EventFeedService,
 };
@@ -49,6 +50,12 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         .map(MetricsToken::new)
         .transpose()?;
     let signer = Arc::new(signer(&app).await?);
+    let key_reloader = tokio::spawn(reload_signing_keys(
+        Arc::clone(&signer),
+        Arc::clone(&app.events),
+        Arc::clone(&app.clock),
+    ));
+    let cursors = Arc::new(CursorCodec::new(&app.secret_keys));
     let metrics = web::Data::new(Metrics::new(&app));
     let delivery = delivery(&app, &args);
     let bulk = BulkService::new(
@@ -81,6 +88,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         job_wake,
         feed: EventFeedService::new(Arc::clone(&app.events)),
         signer,
+        cursors,
         resources: app.resources,
         licenses: app.licenses,
         admin: app.admin.clone(),
@@ -185,6 +193,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     // A job under way stops here; its lease expires and the next start resumes it.
     runner.abort();
     snapshots.abort();
+    key_reloader.abort();
     // The dispatcher finishes the round under way, so its pushes are settled, not left to
     // their leases; one that outlives the bound is stopped and its pushes leased again.
     stop_dispatcher.send_replace(true);
@@ -236,8 +245,9 @@ fn delivery(app: &App, args: &ServeArgs) -> DeliveryService {
     )
 }
 
-/// The signer of SETs: the stored keys, or a new key stored first when there is none (two
-/// replicas starting together may both add one; every replica signs with the oldest).
+/// The signer of SETs: the stored keys, or a new key stored first when there is none
+/// (replicas starting together on an empty store may each add one; the schedule has them
+/// all sign with the one stored first).
 async fn signer(app: &App) -> anyhow::Result<SetSigner> {
     let mut keys = app
         .events
@@ -245,7 +255,8 @@ async fn signer(app: &App) -> anyhow::Result<SetSigner> {
         .await
         .context("reading the signing keys")?;
     if keys.is_empty() {
-        let key = SetSigner::generate_key(app.clock.now()).context("generating a signing key")?;
+        let key = SetSigner::generate_key(app.clock.now(), chrono::DateTime::UNIX_EPOCH)
+            .context("generating a signing key")?;
         match app.events.add_signing_key(&key).await {
             Ok(()) | Err(scim_core::StoreError::Conflict { .. }) => {}
             Err(error) => return Err(error).context("storing the signing key"),
@@ -258,6 +269,44 @@ async fn signer(app: &App) -> anyhow::Result<SetSigner> {
             .context("reading the signing keys")?;
     }
     SetSigner::new(&keys).context("loading the signing key")
+}
+
+/// How often a process reads the signing keys again (a rotation gives at least ten
+/// minutes' notice, so every replica has the new key before it signs).
+const SIGNING_KEY_RELOAD: Duration = Duration::from_secs(60);
+
+/// Reads the signing keys every [`SIGNING_KEY_RELOAD`], and forgets retired keys that are
+/// no longer published.
+async fn reload_signing_keys(
+    signer: Arc<SetSigner>,
+    events: Arc<dyn scim_core::ports::EventLog>,
+    clock: Arc<dyn scim_core::ports::Clock>,
+) {
+    let mut ticks = tokio::time::interval(SIGNING_KEY_RELOAD);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let keys = match events.signing_keys().await {
+            Ok(keys) => keys,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the signing keys; keeping those loaded");
+                continue;
+            }
+        };
+        let expired: Vec<String> = scim_core::events::key_schedule(&keys, clock.now())
+            .expired
+            .iter()
+            .map(|key| key.kid.clone())
+            .collect();
+        if let Err(error) = signer.reload(&keys) {
+            tracing::warn!(%error, "cannot load the signing keys; keeping those loaded");
+        }
+        if !expired.is_empty()
+            && let Err(error) = events.forget_signing_keys(&expired).await
+        {
+            tracing::warn!(%error, "cannot forget retired signing keys");
+        }
+    }
 }
 
 /// Whether a client's request id is safe to log and echo: 1 to 128 characters of letters,

@@ -14,6 +14,7 @@ use scim_core::ports::{
     ResourceRepository, SecretGenerator, TenantRepository, Webhooks,
 };
 use scim_core::schema::TenantSchemas;
+use scim_core::secrets::SecretKeys;
 use scim_core::service::{
     AdminService, LicenseService, ReceiverService, ResourceService, TenantService,
 };
@@ -70,16 +71,23 @@ pub struct App {
     pub ids: Arc<dyn IdGenerator>,
     /// The store itself, for what only the operator asks of it (its pool's state).
     pub store: Arc<DieselStore>,
+    /// The server's secret keys (they also seal list cursors).
+    pub secret_keys: SecretKeys,
 }
 
 impl App {
     /// Opens the store named by `database_url` (running its migrations) and wires the
     /// services on it.
-    pub async fn open(database_url: &str, pool_size: u32) -> anyhow::Result<Self> {
+    pub async fn open(
+        database_url: &str,
+        pool_size: u32,
+        secret_keys: SecretKeys,
+    ) -> anyhow::Result<Self> {
         let registry = Arc::new(SchemaRegistry::standard());
         let config = StoreConfig {
             pool_size,
             connect_timeout: Duration::from_secs(5),
+            secret_keys: secret_keys.clone(),
         };
         let url = database_url.to_owned();
         let reg = Arc::clone(&registry);
@@ -136,6 +144,7 @@ impl App {
             clock,
             ids,
             store,
+            secret_keys,
         })
     }
 }

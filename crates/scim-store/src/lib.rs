@@ -24,6 +24,7 @@ mod provision;
 mod resources;
 mod rows;
 mod schema;
+mod sealing;
 mod seats;
 mod store;
 mod tenants;
@@ -31,4 +32,5 @@ mod webhooks;
 
 pub use connection::ConnectError;
 pub use database::{Database, UrlError};
+pub use sealing::SealError;
 pub use store::{DieselStore, OpenError, PoolStats, StoreConfig};

@@ -14,6 +14,7 @@ use crate::connection::{DbConnection, execute_per_backend};
 use crate::errors::from_diesel;
 use crate::rows::{CorruptRow, from_micros, to_micros};
 use crate::schema::{outbox, poll_acks, signing_keys};
+use crate::sealing::{Place, open, seal};
 use crate::store::DieselStore;
 use crate::webhooks;
 
@@ -201,8 +202,9 @@ impl EventLog for DieselStore {
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
-        self.run(|connection| {
-            let rows: Vec<(String, String, String, String, i64)> = signing_keys::table
+        let keys = self.keys();
+        self.run(move |connection| {
+            let rows: Vec<(String, String, String, String, i64, i64)> = signing_keys::table
                 .order((signing_keys::created.desc(), signing_keys::kid.asc()))
                 .select((
                     signing_keys::kid,
@@ -210,35 +212,53 @@ impl EventLog for DieselStore {
                     signing_keys::private_key,
                     signing_keys::public_jwk,
                     signing_keys::created,
+                    signing_keys::activates,
                 ))
                 .load(connection)
                 .map_err(from_diesel)?;
             rows.into_iter()
-                .map(|(kid, algorithm, private_key, public_jwk, created)| {
-                    Ok(SigningKey {
-                        kid,
-                        algorithm,
-                        private_key,
-                        public_jwk: serde_json::from_str(&public_jwk).map_err(CorruptRow::Json)?,
-                        created: from_micros(created)?,
-                    })
-                })
+                .map(
+                    |(kid, algorithm, private_key, public_jwk, created, activates)| {
+                        Ok(SigningKey {
+                            private_key: open(&keys, Place::SigningKey, &kid, &private_key)?,
+                            kid,
+                            algorithm,
+                            public_jwk: serde_json::from_str(&public_jwk)
+                                .map_err(CorruptRow::Json)?,
+                            created: from_micros(created)?,
+                            activates: from_micros(activates)?,
+                        })
+                    },
+                )
                 .collect()
         })
         .await
     }
 
     async fn add_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+        let sealed = seal(&self.keys(), Place::SigningKey, &key.kid, &key.private_key);
         let values = (
             signing_keys::kid.eq(key.kid.clone()),
             signing_keys::algorithm.eq(key.algorithm.clone()),
-            signing_keys::private_key.eq(key.private_key.clone()),
+            signing_keys::private_key.eq(sealed),
             signing_keys::public_jwk.eq(key.public_jwk.to_string()),
             signing_keys::created.eq(to_micros(&key.created)),
+            signing_keys::activates.eq(to_micros(&key.activates)),
         );
         self.write(move |connection| {
             diesel::insert_into(signing_keys::table)
                 .values(values)
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn forget_signing_keys(&self, kids: &[String]) -> Result<(), StoreError> {
+        let kids = kids.to_vec();
+        self.write(move |connection| {
+            diesel::delete(signing_keys::table.filter(signing_keys::kid.eq_any(kids)))
                 .execute(connection)
                 .map_err(from_diesel)?;
             Ok(())

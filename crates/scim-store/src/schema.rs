@@ -185,6 +185,7 @@ diesel::table! {
         private_key -> Text,
         public_jwk -> Text,
         created -> BigInt,
+        activates -> BigInt,
     }
 }
 

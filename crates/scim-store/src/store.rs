@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use scim_core::secrets::SecretKeys;
 use scim_core::{SchemaRegistry, StoreError};
 
 use crate::connection::{ConnectError, ConnectionManager, DbConnection, Outage};
@@ -13,6 +14,7 @@ use crate::cursors::PageCursors;
 use crate::database::{Database, UrlError};
 use crate::errors::{from_diesel, from_pool};
 use crate::migrations::{self, MigrationError};
+use crate::sealing::{self, SealError};
 
 /// How a store connects. The pool opens connections as requests need them (keeping at
 /// least one), up to `pool_size`.
@@ -23,13 +25,18 @@ pub struct StoreConfig {
     /// How long a request waits for a pooled connection, and a new connection for the
     /// database, before failing with `StoreError::Unavailable`.
     pub connect_timeout: Duration,
+    /// The keys secrets at rest are sealed with (see [`crate::sealing`]); every process on
+    /// one database needs the same.
+    pub secret_keys: SecretKeys,
 }
 
 impl Default for StoreConfig {
+    /// A fresh random secret key: fine for a database this process alone ever opens.
     fn default() -> Self {
         Self {
             pool_size: 10,
             connect_timeout: Duration::from_secs(5),
+            secret_keys: SecretKeys::generate(),
         }
     }
 }
@@ -54,6 +61,14 @@ pub enum OpenError {
     },
     #[error("cannot build the connection pool: {0}")]
     Pool(#[source] r2d2::Error),
+    #[error(transparent)]
+    Secrets(#[from] SealError),
+    #[error("cannot create the SQLite file {path}: {source}")]
+    CreateFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A snapshot of the connection pool.
@@ -77,6 +92,8 @@ pub struct DieselStore {
     pub(crate) cursors: Arc<PageCursors>,
     /// Whether connecting failed a moment ago: requests then wait briefly.
     outage: Arc<Outage>,
+    /// What secrets at rest are sealed with.
+    keys: Arc<SecretKeys>,
 }
 
 impl std::fmt::Debug for DieselStore {
@@ -104,6 +121,7 @@ impl DieselStore {
         let mut connection = manager.establish()?;
         migrations::run_pending(&mut connection)
             .map_err(|reason| OpenError::Migrate { backend, reason })?;
+        sealing::check_and_seal(&mut connection, &config.secret_keys)?;
         drop(connection);
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size.max(1))
@@ -122,7 +140,13 @@ impl DieselStore {
             registry,
             cursors: Arc::default(),
             outage,
+            keys: Arc::new(config.secret_keys.clone()),
         })
+    }
+
+    /// The keys secrets at rest are sealed with.
+    pub(crate) fn keys(&self) -> Arc<SecretKeys> {
+        Arc::clone(&self.keys)
     }
 
     /// The pool's connections now: for the operator's metrics.

@@ -16,6 +16,7 @@ use scim_core::events::{
     ClaimedDelivery, DeadLetter, OAuthClient, Receiver, ReceiverStatus, Settled, Settlement,
 };
 use scim_core::ports::Webhooks;
+use scim_core::secrets::SecretKeys;
 use scim_core::tenant::TenantId;
 
 use crate::connection::{DbConnection, execute_per_backend};
@@ -23,6 +24,7 @@ use crate::errors::from_diesel;
 use crate::outbox::{EVENT_COLUMNS, EventColumns, stored_event};
 use crate::rows::{from_micros, to_micros};
 use crate::schema::{deliveries, outbox, receivers, tenants};
+use crate::sealing::{Place, open, seal};
 use crate::store::DieselStore;
 
 const PENDING: &str = "pending";
@@ -116,23 +118,25 @@ const RECEIVER_COLUMNS: (
     receivers::created,
 );
 
+/// A receiver from its row, its secrets opened with `keys`.
 fn receiver(
+    keys: &SecretKeys,
     (id, tenant, url, secret, token_url, client_id, client_secret, scope, created): ReceiverColumns,
 ) -> Result<Receiver, StoreError> {
     let oauth = match (token_url, client_id, client_secret) {
         (Some(token_url), Some(client_id), Some(client_secret)) => Some(OAuthClient {
             token_url,
             client_id,
-            client_secret,
+            client_secret: open(keys, Place::ReceiverClientSecret, &id, &client_secret)?,
             scope,
         }),
         _ => None,
     };
     Ok(Receiver {
+        secret: open(keys, Place::ReceiverSecret, &id, &secret)?,
         id,
         tenant: TenantId(tenant),
         url,
-        secret,
         oauth,
         created: from_micros(created)?,
     })
@@ -149,6 +153,7 @@ fn by_receiver<'a>(keys: impl Iterator<Item = (&'a str, i64)>) -> BTreeMap<&'a s
 
 fn claim(
     connection: &mut DbConnection,
+    keys: &SecretKeys,
     now: i64,
     lease_until: i64,
     limit: i64,
@@ -227,7 +232,7 @@ fn claim(
         .map_err(from_diesel)?;
     let mut receivers = BTreeMap::new();
     for (row, slug) in rows {
-        let receiver = receiver(row)?;
+        let receiver = receiver(keys, row)?;
         receivers.insert(receiver.id.clone(), (receiver, slug));
     }
     Ok(taken
@@ -364,15 +369,28 @@ fn owned_receivers(
 #[async_trait]
 impl Webhooks for DieselStore {
     async fn add_receiver(&self, receiver: &Receiver) -> Result<(), StoreError> {
+        let keys = self.keys();
         let oauth = receiver.oauth.as_ref();
         let values = (
             receivers::id.eq(receiver.id.clone()),
             receivers::tenant_id.eq(receiver.tenant.0.clone()),
             receivers::url.eq(receiver.url.clone()),
-            receivers::secret.eq(receiver.secret.clone()),
+            receivers::secret.eq(seal(
+                &keys,
+                Place::ReceiverSecret,
+                &receiver.id,
+                &receiver.secret,
+            )),
             receivers::token_url.eq(oauth.map(|o| o.token_url.clone())),
             receivers::client_id.eq(oauth.map(|o| o.client_id.clone())),
-            receivers::client_secret.eq(oauth.map(|o| o.client_secret.clone())),
+            receivers::client_secret.eq(oauth.map(|o| {
+                seal(
+                    &keys,
+                    Place::ReceiverClientSecret,
+                    &receiver.id,
+                    &o.client_secret,
+                )
+            })),
             receivers::scope.eq(oauth.and_then(|o| o.scope.clone())),
             receivers::created.eq(to_micros(&receiver.created)),
         );
@@ -388,6 +406,7 @@ impl Webhooks for DieselStore {
 
     async fn receivers(&self, tenant: &TenantId) -> Result<Vec<ReceiverStatus>, StoreError> {
         let tenant = tenant.0.clone();
+        let keys = self.keys();
         self.run(move |connection| {
             let rows: Vec<(ReceiverColumns, i64, i64, i64)> = receivers::table
                 .filter(receivers::tenant_id.eq(&tenant))
@@ -414,7 +433,7 @@ impl Webhooks for DieselStore {
                 .collect();
             rows.into_iter()
                 .map(|(row, delivered, retried, dead_lettered)| {
-                    let receiver = receiver(row)?;
+                    let receiver = receiver(&keys, row)?;
                     let (pending, oldest) = waiting.get(&receiver.id).copied().unwrap_or((0, None));
                     Ok(ReceiverStatus {
                         receiver,
@@ -454,7 +473,8 @@ impl Webhooks for DieselStore {
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let (now, lease_until) = (to_micros(&now), to_micros(&lease_until));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.write(move |connection| claim(connection, now, lease_until, limit))
+        let keys = self.keys();
+        self.write(move |connection| claim(connection, &keys, now, lease_until, limit))
             .await
     }
 

@@ -24,6 +24,7 @@ pub use crate::licensing::*;
 pub use crate::membership::*;
 pub use crate::patching::*;
 pub use crate::push::*;
+pub use crate::secrets::*;
 pub use crate::tenant_schema::*;
 
 pub(crate) async fn with_tenant(store: &TestStore, slug: &str) -> Tenant {

@@ -214,6 +214,7 @@ pub async fn signing_keys_are_kept_newest_first<F: StoreFactory>(factory: &F) {
         private_key: format!("private-{kid}"),
         public_jwk: json!({"kty": "EC", "kid": kid}),
         created: time(millis),
+        activates: time(millis * 1000),
     };
     store.add_signing_key(&key("old", 1)).await.unwrap();
     store.add_signing_key(&key("new", 2)).await.unwrap();
@@ -223,4 +224,10 @@ pub async fn signing_keys_are_kept_newest_first<F: StoreFactory>(factory: &F) {
         store.add_signing_key(&key("old", 3)).await,
         Err(StoreError::Conflict { .. })
     ));
+    // Retired keys are forgotten; the others stay.
+    store
+        .forget_signing_keys(&["old".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(store.signing_keys().await.unwrap(), [key("new", 2)]);
 }

@@ -31,6 +31,7 @@ pub mod oracle;
 pub mod patching;
 pub mod postgres;
 pub mod push;
+pub mod secrets;
 pub mod sqlite;
 pub mod tenant_schema;
 
@@ -39,6 +40,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use scim_core::SchemaRegistry;
+use scim_core::secrets::SecretKeys;
 use scim_store::{DieselStore, OpenError, StoreConfig};
 
 use crate::fixtures::registry;
@@ -87,7 +89,8 @@ pub struct TestStore {
     // Fields drop in order: the pool closes before its database goes away.
     store: DieselStore,
     reopen: Arc<dyn Fn() -> DieselStore + Send + Sync>,
-    _database: TestDatabase,
+    open: OpenStore,
+    database: TestDatabase,
 }
 
 impl TestStore {
@@ -106,7 +109,8 @@ impl TestStore {
         Self {
             store,
             reopen,
-            _database: database,
+            open,
+            database,
         }
     }
 
@@ -114,6 +118,35 @@ impl TestStore {
     pub async fn reopen(&self) -> DieselStore {
         let reopen = Arc::clone(&self.reopen);
         blocking(move || reopen()).await
+    }
+
+    /// A second store on the same database, opened with other secret keys.
+    pub async fn reopen_with_keys(&self, keys: SecretKeys) -> Result<DieselStore, OpenError> {
+        let (open, url) = (self.open, self.database.url().to_owned());
+        let config = StoreConfig {
+            secret_keys: keys,
+            ..test_config()
+        };
+        blocking(move || open(&url, registry(), &config)).await
+    }
+
+    /// Runs SQL on the database directly, bypassing the store (to see or forge what it
+    /// keeps).
+    pub async fn raw<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut scim_store::connection::DbConnection) -> T + Send + 'static,
+    ) -> T {
+        let url = self.database.url().to_owned();
+        blocking(move || {
+            let database = scim_store::Database::from_url(&url).expect("a database URL");
+            let manager = scim_store::connection::ConnectionManager::new(
+                database,
+                std::time::Duration::from_secs(10),
+            );
+            let mut connection = manager.establish().expect("a raw connection");
+            work(&mut connection)
+        })
+        .await
     }
 }
 
@@ -125,11 +158,21 @@ impl Deref for TestStore {
     }
 }
 
+/// The secret key test stores seal with (a fixed one, so that every store a test opens on
+/// one database opens its secrets; the acceptance tests give it to the server too).
+pub const TEST_SECRET_KEY: &str = "dGVzdC1zZWNyZXQta2V5LW9mLTMyLWJ5dGVzLWxvbmc=";
+
+/// The key ring of [`TEST_SECRET_KEY`].
+pub fn test_keys() -> SecretKeys {
+    SecretKeys::parse(TEST_SECRET_KEY).expect("the test key parses")
+}
+
 /// The pool settings of test stores.
 pub fn test_config() -> StoreConfig {
     StoreConfig {
         pool_size: 4,
         connect_timeout: std::time::Duration::from_secs(10),
+        secret_keys: test_keys(),
     }
 }
 
@@ -185,6 +228,7 @@ macro_rules! contract_tests {
             writes_record_their_events_in_the_same_transaction,
             the_poll_feed_keeps_events_until_acknowledged,
             signing_keys_are_kept_newest_first,
+            secrets_are_sealed_at_rest,
             push_deliveries_go_in_order_per_subject_until_settled,
             concurrent_delivery_claims_take_each_delivery_once,
             login_links_open_one_session_once,
@@ -220,6 +264,7 @@ mod tests {
             include_str!("jobs.rs"),
             include_str!("events.rs"),
             include_str!("push.rs"),
+            include_str!("secrets.rs"),
             include_str!("admin.rs"),
             include_str!("invariants.rs"),
             include_str!("patching.rs"),

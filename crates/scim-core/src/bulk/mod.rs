@@ -17,6 +17,7 @@
 
 mod job;
 mod order;
+mod redact;
 mod request;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ pub use job::{
 };
 pub(crate) use order::quoted;
 pub use order::{ExecutionPlan, execution_order, references, resolve_references};
+pub use redact::{REDACTED, without_passwords};
 pub use request::{
     BULK_ID_PREFIX, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkEntry, BulkLimits, BulkMethod,
     BulkOperation, BulkRequest, parse_bulk,

@@ -17,6 +17,7 @@
 
 mod poll;
 mod push;
+mod rotation;
 
 pub use poll::{
     DEFAULT_MAX_EVENTS, MAX_EVENTS, PollRequest, SetError, parse_poll, poll_jti, poll_seq,
@@ -25,6 +26,7 @@ pub use push::{
     ClaimedDelivery, DeadLetter, OAuthClient, Push, PushOutcome, Receiver, ReceiverStatus,
     RetryPolicy, Settled, Settlement,
 };
+pub use rotation::{KeySchedule, MIN_ACTIVATION_NOTICE, RETIRED_KEYS_PUBLISHED_FOR, key_schedule};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -305,6 +307,9 @@ pub struct SigningKey {
     /// The public key as a JWK (with `kid`, `alg`, `use`).
     pub public_jwk: Value,
     pub created: DateTime<Utc>,
+    /// When it starts signing (see [`key_schedule`]); the Unix epoch for a key that signs
+    /// from the start.
+    pub activates: DateTime<Utc>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -314,6 +319,7 @@ impl std::fmt::Debug for SigningKey {
             .field("algorithm", &self.algorithm)
             .field("private_key", &"<redacted>")
             .field("created", &self.created)
+            .field("activates", &self.activates)
             .finish_non_exhaustive()
     }
 }
@@ -436,6 +442,7 @@ mod tests {
             private_key: "c2VjcmV0LWtleS1ieXRlcw".into(),
             public_jwk: json!({"kty": "EC"}),
             created: Utc.timestamp_opt(0, 0).unwrap(),
+            activates: Utc.timestamp_opt(0, 0).unwrap(),
         };
         let shown = format!("{key:?}");
         assert!(!shown.contains("c2VjcmV0LWtleS1ieXRlcw"), "{shown}");

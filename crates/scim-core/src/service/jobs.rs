@@ -17,6 +17,7 @@ use super::bulk::{BulkService, Checkpoints, JobRun};
 use super::feed::outage;
 use crate::bulk::{
     BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, MAX_ATTEMPTS, NewBulkJob, parse_bulk,
+    without_passwords,
 };
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
@@ -97,7 +98,8 @@ impl BulkJobService {
         };
         let new = NewBulkJob {
             job: job.clone(),
-            request: body.clone(),
+            // Passwords are dropped on every write: the stored request never holds one.
+            request: without_passwords(body),
             actor: caller.actor.clone(),
             cause: caller.cause.clone(),
         };

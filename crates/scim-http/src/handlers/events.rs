@@ -69,7 +69,7 @@ fn sets(state: &AppState, polled: &Polled, issuer: &str, audience: &str) -> ApiR
     for event in &polled.events {
         let jti = poll_jti(event.seq);
         let claims = event.set_claims(issuer, audience, &jti, now);
-        let jwt = state.signer.sign(&claims).map_err(|error| {
+        let jwt = state.signer.sign(&claims, now).map_err(|error| {
             tracing::error!(%error, "cannot sign a SET");
             ScimError::Internal
         })?;
@@ -97,5 +97,5 @@ pub(crate) async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         .content_type("application/jwk-set+json")
         // Receivers may keep it a while: a new key is published well before it signs.
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(state.signer.jwks().to_string())
+        .body(state.signer.jwks(chrono::Utc::now()).to_string())
 }

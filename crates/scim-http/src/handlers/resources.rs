@@ -154,7 +154,7 @@ async fn respond_list(
 ) -> ApiResult<HttpResponse> {
     let mut query = list.to_query(&ctx.registry, ctx.kind)?;
     query.schema = ctx.schema.clone();
-    let codec = ctx.state.signer.cursors();
+    let codec = &ctx.state.cursors;
     let now = Utc::now();
     // RFC 9865: a `cursor` parameter (empty for the first page) selects cursor paging;
     // index paging stays the default.

@@ -64,4 +64,11 @@ impl EventLog for MemoryStore {
         state.signing_keys.insert(0, key.clone());
         Ok(())
     }
+
+    async fn forget_signing_keys(&self, kids: &[String]) -> Result<(), StoreError> {
+        self.lock()
+            .signing_keys
+            .retain(|key| !kids.contains(&key.kid));
+        Ok(())
+    }
 }
