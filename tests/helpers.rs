@@ -58,7 +58,7 @@ pub(crate) fn cli(store: &Store, args: &[&str]) -> String {
 
 pub(crate) fn cli_output(store: &Store, args: &[&str]) -> Output {
     let mut command = Command::new(server_binary());
-    with_secret_keys(&mut command, &store.url());
+    with_test_environment(&mut command, &store.url());
     command
         .arg("--database-url")
         .arg(store.url())
@@ -68,9 +68,12 @@ pub(crate) fn cli_output(store: &Store, args: &[&str]) -> Output {
         .expect("run scim-server")
 }
 
-/// Every process on a PostgreSQL database needs the same secret keys (an SQLite one finds
-/// them in the key file beside it).
-fn with_secret_keys(command: &mut Command, database_url: &str) {
+/// What every process of the tests shares: on a PostgreSQL database the same secret keys
+/// (an SQLite one finds them in the key file beside it); and webhook receivers on this
+/// machine are allowed, explicitly, since the tests' receivers listen on 127.0.0.1 (the
+/// tests of the refusal turn it off again).
+fn with_test_environment(command: &mut Command, database_url: &str) {
+    command.env("SCIM_ALLOW_PRIVATE_WEBHOOKS", "true");
     if database_url.starts_with("postgres") {
         command.env("SCIM_SECRET_KEYS", scim_testkit::TEST_SECRET_KEY);
     }
@@ -154,7 +157,7 @@ fn spawn_limited(
         }
         None => Command::new(server_binary()),
     };
-    with_secret_keys(&mut command, database_url);
+    with_test_environment(&mut command, database_url);
     let mut child = command
         .arg("--database-url")
         .arg(database_url)

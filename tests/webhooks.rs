@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, Store, USER_SCHEMA, cli, tenant_with_token};
+use crate::helpers::{Server, Store, USER_SCHEMA, cli, cli_output, tenant_with_token, user};
 use crate::receiver::{self, Answer, CLIENT_ID, CLIENT_SECRET, Receiver, seq, subject};
 
 const CREATE: &str = "urn:ietf:params:scim:event:prov:create:full";
@@ -664,4 +664,90 @@ fn slow_and_failing_receivers_never_slow_the_scim_endpoints() {
         slowest < Duration::from_secs(1),
         "a create waited for a receiver: {slowest:?}"
     );
+}
+
+/// The server never calls into its own network on a tenant's behalf unless the operator
+/// allows it: receiver and token URLs naming loopback, private or link-local addresses are
+/// refused when registered, and a name that resolves to one is refused when pushed to,
+/// by the address it resolved to (the receiver never hears of it).
+#[test]
+fn receivers_on_private_networks_are_refused_unless_allowed() {
+    let store = Store::sqlite();
+    let token = tenant_with_token(&store, "acme");
+    let strict = |args: &[&str]| {
+        let mut all = vec!["--allow-private-webhooks", "false", "webhook", "add"];
+        all.extend_from_slice(&["--tenant", "acme"]);
+        all.extend_from_slice(args);
+        cli_output(&store, &all)
+    };
+    for url in [
+        "http://127.0.0.1:9/events",
+        "https://127.0.0.1/events",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/events",
+        "https://[::1]/events",
+        "https://[::ffff:192.168.0.1]/events",
+        "http://localhost:8080/events",
+        "http://hooks.acme.example/events",
+    ] {
+        let refused = strict(&["--url", url]);
+        assert!(!refused.status.success(), "{url} was accepted");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("is not a usable receiver URL"),
+            "{url}: {stderr}"
+        );
+    }
+    let private_token_url = strict(&[
+        "--url",
+        "https://hooks.acme.example/events",
+        "--oauth-token-url",
+        "https://192.168.1.10/token",
+        "--oauth-client-id",
+        "c",
+        "--oauth-client-secret",
+        "s",
+    ]);
+    assert!(!private_token_url.status.success());
+    let public = strict(&["--url", "https://hooks.acme.example/events", "--json"]);
+    assert!(public.status.success(), "{public:?}");
+    let public: Value =
+        serde_json::from_str(String::from_utf8_lossy(&public.stdout).trim()).expect("JSON");
+    cli(
+        &store,
+        &[
+            "webhook",
+            "remove",
+            "--tenant",
+            "acme",
+            public["id"].as_str().expect("id"),
+        ],
+    );
+
+    // Registered while allowed, pushed while not: `localhost` resolves to 127.0.0.1.
+    let receiver = Receiver::start(Answer::Accept);
+    let url = receiver.url().replace("127.0.0.1", "localhost");
+    add_webhook(&store, &url, &[]);
+    let mut flags = FAST.to_vec();
+    flags.extend([
+        "--webhook-max-attempts",
+        "1",
+        "--allow-private-webhooks",
+        "false",
+    ]);
+    let server = Server::start_with(store, &flags, "warn", std::process::Stdio::inherit());
+    let created = server.post("/scim/v2/Users", &token, &user("ann@acme.example"));
+    assert_eq!(created.status, 201);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let dead = loop {
+        let dead = dead_letters(&server.store, &[]);
+        if !dead.is_empty() {
+            break dead;
+        }
+        assert!(std::time::Instant::now() < deadline, "never dead-lettered");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let error = dead[0]["error"].as_str().expect("error");
+    assert!(error.contains("resolves to"), "{error}");
+    assert!(receiver.arrivals().is_empty(), "the push never left");
 }

@@ -11,6 +11,7 @@ pub mod filter;
 pub mod fold;
 pub mod license;
 pub mod list_request;
+pub mod outbound;
 pub mod paging;
 pub mod patch;
 pub mod path;

@@ -8,6 +8,7 @@
 //! nothing a receiver says is trusted beyond its status and a clipped error text.
 
 mod jws;
+mod network;
 mod tokens;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scim_core::events::{Push, PushOutcome, Receiver};
+use scim_core::outbound::NetworkPolicy;
 use scim_core::ports::SetPusher;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -39,6 +41,8 @@ pub struct PushConfig {
     /// claim's lease, so that a push is settled (as a failure, if need be) before another
     /// process may take its delivery over.
     pub deadline: Duration,
+    /// Whether pushes may go to loopback, private and link-local addresses.
+    pub network: NetworkPolicy,
 }
 
 impl Default for PushConfig {
@@ -47,6 +51,7 @@ impl Default for PushConfig {
             timeout: Duration::from_secs(10),
             concurrency: 16,
             deadline: Duration::from_secs(40),
+            network: NetworkPolicy::default(),
         }
     }
 }
@@ -65,13 +70,19 @@ struct Inner {
 
 impl HttpPusher {
     pub fn new(config: PushConfig) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let agent_config = ureq::Agent::config_builder()
             .timeout_global(Some(config.timeout))
             .http_status_as_error(false)
             .max_redirects(0)
+            // A proxy from the environment would resolve hosts where we cannot check them.
+            .proxy(None)
             .user_agent(concat!("scim-license-server/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            agent_config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            network::PublicOnly::new(config.network),
+        );
         Self {
             inner: Arc::new(Inner {
                 agent,

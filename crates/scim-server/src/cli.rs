@@ -46,6 +46,15 @@ pub struct Cli {
     #[arg(long, env = "SCIM_SECRET_KEY_FILE", global = true, value_name = "FILE")]
     pub secret_key_file: Option<std::path::PathBuf>,
 
+    /// Let webhook receivers and their token endpoints be on loopback, private or
+    /// link-local addresses (and `http://` to this machine). Off by default: the server
+    /// would otherwise call into its own network on a tenant's behalf. For tests and
+    /// single-host setups.
+    #[arg(long, env = "SCIM_ALLOW_PRIVATE_WEBHOOKS", global = true, default_value_t = false,
+          action = clap::ArgAction::Set, value_name = "true|false", num_args = 0..=1,
+          default_missing_value = "true")]
+    pub allow_private_webhooks: bool,
+
     /// Log format on stderr.
     #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
@@ -259,7 +268,8 @@ pub enum WebhookCommand {
     Add {
         #[arg(long)]
         tenant: String,
-        /// Where SETs are POSTed: https://, or http:// to localhost only.
+        /// Where SETs are POSTed: https:// to a public host (private, loopback and
+        /// link-local addresses only with --allow-private-webhooks).
         #[arg(long)]
         url: String,
         /// The HS256 secret (at least 32 bytes); generated when not given.

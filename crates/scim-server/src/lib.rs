@@ -36,7 +36,12 @@ pub async fn run(loaded: config::Loaded) -> anyhow::Result<()> {
         cli.secret_key_file.as_deref(),
         &cli.database_url,
     )?;
-    let app = wiring::App::open(&cli.database_url, cli.pool_size, secret_keys.clone()).await?;
+    let network = scim_core::outbound::NetworkPolicy {
+        allow_private: cli.allow_private_webhooks,
+    };
+    let app = wiring::App::open(&cli.database_url, cli.pool_size, secret_keys.clone())
+        .await?
+        .with_network_policy(network);
     match cli.command {
         Command::Serve(args) => serve::serve(app, args).await,
         Command::Migrate { json } => {

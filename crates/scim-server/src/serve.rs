@@ -226,6 +226,7 @@ fn delivery(app: &App, args: &ServeArgs) -> DeliveryService {
         concurrency,
         // Settled before the lease ends, so no other process takes the delivery meanwhile.
         deadline: delivery_drain(args),
+        network: app.network,
     });
     let config = DeliveryConfig {
         retry: RetryPolicy {

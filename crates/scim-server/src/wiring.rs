@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use scim_core::SchemaRegistry;
+use scim_core::outbound::NetworkPolicy;
 use scim_core::ports::{
     AdminRepository, BulkJobRepository, Clock, EventLog, IdGenerator, LicenseLedger,
     ResourceRepository, SecretGenerator, TenantRepository, Webhooks,
@@ -73,6 +74,8 @@ pub struct App {
     pub store: Arc<DieselStore>,
     /// The server's secret keys (they also seal list cursors).
     pub secret_keys: SecretKeys,
+    /// Where pushes may go.
+    pub network: NetworkPolicy,
 }
 
 impl App {
@@ -145,7 +148,18 @@ impl App {
             ids,
             store,
             secret_keys,
+            network: NetworkPolicy::default(),
         })
+    }
+}
+
+impl App {
+    /// Where the server may push on tenants' behalf (receivers, their token endpoints).
+    #[must_use]
+    pub fn with_network_policy(mut self, network: NetworkPolicy) -> Self {
+        self.receivers = self.receivers.with_network_policy(network);
+        self.network = network;
+        self
     }
 }
 

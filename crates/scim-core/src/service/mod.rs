@@ -25,7 +25,6 @@ pub use licenses::{LicenseError, LicenseService, RECONCILE_BATCH, Usage};
 pub use plan::{plan_create, plan_patch, plan_replace};
 pub use receivers::{
     DEAD_LETTERS_SHOWN, MIN_SECRET_BYTES, NewReceiver, ReceiverError, ReceiverService,
-    is_acceptable_url,
 };
 pub use resources::{Precondition, ResourceService};
 pub use tenants::{

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::error::StoreError;
 use crate::events::{DeadLetter, OAuthClient, Receiver, ReceiverStatus};
+use crate::outbound::{NetworkPolicy, check_outbound_url};
 use crate::ports::{Clock, IdGenerator, SecretGenerator, TenantRepository, Webhooks};
 use crate::tenant::Tenant;
 
@@ -20,11 +21,8 @@ pub enum ReceiverError {
     UnknownTenant(String),
     #[error("no receiver '{0}' in this tenant")]
     UnknownReceiver(String),
-    #[error(
-        "'{0}' is not a usable receiver URL: use https:// (http:// only for localhost), \
-         no spaces, no user or password"
-    )]
-    InvalidUrl(String),
+    #[error("'{url}' is not a usable receiver URL: it {reason}")]
+    InvalidUrl { url: String, reason: String },
     #[error("the secret is too short: an HS256 key needs at least {MIN_SECRET_BYTES} bytes")]
     WeakSecret,
     #[error(transparent)]
@@ -57,6 +55,7 @@ pub struct ReceiverService {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     secrets: Arc<dyn SecretGenerator>,
+    network: NetworkPolicy,
 }
 
 impl ReceiverService {
@@ -73,7 +72,15 @@ impl ReceiverService {
             clock,
             ids,
             secrets,
+            network: NetworkPolicy::default(),
         }
+    }
+
+    /// Where receivers may be (by default: the public internet only).
+    #[must_use]
+    pub fn with_network_policy(mut self, network: NetworkPolicy) -> Self {
+        self.network = network;
+        self
     }
 
     async fn tenant(&self, slug: &str) -> Result<Tenant, ReceiverError> {
@@ -88,8 +95,11 @@ impl ReceiverService {
     pub async fn add(&self, slug: &str, new: NewReceiver) -> Result<Receiver, ReceiverError> {
         let tenant = self.tenant(slug).await?;
         for url in std::iter::once(&new.url).chain(new.oauth.iter().map(|o| &o.token_url)) {
-            if !is_acceptable_url(url) {
-                return Err(ReceiverError::InvalidUrl(url.clone()));
+            if let Err(reason) = check_outbound_url(url, self.network) {
+                return Err(ReceiverError::InvalidUrl {
+                    url: url.clone(),
+                    reason,
+                });
             }
         }
         let secret = match new.secret {
@@ -147,37 +157,6 @@ impl ReceiverService {
     }
 }
 
-/// An `https://` URL, or `http://` to a loopback host (a receiver on the same machine);
-/// no whitespace or control characters, no credentials in it, a host.
-pub fn is_acceptable_url(url: &str) -> bool {
-    let (secure, rest) = if let Some(rest) = url.strip_prefix("https://") {
-        (true, rest)
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        (false, rest)
-    } else {
-        return false;
-    };
-    if url.len() > 2_000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return false;
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return false;
-    }
-    let host = match authority.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    if host.is_empty() {
-        return false;
-    }
-    secure
-        || host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
@@ -187,31 +166,6 @@ mod tests {
         MockClock, MockIdGenerator, MockSecretGenerator, MockTenantRepository, MockWebhooks,
     };
     use crate::tenant::TenantId;
-
-    #[test]
-    fn receiver_urls_are_https_or_loopback_http() {
-        for good in [
-            "https://hooks.example.com/scim/events",
-            "https://hooks.example.com:8443",
-            "http://127.0.0.1:9000/events",
-            "http://localhost/events",
-            "http://[::1]:8080/e",
-        ] {
-            assert!(is_acceptable_url(good), "{good}");
-        }
-        for bad in [
-            "http://hooks.example.com/events",
-            "ftp://example.com",
-            "https://",
-            "https://user:pw@example.com/",
-            "https://example.com/a b",
-            "example.com/events",
-            "http://127.0.0.1.evil.example@x.com/",
-            "http://127.0.0.1.evil.example/",
-        ] {
-            assert!(!is_acceptable_url(bad), "{bad}");
-        }
-    }
 
     fn service(webhooks: MockWebhooks) -> ReceiverService {
         let mut tenants = MockTenantRepository::new();
@@ -251,7 +205,7 @@ mod tests {
         webhooks
             .expect_add_receiver()
             .withf(|r| r.id == "r-1" && r.tenant.0 == "t1" && r.secret.starts_with("scim_"))
-            .times(1)
+            .times(2)
             .returning(|_| Ok(()));
         let service = service(webhooks);
         let new = |url: &str, secret: Option<&str>| NewReceiver {
@@ -264,12 +218,29 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(added.url, "https://hooks.example.com/e");
-        assert!(matches!(
-            service
-                .add("acme", new("http://hooks.example.com/e", None))
-                .await,
-            Err(ReceiverError::InvalidUrl(_))
-        ));
+        // Private networks only when the operator allows them.
+        let allowing = service.clone().with_network_policy(NetworkPolicy {
+            allow_private: true,
+        });
+        assert!(
+            allowing
+                .add("acme", new("http://127.0.0.1:9/e", None))
+                .await
+                .is_ok()
+        );
+        for refused in [
+            "http://hooks.example.com/e",
+            "https://10.0.0.7/e",
+            "http://127.0.0.1:9/e",
+        ] {
+            assert!(
+                matches!(
+                    service.add("acme", new(refused, None)).await,
+                    Err(ReceiverError::InvalidUrl { .. })
+                ),
+                "{refused}"
+            );
+        }
         assert!(matches!(
             service
                 .add("acme", new("https://hooks.example.com/e", Some("short")))

@@ -1,0 +1,62 @@
+//! Pushes go to the public internet only (see `scim_core::outbound`): every address a
+//! receiver's (or its token endpoint's) host resolves to is checked when the request is
+//! made, and the connection goes to the addresses checked, so a name that resolves to a
+//! private address, or starts to, is refused however it was registered.
+
+use std::io;
+
+use scim_core::outbound::{NetworkPolicy, is_public};
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::NextTimeout;
+
+/// Resolves as the system does, then keeps the public addresses only (unless the policy
+/// allows private ones).
+#[derive(Debug)]
+pub(crate) struct PublicOnly {
+    pub(crate) policy: NetworkPolicy,
+    system: DefaultResolver,
+}
+
+impl PublicOnly {
+    pub(crate) fn new(policy: NetworkPolicy) -> Self {
+        Self {
+            policy,
+            system: DefaultResolver::default(),
+        }
+    }
+}
+
+impl Resolver for PublicOnly {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let resolved = self.system.resolve(uri, config, timeout)?;
+        if self.policy.allow_private {
+            return Ok(resolved);
+        }
+        let mut public = self.empty();
+        for address in resolved.iter().filter(|address| is_public(address.ip())) {
+            public.push(*address);
+        }
+        if public.is_empty() {
+            let host = uri.host().unwrap_or_default();
+            let first = resolved
+                .first()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default();
+            return Err(ureq::Error::Io(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{host} resolves to {first}, a loopback, private or link-local address, \
+                     which pushes do not go to (--allow-private-webhooks allows them)"
+                ),
+            )));
+        }
+        Ok(public)
+    }
+}
