@@ -217,6 +217,7 @@ fn commands_answer_one_json_object_with_json() {
         &[
             "admin",
             "login-link",
+            "--all-tenants",
             "--base-url",
             "https://scim.example.com",
             "--json",

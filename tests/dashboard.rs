@@ -84,11 +84,12 @@ fn text_of(dom: &str, field: &str) -> String {
     rest[start..end].trim().to_owned()
 }
 
-/// A one-time login link, to the tenant's page when `tenant` is given.
+/// A one-time login link for `tenant`'s page and that tenant only, or for every tenant.
 fn login_link(store: &Store, base: &str, tenant: Option<&str>) -> String {
     let mut args = vec!["admin", "login-link", "--base-url", base];
-    if let Some(tenant) = tenant {
-        args.extend(["--tenant", tenant]);
+    match tenant {
+        Some(tenant) => args.extend(["--tenant", tenant]),
+        None => args.push("--all-tenants"),
     }
     let out = cli(store, &args);
     out.lines().last().expect("link").trim().to_owned()
@@ -156,7 +157,7 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         None,
         &[
             ("Authorization", &format!("Bearer {token}")),
-            ("Cookie", &format!("scim_admin={token}")),
+            ("Cookie", &format!("__Host-scim_admin={token}")),
         ],
         None,
     );
@@ -252,4 +253,177 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         "{} bytes",
         png.len()
     );
+}
+
+/// What a request to the dashboard answers, without following redirects.
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    text: String,
+}
+
+fn dashboard(base: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = agent
+        .run(request.body(()).expect("request"))
+        .expect("HTTP exchange");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (location, set_cookie) = (header("location"), header("set-cookie"));
+    let status = response.status().as_u16();
+    let text = response.into_body().read_to_string().unwrap_or_default();
+    Answer {
+        status,
+        location,
+        set_cookie,
+        text,
+    }
+}
+
+/// Follows a login link: the session cookie (`name=value`) it sets.
+fn log_in(server: &Server, link: &str) -> String {
+    let answer = dashboard(
+        &server.base,
+        "GET",
+        link.trim_start_matches(&server.base),
+        &[],
+    );
+    assert_eq!(answer.status, 303, "{}", answer.text);
+    let cookie = answer.set_cookie.expect("a session cookie");
+    for attribute in ["Path=/;", "Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert!(cookie.starts_with("__Host-scim_admin="), "{cookie}");
+    cookie.split(';').next().expect("name=value").to_owned()
+}
+
+/// Sessions see one tenant unless the operator asked for every tenant; they end on logout
+/// (from this origin only) and when revoked from the CLI; a login link over plain HTTP to
+/// another host is refused unspent, since the browser would drop the `Secure` cookie.
+#[test]
+fn dashboard_sessions_see_what_their_link_names_and_end_when_told() {
+    let store = Store::sqlite();
+    for tenant in ["acme", "globex"] {
+        cli(&store, &["tenant", "create", tenant]);
+        cli(
+            &store,
+            &[
+                "license", "set", "--tenant", tenant, "--sku", "pro", "--seats", "5",
+            ],
+        );
+    }
+    let server = Server::start(store);
+    let scoped = log_in(
+        &server,
+        &login_link(&server.store, &server.base, Some("acme")),
+    );
+    let cookie = [("Cookie", scoped.as_str())];
+    let overview = dashboard(&server.base, "GET", "/admin", &cookie);
+    assert_eq!(overview.status, 200);
+    assert!(
+        overview.text.contains("data-tenant=\"acme\""),
+        "{}",
+        overview.text
+    );
+    assert!(!overview.text.contains("globex"), "{}", overview.text);
+    assert!(
+        overview.text.contains("Tenant acme"),
+        "the header says what it sees"
+    );
+    assert_eq!(
+        dashboard(&server.base, "GET", "/admin/tenants/acme", &cookie).status,
+        200
+    );
+    let other = dashboard(&server.base, "GET", "/admin/tenants/globex", &cookie);
+    let unknown = dashboard(&server.base, "GET", "/admin/tenants/initech", &cookie);
+    assert_eq!((other.status, unknown.status), (404, 404));
+    assert_eq!(
+        other.text.replace("globex", "X"),
+        unknown.text.replace("initech", "X"),
+        "another tenant reads as an unknown one"
+    );
+    // Every tenant only when asked for.
+    let wide = log_in(&server, &login_link(&server.store, &server.base, None));
+    let overview = dashboard(&server.base, "GET", "/admin", &[("Cookie", wide.as_str())]);
+    assert!(
+        overview.text.contains("data-tenant=\"globex\""),
+        "{}",
+        overview.text
+    );
+    let refused = crate::helpers::cli_output(&server.store, &["admin", "login-link"]);
+    assert!(
+        !refused.status.success(),
+        "a link names its tenant or --all-tenants"
+    );
+
+    // Listed, and revoked from the CLI: the browser must log in again.
+    let sessions: Value =
+        serde_json::from_str(&cli(&server.store, &["admin", "sessions", "--json"])).expect("JSON");
+    let sessions = sessions.as_array().expect("sessions");
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert_eq!(sessions[0]["tenant"], "acme");
+    assert_eq!(sessions[1]["tenant"], "all tenants");
+    let id = sessions[0]["id"].as_str().expect("id");
+    cli(&server.store, &["admin", "revoke", id]);
+    assert_eq!(
+        dashboard(&server.base, "GET", "/admin", &cookie).status,
+        401
+    );
+
+    // Logout: from another origin refused; from the page, the session ends.
+    let wide_cookie = ("Cookie", wide.as_str());
+    let forged = dashboard(
+        &server.base,
+        "POST",
+        "/admin/logout",
+        &[wide_cookie, ("Origin", "https://evil.example")],
+    );
+    assert_eq!(forged.status, 403, "{}", forged.text);
+    let no_origin = dashboard(&server.base, "POST", "/admin/logout", &[wide_cookie]);
+    assert_eq!(no_origin.status, 403, "{}", no_origin.text);
+    assert_eq!(
+        dashboard(&server.base, "GET", "/admin", &[wide_cookie]).status,
+        200
+    );
+    let out = dashboard(
+        &server.base,
+        "POST",
+        "/admin/logout",
+        &[wide_cookie, ("Sec-Fetch-Site", "same-origin")],
+    );
+    assert_eq!(out.status, 200, "{}", out.text);
+    assert!(out.set_cookie.is_some_and(|c| c.contains("Max-Age=0")));
+    assert_eq!(
+        dashboard(&server.base, "GET", "/admin", &[wide_cookie]).status,
+        401
+    );
+    let listed = cli(&server.store, &["admin", "sessions", "--json"]);
+    assert_eq!(listed.trim(), "[]");
+
+    // Plain HTTP to another host: refused, the link unspent.
+    let link = login_link(&server.store, &server.base, Some("acme"));
+    let path = link.trim_start_matches(&server.base);
+    let remote = dashboard(&server.base, "GET", path, &[("Host", "scim.example.com")]);
+    assert_eq!(remote.status, 400, "{}", remote.text);
+    assert!(remote.text.contains("needs HTTPS"), "{}", remote.text);
+    assert!(remote.set_cookie.is_none());
+    log_in(&server, &link);
+    assert!(remote.location.is_none());
 }

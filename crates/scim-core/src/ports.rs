@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::admin::{AdminSecretKind, UsageDay};
+use crate::admin::{AdminSession, Revocation, UsageDay};
 use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
 use crate::compat::Compatibility;
 use crate::context::WriteContext;
@@ -128,31 +128,35 @@ pub trait ResourceRepository: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait AdminRepository: Send + Sync {
-    /// Stores the hash of a new login link or session secret, valid until `expires`.
-    async fn add_admin_secret(
-        &self,
-        hash: &TokenHash,
-        kind: AdminSecretKind,
-        expires: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    /// Stores the hash of a new login link; `link` says what the session it opens may see
+    /// and until when the link works.
+    async fn add_login_link(&self, hash: &TokenHash, link: &AdminSession)
+    -> Result<(), StoreError>;
 
     /// In one transaction: removes the login link `link` and, when it was there and
-    /// valid at `now`, stores the session `session`. `false` when the link is unknown,
-    /// used already or expired (then nothing is stored).
+    /// valid at `now`, stores the session `session` (its scope that of the link, its
+    /// `created` now). `None` when the link is unknown, used already or expired (then
+    /// nothing is stored).
     async fn redeem_login_link(
         &self,
         link: &TokenHash,
-        session: &TokenHash,
-        session_expires: DateTime<Utc>,
+        session_secret: &TokenHash,
+        session: &AdminSession,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<AdminSession>, StoreError>;
 
-    /// Whether `hash` is a session valid at `now`.
-    async fn admin_session_valid(
+    /// The session `hash` is the secret of, when it is valid at `now`.
+    async fn admin_session(
         &self,
         hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<AdminSession>, StoreError>;
+
+    /// The sessions valid at `now`, oldest first (never login links).
+    async fn admin_sessions(&self, now: DateTime<Utc>) -> Result<Vec<AdminSession>, StoreError>;
+
+    /// Ends sessions (and, for [`Revocation::All`], login links); how many went.
+    async fn revoke_admin_sessions(&self, which: &Revocation) -> Result<u64, StoreError>;
 
     /// Records every pool's seats and use as `day`'s snapshot (replacing an earlier one of
     /// the same day), and forgets expired admin secrets.

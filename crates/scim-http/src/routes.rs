@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     // GET only: a HEAD (a mail scanner's) must not spend a one-time login link.
     cfg.service(endpoint("/admin/login").route(web::get().to(admin::login)));
     cfg.service(readable("/admin/tenants/{slug}", admin::tenant));
+    cfg.service(endpoint("/admin/logout").route(web::post().to(admin::logout)));
     cfg.service(endpoint("/oauth/token").route(web::post().to(oauth::token)));
     cfg.service(endpoint("/events/poll").route(web::post().to(events::poll)));
     cfg.service(readable("/.well-known/jwks.json", events::jwks));

@@ -17,7 +17,7 @@ use scim_core::ports::{
 use scim_core::schema::TenantSchemas;
 use scim_core::secrets::SecretKeys;
 use scim_core::service::{
-    AdminService, LicenseService, ReceiverService, ResourceService, TenantService,
+    AdminPorts, AdminService, LicenseService, ReceiverService, ResourceService, TenantService,
 };
 use scim_core::tenant::TOKEN_PREFIX;
 use scim_store::{DieselStore, StoreConfig};
@@ -124,15 +124,16 @@ impl App {
             Arc::clone(&ids),
             Arc::new(RandomSecrets),
         );
-        let admin = AdminService::new(
-            Arc::clone(&store) as Arc<dyn AdminRepository>,
-            tenants.clone(),
-            licenses.clone(),
-            resources.clone(),
-            Arc::clone(&webhooks),
-            Arc::clone(&clock),
-            Arc::new(RandomSecrets),
-        );
+        let admin = AdminService::new(AdminPorts {
+            repo: Arc::clone(&store) as Arc<dyn AdminRepository>,
+            tenants: tenants.clone(),
+            licenses: licenses.clone(),
+            resources: resources.clone(),
+            webhooks: Arc::clone(&webhooks),
+            clock: Arc::clone(&clock),
+            secrets: Arc::new(RandomSecrets),
+            ids: Arc::clone(&ids),
+        });
         Ok(Self {
             schemas: Arc::new(TenantSchemas::new(Arc::clone(&registry))),
             registry,

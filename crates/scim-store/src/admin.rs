@@ -7,13 +7,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use scim_core::StoreError;
-use scim_core::admin::{AdminSecretKind, UsageDay};
+use scim_core::admin::{AdminSecretKind, AdminSession, Revocation, SessionScope, UsageDay};
 use scim_core::ports::AdminRepository;
 use scim_core::tenant::{TenantId, TokenHash};
 
 use crate::connection::execute_per_backend;
 use crate::errors::from_diesel;
-use crate::rows::{CorruptRow, to_micros};
+use crate::rows::{CorruptRow, from_micros, to_micros};
 use crate::schema::{admin_sessions, license_pools, license_usage_daily, seat_stripes};
 use crate::store::DieselStore;
 
@@ -29,22 +29,60 @@ struct UsageRow {
     used: i64,
 }
 
+/// A row of `admin_sessions`: a login link or a session.
+#[derive(Insertable, Queryable, Selectable)]
+#[diesel(table_name = admin_sessions)]
+struct SecretRow {
+    hash: String,
+    kind: String,
+    expires: i64,
+    id: String,
+    /// The one tenant it sees; `None`: every tenant.
+    tenant_id: Option<String>,
+    created: i64,
+}
+
+impl SecretRow {
+    fn new(hash: &TokenHash, kind: AdminSecretKind, session: &AdminSession) -> Self {
+        Self {
+            hash: hash.0.clone(),
+            kind: kind.as_str().to_owned(),
+            expires: to_micros(&session.expires),
+            id: session.id.clone(),
+            tenant_id: match &session.scope {
+                SessionScope::AllTenants => None,
+                SessionScope::Tenant(tenant) => Some(tenant.0.clone()),
+            },
+            created: to_micros(&session.created),
+        }
+    }
+
+    fn session(&self) -> Result<AdminSession, StoreError> {
+        Ok(AdminSession {
+            id: self.id.clone(),
+            scope: self
+                .tenant_id
+                .clone()
+                .map_or(SessionScope::AllTenants, |id| {
+                    SessionScope::Tenant(TenantId(id))
+                }),
+            created: from_micros(self.created)?,
+            expires: from_micros(self.expires)?,
+        })
+    }
+}
+
 #[async_trait]
 impl AdminRepository for DieselStore {
-    async fn add_admin_secret(
+    async fn add_login_link(
         &self,
         hash: &TokenHash,
-        kind: AdminSecretKind,
-        expires: DateTime<Utc>,
+        link: &AdminSession,
     ) -> Result<(), StoreError> {
-        let (hash, kind, expires) = (hash.0.clone(), kind.as_str(), to_micros(&expires));
+        let row = SecretRow::new(hash, AdminSecretKind::Link, link);
         self.run(move |connection| {
             diesel::insert_into(admin_sessions::table)
-                .values((
-                    admin_sessions::hash.eq(hash),
-                    admin_sessions::kind.eq(kind),
-                    admin_sessions::expires.eq(expires),
-                ))
+                .values(&row)
                 .execute(connection)
                 .map_err(from_diesel)?;
             Ok(())
@@ -55,54 +93,88 @@ impl AdminRepository for DieselStore {
     async fn redeem_login_link(
         &self,
         link: &TokenHash,
-        session: &TokenHash,
-        session_expires: DateTime<Utc>,
+        session_secret: &TokenHash,
+        session: &AdminSession,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let (link, session) = (link.0.clone(), session.0.clone());
-        let (expires, now) = (to_micros(&session_expires), to_micros(&now));
+    ) -> Result<Option<AdminSession>, StoreError> {
+        let link = link.0.clone();
+        let mut row = SecretRow::new(session_secret, AdminSecretKind::Session, session);
+        let now = to_micros(&now);
         self.write(move |connection| {
             // Removed whether it is still valid or not: a link is good for one try.
-            let removed: Vec<i64> = diesel::delete(
+            let removed: Vec<(i64, Option<String>)> = diesel::delete(
                 admin_sessions::table
                     .filter(admin_sessions::hash.eq(link))
                     .filter(admin_sessions::kind.eq(AdminSecretKind::Link.as_str())),
             )
-            .returning(admin_sessions::expires)
+            .returning((admin_sessions::expires, admin_sessions::tenant_id))
             .get_results(connection)
             .map_err(from_diesel)?;
-            if !removed.iter().any(|&until| until > now) {
-                return Ok(false);
-            }
+            let Some((_, scope)) = removed.into_iter().find(|(until, _)| *until > now) else {
+                return Ok(None);
+            };
+            row.tenant_id = scope;
             diesel::insert_into(admin_sessions::table)
-                .values((
-                    admin_sessions::hash.eq(session),
-                    admin_sessions::kind.eq(AdminSecretKind::Session.as_str()),
-                    admin_sessions::expires.eq(expires),
-                ))
+                .values(&row)
                 .execute(connection)
                 .map_err(from_diesel)?;
-            Ok(true)
+            Ok(Some(row.session()?))
         })
         .await
     }
 
-    async fn admin_session_valid(
+    async fn admin_session(
         &self,
         hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<AdminSession>, StoreError> {
         let (hash, now) = (hash.0.clone(), to_micros(&now));
         self.run(move |connection| {
-            let found: Option<String> = admin_sessions::table
+            let found: Option<SecretRow> = admin_sessions::table
                 .filter(admin_sessions::hash.eq(hash))
                 .filter(admin_sessions::kind.eq(AdminSecretKind::Session.as_str()))
                 .filter(admin_sessions::expires.gt(now))
-                .select(admin_sessions::hash)
+                .select(SecretRow::as_select())
                 .first(connection)
                 .optional()
                 .map_err(from_diesel)?;
-            Ok(found.is_some())
+            found.map(|row| row.session()).transpose()
+        })
+        .await
+    }
+
+    async fn admin_sessions(&self, now: DateTime<Utc>) -> Result<Vec<AdminSession>, StoreError> {
+        let now = to_micros(&now);
+        self.run(move |connection| {
+            let rows: Vec<SecretRow> = admin_sessions::table
+                .filter(admin_sessions::kind.eq(AdminSecretKind::Session.as_str()))
+                .filter(admin_sessions::expires.gt(now))
+                .order((admin_sessions::created.asc(), admin_sessions::id.asc()))
+                .select(SecretRow::as_select())
+                .load(connection)
+                .map_err(from_diesel)?;
+            rows.iter().map(SecretRow::session).collect()
+        })
+        .await
+    }
+
+    async fn revoke_admin_sessions(&self, which: &Revocation) -> Result<u64, StoreError> {
+        let which = which.clone();
+        self.write(move |connection| {
+            let sessions = admin_sessions::table
+                .filter(admin_sessions::kind.eq(AdminSecretKind::Session.as_str()));
+            let removed = match which {
+                Revocation::Id(id) => {
+                    diesel::delete(sessions.filter(admin_sessions::id.eq(id))).execute(connection)
+                }
+                Revocation::Secret(hash) => {
+                    diesel::delete(sessions.filter(admin_sessions::hash.eq(hash.0)))
+                        .execute(connection)
+                }
+                Revocation::All => diesel::delete(admin_sessions::table).execute(connection),
+            }
+            .map_err(from_diesel)?;
+            Ok(u64::try_from(removed).unwrap_or(u64::MAX))
         })
         .await
     }

@@ -226,6 +226,9 @@ diesel::table! {
         hash -> Text,
         kind -> Text,
         expires -> BigInt,
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        created -> BigInt,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Contract tests of the dashboard's store: login links and sessions, usage snapshots.
 
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
-use scim_core::admin::{AdminSecretKind, UsageDay};
+use scim_core::admin::{AdminSession, Revocation, SessionScope, UsageDay};
 use scim_core::license::Pool;
 use scim_core::ports::{AdminRepository, LicenseLedger, ResourceRepository};
 use scim_core::tenant::TokenHash;
@@ -11,66 +11,156 @@ use crate::StoreFactory;
 use crate::contract::with_tenant;
 use crate::fixtures::{user, with, writer};
 
-/// A login link opens one session, once, before it expires; sessions expire; expired
-/// secrets are forgotten by the next snapshot.
+/// A login link opens one session, once, before it expires, seeing what the link was made
+/// for (one tenant, or every tenant); sessions expire, are listed, and end by id, by
+/// their secret (a logout) or all at once; expired secrets are forgotten by the next
+/// snapshot.
 pub async fn login_links_open_one_session_once<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
     let now = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
-    let (link, session) = (TokenHash::of("link-1"), TokenHash::of("session-1"));
     let hour = TimeDelta::hours(1);
+    let (link, session) = (TokenHash::of("link-1"), TokenHash::of("session-1"));
+    let made = |id: &str, scope: SessionScope, expires| AdminSession {
+        id: id.to_owned(),
+        scope,
+        created: now,
+        expires,
+    };
+    let acme_only = SessionScope::Tenant(acme.id.clone());
     store
-        .add_admin_secret(&link, AdminSecretKind::Link, now + hour)
+        .add_login_link(&link, &made("l1", acme_only.clone(), now + hour))
         .await
         .unwrap();
     // A link is no session.
-    assert!(!store.admin_session_valid(&link, now).await.unwrap());
-    assert!(
-        store
-            .redeem_login_link(&link, &session, now + hour, now)
-            .await
-            .unwrap()
+    assert_eq!(store.admin_session(&link, now).await.unwrap(), None);
+    // The session takes the link's scope, whatever it was made with.
+    let opening = made("s1", SessionScope::AllTenants, now + hour);
+    let opened = store
+        .redeem_login_link(&link, &session, &opening, now)
+        .await
+        .unwrap();
+    let expected = made("s1", acme_only.clone(), now + hour);
+    assert_eq!(opened.as_ref(), Some(&expected));
+    assert_eq!(
+        store.admin_session(&session, now).await.unwrap(),
+        Some(expected.clone())
     );
-    assert!(store.admin_session_valid(&session, now).await.unwrap());
-    assert!(
-        !store
-            .admin_session_valid(&session, now + hour)
-            .await
-            .unwrap()
+    assert_eq!(
+        store.admin_session(&session, now + hour).await.unwrap(),
+        None
     );
     // Used once: a second try opens nothing.
     let again = TokenHash::of("session-2");
-    assert!(
-        !store
-            .redeem_login_link(&link, &again, now + hour, now)
+    let reopening = made("s2", SessionScope::AllTenants, now + hour);
+    assert_eq!(
+        store
+            .redeem_login_link(&link, &again, &reopening, now)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
-    assert!(!store.admin_session_valid(&again, now).await.unwrap());
+    assert_eq!(store.admin_session(&again, now).await.unwrap(), None);
     // An expired link opens nothing, and is gone afterwards.
     let stale = TokenHash::of("link-2");
     store
-        .add_admin_secret(&stale, AdminSecretKind::Link, now - hour)
+        .add_login_link(&stale, &made("l2", SessionScope::AllTenants, now - hour))
         .await
         .unwrap();
-    assert!(
-        !store
-            .redeem_login_link(&stale, &again, now + hour, now)
+    assert_eq!(
+        store
+            .redeem_login_link(&stale, &again, &reopening, now)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
-    assert!(!store.admin_session_valid(&again, now).await.unwrap());
     // A session is not a link.
-    assert!(
-        !store
-            .redeem_login_link(&session, &again, now + hour, now)
+    assert_eq!(
+        store
+            .redeem_login_link(&session, &again, &reopening, now)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
+    // An every-tenant link opens an every-tenant session.
+    let wide = TokenHash::of("link-3");
+    store
+        .add_login_link(&wide, &made("l3", SessionScope::AllTenants, now + hour))
+        .await
+        .unwrap();
+    let wide_session = TokenHash::of("session-3");
+    let opened = store
+        .redeem_login_link(
+            &wide,
+            &wide_session,
+            &made("s3", acme_only.clone(), now + hour),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(opened.map(|s| s.scope), Some(SessionScope::AllTenants));
+    let listed: Vec<String> = store
+        .admin_sessions(now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, ["s1", "s3"]);
+    // Revoked by id, by secret, or all at once.
+    assert_eq!(
+        store
+            .revoke_admin_sessions(&Revocation::Id("s1".into()))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.admin_session(&session, now).await.unwrap(), None);
+    assert_eq!(
+        store
+            .revoke_admin_sessions(&Revocation::Secret(wide_session.clone()))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.admin_sessions(now).await.unwrap().is_empty());
+    let last = TokenHash::of("link-4");
+    store
+        .add_login_link(&last, &made("l4", SessionScope::AllTenants, now + hour))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.revoke_admin_sessions(&Revocation::All).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .redeem_login_link(&last, &again, &reopening, now)
+            .await
+            .unwrap(),
+        None,
+        "revoking all ends the links too"
+    );
+    // Expired sessions are forgotten by the next snapshot.
+    let late = TokenHash::of("link-5");
+    store
+        .add_login_link(&late, &made("l5", SessionScope::AllTenants, now + hour))
+        .await
+        .unwrap();
+    store
+        .redeem_login_link(
+            &late,
+            &session,
+            &made("s5", SessionScope::AllTenants, now + hour),
+            now,
+        )
+        .await
+        .unwrap();
     store
         .record_usage(now.date_naive(), now + hour * 2)
         .await
         .unwrap();
-    assert!(!store.admin_session_valid(&session, now).await.unwrap());
+    assert_eq!(store.admin_session(&session, now).await.unwrap(), None);
 }
 
 /// A snapshot holds each pool's seats and use; the day's last one wins; history is per

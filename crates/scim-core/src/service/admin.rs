@@ -5,17 +5,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
-use crate::admin::{AdminSecretKind, UsageDay};
+use crate::admin::{AdminSession, Revocation, SessionScope, UsageDay};
 use crate::error::{ScimError, StoreError};
 use crate::events::ReceiverStatus;
 use crate::filter::parse as parse_filter;
 use crate::license::{AuditEntry, AuditQuery, Pool, UnmappedValue};
-use crate::ports::{AdminRepository, Clock, SecretGenerator, Webhooks};
+use crate::ports::{AdminRepository, Clock, IdGenerator, SecretGenerator, Webhooks};
 use crate::query::ListQuery;
 use crate::resource::{Expand, ResourceKind};
 use crate::schema::LICENSE_USER_EXTENSION;
 use crate::service::{LicenseError, LicenseService, ResourceService, TenantError, TenantService};
-use crate::tenant::{Tenant, TokenHash};
+use crate::tenant::{Tenant, TokenHash, is_secret_shaped};
 
 /// How long a browser session lasts.
 pub const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(12);
@@ -73,18 +73,33 @@ pub struct AdminService {
     webhooks: Arc<dyn Webhooks>,
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn SecretGenerator>,
+    ids: Arc<dyn IdGenerator>,
+}
+
+/// The ports and services the dashboard reads.
+pub struct AdminPorts {
+    pub repo: Arc<dyn AdminRepository>,
+    pub tenants: TenantService,
+    pub licenses: LicenseService,
+    pub resources: ResourceService,
+    pub webhooks: Arc<dyn Webhooks>,
+    pub clock: Arc<dyn Clock>,
+    pub secrets: Arc<dyn SecretGenerator>,
+    pub ids: Arc<dyn IdGenerator>,
 }
 
 impl AdminService {
-    pub fn new(
-        repo: Arc<dyn AdminRepository>,
-        tenants: TenantService,
-        licenses: LicenseService,
-        resources: ResourceService,
-        webhooks: Arc<dyn Webhooks>,
-        clock: Arc<dyn Clock>,
-        secrets: Arc<dyn SecretGenerator>,
-    ) -> Self {
+    pub fn new(ports: AdminPorts) -> Self {
+        let AdminPorts {
+            repo,
+            tenants,
+            licenses,
+            resources,
+            webhooks,
+            clock,
+            secrets,
+            ids,
+        } = ports;
         Self {
             repo,
             tenants,
@@ -93,41 +108,75 @@ impl AdminService {
             webhooks,
             clock,
             secrets,
+            ids,
         }
     }
 
-    /// A new one-time login link's secret, valid for `valid_for`.
-    pub async fn login_link(&self, valid_for: TimeDelta) -> Result<String, StoreError> {
+    /// A new one-time login link's secret, valid for `valid_for`, opening a session that
+    /// sees `scope`.
+    pub async fn login_link(
+        &self,
+        valid_for: TimeDelta,
+        scope: SessionScope,
+    ) -> Result<String, StoreError> {
         let secret = self.secrets.new_secret();
-        let expires = self.clock.now() + valid_for;
+        let now = self.clock.now();
+        let link = AdminSession {
+            id: self.ids.new_id(),
+            scope,
+            created: now,
+            expires: now + valid_for,
+        };
         self.repo
-            .add_admin_secret(&TokenHash::of(&secret), AdminSecretKind::Link, expires)
+            .add_login_link(&TokenHash::of(&secret), &link)
             .await?;
         Ok(secret)
     }
 
-    /// Exchanges a login link's secret for a new session's secret; `None` when the link
-    /// is unknown, used or expired.
-    pub async fn open_session(&self, link: &str) -> Result<Option<String>, StoreError> {
+    /// Exchanges a login link's secret for a new session: its secret (for the cookie) and
+    /// what it sees; `None` when the link is unknown, used or expired.
+    pub async fn open_session(
+        &self,
+        link: &str,
+    ) -> Result<Option<(String, AdminSession)>, StoreError> {
+        if !is_secret_shaped(link) {
+            return Ok(None);
+        }
         let now = self.clock.now();
-        let session = self.secrets.new_secret();
-        let redeemed = self
+        let secret = self.secrets.new_secret();
+        let session = AdminSession {
+            id: self.ids.new_id(),
+            // The link's scope replaces this.
+            scope: SessionScope::AllTenants,
+            created: now,
+            expires: now + SESSION_LIFETIME,
+        };
+        let opened = self
             .repo
-            .redeem_login_link(
-                &TokenHash::of(link),
-                &TokenHash::of(&session),
-                now + SESSION_LIFETIME,
-                now,
-            )
+            .redeem_login_link(&TokenHash::of(link), &TokenHash::of(&secret), &session, now)
             .await?;
-        Ok(redeemed.then_some(session))
+        Ok(opened.map(|session| (secret, session)))
     }
 
-    /// Whether `secret` is a live session.
-    pub async fn session_valid(&self, secret: &str) -> Result<bool, StoreError> {
+    /// The live session `secret` belongs to.
+    pub async fn session(&self, secret: &str) -> Result<Option<AdminSession>, StoreError> {
+        if !is_secret_shaped(secret) {
+            return Ok(None);
+        }
         self.repo
-            .admin_session_valid(&TokenHash::of(secret), self.clock.now())
+            .admin_session(&TokenHash::of(secret), self.clock.now())
             .await
+    }
+
+    /// The live sessions, oldest first.
+    pub async fn sessions(&self) -> Result<Vec<AdminSession>, StoreError> {
+        self.repo.admin_sessions(self.clock.now()).await
+    }
+
+    /// Ends sessions: one (by id, or by its secret: a logout), or all of them and every
+    /// login link; how many went.
+    pub async fn revoke(&self, which: &Revocation) -> Result<u64, StoreError> {
+        self.repo.revoke_admin_sessions(which).await
     }
 
     /// Records today's snapshot of every pool (UTC days).
@@ -136,19 +185,31 @@ impl AdminService {
         self.repo.record_usage(now.date_naive(), now).await
     }
 
-    /// Every tenant with its pools.
-    pub async fn overview(&self) -> Result<Vec<(Tenant, Vec<Pool>)>, AdminError> {
+    /// Every tenant the session sees, with its pools.
+    pub async fn overview(
+        &self,
+        scope: &SessionScope,
+    ) -> Result<Vec<(Tenant, Vec<Pool>)>, AdminError> {
         let mut out = Vec::new();
-        for tenant in self.tenants.list_tenants().await? {
+        let tenants = self.tenants.list_tenants().await?;
+        for tenant in tenants.into_iter().filter(|t| scope.covers(&t.id)) {
             let pools = self.licenses.pools(&tenant.id).await?;
             out.push((tenant, pools));
         }
         Ok(out)
     }
 
-    /// What the tenant's page shows.
-    pub async fn tenant_dashboard(&self, slug: &str) -> Result<TenantDashboard, AdminError> {
+    /// What the tenant's page shows. A tenant the session does not see is unknown to it,
+    /// exactly as a tenant that does not exist.
+    pub async fn tenant_dashboard(
+        &self,
+        slug: &str,
+        scope: &SessionScope,
+    ) -> Result<TenantDashboard, AdminError> {
         let tenant = self.tenants.tenant(slug).await?;
+        if !scope.covers(&tenant.id) {
+            return Err(TenantError::UnknownTenant(slug.to_owned()).into());
+        }
         let at = self.clock.now();
         let today = at.date_naive();
         let usage = self.licenses.usage(&tenant.id).await?;

@@ -14,7 +14,7 @@ mod resources;
 mod tenants;
 mod turns;
 
-pub use admin::{AdminError, AdminService, InactiveHolder, TenantDashboard};
+pub use admin::{AdminError, AdminPorts, AdminService, InactiveHolder, TenantDashboard};
 pub use batch::BatchOp;
 pub use bulk::BulkService;
 pub use credentials::{CredentialCache, REFUSAL_TTL, Remembered};

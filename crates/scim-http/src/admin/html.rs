@@ -4,20 +4,10 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY};
 
-/// Text made safe for HTML element content and quoted attribute values.
+/// Text made safe for HTML element content and quoted attribute values (`&<>"'/`
+/// escaped, by `html-escape`).
 pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_safe(text).into_owned()
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#0f172a;background:#f8fafc}\
@@ -27,15 +17,36 @@ h1{font-size:20px;margin:8px 0 16px}h2{font-size:16px;margin:0 0 8px}table{borde
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e2e8f0;vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\
 .muted{color:#64748b}.warn{color:#b45309}.bad{color:#dc2626}.ok{color:#15803d}\
 svg.chart text{font-size:12px;fill:#0f172a}svg.chart text.axis{fill:#64748b;text-anchor:end}svg.chart text.start{text-anchor:start}\
-.charts{display:flex;flex-wrap:wrap;gap:16px}";
+.charts{display:flex;flex-wrap:wrap;gap:16px}\
+header form.session{float:right;margin:0}header form.session span{margin-right:8px;color:#cbd5e1}";
 
-/// A whole page: no script, inline style only, never cached, never referred.
+/// A whole page for someone not logged in: no script, inline style only, never cached,
+/// never referred.
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    page_for(status, title, body, None)
+}
+
+/// A whole page; a logged-in session's header says what it sees (`sees`, already HTML)
+/// and has the logout button.
+pub(crate) fn page_for(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    sees: Option<&str>,
+) -> HttpResponse {
+    let session = sees.map_or_else(String::new, |sees| {
+        format!(
+            "<form method=\"post\" action=\"/admin/logout\" class=\"session\">\
+             <span data-field=\"session-scope\">{sees}</span> \
+             <button type=\"submit\">Log out</button></form>"
+        )
+    });
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{title} · SCIM license server</title><style>{STYLE}</style></head>\
-         <body><header><a href=\"/admin\">SCIM license server</a></header><main>{body}</main></body></html>",
+         <body><header><a href=\"/admin\">SCIM license server</a>{session}</header>\
+         <main>{body}</main></body></html>",
         title = esc(title)
     );
     HttpResponse::build(status)
@@ -60,7 +71,7 @@ mod tests {
     fn escapes_markup_and_quotes() {
         assert_eq!(
             esc(r#"<a href="x">O'Neil & co</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;"
+            "&lt;a href=&quot;x&quot;&gt;O&#x27;Neil &amp; co&lt;&#x2F;a&gt;"
         );
     }
 }

@@ -1,29 +1,40 @@
 //! The operator's dashboard at `/admin`: server-rendered HTML, no script.
 //!
-//! Never behind a SCIM credential: an operator runs `scim-server admin login-link`, opens
-//! the one-time link it prints (`/admin/login?code=…`), and the server answers with a
-//! session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` over HTTPS, 12 hours) and a
-//! redirect to the page the link names. `Lax`, not `Strict`: a link clicked in a mail or
-//! chat is a cross-site navigation, and a `Strict` cookie would be left off the redirect
-//! that follows, spending the link for nothing. The dashboard only has GET pages, which
-//! change nothing, so `Lax` gives away no cross-site write.
+//! Never behind a SCIM credential: an operator runs `scim-server admin login-link --tenant
+//! acme` (or `--all-tenants`), opens the one-time link it prints (`/admin/login?code=…`),
+//! and the server answers with a session cookie and a redirect to the page the link
+//! names. The session sees what the link was made for: one tenant (every other tenant's
+//! page answers as an unknown tenant's) or every tenant. It ends after 12 hours, on
+//! logout (the button on every page: `POST /admin/logout`), or when the operator revokes
+//! it (`admin revoke`).
+//!
+//! The cookie is `__Host-scim_admin`: `Secure`, `Path=/`, no `Domain` (so no other host
+//! or path can set or shadow it), `HttpOnly`, `SameSite=Lax`. `Lax`, not `Strict`: a link
+//! clicked in a mail or chat is a cross-site navigation, and a `Strict` cookie would be
+//! left off the redirect that follows, spending the link for nothing. The pages change
+//! nothing; the one form (logout) is a POST, which `Lax` keeps from other sites, and which
+//! is refused unless the browser says it comes from this origin (CSRF). A `Secure` cookie
+//! needs HTTPS (browsers make an exception for localhost): logging in over plain HTTP to
+//! another host is refused with a page saying so.
 
 mod charts;
 mod html;
 mod pages;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use actix_web::http::header::{COOKIE, HeaderValue, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::ScimError;
+use scim_core::admin::{AdminSession, Revocation, SessionScope};
 use scim_core::service::admin::SESSION_LIFETIME;
 use scim_core::service::{AdminError, TenantError};
 
 use crate::state::AppState;
-use html::{esc, page};
+use html::{esc, page, page_for};
 
-/// The session cookie's name.
-const SESSION_COOKIE: &str = "scim_admin";
+/// The session cookie's name: `__Host-` makes browsers insist on `Secure`, `Path=/` and
+/// no `Domain`.
+const SESSION_COOKIE: &str = "__Host-scim_admin";
 
 const LOGIN_HELP: &str = "<p>Make a login link on the server with \
     <code>scim-server admin login-link</code> and open it in this browser; it works once, \
@@ -51,13 +62,22 @@ pub(crate) async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpR
             ),
         );
     };
+    if !https(&req, &state) && !is_loopback_host(&req) {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Log in",
+            "<h1>The dashboard needs HTTPS</h1><p>Its session cookie is <code>Secure</code>: \
+             browsers keep it only over HTTPS (or on localhost). Serve HTTPS \
+             (<code>--tls-cert</code>, or a TLS proxy with <code>--public-url https://…</code>) \
+             and make the link with that address. The link was not used.</p>",
+        );
+    }
     // Decided before the link is spent, so that no answer after it can fail.
     let next = next_page(param("next"));
     match state.admin.open_session(code).await {
-        Ok(Some(session)) => {
-            let secure = if https(&req, &state) { "; Secure" } else { "" };
+        Ok(Some((session, _))) => {
             let cookie = format!(
-                "{SESSION_COOKIE}={session}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                "{SESSION_COOKIE}={session}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
                 SESSION_LIFETIME.num_seconds()
             );
             HttpResponse::SeeOther()
@@ -105,13 +125,100 @@ fn https(req: &HttpRequest, state: &AppState) -> bool {
     }
 }
 
-/// `GET /admin`: every tenant and its pools.
-pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(refused) = check_session(&req, &state).await {
-        return refused;
+/// Whether the request's `Host` is this machine (where browsers keep `Secure` cookies
+/// over plain HTTP).
+fn is_loopback_host(req: &HttpRequest) -> bool {
+    let info = req.connection_info();
+    let host = info.host();
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `POST /admin/logout`: ends the session and forgets its cookie. Only from a page of
+/// this origin (the browser's `Origin` or `Sec-Fetch-Site` says so).
+pub(crate) async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !from_this_origin(&req, &state) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Log out",
+            "<h1>Refused</h1><p>Log out from a page of the dashboard.</p>",
+        );
     }
-    match state.admin.overview().await {
-        Ok(tenants) => page(StatusCode::OK, "Tenants", &pages::overview(&tenants)),
+    if let Some(secret) = session_cookie(&req)
+        && scim_core::tenant::is_secret_shaped(&secret)
+    {
+        let which = Revocation::Secret(scim_core::tenant::TokenHash::of(&secret));
+        if let Err(error) = state.admin.revoke(&which).await {
+            return unavailable(&error.to_string());
+        }
+    }
+    let mut response = page(
+        StatusCode::OK,
+        "Logged out",
+        &format!("<h1>Logged out</h1>{LOGIN_HELP}"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+    )) {
+        response.headers_mut().insert(SET_COOKIE, value);
+    }
+    response
+}
+
+/// Whether a state-changing request comes from a page of this server: `Sec-Fetch-Site:
+/// same-origin`, or an `Origin` with this server's scheme and host.
+fn from_this_origin(req: &HttpRequest, state: &AppState) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return site == "same-origin";
+    }
+    let Some(origin) = header("origin") else {
+        return false;
+    };
+    let ours = match &state.config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    };
+    origin.eq_ignore_ascii_case(&ours)
+}
+
+/// How a page's header names what the session sees.
+fn sees(session: &AdminSession, slug: Option<&str>) -> String {
+    match (&session.scope, slug) {
+        (SessionScope::AllTenants, _) => "All tenants".to_owned(),
+        (SessionScope::Tenant(_), Some(slug)) => format!("Tenant {}", esc(slug)),
+        (SessionScope::Tenant(_), None) => "One tenant".to_owned(),
+    }
+}
+
+/// `GET /admin`: the tenants the session sees, and their pools.
+pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let session = match check_session(&req, &state).await {
+        Ok(session) => session,
+        Err(refused) => return refused,
+    };
+    match state.admin.overview(&session.scope).await {
+        Ok(tenants) => {
+            let slug = match session.scope {
+                SessionScope::Tenant(_) => tenants.first().map(|(t, _)| t.slug.as_str()),
+                SessionScope::AllTenants => None,
+            };
+            page_for(
+                StatusCode::OK,
+                "Tenants",
+                &pages::overview(&tenants),
+                Some(&sees(&session, slug)),
+            )
+        }
         Err(error) => failed(&error),
     }
 }
@@ -122,30 +229,32 @@ pub(crate) async fn tenant(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> HttpResponse {
-    if let Err(refused) = check_session(&req, &state).await {
-        return refused;
-    }
-    match state.admin.tenant_dashboard(&slug).await {
-        Ok(dashboard) => page(
+    let session = match check_session(&req, &state).await {
+        Ok(session) => session,
+        Err(refused) => return refused,
+    };
+    match state.admin.tenant_dashboard(&slug, &session.scope).await {
+        Ok(dashboard) => page_for(
             StatusCode::OK,
             &dashboard.tenant.slug,
             &pages::tenant(&dashboard),
+            Some(&sees(&session, Some(&dashboard.tenant.slug))),
         ),
         Err(error) => failed(&error),
     }
 }
 
-/// Passes when the request carries a live session cookie; else the page to answer.
-async fn check_session(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
+/// The live session the request's cookie names; else the page to answer.
+async fn check_session(req: &HttpRequest, state: &AppState) -> Result<AdminSession, HttpResponse> {
     let Some(secret) = session_cookie(req) else {
         return Err(login_needed());
     };
     if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(req)) {
         return Err(too_many(&limited));
     }
-    match state.admin.session_valid(&secret).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(login_needed()),
+    match state.admin.session(&secret).await {
+        Ok(Some(session)) => Ok(session),
+        Ok(None) => Err(login_needed()),
         Err(error) => Err(unavailable(&error.to_string())),
     }
 }
