@@ -18,6 +18,7 @@ mod discovery;
 mod entra;
 mod errors;
 mod events;
+mod fairness;
 mod faults;
 mod hardening;
 mod import;

@@ -137,6 +137,10 @@ pub enum StoreError {
     /// A license assignment needs a seat the pool `sku` does not have.
     #[error("license pool '{sku}' has no free seat ({used} of {seats} assigned)")]
     SeatsExhausted { sku: String, seats: i64, used: i64 },
+    /// A query the store would have to evaluate in memory selects more than its
+    /// [`scan_limit`](crate::query::ListQuery::scan_limit) candidates.
+    #[error("the query selects more than {limit} resources to evaluate one by one")]
+    TooManyCandidates { limit: u64 },
     /// The store could not be reached or failed; the source is logged, never shown.
     #[error("store unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

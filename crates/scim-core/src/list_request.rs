@@ -98,6 +98,7 @@ impl ListRequest {
             count,
             keyset: None,
             schema: None,
+            scan_limit: None,
         })
     }
 }

@@ -1,6 +1,8 @@
 //! The ports: what the core needs from the outside world. Adapters implement them;
 //! `mockall` mocks them (feature `mock`) for tests of code built on the core.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -357,6 +359,11 @@ pub trait BulkJobRepository: Send + Sync {
         lease: &Lease,
         status: JobStatus,
     ) -> Result<(), StoreError>;
+
+    /// Hands a job held under `lease.owner` back, still running, for any process to claim
+    /// at once (its lease ends at `lease.now`); the claim that took it is not counted as an
+    /// attempt. `NotFound` when it is not held.
+    async fn release_job(&self, id: &str, lease: &Lease) -> Result<(), StoreError>;
 }
 
 /// The outbox: the events committed writes recorded (see [`crate::events`]).
@@ -382,6 +389,16 @@ pub trait EventLog: Send + Sync {
     /// Acknowledges events of the tenant's poll feed by `seq`; another tenant's or an
     /// unknown `seq`, or one acknowledged before, changes nothing.
     async fn acknowledge(&self, tenant: &TenantId, seqs: &[i64]) -> Result<(), StoreError>;
+
+    /// A number that moves whenever events are recorded for the tenant, by any process on
+    /// the store, from this call on: what a long poll (RFC 8936) reads before it looks for
+    /// events, and then waits on ([`events_recorded`](Self::events_recorded)) instead of
+    /// reading the store again and again.
+    async fn events_generation(&self, tenant: &TenantId) -> Result<u64, StoreError>;
+
+    /// Waits until the tenant's [`events_generation`](Self::events_generation) is no
+    /// longer `seen`, or `timeout` passes; whether it moved.
+    async fn events_recorded(&self, tenant: &TenantId, seen: u64, timeout: Duration) -> bool;
 
     /// The keys SETs are signed with, newest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;

@@ -61,6 +61,11 @@ pub struct ListQuery {
     /// The registry the query was checked against when the tenant has attributes of its
     /// own (`None`: the server's); stores resolve its paths with it.
     pub schema: Option<TenantSchema>,
+    /// The most resources a store may load to evaluate the query in memory (a filter or
+    /// sort its indexes cannot answer): beyond it the store refuses with
+    /// [`StoreError::TooManyCandidates`](crate::StoreError::TooManyCandidates) instead of
+    /// loading the tenant's whole set. `None`: no bound (the operator's own queries).
+    pub scan_limit: Option<u64>,
 }
 
 impl Default for ListQuery {
@@ -72,6 +77,7 @@ impl Default for ListQuery {
             count: DEFAULT_COUNT,
             keyset: None,
             schema: None,
+            scan_limit: None,
         }
     }
 }
@@ -569,8 +575,7 @@ mod tests {
                 sort: sort.clone(),
                 start_index,
                 count,
-                keyset: None,
-                schema: None,
+                ..ListQuery::default()
             };
             let page = apply_in_memory(users(), kind, &registry, &query);
             assert_eq!(page.total, 5, "{start_index}/{count}");

@@ -21,6 +21,7 @@ pub use address::TrustedProxies;
 pub use auth::{AuthenticatedTenant, PeerCertificate};
 pub use context::RequestId;
 pub use error::ApiError;
+pub use handlers::events::PollSlots;
 pub use handlers::health::HealthCheck;
 pub use headers::security_headers;
 pub use openapi::document as openapi_document;

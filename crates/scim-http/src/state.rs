@@ -15,6 +15,7 @@ use scim_core::{SchemaRegistry, ScimError, ScimResult};
 use tokio::sync::Notify;
 
 use crate::address::TrustedProxies;
+use crate::handlers::events::PollSlots;
 use crate::handlers::health::HealthCheck;
 use crate::rate::RateLimiter;
 use crate::sets::SetSigner;
@@ -39,6 +40,11 @@ pub struct HttpConfig {
     /// Whether browsers reach the server over HTTPS (it serves TLS, or its public URL is
     /// `https://`): responses then carry `Strict-Transport-Security`.
     pub https: bool,
+    /// The most resources a list request may make the store evaluate one by one (see
+    /// [`scim_core::query::ListQuery::scan_limit`]); `None`: no bound.
+    pub scan_limit: Option<u64>,
+    /// Long polls (RFC 8936) one tenant may hold open at once in this process.
+    pub polls_per_tenant: usize,
 }
 
 impl Default for HttpConfig {
@@ -52,6 +58,8 @@ impl Default for HttpConfig {
             advertise_security_events: true,
             trusted_proxies: TrustedProxies::default(),
             https: false,
+            scan_limit: Some(25_000),
+            polls_per_tenant: 4,
         }
     }
 }
@@ -85,6 +93,8 @@ pub struct AppState {
     /// The last health check, shared so that a flood of probes pings the store once a
     /// second at most.
     pub health: Arc<HealthCheck>,
+    /// The long polls each tenant holds open.
+    pub polls: Arc<PollSlots>,
 }
 
 impl AppState {

@@ -445,6 +445,19 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_AUTH_RATE_BURST", default_value_t = 200)]
     pub auth_rate_burst: u32,
 
+    /// The most resources one list request may have evaluated one by one, when its filter
+    /// or sort reads an attribute no index holds (`title`, `emails.value`…); beyond it the
+    /// request answers 400 `tooMany` instead of loading the tenant's whole set. 0: no
+    /// bound.
+    #[arg(long, env = "SCIM_MAX_FILTER_SCAN", default_value_t = 25_000)]
+    pub max_filter_scan: u64,
+
+    /// Long polls (`POST /events/poll` waiting for events) one tenant may hold open at
+    /// once, per server process; beyond it a poll answers 429 with Retry-After.
+    #[arg(long, env = "SCIM_POLLS_PER_TENANT", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub polls_per_tenant: u32,
+
     /// Proxies (addresses or CIDR blocks, comma-separated) whose `X-Forwarded-For` names
     /// the client, for --auth-rate-limit; a request from any other peer is counted by
     /// its own address.

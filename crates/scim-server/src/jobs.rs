@@ -1,11 +1,12 @@
 //! The bulk job runner: one task per server process that claims asynchronous bulk jobs and
-//! runs them one at a time, woken when a job is submitted here and polling for the jobs other
-//! processes submitted or left behind when they died.
+//! runs them one slice at a time (the tenant served longest ago first, see
+//! `scim_core::service::jobs`), woken when a job is submitted here and polling for the jobs
+//! other processes submitted or left behind when they died.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use scim_core::bulk::BulkJob;
+use scim_core::bulk::{BulkJob, JobStatus};
 use scim_core::service::BulkJobService;
 use tokio::sync::Notify;
 
@@ -31,6 +32,11 @@ pub(crate) async fn run_jobs(jobs: BulkJobService, wake: Arc<Notify>) {
     };
     loop {
         match jobs.run_next(&owner, &progress).await {
+            Ok(Some(job)) if job.status == JobStatus::Running => {
+                // Its slice is over; other tenants' jobs take their turn before it goes on.
+                tracing::debug!(job = %job.id, done = job.done, total = job.total, "bulk job handed back");
+                continue;
+            }
             Ok(Some(job)) => {
                 tracing::info!(
                     job = %job.id,

@@ -38,6 +38,8 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         poll_wait: std::time::Duration::from_secs(u64::from(args.poll_wait_seconds)),
         advertise_security_events: args.advertise_security_events,
         trusted_proxies: TrustedProxies(args.trusted_proxies.clone()),
+        scan_limit: (args.max_filter_scan > 0).then_some(args.max_filter_scan),
+        polls_per_tenant: usize::try_from(args.polls_per_tenant).unwrap_or(4),
         https: args.tls_cert.is_some()
             || args
                 .public_url
@@ -108,6 +110,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
             args.auth_rate_burst,
         ))),
         health: Arc::default(),
+        polls: Arc::default(),
         config: Arc::new(http),
     };
     // Metrics name every tenant, its pools and its traffic: the SCIM listener serves them

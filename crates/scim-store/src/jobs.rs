@@ -6,6 +6,7 @@
 //! only one changes the row, and the other moves on to the next candidate.
 
 use async_trait::async_trait;
+use diesel::dsl::max;
 use diesel::prelude::*;
 use scim_core::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
 use scim_core::ports::BulkJobRepository;
@@ -110,13 +111,23 @@ impl BulkJobRepository for DieselStore {
                 .or(bulk_jobs::status
                     .eq(JobStatus::Running.as_str())
                     .and(bulk_jobs::lease_until.lt(now)));
-            let candidates: Vec<String> = bulk_jobs::table
-                .filter(open)
-                .order((bulk_jobs::created.asc(), bulk_jobs::id.asc()))
-                .select(bulk_jobs::id)
-                .limit(CLAIM_CANDIDATES)
-                .load(connection)
-                .map_err(from_diesel)?;
+            // Tenant by tenant, the one served longest ago first: each tenant's oldest jobs
+            // it can take.
+            let mut candidates: Vec<String> = Vec::new();
+            for tenant in tenants_in_line(connection)? {
+                let jobs: Vec<String> = bulk_jobs::table
+                    .filter(bulk_jobs::tenant_id.eq(&tenant))
+                    .filter(open)
+                    .order((bulk_jobs::created.asc(), bulk_jobs::id.asc()))
+                    .select(bulk_jobs::id)
+                    .limit(CLAIM_CANDIDATES)
+                    .load(connection)
+                    .map_err(from_diesel)?;
+                candidates.extend(jobs);
+                if candidates.len() as i64 >= CLAIM_CANDIDATES {
+                    break;
+                }
+            }
             for id in candidates {
                 let taken = diesel::update(bulk_jobs::table)
                     .filter(bulk_jobs::id.eq(&id))
@@ -214,6 +225,51 @@ impl BulkJobRepository for DieselStore {
         })
         .await
     }
+
+    async fn release_job(&self, id: &str, lease: &Lease) -> Result<(), StoreError> {
+        let (id, lease) = (id.to_owned(), lease.clone());
+        self.write(move |connection| {
+            let now = to_micros(&lease.now);
+            let held = diesel::update(bulk_jobs::table)
+                .filter(bulk_jobs::id.eq(&id))
+                .filter(bulk_jobs::lease_owner.eq(&lease.owner))
+                .filter(bulk_jobs::status.eq(JobStatus::Running.as_str()))
+                .set((
+                    bulk_jobs::lease_owner.eq(None::<String>),
+                    // Claimable at once: a claim takes jobs whose lease ended before it.
+                    bulk_jobs::lease_until.eq(now - 1),
+                    bulk_jobs::attempts.eq(bulk_jobs::attempts - 1),
+                    bulk_jobs::updated.eq(now),
+                ))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if held == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// The tenants with a job to run, the one whose jobs were served longest ago first (a
+/// pending job was last served when it was submitted; a running one at its last
+/// checkpoint).
+fn tenants_in_line(connection: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    let served: Vec<(String, Option<i64>)> = bulk_jobs::table
+        .filter(
+            bulk_jobs::status.eq_any([JobStatus::Pending.as_str(), JobStatus::Running.as_str()]),
+        )
+        .group_by(bulk_jobs::tenant_id)
+        .select((bulk_jobs::tenant_id, max(bulk_jobs::updated)))
+        .load(connection)
+        .map_err(from_diesel)?;
+    let mut served: Vec<(String, i64)> = served
+        .into_iter()
+        .map(|(tenant, last)| (tenant, last.unwrap_or(0)))
+        .collect();
+    served.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(served.into_iter().map(|(tenant, _)| tenant).collect())
 }
 
 fn load_claimed(connection: &mut DbConnection, id: &str) -> Result<ClaimedJob, StoreError> {

@@ -12,6 +12,7 @@ pub mod connection;
 mod cursors;
 mod database;
 mod errors;
+mod event_watch;
 mod expand;
 mod filter_sql;
 mod jobs;

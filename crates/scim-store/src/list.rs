@@ -170,11 +170,20 @@ impl ListPlan {
                 ))
             }
             Self::InMemory { prefilter, reads } => {
-                let rows = selecting(tenant, kind, prefilter)
-                    .order(resources::seq.asc())
+                // Bounded: one more than the limit tells that the limit is passed.
+                let mut candidates = selecting(tenant, kind, prefilter).order(resources::seq.asc());
+                if let Some(limit) = query.scan_limit {
+                    candidates = candidates.limit(to_i64(limit.saturating_add(1)));
+                }
+                let rows = candidates
                     .select(ResourceRow::as_select())
                     .load(connection)
                     .map_err(from_diesel)?;
+                if let Some(limit) = query.scan_limit
+                    && rows.len() as u64 > limit
+                {
+                    return Err(StoreError::TooManyCandidates { limit });
+                }
                 // Every candidate gets what the filter or the sort reads; only the page gets
                 // what the caller asked for besides.
                 let mut candidates = to_stored(rows)?;

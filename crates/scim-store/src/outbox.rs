@@ -1,6 +1,8 @@
 //! The transactional outbox: recording a write's events in its own transaction, and reading
 //! them back (`EventLog`).
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
@@ -199,6 +201,14 @@ impl EventLog for DieselStore {
             Ok(())
         })
         .await
+    }
+
+    async fn events_generation(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        self.generation_of(tenant).await
+    }
+
+    async fn events_recorded(&self, tenant: &TenantId, seen: u64, timeout: Duration) -> bool {
+        self.wait_for_generation(tenant, seen, timeout).await
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {

@@ -13,6 +13,7 @@ use crate::connection::{ConnectError, ConnectionManager, DbConnection, Outage};
 use crate::cursors::PageCursors;
 use crate::database::{Database, UrlError};
 use crate::errors::{from_diesel, from_pool};
+use crate::event_watch::EventWatch;
 use crate::migrations::{self, MigrationError};
 use crate::sealing::{self, SealError};
 
@@ -94,6 +95,8 @@ pub struct DieselStore {
     outage: Arc<Outage>,
     /// What secrets at rest are sealed with.
     keys: Arc<SecretKeys>,
+    /// When each tenant's events were recorded, for long polls.
+    pub(crate) event_watch: Arc<EventWatch>,
 }
 
 impl std::fmt::Debug for DieselStore {
@@ -141,6 +144,7 @@ impl DieselStore {
             cursors: Arc::default(),
             outage,
             keys: Arc::new(config.secret_keys.clone()),
+            event_watch: Arc::default(),
         })
     }
 

@@ -636,8 +636,7 @@ fn asked(
                 sort,
                 start_index,
                 count,
-                keyset: None,
-                schema: None,
+                ..ListQuery::default()
             },
             expand,
         })

@@ -656,6 +656,79 @@ pub async fn lists_page_count_and_sort<F: StoreFactory>(factory: &F) {
     assert_eq!((got.total, ids(&got)), (4, vec!["u3", "u5"]));
 }
 
+/// A query the store must evaluate in memory loads at most its `scan_limit` candidates:
+/// beyond it, `TooManyCandidates` instead of the tenant's whole set; a query the indexes
+/// answer, or whose SQL prefilter narrows the candidates under the limit, is not bound.
+pub async fn in_memory_queries_load_at_most_their_scan_limit<F: StoreFactory>(factory: &F) {
+    use CompareOp::*;
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let users: Vec<Resource> = (0..12)
+        .map(|n| {
+            with(
+                user(&format!("u{n:02}"), &format!("user{n:02}")),
+                "title",
+                json!("t"),
+            )
+        })
+        .collect();
+    insert_all(&store, &acme, &users).await;
+    let bounded = |filter: Filter, sort: Option<&str>| ListQuery {
+        filter: Some(filter),
+        sort: sort.map(|attribute| scim_core::query::Sort {
+            path: path(attribute),
+            order: SortOrder::Ascending,
+        }),
+        scan_limit: Some(10),
+        ..ListQuery::default()
+    };
+    let list = |query: ListQuery| {
+        let (store, tenant) = (&store, acme.id.clone());
+        async move {
+            store
+                .list(&tenant, ResourceKind::User, &query, Expand::default())
+                .await
+        }
+    };
+    // Twelve candidates for a filter no column answers: refused.
+    let refused = list(bounded(compare("title", Eq, "t"), None)).await;
+    assert!(
+        matches!(refused, Err(StoreError::TooManyCandidates { limit: 10 })),
+        "{refused:?}"
+    );
+    let sorted = list(bounded(compare("userName", Sw, "user"), Some("title"))).await;
+    assert!(
+        matches!(sorted, Err(StoreError::TooManyCandidates { .. })),
+        "{sorted:?}"
+    );
+    // The indexes answer: no bound.
+    let indexed = list(bounded(compare("userName", Sw, "user"), None))
+        .await
+        .unwrap();
+    assert_eq!(indexed.total, 12);
+    // The SQL prefilter leaves two candidates: evaluated.
+    let narrowed = list(bounded(
+        Filter::and(compare("userName", Sw, "user0"), compare("title", Eq, "t")),
+        None,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(narrowed.total, 10);
+    let narrowest = list(bounded(
+        Filter::and(compare("userName", Sw, "user1"), compare("title", Eq, "t")),
+        None,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(narrowest.total, 2);
+    // No limit: the whole set, as before.
+    let unbounded = ListQuery {
+        scan_limit: None,
+        ..bounded(compare("title", Eq, "t"), None)
+    };
+    assert_eq!(list(unbounded).await.unwrap().total, 12);
+}
+
 /// Filters on the key columns answer as the evaluator does: folded userName and
 /// displayName, case-exact id and externalId, instants, absent values, LIKE wildcards taken
 /// literally, and/or/not.

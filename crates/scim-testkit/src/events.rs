@@ -204,6 +204,62 @@ pub async fn the_poll_feed_keeps_events_until_acknowledged<F: StoreFactory>(fact
     assert_eq!(store.unacknowledged(&acme.id, 1).await.unwrap().len(), 1);
 }
 
+/// A tenant's event generation moves when events are recorded for it, by this store or
+/// another one on the same database (another process), and only for it: what long polls
+/// wait on instead of reading the feed again and again.
+pub async fn event_generations_move_with_the_tenants_events<F: StoreFactory>(factory: &F) {
+    use std::time::Duration;
+
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+    let record =
+        |store: &scim_store::DieselStore, tenant: &scim_core::tenant::TenantId, id: &str| {
+            let resource = user(id, id);
+            let event = ResourceEvent::created(&resource, Value::Null);
+            let (store, tenant) = (store.clone(), tenant.clone());
+            async move {
+                store
+                    .insert(&writer(&tenant).with_events(vec![event]), &resource, &[])
+                    .await
+                    .unwrap();
+            }
+        };
+    let seen = store.events_generation(&acme.id).await.unwrap();
+    let globex_seen = store.events_generation(&globex.id).await.unwrap();
+    // Nothing recorded: the wait times out.
+    assert!(
+        !store
+            .events_recorded(&acme.id, seen, Duration::from_millis(300))
+            .await
+    );
+    // Recorded through another store on the database (as another process would): seen.
+    let other = store.reopen().await;
+    let waiting = store.events_recorded(&acme.id, seen, Duration::from_secs(10));
+    let (moved, ()) = tokio::join!(waiting, record(&other, &acme.id, "u1"));
+    assert!(moved, "the wait ends when the event is recorded");
+    let now = store.events_generation(&acme.id).await.unwrap();
+    assert_ne!(now, seen);
+    // Another tenant's generation did not move.
+    assert_eq!(
+        store.events_generation(&globex.id).await.unwrap(),
+        globex_seen
+    );
+    assert!(
+        !store
+            .events_recorded(&globex.id, globex_seen, Duration::from_millis(300))
+            .await
+    );
+    // An event recorded after the generation was read, before the wait: not missed.
+    let seen = store.events_generation(&acme.id).await.unwrap();
+    record(&store, &acme.id, "u2").await;
+    assert!(
+        store
+            .events_recorded(&acme.id, seen, Duration::from_secs(10))
+            .await
+    );
+}
+
 /// Signing keys are shared through the store, newest first; a `kid` is unique.
 pub async fn signing_keys_are_kept_newest_first<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;

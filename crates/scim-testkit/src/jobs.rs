@@ -208,3 +208,53 @@ pub async fn concurrent_claims_take_each_job_once<F: StoreFactory>(factory: &F) 
     let distinct: HashSet<&String> = all.iter().collect();
     assert_eq!((all.len(), distinct.len()), (12, 12), "{all:?}");
 }
+
+/// Claims share the runners between tenants: the oldest job of the tenant whose jobs were
+/// served longest ago goes first, so a tenant with a long queue (or a long job handed back
+/// after its slice) waits behind another tenant's job; a job handed back is claimable at
+/// once, and its claim is not counted as an attempt.
+pub async fn job_claims_take_turns_between_tenants<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+    let t0 = time(1_000_000);
+    // acme queued three jobs before globex queued one.
+    for (n, id) in ["acme-1", "acme-2", "acme-3"].iter().enumerate() {
+        let at = t0 + Duration::seconds(n as i64);
+        store.create_job(&new_job(id, &acme, at)).await.unwrap();
+    }
+    store
+        .create_job(&new_job("globex-1", &globex, t0 + Duration::seconds(10)))
+        .await
+        .unwrap();
+    let claim = |at: DateTime<Utc>| {
+        let store = &store;
+        async move {
+            let claimed = store
+                .claim_job(&lease("runner", at))
+                .await
+                .unwrap()
+                .unwrap();
+            (claimed.job.id, claimed.attempts)
+        }
+    };
+    // acme's oldest first (acme was served longest ago: when it queued its first job)...
+    let now = t0 + Duration::seconds(20);
+    assert_eq!(claim(now).await, ("acme-1".to_owned(), 1));
+    // ...handed back after a slice: acme was just served, so globex goes next,
+    store
+        .release_job("acme-1", &lease("runner", now + Duration::seconds(1)))
+        .await
+        .unwrap();
+    let later = now + Duration::seconds(2);
+    assert_eq!(claim(later).await, ("globex-1".to_owned(), 1));
+    // then acme's job again, at once, its attempts as they were.
+    assert_eq!(claim(later).await, ("acme-1".to_owned(), 1));
+    // A job held by another runner cannot be handed back by this one.
+    assert!(matches!(
+        store
+            .release_job("acme-1", &lease("someone-else", later))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}

@@ -42,11 +42,19 @@ pub struct BulkService {
     limits: BulkLimits,
 }
 
+/// What a job's run does after a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterCheckpoint {
+    Go,
+    /// Stop here; the job is resumed from this checkpoint later (its slice is over).
+    Pause,
+}
+
 /// Where the outcomes of a job's steps go.
 #[async_trait]
 pub(crate) trait Checkpoints: Send + Sync {
     /// Stores the outcomes so far (those not stored yet); an error stops the run.
-    async fn checkpoint(&mut self, outcomes: &[BulkOutcome]) -> ScimResult<()>;
+    async fn checkpoint(&mut self, outcomes: &[BulkOutcome]) -> ScimResult<AfterCheckpoint>;
 }
 
 /// A job's run: its id (for derived ids), the outcomes of earlier attempts, whether an
@@ -279,6 +287,8 @@ struct Run<'a, 'j> {
     /// Whether the step under way may have been committed by an earlier attempt.
     recovering: bool,
     checkpoints: Option<&'j mut dyn Checkpoints>,
+    /// A checkpoint asked the run to stop there (the job's slice is over).
+    paused: bool,
 }
 
 impl<'a, 'j> Run<'a, 'j> {
@@ -300,6 +310,7 @@ impl<'a, 'j> Run<'a, 'j> {
             done: HashSet::new(),
             recovering: false,
             checkpoints: None,
+            paused: false,
         };
         if let Some(job) = job {
             for outcome in &job.outcomes {
@@ -324,14 +335,16 @@ impl<'a, 'j> Run<'a, 'j> {
     }
 
     fn stopped(&self) -> bool {
-        self.fail_on_errors
-            .is_some_and(|limit| self.errors >= limit)
+        self.paused
+            || self
+                .fail_on_errors
+                .is_some_and(|limit| self.errors >= limit)
     }
 
-    /// Ends a step: a job checkpoints its outcomes.
+    /// Ends a step: a job checkpoints its outcomes (and may be told to pause there).
     async fn checkpoint(&mut self) -> ScimResult<()> {
         if let Some(checkpoints) = self.checkpoints.as_mut() {
-            checkpoints.checkpoint(&self.outcomes).await?;
+            self.paused = checkpoints.checkpoint(&self.outcomes).await? == AfterCheckpoint::Pause;
         }
         self.recovering = false;
         Ok(())

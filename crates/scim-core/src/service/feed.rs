@@ -2,6 +2,7 @@
 //! waiting. Waiting for events (a long poll) and signing SETs are the adapter's.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::{ScimError, ScimResult, StoreError};
 use crate::events::{PollRequest, SetError, StoredEvent, poll_seq};
@@ -49,6 +50,21 @@ impl EventFeedService {
             .acknowledge(tenant, &seqs)
             .await
             .map_err(|e| outage(&e))
+    }
+
+    /// Where the tenant's event count stands: read it before [`waiting`](Self::waiting),
+    /// then wait on it with [`recorded`](Self::recorded) (see
+    /// [`EventLog::events_generation`]).
+    pub async fn generation(&self, tenant: &TenantId) -> ScimResult<u64> {
+        self.log
+            .events_generation(tenant)
+            .await
+            .map_err(|e| outage(&e))
+    }
+
+    /// Waits until events were recorded for the tenant since `seen`, or `timeout`.
+    pub async fn recorded(&self, tenant: &TenantId, seen: u64, timeout: Duration) -> bool {
+        self.log.events_recorded(tenant, seen, timeout).await
     }
 
     /// The events waiting for the tenant's poller, at most `max_events` (none for 0).

@@ -6,6 +6,12 @@
 //! leaves its lease to expire; the next claim resumes the job after its last checkpoint (see
 //! [`super::bulk`] for how the step in flight is recognised). A job claimed
 //! [`MAX_ATTEMPTS`] times without finishing is failed rather than retried forever.
+//!
+//! Jobs share the runners fairly between tenants: a run stops at the first checkpoint after
+//! [`SLICE_OPERATIONS`] operations and hands the job back (its lease released, the
+//! attempt not counted), and a claim takes the oldest job of the tenant whose jobs were
+//! served longest ago. A tenant's 100,000-user import no longer holds another tenant's
+//! ten-user job back until it ends: they take turns.
 
 use std::sync::Arc;
 
@@ -13,7 +19,7 @@ use async_trait::async_trait;
 use chrono::Duration;
 use serde_json::Value;
 
-use super::bulk::{BulkService, Checkpoints, JobRun};
+use super::bulk::{AfterCheckpoint, BulkService, Checkpoints, JobRun};
 use super::feed::outage;
 use crate::bulk::{
     BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, MAX_ATTEMPTS, NewBulkJob, parse_bulk,
@@ -29,6 +35,9 @@ use crate::tenant::TenantId;
 /// Called with a job's state after every checkpoint, for progress reports.
 pub type Progress = dyn Fn(&BulkJob) + Send + Sync;
 
+/// Operations a run processes before it hands its job back for other tenants' jobs.
+pub const SLICE_OPERATIONS: usize = 500;
+
 #[derive(Clone)]
 pub struct BulkJobService {
     bulk: BulkService,
@@ -38,6 +47,8 @@ pub struct BulkJobService {
     lease: Duration,
     /// Where a job's tenant's own attributes come from (none: the server's schema only).
     tenant_schemas: Option<(Arc<dyn TenantRepository>, Arc<TenantSchemas>)>,
+    /// Operations a run processes before it hands its job back.
+    slice: usize,
 }
 
 impl BulkJobService {
@@ -57,6 +68,7 @@ impl BulkJobService {
             ids,
             lease,
             tenant_schemas: None,
+            slice: SLICE_OPERATIONS,
         }
     }
 
@@ -134,8 +146,17 @@ impl BulkJobService {
         Ok((job, Some(outcomes)))
     }
 
-    /// Claims a job as `owner` and runs it to its end: the job as it ended, or `None` when
-    /// no job is waiting. An error leaves the job to be resumed once the lease expires.
+    /// Hands a job back after `operations` instead of [`SLICE_OPERATIONS`].
+    #[must_use]
+    pub fn with_slice(mut self, operations: usize) -> Self {
+        self.slice = operations.max(1);
+        self
+    }
+
+    /// Claims a job as `owner` (the tenant served longest ago first) and runs it for a
+    /// slice: the job as it ended (`Completed`, `Failed`), or as it was handed back for
+    /// other jobs (`Running`); `None` when no job is waiting. An error leaves the job to be
+    /// resumed once the lease expires.
     pub async fn run_next(&self, owner: &str, progress: &Progress) -> ScimResult<Option<BulkJob>> {
         let Some(claimed) = self
             .jobs
@@ -169,6 +190,8 @@ impl BulkJobService {
             owner,
             stored: outcomes.len(),
             progress,
+            slice_ends_at: outcomes.len().saturating_add(self.slice),
+            paused: false,
         };
         let outcomes = self
             .bulk
@@ -183,6 +206,14 @@ impl BulkJobService {
                 }),
             )
             .await?;
+        if checkpoints.paused {
+            let job = checkpoints.job.clone();
+            self.jobs
+                .release_job(&job.id, &self.lease_for(owner))
+                .await
+                .map_err(|e| job_error(&e))?;
+            return Ok(Some(job));
+        }
         // What ended the run without a step (failures before any write, failOnErrors).
         checkpoints.checkpoint(&outcomes).await?;
         job.done = outcomes.len();
@@ -225,11 +256,15 @@ struct JobCheckpoints<'s> {
     owner: &'s str,
     stored: usize,
     progress: &'s Progress,
+    /// Where this run's slice ends (outcomes in all).
+    slice_ends_at: usize,
+    /// Whether the run stopped at a checkpoint for the slice's end.
+    paused: bool,
 }
 
 #[async_trait]
 impl Checkpoints for JobCheckpoints<'_> {
-    async fn checkpoint(&mut self, outcomes: &[BulkOutcome]) -> ScimResult<()> {
+    async fn checkpoint(&mut self, outcomes: &[BulkOutcome]) -> ScimResult<AfterCheckpoint> {
         // The circular step may amend outcomes it already pushed, never stored ones.
         let fresh = &outcomes[self.stored.min(outcomes.len())..];
         let lease = self.service.lease_for(self.owner);
@@ -250,7 +285,12 @@ impl Checkpoints for JobCheckpoints<'_> {
         self.job.status = JobStatus::Running;
         self.job.updated = lease.now;
         (self.progress)(&self.job);
-        Ok(())
+        // The slice is over; unless the job is done anyway, it goes back in line.
+        if outcomes.len() >= self.slice_ends_at && outcomes.len() < self.job.total {
+            self.paused = true;
+            return Ok(AfterCheckpoint::Pause);
+        }
+        Ok(AfterCheckpoint::Go)
     }
 }
 
@@ -316,6 +356,57 @@ mod tests {
             },
             attributes: Map::new(),
         }
+    }
+
+    /// A run stops at the first checkpoint past its slice and hands the job back, still
+    /// running, instead of finishing it; the next claim goes on from there.
+    #[tokio::test]
+    async fn a_run_hands_its_job_back_when_its_slice_is_over() {
+        let job = BulkJob {
+            id: "job-1".into(),
+            tenant: TenantId("t1".into()),
+            status: JobStatus::Pending,
+            done: 0,
+            total: 3,
+            created: Utc.timestamp_opt(1_690_000_000, 0).unwrap(),
+            updated: Utc.timestamp_opt(1_690_000_000, 0).unwrap(),
+        };
+        // failOnErrors makes the run go one operation (and one checkpoint) at a time.
+        let claimed = ClaimedJob {
+            job,
+            request: json!({"schemas": [BULK_REQUEST_SCHEMA], "failOnErrors": 10,
+                "Operations": [post(0), post(1), post(2)]}),
+            actor: "token:k1".into(),
+            cause: "POST /scim/v2/Bulk".into(),
+            outcomes: Vec::new(),
+            attempts: 1,
+        };
+        let mut repo = MockResourceRepository::new();
+        repo.expect_get().returning(|_, _, _, _| Ok(None));
+        repo.expect_write_batch()
+            .times(2)
+            .returning(|_, writes| Ok(writes.iter().map(|_| Ok(())).collect()));
+        let mut jobs = MockBulkJobRepository::new();
+        let mut claim = Some(claimed);
+        jobs.expect_claim_job().returning(move |_| Ok(claim.take()));
+        jobs.expect_checkpoint_job()
+            .times(2)
+            .returning(|_, _, _, _, _| Ok(()));
+        jobs.expect_release_job()
+            .withf(|id, lease| id == "job-1" && lease.owner == "process-a")
+            .times(1)
+            .returning(|_, _| Ok(()));
+        jobs.expect_finish_job().never();
+        let handed_back = service(repo, jobs)
+            .with_slice(2)
+            .run_next("process-a", &|_| {})
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (handed_back.status, handed_back.done),
+            (JobStatus::Running, 2)
+        );
     }
 
     /// An attempt resuming after a crash skips what was checkpointed, recognises the POST

@@ -20,7 +20,7 @@ pub use bulk::BulkService;
 pub use credentials::{CredentialCache, REFUSAL_TTL, Remembered};
 pub use delivery::{DeliveryConfig, DeliveryService, Round};
 pub use feed::{EventFeedService, Polled};
-pub use jobs::{BulkJobService, Progress};
+pub use jobs::{BulkJobService, Progress, SLICE_OPERATIONS};
 pub use licenses::{LicenseError, LicenseService, RECONCILE_BATCH, Usage};
 pub use plan::{plan_create, plan_patch, plan_replace};
 pub use receivers::{

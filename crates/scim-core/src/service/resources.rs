@@ -650,6 +650,12 @@ pub(super) fn store_error(error: StoreError, kind: ResourceKind) -> ScimError {
             seats,
             used,
         },
+        StoreError::TooManyCandidates { limit } => ScimError::TooMany(format!(
+            "the filter or sort reads attributes no index holds, and selects more than \
+             {limit} {kind}s to evaluate one by one: narrow the filter with an indexed \
+             attribute (id, userName, externalId, displayName, meta.created, \
+             meta.lastModified) or sort on one"
+        )),
         StoreError::Unavailable(_) => ScimError::Unavailable,
     }
 }

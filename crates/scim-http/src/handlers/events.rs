@@ -1,10 +1,13 @@
 //! Event delivery by polling (RFC 8936): `POST /events/poll` with the tenant's credential,
 //! and the keys its SETs are signed with at `/.well-known/jwks.json`.
 
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::events::{issuer, parse_poll, poll_jti, tenant_audience};
+use scim_core::tenant::TenantId;
 use scim_core::{ScimError, service::Polled};
 use serde_json::{Map, Value, json};
 
@@ -13,8 +16,49 @@ use crate::body::json_body;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-/// How often a long poll looks for new events.
-const RECHECK: Duration = Duration::from_millis(200);
+/// The long polls each tenant holds open, in this process.
+#[derive(Debug, Default)]
+pub struct PollSlots {
+    held: Mutex<HashMap<TenantId, usize>>,
+}
+
+/// A tenant's long poll, counted until it is dropped.
+pub(crate) struct PollSlot<'a> {
+    slots: &'a PollSlots,
+    tenant: TenantId,
+}
+
+impl PollSlots {
+    /// A slot for one more wait of `tenant`, unless it holds `limit` already.
+    pub(crate) fn take(&self, tenant: &TenantId, limit: usize) -> Option<PollSlot<'_>> {
+        let mut held = self.lock();
+        let count = held.entry(tenant.clone()).or_default();
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(PollSlot {
+            slots: self,
+            tenant: tenant.clone(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, usize>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for PollSlot<'_> {
+    fn drop(&mut self) {
+        let mut held = self.slots.lock();
+        if let Some(count) = held.get_mut(&self.tenant) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                held.remove(&self.tenant);
+            }
+        }
+    }
+}
 
 pub(crate) async fn poll(
     req: HttpRequest,
@@ -37,18 +81,30 @@ pub(crate) async fn poll(
     }
     state.feed.acknowledge(&principal.tenant, &request).await?;
     // A long poll (RFC 8936 §2.4: the default) waits for an event, up to the configured
-    // time; `returnImmediately` answers at once.
+    // time; `returnImmediately` answers at once. It waits on the tenant's event count,
+    // which the store moves when events are recorded (by any process), instead of reading
+    // the feed again and again; a tenant holds at most `polls_per_tenant` waits at once.
+    let tenant = &principal.tenant;
     let deadline = Instant::now() + state.config.poll_wait;
+    let mut slot = None;
     let polled = loop {
-        let polled = state
-            .feed
-            .waiting(&principal.tenant, request.max_events)
-            .await?;
-        if !polled.events.is_empty() || request.return_immediately || Instant::now() >= deadline {
+        let seen = state.feed.generation(tenant).await?;
+        let polled = state.feed.waiting(tenant, request.max_events).await?;
+        let now = Instant::now();
+        if !polled.events.is_empty() || request.return_immediately || now >= deadline {
             break polled;
         }
-        tokio::time::sleep(RECHECK).await;
+        if slot.is_none() {
+            slot = Some(
+                state
+                    .polls
+                    .take(tenant, state.config.polls_per_tenant)
+                    .ok_or(ScimError::RateLimited { retry_after: 1 })?,
+            );
+        }
+        state.feed.recorded(tenant, seen, deadline - now).await;
     };
+    drop(slot);
     let issuer = issuer(state.config.public_url.as_deref());
     let audience = tenant_audience(&principal.tenant_slug);
     let answer = sets(&state, &polled, &issuer, &audience)?;

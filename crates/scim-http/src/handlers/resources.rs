@@ -154,6 +154,7 @@ async fn respond_list(
 ) -> ApiResult<HttpResponse> {
     let mut query = list.to_query(&ctx.registry, ctx.kind)?;
     query.schema = ctx.schema.clone();
+    query.scan_limit = ctx.state.config.scan_limit;
     let codec = &ctx.state.cursors;
     let now = Utc::now();
     // RFC 9865: a `cursor` parameter (empty for the first page) selects cursor paging;

@@ -41,6 +41,7 @@ pub(crate) async fn search_all(
                 rt.kind,
                 ListQuery {
                     schema: schema.clone(),
+                    scan_limit: state.config.scan_limit,
                     ..query
                 },
             )),

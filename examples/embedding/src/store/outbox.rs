@@ -1,6 +1,8 @@
 //! `EventLog`: the outbox every committed write recorded its events in, and the RFC 8936
 //! poll feed over it.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use scim_core::StoreError;
 use scim_core::events::{SigningKey, StoredEvent};
@@ -37,6 +39,28 @@ impl EventLog for MemoryStore {
                 waiting.take(limit).cloned().collect()
             })
             .unwrap_or_default())
+    }
+
+    /// The number of the tenant's events: it moves with every one recorded.
+    async fn events_generation(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        Ok(self
+            .read(tenant, |data| data.outbox.len() as u64)
+            .unwrap_or_default())
+    }
+
+    /// A store in this process's memory is cheap to look at: it looks every few
+    /// milliseconds.
+    async fn events_recorded(&self, tenant: &TenantId, seen: u64, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.events_generation(tenant).await.unwrap_or(seen) != seen {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     async fn acknowledge(&self, tenant: &TenantId, seqs: &[i64]) -> Result<(), StoreError> {
