@@ -131,9 +131,28 @@ fn commands_answer_one_json_object_with_json() {
         token["id"].as_str().unwrap(),
         token["token"].as_str().unwrap(),
     );
+    // A year unless told otherwise.
+    let expires = chrono::DateTime::parse_from_rfc3339(token["expires"].as_str().unwrap())
+        .expect("an expiry");
+    let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
     assert!(
-        secret.starts_with("scim_") && token["expires"].is_null(),
+        secret.starts_with("scim_") && (364..=365).contains(&days),
         "{token}"
+    );
+    let forever = json_of(
+        &store,
+        &[
+            "token",
+            "issue",
+            "--tenant",
+            "acme",
+            "--never-expires",
+            "--json",
+        ],
+    );
+    assert!(
+        forever["expires"].is_null(),
+        "only when asked for: {forever}"
     );
     let listed = cli(&store, &["token", "list", "--tenant", "acme"]);
     assert!(listed.contains(id) && !listed.contains(secret), "{listed}");

@@ -691,14 +691,22 @@ pub enum SchemaCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Issue a bearer token; it is printed once, as the last line of stdout.
-    #[command(after_help = "Example:\n  TOKEN=$(scim-server token issue --tenant acme | tail -n1)")]
+    /// Issue a bearer token; it is printed once, as the last line of stdout. It expires
+    /// after a year unless told otherwise.
+    #[command(
+        after_help = "Examples:\n  TOKEN=$(scim-server token issue --tenant acme | tail -n1)\n  \
+                            scim-server token issue --tenant acme --expires-in-days 90"
+    )]
     Issue {
         #[arg(long)]
         tenant: String,
-        /// Let the token expire after this many days (default: never).
-        #[arg(long)]
+        /// Let the token expire after this many days (default: 365).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650),
+              conflicts_with = "never_expires")]
         expires_in_days: Option<u32>,
+        /// A token that never expires: only for what cannot rotate its credential.
+        #[arg(long)]
+        never_expires: bool,
         /// Print one JSON object (`id`, `token`, `expires`) as the last line instead.
         #[arg(long)]
         json: bool,

@@ -11,7 +11,7 @@ use scim_core::admin::{Revocation, SessionScope};
 use scim_core::events::OAuthClient;
 use scim_core::license::{AuditQuery, MappingSource, Pool, Reevaluation};
 use scim_core::schema::{CUSTOM_GROUP_SCHEMA, CUSTOM_USER_SCHEMA, TenantAttribute};
-use scim_core::service::NewReceiver;
+use scim_core::service::{NewReceiver, TokenLifetime};
 use scim_core::tenant::Tenant;
 
 use crate::cli::{
@@ -115,11 +115,16 @@ pub(crate) async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()
         TokenCommand::Issue {
             tenant,
             expires_in_days,
+            never_expires,
             json,
         } => {
             let secret = RandomSecrets.new_secret();
-            let expires = expires_in_days.map(|days| Utc::now() + TimeDelta::days(i64::from(days)));
-            let token = app.tenants.issue_token(&tenant, &secret, expires).await?;
+            let lifetime = match (expires_in_days, never_expires) {
+                (_, true) => TokenLifetime::Never,
+                (Some(days), false) => TokenLifetime::Days(days),
+                (None, false) => TokenLifetime::Default,
+            };
+            let token = app.tenants.issue_token(&tenant, &secret, lifetime).await?;
             if json {
                 let expires = token.expires.as_ref().map(format_time);
                 println!(

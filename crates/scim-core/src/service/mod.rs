@@ -28,6 +28,6 @@ pub use receivers::{
 };
 pub use resources::{Precondition, ResourceService};
 pub use tenants::{
-    ACCESS_TOKEN_LIFETIME, AccessToken, Credential, LookupLimit, TenantError, TenantService,
-    Unlimited,
+    ACCESS_TOKEN_LIFETIME, AccessToken, Credential, DEFAULT_TOKEN_DAYS, LookupLimit, TenantError,
+    TenantService, TokenLifetime, Unlimited,
 };

@@ -17,6 +17,33 @@ use crate::tenant::{
 /// How long an access token from `/oauth/token` lives (DESIGN.md: 60 minutes).
 pub const ACCESS_TOKEN_LIFETIME: TimeDelta = TimeDelta::minutes(60);
 
+/// How long an operator-issued token lives unless told otherwise: a year, as Entra ID's
+/// client secrets do at the least. A forgotten token should not open a tenant forever.
+pub const DEFAULT_TOKEN_DAYS: u32 = 365;
+
+/// How long a token the operator issues lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenLifetime {
+    /// [`DEFAULT_TOKEN_DAYS`].
+    #[default]
+    Default,
+    Days(u32),
+    /// Only when asked for explicitly.
+    Never,
+}
+
+impl TokenLifetime {
+    /// When a token issued at `now` expires.
+    pub fn expires(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let days = match self {
+            Self::Default => DEFAULT_TOKEN_DAYS,
+            Self::Days(days) => days,
+            Self::Never => return None,
+        };
+        Some(now + TimeDelta::days(i64::from(days)))
+    }
+}
+
 /// An access token just issued to a client: shown once, never stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {
@@ -208,14 +235,16 @@ impl TenantService {
     }
 
     /// Stores the hash of `secret` (which the caller generated with at least 128 random
-    /// bits and shows to the operator once) as a token of the tenant.
+    /// bits and shows to the operator once) as a token of the tenant, expiring as
+    /// `lifetime` says (a year unless told otherwise).
     pub async fn issue_token(
         &self,
         slug: &str,
         secret: &str,
-        expires: Option<DateTime<Utc>>,
+        lifetime: TokenLifetime,
     ) -> Result<StoredToken, TenantError> {
         let tenant = self.tenant(slug).await?;
+        let expires = lifetime.expires(self.clock.now());
         let token = StoredToken {
             id: self.ids.new_id(),
             tenant: tenant.id,
@@ -806,10 +835,20 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let stored = service(repo)
-            .issue_token("acme", "scim_secret123", None)
+            .issue_token("acme", "scim_secret123", TokenLifetime::Default)
             .await
             .unwrap();
         assert_eq!(stored.tenant.0, "t1");
+        assert_eq!(
+            stored.expires,
+            Some(now() + TimeDelta::days(365)),
+            "a year by default"
+        );
+        assert_eq!(
+            TokenLifetime::Days(7).expires(now()),
+            Some(now() + TimeDelta::days(7))
+        );
+        assert_eq!(TokenLifetime::Never.expires(now()), None);
     }
 
     #[tokio::test]
