@@ -197,6 +197,19 @@ fn unrepresentable_text_is_refused_up_front(store: Store) {
     assert_eq!(outcome["status"], "400", "{outcome}");
     assert_eq!(outcome["response"]["scimType"], "invalidValue", "{outcome}");
 
+    // An upsert list (`POST /Users?bulk=true`) looks its userNames up first: not this one.
+    let upsert = raw(
+        "POST",
+        "/scim/v2/Users?bulk=true",
+        &format!(
+            r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"Resources":[{{"schemas":["{USER_SCHEMA}"],"userName":"up\u0000sert"}}]}}"#
+        ),
+    );
+    assert_eq!(upsert.status, 200, "{}", upsert.text);
+    let outcome = &upsert.json["Operations"][0];
+    assert_eq!(outcome["status"], "400", "{outcome}");
+    assert_eq!(outcome["response"]["scimType"], "invalidValue", "{outcome}");
+
     // Lookups by values no store holds find nothing or are refused, never 503.
     assert_eq!(server.get("/scim/v2/Users/a%00b", &token).status, 404);
     let filtered = server.get(

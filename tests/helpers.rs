@@ -117,6 +117,29 @@ pub(crate) fn issue_token(store: &Store, slug: &str) -> String {
     out.lines().last().expect("token line").trim().to_owned()
 }
 
+/// Issues a token of tenant `slug` and back-dates its expiry into the past (no command
+/// issues a token that has already expired): the token.
+pub(crate) fn expired_token(store: &Store, slug: &str) -> String {
+    use diesel::sql_types::Text;
+    use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+    let out = cli(store, &["token", "issue", "--tenant", slug, "--json"]);
+    let issued: Value =
+        serde_json::from_str(out.lines().last().expect("a last line")).expect("JSON");
+    let id = issued["id"].as_str().expect("id");
+    let expire =
+        diesel::sql_query("UPDATE tokens SET expires = 1 WHERE id = $1").bind::<Text, _>(id);
+    let updated = match store {
+        Store::Sqlite(dir) => {
+            let path = dir.path().join("scim.db");
+            let mut db = SqliteConnection::establish(&path.display().to_string()).expect("sqlite");
+            expire.execute(&mut db)
+        }
+        Store::Postgres(db) => expire.execute(&mut PgConnection::establish(db.url()).expect("pg")),
+    };
+    assert_eq!(updated.expect("back-dated"), 1, "one token back-dated");
+    issued["token"].as_str().expect("token").to_owned()
+}
+
 /// Creates an OAuth client of tenant `slug` (`client create` prints it as JSON on its last
 /// line): its id and secret.
 pub(crate) fn create_client(store: &Store, slug: &str) -> (String, String) {

@@ -9,7 +9,9 @@ use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, TokenResponse, TokenUrl};
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, Server, Store, cli, create_client, tenant_with_token, user};
+use crate::helpers::{
+    Reply, Server, Store, cli, create_client, expired_token, tenant_with_token, user,
+};
 
 /// A token from `/oauth/token`, or the OAuth error code.
 fn fetch_token(
@@ -86,18 +88,7 @@ fn ways_in(store: Store) {
     let globex_token = tenant_with_token(&store, "globex");
     let (id, secret) = create_client(&store, "acme");
     assert!(secret.starts_with("scim_"), "secrets are recognisable");
-    let expired = cli(
-        &store,
-        &[
-            "token",
-            "issue",
-            "--tenant",
-            "acme",
-            "--expires-in-days",
-            "0",
-        ],
-    );
-    let expired = expired.lines().last().expect("token").to_owned();
+    let expired = expired_token(&store, "acme");
     let server = Server::start_caching_credentials_for_a_second(store);
 
     // Client credentials, client authenticated by the Basic header (Entra ID's way).

@@ -47,8 +47,9 @@ const PRIVATE_V4: [(Ipv4Addr, u8); 15] = [
 ];
 
 /// IPv6 blocks that are not the public internet.
-const PRIVATE_V6: [(Ipv6Addr, u8); 8] = [
-    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 127), // unspecified and loopback
+const PRIVATE_V6: [(Ipv6Addr, u8); 9] = [
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 96), // unspecified, loopback, IPv4-compatible
+    (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0), 48), // local-use NAT64 (RFC 8215)
     (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64), // discard
     (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32), // documentation
     (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 23), // IETF protocol assignments
@@ -185,6 +186,10 @@ mod tests {
             "64:ff9b::a00:1",
             "2002:a00:1::",
             "fec0::1",
+            // IPv4-compatible (deprecated) and local-use NAT64.
+            "::10.0.0.1",
+            "::8.8.8.8",
+            "64:ff9b:1::a00:1",
         ];
         for address in private {
             assert!(!is_public(address.parse().unwrap()), "{address}");

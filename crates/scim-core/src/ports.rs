@@ -364,6 +364,13 @@ pub trait BulkJobRepository: Send + Sync {
     /// at once (its lease ends at `lease.now`); the claim that took it is not counted as an
     /// attempt. `NotFound` when it is not held.
     async fn release_job(&self, id: &str, lease: &Lease) -> Result<(), StoreError>;
+
+    /// Whether a tenant other than `tenant` has a job a claim at `now` could take.
+    async fn others_waiting(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The outbox: the events committed writes recorded (see [`crate::events`]).

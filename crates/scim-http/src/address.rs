@@ -42,14 +42,27 @@ impl TrustedProxies {
             if !self.trusts(client) {
                 break;
             }
-            match hop.parse::<IpAddr>() {
-                Ok(address) => client = canonical(address),
+            match parse_hop(hop) {
+                Some(address) => client = canonical(address),
                 // A hop a proxy would not write: stop at the last one we could trust.
-                Err(_) => break,
+                None => break,
             }
         }
         client
     }
+}
+
+/// An `X-Forwarded-For` entry: an address, or an address with its port
+/// (`203.0.113.5:51234`, `[2001:db8::1]:443`), as some proxies write them.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|rest| rest.strip_suffix(']'))
+                .and_then(|inner| inner.parse().ok())
+        })
 }
 
 /// IPv4 addresses written as IPv6 (`::ffff:192.0.2.1`) are the IPv4 address.
@@ -102,6 +115,10 @@ mod tests {
             // Garbage from a trusted proxy: stop there.
             ("10.0.0.2", vec!["not-an-address"], "10.0.0.2"),
             ("::1", vec!["::ffff:192.0.2.7"], "192.0.2.7"),
+            // With ports (Azure Application Gateway writes them), and bracketed.
+            ("10.0.0.2", vec!["198.51.100.1:51234"], "198.51.100.1"),
+            ("10.0.0.2", vec!["[2001:db8::7]:443"], "2001:db8::7"),
+            ("10.0.0.2", vec!["[2001:db8::8]"], "2001:db8::8"),
         ];
         for (peer, forwarded, expected) in cases {
             assert_eq!(

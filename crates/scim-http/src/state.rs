@@ -7,16 +7,17 @@ use std::time::Duration;
 use scim_core::paging::CursorCodec;
 use scim_core::schema::TenantSchemas;
 use scim_core::service::{
-    AdminService, BulkJobService, BulkService, EventFeedService, LicenseService, LookupLimit,
-    ResourceService, TenantService,
+    AdminService, BulkJobService, BulkService, EventFeedService, LicenseService, ResourceService,
+    TenantService,
 };
 use scim_core::tenant::TenantId;
-use scim_core::{SchemaRegistry, ScimError, ScimResult};
+use scim_core::{SchemaRegistry, ScimResult};
 use tokio::sync::Notify;
 
 use crate::address::TrustedProxies;
 use crate::handlers::events::PollSlots;
 use crate::handlers::health::HealthCheck;
+use crate::limits::{AddressLimits, AddressLookups};
 use crate::rate::RateLimiter;
 use crate::sets::SetSigner;
 
@@ -87,9 +88,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// Per-tenant request rate limit, shared by every worker.
     pub limiter: Arc<RateLimiter<TenantId>>,
-    /// Per-client-address limit on the work unauthenticated callers cause: credential
-    /// lookups, token requests, dashboard logins, health checks.
-    pub address_limiter: Arc<RateLimiter<IpAddr>>,
+    /// Per-client-address limits on the work callers without a working credential cause.
+    pub address_limits: Arc<AddressLimits>,
     /// The last health check, shared so that a flood of probes pings the store once a
     /// second at most.
     pub health: Arc<HealthCheck>,
@@ -100,35 +100,11 @@ pub struct AppState {
 impl AppState {
     /// Takes a token of the client address's bucket (429 beyond it).
     pub(crate) fn limit_address(&self, client: IpAddr) -> ScimResult<()> {
-        self.address_limiter
-            .check(&client)
-            .map_err(|retry_after| ScimError::RateLimited { retry_after })
+        self.address_limits.charge(client)
     }
 
     /// The per-address limit on credential lookups of a request from `client`.
     pub(crate) fn lookup_limit(&self, client: IpAddr) -> AddressLookups<'_> {
-        AddressLookups {
-            limiter: &self.address_limiter,
-            client,
-        }
-    }
-}
-
-/// Credential lookups of one client address: held back while its refusals exhausted its
-/// bucket, never counted when they succeed.
-pub(crate) struct AddressLookups<'a> {
-    limiter: &'a RateLimiter<IpAddr>,
-    client: IpAddr,
-}
-
-impl LookupLimit for AddressLookups<'_> {
-    fn before_lookup(&self) -> ScimResult<()> {
-        self.limiter
-            .blocked(&self.client)
-            .map_err(|retry_after| ScimError::RateLimited { retry_after })
-    }
-
-    fn refused(&self) {
-        self.limiter.charge_refusal(&self.client);
+        self.address_limits.lookups(client)
     }
 }

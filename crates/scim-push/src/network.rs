@@ -44,16 +44,14 @@ impl Resolver for PublicOnly {
             public.push(*address);
         }
         if public.is_empty() {
+            // The address itself is left out: it would tell whoever reads the delivery's
+            // error about the server's own network.
             let host = uri.host().unwrap_or_default();
-            let first = resolved
-                .first()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default();
             return Err(ureq::Error::Io(io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!(
-                    "{host} resolves to {first}, a loopback, private or link-local address, \
-                     which pushes do not go to (--allow-private-webhooks allows them)"
+                    "{host} resolves to loopback, private or link-local addresses only, which \
+                     pushes do not go to (--allow-private-webhooks allows them)"
                 ),
             )));
         }

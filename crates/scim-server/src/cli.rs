@@ -433,15 +433,15 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
-    /// Credential lookups in the store (a credential not judged a moment ago), token
-    /// requests, dashboard logins and health checks each client address may cause per
-    /// second, per server process; beyond it (and the burst) they answer 429 with
-    /// Retry-After. Requests with a credential accepted a moment ago never count. 0 turns
-    /// the limit off.
+    /// Credentials the store refused (bearer, Basic, /oauth/token) and dashboard logins
+    /// each client address may cause per second, per server process; once a refusal finds
+    /// the bucket empty, the address's credential lookups answer 429 with Retry-After until
+    /// it refills. Credentials accepted within the last day never count and are never held
+    /// back. 0 turns the limit off.
     #[arg(long, env = "SCIM_AUTH_RATE_LIMIT", default_value_t = 50)]
     pub auth_rate_limit: u32,
 
-    /// Such requests a client address may send at once above --auth-rate-limit.
+    /// Such refusals and logins a client address may have at once above --auth-rate-limit.
     #[arg(long, env = "SCIM_AUTH_RATE_BURST", default_value_t = 200)]
     pub auth_rate_burst: u32,
 

@@ -17,7 +17,8 @@ use scim_core::service::{
     BulkJobService, BulkService, DeliveryConfig, DeliveryService, EventFeedService,
 };
 use scim_http::{
-    AppState, AuthenticatedTenant, HttpConfig, RateLimit, RateLimiter, SetSigner, TrustedProxies,
+    AddressLimits, AppState, AuthenticatedTenant, HttpConfig, RateLimit, RateLimiter, SetSigner,
+    TrustedProxies,
 };
 use scim_push::{HttpPusher, PushConfig};
 use tracing::Instrument;
@@ -105,7 +106,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
             args.rate_limit,
             args.rate_burst,
         ))),
-        address_limiter: Arc::new(RateLimiter::new(RateLimit::of(
+        address_limits: Arc::new(AddressLimits::new(RateLimit::of(
             args.auth_rate_limit,
             args.auth_rate_burst,
         ))),

@@ -6,6 +6,7 @@
 //! only one changes the row, and the other moves on to the next candidate.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::dsl::max;
 use diesel::prelude::*;
 use scim_core::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
@@ -222,6 +223,30 @@ impl BulkJobRepository for DieselStore {
                 return Err(StoreError::NotFound);
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn others_waiting(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (tenant, now) = (tenant.0.clone(), to_micros(&now));
+        self.run(move |connection| {
+            let claimable = bulk_jobs::status
+                .eq(JobStatus::Pending.as_str())
+                .or(bulk_jobs::status
+                    .eq(JobStatus::Running.as_str())
+                    .and(bulk_jobs::lease_until.lt(now)));
+            let waiting: Option<String> = bulk_jobs::table
+                .filter(bulk_jobs::tenant_id.ne(tenant))
+                .filter(claimable)
+                .select(bulk_jobs::id)
+                .first(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            Ok(waiting.is_some())
         })
         .await
     }

@@ -4,8 +4,10 @@
 //! for them), so a job runs the same with them replaced; the stored request then holds no
 //! password at all. What is replaced: `password` of a user (also as
 //! `urn:…:core:2.0:User:password`, and inside an object under the core URN) in a POST or
-//! PUT's data, and in a PATCH's operations naming it by path or in a path-less value. A
-//! password that is not a string is left as it is, so that it fails as it would have.
+//! PUT's data, and in a PATCH's operations naming it by path, by the core schema's URN, or
+//! in a path-less value. A password that is not a string is replaced by an empty value of
+//! its own type (`0`, `[]`, `{}`), so that it fails validation as it would have, holding
+//! nothing.
 
 use serde_json::{Map, Value};
 
@@ -30,8 +32,9 @@ pub fn without_passwords(body: &Value) -> Value {
             .find(|(k, _)| k.eq_ignore_ascii_case("path"))
             .and_then(|(_, v)| v.as_str())
             .is_some_and(|path| {
-                let path = path.trim_start_matches('/');
-                path.len() >= 5 && path[..5].eq_ignore_ascii_case("Users")
+                let path = path.trim_start_matches('/').as_bytes();
+                path.get(..5)
+                    .is_some_and(|start| start.eq_ignore_ascii_case(b"Users"))
             });
         if !on_users {
             continue;
@@ -73,8 +76,9 @@ fn redact_patch_operations(data: &mut Map<String, Value>) {
         };
         match path {
             Some(path) if names_password(&path) => redact(value),
-            Some(_) => {}
-            None => {
+            // A path-less value, or one under the core schema's URN: attributes by name.
+            Some(path) if !path.trim().eq_ignore_ascii_case(USER_SCHEMA) => {}
+            _ => {
                 if let Value::Object(attributes) = value {
                     redact_attributes(attributes);
                 }
@@ -83,19 +87,26 @@ fn redact_patch_operations(data: &mut Map<String, Value>) {
     }
 }
 
-/// `password`, or the core User schema's `urn:…:User:password`, in any case.
+/// `password`, or the core User schema's `urn:…:User:password`, in any case (compared as
+/// bytes: a key may hold any characters).
 fn names_password(key: &str) -> bool {
-    let key = key.trim();
-    key.eq_ignore_ascii_case("password")
-        || key.len() == USER_SCHEMA.len() + ":password".len()
-            && key[..USER_SCHEMA.len()].eq_ignore_ascii_case(USER_SCHEMA)
-            && key[USER_SCHEMA.len()..].eq_ignore_ascii_case(":password")
+    let key = key.trim().as_bytes();
+    let qualified = key.len() == USER_SCHEMA.len() + ":password".len()
+        && key[..USER_SCHEMA.len()].eq_ignore_ascii_case(USER_SCHEMA.as_bytes())
+        && key[USER_SCHEMA.len()..].eq_ignore_ascii_case(b":password");
+    qualified || key.eq_ignore_ascii_case(b"password")
 }
 
+/// A password replaced: a string by [`REDACTED`], anything else by an empty value of its
+/// type, so that validation answers as it would have for the original.
 fn redact(value: &mut Value) {
-    if value.is_string() {
-        *value = Value::String(REDACTED.to_owned());
-    }
+    *value = match value {
+        Value::String(_) => Value::String(REDACTED.to_owned()),
+        Value::Number(_) => Value::from(0),
+        Value::Array(_) => Value::Array(Vec::new()),
+        Value::Object(_) => Value::Object(Map::new()),
+        Value::Bool(_) | Value::Null => return,
+    };
 }
 
 fn field_mut<'a>(fields: &'a mut Map<String, Value>, name: &str) -> Option<&'a mut Value> {
@@ -124,25 +135,30 @@ mod tests {
                 {"op": "replace", "value": {"password": "hunter7", "title": "password"}},
                 {"op": "replace", "path": user_urn, "value": "hunter8"},
                 {"op": "replace", "path": "title", "value": "hunter9-is-a-title"},
+                {"op": "replace", "path": USER_SCHEMA, "value": {"password": "hunter10"}},
             ]}},
-            {"method": "POST", "path": "/Users", "data": {"userName": "d", "password": 7}},
+            {"method": "POST", "path": "/Users", "data": {"userName": "d", "password": ["hunter11"]}},
+            {"method": "POST", "path": "/Users", "data": {"userName": "e", "password": {"x": "hunter12"}}},
             {"method": "POST", "path": "/Groups", "data": {"displayName": "g", "password": "not-a-user"}},
+            // Multi-byte characters where a byte offset would cut them: no panic.
+            {"method": "POST", "path": "/Useré", "data": {"password": "not-users"}},
+            {"method": "POST", "path": "/Users", "data": {"userName": "f",
+                "urn:ietf:params:scim:schemas:core:2.0:Useré:password": "x"}},
         ]});
         let redacted = without_passwords(&body).to_string();
-        for secret in [
-            "hunter2", "hunter3", "hunter4", "hunter5", "hunter6", "hunter7", "hunter8",
-        ] {
-            assert!(!redacted.contains(secret), "{secret} in {redacted}");
+        for secret in (2..=12).filter(|n| *n != 9).map(|n| format!("hunter{n}")) {
+            assert!(!redacted.contains(&secret), "{secret} in {redacted}");
         }
         for kept in [
             "\"givenName\":\"password\"",
             "hunter9-is-a-title",
-            "\"password\":7",
             "not-a-user",
+            "not-users",
             "\"title\":\"password\"",
         ] {
             assert!(redacted.contains(kept), "{kept} lost from {redacted}");
         }
-        assert_eq!(redacted.matches(REDACTED).count(), 7);
+        assert_eq!(redacted.matches(REDACTED).count(), 8);
+        assert!(redacted.contains("\"password\":[]") && redacted.contains("\"password\":{}"));
     }
 }

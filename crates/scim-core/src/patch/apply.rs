@@ -337,9 +337,11 @@ impl<'r> Engine<'r> {
         target: &Target<'r>,
         value: Option<&Value>,
     ) -> ScimResult<()> {
-        // An add or replace of `null` (RFC 7643 §2.5: unassigned) clears the target, as a
-        // remove of it does; where nothing is set it changes nothing.
+        // `null` is "unassigned" (RFC 7643 §2.5, where it equals `[]`): a replace of it
+        // clears the target, as a remove does, and so does an add to a single value; an
+        // add of it to a multi-valued attribute adds nothing.
         let (op, value) = match value {
+            Some(Value::Null) if op == PatchOp::Add && adds_values(target) => return Ok(()),
             Some(Value::Null) => (PatchOp::Remove, None),
             _ => (op, value),
         };
@@ -738,6 +740,12 @@ impl<'r> Engine<'r> {
             Some(_) => Err(ScimError::Internal),
         }
     }
+}
+
+/// Whether an `add` to the target adds values to a list (a multi-valued attribute, whole
+/// or through a filter) rather than setting one.
+fn adds_values(target: &Target<'_>) -> bool {
+    target.attr.multi_valued && target.sub.is_none()
 }
 
 /// The sub-attributes of `attr` a complex value names with `null` (RFC 7643 §2.5: to be

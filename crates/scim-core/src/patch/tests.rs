@@ -464,6 +464,14 @@ fn null_values_clear_what_they_name() {
             },
         ),
         (
+            "an add of null to a multi-valued attribute adds nothing (null is [])",
+            json!([
+                {"op": "add", "path": "emails", "value": null},
+                {"op": "Add", "path": "emails[type eq \"work\"]", "value": null},
+            ]),
+            |_| {},
+        ),
+        (
             "a sub-attribute of the elements a filter selects",
             json!([{"op": "replace", "path": "addresses[type eq \"home\"].locality", "value": null}]),
             |u| {
@@ -517,7 +525,8 @@ fn null_values_clear_what_they_name() {
     )
     .unwrap_err();
     assert_eq!(err.scim_type(), Some("mutability"), "{err}");
-    // A group's members: null clears them all.
+    // A group's members: a replace with null clears them all; an add of null adds nobody
+    // (and removes nobody: a seat follows each member).
     let outcome = apply(
         ResourceKind::Group,
         &group(),
@@ -525,6 +534,13 @@ fn null_values_clear_what_they_name() {
     )
     .unwrap();
     assert_eq!(outcome.members, [MemberChange::RemoveAll]);
+    let outcome = apply(
+        ResourceKind::Group,
+        &group(),
+        json!([{"op": "add", "path": "members", "value": null}]),
+    )
+    .unwrap();
+    assert!(outcome.members.is_empty(), "{:?}", outcome.members);
 }
 
 #[test]

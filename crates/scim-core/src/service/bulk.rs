@@ -129,7 +129,12 @@ impl BulkService {
     /// with the same userName.
     async fn upsert_entry(&self, caller: &Caller, index: usize, resource: &Value) -> BulkEntry {
         let bulk_id = format!("resource-{index}");
-        let user_name = resource.get("userName").and_then(Value::as_str);
+        // A name no store can hold is no one's: the POST's validation refuses it, on every
+        // store alike (PostgreSQL could not even compare with it).
+        let user_name = resource
+            .get("userName")
+            .and_then(Value::as_str)
+            .filter(|name| !name.contains('\0'));
         let existing = match user_name {
             Some(name) => {
                 let query = ListQuery {

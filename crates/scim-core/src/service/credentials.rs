@@ -12,6 +12,11 @@
 //!   bits made when its credential is (a new token is another secret), and a refusal is
 //!   never an outage (the store failing is not remembered).
 //!
+//! - An accepted credential is also remembered as *known good* for [`KNOWN_GOOD_TTL`]:
+//!   not to accept it (the store is asked again once its `ttl` is over), but so that it is
+//!   never held back by a limit on the lookups of its client's address (an IdP's egress
+//!   address serves many tenants; one misconfigured tenant must not lock the others out).
+//!
 //! Keys are the SHA-256 of the credential, never the secret.
 
 use std::collections::HashMap;
@@ -27,10 +32,15 @@ const CAPACITY: usize = 10_000;
 /// How long a refusal is remembered.
 pub const REFUSAL_TTL: TimeDelta = TimeDelta::seconds(60);
 
+/// How long an accepted credential is known good.
+pub const KNOWN_GOOD_TTL: TimeDelta = TimeDelta::hours(24);
+
 #[derive(Debug)]
 pub struct CredentialCache {
     ttl: TimeDelta,
     entries: Mutex<HashMap<String, Entry>>,
+    /// Credentials accepted within [`KNOWN_GOOD_TTL`], and until when they are known good.
+    known_good: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 /// What was decided of a credential a moment ago.
@@ -54,7 +64,22 @@ impl CredentialCache {
         Self {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            known_good: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether the credential of `hash` was accepted within [`KNOWN_GOOD_TTL`] (and not
+    /// refused since).
+    pub fn known_good(&self, hash: &TokenHash, now: DateTime<Utc>) -> bool {
+        self.lock_known()
+            .get(&hash.0)
+            .is_some_and(|until| now < *until)
+    }
+
+    fn lock_known(&self) -> std::sync::MutexGuard<'_, HashMap<String, DateTime<Utc>>> {
+        self.known_good
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// What was decided of the credential of `hash`, if that is still to be relied on.
@@ -72,6 +97,17 @@ impl CredentialCache {
         expires: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) {
+        let known_until = expires.map_or(now + KNOWN_GOOD_TTL, |e| e.min(now + KNOWN_GOOD_TTL));
+        {
+            let mut known = self.lock_known();
+            if known.len() >= CAPACITY && !known.contains_key(&hash.0) {
+                known.retain(|_, until| now < *until);
+                if known.len() >= CAPACITY {
+                    known.clear();
+                }
+            }
+            known.insert(hash.0.clone(), known_until);
+        }
         if self.ttl <= TimeDelta::zero() {
             return;
         }
@@ -79,8 +115,9 @@ impl CredentialCache {
         self.insert(hash, Remembered::Accepted(principal.clone()), until, now);
     }
 
-    /// Remembers a credential just refused.
+    /// Remembers a credential just refused (it is no longer known good).
     pub fn refuse(&self, hash: &TokenHash, now: DateTime<Utc>) {
+        self.lock_known().remove(&hash.0);
         self.insert(hash, Remembered::Refused, now + REFUSAL_TTL, now);
     }
 
@@ -149,6 +186,27 @@ mod tests {
         assert_eq!(cache.get(&b, at(1)), accepted("b"));
         assert_eq!(cache.get(&b, at(2)), None, "the token expired first");
         assert_eq!(cache.get(&TokenHash::of("scim_c"), at(0)), None);
+    }
+
+    #[test]
+    fn accepted_credentials_are_known_good_until_refused() {
+        let cache = CredentialCache::default();
+        let (a, b) = (TokenHash::of("scim_a"), TokenHash::of("scim_b"));
+        cache.put(&a, &principal("a"), None, at(0));
+        cache.put(&b, &principal("b"), Some(at(10)), at(0));
+        assert!(
+            cache.known_good(&a, at(3600)),
+            "with no acceptance cache, all the same"
+        );
+        assert!(!cache.known_good(&a, at(24 * 3600)), "for a day");
+        assert!(cache.known_good(&b, at(9)));
+        assert!(
+            !cache.known_good(&b, at(10)),
+            "never past the token's expiry"
+        );
+        cache.refuse(&a, at(1));
+        assert!(!cache.known_good(&a, at(2)), "a refusal ends it");
+        assert!(!cache.known_good(&TokenHash::of("scim_c"), at(0)));
     }
 
     #[test]

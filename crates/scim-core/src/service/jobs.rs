@@ -285,10 +285,21 @@ impl Checkpoints for JobCheckpoints<'_> {
         self.job.status = JobStatus::Running;
         self.job.updated = lease.now;
         (self.progress)(&self.job);
-        // The slice is over; unless the job is done anyway, it goes back in line.
+        // The slice is over; unless the job is done anyway, it goes back in line when
+        // another tenant has a job waiting (else it runs another slice: handing it back
+        // would only make it read its outcomes again).
         if outcomes.len() >= self.slice_ends_at && outcomes.len() < self.job.total {
-            self.paused = true;
-            return Ok(AfterCheckpoint::Pause);
+            let others = self
+                .service
+                .jobs
+                .others_waiting(&self.job.tenant, lease.now)
+                .await
+                .map_err(|e| job_error(&e))?;
+            if others {
+                self.paused = true;
+                return Ok(AfterCheckpoint::Pause);
+            }
+            self.slice_ends_at = outcomes.len().saturating_add(self.service.slice);
         }
         Ok(AfterCheckpoint::Go)
     }
@@ -358,20 +369,19 @@ mod tests {
         }
     }
 
-    /// A run stops at the first checkpoint past its slice and hands the job back, still
-    /// running, instead of finishing it; the next claim goes on from there.
-    #[tokio::test]
-    async fn a_run_hands_its_job_back_when_its_slice_is_over() {
+    /// A pending job of three POSTs, run one operation (and one checkpoint) at a time
+    /// (failOnErrors), claimed once; `writes` of them are expected to be written.
+    fn three_posts_one_at_a_time(writes: usize) -> (MockResourceRepository, MockBulkJobRepository) {
+        let at = Utc.timestamp_opt(1_690_000_000, 0).unwrap();
         let job = BulkJob {
             id: "job-1".into(),
             tenant: TenantId("t1".into()),
             status: JobStatus::Pending,
             done: 0,
             total: 3,
-            created: Utc.timestamp_opt(1_690_000_000, 0).unwrap(),
-            updated: Utc.timestamp_opt(1_690_000_000, 0).unwrap(),
+            created: at,
+            updated: at,
         };
-        // failOnErrors makes the run go one operation (and one checkpoint) at a time.
         let claimed = ClaimedJob {
             job,
             request: json!({"schemas": [BULK_REQUEST_SCHEMA], "failOnErrors": 10,
@@ -384,14 +394,25 @@ mod tests {
         let mut repo = MockResourceRepository::new();
         repo.expect_get().returning(|_, _, _, _| Ok(None));
         repo.expect_write_batch()
-            .times(2)
+            .times(writes)
             .returning(|_, writes| Ok(writes.iter().map(|_| Ok(())).collect()));
         let mut jobs = MockBulkJobRepository::new();
         let mut claim = Some(claimed);
         jobs.expect_claim_job().returning(move |_| Ok(claim.take()));
+        (repo, jobs)
+    }
+
+    /// A run stops at the first checkpoint past its slice and hands the job back, still
+    /// running, instead of finishing it; the next claim goes on from there.
+    #[tokio::test]
+    async fn a_run_hands_its_job_back_when_its_slice_is_over() {
+        let (repo, mut jobs) = three_posts_one_at_a_time(2);
         jobs.expect_checkpoint_job()
             .times(2)
             .returning(|_, _, _, _, _| Ok(()));
+        jobs.expect_others_waiting()
+            .times(1)
+            .returning(|_, _| Ok(true));
         jobs.expect_release_job()
             .withf(|id, lease| id == "job-1" && lease.owner == "process-a")
             .times(1)
@@ -407,6 +428,26 @@ mod tests {
             (handed_back.status, handed_back.done),
             (JobStatus::Running, 2)
         );
+    }
+
+    /// With no other tenant's job waiting, a run goes on past its slice to the job's end.
+    #[tokio::test]
+    async fn a_run_alone_in_line_goes_on_past_its_slice() {
+        let (repo, mut jobs) = three_posts_one_at_a_time(3);
+        jobs.expect_checkpoint_job()
+            .returning(|_, _, _, _, _| Ok(()));
+        jobs.expect_others_waiting().returning(|_, _| Ok(false));
+        jobs.expect_release_job().never();
+        jobs.expect_finish_job()
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let ended = service(repo, jobs)
+            .with_slice(1)
+            .run_next("process-a", &|_| {})
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((ended.status, ended.done), (JobStatus::Completed, 3));
     }
 
     /// An attempt resuming after a crash skips what was checkpointed, recognises the POST

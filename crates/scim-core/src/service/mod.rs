@@ -17,7 +17,7 @@ mod turns;
 pub use admin::{AdminError, AdminPorts, AdminService, InactiveHolder, TenantDashboard};
 pub use batch::BatchOp;
 pub use bulk::BulkService;
-pub use credentials::{CredentialCache, REFUSAL_TTL, Remembered};
+pub use credentials::{CredentialCache, KNOWN_GOOD_TTL, REFUSAL_TTL, Remembered};
 pub use delivery::{DeliveryConfig, DeliveryService, Round};
 pub use feed::{EventFeedService, Polled};
 pub use jobs::{BulkJobService, Progress, SLICE_OPERATIONS};
@@ -28,6 +28,6 @@ pub use receivers::{
 };
 pub use resources::{Precondition, ResourceService};
 pub use tenants::{
-    ACCESS_TOKEN_LIFETIME, AccessToken, Credential, DEFAULT_TOKEN_DAYS, LookupLimit, TenantError,
-    TenantService, TokenLifetime, Unlimited,
+    ACCESS_TOKEN_LIFETIME, AccessToken, Credential, DEFAULT_TOKEN_DAYS, LookupLimit, LookupPermit,
+    TenantError, TenantService, TokenLifetime, Unlimited,
 };

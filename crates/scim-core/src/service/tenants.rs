@@ -302,11 +302,13 @@ impl TenantService {
 
     /// The client with this id, when `secret` is its secret. Every failure is the same
     /// 401, whether the client is unknown or the secret wrong; a pair refused a moment ago
-    /// (or not shaped like ours) is refused without asking the store.
+    /// (or not shaped like ours) is refused without asking the store, and `limit` is asked
+    /// before the store is (see [`authenticate`](Self::authenticate)).
     async fn authenticate_client(
         &self,
         client_id: &str,
         secret: &str,
+        limit: &dyn LookupLimit,
     ) -> ScimResult<(StoredClient, Tenant)> {
         let credential = Credential::Client {
             id: client_id,
@@ -319,6 +321,7 @@ impl TenantService {
         {
             return Err(credential.refusal());
         }
+        let mut permit = self.permit(&key, now, limit)?;
         let found = match self.repo.find_client(client_id).await {
             Ok(found) => found,
             Err(StoreError::Unavailable(_)) => return Err(ScimError::Unavailable),
@@ -330,8 +333,24 @@ impl TenantService {
             }
             _ => {
                 self.credentials.refuse(&key, now);
+                permit.refused();
                 Err(credential.refusal())
             }
+        }
+    }
+
+    /// What `limit` says of a lookup of the credential of `key`: a credential known good
+    /// is never held back.
+    fn permit<'l>(
+        &self,
+        key: &TokenHash,
+        now: DateTime<Utc>,
+        limit: &'l dyn LookupLimit,
+    ) -> ScimResult<LookupPermit<'l>> {
+        if self.credentials.known_good(key, now) {
+            Ok(LookupPermit::free())
+        } else {
+            limit.begin_lookup()
         }
     }
 
@@ -341,13 +360,19 @@ impl TenantService {
         &self,
         client_id: &str,
         secret: &str,
+        limit: &dyn LookupLimit,
     ) -> ScimResult<AccessToken> {
-        let (client, tenant) = self.authenticate_client(client_id, secret).await?;
+        let (client, tenant) = self.authenticate_client(client_id, secret, limit).await?;
+        let key = Credential::Client {
+            id: client_id,
+            secret,
+        }
+        .cache_key();
         let now = self.clock.now();
         let token_secret = self.secrets.new_secret();
         let token = StoredToken {
             id: self.ids.new_id(),
-            tenant: tenant.id,
+            tenant: tenant.id.clone(),
             hash: TokenHash::of(&token_secret),
             hint: token_secret.chars().take(TOKEN_PREFIX.len() + 4).collect(),
             created: now,
@@ -361,6 +386,10 @@ impl TenantService {
                 StoreError::Unavailable(_) => ScimError::Unavailable,
                 _ => ScimError::Internal,
             })?;
+        // Known good from now on, as an accepted credential is (never held back by the
+        // limit on its address).
+        let principal = principal_of(tenant, format!("client:{client_id}"));
+        self.credentials.put(&key, &principal, None, now);
         Ok(AccessToken {
             secret: token_secret,
             expires_in: ACCESS_TOKEN_LIFETIME,
@@ -388,8 +417,9 @@ impl TenantService {
     ///
     /// A credential not shaped like the secrets we issue is refused without the store; one
     /// judged a moment ago is answered from memory ([`CredentialCache`]); only then is
-    /// `limit` asked whether the store may be (its refusal is returned as it is), and told
-    /// when the store refused the credential.
+    /// `limit` asked whether the store may be (its refusal is returned as it is, a 429) and
+    /// told how the lookup ended, unless the credential is known good (accepted within a
+    /// day): a working credential is never held back.
     pub async fn authenticate(
         &self,
         credential: Credential<'_>,
@@ -405,17 +435,22 @@ impl TenantService {
             Some(Remembered::Refused) => return Err(credential.refusal()),
             None => {}
         }
-        limit.before_lookup()?;
         let (principal, expires) = match credential {
-            Credential::Bearer(secret) => self.look_up_bearer(secret, now).await?,
-            Credential::Client { id, secret } => match self.authenticate_client(id, secret).await {
-                Ok((client, tenant)) => (
+            Credential::Bearer(secret) => {
+                let mut permit = self.permit(&key, now, limit)?;
+                let found = self.look_up_bearer(secret, now).await?;
+                if found.0.is_none() {
+                    permit.refused();
+                }
+                found
+            }
+            Credential::Client { id, secret } => {
+                let (client, tenant) = self.authenticate_client(id, secret, limit).await?;
+                (
                     Some(principal_of(tenant, format!("client:{}", client.id))),
                     None,
-                ),
-                Err(ScimError::Unauthorized(_)) => (None, None),
-                Err(other) => return Err(other),
-            },
+                )
+            }
         };
         match principal {
             Some(principal) => {
@@ -424,7 +459,6 @@ impl TenantService {
             }
             None => {
                 self.credentials.refuse(&key, now);
-                limit.refused();
                 Err(credential.refusal())
             }
         }
@@ -462,13 +496,50 @@ impl TenantService {
 }
 
 /// The adapter's limit on credential lookups (per client address, say): asked before the
-/// store is, told of every refusal, so that it can hold back whoever keeps presenting bad
-/// credentials without slowing anyone whose credentials work.
+/// store is, and told how each lookup ended, so that it can hold back whoever keeps
+/// presenting bad credentials, or too many at once, without slowing anyone whose
+/// credentials work.
 pub trait LookupLimit: Send + Sync {
-    /// Whether the store may be asked; the error is the caller's answer (a 429).
-    fn before_lookup(&self) -> ScimResult<()>;
-    /// The store just refused the credential.
-    fn refused(&self);
+    /// A permit to ask the store, or the caller's answer (a 429).
+    fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>>;
+}
+
+/// A lookup a [`LookupLimit`] let through: it ends when the permit is dropped (however the
+/// request ends, cancelled included), telling the limit whether the store refused.
+pub struct LookupPermit<'a> {
+    on_end: Option<Box<dyn FnOnce(bool) + Send + 'a>>,
+    refused: bool,
+}
+
+impl<'a> LookupPermit<'a> {
+    /// A permit whose end calls `on_end` with whether the store refused the credential.
+    pub fn new(on_end: impl FnOnce(bool) + Send + 'a) -> Self {
+        Self {
+            on_end: Some(Box::new(on_end)),
+            refused: false,
+        }
+    }
+
+    /// A permit nobody counts.
+    pub fn free() -> Self {
+        Self {
+            on_end: None,
+            refused: false,
+        }
+    }
+
+    /// The store refused the credential.
+    pub fn refused(&mut self) {
+        self.refused = true;
+    }
+}
+
+impl Drop for LookupPermit<'_> {
+    fn drop(&mut self) {
+        if let Some(on_end) = self.on_end.take() {
+            on_end(self.refused);
+        }
+    }
 }
 
 /// No limit: every lookup may happen (the CLI's, tests').
@@ -476,11 +547,9 @@ pub trait LookupLimit: Send + Sync {
 pub struct Unlimited;
 
 impl LookupLimit for Unlimited {
-    fn before_lookup(&self) -> ScimResult<()> {
-        Ok(())
+    fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>> {
+        Ok(LookupPermit::free())
     }
-
-    fn refused(&self) {}
 }
 
 /// What an `Authorization` header presents.
@@ -609,7 +678,7 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(()));
         let svc = service(repo);
-        let issued = svc.issue_access_token("c1", &good).await.unwrap();
+        let issued = svc.issue_access_token("c1", &good, NO_LIMIT).await.unwrap();
         assert_eq!(issued.secret, "scim_new-secret");
         assert_eq!(issued.expires_in, TimeDelta::minutes(60));
         assert!(
@@ -629,7 +698,10 @@ mod tests {
             ("c 1", &good),
             ("c1", "x"),
         ] {
-            let token = svc.issue_access_token(id, secret).await.unwrap_err();
+            let token = svc
+                .issue_access_token(id, secret, NO_LIMIT)
+                .await
+                .unwrap_err();
             let via_basic = svc
                 .authenticate(basic(id, secret), NO_LIMIT)
                 .await
@@ -710,13 +782,14 @@ mod tests {
             refused: std::sync::atomic::AtomicUsize,
         }
         impl LookupLimit for Counting {
-            fn before_lookup(&self) -> ScimResult<()> {
+            fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>> {
                 self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                Ok(())
-            }
-            fn refused(&self) {
-                self.refused
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(LookupPermit::new(|refused| {
+                    if refused {
+                        self.refused
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }))
             }
         }
         let counting = Counting::default();
@@ -737,7 +810,7 @@ mod tests {
             assert_eq!(err.unwrap_err().status(), 401);
             let err = svc.authenticate(basic("c9", &unknown), count).await;
             assert_eq!(err.unwrap_err().status(), 401);
-            let err = svc.issue_access_token("c9", &unknown).await;
+            let err = svc.issue_access_token("c9", &unknown, count).await;
             assert_eq!(err.unwrap_err().status(), 401);
         }
         let seen = |n: &std::sync::atomic::AtomicUsize| n.load(std::sync::atomic::Ordering::SeqCst);
@@ -746,10 +819,9 @@ mod tests {
         // The limit's own refusal comes back as it is, and nothing is looked up.
         struct Closed;
         impl LookupLimit for Closed {
-            fn before_lookup(&self) -> ScimResult<()> {
+            fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>> {
                 Err(ScimError::RateLimited { retry_after: 7 })
             }
-            fn refused(&self) {}
         }
         let other = secret("other");
         let refused = svc
@@ -757,6 +829,41 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(refused, ScimError::RateLimited { retry_after: 7 });
+    }
+
+    /// A credential accepted once is never held back by the limit afterwards, even when
+    /// its acceptance is no longer cached: a working IdP is not locked out by another
+    /// tenant's bad credentials from the same address.
+    #[tokio::test]
+    async fn known_good_credentials_pass_a_closed_limit() {
+        struct Closed;
+        impl LookupLimit for Closed {
+            fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>> {
+                Err(ScimError::RateLimited { retry_after: 7 })
+            }
+        }
+        let good = secret("good");
+        let stored = good.clone();
+        let mut repo = MockTenantRepository::new();
+        repo.expect_find_token().times(2).returning(move |hash| {
+            Ok((*hash == TokenHash::of(&stored)).then(|| (token(&stored, None), acme())))
+        });
+        // No acceptance cache: every request looks its token up.
+        let svc = service(repo);
+        let bearer = Credential::Bearer(&good);
+        assert!(svc.authenticate(bearer, NO_LIMIT).await.is_ok());
+        assert!(
+            svc.authenticate(bearer, &Closed).await.is_ok(),
+            "known good"
+        );
+        let other = secret("other");
+        assert_eq!(
+            svc.authenticate(Credential::Bearer(&other), &Closed)
+                .await
+                .unwrap_err()
+                .status(),
+            429
+        );
     }
 
     /// With a credential cache, a token accepted once is not looked up again until the

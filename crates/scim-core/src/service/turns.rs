@@ -18,6 +18,9 @@ use crate::tenant::TenantId;
 
 type Key = (TenantId, ResourceKind, String);
 
+/// Queues kept before the ones nobody holds any more are swept.
+const SWEEP_AT: usize = 1024;
+
 /// The queues of the resources being written; a queue is dropped with its last writer.
 #[derive(Debug, Default)]
 pub(crate) struct Turns {
@@ -35,7 +38,15 @@ impl Turns {
     /// Waits for the turn to write `id`.
     pub(crate) async fn take(&self, tenant: &TenantId, kind: ResourceKind, id: &str) -> Turn<'_> {
         let key = (tenant.clone(), kind, id.to_owned());
-        let queue = Arc::clone(self.lock().entry(key.clone()).or_default());
+        let queue = {
+            let mut queues = self.lock();
+            // A writer that gave up waiting (its request dropped) leaves its queue behind
+            // when nobody else held it: swept here, so the map stays small.
+            if queues.len() >= SWEEP_AT {
+                queues.retain(|_, queue| Arc::strong_count(queue) > 1);
+            }
+            Arc::clone(queues.entry(key.clone()).or_default())
+        };
         let guard = queue.lock_owned().await;
         Turn {
             guard: Some(guard),
@@ -71,6 +82,7 @@ impl Drop for Turn<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
@@ -104,5 +116,24 @@ mod tests {
         assert_eq!(turns.len(), 2);
         drop((first, other));
         assert_eq!(turns.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn queues_left_by_writers_that_gave_up_are_swept() {
+        let turns = Turns::default();
+        let tenant = TenantId("t".into());
+        let waker = futures_util::task::noop_waker();
+        let mut context = std::task::Context::from_waker(&waker);
+        for n in 0..SWEEP_AT * 2 {
+            let id = format!("g{n}");
+            let first = turns.take(&tenant, ResourceKind::Group, &id).await;
+            // A second writer waits behind the first, which then ends; the second gives up
+            // before its turn (its request dropped): nobody is left to remove the queue.
+            let mut second = Box::pin(turns.take(&tenant, ResourceKind::Group, &id));
+            assert!(second.as_mut().poll(&mut context).is_pending());
+            drop(first);
+            drop(second);
+        }
+        assert!(turns.len() <= SWEEP_AT, "{} queues kept", turns.len());
     }
 }

@@ -27,7 +27,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::ScimError;
 use scim_core::admin::{AdminSession, Revocation, SessionScope};
 use scim_core::service::admin::SESSION_LIFETIME;
-use scim_core::service::{AdminError, TenantError};
+use scim_core::service::{AdminError, LookupLimit, TenantError};
 
 use crate::state::AppState;
 use html::{esc, page, page_for};
@@ -143,6 +143,9 @@ fn is_loopback_host(req: &HttpRequest) -> bool {
 /// `POST /admin/logout`: ends the session and forgets its cookie. Only from a page of
 /// this origin (the browser's `Origin` or `Sec-Fetch-Site` says so).
 pub(crate) async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(&req)) {
+        return too_many(&limited);
+    }
     if !from_this_origin(&req, &state) {
         return page(
             StatusCode::FORBIDDEN,
@@ -182,13 +185,22 @@ fn from_this_origin(req: &HttpRequest, state: &AppState) -> bool {
         return false;
     };
     let ours = match &state.config.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
+        Some(url) => origin_of(url).to_owned(),
         None => {
             let info = req.connection_info();
             format!("{}://{}", info.scheme(), info.host())
         }
     };
     origin.eq_ignore_ascii_case(&ours)
+}
+
+/// A URL's origin as a browser's `Origin` header writes it: scheme, host and port, no path.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    match url[after_scheme..].find('/') {
+        Some(at) => &url[..after_scheme + at],
+        None => url,
+    }
 }
 
 /// How a page's header names what the session sees.
@@ -249,12 +261,15 @@ async fn check_session(req: &HttpRequest, state: &AppState) -> Result<AdminSessi
     let Some(secret) = session_cookie(req) else {
         return Err(login_needed());
     };
-    if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(req)) {
-        return Err(too_many(&limited));
-    }
+    // A session is a credential: its lookups are held to the same per-address limit.
+    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req));
+    let mut permit = limit.begin_lookup().map_err(|limited| too_many(&limited))?;
     match state.admin.session(&secret).await {
         Ok(Some(session)) => Ok(session),
-        Ok(None) => Err(login_needed()),
+        Ok(None) => {
+            permit.refused();
+            Err(login_needed())
+        }
         Err(error) => Err(unavailable(&error.to_string())),
     }
 }
@@ -323,6 +338,19 @@ fn unavailable(cause: &str) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_leave_the_path_out() {
+        assert_eq!(
+            origin_of("https://scim.example.com/base/"),
+            "https://scim.example.com"
+        );
+        assert_eq!(
+            origin_of("https://scim.example.com:8443"),
+            "https://scim.example.com:8443"
+        );
+        assert_eq!(origin_of("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+    }
 
     #[test]
     fn logins_only_lead_to_dashboard_pages() {

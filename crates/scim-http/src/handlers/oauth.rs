@@ -77,19 +77,6 @@ async fn issue(
     state: &AppState,
     body: &[u8],
 ) -> Result<HttpResponse, OAuthError> {
-    // Every token request may cost a lookup and a write: held to the per-address limit.
-    if let Err(ScimError::RateLimited { retry_after }) =
-        state.limit_address(state.config.trusted_proxies.client_of(req))
-    {
-        return Err(OAuthError {
-            retry_after: Some(retry_after),
-            ..OAuthError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "slow_down",
-                format!("too many token requests from this address; retry after {retry_after} s"),
-            )
-        });
-    }
     let form_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -138,7 +125,13 @@ async fn issue(
         }
         _ => return Err(invalid_client()),
     };
-    match state.tenants.issue_access_token(&client_id, &secret).await {
+    // Held to the per-address limit on credential lookups, as every way in is.
+    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req));
+    match state
+        .tenants
+        .issue_access_token(&client_id, &secret, &limit)
+        .await
+    {
         Ok(token) => {
             let mut response = HttpResponse::Ok();
             no_store(&mut response);
@@ -149,6 +142,17 @@ async fn issue(
             })))
         }
         Err(ScimError::Unauthorized(_)) => Err(invalid_client()),
+        Err(ScimError::RateLimited { retry_after }) => Err(OAuthError {
+            retry_after: Some(retry_after),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                format!(
+                    "too many failed client authentications from this address; retry after \
+                     {retry_after} s"
+                ),
+            )
+        }),
         Err(ScimError::Unavailable) => Err(OAuthError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
