@@ -163,7 +163,7 @@ fn deeply_nested_json_is_refused_precisely() {
 fn unauthenticated_work_is_limited_per_client_address() {
     let store = Store::sqlite();
     let token = tenant_with_token(&store, "acme");
-    let (client_id, _) = create_client(&store, "acme");
+    let (client_id, client_secret) = create_client(&store, "acme");
     let server = Server::start_with(
         store,
         &[
@@ -179,6 +179,25 @@ fn unauthenticated_work_is_limited_per_client_address() {
     );
     // Accepted: known good from now on.
     assert_eq!(server.get("/scim/v2/Users", &token).status, 200);
+    let token_request = |secret: &str| {
+        let form =
+            format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}");
+        server.send(
+            "POST",
+            "/oauth/token",
+            None,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(form.as_bytes()),
+        )
+    };
+    // An access token issued now, first used once the address is held back.
+    let first_issued = std::time::Instant::now();
+    let issued = token_request(&client_secret);
+    assert_eq!(issued.status, 200, "{}", issued.text);
+    let access_token = issued.json["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
     // Malformed credentials are refused without a lookup, and do not count.
     let malformed_basic = format!("Basic {}", STANDARD.encode("not a client:x"));
     for _ in 0..10 {
@@ -217,21 +236,40 @@ fn unauthenticated_work_is_limited_per_client_address() {
     assert!(limited.header("retry-after").is_some());
     // The working credential is not held back, though nothing caches its acceptance.
     assert_eq!(server.get("/scim/v2/Users", &token).status, 200);
+    // Nor is an access token issued to a working client, at its first use.
+    assert_eq!(server.get("/scim/v2/Users", &access_token).status, 200);
     // A token request with an unknown secret is a lookup too: held back.
-    let form = format!(
-        "grant_type=client_credentials&client_id={client_id}&client_secret={}",
-        unknown(99)
-    );
-    let issued = server.send(
-        "POST",
-        "/oauth/token",
-        None,
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        Some(form.as_bytes()),
-    );
+    let issued = token_request(&unknown(99));
     assert_eq!(issued.status, 429, "{}", issued.text);
     assert_eq!(issued.json["error"], "slow_down");
     assert!(issued.header("retry-after").is_some());
+    // The working client still gets tokens, up to its own issuance burst (20, the one above
+    // included; the issuance that empties the bucket is the last), which no wrong secret
+    // for its id ever spends. The bucket refills one a second.
+    let mut issued_count = 1;
+    let refused = loop {
+        let issued = token_request(&client_secret);
+        if issued.status != 200 {
+            break issued;
+        }
+        issued_count += 1;
+        assert!(issued_count <= 100, "no issuance limit");
+    };
+    let refilled = first_issued.elapsed().as_secs() + 1;
+    assert!(
+        (21..=21 + refilled).contains(&issued_count),
+        "{issued_count} issued: {}",
+        refused.text
+    );
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json["error"], "slow_down");
+    assert!(
+        refused.json["error_description"]
+            .as_str()
+            .is_some_and(|text| text.contains("too many access tokens")),
+        "{}",
+        refused.text
+    );
     // Health checks are not held back (a load balancer probes from the same address as
     // its traffic); they cost the store one ping a second at most.
     let health = server.send("GET", "/healthz", None, &[], None);

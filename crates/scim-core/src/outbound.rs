@@ -47,8 +47,11 @@ const PRIVATE_V4: [(Ipv4Addr, u8); 15] = [
 ];
 
 /// IPv6 blocks that are not the public internet.
-const PRIVATE_V6: [(Ipv6Addr, u8); 9] = [
+const PRIVATE_V6: [(Ipv6Addr, u8); 12] = [
     (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 96), // unspecified, loopback, IPv4-compatible
+    (Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, 0, 0), 96), // IPv4-translated (SIIT, RFC 7915)
+    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20), // documentation (RFC 9637)
+    (Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0), 16), // segment routing (SRv6 SIDs)
     (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0), 48), // local-use NAT64 (RFC 8215)
     (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64), // discard
     (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32), // documentation
@@ -190,6 +193,11 @@ mod tests {
             "::10.0.0.1",
             "::8.8.8.8",
             "64:ff9b:1::a00:1",
+            // IPv4-translated, documentation, segment routing.
+            "::ffff:0:a00:1",
+            "::ffff:0:808:808",
+            "3fff::1",
+            "5f00::1",
         ];
         for address in private {
             assert!(!is_public(address.parse().unwrap()), "{address}");

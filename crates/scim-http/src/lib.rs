@@ -24,6 +24,7 @@ pub use context::RequestId;
 pub use error::ApiError;
 pub use handlers::events::PollSlots;
 pub use handlers::health::HealthCheck;
+pub use handlers::oauth::TokenIssuance;
 pub use headers::security_headers;
 pub use limits::{AddressLimits, MAX_LOOKUPS_IN_FLIGHT};
 pub use openapi::document as openapi_document;

@@ -101,7 +101,7 @@ impl LookupLimit for AddressLookups<'_> {
                 }
             }
             if refused {
-                limits.limiter.charge_refusal(&client);
+                limits.limiter.charge_and_block(&client);
             }
         }))
     }
@@ -127,16 +127,18 @@ mod tests {
             limits.lookups(address(2)).begin_lookup().is_ok(),
             "another address"
         );
-        drop(permits);
-        // Ended (not refused): room again, nothing charged.
+        for mut permit in permits {
+            permit.answered(false);
+        }
+        // Answered, not refused: room again, nothing charged.
         for _ in 0..5 {
-            assert!(lookups.begin_lookup().is_ok());
+            lookups.begin_lookup().unwrap().answered(false);
         }
-        // Refusals take tokens; the one that finds the bucket empty blocks the address.
-        for _ in 0..3 {
-            let mut permit = lookups.begin_lookup().unwrap();
-            permit.refused();
-        }
+        // Refusals take tokens, and so does a lookup that ends unanswered (its request
+        // cancelled); the refusal that finds the bucket empty blocks the address.
+        lookups.begin_lookup().unwrap().answered(true);
+        drop(lookups.begin_lookup().unwrap());
+        lookups.begin_lookup().unwrap().answered(true);
         assert!(matches!(
             lookups.begin_lookup(),
             Err(ScimError::RateLimited { .. })

@@ -1,15 +1,17 @@
 //! Rate limits, kept by `governor` (GCRA, the token bucket's exact twin): one bucket per
-//! key, refilled continuously. Two are used:
+//! key, refilled continuously. Three are used:
 //!
 //! - per tenant, on every authenticated request (`--rate-limit`, `--rate-burst`): a guard
 //!   against a runaway IdP, far above what Entra ID or Okta send;
 //! - per client address, on the work an unauthenticated caller can cause
-//!   (`--auth-rate-limit`, `--auth-rate-burst`): every `/oauth/token` request, dashboard
-//!   login and health check takes a token, and so does every credential the store
-//!   refused ([`RateLimiter::charge_refusal`]); an address whose bucket a refusal found
-//!   empty has its next lookups refused until the bucket refills ([`RateLimiter::blocked`]),
-//!   while credentials that work, or were judged a moment ago, are never counted nor held
-//!   back (an IdP's egress address is shared by many tenants).
+//!   (`--auth-rate-limit`, `--auth-rate-burst`, [`crate::limits`]): every dashboard login
+//!   takes a token, and so does every credential the store refused
+//!   ([`RateLimiter::charge_and_block`]); an address whose bucket a refusal found empty has
+//!   its next lookups refused until the bucket refills ([`RateLimiter::blocked`]), while
+//!   credentials that work never count nor are held back (an IdP's egress address is
+//!   shared by many tenants);
+//! - per OAuth client, on the access tokens issued to it
+//!   ([`crate::handlers::oauth::TokenIssuance`]).
 //!
 //! A request over a limit answers 429 with `Retry-After` (whole seconds until the bucket
 //! holds a token again). Buckets live in each replica's memory, so with N replicas a key
@@ -102,9 +104,9 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone> RateLimiter<K, C> {
         Err(whole_seconds(until.duration_since(now).into()))
     }
 
-    /// Takes a token for a refusal; an empty bucket blocks the key's lookups until it
-    /// holds one again.
-    pub fn charge_refusal(&self, key: &K) {
+    /// Takes a token for what is counted (a refusal, an issuance); an empty bucket blocks
+    /// the key until it holds one again.
+    pub fn charge_and_block(&self, key: &K) {
         if let Err(wait) = self.check(key) {
             let until = self.clock.now() + Duration::from_secs(wait).into();
             let mut blocked = self.lock_blocked();
@@ -192,10 +194,10 @@ mod tests {
     fn refusals_that_find_the_bucket_empty_block_lookups_until_it_refills() {
         let (limiter, clock) = limiter(1, 2);
         for _ in 0..2 {
-            limiter.charge_refusal(&"attacker");
+            limiter.charge_and_block(&"attacker");
             assert_eq!(limiter.blocked(&"attacker"), Ok(()), "within the burst");
         }
-        limiter.charge_refusal(&"attacker");
+        limiter.charge_and_block(&"attacker");
         assert_eq!(limiter.blocked(&"attacker"), Err(1));
         assert_eq!(limiter.blocked(&"someone-else"), Ok(()));
         clock.advance(Duration::from_millis(1000));

@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use crate::address::TrustedProxies;
 use crate::handlers::events::PollSlots;
 use crate::handlers::health::HealthCheck;
+use crate::handlers::oauth::TokenIssuance;
 use crate::limits::{AddressLimits, AddressLookups};
 use crate::rate::RateLimiter;
 use crate::sets::SetSigner;
@@ -90,6 +91,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter<TenantId>>,
     /// Per-client-address limits on the work callers without a working credential cause.
     pub address_limits: Arc<AddressLimits>,
+    /// Per-client limit on the access tokens `/oauth/token` issues.
+    pub token_issuance: Arc<TokenIssuance>,
     /// The last health check, shared so that a flood of probes pings the store once a
     /// second at most.
     pub health: Arc<HealthCheck>,

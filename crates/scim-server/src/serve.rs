@@ -110,6 +110,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
             args.auth_rate_limit,
             args.auth_rate_burst,
         ))),
+        token_issuance: Arc::default(),
         health: Arc::default(),
         polls: Arc::default(),
         config: Arc::new(http),

@@ -2,12 +2,13 @@
 //!
 //! Passwords are validated and then dropped on every write (a license server has no use
 //! for them), so a job runs the same with them replaced; the stored request then holds no
-//! password at all. What is replaced: `password` of a user (also as
-//! `urn:…:core:2.0:User:password`, and inside an object under the core URN) in a POST or
-//! PUT's data, and in a PATCH's operations naming it by path, by the core schema's URN, or
-//! in a path-less value. A password that is not a string is replaced by an empty value of
-//! its own type (`0`, `[]`, `{}`), so that it fails validation as it would have, holding
-//! nothing.
+//! password at all. What is replaced, in every operation whatever its path says (only
+//! users have a password, so elsewhere a replacement changes no outcome, and no way of
+//! spelling a path lets one through): `password` (also as `urn:…:core:2.0:User:password`,
+//! and inside an object under the core URN) in a POST or PUT's data, and in a PATCH's
+//! operations, by path or inside any object value. A password that is not a string is
+//! replaced by an empty value of its own type (`0`, `[]`, `{}`), so that it fails
+//! validation as it would have, holding nothing.
 
 use serde_json::{Map, Value};
 
@@ -24,22 +25,10 @@ pub fn without_passwords(body: &Value) -> Value {
         .and_then(|fields| field_mut(fields, "Operations"))
         .and_then(Value::as_array_mut);
     for operation in operations.into_iter().flatten() {
-        let Some(fields) = operation.as_object_mut() else {
-            continue;
-        };
-        let on_users = fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("path"))
-            .and_then(|(_, v)| v.as_str())
-            .is_some_and(|path| {
-                let path = path.trim_start_matches('/').as_bytes();
-                path.get(..5)
-                    .is_some_and(|start| start.eq_ignore_ascii_case(b"Users"))
-            });
-        if !on_users {
-            continue;
-        }
-        if let Some(Value::Object(data)) = field_mut(fields, "data") {
+        if let Some(Value::Object(data)) = operation
+            .as_object_mut()
+            .and_then(|fields| field_mut(fields, "data"))
+        {
             redact_attributes(data);
             redact_patch_operations(data);
         }
@@ -60,29 +49,22 @@ fn redact_attributes(attributes: &mut Map<String, Value>) {
     }
 }
 
-/// A PatchOp's operations that write `password`, by path or in a path-less value.
+/// A PatchOp's operations that write `password`, by path or inside an object value.
 fn redact_patch_operations(data: &mut Map<String, Value>) {
     let Some(Value::Array(operations)) = field_mut(data, "Operations") else {
         return;
     };
     for operation in operations.iter_mut().filter_map(Value::as_object_mut) {
-        let path = operation
+        let by_path = operation
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("path"))
             .and_then(|(_, v)| v.as_str())
-            .map(str::to_owned);
-        let Some(value) = field_mut(operation, "value") else {
-            continue;
-        };
-        match path {
-            Some(path) if names_password(&path) => redact(value),
-            // A path-less value, or one under the core schema's URN: attributes by name.
-            Some(path) if !path.trim().eq_ignore_ascii_case(USER_SCHEMA) => {}
-            _ => {
-                if let Value::Object(attributes) = value {
-                    redact_attributes(attributes);
-                }
-            }
+            .is_some_and(names_password);
+        match field_mut(operation, "value") {
+            Some(value) if by_path => redact(value),
+            // A path-less value, one under the core schema's URN, or anything else.
+            Some(Value::Object(attributes)) => redact_attributes(attributes),
+            _ => {}
         }
     }
 }
@@ -139,26 +121,32 @@ mod tests {
             ]}},
             {"method": "POST", "path": "/Users", "data": {"userName": "d", "password": ["hunter11"]}},
             {"method": "POST", "path": "/Users", "data": {"userName": "e", "password": {"x": "hunter12"}}},
-            {"method": "POST", "path": "/Groups", "data": {"displayName": "g", "password": "not-a-user"}},
+            // Whatever the path says, and however it is spelled.
+            {"method": "POST", "path": "/Groups", "data": {"displayName": "g", "password": "hunter13"}},
+            {"method": "POST", "path": " /Users", "data": {"userName": "g", "password": "hunter14"}},
+            {"method": "PATCH", "path": "/Users/u3", "data": {"Operations": [
+                {"op": "replace", "path": "", "value": {"password": "hunter15"}},
+                {"op": "replace", "path": " password ", "value": "hunter16"},
+                {"op": "add", "path": "name", "value": {"password": "hunter17", "givenName": "password"}},
+            ]}},
             // Multi-byte characters where a byte offset would cut them: no panic.
-            {"method": "POST", "path": "/Useré", "data": {"password": "not-users"}},
+            {"method": "POST", "path": "/Useré", "data": {"password": "hunter18"}},
             {"method": "POST", "path": "/Users", "data": {"userName": "f",
-                "urn:ietf:params:scim:schemas:core:2.0:Useré:password": "x"}},
+                "urn:ietf:params:scim:schemas:core:2.0:Useré:password": "kept-not-a-password"}},
         ]});
         let redacted = without_passwords(&body).to_string();
-        for secret in (2..=12).filter(|n| *n != 9).map(|n| format!("hunter{n}")) {
+        for secret in (2..=18).filter(|n| *n != 9).map(|n| format!("hunter{n}")) {
             assert!(!redacted.contains(&secret), "{secret} in {redacted}");
         }
         for kept in [
             "\"givenName\":\"password\"",
             "hunter9-is-a-title",
-            "not-a-user",
-            "not-users",
+            "kept-not-a-password",
             "\"title\":\"password\"",
         ] {
             assert!(redacted.contains(kept), "{kept} lost from {redacted}");
         }
-        assert_eq!(redacted.matches(REDACTED).count(), 8);
+        assert_eq!(redacted.matches(REDACTED).count(), 14);
         assert!(redacted.contains("\"password\":[]") && redacted.contains("\"password\":{}"));
     }
 }

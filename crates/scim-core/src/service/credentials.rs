@@ -16,6 +16,9 @@
 //!   not to accept it (the store is asked again once its `ttl` is over), but so that it is
 //!   never held back by a limit on the lookups of its client's address (an IdP's egress
 //!   address serves many tenants; one misconfigured tenant must not lock the others out).
+//!   Each tenant has room for [`KNOWN_GOOD_PER_TENANT`] of them (a tenant minting
+//!   credentials pushes out only its own), and once all tenants together hold
+//!   [`KNOWN_GOOD_CAPACITY`], newcomers are not remembered rather than anyone forgotten.
 //!
 //! Keys are the SHA-256 of the credential, never the secret.
 
@@ -24,7 +27,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::tenant::{Principal, TokenHash};
+use crate::tenant::{Principal, TenantId, TokenHash};
 
 /// Entries kept at most; a full cache drops its stale entries, or else all of them.
 const CAPACITY: usize = 10_000;
@@ -35,12 +38,120 @@ pub const REFUSAL_TTL: TimeDelta = TimeDelta::seconds(60);
 /// How long an accepted credential is known good.
 pub const KNOWN_GOOD_TTL: TimeDelta = TimeDelta::hours(24);
 
+/// Known-good credentials kept per tenant (the soonest to expire go first).
+pub(crate) const KNOWN_GOOD_PER_TENANT: usize = 256;
+
+/// Known-good credentials kept in all.
+pub(crate) const KNOWN_GOOD_CAPACITY: usize = 100_000;
+
 #[derive(Debug)]
 pub struct CredentialCache {
     ttl: TimeDelta,
     entries: Mutex<HashMap<String, Entry>>,
-    /// Credentials accepted within [`KNOWN_GOOD_TTL`], and until when they are known good.
-    known_good: Mutex<HashMap<String, DateTime<Utc>>>,
+    known_good: Mutex<KnownGood>,
+}
+
+/// Credentials accepted within [`KNOWN_GOOD_TTL`]: until when each is known good, by tenant.
+#[derive(Debug)]
+struct KnownGood {
+    /// Each credential's tenant.
+    tenants: HashMap<String, TenantId>,
+    /// Each tenant's credentials, and until when they are known good.
+    by_tenant: HashMap<TenantId, HashMap<String, DateTime<Utc>>>,
+    /// Credentials kept at most ([`KNOWN_GOOD_CAPACITY`]).
+    capacity: usize,
+    /// When expired credentials were last forgotten to make room (at most once a minute).
+    swept: Option<DateTime<Utc>>,
+}
+
+impl Default for KnownGood {
+    fn default() -> Self {
+        Self {
+            tenants: HashMap::new(),
+            by_tenant: HashMap::new(),
+            capacity: KNOWN_GOOD_CAPACITY,
+            swept: None,
+        }
+    }
+}
+
+/// How often a full memory of known-good credentials looks for expired ones.
+const SWEEP_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+impl KnownGood {
+    fn until(&self, hash: &str) -> Option<DateTime<Utc>> {
+        let tenant = self.tenants.get(hash)?;
+        self.by_tenant.get(tenant)?.get(hash).copied()
+    }
+
+    fn insert(&mut self, hash: &str, tenant: &TenantId, until: DateTime<Utc>, now: DateTime<Utc>) {
+        if !self.tenants.contains_key(hash) {
+            self.make_room(tenant, now);
+            if self.tenants.len() >= self.capacity {
+                if self.swept.is_none_or(|swept| now - swept >= SWEEP_EVERY) {
+                    self.swept = Some(now);
+                    self.forget_expired(now);
+                }
+                if self.tenants.len() >= self.capacity {
+                    return;
+                }
+            }
+        }
+        self.tenants.insert(hash.to_owned(), tenant.clone());
+        self.by_tenant
+            .entry(tenant.clone())
+            .or_default()
+            .insert(hash.to_owned(), until);
+    }
+
+    /// Keeps a tenant below its share: its expired credentials go, else the one that
+    /// expires soonest.
+    fn make_room(&mut self, tenant: &TenantId, now: DateTime<Utc>) {
+        let Some(known) = self.by_tenant.get_mut(tenant) else {
+            return;
+        };
+        if known.len() < KNOWN_GOOD_PER_TENANT {
+            return;
+        }
+        let mut gone: Vec<String> = known
+            .iter()
+            .filter(|(_, until)| now >= **until)
+            .map(|(hash, _)| hash.clone())
+            .collect();
+        if gone.is_empty() {
+            gone.extend(
+                known
+                    .iter()
+                    .min_by_key(|(_, until)| **until)
+                    .map(|(hash, _)| hash.clone()),
+            );
+        }
+        for hash in gone {
+            known.remove(&hash);
+            self.tenants.remove(&hash);
+        }
+    }
+
+    fn remove(&mut self, hash: &str) {
+        if let Some(tenant) = self.tenants.remove(hash)
+            && let Some(known) = self.by_tenant.get_mut(&tenant)
+        {
+            known.remove(hash);
+            if known.is_empty() {
+                self.by_tenant.remove(&tenant);
+            }
+        }
+    }
+
+    fn forget_expired(&mut self, now: DateTime<Utc>) {
+        for known in self.by_tenant.values_mut() {
+            known.retain(|_, until| now < *until);
+        }
+        self.by_tenant.retain(|_, known| !known.is_empty());
+        let by_tenant = &self.by_tenant;
+        self.tenants
+            .retain(|hash, tenant| by_tenant.get(tenant).is_some_and(|k| k.contains_key(hash)));
+    }
 }
 
 /// What was decided of a credential a moment ago.
@@ -64,7 +175,7 @@ impl CredentialCache {
         Self {
             ttl,
             entries: Mutex::new(HashMap::new()),
-            known_good: Mutex::new(HashMap::new()),
+            known_good: Mutex::default(),
         }
     }
 
@@ -72,11 +183,24 @@ impl CredentialCache {
     /// refused since).
     pub fn known_good(&self, hash: &TokenHash, now: DateTime<Utc>) -> bool {
         self.lock_known()
-            .get(&hash.0)
-            .is_some_and(|until| now < *until)
+            .until(&hash.0)
+            .is_some_and(|until| now < until)
     }
 
-    fn lock_known(&self) -> std::sync::MutexGuard<'_, HashMap<String, DateTime<Utc>>> {
+    /// Remembers a credential of `tenant` as known good until `until` (at most
+    /// [`KNOWN_GOOD_TTL`] from `now`), without accepting it: an access token just issued.
+    pub fn known_good_until(
+        &self,
+        hash: &TokenHash,
+        tenant: &TenantId,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) {
+        let until = until.min(now + KNOWN_GOOD_TTL);
+        self.lock_known().insert(&hash.0, tenant, until, now);
+    }
+
+    fn lock_known(&self) -> std::sync::MutexGuard<'_, KnownGood> {
         self.known_good
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -97,17 +221,12 @@ impl CredentialCache {
         expires: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) {
-        let known_until = expires.map_or(now + KNOWN_GOOD_TTL, |e| e.min(now + KNOWN_GOOD_TTL));
-        {
-            let mut known = self.lock_known();
-            if known.len() >= CAPACITY && !known.contains_key(&hash.0) {
-                known.retain(|_, until| now < *until);
-                if known.len() >= CAPACITY {
-                    known.clear();
-                }
-            }
-            known.insert(hash.0.clone(), known_until);
-        }
+        self.known_good_until(
+            hash,
+            &principal.tenant,
+            expires.unwrap_or(now + KNOWN_GOOD_TTL),
+            now,
+        );
         if self.ttl <= TimeDelta::zero() {
             return;
         }
@@ -157,7 +276,6 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::tenant::TenantId;
 
     fn principal(credential: &str) -> Principal {
         Principal {
@@ -242,5 +360,41 @@ mod tests {
             cache.get(&fresh, at(11)),
             Some(Remembered::Accepted(principal("fresh")))
         );
+    }
+
+    /// A tenant minting credentials pushes out only its own known-good ones (the soonest
+    /// to expire first), and a full memory forgets no one to make room for newcomers.
+    #[test]
+    fn known_good_credentials_are_kept_per_tenant_and_never_pushed_out_by_others() {
+        let cache = CredentialCache::default();
+        let tenant = |name: &str| TenantId(name.into());
+        let victim = TokenHash::of("scim_victim");
+        cache.known_good_until(&victim, &tenant("victim"), at(3600), at(0));
+        let minted = |n: usize| TokenHash::of(&format!("scim_minted{n}"));
+        for n in 0..KNOWN_GOOD_PER_TENANT + 50 {
+            let expires = at(3600 + i64::try_from(n).unwrap());
+            cache.known_good_until(&minted(n), &tenant("attacker"), expires, at(0));
+        }
+        assert!(cache.known_good(&victim, at(1)), "another tenant's share");
+        assert!(
+            !cache.known_good(&minted(0), at(1)),
+            "the soonest to expire went"
+        );
+        assert!(cache.known_good(&minted(KNOWN_GOOD_PER_TENANT + 49), at(1)));
+        assert_eq!(cache.lock_known().tenants.len(), KNOWN_GOOD_PER_TENANT + 1);
+        // Full: a newcomer is not remembered, and nobody is forgotten for it.
+        let capacity = 1_000;
+        cache.lock_known().capacity = capacity;
+        for n in 0..capacity {
+            let hash = TokenHash::of(&format!("scim_tenant{n}"));
+            cache.known_good_until(&hash, &tenant(&format!("t{n}")), at(3600), at(0));
+        }
+        assert_eq!(cache.lock_known().tenants.len(), capacity);
+        assert!(cache.known_good(&victim, at(1)));
+        // Once entries expire, they make room.
+        let late = TokenHash::of("scim_late");
+        cache.known_good_until(&late, &tenant("late"), at(7200), at(3600 + 400));
+        assert!(cache.known_good(&late, at(3601 + 400)));
+        assert!(!cache.known_good(&victim, at(3601 + 400)), "expired");
     }
 }

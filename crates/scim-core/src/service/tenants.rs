@@ -324,16 +324,20 @@ impl TenantService {
         let mut permit = self.permit(&key, now, limit)?;
         let found = match self.repo.find_client(client_id).await {
             Ok(found) => found,
-            Err(StoreError::Unavailable(_)) => return Err(ScimError::Unavailable),
+            Err(StoreError::Unavailable(_)) => {
+                permit.answered(false);
+                return Err(ScimError::Unavailable);
+            }
             Err(_) => None,
         };
         match found {
             Some((client, tenant)) if client.secret_hash.matches(&TokenHash::of(secret)) => {
+                permit.answered(false);
                 Ok((client, tenant))
             }
             _ => {
                 self.credentials.refuse(&key, now);
-                permit.refused();
+                permit.answered(true);
                 Err(credential.refusal())
             }
         }
@@ -386,8 +390,14 @@ impl TenantService {
                 StoreError::Unavailable(_) => ScimError::Unavailable,
                 _ => ScimError::Internal,
             })?;
-        // Known good from now on, as an accepted credential is (never held back by the
-        // limit on its address).
+        // The client, and the token it was just given, are known good from now on, as an
+        // accepted credential is (never held back by the limit on their address).
+        self.credentials.known_good_until(
+            &token.hash,
+            &tenant.id,
+            now + ACCESS_TOKEN_LIFETIME,
+            now,
+        );
         let principal = principal_of(tenant, format!("client:{client_id}"));
         self.credentials.put(&key, &principal, None, now);
         Ok(AccessToken {
@@ -438,11 +448,9 @@ impl TenantService {
         let (principal, expires) = match credential {
             Credential::Bearer(secret) => {
                 let mut permit = self.permit(&key, now, limit)?;
-                let found = self.look_up_bearer(secret, now).await?;
-                if found.0.is_none() {
-                    permit.refused();
-                }
-                found
+                let found = self.look_up_bearer(secret, now).await;
+                permit.answered(matches!(found, Ok((None, _))));
+                found?
             }
             Credential::Client { id, secret } => {
                 let (client, tenant) = self.authenticate_client(id, secret, limit).await?;
@@ -504,8 +512,10 @@ pub trait LookupLimit: Send + Sync {
     fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>>;
 }
 
-/// A lookup a [`LookupLimit`] let through: it ends when the permit is dropped (however the
-/// request ends, cancelled included), telling the limit whether the store refused.
+/// A lookup a [`LookupLimit`] let through: it ends when the permit is dropped, telling the
+/// limit whether the store refused the credential. A lookup that ends without an answer
+/// (its request cancelled before the store answered) counts as refused: cancelling is no
+/// way around the limit.
 pub struct LookupPermit<'a> {
     on_end: Option<Box<dyn FnOnce(bool) + Send + 'a>>,
     refused: bool,
@@ -516,7 +526,7 @@ impl<'a> LookupPermit<'a> {
     pub fn new(on_end: impl FnOnce(bool) + Send + 'a) -> Self {
         Self {
             on_end: Some(Box::new(on_end)),
-            refused: false,
+            refused: true,
         }
     }
 
@@ -528,9 +538,10 @@ impl<'a> LookupPermit<'a> {
         }
     }
 
-    /// The store refused the credential.
-    pub fn refused(&mut self) {
-        self.refused = true;
+    /// The store answered: `refused`, whether it refused the credential (an unavailable
+    /// store refused nothing).
+    pub fn answered(&mut self, refused: bool) {
+        self.refused = refused;
     }
 }
 
@@ -681,6 +692,11 @@ mod tests {
         let issued = svc.issue_access_token("c1", &good, NO_LIMIT).await.unwrap();
         assert_eq!(issued.secret, "scim_new-secret");
         assert_eq!(issued.expires_in, TimeDelta::minutes(60));
+        assert!(
+            svc.credentials
+                .known_good(&TokenHash::of(&issued.secret), now()),
+            "the token issued is known good before its first use"
+        );
         assert!(
             !format!("{issued:?}").contains("scim_new-secret"),
             "no secret in Debug"

@@ -264,12 +264,11 @@ async fn check_session(req: &HttpRequest, state: &AppState) -> Result<AdminSessi
     // A session is a credential: its lookups are held to the same per-address limit.
     let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req));
     let mut permit = limit.begin_lookup().map_err(|limited| too_many(&limited))?;
-    match state.admin.session(&secret).await {
+    let session = state.admin.session(&secret).await;
+    permit.answered(matches!(session, Ok(None)));
+    match session {
         Ok(Some(session)) => Ok(session),
-        Ok(None) => {
-            permit.refused();
-            Err(login_needed())
-        }
+        Ok(None) => Err(login_needed()),
         Err(error) => Err(unavailable(&error.to_string())),
     }
 }

@@ -13,7 +13,29 @@ use scim_core::ScimError;
 use serde_json::json;
 
 use crate::auth::{Credentials, credentials};
+use crate::rate::{RateLimit, RateLimiter};
 use crate::state::AppState;
+
+/// Access tokens one client may be issued: [`ISSUED_PER_SECOND`] after a burst of
+/// [`ISSUED_BURST`], per process. An IdP needs one an hour (Entra ID and Okta keep a token
+/// until it expires); the limit keeps a client's credentials from filling the token table.
+pub(crate) const ISSUED_PER_SECOND: u32 = 1;
+pub(crate) const ISSUED_BURST: u32 = 20;
+
+/// The buckets of the clients access tokens were issued to. Only an issuance takes a
+/// token (a wrong secret for a client's id never does), and a client whose issuance found
+/// its bucket empty is refused until it refills.
+#[derive(Debug)]
+pub struct TokenIssuance(RateLimiter<String>);
+
+impl Default for TokenIssuance {
+    fn default() -> Self {
+        Self(RateLimiter::new(RateLimit::of(
+            ISSUED_PER_SECOND,
+            ISSUED_BURST,
+        )))
+    }
+}
 
 /// An RFC 6749 §5.2 error.
 struct OAuthError {
@@ -125,6 +147,19 @@ async fn issue(
         }
         _ => return Err(invalid_client()),
     };
+    if let Err(retry_after) = state.token_issuance.0.blocked(&client_id) {
+        return Err(OAuthError {
+            retry_after: Some(retry_after),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                format!(
+                    "this client was issued too many access tokens; keep each until it \
+                     expires, or retry after {retry_after} s"
+                ),
+            )
+        });
+    }
     // Held to the per-address limit on credential lookups, as every way in is.
     let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req));
     match state
@@ -133,6 +168,7 @@ async fn issue(
         .await
     {
         Ok(token) => {
+            state.token_issuance.0.charge_and_block(&client_id);
             let mut response = HttpResponse::Ok();
             no_store(&mut response);
             Ok(response.json(json!({
