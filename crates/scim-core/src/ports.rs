@@ -262,31 +262,19 @@ pub trait TenantRepository: Send + Sync {
 #[async_trait]
 pub trait LicenseLedger: Send + Sync {
     /// Creates the pool for `pool.sku` (matched case-insensitively) or changes its name and
-    /// seats; its `used` is the store's and is ignored. Returns the pool as stored after
-    /// the re-evaluation.
-    async fn set_pool(
-        &self,
-        ctx: &WriteContext,
-        pool: &Pool,
-    ) -> Result<(Pool, Reevaluation), StoreError>;
+    /// seats; its `used` is the store's and is ignored. The users are re-evaluated
+    /// afterwards ([`LicenseLedger::reconcile_users`], by the license service).
+    async fn set_pool(&self, ctx: &WriteContext, pool: &Pool) -> Result<(), StoreError>;
 
     /// The tenant's pools, by sku.
     async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError>;
 
-    /// Adds a mapping rule; adding one that exists (same source, value and sku, compared
-    /// case-insensitively) changes nothing. `NotFound` when the sku has no pool.
-    async fn add_rule(
-        &self,
-        ctx: &WriteContext,
-        rule: &MappingRule,
-    ) -> Result<Reevaluation, StoreError>;
+    /// Adds a mapping rule; `false` when it exists (same source, value and sku, compared
+    /// case-insensitively) and nothing changed. `NotFound` when the sku has no pool.
+    async fn add_rule(&self, ctx: &WriteContext, rule: &MappingRule) -> Result<bool, StoreError>;
 
     /// Removes a mapping rule (compared case-insensitively); `NotFound` when there is none.
-    async fn remove_rule(
-        &self,
-        ctx: &WriteContext,
-        rule: &MappingRule,
-    ) -> Result<Reevaluation, StoreError>;
+    async fn remove_rule(&self, ctx: &WriteContext, rule: &MappingRule) -> Result<(), StoreError>;
 
     /// The tenant's mapping rules, by source, value and sku.
     async fn rules(&self, tenant: &TenantId) -> Result<Vec<MappingRule>, StoreError>;
@@ -294,7 +282,8 @@ pub trait LicenseLedger: Send + Sync {
     /// Re-evaluates, while seats last and in one transaction, the next users of the tenant
     /// (at most `limit`, in creation order) after position `after` (0: from the first).
     /// Returns what changed and the position to go on from, or `None` when no user was
-    /// left. The same re-evaluation `set_pool` and the rules run over every user.
+    /// left. The store hands the users, read under lock, to the core's engine
+    /// ([`crate::license::LicensePlan`], [`crate::license::SeatPolicy::WhileSeatsLast`]).
     async fn reconcile_users(
         &self,
         ctx: &WriteContext,

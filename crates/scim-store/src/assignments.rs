@@ -1,30 +1,30 @@
 //! License assignments, brought in line with the core's rules inside the transaction of the
 //! write that changed what they depend on.
 //!
-//! The core plans ([`LicenseRules::grants_for`], [`plan_license_changes`]); this module
-//! feeds it inputs read under lock and commits the result:
+//! Every decision is the core engine's ([`LicensePlan`]); this module feeds it what it
+//! reads under lock and writes what it decided:
 //! 1. the affected users' rows are locked in `seq` order (PostgreSQL `FOR UPDATE`; SQLite's
 //!    write transaction is already exclusive), so two writes that both change a user's
 //!    licenses (a PATCH of the user, a membership change of one of its groups) run one
 //!    after the other and the second sees the first's result;
-//! 2. their attributes, groups (direct and nested) and held licenses are read;
-//! 3. the seats the plans need are taken from the pools in sku order ([`seats`]): under
-//!    [`SeatPolicy::Strict`] (every SCIM request) a missing seat fails the whole write with
-//!    `SeatsExhausted`; under [`SeatPolicy::WhileSeatsLast`] (an admin's change of rules or
-//!    seats) the users that would need a missing seat are left waiting and reported;
-//! 4. assignment rows and the audit log are written.
+//! 2. the tenant's rules, the users' attributes, groups (direct and nested) and held
+//!    licenses are read;
+//! 3. the engine plans, asks the pools' stripes for seats in sku order ([`StripeLedger`])
+//!    and decides under the write's policy;
+//! 4. its outcome is written: assignment rows, the audit log, the write's events and then
+//!    the license events, in one outbox insert.
 //!
 //! Locks are always taken users first, then pools, each in ascending order, so concurrent
 //! writers cannot deadlock on them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use scim_core::events::ResourceEvent;
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, MappingSource, UserFacts,
-    plan_license_changes,
+    AuditEntry, HeldLicense, LicenseOutcome, LicensePlan, LicenseRules, LicenseSource,
+    LicensedUser, MappingSource, UserFacts,
 };
 use scim_core::{StoreError, WriteContext};
 use serde_json::{Map, Value};
@@ -39,23 +39,10 @@ use crate::rows::{from_micros, to_micros};
 use crate::schema::{
     group_members, license_assignments, license_audit, license_pools, license_rules, resources,
 };
-use crate::seats::{self, Demand, Seating};
+use crate::seats::{Seating, StripeLedger};
 
-/// What a reconciliation changed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Reconciled {
-    pub(crate) assigned: u64,
-    pub(crate) revoked: u64,
-    /// `(user id, sku)` of assignments left out for want of a seat.
-    pub(crate) waiting: Vec<(String, String)>,
-}
-
-/// A user's planned changes.
-struct UserPlan {
-    seq: i64,
-    id: String,
-    changes: LicenseChanges,
-}
+/// What a write did to licenses, by user `seq`.
+pub(crate) type Outcome = LicenseOutcome<i64>;
 
 /// Brings the licenses of the users among `seqs` (groups are skipped) to what the tenant's
 /// rules grant them now.
@@ -64,24 +51,25 @@ pub(crate) fn reconcile(
     ctx: &WriteContext,
     seqs: &[i64],
     seating: Seating,
-) -> Result<Reconciled, StoreError> {
+) -> Result<Outcome, StoreError> {
     let tenant = ctx.tenant.0.as_str();
     if seqs.is_empty() {
-        return Ok(Reconciled::default());
+        return Ok(Outcome::default());
     }
     let pools = pools_for_rules(connection, tenant)?;
     if pools.is_empty() {
         // No pool, so nothing is or can be held (the common case costs this one query).
-        return Ok(Reconciled::default());
+        return Ok(Outcome::default());
     }
-    let rules = LicenseRules {
-        pools,
-        rules: load_rules(connection, tenant)?,
-    };
     let mut seqs = seqs.to_vec();
     seqs.sort_unstable();
     seqs.dedup();
     lock_rows(connection, &seqs)?;
+    // The rules as they are once the users are locked.
+    let rules = LicenseRules {
+        pools,
+        rules: load_rules(connection, tenant)?,
+    };
     let users = load_users(connection, tenant, &seqs)?;
     let user_seqs: Vec<i64> = users.iter().map(|(seq, _, _)| *seq).collect();
     let mut group_names = if rules
@@ -94,108 +82,57 @@ pub(crate) fn reconcile(
         HashMap::new()
     };
     let mut held = load_held(connection, &user_seqs)?;
-    let plans = users
+    let users = users
         .into_iter()
         .map(|(seq, id, attributes)| {
             let groups = group_names.remove(&seq).unwrap_or_default();
-            let grants = rules.grants_for(&UserFacts::from_attributes(&attributes, groups));
-            let held = held.remove(&seq).unwrap_or_default();
-            UserPlan {
-                seq,
+            LicensedUser {
+                key: seq,
                 id,
-                changes: plan_license_changes(&held, &grants),
+                facts: Some(UserFacts::from_attributes(&attributes, groups)),
+                held: held.remove(&seq).unwrap_or_default(),
             }
         })
-        .collect::<Vec<_>>();
-    commit(connection, ctx, &plans, seating, &[])
+        .collect();
+    let plan = LicensePlan::new(&rules, users, seating.policy);
+    let hint = user_seqs.first().copied().unwrap_or(0);
+    decide_and_write(connection, ctx, plan, (seating, hint), &[])
 }
 
-/// The licenses of users created together in one transaction (a /Bulk run of POSTs),
-/// planned and seated at once: new users hold nothing and are in no group, so their
-/// attributes decide alone. In the users' order, a user whose seats are not all there is
-/// refused with `SeatsExhausted`, as its own write would have been, and takes none.
-pub(crate) struct NewUsersLicenses {
-    plans: Vec<UserPlan>,
-}
-
-/// Plans the new users' licenses and checks their seats, locking the pools' stripes until
-/// the transaction ends. `users` are `(seq, id, stored data)`; with the licenses, why each
-/// user was refused, in the order given.
-pub(crate) fn seat_new_users(
+/// The licenses of new users: they hold nothing and are in no group, so their attributes
+/// decide alone. `users` are `(seq, id, stored data)`, in order. Under
+/// [`Seating::NEW_USERS`] the engine refuses, in order, a user whose seats are not all
+/// there ([`LicenseOutcome::refused`]); nothing is written: the caller removes the refused
+/// users' rows and then writes the outcome ([`write`]) after their events.
+pub(crate) fn decide_new_users(
     connection: &mut DbConnection,
     ctx: &WriteContext,
     users: &[(i64, &str, &str)],
-) -> Result<(NewUsersLicenses, Vec<Option<StoreError>>), StoreError> {
+    seating: Seating,
+) -> Result<Outcome, StoreError> {
     let tenant = ctx.tenant.0.as_str();
-    let plans = new_user_plans(connection, tenant, users)?;
-    if plans.is_empty() {
-        let refused = users.iter().map(|_| None).collect();
-        return Ok((NewUsersLicenses { plans }, refused));
-    }
-    // `(seats, used so far)` per pool wanted, its stripes locked in sku order.
-    let mut keys: Vec<String> = plans
-        .iter()
-        .flat_map(|plan| plan.changes.assign.iter().map(|(sku, _)| fold_key(sku)))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut counts = HashMap::new();
-    for key in keys {
-        let count = seats::count(connection, tenant, &key)?;
-        counts.insert(key, count);
-    }
-    let mut refused = Vec::with_capacity(plans.len());
-    let mut kept = Vec::with_capacity(plans.len());
-    for plan in plans {
-        let short = plan.changes.assign.iter().find_map(|(sku, _)| {
-            let (seats, used) = counts[&fold_key(sku)];
-            (used >= seats).then(|| StoreError::SeatsExhausted {
-                sku: sku.clone(),
-                seats,
-                used,
-            })
-        });
-        if short.is_none() {
-            for (sku, _) in &plan.changes.assign {
-                if let Some((_, used)) = counts.get_mut(&fold_key(sku)) {
-                    *used += 1;
-                }
-            }
-            kept.push(plan);
-        }
-        refused.push(short);
-    }
-    Ok((NewUsersLicenses { plans: kept }, refused))
-}
-
-/// What the rules grant users just created: they hold nothing and are in no group, so their
-/// attributes decide alone. `users` are `(seq, id, stored data)`; no plans when the tenant
-/// has no pool.
-fn new_user_plans(
-    connection: &mut DbConnection,
-    tenant: &str,
-    users: &[(i64, &str, &str)],
-) -> Result<Vec<UserPlan>, StoreError> {
+    let Some(first) = users.first() else {
+        return Ok(Outcome::default());
+    };
     let pools = pools_for_rules(connection, tenant)?;
     if pools.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Outcome::default());
     }
     let rules = LicenseRules {
         pools,
         rules: load_rules(connection, tenant)?,
     };
-    users
+    let users = users
         .iter()
         .map(|&(seq, id, data)| {
             let attributes = serde_json::from_str(data).map_err(StoreError::unavailable)?;
-            let grants = rules.grants_for(&UserFacts::from_attributes(&attributes, Vec::new()));
-            Ok(UserPlan {
-                seq,
-                id: id.to_owned(),
-                changes: plan_license_changes(&[], &grants),
-            })
+            let facts = UserFacts::from_attributes(&attributes, Vec::new());
+            Ok(LicensedUser::new(seq, id, facts))
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let plan = LicensePlan::new(&rules, users, seating.policy);
+    let mut ledger = StripeLedger::new(connection, tenant, seating.locking, first.0);
+    plan.decide(&mut ledger, ctx)
 }
 
 /// Licenses a user just created and records its `events` with its license events, in
@@ -206,22 +143,114 @@ pub(crate) fn license_new_user(
     user: (i64, &str, &str),
     events: &[ResourceEvent],
     seating: Seating,
-) -> Result<(), StoreError> {
-    let plans = new_user_plans(connection, ctx.tenant.0.as_str(), &[user])?;
-    commit(connection, ctx, &plans, seating, events).map(|_| ())
+) -> Result<Outcome, StoreError> {
+    let outcome = decide_new_users(connection, ctx, &[user], seating)?;
+    write(connection, ctx, &outcome, events)?;
+    Ok(outcome)
 }
 
-impl NewUsersLicenses {
-    /// Writes the licenses of the users not refused: seats, assignments, audit, and their
-    /// events after `leading` (the users' own).
-    pub(crate) fn commit(
-        &self,
-        connection: &mut DbConnection,
-        ctx: &WriteContext,
-        leading: &[ResourceEvent],
-    ) -> Result<(), StoreError> {
-        commit(connection, ctx, &self.plans, Seating::BATCHED, leading).map(|_| ())
+/// Revokes every license of a user about to be deleted, freeing its seats.
+pub(crate) fn revoke_all(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    seq: i64,
+    id: &str,
+    seating: Seating,
+) -> Result<Outcome, StoreError> {
+    let held = load_held(connection, &[seq])?
+        .remove(&seq)
+        .unwrap_or_default();
+    if held.is_empty() {
+        return Ok(Outcome::default());
     }
+    let plan = LicensePlan::new(
+        &LicenseRules::default(),
+        vec![LicensedUser::leaving(seq, id, held)],
+        seating.policy,
+    );
+    decide_and_write(connection, ctx, plan, (seating, seq), &[])
+}
+
+/// Has the engine decide `plan` on the pools' stripes (`hint` spreads writers over them),
+/// then writes its outcome after `leading` (the write's own events).
+fn decide_and_write(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    plan: LicensePlan<i64>,
+    (seating, hint): (Seating, i64),
+    leading: &[ResourceEvent],
+) -> Result<Outcome, StoreError> {
+    if plan.is_empty() {
+        outbox::record(connection, ctx, leading)?;
+        return Ok(Outcome::default());
+    }
+    let tenant = ctx.tenant.0.as_str();
+    let mut ledger = StripeLedger::new(connection, tenant, seating.locking, hint);
+    let outcome = plan.decide(&mut ledger, ctx)?;
+    write(connection, ctx, &outcome, leading)?;
+    Ok(outcome)
+}
+
+/// Writes what the engine decided (its seats already taken): assignment rows, the audit
+/// log, and `leading` then the license events in one outbox insert.
+pub(crate) fn write(
+    connection: &mut DbConnection,
+    ctx: &WriteContext,
+    outcome: &Outcome,
+    leading: &[ResourceEvent],
+) -> Result<(), StoreError> {
+    let tenant = ctx.tenant.0.as_str();
+    for change in &outcome.revoked {
+        diesel::delete(
+            license_assignments::table
+                .filter(license_assignments::user_seq.eq(change.user))
+                .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
+        )
+        .execute(connection)
+        .map_err(from_diesel)?;
+    }
+    for change in &outcome.source_changed {
+        diesel::update(
+            license_assignments::table
+                .filter(license_assignments::user_seq.eq(change.user))
+                .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
+        )
+        .set(license_assignments::source.eq(change.source.as_str()))
+        .execute(connection)
+        .map_err(from_diesel)?;
+    }
+    let at = to_micros(&ctx.at);
+    let rows: Vec<AssignmentRow<'_>> = outcome
+        .assigned
+        .iter()
+        .map(|change| AssignmentRow {
+            user_seq: change.user,
+            tenant_id: tenant,
+            sku_key: fold_key(&change.sku),
+            source: change.source.as_str(),
+            assigned: at,
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK) {
+        execute_per_backend!(
+            connection,
+            diesel::insert_into(license_assignments::table).values(chunk)
+        )
+        .map_err(from_diesel)?;
+    }
+    let audit: Vec<AuditRow<'_>> = outcome
+        .audit
+        .iter()
+        .map(|entry| AuditRow::new(tenant, entry))
+        .collect();
+    for rows in audit.chunks(CHUNK) {
+        insert_audit(connection, rows).map_err(from_diesel)?;
+    }
+    if outcome.events.is_empty() {
+        return outbox::record(connection, ctx, leading);
+    }
+    let events: Vec<ResourceEvent> = leading.iter().chain(&outcome.events).cloned().collect();
+    outbox::record(connection, ctx, &events)
 }
 
 /// Whether the tenant has a rule mapping a group to a sku: only then do group writes change
@@ -287,32 +316,6 @@ fn sort_new(
             }
         }
     }
-}
-
-/// Revokes every license of a user about to be deleted, freeing its seats.
-pub(crate) fn revoke_all(
-    connection: &mut DbConnection,
-    ctx: &WriteContext,
-    seq: i64,
-    id: &str,
-    seating: Seating,
-) -> Result<(), StoreError> {
-    let pools = pools_for_rules(connection, ctx.tenant.0.as_str())?;
-    if pools.is_empty() {
-        return Ok(());
-    }
-    let held = load_held(connection, &[seq])?
-        .remove(&seq)
-        .unwrap_or_default();
-    if held.is_empty() {
-        return Ok(());
-    }
-    let plan = UserPlan {
-        seq,
-        id: id.to_owned(),
-        changes: plan_license_changes(&held, &Grants::default()),
-    };
-    commit(connection, ctx, &[plan], seating, &[]).map(|_| ())
 }
 
 /// The licenses the users hold, by user `seq`, in sku order, each sku spelled as its pool
@@ -413,142 +416,6 @@ fn group_names(
         .collect())
 }
 
-/// What a reconciliation asks of one pool.
-struct PoolDemand {
-    /// As the pool spells it.
-    sku: String,
-    assign: i64,
-    revoke: i64,
-}
-
-/// Takes the seats and writes the plans: assignments, the pools' stripes and the audit log;
-/// records `leading` (the write's own events) and then the license events.
-fn commit(
-    connection: &mut DbConnection,
-    ctx: &WriteContext,
-    plans: &[UserPlan],
-    seating: Seating,
-    leading: &[ResourceEvent],
-) -> Result<Reconciled, StoreError> {
-    let tenant = ctx.tenant.0.as_str();
-    let mut demands: BTreeMap<String, PoolDemand> = BTreeMap::new();
-    for plan in plans {
-        let wanted = plan.changes.assign.iter().map(|(sku, _)| (sku, 1, 0));
-        let freed = plan.changes.revoke.iter().map(|sku| (sku, 0, 1));
-        for (sku, assign, revoke) in wanted.chain(freed) {
-            let demand = demands.entry(fold_key(sku)).or_insert_with(|| PoolDemand {
-                sku: sku.clone(),
-                assign: 0,
-                revoke: 0,
-            });
-            demand.assign += assign;
-            demand.revoke += revoke;
-        }
-    }
-    if demands.is_empty() && plans.iter().all(|plan| plan.changes.resource.is_empty()) {
-        outbox::record(connection, ctx, leading)?;
-        return Ok(Reconciled::default());
-    }
-    // Seats first, pool by pool in sku order (the order every writer locks them in).
-    let hint = plans.first().map_or(0, |plan| plan.seq);
-    let mut left: HashMap<&str, i64> = HashMap::new();
-    let mut exhausted = Vec::new();
-    for (key, demand) in &demands {
-        let asked = Demand {
-            key,
-            sku: &demand.sku,
-            assign: demand.assign,
-            revoke: demand.revoke,
-        };
-        let granted = seats::settle(connection, tenant, &asked, seating, hint)?;
-        left.insert(key.as_str(), granted.granted);
-        // The write that takes a pool's last seat says so.
-        if let Some((seats, used)) = granted.exhausted {
-            exhausted.push(ResourceEvent::pool_exhausted(&demand.sku, seats, used));
-        }
-    }
-
-    let at = to_micros(&ctx.at);
-    let mut outcome = Reconciled::default();
-    let mut audit = Vec::new();
-    let mut events = leading.to_vec();
-    for plan in plans {
-        for sku in &plan.changes.revoke {
-            diesel::delete(
-                license_assignments::table
-                    .filter(license_assignments::user_seq.eq(plan.seq))
-                    .filter(license_assignments::sku_key.eq(fold_key(sku))),
-            )
-            .execute(connection)
-            .map_err(from_diesel)?;
-            outcome.revoked += 1;
-            audit.push(AuditRow::new(ctx, at, &plan.id, sku, "revoked", None));
-            events.push(ResourceEvent::license(&plan.id, sku, false, None));
-        }
-        for (sku, source) in &plan.changes.resource {
-            diesel::update(
-                license_assignments::table
-                    .filter(license_assignments::user_seq.eq(plan.seq))
-                    .filter(license_assignments::sku_key.eq(fold_key(sku))),
-            )
-            .set(license_assignments::source.eq(source.as_str()))
-            .execute(connection)
-            .map_err(from_diesel)?;
-        }
-    }
-    // Assignments in the users' order while the granted seats last (under the strict
-    // policy every one was granted).
-    let mut rows = Vec::new();
-    for plan in plans {
-        for (sku, source) in &plan.changes.assign {
-            let key = fold_key(sku);
-            let Some(seats) = left.get_mut(key.as_str()) else {
-                continue;
-            };
-            if *seats == 0 {
-                outcome.waiting.push((plan.id.clone(), sku.clone()));
-                continue;
-            }
-            *seats -= 1;
-            rows.push(AssignmentRow {
-                user_seq: plan.seq,
-                tenant_id: tenant,
-                sku_key: key,
-                source: source.as_str(),
-                assigned: at,
-            });
-            outcome.assigned += 1;
-            audit.push(AuditRow::new(
-                ctx,
-                at,
-                &plan.id,
-                sku,
-                "assigned",
-                Some(source.as_str()),
-            ));
-            events.push(ResourceEvent::license(
-                &plan.id,
-                sku,
-                true,
-                Some(source.as_str()),
-            ));
-        }
-    }
-    for chunk in rows.chunks(CHUNK) {
-        execute_per_backend!(
-            connection,
-            diesel::insert_into(license_assignments::table).values(chunk)
-        )
-        .map_err(from_diesel)?;
-    }
-    events.extend(exhausted);
-    for rows in audit.chunks(CHUNK) {
-        insert_audit(connection, rows).map_err(from_diesel)?;
-    }
-    outbox::record(connection, ctx, &events)?;
-    Ok(outcome)
-}
-
 #[derive(Debug, Insertable)]
 #[diesel(table_name = license_assignments)]
 struct AssignmentRow<'a> {
@@ -564,8 +431,8 @@ struct AssignmentRow<'a> {
 struct AuditRow<'a> {
     tenant_id: &'a str,
     at: i64,
-    user_id: String,
-    sku: String,
+    user_id: &'a str,
+    sku: &'a str,
     action: &'static str,
     source: Option<&'static str>,
     cause: &'a str,
@@ -573,23 +440,16 @@ struct AuditRow<'a> {
 }
 
 impl<'a> AuditRow<'a> {
-    fn new(
-        ctx: &'a WriteContext,
-        at: i64,
-        user_id: &str,
-        sku: &str,
-        action: &'static str,
-        source: Option<&'static str>,
-    ) -> Self {
+    fn new(tenant_id: &'a str, entry: &'a AuditEntry) -> Self {
         Self {
-            tenant_id: &ctx.tenant.0,
-            at,
-            user_id: user_id.to_owned(),
-            sku: sku.to_owned(),
-            action,
-            source,
-            cause: &ctx.cause,
-            actor: &ctx.actor,
+            tenant_id,
+            at: to_micros(&entry.at),
+            user_id: &entry.user,
+            sku: &entry.sku,
+            action: entry.action.as_str(),
+            source: entry.source.map(LicenseSource::as_str),
+            cause: &entry.cause,
+            actor: &entry.actor,
         }
     }
 }

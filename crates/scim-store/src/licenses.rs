@@ -72,14 +72,9 @@ impl TryFrom<RuleRow> for MappingRule {
 
 #[async_trait]
 impl LicenseLedger for DieselStore {
-    async fn set_pool(
-        &self,
-        ctx: &WriteContext,
-        pool: &Pool,
-    ) -> Result<(Pool, Reevaluation), StoreError> {
+    async fn set_pool(&self, ctx: &WriteContext, pool: &Pool) -> Result<(), StoreError> {
         let (tenant, pool) = (ctx.tenant.0.clone(), pool.clone());
         let sku_key = fold_key(&pool.sku);
-        let key = sku_key.clone();
         self.write(move |connection| {
             let changed = diesel::update(license_pools::table)
                 .filter(license_pools::tenant_id.eq(&tenant))
@@ -107,60 +102,35 @@ impl LicenseLedger for DieselStore {
             }
             Ok(())
         })
-        .await?;
-        let report = self.reevaluate(ctx).await?;
-        let tenant = ctx.tenant.0.clone();
-        let stored = self
-            .run(move |connection| {
-                load_pools(connection, &tenant)?
-                    .into_iter()
-                    .find(|pool| fold_key(&pool.sku) == key)
-                    .ok_or(StoreError::NotFound)
-            })
-            .await?;
-        Ok((stored, report))
+        .await
     }
 
-    async fn add_rule(
-        &self,
-        ctx: &WriteContext,
-        rule: &MappingRule,
-    ) -> Result<Reevaluation, StoreError> {
+    async fn add_rule(&self, ctx: &WriteContext, rule: &MappingRule) -> Result<bool, StoreError> {
         let row = RuleRow::new(&ctx.tenant, rule);
-        let added = self
-            .write(move |connection| {
-                let pool = license_pools::table
-                    .filter(license_pools::tenant_id.eq(&row.tenant_id))
-                    .filter(license_pools::sku_key.eq(&row.sku_key))
-                    .select(license_pools::sku_key)
-                    .first::<String>(connection)
-                    .optional()
-                    .map_err(from_diesel)?;
-                if pool.is_none() {
-                    return Err(StoreError::NotFound);
-                }
-                if row.exists(connection)? {
-                    return Ok(false);
-                }
-                diesel::insert_into(license_rules::table)
-                    .values(&row)
-                    .execute(connection)
-                    .map_err(from_diesel)?;
-                Ok(true)
-            })
-            .await?;
-        if added {
-            self.reevaluate(ctx).await
-        } else {
-            Ok(Reevaluation::default())
-        }
+        self.write(move |connection| {
+            let pool = license_pools::table
+                .filter(license_pools::tenant_id.eq(&row.tenant_id))
+                .filter(license_pools::sku_key.eq(&row.sku_key))
+                .select(license_pools::sku_key)
+                .first::<String>(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            if pool.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            if row.exists(connection)? {
+                return Ok(false);
+            }
+            diesel::insert_into(license_rules::table)
+                .values(&row)
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(true)
+        })
+        .await
     }
 
-    async fn remove_rule(
-        &self,
-        ctx: &WriteContext,
-        rule: &MappingRule,
-    ) -> Result<Reevaluation, StoreError> {
+    async fn remove_rule(&self, ctx: &WriteContext, rule: &MappingRule) -> Result<(), StoreError> {
         let row = RuleRow::new(&ctx.tenant, rule);
         self.write(move |connection| {
             let removed = diesel::delete(
@@ -177,8 +147,7 @@ impl LicenseLedger for DieselStore {
             }
             Ok(())
         })
-        .await?;
-        self.reevaluate(ctx).await
+        .await
     }
 
     async fn audit(
@@ -219,7 +188,24 @@ impl LicenseLedger for DieselStore {
         limit: usize,
     ) -> Result<(Reevaluation, Option<i64>), StoreError> {
         let limit = i64::try_from(limit).unwrap_or(SCAN_PAGE);
-        self.reevaluate_page(ctx, after, limit).await
+        let ctx = ctx.clone();
+        self.write(move |connection| {
+            let seqs: Vec<i64> = resources::table
+                .filter(resources::tenant_id.eq(&ctx.tenant.0))
+                .filter(resources::kind.eq("User"))
+                .filter(resources::seq.gt(after))
+                .order(resources::seq)
+                .limit(limit)
+                .select(resources::seq)
+                .load(connection)
+                .map_err(from_diesel)?;
+            let Some(&last) = seqs.last() else {
+                return Ok((Reevaluation::default(), None));
+            };
+            let done = reconcile(connection, &ctx, &seqs, Seating::WHILE_SEATS_LAST)?;
+            Ok((done.report(seqs.len() as u64), Some(last)))
+        })
+        .await
     }
 
     async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError> {
@@ -322,59 +308,8 @@ pub(crate) fn load_rules(
     rows.into_iter().map(MappingRule::try_from).collect()
 }
 
-/// Users read per query when scanning a whole tenant, and re-evaluated per transaction.
+/// Users read per query when scanning a whole tenant.
 const SCAN_PAGE: i64 = 1_000;
-
-impl DieselStore {
-    /// Re-evaluates every user of the tenant while seats last, [`SCAN_PAGE`] users per
-    /// transaction, in creation order.
-    async fn reevaluate(&self, ctx: &WriteContext) -> Result<Reevaluation, StoreError> {
-        let mut report = Reevaluation::default();
-        let mut after = 0_i64;
-        loop {
-            let (done, next) = self.reevaluate_page(ctx, after, SCAN_PAGE).await?;
-            report.absorb(done);
-            match next {
-                Some(last) => after = last,
-                None => return Ok(report),
-            }
-        }
-    }
-
-    /// Re-evaluates the next `limit` users after `seq` `after` in one transaction; the
-    /// report and the last seq done (`None` when no user was left).
-    async fn reevaluate_page(
-        &self,
-        ctx: &WriteContext,
-        after: i64,
-        limit: i64,
-    ) -> Result<(Reevaluation, Option<i64>), StoreError> {
-        let ctx = ctx.clone();
-        self.write(move |connection| {
-            let seqs: Vec<i64> = resources::table
-                .filter(resources::tenant_id.eq(&ctx.tenant.0))
-                .filter(resources::kind.eq("User"))
-                .filter(resources::seq.gt(after))
-                .order(resources::seq)
-                .limit(limit)
-                .select(resources::seq)
-                .load(connection)
-                .map_err(from_diesel)?;
-            let Some(&last) = seqs.last() else {
-                return Ok((Reevaluation::default(), None));
-            };
-            let done = reconcile(connection, &ctx, &seqs, Seating::WHILE_SEATS_LAST)?;
-            let report = Reevaluation {
-                users: seqs.len() as u64,
-                assigned: done.assigned,
-                revoked: done.revoked,
-                waiting: done.waiting,
-            };
-            Ok((report, Some(last)))
-        })
-        .await
-    }
-}
 
 impl RuleRow {
     fn new(tenant: &TenantId, rule: &MappingRule) -> Self {

@@ -8,10 +8,11 @@
 //! 1. one multi-row insert of the rows that skips (`ON CONFLICT DO NOTHING`) any that
 //!    clash with a stored or an earlier user, to be written on their own afterwards, which
 //!    fails them with the precise `Conflict`;
-//! 2. the run's licenses planned and its pools' seats counted, stripes locked; in order, a
-//!    user whose seats are gone is refused, and its row deleted again;
-//! 3. their licenses committed at once (seats, assignments, audit) and the created users'
-//!    events recorded in order, then the license events, in one outbox insert.
+//! 2. the run's licenses decided by the core engine at once, each user seated whole or
+//!    refused in order (`SeatPolicy::EachUserWhole`), its pools' stripes locked; a refused
+//!    user's row is deleted again;
+//! 3. their licenses written at once (assignments, audit) and the created users' events
+//!    recorded in order, then the license events, in one outbox insert.
 //!
 //! Outcomes are those of writing the users one after the other, each in its savepoint.
 
@@ -21,12 +22,13 @@ use diesel::prelude::*;
 use scim_core::events::ResourceEvent;
 use scim_core::{StoreError, WriteContext};
 
-use crate::assignments::seat_new_users;
+use crate::assignments::{decide_new_users, write};
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::members::CHUNK;
 use crate::rows::NewResourceRow;
 use crate::schema::resources;
+use crate::seats::Seating;
 
 /// One user of the run.
 pub(crate) struct NewUser<'a> {
@@ -70,11 +72,11 @@ pub(crate) fn create_users(
             Some((seq, user.row.id.as_str(), user.row.state.data.as_str()))
         })
         .collect();
-    let (licenses, refusals) = seat_new_users(connection, ctx, &created)?;
-    let mut refused: HashMap<i64, StoreError> = created
+    let licenses = decide_new_users(connection, ctx, &created, Seating::NEW_USERS)?;
+    let mut refused: HashMap<i64, StoreError> = licenses
+        .refused
         .iter()
-        .zip(refusals)
-        .filter_map(|(&(seq, _, _), why)| Some((seq, why?)))
+        .map(|(seq, shortage)| (*seq, shortage.clone().into()))
         .collect();
     let gone: Vec<i64> = refused.keys().copied().collect();
     for chunk in gone.chunks(CHUNK) {
@@ -96,7 +98,7 @@ pub(crate) fn create_users(
             },
         })
         .collect();
-    licenses.commit(connection, ctx, &events)?;
+    write(connection, ctx, &licenses, &events)?;
     Ok(outcomes)
 }
 

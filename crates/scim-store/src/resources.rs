@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use scim_core::events::ResourceEvent;
+use scim_core::license::{LicensedWrite, license_scope};
 use scim_core::ports::{BatchWrite, ResourceRepository};
 use scim_core::query::{ListPage, ListQuery};
 use scim_core::tenant::TenantId;
@@ -398,15 +399,21 @@ fn delete_one(
     outbox::record(connection, ctx, &events)?;
     // A deleted user's seats are freed; a deleted group's members lose what only it
     // granted (they are found before its membership rows go).
-    let affected = match kind {
-        ResourceKind::User => {
-            assignments::revoke_all(connection, ctx, seq, id, seating)?;
-            Vec::new()
-        }
-        ResourceKind::Group if assignments::maps_groups(connection, tenant)? => {
-            assignments::descendant_users(connection, &[seq])?
-        }
-        ResourceKind::Group => Vec::new(),
+    let (write, maps_groups) = match kind {
+        ResourceKind::User => (LicensedWrite::UserDeleted, false),
+        ResourceKind::Group => (
+            LicensedWrite::GroupDeleted,
+            assignments::maps_groups(connection, tenant)?,
+        ),
+    };
+    let scope = license_scope(write, maps_groups);
+    if scope.leaving_user {
+        assignments::revoke_all(connection, ctx, seq, id, seating)?;
+    }
+    let affected = if scope.below_group_before {
+        assignments::descendant_users(connection, &[seq])?
+    } else {
+        Vec::new()
     };
     let groups = group_members::table
         .filter(group_members::member_seq.eq(seq))
@@ -447,7 +454,7 @@ fn insert_one(
         // A new user holds nothing and is in no group: its attributes alone decide its
         // licenses, and its events go with theirs.
         let user = (seq, row.id.as_str(), row.state.data.as_str());
-        return assignments::license_new_user(connection, ctx, user, events, seating);
+        return assignments::license_new_user(connection, ctx, user, events, seating).map(|_| ());
     }
     outbox::record(connection, ctx, events)?;
     let maps_groups = kind == ResourceKind::Group
@@ -536,9 +543,8 @@ struct Written {
 }
 
 /// Applies a group's membership changes, then brings the licenses of the users the write
-/// affects in line with the tenant's rules: a written user's own; when the tenant maps
-/// groups to skus, those of the members (direct and nested) a group gained or lost, and of
-/// all its members when it was renamed or emptied. Any missing seat fails the write.
+/// affects ([`license_scope`]) in line with the tenant's rules. Under the strict policy any
+/// missing seat fails the write.
 fn apply_with_licenses(
     connection: &mut DbConnection,
     ctx: &WriteContext,
@@ -551,45 +557,32 @@ fn apply_with_licenses(
         tenant,
         seq: written.seq,
     };
-    let affected = match written.kind {
-        ResourceKind::User => {
-            members::apply(connection, group, changes)?;
-            vec![written.seq]
-        }
-        ResourceKind::Group => {
-            if !written.maps_groups {
-                return members::apply(connection, group, changes);
-            }
-            let whole_group = written.renamed
-                || changes
-                    .iter()
-                    .any(|change| matches!(change, MembershipChange::RemoveAll));
-            let mut affected = if whole_group {
-                assignments::descendant_users(connection, &[written.seq])?
-            } else {
-                Vec::new()
-            };
-            members::apply(connection, group, changes)?;
-            let named: Vec<&str> = changes
-                .iter()
-                .flat_map(|change| match change {
-                    MembershipChange::Add(members) => {
-                        members.iter().map(|m| m.id.as_str()).collect::<Vec<_>>()
-                    }
-                    MembershipChange::Remove(ids) => ids.iter().map(String::as_str).collect(),
-                    MembershipChange::RemoveAll => Vec::new(),
-                })
-                .collect();
-            let named: Vec<i64> = members::seqs_by_id(connection, tenant, &named)?
-                .into_values()
-                .collect();
-            affected.extend(assignments::descendant_users(connection, &named)?);
-            if whole_group {
-                affected.extend(assignments::descendant_users(connection, &[written.seq])?);
-            }
-            affected
-        }
+    let write = match written.kind {
+        ResourceKind::User => LicensedWrite::UserChanged,
+        ResourceKind::Group => LicensedWrite::GroupChanged {
+            renamed: written.renamed,
+            changes,
+        },
     };
+    let scope = license_scope(write, written.maps_groups);
+    let mut affected = if scope.below_group_before {
+        assignments::descendant_users(connection, &[written.seq])?
+    } else {
+        Vec::new()
+    };
+    members::apply(connection, group, changes)?;
+    if scope.written_user {
+        affected.push(written.seq);
+    }
+    if !scope.below_members.is_empty() {
+        let named: Vec<i64> = members::seqs_by_id(connection, tenant, &scope.below_members)?
+            .into_values()
+            .collect();
+        affected.extend(assignments::descendant_users(connection, &named)?);
+    }
+    if scope.below_group_after {
+        affected.extend(assignments::descendant_users(connection, &[written.seq])?);
+    }
     assignments::reconcile(connection, ctx, &affected, seating)?;
     Ok(())
 }

@@ -18,9 +18,16 @@
 //!
 //! Waits are ordered (users, then pools by sku, then a pool's stripes in order; a
 //! one-stripe change never waits), so writers of one pool cannot deadlock on its stripes.
+//!
+//! This is storage only: [`StripeLedger`] is the core engine's [`SeatLedger`]; whether a
+//! write may have its seats, who waits and when a pool is exhausted is the engine's call
+//! (`scim_core::license::LicensePlan`).
+
+use std::collections::HashMap;
 
 use diesel::prelude::*;
 use scim_core::StoreError;
+use scim_core::license::{PoolDemand, SeatLedger, SeatPolicy, Seats};
 
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
@@ -32,16 +39,7 @@ pub(crate) const STRIPES: i32 = 16;
 /// The `free` of every stripe of a pool that holds more assignments than seats.
 const CLOSED: i64 = -1;
 
-/// What to do when a plan needs a seat a pool does not have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SeatPolicy {
-    /// Fail the write (`StoreError::SeatsExhausted`): nothing changes.
-    Strict,
-    /// Assign while seats last, in the users' creation order; leave the others waiting.
-    WhileSeatsLast,
-}
-
-/// How a write takes seats: what to do when they run out, and how it locks.
+/// How a write takes seats: the engine's policy, and how the store locks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Seating {
     pub(crate) policy: SeatPolicy,
@@ -57,6 +55,11 @@ impl Seating {
     /// One of several SCIM writes sharing a transaction (a /Bulk batch).
     pub(crate) const BATCHED: Self = Self {
         policy: SeatPolicy::Strict,
+        locking: Locking::AllStripes,
+    };
+    /// A run of new users of a /Bulk batch, written together.
+    pub(crate) const NEW_USERS: Self = Self {
+        policy: SeatPolicy::EachUserWhole,
         locking: Locking::AllStripes,
     };
     /// An admin's change of rules or seats.
@@ -75,58 +78,72 @@ pub(crate) enum Locking {
     AllStripes,
 }
 
-/// What a write asks of one pool.
-#[derive(Debug)]
-pub(crate) struct Demand<'a> {
-    pub(crate) key: &'a str,
-    /// The sku as the pool spells it, for errors.
-    pub(crate) sku: &'a str,
-    /// Seats wanted.
-    pub(crate) assign: i64,
-    /// Seats given back (they serve the assignments first).
-    pub(crate) revoke: i64,
-}
-
-/// What a pool granted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Granted {
-    /// Under [`SeatPolicy::WhileSeatsLast`] possibly fewer than asked.
-    pub(crate) granted: i64,
-    /// `(seats, used)` when this write took the pool's last seat.
-    pub(crate) exhausted: Option<(i64, i64)>,
-}
-
-/// Takes and gives back a pool's seats for one write, or fails with `SeatsExhausted`
-/// (under [`SeatPolicy::Strict`]) changing nothing. `hint` spreads writers over the
-/// stripes (a user's `seq`).
-pub(crate) fn settle(
-    connection: &mut DbConnection,
-    tenant: &str,
-    demand: &Demand<'_>,
-    seating: Seating,
+/// The engine's [`SeatLedger`] over the stripes, inside a write's transaction: it takes a
+/// strict one-resource change from one stripe where it can, and otherwise locks every
+/// stripe of the pool, counts them for the engine and writes the use it decided.
+pub(crate) struct StripeLedger<'a> {
+    connection: &'a mut DbConnection,
+    tenant: &'a str,
+    locking: Locking,
+    /// Spreads writers over the stripes (a user's `seq`).
     hint: i64,
-) -> Result<Granted, StoreError> {
-    let Seating { policy, locking } = seating;
-    let change = demand.assign - demand.revoke;
-    if demand.assign == 0 && demand.revoke == 0 {
-        return Ok(Granted {
-            granted: 0,
-            exhausted: None,
-        });
-    }
-    if locking == Locking::OneStripe
-        && policy == SeatPolicy::Strict
-        && change != 0
-        && let DbConnection::Pg(pg) = connection
-        && one_stripe(pg, tenant, demand.key, change, hint)?
-    {
-        return Ok(Granted {
-            granted: demand.assign,
-            exhausted: None,
-        });
-    }
-    all_stripes(connection, tenant, demand, policy)
+    /// The pools counted, with their stripes as read and their seats, by sku key.
+    counted: HashMap<String, (Vec<Stripe>, i64)>,
 }
+
+impl<'a> StripeLedger<'a> {
+    pub(crate) fn new(
+        connection: &'a mut DbConnection,
+        tenant: &'a str,
+        locking: Locking,
+        hint: i64,
+    ) -> Self {
+        Self {
+            connection,
+            tenant,
+            locking,
+            hint,
+            counted: HashMap::new(),
+        }
+    }
+}
+
+impl SeatLedger for StripeLedger<'_> {
+    fn seats(&mut self, demand: &PoolDemand, policy: SeatPolicy) -> Result<Seats, StoreError> {
+        if self.locking == Locking::OneStripe
+            && let Some(free_at_least) = demand.one_part_needs(policy)
+            && let DbConnection::Pg(pg) = &mut *self.connection
+            && one_stripe(
+                pg,
+                self.tenant,
+                &demand.key,
+                demand.change(),
+                free_at_least,
+                self.hint,
+            )?
+        {
+            return Ok(Seats::TakenFromOnePart);
+        }
+        let (stripes, seats) = lock_all(self.connection, self.tenant, &demand.key)?;
+        let used = total_used(&stripes);
+        self.counted.insert(demand.key.clone(), (stripes, seats));
+        Ok(Seats::Counted { seats, used })
+    }
+
+    fn change_use(&mut self, demand: &PoolDemand, change: i64) -> Result<(), StoreError> {
+        let (stripes, seats) = self
+            .counted
+            .remove(&demand.key)
+            .ok_or_else(|| StoreError::unavailable(NotCounted(demand.key.clone())))?;
+        let next = charge(&stripes, seats, change);
+        write_changed(self.connection, self.tenant, &demand.key, &stripes, &next)
+    }
+}
+
+/// A change of a pool the engine was not told the seats of: a bug of the engine.
+#[derive(Debug, thiserror::Error)]
+#[error("pool '{0}' changed without being counted")]
+struct NotCounted(String);
 
 /// Creates a new pool's stripes, its seats spread evenly.
 pub(crate) fn open(
@@ -167,27 +184,17 @@ pub(crate) fn rebalance(
     write_changed(connection, tenant, key, &stripes, &next)
 }
 
-/// A pool's `(seats, used)`, with every stripe locked until the transaction ends.
-pub(crate) fn count(
-    connection: &mut DbConnection,
-    tenant: &str,
-    key: &str,
-) -> Result<(i64, i64), StoreError> {
-    let (stripes, seats) = lock_all(connection, tenant, key)?;
-    Ok((seats, total_used(&stripes)))
-}
-
 /// The seats assigned per pool of the tenant, by sku key.
 pub(crate) fn used_by_pool(
     connection: &mut DbConnection,
     tenant: &str,
-) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+) -> Result<HashMap<String, i64>, StoreError> {
     let rows: Vec<(String, i64)> = seat_stripes::table
         .filter(seat_stripes::tenant_id.eq(tenant))
         .select((seat_stripes::sku_key, seat_stripes::used))
         .load(connection)
         .map_err(from_diesel)?;
-    let mut used = std::collections::HashMap::new();
+    let mut used = HashMap::new();
     for (key, count) in rows {
         *used.entry(key).or_insert(0) += count;
     }
@@ -213,10 +220,11 @@ fn one_stripe(
     tenant: &str,
     key: &str,
     change: i64,
+    free_at_least: i64,
     hint: i64,
 ) -> Result<bool, StoreError> {
     let attempt = connection.transaction(|connection| {
-        if take_one(connection, tenant, key, change, hint)? {
+        if take_one(connection, tenant, key, (change, free_at_least), hint)? {
             Ok(())
         } else {
             Err(Attempt::NoStripe)
@@ -241,16 +249,15 @@ impl From<diesel::result::Error> for Attempt {
     }
 }
 
-/// [`one_stripe`]'s statements: find a stripe without waiting, change it.
+/// [`one_stripe`]'s statements: find a stripe with `free_at_least` free seats without
+/// waiting, change it by `change`.
 fn take_one(
     connection: &mut diesel::PgConnection,
     tenant: &str,
     key: &str,
-    change: i64,
+    (change, free_at_least): (i64, i64),
     hint: i64,
 ) -> Result<bool, diesel::result::Error> {
-    // Taking keeps a free seat in the stripe; giving back needs an open stripe.
-    let free_at_least = if change > 0 { change + 1 } else { 0 };
     let start = i32::try_from(hint.rem_euclid(i64::from(STRIPES))).unwrap_or(0);
     for (from, to) in [(start, STRIPES), (0, start)] {
         let stripe = seat_stripes::table
@@ -293,37 +300,6 @@ struct Stripe {
     stripe: i32,
     used: i64,
     free: i64,
-}
-
-/// Decides with every stripe of the pool locked.
-fn all_stripes(
-    connection: &mut DbConnection,
-    tenant: &str,
-    demand: &Demand<'_>,
-    policy: SeatPolicy,
-) -> Result<Granted, StoreError> {
-    let (stripes, seats) = lock_all(connection, tenant, demand.key)?;
-    let used = total_used(&stripes);
-    let room = (seats - (used - demand.revoke)).max(0);
-    let granted = match policy {
-        SeatPolicy::Strict if demand.assign > room => {
-            return Err(StoreError::SeatsExhausted {
-                sku: demand.sku.to_owned(),
-                seats,
-                used,
-            });
-        }
-        SeatPolicy::Strict => demand.assign,
-        SeatPolicy::WhileSeatsLast => demand.assign.min(room),
-    };
-    let change = granted - demand.revoke;
-    let after = used + change;
-    let next = charge(&stripes, seats, change);
-    write_changed(connection, tenant, demand.key, &stripes, &next)?;
-    Ok(Granted {
-        granted,
-        exhausted: (granted > 0 && after >= seats && used < seats).then_some((seats, after)),
-    })
 }
 
 /// The assignments the stripes hold between them.

@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
 use scim_core::admin::{AdminSession, Revocation, SessionScope, UsageDay};
 use scim_core::license::Pool;
-use scim_core::ports::{AdminRepository, LicenseLedger, ResourceRepository};
+use scim_core::ports::{AdminRepository, ResourceRepository};
 use scim_core::tenant::TokenHash;
 use serde_json::json;
 
@@ -170,8 +170,7 @@ pub async fn usage_is_snapshotted_per_pool_and_day<F: StoreFactory>(factory: &F)
     let acme = with_tenant(&store, "acme").await;
     let globex = with_tenant(&store, "globex").await;
     for (tenant, sku, seats) in [(&acme, "Pro", 5), (&acme, "basic", 50), (&globex, "pro", 7)] {
-        store
-            .set_pool(&writer(&tenant.id), &Pool::new(sku, seats))
+        crate::fixtures::set_pool(&*store, &writer(&tenant.id), &Pool::new(sku, seats))
             .await
             .unwrap();
     }
@@ -191,8 +190,7 @@ pub async fn usage_is_snapshotted_per_pool_and_day<F: StoreFactory>(factory: &F)
         .insert(&writer(&acme.id), &licensed, &[])
         .await
         .unwrap();
-    store
-        .set_pool(&writer(&acme.id), &Pool::new("pro", 6))
+    crate::fixtures::set_pool(&*store, &writer(&acme.id), &Pool::new("pro", 6))
         .await
         .unwrap();
     // Twice on the 29th: the later one stands.

@@ -6,7 +6,7 @@ use scim_core::events::{
     PROV_DELETE, PROV_PATCH_FULL, ResourceEvent, SigningKey, StoredEvent,
 };
 use scim_core::license::{MappingRule, MappingSource, Pool};
-use scim_core::ports::{BatchWrite, EventLog, LicenseLedger, ResourceRepository};
+use scim_core::ports::{BatchWrite, EventLog, ResourceRepository};
 use scim_core::tenant::Tenant;
 use scim_core::{Resource, ResourceKind, StoreError};
 use serde_json::{Value, json};
@@ -55,14 +55,16 @@ pub async fn writes_record_their_events_in_the_same_transaction<F: StoreFactory>
     let acme = with_tenant(&store, "acme").await;
     let globex = with_tenant(&store, "globex").await;
     let ctx = writer(&acme.id);
-    store.set_pool(&ctx, &Pool::new("pro", 1)).await.unwrap();
-    store
-        .add_rule(
-            &ctx,
-            &MappingRule::new(MappingSource::Entitlement, "pro", "pro"),
-        )
+    crate::fixtures::set_pool(&*store, &ctx, &Pool::new("pro", 1))
         .await
         .unwrap();
+    crate::fixtures::add_rule(
+        &*store,
+        &ctx,
+        &MappingRule::new(MappingSource::Entitlement, "pro", "pro"),
+    )
+    .await
+    .unwrap();
     let start = last_seq(&store, &acme).await;
 
     // A create takes the last seat: its event, then the license and the pool's.

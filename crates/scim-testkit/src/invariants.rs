@@ -113,7 +113,9 @@ pub async fn license_invariants_hold_under_random_lifecycles<F: StoreFactory>(fa
 async fn run(store: &TestStore, tenant: &Tenant, steps: &[Step]) {
     let ctx = writer(&tenant.id);
     for (sku, seats) in [("pro", 2), ("basic", 3)] {
-        store.set_pool(&ctx, &Pool::new(sku, seats)).await.unwrap();
+        crate::fixtures::set_pool(&**store, &ctx, &Pool::new(sku, seats))
+            .await
+            .unwrap();
     }
     let rule = MappingRule::new(MappingSource::Role, "Dev", "basic");
     let mut live: HashMap<u8, Resource> = HashMap::new();
@@ -150,16 +152,19 @@ async fn run(store: &TestStore, tenant: &Tenant, steps: &[Step]) {
                 }
             }
             Step::Seats(sku, seats) => {
-                store
-                    .set_pool(&ctx, &Pool::new(*sku, *seats))
+                crate::fixtures::set_pool(&**store, &ctx, &Pool::new(*sku, *seats))
                     .await
                     .unwrap();
             }
             Step::Rule(true) => {
-                store.add_rule(&ctx, &rule).await.unwrap();
+                crate::fixtures::add_rule(&**store, &ctx, &rule)
+                    .await
+                    .unwrap();
             }
             Step::Rule(false) => {
-                store.remove_rule(&ctx, &rule).await.ok();
+                crate::fixtures::remove_rule(&**store, &ctx, &rule)
+                    .await
+                    .ok();
             }
         }
         check(store, tenant, &before, &steps[..=i]).await;

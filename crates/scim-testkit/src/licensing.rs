@@ -34,28 +34,26 @@ pub async fn pools_and_rules_are_kept_per_tenant<F: StoreFactory>(factory: &F) {
     let acme = with_tenant(&store, "acme").await;
     let globex = with_tenant(&store, "globex").await;
 
-    let created = store
-        .set_pool(&ctx(&acme), &pool("Pro", "Pro plan", 5))
+    let created = crate::fixtures::set_pool(&*store, &ctx(&acme), &pool("Pro", "Pro plan", 5))
         .await
         .unwrap()
         .0;
     assert_eq!(created, pool("Pro", "Pro plan", 5));
-    store
-        .set_pool(&ctx(&acme), &pool("basic", "basic", 100))
+    crate::fixtures::set_pool(&*store, &ctx(&acme), &pool("basic", "basic", 100))
         .await
         .unwrap();
     // `used` is the store's own: a caller cannot set it.
-    let changed = store
-        .set_pool(
-            &ctx(&acme),
-            &Pool {
-                used: 3,
-                ..pool("PRO", "Pro (2027)", 2)
-            },
-        )
-        .await
-        .unwrap()
-        .0;
+    let changed = crate::fixtures::set_pool(
+        &*store,
+        &ctx(&acme),
+        &Pool {
+            used: 3,
+            ..pool("PRO", "Pro (2027)", 2)
+        },
+    )
+    .await
+    .unwrap()
+    .0;
     assert_eq!(changed, pool("Pro", "Pro (2027)", 2));
     assert_eq!(
         store.pools(&acme.id).await.unwrap(),
@@ -64,19 +62,25 @@ pub async fn pools_and_rules_are_kept_per_tenant<F: StoreFactory>(factory: &F) {
     assert!(store.pools(&globex.id).await.unwrap().is_empty());
 
     let engineering = rule(MappingSource::Group, "Engineering", "Pro");
-    store.add_rule(&ctx(&acme), &engineering).await.unwrap();
-    // The same rule in another spelling is the same rule.
-    store
-        .add_rule(
-            &ctx(&acme),
-            &rule(MappingSource::Group, "ENGINEERING", "pro"),
-        )
+    crate::fixtures::add_rule(&*store, &ctx(&acme), &engineering)
         .await
         .unwrap();
+    // The same rule in another spelling is the same rule.
+    crate::fixtures::add_rule(
+        &*store,
+        &ctx(&acme),
+        &rule(MappingSource::Group, "ENGINEERING", "pro"),
+    )
+    .await
+    .unwrap();
     let developer = rule(MappingSource::Role, "developer", "basic");
-    store.add_rule(&ctx(&acme), &developer).await.unwrap();
+    crate::fixtures::add_rule(&*store, &ctx(&acme), &developer)
+        .await
+        .unwrap();
     let bundle = rule(MappingSource::Role, "developer", "Pro");
-    store.add_rule(&ctx(&acme), &bundle).await.unwrap();
+    crate::fixtures::add_rule(&*store, &ctx(&acme), &bundle)
+        .await
+        .unwrap();
     assert_eq!(
         store.rules(&acme.id).await.unwrap(),
         [engineering, developer, bundle]
@@ -84,9 +88,12 @@ pub async fn pools_and_rules_are_kept_per_tenant<F: StoreFactory>(factory: &F) {
     assert!(store.rules(&globex.id).await.unwrap().is_empty());
     // A rule needs a pool of its tenant.
     for (tenant, sku) in [(&acme, "ghost"), (&globex, "pro")] {
-        let missing = store
-            .add_rule(&ctx(tenant), &rule(MappingSource::Entitlement, "x", sku))
-            .await;
+        let missing = crate::fixtures::add_rule(
+            &*store,
+            &ctx(tenant),
+            &rule(MappingSource::Entitlement, "x", sku),
+        )
+        .await;
         assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
     }
 }
@@ -156,8 +163,7 @@ fn uses(list: &[(&str, i64)]) -> Vec<(String, i64)> {
 
 async fn set_pools(store: &TestStore, tenant: &Tenant, pools: &[(&str, i64)]) {
     for (sku, seats) in pools {
-        store
-            .set_pool(&ctx(tenant), &pool(sku, sku, *seats))
+        crate::fixtures::set_pool(&**store, &ctx(tenant), &pool(sku, sku, *seats))
             .await
             .unwrap();
     }
@@ -183,10 +189,13 @@ pub async fn licenses_follow_the_user_lifecycle<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     set_pools(&store, &acme, &[("basic", 10), ("pro", 2)]).await;
-    store
-        .add_rule(&ctx(&acme), &rule(MappingSource::Role, "Developer", "pro"))
-        .await
-        .unwrap();
+    crate::fixtures::add_rule(
+        &*store,
+        &ctx(&acme),
+        &rule(MappingSource::Role, "Developer", "pro"),
+    )
+    .await
+    .unwrap();
 
     let alice = licensed("u1", &["PRO", "unknown"], true);
     store.insert(&ctx(&acme), &alice, &[]).await.unwrap();
@@ -304,13 +313,13 @@ pub async fn group_licensing_follows_membership<F: StoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     set_pools(&store, &acme, &[("pro", 3)]).await;
-    store
-        .add_rule(
-            &ctx(&acme),
-            &rule(MappingSource::Group, "Engineering", "pro"),
-        )
-        .await
-        .unwrap();
+    crate::fixtures::add_rule(
+        &*store,
+        &ctx(&acme),
+        &rule(MappingSource::Group, "Engineering", "pro"),
+    )
+    .await
+    .unwrap();
     for user in [
         licensed("u1", &[], true),
         licensed("u2", &[], true),
@@ -419,20 +428,20 @@ pub async fn admin_changes_reevaluate_while_seats_last<F: StoreFactory>(factory:
         store.insert(&ctx(&acme), &user, &[]).await.unwrap();
     }
     let dev = rule(MappingSource::Role, "dev", "pro");
-    let report = store.add_rule(&ctx(&acme), &dev).await.unwrap();
+    let report = crate::fixtures::add_rule(&*store, &ctx(&acme), &dev)
+        .await
+        .unwrap();
     assert_eq!((report.users, report.assigned, report.revoked), (3, 2, 0));
     assert_eq!(report.waiting, [("u3".to_owned(), "pro".to_owned())]);
     assert!(held(&store, &acme, "u3").await.is_empty());
 
-    let (pool3, report) = store
-        .set_pool(&ctx(&acme), &pool("pro", "pro", 3))
+    let (pool3, report) = crate::fixtures::set_pool(&*store, &ctx(&acme), &pool("pro", "pro", 3))
         .await
         .unwrap();
     assert_eq!((pool3.used, report.assigned), (3, 1));
     assert_eq!(held(&store, &acme, "u3").await, holds(&[("pro", "direct")]));
 
-    let (pool1, report) = store
-        .set_pool(&ctx(&acme), &pool("pro", "pro", 1))
+    let (pool1, report) = crate::fixtures::set_pool(&*store, &ctx(&acme), &pool("pro", "pro", 1))
         .await
         .unwrap();
     assert_eq!((pool1.seats, pool1.used, report.revoked), (1, 3, 0));
@@ -445,10 +454,12 @@ pub async fn admin_changes_reevaluate_while_seats_last<F: StoreFactory>(factory:
     );
     assert_no_seat_over(store.insert(&ctx(&acme), &newcomer, &[]).await);
 
-    let report = store.remove_rule(&ctx(&acme), &dev).await.unwrap();
+    let report = crate::fixtures::remove_rule(&*store, &ctx(&acme), &dev)
+        .await
+        .unwrap();
     assert_eq!(report.revoked, 3);
     assert_eq!(used(&store, &acme).await, uses(&[("pro", 0)]));
-    let missing = store.remove_rule(&ctx(&acme), &dev).await;
+    let missing = crate::fixtures::remove_rule(&*store, &ctx(&acme), &dev).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }
 

@@ -4,11 +4,12 @@
 //!   ports `ResourceRepository`, `LicenseLedger` and `EventLog`;
 //! - [`wiring`]: the `Clock` and `IdGenerator` ports, and the core's use-case services
 //!   wired on the store;
-//! - [`seats`]: the one rule the core leaves to the store, taking a plan's seats from the
-//!   pools, as a pure function that the store and direct users of the license rules share.
+//!
+//! The store holds no license logic of its own: it hands the users a write affects to the
+//! core's license engine (`scim_core::license::LicensePlan`) with its pools
+//! (`PoolSeats`), and keeps what the engine decided.
 //!
 //! `cargo run -p scim-embedding-example` runs both halves and prints what they do.
 
-pub mod seats;
 pub mod store;
 pub mod wiring;

@@ -2,24 +2,23 @@
 //!
 //! (a) serves SCIM from its own storage: the core's services on an in-memory store, driven
 //!     as an IdP would (create, read, filter, an Entra-style PATCH that deactivates);
-//! (b) uses the license rules directly: plans a user's licenses from its entitlements,
-//!     roles and groups, and takes the seats, refused when a pool is full.
+//! (b) uses the license engine directly: plans a user's licenses from its entitlements,
+//!     roles and groups and decides the seats, refused when a pool is full.
 
 use std::error::Error;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use scim_core::license::{
-    HeldLicense, LicenseRules, LicenseSource, MappingRule, MappingSource, Pool, UserFacts,
-    plan_license_changes,
+    HeldLicense, LicensePlan, LicenseRules, LicenseSource, LicensedUser, Licensing, MappingRule,
+    MappingSource, Pool, PoolSeats, SeatPolicy, UserFacts,
 };
 use scim_core::list_request::ListRequest;
 use scim_core::ports::EventLog;
 use scim_core::schema::USER_SCHEMA;
 use scim_core::service::Precondition;
 use scim_core::tenant::TenantId;
-use scim_core::{Caller, Expand, Resource, ResourceKind, ScimError, StoreError};
-use scim_embedding_example::seats::take_seats;
+use scim_core::{Caller, Expand, Resource, ResourceKind, ScimError, StoreError, WriteContext};
 use scim_embedding_example::wiring::{Scim, SystemClock, UuidIds};
 use serde_json::{Value, json};
 
@@ -192,11 +191,20 @@ fn plan_licenses_directly() -> Result<(), Box<dyn Error>> {
     for (source, value) in &grants.unmapped {
         println!("unmapped {source} '{value}' (kept on the user, reported)");
     }
-    let changes = plan_license_changes(&[], &grants);
-    println!("plan: assign {:?}", changes.assign);
-
+    // The engine decides the seats: `pro` is full (2 of 2), and a SCIM write is all or
+    // nothing, so the new hire is refused as a whole.
     let mut pools = rules.pools.clone();
-    match take_seats(&mut pools, &changes) {
+    let new_hire_plan = LicensePlan::new(
+        &rules,
+        vec![LicensedUser::new("u1", "u1", new_hire.clone())],
+        SeatPolicy::Strict,
+    );
+    println!("plan: {:?}", new_hire_plan.demands());
+    let ctx = WriteContext::new(
+        &Caller::new(TenantId("acme".into()), "hr", "example"),
+        DateTime::<Utc>::UNIX_EPOCH,
+    );
+    match new_hire_plan.decide(&mut PoolSeats(&mut pools), &ctx) {
         Err(StoreError::SeatsExhausted { sku, seats, used }) => {
             let refusal = ScimError::SeatsExhausted {
                 pool: sku,
@@ -213,22 +221,37 @@ fn plan_licenses_directly() -> Result<(), Box<dyn Error>> {
         other => return Err(format!("expected a refusal, got {other:?}").into()),
     }
 
-    // The same user deactivated: everything held is revoked, its seats freed.
-    let held = [HeldLicense {
+    // A user holding `basic`, deactivated: everything held is revoked, its seat freed.
+    let held = vec![HeldLicense {
         sku: "basic".into(),
         source: LicenseSource::Direct,
         assigned: DateTime::<Utc>::UNIX_EPOCH,
     }];
-    let inactive = UserFacts {
-        active: false,
-        ..new_hire
+    let inactive = LicensedUser {
+        key: "u2",
+        id: "u2".into(),
+        facts: Some(UserFacts {
+            active: false,
+            ..new_hire
+        }),
+        held,
     };
-    let changes = plan_license_changes(&held, &rules.grants_for(&inactive));
-    take_seats(&mut pools, &changes)?;
+    let plan = LicensePlan::new(&rules, vec![inactive], SeatPolicy::Strict);
+    let outcome = plan.decide(&mut PoolSeats(&mut pools), &ctx)?;
+    let revoked: Vec<&str> = outcome.revoked.iter().map(|c| c.sku.as_str()).collect();
     println!(
-        "deactivated: revoke {:?}; basic now {} of 10 used",
-        changes.revoke, pools[0].used
+        "deactivated: revoke {revoked:?}; basic now {} of 10 used",
+        pools[0].used
     );
+
+    // The full-pool question as a table: B gives up its `pro` seat as A comes to need it,
+    // in one re-evaluation: the seat changes hands.
+    let mut tenant = Licensing::new()
+        .pool("pro", 1)
+        .rule("group Sales -> pro")
+        .user("A", "group:Sales")
+        .user("B", "holds:pro(group)");
+    println!("hand-over: {:?}", tenant.reevaluate());
     Ok(())
 }
 

@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Utc};
 use scim_core::events::{LICENSE_REVOKED, PROV_DEACTIVATE};
 use scim_core::license::{
-    AuditAction, AuditQuery, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, MappingRule,
-    MappingSource, Pool, UserFacts, plan_license_changes,
+    AuditAction, AuditQuery, HeldLicense, LicenseChanges, LicensePlan, LicenseRules, LicenseSource,
+    LicensedUser, MappingRule, MappingSource, Pool, PoolSeats, SeatPolicy, UserFacts,
+    plan_license_changes,
 };
 use scim_core::list_request::ListRequest;
 use scim_core::ports::{Clock, EventLog, IdGenerator, ResourceRepository};
@@ -21,8 +22,7 @@ use scim_core::query::{Keyset, ListQuery};
 use scim_core::schema::{GROUP_SCHEMA, LICENSE_USER_EXTENSION, USER_SCHEMA};
 use scim_core::service::Precondition;
 use scim_core::tenant::TenantId;
-use scim_core::{Caller, Expand, Resource, ResourceKind, ScimError, StoreError};
-use scim_embedding_example::seats::take_seats;
+use scim_core::{Caller, Expand, Resource, ResourceKind, ScimError, StoreError, WriteContext};
 use scim_embedding_example::wiring::Scim;
 use serde_json::{Value, json};
 
@@ -564,7 +564,7 @@ fn rules_plan_from_entitlements_roles_and_groups() {
     assert_eq!(
         changes,
         LicenseChanges {
-            resource: vec![("Pro".into(), LicenseSource::Direct)],
+            source_changed: vec![("Pro".into(), LicenseSource::Direct)],
             ..LicenseChanges::default()
         }
     );
@@ -574,7 +574,7 @@ fn rules_plan_from_entitlements_roles_and_groups() {
         ..facts(&["crm-reader"], &["Developer"], &[])
     };
     let changes = plan_license_changes(&[through_group], &rules.grants_for(&inactive));
-    assert_eq!(changes.revoke, ["Pro"]);
+    assert_eq!(changes.revoke, [("Pro".to_owned(), LicenseSource::Group)]);
     assert!(changes.assign.is_empty());
 }
 
@@ -600,9 +600,17 @@ fn a_full_pool_refuses_naming_the_pool_its_seats_and_its_use() {
         roles: vec!["Developer".into()],
         groups: vec![],
     };
-    let changes = plan_license_changes(&[], &rules.grants_for(&facts));
-    let Err(StoreError::SeatsExhausted { sku, seats, used }) = take_seats(&mut pools, &changes)
-    else {
+    let plan = LicensePlan::new(
+        &rules,
+        vec![LicensedUser::new(1, "u1", facts)],
+        SeatPolicy::Strict,
+    );
+    let ctx = WriteContext::new(
+        &Caller::new(TenantId("acme".into()), "okta", "POST /Users"),
+        FixedClock.now(),
+    );
+    let decided = plan.decide(&mut PoolSeats(&mut pools), &ctx);
+    let Err(StoreError::SeatsExhausted { sku, seats, used }) = decided else {
         panic!("expected a refusal");
     };
     assert_eq!((sku.as_str(), seats, used), ("pro", 2, 2));

@@ -38,22 +38,34 @@
 //! ```
 //! (the example of `docs/licensing.md`).
 //!
-//! Seats are not checked here: whether a pool still has a seat is only known inside the
-//! store's transaction, which applies a plan's assignments with a conditional increment of
-//! the pool's use and fails the whole write when one is missing.
+//! Every decision about seats is made here too, by the [engine](LicensePlan): given the
+//! users a write affects ([`license_scope`]), as the store read them under its locks, and
+//! the seats of their pools through a [`SeatLedger`], it decides under the write's
+//! [`SeatPolicy`] who gets a seat, who waits and who is refused, and returns the rows,
+//! audit entries and events to write ([`LicenseOutcome`]). A store keeps the transaction,
+//! the locks and the counts, and writes the outcome as it stands. [`Licensing`] runs the
+//! engine over a tenant described in a few lines, for tests of license rules.
 
 mod audit;
+mod engine;
 mod mapping;
 mod planner;
 mod pool;
+mod scenario;
+mod scope;
+mod seating;
 
 #[cfg(test)]
 mod tests;
 
 pub use audit::{AuditAction, AuditEntry, AuditQuery};
+pub use engine::{LicenseChange, LicenseOutcome, LicensePlan, LicensedUser, PoolSeats, SeatLedger};
 pub use mapping::{MappingRule, MappingSource};
 pub use planner::{
     Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, Reevaluation, UnmappedTally,
     UnmappedValue, UserFacts, plan_license_changes,
 };
 pub use pool::{Pool, validate_sku};
+pub use scenario::Licensing;
+pub use scope::{LicenseScope, LicensedWrite, license_scope};
+pub use seating::{PoolDemand, SeatPolicy, Seats, Shortage, took_last_seat};

@@ -239,15 +239,15 @@ impl Reevaluation {
 pub struct LicenseChanges {
     /// Skus to assign (each needs a free seat), with their source.
     pub assign: Vec<(String, LicenseSource)>,
-    /// Skus to revoke (each frees a seat).
-    pub revoke: Vec<String>,
-    /// Skus held still, whose source changed (no seat moves).
-    pub resource: Vec<(String, LicenseSource)>,
+    /// Skus to revoke (each frees a seat), with the source they were held from.
+    pub revoke: Vec<(String, LicenseSource)>,
+    /// Skus held still, with their new source (no seat moves).
+    pub source_changed: Vec<(String, LicenseSource)>,
 }
 
 impl LicenseChanges {
     pub fn is_empty(&self) -> bool {
-        self.assign.is_empty() && self.revoke.is_empty() && self.resource.is_empty()
+        self.assign.is_empty() && self.revoke.is_empty() && self.source_changed.is_empty()
     }
 }
 
@@ -263,14 +263,14 @@ pub fn plan_license_changes(held: &[HeldLicense], grants: &Grants) -> LicenseCha
         match held.get(key) {
             None => changes.assign.push((sku.clone(), *source)),
             Some(license) if license.source != *source => {
-                changes.resource.push((license.sku.clone(), *source));
+                changes.source_changed.push((license.sku.clone(), *source));
             }
             Some(_) => {}
         }
     }
     for (key, license) in &held {
         if !grants.skus.contains_key(key) {
-            changes.revoke.push(license.sku.clone());
+            changes.revoke.push((license.sku.clone(), license.source));
         }
     }
     changes

@@ -60,16 +60,16 @@ fn every_lifecycle_path_plans_the_difference() {
         held: Vec<HeldLicense>,
         facts: UserFacts,
         assign: Vec<(&'static str, LicenseSource)>,
-        revoke: Vec<&'static str>,
-        resource: Vec<(&'static str, LicenseSource)>,
+        revoke: Vec<(&'static str, LicenseSource)>,
+        source_changed: Vec<(&'static str, LicenseSource)>,
     }
-    let case = |name, held, facts, assign, revoke, resource| Case {
+    let case = |name, held, facts, assign, revoke, source_changed| Case {
         name,
         held,
         facts,
         assign,
         revoke,
-        resource,
+        source_changed,
     };
     let cases = vec![
         case(
@@ -109,7 +109,7 @@ fn every_lifecycle_path_plans_the_difference() {
             held(&[("pro", Direct), ("Basic", Direct)]),
             facts(true, &["basic"], &[], &[]),
             vec![],
-            vec!["pro"],
+            vec![("pro", Direct)],
             vec![],
         ),
         case(
@@ -125,7 +125,7 @@ fn every_lifecycle_path_plans_the_difference() {
             held(&[("pro", Direct), ("Basic", Group)]),
             facts(false, &["pro"], &[], &["Everyone"]),
             vec![],
-            vec!["Basic", "pro"],
+            vec![("Basic", Group), ("pro", Direct)],
             vec![],
         ),
         case(
@@ -141,7 +141,7 @@ fn every_lifecycle_path_plans_the_difference() {
             held(&[("pro", Direct), ("Basic", Group)]),
             facts(false, &[], &[], &[]),
             vec![],
-            vec!["Basic", "pro"],
+            vec![("Basic", Group), ("pro", Direct)],
             vec![],
         ),
         case(
@@ -157,7 +157,7 @@ fn every_lifecycle_path_plans_the_difference() {
             held(&[("pro", Group)]),
             facts(true, &[], &[], &[]),
             vec![],
-            vec!["pro"],
+            vec![("pro", Group)],
             vec![],
         ),
         case(
@@ -197,7 +197,7 @@ fn every_lifecycle_path_plans_the_difference() {
             held(&[("legacy", Direct)]),
             facts(true, &["legacy"], &[], &[]),
             vec![],
-            vec!["legacy"],
+            vec![("legacy", Direct)],
             vec![],
         ),
     ];
@@ -211,8 +211,8 @@ fn every_lifecycle_path_plans_the_difference() {
         };
         let expected = LicenseChanges {
             assign: own(case.assign),
-            revoke: case.revoke.into_iter().map(str::to_owned).collect(),
-            resource: own(case.resource),
+            revoke: own(case.revoke),
+            source_changed: own(case.source_changed),
         };
         assert_eq!(changes, expected, "{}", case.name);
     }
@@ -237,12 +237,12 @@ fn mapping_changes_change_the_grants() {
     // Removing the rule revokes it again.
     rules.rules.pop();
     let changes = plan_license_changes(&held(&[("Basic", Direct)]), &rules.grants_for(&user));
-    assert_eq!(changes.revoke, ["Basic"]);
+    assert_eq!(changes.revoke, [("Basic".to_owned(), Direct)]);
     // Removing the pool revokes what its rules granted.
     rules.pools.retain(|p| p.sku != "pro");
     let user = facts(true, &["pro"], &["developer"], &["Engineering"]);
     let changes = plan_license_changes(&held(&[("pro", Direct)]), &rules.grants_for(&user));
-    assert_eq!(changes.revoke, ["pro"]);
+    assert_eq!(changes.revoke, [("pro".to_owned(), Direct)]);
 }
 
 #[test]
@@ -317,4 +317,253 @@ fn unmapped_values_are_tallied_once_per_user() {
         tally.finish(),
         [unmapped("Mystery", 2), unmapped("Reader", 2)]
     );
+}
+
+/// The engine as tables: a tenant in a few lines, one write or re-evaluation, and what it
+/// did, in the order of its events, with the pools' `seats/used` after it.
+#[test]
+fn every_seat_policy_and_ordering_rule() {
+    struct Case {
+        name: &'static str,
+        tenant: Licensing,
+        run: fn(&mut Licensing) -> Vec<String>,
+        lines: &'static [&'static str],
+        pools: &'static [&'static str],
+    }
+    let sales = || Licensing::new().pool("pro", 1).rule("group Sales -> pro");
+    let cases = [
+        Case {
+            name: "a full pool hands B's seat to A when both are re-evaluated together",
+            tenant: sales()
+                .user("A", "group:Sales")
+                .user("B", "holds:pro(group)"),
+            run: Licensing::reevaluate,
+            lines: &["B -pro", "A +pro (group)"],
+            pools: &["pro 1/1"],
+        },
+        Case {
+            name: "… and in one SCIM write affecting both (a group's member swap)",
+            tenant: sales()
+                .user("A", "group:Sales")
+                .user("B", "holds:pro(group)"),
+            run: |t| t.write(&["A", "B"]),
+            lines: &["B -pro", "A +pro (group)"],
+            pools: &["pro 1/1"],
+        },
+        Case {
+            name: "a SCIM write that needs a seat of a full pool is refused whole",
+            tenant: sales()
+                .pool("basic", 5)
+                .rule("group Sales -> basic")
+                .user("A", "group:Sales")
+                .user("B", "holds:pro"),
+            run: |t| t.write(&["A"]),
+            lines: &["refused: pro 1/1"],
+            pools: &["pro 1/1", "basic 5/0"],
+        },
+        Case {
+            name: "the write taking a pool's last seat says so",
+            tenant: Licensing::new()
+                .pool("pro", 2)
+                .user("A", "entitlement:pro")
+                .user("B", "holds:pro"),
+            run: |t| t.write(&["A"]),
+            lines: &["A +pro (direct)", "pro exhausted 2/2"],
+            pools: &["pro 2/2"],
+        },
+        Case {
+            name: "while seats last: creation order, the rest wait",
+            tenant: Licensing::new()
+                .pool("pro", 2)
+                .rule("role admin -> pro")
+                .user("A", "role:Admin")
+                .user("B", "role:admin")
+                .user("C", "role:ADMIN"),
+            run: Licensing::reevaluate,
+            lines: &[
+                "A +pro (direct)",
+                "B +pro (direct)",
+                "C waits for pro",
+                "pro exhausted 2/2",
+            ],
+            pools: &["pro 2/2"],
+        },
+        Case {
+            name: "revocations of every user come before any assignment",
+            tenant: Licensing::new()
+                .pool("pro", 1)
+                .pool("basic", 1)
+                .user("A", "entitlement:pro holds:basic")
+                .user("B", "entitlement:basic holds:pro"),
+            run: Licensing::reevaluate,
+            lines: &["A -basic", "B -pro", "A +pro (direct)", "B +basic (direct)"],
+            pools: &["pro 1/1", "basic 1/1"],
+        },
+        Case {
+            name: "a pool lowered below its use grants nobody new, even on a hand-over",
+            tenant: Licensing::new()
+                .pool("pro", 3)
+                .user("A", "holds:pro")
+                .user("B", "entitlement:pro holds:pro")
+                .user("C", "entitlement:pro holds:pro")
+                .user("D", "entitlement:pro"),
+            run: |t| t.seats("pro", 1).reevaluate(),
+            lines: &["A -pro", "D waits for pro"],
+            pools: &["pro 1/2"],
+        },
+        Case {
+            name: "a bulk run seats each new user whole, in order, or refuses it",
+            tenant: Licensing::new()
+                .pool("pro", 1)
+                .pool("basic", 2)
+                .user("A", "entitlement:basic entitlement:pro")
+                .user("B", "entitlement:basic entitlement:pro")
+                .user("C", "entitlement:basic"),
+            run: |t| t.bulk_create(&["A", "B", "C"]),
+            lines: &[
+                "A +basic (direct)",
+                "A +pro (direct)",
+                "C +basic (direct)",
+                "B refused: pro 1/1",
+                "basic exhausted 2/2",
+                "pro exhausted 1/1",
+            ],
+            pools: &["pro 1/1", "basic 2/2"],
+        },
+        Case {
+            name: "deactivation revokes everything, whatever its source",
+            tenant: Licensing::new()
+                .pool("pro", 1)
+                .pool("basic", 1)
+                .rule("group Everyone -> basic")
+                .user(
+                    "A",
+                    "inactive entitlement:pro group:Everyone holds:pro holds:basic(group)",
+                ),
+            run: |t| t.write(&["A"]),
+            lines: &["A -basic", "A -pro"],
+            pools: &["pro 1/0", "basic 1/0"],
+        },
+        Case {
+            name: "a deleted user's seats are freed",
+            tenant: Licensing::new()
+                .pool("pro", 1)
+                .user("A", "entitlement:pro holds:pro"),
+            run: |t| t.delete("A"),
+            lines: &["A -pro"],
+            pools: &["pro 1/0"],
+        },
+        Case {
+            name: "a sku granted another way stays, its source follows, no seat moves",
+            tenant: sales().user("A", "entitlement:pro holds:pro(group)"),
+            run: |t| t.write(&["A"]),
+            lines: &["A pro now direct"],
+            pools: &["pro 1/1"],
+        },
+        Case {
+            name: "nothing to change asks for no seat, even of a pool over its seats",
+            tenant: Licensing::new()
+                .pool("pro", 1)
+                .user("A", "entitlement:pro holds:pro")
+                .user("B", "entitlement:pro holds:pro"),
+            run: Licensing::reevaluate,
+            lines: &[],
+            pools: &["pro 1/2"],
+        },
+    ];
+    for mut case in cases {
+        let lines = (case.run)(&mut case.tenant);
+        assert_eq!(lines, case.lines, "{}", case.name);
+        assert_eq!(case.tenant.pools(), case.pools, "{}", case.name);
+    }
+}
+
+#[test]
+fn a_refused_write_changes_nothing_and_a_freed_seat_serves_the_next() {
+    let mut tenant = Licensing::new()
+        .pool("pro", 1)
+        .rule("group Sales -> pro")
+        .user("A", "holds:pro(group) group:Sales")
+        .user("B", "group:Sales");
+    assert_eq!(tenant.write(&["B"]), ["refused: pro 1/1"]);
+    assert_eq!(tenant.holdings(), ["A: pro (group)", "B: "]);
+    tenant.set("A", "");
+    assert_eq!(tenant.write(&["A"]), ["A -pro"]);
+    assert_eq!(
+        tenant.write(&["B"]),
+        ["B +pro (group)", "pro exhausted 1/1"]
+    );
+    assert_eq!(tenant.holdings(), ["A: ", "B: pro (group)"]);
+}
+
+#[test]
+fn the_engine_records_one_audit_entry_and_one_event_per_change() {
+    let rules = LicenseRules {
+        pools: vec![pool("pro", 1), pool("basic", 1)],
+        rules: vec![],
+    };
+    let user = |key: u8, id: &str, facts: UserFacts, held| LicensedUser {
+        key,
+        id: id.into(),
+        facts: Some(facts),
+        held,
+    };
+    let users = vec![
+        user(
+            1,
+            "a",
+            facts(true, &["pro"], &[], &[]),
+            held(&[("basic", Direct)]),
+        ),
+        user(2, "b", facts(true, &["basic"], &[], &[]), vec![]),
+    ];
+    let plan = LicensePlan::new(&rules, users, SeatPolicy::Strict);
+    let mut pools = rules.pools.clone();
+    pools[1].used = 1;
+    let at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+    let ctx = crate::WriteContext {
+        tenant: crate::tenant::TenantId("t".into()),
+        actor: "okta".into(),
+        cause: "PATCH /Users/a".into(),
+        at,
+        events: vec![],
+    };
+    let outcome = plan.decide(&mut PoolSeats(&mut pools), &ctx).unwrap();
+    let audit: Vec<_> = outcome
+        .audit
+        .iter()
+        .map(|e| (e.user.as_str(), e.sku.as_str(), e.action, e.source, e.at))
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            ("a", "basic", AuditAction::Revoked, None, at),
+            ("a", "pro", AuditAction::Assigned, Some(Direct), at),
+            ("b", "basic", AuditAction::Assigned, Some(Direct), at),
+        ]
+    );
+    assert!(
+        outcome
+            .audit
+            .iter()
+            .all(|e| e.cause == "PATCH /Users/a" && e.actor == "okta")
+    );
+    let uris: Vec<Vec<&String>> = outcome
+        .events
+        .iter()
+        .map(|e| e.events.keys().collect())
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            vec![crate::events::LICENSE_REVOKED],
+            vec![crate::events::LICENSE_ASSIGNED],
+            vec![crate::events::LICENSE_ASSIGNED],
+            // pro's last seat; basic was full already and only changed hands.
+            vec![crate::events::POOL_EXHAUSTED],
+        ]
+    );
+    let keys: Vec<u8> = outcome.assigned.iter().map(|c| c.user).collect();
+    assert_eq!(keys, [1, 2]);
+    assert_eq!((pools[0].used, pools[1].used), (1, 1));
 }

@@ -14,6 +14,28 @@ use crate::tenant::TenantId;
 /// Users re-evaluated per transaction by [`LicenseService::reconcile`].
 pub const RECONCILE_BATCH: usize = 1_000;
 
+/// Brings every user of the tenant in line with its pools and rules, while seats last and
+/// in creation order, [`RECONCILE_BATCH`] users per transaction; `progress` hears the
+/// users done so far after each batch. The one re-evaluation loop: after a change of
+/// seats or rules, for `license reconcile`, and for tests of a store.
+pub async fn reevaluate(
+    ledger: &dyn LicenseLedger,
+    ctx: &WriteContext,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Reevaluation, StoreError> {
+    let mut report = Reevaluation::default();
+    let mut after = 0;
+    loop {
+        let (done, next) = ledger.reconcile_users(ctx, after, RECONCILE_BATCH).await?;
+        report.absorb(done);
+        progress(report.users);
+        match next {
+            Some(position) => after = position,
+            None => return Ok(report),
+        }
+    }
+}
+
 /// Why a license operation failed, for the operator's CLI and the HTTP edge.
 #[derive(Debug, thiserror::Error)]
 pub enum LicenseError {
@@ -79,7 +101,11 @@ impl LicenseService {
             seats,
             used: 0,
         };
-        Ok(self.ledger.set_pool(&self.context(caller), &pool).await?)
+        let ctx = self.context(caller);
+        self.ledger.set_pool(&ctx, &pool).await?;
+        let report = reevaluate(self.ledger.as_ref(), &ctx, &|_| {}).await?;
+        let stored = self.pool(tenant, &pool.sku).await?;
+        Ok((stored.ok_or(StoreError::NotFound)?, report))
     }
 
     /// Maps `value` of `source` to the pool `sku`.
@@ -105,9 +131,12 @@ impl LicenseService {
             value: value.to_owned(),
             sku: pool.sku,
         };
-        match self.ledger.add_rule(&self.context(caller), &rule).await {
+        let ctx = self.context(caller);
+        match self.ledger.add_rule(&ctx, &rule).await {
             Err(StoreError::NotFound) => Err(LicenseError::UnknownPool(sku.to_owned())),
-            other => Ok((rule, other?)),
+            Ok(false) => Ok((rule, Reevaluation::default())),
+            Ok(true) => Ok((rule, reevaluate(self.ledger.as_ref(), &ctx, &|_| {}).await?)),
+            Err(other) => Err(other.into()),
         }
     }
 
@@ -125,12 +154,14 @@ impl LicenseService {
             value: value.trim().to_owned(),
             sku: sku.to_owned(),
         };
-        match self.ledger.remove_rule(&self.context(caller), &rule).await {
+        let ctx = self.context(caller);
+        match self.ledger.remove_rule(&ctx, &rule).await {
             Err(StoreError::NotFound) => Err(LicenseError::UnknownRule(format!(
                 "{source} '{}' → '{sku}'",
                 rule.value
             ))),
-            other => Ok(other?),
+            Err(other) => Err(other.into()),
+            Ok(()) => Ok(reevaluate(self.ledger.as_ref(), &ctx, &|_| {}).await?),
         }
     }
 
@@ -144,20 +175,7 @@ impl LicenseService {
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<Reevaluation, LicenseError> {
         let ctx = self.context(caller);
-        let mut report = Reevaluation::default();
-        let mut after = 0;
-        loop {
-            let (done, next) = self
-                .ledger
-                .reconcile_users(&ctx, after, RECONCILE_BATCH)
-                .await?;
-            report.absorb(done);
-            progress(report.users);
-            match next {
-                Some(position) => after = position,
-                None => return Ok(report),
-            }
-        }
+        Ok(reevaluate(self.ledger.as_ref(), &ctx, progress).await?)
     }
 
     /// The audit log of the tenant, oldest first.
@@ -236,39 +254,75 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_new_pool_is_named_by_its_sku() {
-        let mut ledger = MockLicenseLedger::new();
-        ledger.expect_pools().returning(|_| Ok(vec![]));
+    /// `pools` answers `before` until `set_pool` ran (once, with a pool `sent` accepts),
+    /// then `after`.
+    fn pools_around_set(
+        ledger: &mut MockLicenseLedger,
+        (before, after): (Vec<Pool>, Pool),
+        sent: fn(&Pool) -> bool,
+    ) {
+        let set = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = Arc::clone(&set);
+        ledger.expect_pools().returning(move |_| {
+            Ok(if seen.load(std::sync::atomic::Ordering::SeqCst) {
+                vec![after.clone()]
+            } else {
+                before.clone()
+            })
+        });
         ledger
             .expect_set_pool()
-            .withf(|_, p| *p == pool("pro", "pro", 5, 0))
+            .withf(move |_, pool| sent(pool))
             .times(1)
-            .returning(|_, p| Ok((p.clone(), Reevaluation::default())));
+            .returning(move |_, _| {
+                set.store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            });
+    }
+
+    /// `reconcile_users` reports one page of `users` users per call for `pages` calls.
+    fn pages(ledger: &mut MockLicenseLedger, pages: i64, users: u64) {
+        ledger
+            .expect_reconcile_users()
+            .withf(|_, _, limit| *limit == RECONCILE_BATCH)
+            .times(pages as usize + 1)
+            .returning(move |_, after, _| {
+                let done = Reevaluation {
+                    users,
+                    assigned: 1,
+                    ..Reevaluation::default()
+                };
+                Ok(if after < pages {
+                    (done, Some(after + 1))
+                } else {
+                    (Reevaluation::default(), None)
+                })
+            });
+    }
+
+    #[tokio::test]
+    async fn a_new_pool_is_named_by_its_sku_and_every_user_is_re_evaluated() {
+        let mut ledger = MockLicenseLedger::new();
+        let after = pool("pro", "pro", 5, 2);
+        pools_around_set(&mut ledger, (vec![], after), |p| {
+            *p == pool("pro", "pro", 5, 0)
+        });
+        pages(&mut ledger, 2, 1_000);
         let service = service(ledger);
-        let (set, _) = service.set_pool(&caller(), "pro", 5, None).await.unwrap();
-        assert_eq!(set.display_name, "pro");
+        let (set, report) = service.set_pool(&caller(), "pro", 5, None).await.unwrap();
+        assert_eq!(set, pool("pro", "pro", 5, 2), "the pool as stored after");
+        assert_eq!((report.users, report.assigned), (2_000, 2), "two pages");
     }
 
     #[tokio::test]
     async fn changing_seats_keeps_the_pools_spelling_and_name() {
         let mut ledger = MockLicenseLedger::new();
-        ledger
-            .expect_pools()
-            .returning(|_| Ok(vec![pool("Pro", "Pro plan", 5, 4)]));
-        ledger
-            .expect_set_pool()
-            .withf(|_, p| p.sku == "Pro" && p.display_name == "Pro plan" && p.seats == 2)
-            .times(1)
-            .returning(|_, p| {
-                Ok((
-                    Pool {
-                        used: 4,
-                        ..p.clone()
-                    },
-                    Reevaluation::default(),
-                ))
-            });
+        let stored = pool("Pro", "Pro plan", 5, 4);
+        let after = pool("Pro", "Pro plan", 2, 4);
+        pools_around_set(&mut ledger, (vec![stored], after), |p| {
+            p.sku == "Pro" && p.display_name == "Pro plan" && p.seats == 2
+        });
+        pages(&mut ledger, 0, 0);
         let service = service(ledger);
         let (set, _) = service.set_pool(&caller(), "PRO", 2, None).await.unwrap();
         assert!(set.is_over_assigned());
@@ -334,14 +388,30 @@ mod tests {
             .returning(|_| Ok(vec![pool("Pro", "Pro", 5, 0)]));
         ledger
             .expect_add_rule()
-            .withf(|ctx, r| ctx.actor == "cli" && r.sku == "Pro" && r.value == "Engineering")
-            .times(1)
-            .returning(|_, _| Ok(Reevaluation::default()));
+            .withf(|ctx, r| {
+                ctx.actor == "cli" && r.sku == "Pro" && r.value.eq_ignore_ascii_case("Engineering")
+            })
+            .times(2)
+            .returning({
+                let added = std::sync::atomic::AtomicBool::new(false);
+                move |_, _| Ok(!added.swap(true, std::sync::atomic::Ordering::SeqCst))
+            });
+        pages(&mut ledger, 1, 7);
         let service = service(ledger);
-        let (rule, _) = service
+        let (rule, report) = service
             .map(&caller(), MappingSource::Group, " Engineering ", "pro")
             .await
             .unwrap();
         assert_eq!(rule.source, MappingSource::Group);
+        assert_eq!(report.users, 7, "a new rule re-evaluates");
+        let (_, again) = service
+            .map(&caller(), MappingSource::Group, "engineering", "pro")
+            .await
+            .unwrap();
+        assert_eq!(
+            again,
+            Reevaluation::default(),
+            "an existing rule changes nothing"
+        );
     }
 }

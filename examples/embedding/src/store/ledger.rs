@@ -1,27 +1,22 @@
-//! `LicenseLedger`: a tenant's pools, mapping rules and audit log. Changing seats or rules
-//! re-evaluates every user of the tenant while seats last, in creation order.
+//! `LicenseLedger`: a tenant's pools, mapping rules and audit log. After a change of seats
+//! or rules the core's license service re-evaluates every user, page by page
+//! (`reconcile_users`), while seats last, in creation order.
 
 use async_trait::async_trait;
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    AuditEntry, AuditQuery, LicenseRules, MappingRule, Pool, Reevaluation, UnmappedTally,
-    UnmappedValue,
+    AuditEntry, AuditQuery, LicenseRules, MappingRule, Pool, Reevaluation, SeatPolicy,
+    UnmappedTally, UnmappedValue,
 };
 use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
 use scim_core::{ResourceKind, StoreError, WriteContext};
 
-use super::licenses::Seating;
 use super::{MemoryStore, TenantData};
-use crate::seats::pool_mut;
 
 #[async_trait]
 impl LicenseLedger for MemoryStore {
-    async fn set_pool(
-        &self,
-        ctx: &WriteContext,
-        pool: &Pool,
-    ) -> Result<(Pool, Reevaluation), StoreError> {
+    async fn set_pool(&self, ctx: &WriteContext, pool: &Pool) -> Result<(), StoreError> {
         self.write(&ctx.tenant, |data| {
             match pool_mut(&mut data.pools, &pool.sku) {
                 // Keeps the first spelling of the sku, and its use.
@@ -37,9 +32,7 @@ impl LicenseLedger for MemoryStore {
                     data.pools.sort_by_key(|pool| fold_key(&pool.sku));
                 }
             }
-            let report = data.reevaluate(ctx)?;
-            let stored = pool_mut(&mut data.pools, &pool.sku).ok_or(StoreError::NotFound)?;
-            Ok((stored.clone(), report))
+            Ok(())
         })
     }
 
@@ -49,35 +42,27 @@ impl LicenseLedger for MemoryStore {
             .unwrap_or_default())
     }
 
-    async fn add_rule(
-        &self,
-        ctx: &WriteContext,
-        rule: &MappingRule,
-    ) -> Result<Reevaluation, StoreError> {
+    async fn add_rule(&self, ctx: &WriteContext, rule: &MappingRule) -> Result<bool, StoreError> {
         self.write(&ctx.tenant, |data| {
             if pool_mut(&mut data.pools, &rule.sku).is_none() {
                 return Err(StoreError::NotFound);
             }
             if data.rules.iter().any(|known| known.key() == rule.key()) {
-                return Ok(Reevaluation::default());
+                return Ok(false);
             }
             data.rules.push(rule.clone());
-            data.reevaluate(ctx)
+            Ok(true)
         })
     }
 
-    async fn remove_rule(
-        &self,
-        ctx: &WriteContext,
-        rule: &MappingRule,
-    ) -> Result<Reevaluation, StoreError> {
+    async fn remove_rule(&self, ctx: &WriteContext, rule: &MappingRule) -> Result<(), StoreError> {
         self.write(&ctx.tenant, |data| {
             let before = data.rules.len();
             data.rules.retain(|known| known.key() != rule.key());
             if data.rules.len() == before {
                 return Err(StoreError::NotFound);
             }
-            data.reevaluate(ctx)
+            Ok(())
         })
     }
 
@@ -106,7 +91,7 @@ impl LicenseLedger for MemoryStore {
             if page.is_empty() {
                 return Ok((Reevaluation::default(), None));
             }
-            let report = data.reconcile(ctx, &page, Seating::WhileSeatsLast)?;
+            let report = data.reconcile(ctx, &page, SeatPolicy::WhileSeatsLast)?;
             Ok((report, Some((start + page.len()) as i64)))
         })
     }
@@ -154,6 +139,12 @@ impl LicenseLedger for MemoryStore {
     }
 }
 
+/// The pool for `sku`, compared case-insensitively.
+fn pool_mut<'p>(pools: &'p mut [Pool], sku: &str) -> Option<&'p mut Pool> {
+    let key = fold_key(sku);
+    pools.iter_mut().find(|pool| fold_key(&pool.sku) == key)
+}
+
 impl TenantData {
     /// The ids of the tenant's users, in creation order.
     fn users(&self) -> Vec<String> {
@@ -162,11 +153,5 @@ impl TenantData {
             .filter(|resource| resource.kind == ResourceKind::User)
             .map(|resource| resource.id.clone())
             .collect()
-    }
-
-    /// Every user re-evaluated after an admin's change, while seats last.
-    fn reevaluate(&mut self, ctx: &WriteContext) -> Result<Reevaluation, StoreError> {
-        let users = self.users();
-        self.reconcile(ctx, &users, Seating::WhileSeatsLast)
     }
 }

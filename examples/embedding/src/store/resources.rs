@@ -5,7 +5,7 @@ use std::collections::{HashSet, VecDeque};
 
 use async_trait::async_trait;
 use scim_core::fold::fold_key;
-use scim_core::license::HeldLicense;
+use scim_core::license::{HeldLicense, SeatPolicy};
 use scim_core::ports::{BatchWrite, ResourceRepository};
 use scim_core::query::{self, ListPage, ListQuery};
 use scim_core::resource::{LICENSES, member_reference, membership_attribute};
@@ -16,7 +16,6 @@ use scim_core::{
 };
 use serde_json::{Map, Value, json};
 
-use super::licenses::Seating;
 use super::{Membership, MemoryStore, TenantData};
 
 #[async_trait]
@@ -187,7 +186,7 @@ impl TenantData {
         }
         affected.extend(self.users_decided_by(kind, id));
         self.record(ctx.at, events.iter().cloned());
-        self.reconcile(ctx, &affected, Seating::Strict)?;
+        self.reconcile(ctx, &affected, SeatPolicy::Strict)?;
         Ok(())
     }
 

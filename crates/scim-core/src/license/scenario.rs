@@ -1,0 +1,327 @@
+//! License rules as tables: a tenant's pools, rules and users in a few lines, run through
+//! the [engine](super::LicensePlan) synchronously, with the outcome in words.
+//!
+//! For unit-testing license rules, here and in services that embed the core:
+//!
+//! ```
+//! use scim_core::license::Licensing;
+//!
+//! // One seat of `pro`, held by B through Sales; B leaves Sales as A joins it.
+//! let mut tenant = Licensing::new()
+//!     .pool("pro", 1)
+//!     .rule("group Sales -> pro")
+//!     .user("A", "group:Sales")
+//!     .user("B", "holds:pro(group)");
+//! // Re-evaluated together, B's seat goes to A: revocations serve assignments first.
+//! assert_eq!(tenant.reevaluate(), ["B -pro", "A +pro (group)"]);
+//! assert_eq!(tenant.pools(), ["pro 1/1"]);
+//! ```
+//!
+//! A user is described by tokens: `entitlement:V`, `role:V`, `group:V` (a group it is in,
+//! by displayName), `inactive`, and `holds:SKU` or `holds:SKU(group)` for what it holds
+//! already. A rule reads `entitlement|role|group VALUE -> SKU`. Outcome lines are, in the
+//! order of the events: `U -SKU` (revoked), `U SKU now SOURCE`, `U +SKU (SOURCE)`
+//! (assigned), `U waits for SKU`, `U refused: SKU S/U` (seats/used), `SKU exhausted S/U`,
+//! and for a write refused as a whole `refused: SKU S/U`. Every method panics on a
+//! description it cannot read: it is for tests.
+
+use chrono::{DateTime, Utc};
+
+use super::engine::{LicenseOutcome, LicensePlan, LicensedUser, PoolSeats};
+use super::mapping::{MappingRule, MappingSource};
+use super::planner::{HeldLicense, LicenseRules, LicenseSource, UserFacts};
+use super::pool::Pool;
+use super::seating::{SeatPolicy, Shortage};
+use crate::context::WriteContext;
+use crate::error::StoreError;
+use crate::events::POOL_EXHAUSTED;
+use crate::fold::fold_key;
+use crate::tenant::TenantId;
+
+/// A tenant's licenses in memory, changed by the engine as a store would.
+#[derive(Debug, Clone, Default)]
+pub struct Licensing {
+    rules: LicenseRules,
+    /// In creation order.
+    users: Vec<User>,
+}
+
+#[derive(Debug, Clone)]
+struct User {
+    id: String,
+    facts: UserFacts,
+    held: Vec<HeldLicense>,
+}
+
+impl Licensing {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a pool of `seats` (none used).
+    pub fn pool(mut self, sku: &str, seats: i64) -> Self {
+        self.rules.pools.push(Pool::new(sku, seats));
+        self
+    }
+
+    /// Adds a rule, `"group Sales -> pro"`.
+    pub fn rule(mut self, rule: &str) -> Self {
+        let read = || {
+            let (source_value, sku) = rule.split_once("->")?;
+            let (source, value) = source_value.trim().split_once(' ')?;
+            let source = MappingSource::parse(source)?;
+            Some(MappingRule::new(source, value.trim(), sku.trim()))
+        };
+        let rule = read()
+            .unwrap_or_else(|| panic!("'{rule}' is not 'entitlement|role|group VALUE -> SKU'"));
+        self.rules.rules.push(rule);
+        self
+    }
+
+    /// Adds a user (after the others) described by tokens; what it holds takes its seats.
+    pub fn user(mut self, id: &str, description: &str) -> Self {
+        let mut user = User {
+            id: id.to_owned(),
+            facts: UserFacts {
+                active: true,
+                ..UserFacts::default()
+            },
+            held: Vec::new(),
+        };
+        user.describe(description);
+        for license in &user.held {
+            self.pool_of(&license.sku).used += 1;
+        }
+        self.users.push(user);
+        self
+    }
+
+    /// Changes a user's facts (what it holds stays): the tokens replace its entitlements,
+    /// roles, groups and `active`.
+    pub fn set(&mut self, id: &str, description: &str) -> &mut Self {
+        let user = self.user_mut(id);
+        let held = std::mem::take(&mut user.held);
+        user.facts = UserFacts {
+            active: true,
+            ..UserFacts::default()
+        };
+        user.describe(description);
+        assert!(user.held.is_empty(), "`set` changes facts, not holdings");
+        user.held = held;
+        self
+    }
+
+    /// Sets a pool's seats, as an admin does before re-evaluating.
+    pub fn seats(&mut self, sku: &str, seats: i64) -> &mut Self {
+        self.pool_of(sku).seats = seats;
+        self
+    }
+
+    /// An admin's change: every user re-evaluated, in creation order, while seats last.
+    pub fn reevaluate(&mut self) -> Vec<String> {
+        let ids: Vec<String> = self.users.iter().map(|user| user.id.clone()).collect();
+        self.run(&ids, &[], SeatPolicy::WhileSeatsLast)
+    }
+
+    /// A SCIM write affecting `ids` (a user's PATCH, a group's member change): all or
+    /// nothing.
+    pub fn write(&mut self, ids: &[&str]) -> Vec<String> {
+        let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+        self.run(&ids, &[], SeatPolicy::Strict)
+    }
+
+    /// A SCIM DELETE of a user: what it holds is revoked and it is gone.
+    pub fn delete(&mut self, id: &str) -> Vec<String> {
+        let lines = self.run(&[], &[id.to_owned()], SeatPolicy::Strict);
+        self.users.retain(|user| user.id != id);
+        lines
+    }
+
+    /// A `/Bulk` run creating these users together (added with [`Self::user`], holding
+    /// nothing): each is seated whole or refused, in order; the refused are not created.
+    pub fn bulk_create(&mut self, ids: &[&str]) -> Vec<String> {
+        let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+        let lines = self.run(&ids, &[], SeatPolicy::EachUserWhole);
+        let refused: Vec<&str> = lines
+            .iter()
+            .filter_map(|line| line.split_once(" refused: ").map(|(id, _)| id))
+            .collect();
+        self.users
+            .retain(|user| !refused.contains(&user.id.as_str()));
+        lines
+    }
+
+    /// Each pool as `SKU SEATS/USED`, in the order added.
+    pub fn pools(&self) -> Vec<String> {
+        self.rules
+            .pools
+            .iter()
+            .map(|pool| format!("{} {}/{}", pool.sku, pool.seats, pool.used))
+            .collect()
+    }
+
+    /// What each user holds, as `U: SKU (SOURCE), …`, users in creation order.
+    pub fn holdings(&self) -> Vec<String> {
+        self.users
+            .iter()
+            .map(|user| {
+                let held: Vec<String> = user
+                    .held
+                    .iter()
+                    .map(|license| format!("{} ({})", license.sku, license.source))
+                    .collect();
+                format!("{}: {}", user.id, held.join(", "))
+            })
+            .collect()
+    }
+
+    fn run(&mut self, ids: &[String], leaving: &[String], policy: SeatPolicy) -> Vec<String> {
+        let mut users: Vec<LicensedUser<usize>> = Vec::new();
+        for (at, user) in self.users.iter().enumerate() {
+            if leaving.contains(&user.id) {
+                users.push(LicensedUser::leaving(at, &user.id, user.held.clone()));
+            } else if ids.contains(&user.id) {
+                users.push(LicensedUser {
+                    key: at,
+                    id: user.id.clone(),
+                    facts: Some(user.facts.clone()),
+                    held: user.held.clone(),
+                });
+            }
+        }
+        let plan = LicensePlan::new(&self.rules, users, policy);
+        // On the pools themselves: a refused write must leave their use as it was.
+        match plan.decide(&mut PoolSeats(&mut self.rules.pools), &context()) {
+            Ok(outcome) => {
+                let lines = self.lines(&outcome);
+                self.apply(outcome);
+                lines
+            }
+            Err(StoreError::SeatsExhausted { sku, seats, used }) => {
+                vec![format!("refused: {sku} {seats}/{used}")]
+            }
+            Err(other) => panic!("the engine failed: {other}"),
+        }
+    }
+
+    fn lines(&self, outcome: &LicenseOutcome<usize>) -> Vec<String> {
+        let revoked = outcome
+            .revoked
+            .iter()
+            .map(|change| format!("{} -{}", change.id, change.sku));
+        let moved = outcome
+            .source_changed
+            .iter()
+            .map(|change| format!("{} {} now {}", change.id, change.sku, change.source));
+        let assigned = outcome
+            .assigned
+            .iter()
+            .map(|change| format!("{} +{} ({})", change.id, change.sku, change.source));
+        let waiting = outcome
+            .waiting
+            .iter()
+            .map(|(id, sku)| format!("{id} waits for {sku}"));
+        let refused = outcome.refused.iter().map(|(at, shortage)| {
+            let Shortage { sku, seats, used } = shortage;
+            format!("{} refused: {sku} {seats}/{used}", self.users[*at].id)
+        });
+        let exhausted = outcome.events.iter().filter_map(|event| {
+            let body = event.events.get(POOL_EXHAUSTED)?;
+            let sku = body["sku"].as_str().unwrap_or_default();
+            Some(format!(
+                "{sku} exhausted {}/{}",
+                body["seats"], body["used"]
+            ))
+        });
+        revoked
+            .chain(moved)
+            .chain(assigned)
+            .chain(waiting)
+            .chain(refused)
+            .chain(exhausted)
+            .collect()
+    }
+
+    fn apply(&mut self, outcome: LicenseOutcome<usize>) {
+        for change in outcome.revoked {
+            let key = fold_key(&change.sku);
+            self.users[change.user]
+                .held
+                .retain(|license| fold_key(&license.sku) != key);
+        }
+        for change in outcome.source_changed {
+            let key = fold_key(&change.sku);
+            for license in &mut self.users[change.user].held {
+                if fold_key(&license.sku) == key {
+                    license.source = change.source;
+                }
+            }
+        }
+        for change in outcome.assigned {
+            let held = &mut self.users[change.user].held;
+            held.push(HeldLicense {
+                sku: change.sku,
+                source: change.source,
+                assigned: epoch(),
+            });
+            held.sort_by_key(|license| fold_key(&license.sku));
+        }
+    }
+
+    fn pool_of(&mut self, sku: &str) -> &mut Pool {
+        let key = fold_key(sku);
+        self.rules
+            .pools
+            .iter_mut()
+            .find(|pool| fold_key(&pool.sku) == key)
+            .unwrap_or_else(|| panic!("no pool '{sku}': add it first"))
+    }
+
+    fn user_mut(&mut self, id: &str) -> &mut User {
+        self.users
+            .iter_mut()
+            .find(|user| user.id == id)
+            .unwrap_or_else(|| panic!("no user '{id}'"))
+    }
+}
+
+impl User {
+    fn describe(&mut self, description: &str) {
+        for token in description.split_whitespace() {
+            let (kind, value) = token.split_once(':').unwrap_or((token, ""));
+            match kind {
+                "entitlement" => self.facts.entitlements.push(value.to_owned()),
+                "role" => self.facts.roles.push(value.to_owned()),
+                "group" => self.facts.groups.push(value.to_owned()),
+                "inactive" => self.facts.active = false,
+                "holds" => {
+                    let (sku, source) = match value.strip_suffix("(group)") {
+                        Some(sku) => (sku, LicenseSource::Group),
+                        None => (value, LicenseSource::Direct),
+                    };
+                    self.held.push(HeldLicense {
+                        sku: sku.to_owned(),
+                        source,
+                        assigned: epoch(),
+                    });
+                    self.held.sort_by_key(|license| fold_key(&license.sku));
+                }
+                _ => panic!("unknown token '{token}' in '{description}'"),
+            }
+        }
+    }
+}
+
+fn epoch() -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH
+}
+
+fn context() -> WriteContext {
+    WriteContext {
+        tenant: TenantId("tenant".into()),
+        actor: "test".into(),
+        cause: "test".into(),
+        at: epoch(),
+        events: Vec::new(),
+    }
+}
