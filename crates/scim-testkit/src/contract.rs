@@ -20,6 +20,7 @@ pub use crate::admin::*;
 pub use crate::events::*;
 pub use crate::invariants::*;
 pub use crate::jobs::*;
+pub use crate::license_tables::*;
 pub use crate::licensing::*;
 pub use crate::membership::*;
 pub use crate::patching::*;

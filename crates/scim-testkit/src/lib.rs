@@ -25,6 +25,7 @@ pub mod events;
 pub mod fixtures;
 pub mod invariants;
 pub mod jobs;
+pub mod license_tables;
 pub mod licensing;
 pub mod membership;
 pub mod oracle;
@@ -224,6 +225,7 @@ macro_rules! contract_tests {
             seats_are_never_over_assigned_under_concurrency,
             striped_seats_add_up_under_concurrent_takes_and_releases,
             batched_new_users_take_seats_in_order,
+            the_engine_tables_hold_in_the_store,
             bulk_jobs_are_leased_checkpointed_and_resumed,
             concurrent_claims_take_each_job_once,
             job_claims_take_turns_between_tenants,
@@ -264,6 +266,7 @@ mod tests {
             include_str!("contract.rs"),
             include_str!("membership.rs"),
             include_str!("licensing.rs"),
+            include_str!("license_tables.rs"),
             include_str!("jobs.rs"),
             include_str!("events.rs"),
             include_str!("push.rs"),

@@ -64,6 +64,18 @@ fn scim() -> Scim {
     scim
 }
 
+/// The core engine's license tables, played through this store as the contract suite
+/// plays them through the server's: both hand the same engine their users.
+#[tokio::test]
+async fn the_engine_tables_hold_in_this_store() {
+    use scim_testkit::license_tables::{TABLE_TENANTS, play_engine_tables};
+    let scim = scim();
+    for slug in TABLE_TENANTS {
+        scim.store.add_tenant(&TenantId(slug.into()));
+    }
+    play_engine_tables(&*scim.store, &|slug| TenantId(slug.into())).await;
+}
+
 /// `pro` with `seats`, granted by the app role "Developer".
 async fn sell_pro(scim: &Scim, seats: i64) {
     scim.licenses

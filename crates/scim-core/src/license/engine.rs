@@ -194,26 +194,26 @@ impl<K: Clone> LicensePlan<K> {
         ctx: &WriteContext,
     ) -> Result<LicenseOutcome<K>, StoreError> {
         let mut outcome = LicenseOutcome::default();
-        let (users, seats, exhausted) = match self.policy {
-            SeatPolicy::EachUserWhole => self.seat_whole_users(ledger, &mut outcome)?,
+        match self.policy {
+            SeatPolicy::EachUserWhole => self.seat_whole_users(ledger, ctx, &mut outcome)?,
             policy => {
                 let (seats, exhausted) = seat_pools(ledger, &self.demands(), policy)?;
-                (self.users, seats, exhausted)
+                record(&self.users, seats, ctx, &mut outcome);
+                outcome.events.extend(exhausted);
             }
-        };
-        record(&users, seats, ctx, &mut outcome);
-        outcome.events.extend(exhausted);
+        }
         Ok(outcome)
     }
 
-    /// [`SeatPolicy::EachUserWhole`]: each user in turn, against the pools' running use,
-    /// as if each were written on its own; the users kept, the seats granted per pool, and
-    /// the `poolExhausted` events.
+    /// [`SeatPolicy::EachUserWhole`]: each user in turn against the pools' running use,
+    /// with the outcome (refusals, rows, audit, events and `poolExhausted`) of writing the
+    /// users one after the other.
     fn seat_whole_users(
         self,
         ledger: &mut dyn SeatLedger,
+        ctx: &WriteContext,
         outcome: &mut LicenseOutcome<K>,
-    ) -> Result<Granted<K>, StoreError> {
+    ) -> Result<(), StoreError> {
         let mut pools = BTreeMap::new();
         for demand in self.demands() {
             match ledger.seats(&demand, self.policy)? {
@@ -223,7 +223,6 @@ impl<K: Clone> LicensePlan<K> {
                 Seats::TakenFromOnePart => return Err(StoreError::unavailable(OnePartMisused)),
             }
         }
-        let mut kept = Vec::with_capacity(self.users.len());
         for user in self.users {
             let own = demands(std::iter::once(&user));
             let short = own.iter().find_map(|(key, demand)| {
@@ -234,35 +233,30 @@ impl<K: Clone> LicensePlan<K> {
                     used: *running,
                 })
             });
-            match short {
-                Some(shortage) => outcome.refused.push((user.key, shortage)),
-                None => {
-                    for (key, demand) in own {
-                        if let Some((_, _, _, running)) = pools.get_mut(&key) {
-                            *running += demand.change();
-                        }
-                    }
-                    kept.push(user);
+            if let Some(shortage) = short {
+                outcome.refused.push((user.key, shortage));
+                continue;
+            }
+            let granted = own.iter().map(|(key, demand)| (key.clone(), demand.assign));
+            record(std::slice::from_ref(&user), granted.collect(), ctx, outcome);
+            for (key, demand) in own {
+                let Some((_, seats, _, running)) = pools.get_mut(&key) else {
+                    continue;
+                };
+                let before = *running;
+                *running += demand.change();
+                if took_last_seat(*seats, before, *running, demand.assign) {
+                    let event = ResourceEvent::pool_exhausted(&demand.sku, *seats, *running);
+                    outcome.events.push(event);
                 }
             }
         }
-        let kept_demands = demands(kept.iter());
-        let mut granted = BTreeMap::new();
-        let mut exhausted = Vec::new();
-        for (key, (demand, seats, used, after)) in pools {
+        for (demand, _, used, after) in pools.into_values() {
             ledger.change_use(&demand, after - used)?;
-            let assign = kept_demands.get(&key).map_or(0, |kept| kept.assign);
-            if took_last_seat(seats, used, after, assign) {
-                exhausted.push(ResourceEvent::pool_exhausted(&demand.sku, seats, after));
-            }
-            granted.insert(key, assign);
         }
-        Ok((kept, granted, exhausted))
+        Ok(())
     }
 }
-
-/// The users kept, the seats granted per folded sku, and the `poolExhausted` events.
-type Granted<K> = (Vec<Planned<K>>, BTreeMap<String, i64>, Vec<ResourceEvent>);
 
 /// Under `Strict` or `WhileSeatsLast`, the seats each pool grants the whole plan. Every
 /// pool is decided before any use changes, so a refusal leaves the counts as they were.

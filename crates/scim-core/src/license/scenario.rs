@@ -19,10 +19,11 @@
 //!
 //! A user is described by tokens: `entitlement:V`, `role:V`, `group:V` (a group it is in,
 //! by displayName), `inactive`, and `holds:SKU` or `holds:SKU(group)` for what it holds
-//! already. A rule reads `entitlement|role|group VALUE -> SKU`. Outcome lines are, in the
-//! order of the events: `U -SKU` (revoked), `U SKU now SOURCE`, `U +SKU (SOURCE)`
-//! (assigned), `U waits for SKU`, `U refused: SKU S/U` (seats/used), `SKU exhausted S/U`,
-//! and for a write refused as a whole `refused: SKU S/U`. Every method panics on a
+//! already. A rule reads `entitlement|role|group VALUE -> SKU`. Outcome lines are the
+//! write's license events in the order it records them, `U -SKU` (revoked),
+//! `U +SKU (SOURCE)` (assigned), `SKU exhausted SEATS/USED`, then what records no event:
+//! `U SKU now SOURCE` (held from a new source), `U waits for SKU`, `U refused: SKU S/U`;
+//! a write refused as a whole is the one line `refused: SKU S/U`. Every method panics on a
 //! description it cannot read: it is for tests.
 
 use chrono::{DateTime, Utc};
@@ -34,7 +35,7 @@ use super::pool::Pool;
 use super::seating::{SeatPolicy, Shortage};
 use crate::context::WriteContext;
 use crate::error::StoreError;
-use crate::events::POOL_EXHAUSTED;
+use crate::events::{LICENSE_ASSIGNED, LICENSE_REVOKED};
 use crate::fold::fold_key;
 use crate::tenant::TenantId;
 
@@ -205,18 +206,26 @@ impl Licensing {
     }
 
     fn lines(&self, outcome: &LicenseOutcome<usize>) -> Vec<String> {
-        let revoked = outcome
-            .revoked
-            .iter()
-            .map(|change| format!("{} -{}", change.id, change.sku));
+        let events = outcome.events.iter().flat_map(|event| {
+            let user = event.subject.trim_start_matches("/Users/");
+            event.events.iter().map(move |(uri, body)| {
+                let text = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
+                match uri.as_str() {
+                    LICENSE_REVOKED => format!("{user} -{}", text("sku")),
+                    LICENSE_ASSIGNED => format!("{user} +{} ({})", text("sku"), text("source")),
+                    _ => format!(
+                        "{} exhausted {}/{}",
+                        text("sku"),
+                        body["seats"],
+                        body["used"]
+                    ),
+                }
+            })
+        });
         let moved = outcome
             .source_changed
             .iter()
             .map(|change| format!("{} {} now {}", change.id, change.sku, change.source));
-        let assigned = outcome
-            .assigned
-            .iter()
-            .map(|change| format!("{} +{} ({})", change.id, change.sku, change.source));
         let waiting = outcome
             .waiting
             .iter()
@@ -225,21 +234,7 @@ impl Licensing {
             let Shortage { sku, seats, used } = shortage;
             format!("{} refused: {sku} {seats}/{used}", self.users[*at].id)
         });
-        let exhausted = outcome.events.iter().filter_map(|event| {
-            let body = event.events.get(POOL_EXHAUSTED)?;
-            let sku = body["sku"].as_str().unwrap_or_default();
-            Some(format!(
-                "{sku} exhausted {}/{}",
-                body["seats"], body["used"]
-            ))
-        });
-        revoked
-            .chain(moved)
-            .chain(assigned)
-            .chain(waiting)
-            .chain(refused)
-            .chain(exhausted)
-            .collect()
+        events.chain(moved).chain(waiting).chain(refused).collect()
     }
 
     fn apply(&mut self, outcome: LicenseOutcome<usize>) {

@@ -383,8 +383,8 @@ fn every_seat_policy_and_ordering_rule() {
             lines: &[
                 "A +pro (direct)",
                 "B +pro (direct)",
-                "C waits for pro",
                 "pro exhausted 2/2",
+                "C waits for pro",
             ],
             pools: &["pro 2/2"],
         },
@@ -420,13 +420,14 @@ fn every_seat_policy_and_ordering_rule() {
                 .user("B", "entitlement:basic entitlement:pro")
                 .user("C", "entitlement:basic"),
             run: |t| t.bulk_create(&["A", "B", "C"]),
+            // As written one after the other: A takes pro's last seat, C basic's.
             lines: &[
                 "A +basic (direct)",
                 "A +pro (direct)",
-                "C +basic (direct)",
-                "B refused: pro 1/1",
-                "basic exhausted 2/2",
                 "pro exhausted 1/1",
+                "C +basic (direct)",
+                "basic exhausted 2/2",
+                "B refused: pro 1/1",
             ],
             pools: &["pro 1/1", "basic 2/2"],
         },
