@@ -74,7 +74,10 @@ pub(crate) fn cli_output(store: &Store, args: &[&str]) -> Output {
 /// tests of the refusal turn it off again).
 fn with_test_environment(command: &mut Command, database_url: &str) {
     command.env("SCIM_ALLOW_PRIVATE_WEBHOOKS", "true");
-    if database_url.starts_with("postgres") {
+    if matches!(
+        scim_store::Database::from_url(database_url),
+        Ok(scim_store::Database::Postgres { .. })
+    ) {
         command.env("SCIM_SECRET_KEYS", scim_testkit::TEST_SECRET_KEY);
     }
 }

@@ -141,16 +141,86 @@ pub enum StoreError {
     /// [`scan_limit`](crate::query::ListQuery::scan_limit) candidates.
     #[error("the query selects more than {limit} resources to evaluate one by one")]
     TooManyCandidates { limit: u64 },
-    /// The store could not be reached or failed; the source is logged, never shown.
+    /// The store could not be reached or failed for now (a lost connection, a full disk, a
+    /// timeout): the client may retry. The source is logged, never shown.
     #[error("store unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A stored row the store cannot read, or a store's own bug: retrying cannot help, so
+    /// the client gets a 500, never a 503. The source is logged, never shown.
+    #[error("stored data is corrupt or a store bug: {0}")]
+    Corrupt(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {
     pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Unavailable(source.into())
     }
+
+    pub fn corrupt(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Corrupt(source.into())
+    }
+
+    /// What a SCIM client is told of this failure while working on a `subject` (`User`,
+    /// `Group`, …): the one mapping of store errors to SCIM errors.
+    pub fn into_scim(self, subject: &str) -> ScimError {
+        match self {
+            Self::NotFound => ScimError::NotFound(format!("{subject} not found")),
+            Self::Conflict { attribute } => ScimError::Uniqueness(format!(
+                "a {subject} with this {attribute} already exists in this tenant"
+            )),
+            Self::VersionMismatch => ScimError::PreconditionFailed(format!(
+                "the {subject} changed since it was read; read it again and retry"
+            )),
+            Self::InvalidReference { value } => ScimError::InvalidValue(format!(
+                "member '{value}' is not a User or Group of this tenant"
+            )),
+            Self::SeatsExhausted { sku, seats, used } => ScimError::SeatsExhausted {
+                pool: sku,
+                seats,
+                used,
+            },
+            Self::TooManyCandidates { limit } => ScimError::TooMany(format!(
+                "the filter or sort reads attributes no index holds, and selects more than \
+                 {limit} {subject}s to evaluate one by one: narrow the filter with an indexed \
+                 attribute (id, userName, externalId, displayName, meta.created, \
+                 meta.lastModified) or sort on one"
+            )),
+            Self::Unavailable(_) => ScimError::Unavailable,
+            Self::Corrupt(_) => ScimError::Internal,
+        }
+    }
+
+    /// What a client is told where no domain error applies (the caller handled those it
+    /// expects): an outage may be retried (503), anything else is the server's (500).
+    pub fn as_outage(&self) -> ScimError {
+        match self {
+            Self::Unavailable(_) => ScimError::Unavailable,
+            _ => ScimError::Internal,
+        }
+    }
 }
 
 /// A result whose error a client may see.
 pub type ScimResult<T> = Result<T, ScimError>;
+
+#[cfg(test)]
+mod store_error_tests {
+    use super::*;
+
+    #[test]
+    fn only_an_outage_asks_the_client_to_retry() {
+        let corrupt = StoreError::corrupt("data is not JSON");
+        let outage = StoreError::unavailable("connection refused");
+        assert_eq!(corrupt.as_outage().status(), 500);
+        assert_eq!(outage.as_outage().status(), 503);
+        assert_eq!(StoreError::corrupt("x").into_scim("User").status(), 500);
+        assert_eq!(StoreError::unavailable("x").into_scim("User").status(), 503);
+        let gone = StoreError::NotFound.into_scim("Group");
+        assert_eq!(
+            (gone.status(), gone.detail()),
+            (404, "Group not found".to_owned())
+        );
+        // The cause never reaches the client.
+        assert!(!corrupt.into_scim("User").detail().contains("JSON"));
+    }
+}

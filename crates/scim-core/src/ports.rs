@@ -382,9 +382,14 @@ pub trait EventLog: Send + Sync {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
-    /// Acknowledges events of the tenant's poll feed by `seq`; another tenant's or an
-    /// unknown `seq`, or one acknowledged before, changes nothing.
-    async fn acknowledge(&self, tenant: &TenantId, seqs: &[i64]) -> Result<(), StoreError>;
+    /// Acknowledges events of the tenant's poll feed by `seq`, `at` that time; another
+    /// tenant's or an unknown `seq`, or one acknowledged before, changes nothing.
+    async fn acknowledge(
+        &self,
+        tenant: &TenantId,
+        seqs: &[i64],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// A number that moves whenever events are recorded for the tenant, by any process on
     /// the store, from this call on: what a long poll (RFC 8936) reads before it looks for

@@ -98,6 +98,8 @@ pub struct AppState {
     pub health: Arc<HealthCheck>,
     /// The long polls each tenant holds open.
     pub polls: Arc<PollSlots>,
+    /// The time, as every service reads it.
+    pub clock: Arc<dyn scim_core::ports::Clock>,
 }
 
 impl AppState {

@@ -673,7 +673,7 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
             println!("{added}");
         }
         WebhookCommand::List { tenant, json } => {
-            let now = Utc::now();
+            let now = app.clock.now();
             let rows: Vec<serde_json::Value> = app
                 .receivers
                 .list(&tenant)
@@ -790,7 +790,7 @@ pub(crate) async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()
                 base_url.trim_end_matches('/')
             );
             if json {
-                let expires = Utc::now() + TimeDelta::minutes(i64::from(minutes));
+                let expires = app.clock.now() + TimeDelta::minutes(i64::from(minutes));
                 println!("{}", json!({"url": url, "expires": format_time(&expires)}));
             } else {
                 println!("Open this link within {minutes} minutes; it works once:");

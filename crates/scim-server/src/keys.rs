@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use scim_core::events::{MIN_ACTIVATION_NOTICE, key_schedule};
 use scim_core::resource::format_time;
 use scim_core::secrets::SecretKeys;
@@ -171,7 +171,7 @@ pub(crate) async fn secret_key(
 
 /// `signing-key list|rotate`.
 pub(crate) async fn signing_key(app: &App, command: SigningKeyCommand) -> anyhow::Result<()> {
-    let now = Utc::now();
+    let now = app.clock.now();
     match command {
         SigningKeyCommand::List { json } => {
             let keys = app.events.signing_keys().await?;

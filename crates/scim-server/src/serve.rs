@@ -70,7 +70,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let jobs = BulkJobService::new(
         bulk.clone(),
         app.bulk_jobs,
-        app.clock,
+        Arc::clone(&app.clock),
         app.ids,
         chrono::Duration::seconds(i64::from(args.job_lease_seconds)),
     )
@@ -89,7 +89,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         bulk,
         jobs,
         job_wake,
-        feed: EventFeedService::new(Arc::clone(&app.events)),
+        feed: EventFeedService::new(Arc::clone(&app.events), Arc::clone(&app.clock)),
         signer,
         cursors,
         resources: app.resources,
@@ -114,6 +114,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         health: Arc::default(),
         polls: Arc::default(),
         config: Arc::new(http),
+        clock: Arc::clone(&app.clock),
     };
     // Metrics name every tenant, its pools and its traffic: the SCIM listener serves them
     // only behind the metrics token.

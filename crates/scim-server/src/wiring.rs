@@ -170,17 +170,15 @@ fn open_store(
     config: &StoreConfig,
 ) -> anyhow::Result<DieselStore> {
     let shown = redact_url(url);
-    if is_postgres(url) {
-        scim_postgres::open(url, registry, config)
-            .with_context(|| format!("opening PostgreSQL store {shown}"))
-    } else {
-        scim_sqlite::open(url, registry, config)
-            .with_context(|| format!("opening SQLite store {shown}"))
+    // The URL is read in one place, `Database::from_url`, for every caller.
+    let database =
+        scim_store::Database::from_url(url).with_context(|| format!("database URL {shown}"))?;
+    match database {
+        scim_store::Database::Postgres { .. } => scim_postgres::open(url, registry, config)
+            .with_context(|| format!("opening PostgreSQL store {shown}")),
+        scim_store::Database::Sqlite { .. } => scim_sqlite::open(url, registry, config)
+            .with_context(|| format!("opening SQLite store {shown}")),
     }
-}
-
-pub fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The URL with any password replaced by `***`, for messages and logs.

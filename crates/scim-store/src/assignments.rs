@@ -125,7 +125,7 @@ pub(crate) fn decide_new_users(
     let users = users
         .iter()
         .map(|&(seq, id, data)| {
-            let attributes = serde_json::from_str(data).map_err(StoreError::unavailable)?;
+            let attributes = serde_json::from_str(data).map_err(StoreError::corrupt)?;
             let facts = UserFacts::from_attributes(&attributes, Vec::new());
             Ok(LicensedUser::new(seq, id, facts))
         })
@@ -347,7 +347,7 @@ pub(crate) fn load_held(
             held.entry(seq).or_default().push(HeldLicense {
                 sku,
                 source,
-                assigned: from_micros(assigned).map_err(StoreError::unavailable)?,
+                assigned: from_micros(assigned).map_err(StoreError::corrupt)?,
             });
         }
     }
@@ -391,7 +391,7 @@ fn load_users(
         let rows: Vec<(i64, String, String)> =
             load_per_backend!(connection, rows).map_err(from_diesel)?;
         for (seq, id, data) in rows {
-            let attributes = serde_json::from_str(&data).map_err(StoreError::unavailable)?;
+            let attributes = serde_json::from_str(&data).map_err(StoreError::corrupt)?;
             users.push((seq, id, attributes));
         }
     }
@@ -470,7 +470,7 @@ struct Corrupt {
 }
 
 fn corrupt(what: &'static str, value: &str) -> StoreError {
-    StoreError::unavailable(Corrupt {
+    StoreError::corrupt(Corrupt {
         what,
         value: value.to_owned(),
     })

@@ -13,8 +13,9 @@ const UNIQUE_KEYS: [(&str, &str); 3] = [
 ];
 
 /// Maps a diesel error: a unique violation is a `Conflict` naming the attribute, a foreign
-/// key violation means the tenant the row belongs to is gone (`NotFound`), and everything
-/// else is the store failing (`Unavailable`).
+/// key violation means the tenant the row belongs to is gone (`NotFound`), a row that
+/// does not read as its type is `Corrupt`, and everything else is the store failing for
+/// now (`Unavailable`).
 pub(crate) fn from_diesel(error: DieselError) -> StoreError {
     match error {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
@@ -24,6 +25,9 @@ pub(crate) fn from_diesel(error: DieselError) -> StoreError {
         }
         DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)
         | DieselError::NotFound => StoreError::NotFound,
+        DieselError::DeserializationError(_) | DieselError::SerializationError(_) => {
+            StoreError::corrupt(error)
+        }
         other => StoreError::unavailable(other),
     }
 }

@@ -61,7 +61,7 @@ impl TryFrom<RuleRow> for MappingRule {
 
     fn try_from(row: RuleRow) -> Result<Self, StoreError> {
         let source = MappingSource::parse(&row.source)
-            .ok_or_else(|| StoreError::unavailable(UnknownSource(row.source.clone())))?;
+            .ok_or_else(|| StoreError::corrupt(UnknownSource(row.source.clone())))?;
         Ok(Self {
             source,
             value: row.value,
@@ -243,7 +243,7 @@ impl LicenseLedger for DieselStore {
                     .map_err(from_diesel)?;
                 let Some(&(last, _)) = page.last() else { break };
                 for (_, data) in &page {
-                    let attributes = serde_json::from_str(data).map_err(StoreError::unavailable)?;
+                    let attributes = serde_json::from_str(data).map_err(StoreError::corrupt)?;
                     let facts = UserFacts::from_attributes(&attributes, Vec::new());
                     tally.add(&rules.grants_for(&facts));
                 }
@@ -352,9 +352,9 @@ impl TryFrom<AuditRow> for AuditEntry {
     type Error = StoreError;
 
     fn try_from(row: AuditRow) -> Result<Self, StoreError> {
-        let corrupt = |what: &str| StoreError::unavailable(UnknownSource(what.to_owned()));
+        let corrupt = |what: &str| StoreError::corrupt(UnknownSource(what.to_owned()));
         Ok(Self {
-            at: from_micros(row.at).map_err(StoreError::unavailable)?,
+            at: from_micros(row.at).map_err(StoreError::corrupt)?,
             user: row.user_id,
             sku: row.sku,
             action: AuditAction::parse(&row.action).ok_or_else(|| corrupt(&row.action))?,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use scim_core::events::{ResourceEvent, SigningKey, StoredEvent};
@@ -164,7 +165,12 @@ impl EventLog for DieselStore {
         .await
     }
 
-    async fn acknowledge(&self, tenant: &TenantId, seqs: &[i64]) -> Result<(), StoreError> {
+    async fn acknowledge(
+        &self,
+        tenant: &TenantId,
+        seqs: &[i64],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let (tenant, seqs) = (tenant.0.clone(), seqs.to_vec());
         self.write(move |connection| {
             // Only the tenant's own entries.
@@ -179,7 +185,7 @@ impl EventLog for DieselStore {
                         .map_err(from_diesel)?,
                 );
             }
-            let at = to_micros(&chrono::Utc::now());
+            let at = to_micros(&at);
             let rows: Vec<_> = owned
                 .iter()
                 .map(|seq| (poll_acks::seq.eq(*seq), poll_acks::at.eq(at)))

@@ -601,7 +601,7 @@ fn membership_changes(
     changes: &[MembershipChange],
 ) -> Result<Vec<MembershipChange>, StoreError> {
     if resource.kind != ResourceKind::Group && !changes.is_empty() {
-        return Err(StoreError::unavailable(NotAGroup {
+        return Err(StoreError::corrupt(NotAGroup {
             kind: resource.kind,
             id: resource.id.clone(),
         }));

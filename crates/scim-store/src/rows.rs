@@ -36,7 +36,7 @@ pub(crate) enum CorruptRow {
 
 impl From<CorruptRow> for StoreError {
     fn from(error: CorruptRow) -> Self {
-        StoreError::unavailable(error)
+        StoreError::corrupt(error)
     }
 }
 
@@ -190,7 +190,7 @@ fn stored_data(resource: &Resource) -> Result<String, StoreError> {
     } else {
         serde_json::to_string(&resource.attributes)
     };
-    data.map_err(StoreError::unavailable)
+    data.map_err(StoreError::corrupt)
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]

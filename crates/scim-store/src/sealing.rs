@@ -72,7 +72,7 @@ pub(crate) fn open(
         return Ok(stored.to_owned());
     }
     keys.open_text(stored, &place.context(row))
-        .map_err(|error: OpenError| StoreError::unavailable(format!("{place:?} of {row}: {error}")))
+        .map_err(|error: OpenError| StoreError::corrupt(format!("{place:?} of {row}: {error}")))
 }
 
 /// Every stored secret: where it is, its row, its stored value.

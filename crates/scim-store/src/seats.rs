@@ -134,7 +134,7 @@ impl SeatLedger for StripeLedger<'_> {
         let (stripes, seats) = self
             .counted
             .remove(&demand.key)
-            .ok_or_else(|| StoreError::unavailable(NotCounted(demand.key.clone())))?;
+            .ok_or_else(|| StoreError::corrupt(NotCounted(demand.key.clone())))?;
         let next = charge(&stripes, seats, change);
         write_changed(self.connection, self.tenant, &demand.key, &stripes, &next)
     }
@@ -330,7 +330,7 @@ fn lock_all(
         .first::<i64>(connection)
         .map_err(from_diesel)?;
     if stripes.len() != STRIPES as usize {
-        return Err(StoreError::unavailable(MissingStripes {
+        return Err(StoreError::corrupt(MissingStripes {
             key: key.to_owned(),
             found: stripes.len(),
         }));

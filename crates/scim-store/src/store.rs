@@ -186,8 +186,15 @@ impl DieselStore {
         };
         // The client gets a bare 503; the operator gets the cause, on the request's span
         // (a full disk, a read-only file, a database that went away).
-        if let Err(StoreError::Unavailable(cause)) = &result {
-            tracing::warn!(error = %cause, "the database failed a unit of work");
+        match &result {
+            Err(StoreError::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "the database failed a unit of work");
+            }
+            // Retrying cannot heal it: the operator must look.
+            Err(StoreError::Corrupt(cause)) => {
+                tracing::error!(error = %cause, "stored data the store cannot read");
+            }
+            _ => {}
         }
         result
     }

@@ -193,8 +193,16 @@ pub async fn usage_is_snapshotted_per_pool_and_day<F: StoreFactory>(factory: &F)
     crate::fixtures::set_pool(&*store, &writer(&acme.id), &Pool::new("pro", 6))
         .await
         .unwrap();
-    // Twice on the 29th: the later one stands.
+    // Twice on the 29th, the pool changed in between: the later snapshot stands, alone.
     store.record_usage(day(29), at(29)).await.unwrap();
+    let licensed = with(user("u4", "u4"), "entitlements", json!([{"value": "pro"}]));
+    store
+        .insert(&writer(&acme.id), &licensed, &[])
+        .await
+        .unwrap();
+    crate::fixtures::set_pool(&*store, &writer(&acme.id), &Pool::new("pro", 8))
+        .await
+        .unwrap();
     store.record_usage(day(29), at(29)).await.unwrap();
 
     let usage = |sku: &str, d: u32, seats: i64, used: i64| UsageDay {
@@ -209,7 +217,7 @@ pub async fn usage_is_snapshotted_per_pool_and_day<F: StoreFactory>(factory: &F)
             usage("basic", 28, 50, 0),
             usage("basic", 29, 50, 0),
             usage("Pro", 28, 5, 2),
-            usage("Pro", 29, 6, 3),
+            usage("Pro", 29, 8, 4),
         ]
     );
     assert_eq!(

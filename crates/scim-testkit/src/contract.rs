@@ -1125,3 +1125,42 @@ pub async fn batch_writes_fail_one_by_one<F: StoreFactory>(factory: &F) {
             .is_none()
     );
 }
+
+/// A row the store cannot read is `Corrupt` (a 500, "do not retry"), never `Unavailable`
+/// (a 503 telling the IdP to retry what will never heal): a resource whose data is not
+/// JSON, a pool whose seat stripes are gone.
+pub async fn unreadable_rows_are_corrupt_not_unavailable<F: StoreFactory>(factory: &F) {
+    use diesel::RunQueryDsl;
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+    let ctx = writer(&globex.id);
+    crate::fixtures::set_pool(&*store, &ctx, &scim_core::license::Pool::new("pro", 5))
+        .await
+        .unwrap();
+    store
+        .insert(&writer(&acme.id), &user("u1", "alice"), &[])
+        .await
+        .unwrap();
+    store
+        .raw(|connection| {
+            diesel::sql_query("UPDATE resources SET data = 'not json' WHERE id = 'u1'")
+                .execute(connection)
+                .unwrap();
+        })
+        .await;
+    let read = store
+        .get(&acme.id, ResourceKind::User, "u1", Expand::default())
+        .await;
+    assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+    store
+        .raw(|connection| {
+            diesel::sql_query("DELETE FROM seat_stripes")
+                .execute(connection)
+                .unwrap();
+        })
+        .await;
+    let licensed = with(user("u2", "bob"), "entitlements", json!([{"value": "pro"}]));
+    let write = store.insert(&ctx, &licensed, &[]).await;
+    assert!(matches!(write, Err(StoreError::Corrupt(_))), "{write:?}");
+}

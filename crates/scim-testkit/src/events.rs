@@ -187,14 +187,20 @@ pub async fn the_poll_feed_keeps_events_until_acknowledged<F: StoreFactory>(fact
             .is_empty()
     );
     // Another tenant cannot acknowledge them.
-    store.acknowledge(&globex.id, &seqs).await.unwrap();
+    store
+        .acknowledge(&globex.id, &seqs, time(5_000))
+        .await
+        .unwrap();
     assert_eq!(store.unacknowledged(&acme.id, 10).await.unwrap().len(), 3);
     // Acknowledging twice, or unknown seqs, is harmless.
     store
-        .acknowledge(&acme.id, &[seqs[0], seqs[0], 999_999])
+        .acknowledge(&acme.id, &[seqs[0], seqs[0], 999_999], time(5_000))
         .await
         .unwrap();
-    store.acknowledge(&acme.id, &[seqs[0]]).await.unwrap();
+    store
+        .acknowledge(&acme.id, &[seqs[0]], time(5_000))
+        .await
+        .unwrap();
     let rest: Vec<i64> = store
         .unacknowledged(&acme.id, 10)
         .await

@@ -203,7 +203,10 @@ pub async fn concurrent_claims_take_each_job_once<F: StoreFactory>(factory: &F) 
     }
     let mut all = Vec::new();
     for claimer in claimers {
-        all.extend(claimer.await.unwrap());
+        let mine = claimer.await.unwrap();
+        // Each claim takes the oldest job left, so what one process got comes in order.
+        assert!(mine.is_sorted(), "claimed out of order: {mine:?}");
+        all.extend(mine);
     }
     let distinct: HashSet<&String> = all.iter().collect();
     assert_eq!((all.len(), distinct.len()), (12, 12), "{all:?}");

@@ -220,7 +220,7 @@ impl<K: Clone> LicensePlan<K> {
                 Seats::Counted { seats, used } => {
                     pools.insert(demand.key.clone(), (demand, seats, used, used));
                 }
-                Seats::TakenFromOnePart => return Err(StoreError::unavailable(OnePartMisused)),
+                Seats::TakenFromOnePart => return Err(StoreError::corrupt(OnePartMisused)),
             }
         }
         for user in self.users {
@@ -270,7 +270,7 @@ fn seat_pools(
     for demand in demands {
         let given = match ledger.seats(demand, policy)? {
             Seats::TakenFromOnePart if policy == SeatPolicy::Strict => demand.assign,
-            Seats::TakenFromOnePart => return Err(StoreError::unavailable(OnePartMisused)),
+            Seats::TakenFromOnePart => return Err(StoreError::corrupt(OnePartMisused)),
             Seats::Counted { seats, used } => {
                 let room = demand.room(seats, used);
                 let given = match policy {

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use crate::error::{ScimError, ScimResult, StoreError};
 use crate::events::{PollRequest, SetError, StoredEvent, poll_seq};
-use crate::ports::EventLog;
+use crate::ports::{Clock, EventLog};
 use crate::tenant::TenantId;
 
 #[derive(Clone)]
 pub struct EventFeedService {
     log: Arc<dyn EventLog>,
+    clock: Arc<dyn Clock>,
 }
 
 /// What a poll found.
@@ -24,8 +25,8 @@ pub struct Polled {
 }
 
 impl EventFeedService {
-    pub fn new(log: Arc<dyn EventLog>) -> Self {
-        Self { log }
+    pub fn new(log: Arc<dyn EventLog>, clock: Arc<dyn Clock>) -> Self {
+        Self { log, clock }
     }
 
     /// Acknowledges what the request acknowledges (SETs reported in `setErrs` too: sending
@@ -47,7 +48,7 @@ impl EventFeedService {
             return Ok(());
         }
         self.log
-            .acknowledge(tenant, &seqs)
+            .acknowledge(tenant, &seqs, self.clock.now())
             .await
             .map_err(|e| outage(&e))
     }
@@ -91,10 +92,7 @@ impl EventFeedService {
 
 /// A store failure where no domain error applies: the client may retry an outage.
 pub(super) fn outage(error: &StoreError) -> ScimError {
-    match error {
-        StoreError::Unavailable(_) => ScimError::Unavailable,
-        _ => ScimError::Internal,
-    }
+    error.as_outage()
 }
 
 #[cfg(test)]
@@ -103,8 +101,18 @@ mod tests {
 
     use super::*;
     use crate::events::{ResourceEvent, parse_poll};
-    use crate::ports::MockEventLog;
+    use crate::ports::{MockClock, MockEventLog};
     use crate::resource::ResourceKind;
+
+    fn now() -> chrono::DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000, 0).unwrap()
+    }
+
+    fn clock() -> Arc<dyn Clock> {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        Arc::new(clock)
+    }
 
     fn stored(seq: i64) -> StoredEvent {
         StoredEvent {
@@ -118,15 +126,15 @@ mod tests {
     async fn acks_and_errors_are_acknowledged_by_seq_and_foreign_jtis_ignored() {
         let mut log = MockEventLog::new();
         log.expect_acknowledge()
-            .withf(|tenant, seqs| tenant.0 == "t1" && seqs == [3, 4, 9])
+            .withf(|tenant, seqs, at| tenant.0 == "t1" && seqs == [3, 4, 9] && *at == now())
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         let request = parse_poll(&serde_json::json!({
             "ack": ["evt-3", "evt-4", "someone-else"],
             "setErrs": {"evt-9": {"err": "invalid_request"}}
         }))
         .unwrap();
-        EventFeedService::new(Arc::new(log))
+        EventFeedService::new(Arc::new(log), clock())
             .acknowledge(&TenantId("t1".into()), &request)
             .await
             .unwrap();
@@ -138,7 +146,7 @@ mod tests {
         log.expect_unacknowledged()
             .withf(|_, limit| *limit == 3)
             .returning(|_, _| Ok(vec![stored(1), stored(2), stored(5)]));
-        let feed = EventFeedService::new(Arc::new(log));
+        let feed = EventFeedService::new(Arc::new(log), clock());
         let polled = feed.waiting(&TenantId("t1".into()), 2).await.unwrap();
         assert!(polled.more_available);
         assert_eq!(

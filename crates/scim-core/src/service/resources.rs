@@ -631,33 +631,10 @@ fn conflicting_writes() -> ScimError {
     ScimError::Unavailable
 }
 
-/// Maps a storage failure to what the client sees. `Unavailable`'s cause is logged by the
-/// adapter that saw it; the client learns only that it may retry.
+/// Maps a storage failure to what the client sees ([`StoreError::into_scim`]). The causes
+/// of `Unavailable` and `Corrupt` are logged by the adapter that saw them.
 pub(super) fn store_error(error: StoreError, kind: ResourceKind) -> ScimError {
-    match error {
-        StoreError::NotFound => ScimError::NotFound(format!("{kind} not found")),
-        StoreError::Conflict { attribute } => ScimError::Uniqueness(format!(
-            "a {kind} with this {attribute} already exists in this tenant"
-        )),
-        StoreError::VersionMismatch => ScimError::PreconditionFailed(format!(
-            "the {kind} changed since it was read; read it again and retry"
-        )),
-        StoreError::InvalidReference { value } => ScimError::InvalidValue(format!(
-            "member '{value}' is not a User or Group of this tenant"
-        )),
-        StoreError::SeatsExhausted { sku, seats, used } => ScimError::SeatsExhausted {
-            pool: sku,
-            seats,
-            used,
-        },
-        StoreError::TooManyCandidates { limit } => ScimError::TooMany(format!(
-            "the filter or sort reads attributes no index holds, and selects more than \
-             {limit} {kind}s to evaluate one by one: narrow the filter with an indexed \
-             attribute (id, userName, externalId, displayName, meta.created, \
-             meta.lastModified) or sort on one"
-        )),
-        StoreError::Unavailable(_) => ScimError::Unavailable,
-    }
+    error.into_scim(kind.as_str())
 }
 
 /// The ids of the `members` that satisfy `filter` (over member sub-attributes).

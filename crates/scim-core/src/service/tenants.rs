@@ -386,10 +386,7 @@ impl TenantService {
         self.repo
             .insert_client_token(&token, now)
             .await
-            .map_err(|e| match e {
-                StoreError::Unavailable(_) => ScimError::Unavailable,
-                _ => ScimError::Internal,
-            })?;
+            .map_err(|e| e.as_outage())?;
         // The client, and the token it was just given, are known good from now on, as an
         // accepted credential is (never held back by the limit on their address).
         self.credentials.known_good_until(

@@ -120,7 +120,7 @@ pub(crate) async fn poll(
 
 /// `{"sets": {jti: SET}, "moreAvailable": true}` (RFC 8936 §2.5).
 fn sets(state: &AppState, polled: &Polled, issuer: &str, audience: &str) -> ApiResult<Value> {
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let mut sets = Map::new();
     for event in &polled.events {
         let jti = poll_jti(event.seq);
@@ -153,5 +153,5 @@ pub(crate) async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         .content_type("application/jwk-set+json")
         // Receivers may keep it a while: a new key is published well before it signs.
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(state.signer.jwks(chrono::Utc::now()).to_string())
+        .body(state.signer.jwks(state.clock.now()).to_string())
 }

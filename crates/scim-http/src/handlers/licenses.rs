@@ -35,7 +35,7 @@ fn license_json(pool: &Pool, base: &str) -> Value {
 fn license_error(error: LicenseError) -> ApiError {
     ApiError(match error {
         LicenseError::Invalid(error) => error,
-        LicenseError::Store(scim_core::StoreError::Unavailable(_)) => ScimError::Unavailable,
+        LicenseError::Store(error) => error.as_outage(),
         _ => ScimError::Internal,
     })
 }

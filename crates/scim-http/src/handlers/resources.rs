@@ -2,7 +2,6 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
 use scim_core::ResourceKind;
 use scim_core::list_request::ListRequest;
 use scim_core::paging::CursorPaging;
@@ -156,7 +155,7 @@ async fn respond_list(
     query.schema = ctx.schema.clone();
     query.scan_limit = ctx.state.config.scan_limit;
     let codec = &ctx.state.cursors;
-    let now = Utc::now();
+    let now = ctx.state.clock.now();
     // RFC 9865: a `cursor` parameter (empty for the first page) selects cursor paging;
     // index paging stays the default.
     let paging = list

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use scim_core::StoreError;
 use scim_core::events::{SigningKey, StoredEvent};
 use scim_core::ports::EventLog;
@@ -63,7 +64,12 @@ impl EventLog for MemoryStore {
         }
     }
 
-    async fn acknowledge(&self, tenant: &TenantId, seqs: &[i64]) -> Result<(), StoreError> {
+    async fn acknowledge(
+        &self,
+        tenant: &TenantId,
+        seqs: &[i64],
+        _at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut state = self.lock();
         if let Some(data) = state.tenants.get_mut(tenant) {
             let known = seqs
