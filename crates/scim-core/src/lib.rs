@@ -30,3 +30,9 @@ pub use error::{ScimError, ScimResult, StoreError};
 pub use path::AttrPath;
 pub use resource::{Expand, MembershipChange, Meta, NewMember, Resource, ResourceKind};
 pub use schema::SchemaRegistry;
+
+/// The Rust examples of `docs/licensing.md`, compiled and run as doctests so the guide
+/// cannot drift from the engine.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/licensing.md")]
+pub struct LicensingGuide;
