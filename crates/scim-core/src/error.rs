@@ -5,6 +5,7 @@ use thiserror::Error;
 /// An error a client may see: each variant fixes the HTTP status and `scimType`; the message
 /// is the `detail`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ScimError {
     #[error("{0}")]
     InvalidFilter(String),
@@ -121,6 +122,7 @@ impl ScimError {
 /// What a storage port can fail with. Adapters map their driver's errors into it, so the
 /// core never names a database library.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StoreError {
     #[error("not found")]
     NotFound,

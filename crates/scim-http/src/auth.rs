@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The authenticated caller; extracting it authenticates the request.
-pub(crate) struct Caller(pub Principal);
+pub(crate) struct Authenticated(pub Principal);
 
 /// The slug of the tenant a request authenticated as, put in the request's extensions once
 /// its credential is accepted (for the server's metrics and logs).
@@ -39,7 +39,7 @@ pub(crate) enum Credentials {
     Basic(String, String),
 }
 
-impl FromRequest for Caller {
+impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
@@ -79,7 +79,7 @@ impl FromRequest for Caller {
                 .limiter
                 .check(&principal.tenant)
                 .map_err(|retry_after| ApiError(ScimError::RateLimited { retry_after }))?;
-            Ok(Caller(principal))
+            Ok(Authenticated(principal))
         })
     }
 }

@@ -13,7 +13,7 @@ use scim_core::tenant::TenantId;
 use scim_core::{Resource, ResourceKind, SchemaRegistry, ScimError};
 use serde_json::Value;
 
-use crate::auth::Caller;
+use crate::auth::Authenticated;
 use crate::body::{Body, json_body};
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub(crate) struct ResourceContext {
     pub(crate) state: web::Data<AppState>,
     pub(crate) kind: ResourceKind,
-    pub(crate) caller: Caller,
+    pub(crate) caller: Authenticated,
     pub(crate) params: QueryParams,
     pub(crate) base: String,
     /// The registry of the caller's tenant: the server's, with the tenant's own attributes.
@@ -129,7 +129,7 @@ impl FromRequest for ResourceContext {
             .app_data::<web::Data<ResourceKind>>()
             .map(|k| *k.get_ref());
         let params = QueryParams::of(req);
-        let caller = Caller::from_request(req, payload);
+        let caller = Authenticated::from_request(req, payload);
         let base = state.as_ref().map(|s| base_url(req, &s.config));
         let cause = cause_of(req);
         Box::pin(async move {

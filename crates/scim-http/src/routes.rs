@@ -111,7 +111,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 /// `/Me` (RFC 7644 §3.11): credentials here belong to identity providers and clients, never
 /// to a user, so there is no "me" to serve; 501 as the RFC asks of servers without it,
 /// once the caller is authenticated.
-async fn me(_caller: crate::auth::Caller) -> HttpResponse {
+async fn me(_caller: crate::auth::Authenticated) -> HttpResponse {
     let error = ApiError(ScimError::NotImplemented(
         "/Me is not supported: this server's credentials belong to identity providers and \
          OAuth clients, not to users"

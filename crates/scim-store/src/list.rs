@@ -11,10 +11,10 @@ use scim_core::{Expand, ResourceKind, SchemaRegistry, StoreError};
 
 use crate::columns::{Column, ResourceQuery};
 use crate::connection::{DbConnection, MultiBackend};
-use crate::cursors::{PageCursors, PageKey, WalkState};
 use crate::errors::from_diesel;
 use crate::expand::expand;
 use crate::filter_sql::{Predicate, Pushdown, push_down};
+use crate::index_walks::{IndexWalks, PageKey, WalkState};
 use crate::rows::{ResourceRow, StoredResource, to_stored};
 use crate::schema::resources;
 
@@ -23,7 +23,7 @@ pub(crate) struct ListScope<'a> {
     pub(crate) tenant: &'a str,
     pub(crate) kind: ResourceKind,
     pub(crate) registry: &'a SchemaRegistry,
-    pub(crate) cursors: &'a PageCursors,
+    pub(crate) walks: &'a IndexWalks,
 }
 
 /// How a list query runs, decided before a connection is taken.
@@ -82,7 +82,7 @@ impl ListPlan {
             tenant,
             kind,
             registry,
-            cursors,
+            walks,
         } = *scope;
         match self {
             Self::Empty => Ok(ListPage::default()),
@@ -106,7 +106,7 @@ impl ListPlan {
                     };
                     (key(query.offset()), key(query.offset() + query.count))
                 });
-                let state = walk.as_ref().and_then(|(this, _)| cursors.after(this));
+                let state = walk.as_ref().and_then(|(this, _)| walks.after(this));
                 let count = |connection: &mut DbConnection| -> Result<u64, StoreError> {
                     let total: i64 = selecting(tenant, kind, predicate)
                         .count()
@@ -161,7 +161,7 @@ impl ListPlan {
                     && more
                 {
                     let after = last.seq;
-                    cursors.remember(next, WalkState { after, total });
+                    walks.remember(next, WalkState { after, total });
                 }
                 expand(connection, &mut page, kind, expansion)?;
                 Ok(ListPage::new(

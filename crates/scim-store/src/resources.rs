@@ -153,13 +153,13 @@ impl ResourceRepository for DieselStore {
             |schema| Arc::clone(&schema.0),
         );
         let plan = ListPlan::new(query, kind, &registry);
-        let (tenant, query, cursors) = (tenant.0.clone(), query.clone(), Arc::clone(&self.cursors));
+        let (tenant, query, walks) = (tenant.0.clone(), query.clone(), Arc::clone(&self.walks));
         self.run(move |connection| {
             let scope = ListScope {
                 tenant: &tenant,
                 kind,
                 registry: &registry,
-                cursors: &cursors,
+                walks: &walks,
             };
             plan.run(connection, &scope, &query, expansion)
         })

@@ -10,10 +10,10 @@ use scim_core::secrets::SecretKeys;
 use scim_core::{SchemaRegistry, StoreError};
 
 use crate::connection::{ConnectError, ConnectionManager, DbConnection, Outage};
-use crate::cursors::PageCursors;
 use crate::database::{Database, UrlError};
 use crate::errors::{from_diesel, from_pool};
 use crate::event_watch::EventWatch;
+use crate::index_walks::IndexWalks;
 use crate::migrations::{self, MigrationError};
 use crate::sealing::{self, SealError};
 
@@ -89,8 +89,8 @@ pub struct PoolStats {
 pub struct DieselStore {
     pool: r2d2::Pool<ConnectionManager>,
     pub(crate) registry: Arc<SchemaRegistry>,
-    /// Where in-order `startIndex` walks left off (see [`crate::cursors`]).
-    pub(crate) cursors: Arc<PageCursors>,
+    /// Where in-order `startIndex` walks left off (see [`crate::index_walks`]).
+    pub(crate) walks: Arc<IndexWalks>,
     /// Whether connecting failed a moment ago: requests then wait briefly.
     outage: Arc<Outage>,
     /// What secrets at rest are sealed with.
@@ -141,7 +141,7 @@ impl DieselStore {
         Ok(Self {
             pool,
             registry,
-            cursors: Arc::default(),
+            walks: Arc::default(),
             outage,
             keys: Arc::new(config.secret_keys.clone()),
             event_watch: Arc::default(),

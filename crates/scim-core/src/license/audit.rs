@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::planner::LicenseSource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuditAction {
     Assigned,
     Revoked,

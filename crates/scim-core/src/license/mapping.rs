@@ -6,6 +6,7 @@ use crate::fold::fold_key;
 
 /// Where a mapping rule looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum MappingSource {
     /// A `value` of the user's `entitlements`.
     Entitlement,

@@ -214,7 +214,7 @@ impl ResourceService {
                     licenses: true,
                 };
                 return self
-                    .settled(caller, self.get(tenant, kind, id, shown).await?)
+                    .apply_deactivation_policy(caller, self.get(tenant, kind, id, shown).await?)
                     .await;
             };
             match self.commit(caller, now, &planned).await {
@@ -225,7 +225,7 @@ impl ResourceService {
                         licenses: kind == ResourceKind::User,
                     };
                     let written = self.as_read(tenant, planned.resource, shown).await?;
-                    return self.settled(caller, written).await;
+                    return self.apply_deactivation_policy(caller, written).await;
                 }
                 Err(StoreError::VersionMismatch) if *precondition == Precondition::None => continue,
                 Err(e) => return Err(write_error(e, &planned.resource)),
@@ -313,14 +313,17 @@ impl ResourceService {
                 Some(planned) => planned,
                 None => {
                     return self
-                        .settled(caller, self.get(tenant, kind, id, expand).await?)
+                        .apply_deactivation_policy(
+                            caller,
+                            self.get(tenant, kind, id, expand).await?,
+                        )
                         .await;
                 }
             };
             match self.commit(caller, now, &planned).await {
                 Ok(()) => {
                     let written = self.get(tenant, kind, id, expand).await?;
-                    return self.settled(caller, written).await;
+                    return self.apply_deactivation_policy(caller, written).await;
                 }
                 Err(StoreError::VersionMismatch) if *precondition == Precondition::None => continue,
                 Err(e) => return Err(write_error(e, &planned.resource)),
@@ -513,7 +516,11 @@ impl ResourceService {
     /// when it does (or the user is already gone) the user is left as it is. (`/Bulk`
     /// operations and POSTs keep deactivated users: an IdP that creates a disabled user
     /// would otherwise create it again at every cycle.)
-    async fn settled(&self, caller: &Caller, written: Resource) -> ScimResult<Resource> {
+    async fn apply_deactivation_policy(
+        &self,
+        caller: &Caller,
+        written: Resource,
+    ) -> ScimResult<Resource> {
         let inactive = written.attributes.get("active") == Some(&Value::Bool(false));
         if caller.deactivation != Deactivation::Delete
             || !inactive

@@ -8,7 +8,7 @@ use scim_core::bulk::{BULK_JOB_SCHEMA, BULK_RESPONSE_SCHEMA, BulkJob, BulkOutcom
 use scim_core::resource::format_time;
 use serde_json::{Value, json};
 
-use crate::auth::Caller;
+use crate::auth::Authenticated;
 use crate::body::json_body;
 use crate::context::cause_of;
 use crate::error::ApiResult;
@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub(crate) async fn bulk(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authenticated,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> ApiResult<HttpResponse> {
     let body = json_body(&req, body, state.config.bulk_max_payload_bytes)?;
@@ -52,7 +52,7 @@ pub(crate) async fn bulk(
 pub(crate) async fn get_job(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authenticated,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let (job, outcomes) = state.jobs.get(&caller.0.tenant, &id).await?;

@@ -13,7 +13,7 @@ use scim_core::schema::license_resource_type_json;
 use scim_core::{SchemaRegistry, ScimError};
 use serde_json::{Value, json};
 
-use crate::auth::Caller;
+use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
 use crate::render::{base_url, list_response, scim_json};
 use crate::state::AppState;
@@ -89,7 +89,7 @@ pub(crate) async fn get_service_provider_config(
 
 /// The registry a discovery request sees: the server's, and with a valid credential its
 /// tenant's own attributes too (discovery needs no credential; a wrong one is ignored).
-fn registry_for(state: &AppState, caller: Option<&Caller>) -> Arc<SchemaRegistry> {
+fn registry_for(state: &AppState, caller: Option<&Authenticated>) -> Arc<SchemaRegistry> {
     match caller {
         Some(caller) => state.schemas.registry(&caller.0.custom_attributes),
         None => Arc::clone(&state.registry),
@@ -99,7 +99,7 @@ fn registry_for(state: &AppState, caller: Option<&Caller>) -> Arc<SchemaRegistry
 pub(crate) async fn list_schemas(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Option<Caller>,
+    caller: Option<Authenticated>,
 ) -> HttpResponse {
     let base = base_url(&req, &state.config);
     let registry = registry_for(&state, caller.as_ref());
@@ -114,7 +114,7 @@ pub(crate) async fn list_schemas(
 pub(crate) async fn get_schema(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Option<Caller>,
+    caller: Option<Authenticated>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let base = base_url(&req, &state.config);
@@ -131,7 +131,7 @@ pub(crate) async fn get_schema(
 pub(crate) async fn list_resource_types(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Option<Caller>,
+    caller: Option<Authenticated>,
 ) -> HttpResponse {
     let base = base_url(&req, &state.config);
     let registry = registry_for(&state, caller.as_ref());
@@ -147,7 +147,7 @@ pub(crate) async fn list_resource_types(
 pub(crate) async fn get_resource_type(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Option<Caller>,
+    caller: Option<Authenticated>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let base = base_url(&req, &state.config);

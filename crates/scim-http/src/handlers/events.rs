@@ -11,7 +11,7 @@ use scim_core::tenant::TenantId;
 use scim_core::{ScimError, service::Polled};
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
+use crate::auth::Authenticated;
 use crate::body::json_body;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -63,7 +63,7 @@ impl Drop for PollSlot<'_> {
 pub(crate) async fn poll(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authenticated,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> ApiResult<HttpResponse> {
     let body = json_body(&req, body, state.config.max_body_bytes)?;

@@ -9,7 +9,7 @@ use scim_core::schema::LICENSE_SCHEMA;
 use scim_core::service::LicenseError;
 use serde_json::{Value, json};
 
-use crate::auth::Caller;
+use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::render::{base_url, list_response, scim_json};
@@ -45,7 +45,7 @@ fn license_error(error: LicenseError) -> ApiError {
 pub(crate) async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authenticated,
 ) -> ApiResult<HttpResponse> {
     let params = QueryParams::of(&req)?;
     if params.get("filter").is_some() {
@@ -80,7 +80,7 @@ pub(crate) async fn list(
 pub(crate) async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authenticated,
     sku: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let base = base_url(&req, &state.config);

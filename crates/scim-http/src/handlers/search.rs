@@ -5,7 +5,7 @@ use scim_core::ScimError;
 use scim_core::project::Projection;
 use scim_core::query::ListQuery;
 
-use crate::auth::Caller;
+use crate::auth::Authenticated;
 use crate::body::json_body;
 use crate::error::{ApiError, ApiResult};
 use crate::params::SearchBody;
@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub(crate) async fn search_all(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authenticated,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> ApiResult<HttpResponse> {
     let body = json_body(&req, body, state.config.max_body_bytes)?;

@@ -40,11 +40,11 @@ pub(crate) struct WalkState {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct PageCursors {
+pub(crate) struct IndexWalks {
     after: Mutex<HashMap<PageKey, (WalkState, Instant)>>,
 }
 
-impl PageCursors {
+impl IndexWalks {
     /// Where the page at `key` starts, when a walk left it there.
     pub(crate) fn after(&self, key: &PageKey) -> Option<WalkState> {
         let after = self.after.lock().unwrap_or_else(PoisonError::into_inner);
@@ -77,19 +77,19 @@ mod tests {
 
     #[test]
     fn a_walk_is_remembered_per_page_and_bounded() {
-        let cursors = PageCursors::default();
+        let walks = IndexWalks::default();
         let state = WalkState {
             after: 4_711,
             total: 25,
         };
-        assert_eq!(cursors.after(&key(100)), None);
-        cursors.remember(key(100), state);
-        assert_eq!(cursors.after(&key(100)), Some(state));
-        assert_eq!(cursors.after(&key(200)), None);
+        assert_eq!(walks.after(&key(100)), None);
+        walks.remember(key(100), state);
+        assert_eq!(walks.after(&key(100)), Some(state));
+        assert_eq!(walks.after(&key(200)), None);
         for offset in 0..REMEMBERED as u64 {
-            cursors.remember(key(1_000 + offset), state);
+            walks.remember(key(1_000 + offset), state);
         }
-        let held = cursors.after.lock().unwrap().len();
+        let held = walks.after.lock().unwrap().len();
         assert!(held <= REMEMBERED, "{held}");
     }
 }

@@ -1,0 +1,297 @@
+//! `license set|map|unmap|usage|audit|reconcile`: pools, rules and their re-evaluations.
+
+use anyhow::Context;
+use chrono::Utc;
+use scim_core::resource::format_time;
+use serde_json::json;
+
+use scim_core::Caller;
+use scim_core::license::{AuditQuery, MappingSource, Pool, Reevaluation};
+use scim_core::tenant::Tenant;
+
+use crate::cli::{LicenseCommand, MapSource, RuleArgs};
+use crate::wiring::App;
+
+pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Result<()> {
+    match command {
+        LicenseCommand::Set {
+            tenant,
+            sku,
+            seats,
+            name,
+            json,
+        } => {
+            let tenant = app.tenants.tenant(&tenant).await?;
+            let caller = operator(&tenant, "license set");
+            let (pool, report) = app
+                .licenses
+                .set_pool(&caller, &sku, seats, name.as_deref())
+                .await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"pool": pool_json(&pool), "reevaluation": reevaluation_json(&report)})
+                );
+                return Ok(());
+            }
+            println!(
+                "pool '{}' ({}) of tenant '{}': {} seats, {} used, {} available",
+                pool.sku,
+                pool.display_name,
+                tenant.slug,
+                pool.seats,
+                pool.used,
+                pool.available()
+            );
+            print_reevaluation(&report);
+            if pool.is_over_assigned() {
+                println!(
+                    "warning: {} seats are assigned, more than the {} bought; every holder keeps \
+                     their seat, and no new seat is assigned until fewer than {} are in use",
+                    pool.used, pool.seats, pool.seats
+                );
+            }
+        }
+        LicenseCommand::Map(RuleArgs {
+            tenant,
+            source,
+            sku,
+            json,
+        }) => {
+            let tenant = app.tenants.tenant(&tenant).await?;
+            let caller = operator(&tenant, "license map");
+            let (source, value) = map_source(source);
+            let (rule, report) = app.licenses.map(&caller, source, &value, &sku).await?;
+            if json {
+                let rule =
+                    json!({"source": rule.source.as_str(), "value": rule.value, "sku": rule.sku});
+                println!(
+                    "{}",
+                    json!({"rule": rule, "reevaluation": reevaluation_json(&report)})
+                );
+                return Ok(());
+            }
+            println!(
+                "{} '{}' now grants '{}' in tenant '{}'",
+                rule.source, rule.value, rule.sku, tenant.slug
+            );
+            print_reevaluation(&report);
+        }
+        LicenseCommand::Unmap(RuleArgs {
+            tenant,
+            source,
+            sku,
+            json,
+        }) => {
+            let tenant = app.tenants.tenant(&tenant).await?;
+            let caller = operator(&tenant, "license unmap");
+            let (source, value) = map_source(source);
+            let report = app.licenses.unmap(&caller, source, &value, &sku).await?;
+            if json {
+                let rule = json!({"source": source.as_str(), "value": value, "sku": sku});
+                println!(
+                    "{}",
+                    json!({"removed": rule, "reevaluation": reevaluation_json(&report)})
+                );
+                return Ok(());
+            }
+            println!(
+                "{source} '{value}' no longer grants '{sku}' in tenant '{}'",
+                tenant.slug
+            );
+            print_reevaluation(&report);
+        }
+        LicenseCommand::Audit {
+            tenant,
+            user,
+            since,
+            json,
+        } => {
+            let tenant = app.tenants.tenant(&tenant).await?;
+            let since = since
+                .map(|text| {
+                    chrono::DateTime::parse_from_rfc3339(&text)
+                        .map(|time| time.with_timezone(&Utc))
+                        .with_context(|| format!("--since '{text}' is not an RFC 3339 time"))
+                })
+                .transpose()?;
+            let query = AuditQuery {
+                user,
+                since,
+                ..AuditQuery::default()
+            };
+            let entries = app.licenses.audit(&tenant.id, &query).await?;
+            if json {
+                let rows: Vec<_> = entries
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "at": format_time(&e.at),
+                            "user": e.user,
+                            "sku": e.sku,
+                            "action": e.action.as_str(),
+                            "source": e.source.map(|s| s.as_str()),
+                            "cause": e.cause,
+                            "actor": e.actor,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!(
+                    "{:<26} {:<38} {:<16} {:<9} {:<7} {:<20} CAUSE",
+                    "AT", "USER", "SKU", "ACTION", "SOURCE", "ACTOR"
+                );
+                for e in entries {
+                    println!(
+                        "{:<26} {:<38} {:<16} {:<9} {:<7} {:<20} {}",
+                        format_time(&e.at),
+                        e.user,
+                        e.sku,
+                        e.action.as_str(),
+                        e.source.map_or("", |s| s.as_str()),
+                        e.actor,
+                        e.cause
+                    );
+                }
+            }
+        }
+        LicenseCommand::Reconcile { tenant, json } => {
+            let tenant = app.tenants.tenant(&tenant).await?;
+            let count_only = scim_core::query::ListQuery {
+                count: 0,
+                ..Default::default()
+            };
+            let users = app
+                .resources
+                .list(
+                    &tenant.id,
+                    scim_core::ResourceKind::User,
+                    &count_only,
+                    scim_core::Expand::default(),
+                )
+                .await?
+                .total;
+            let bar = crate::progress::progress_bar(users, "re-evaluating users");
+            let report = app
+                .licenses
+                .reconcile(&operator(&tenant, "license reconcile"), &|done| {
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish_and_clear();
+            if json {
+                println!("{}", reevaluation_json(&report));
+            } else {
+                print_reevaluation(&report);
+            }
+        }
+        LicenseCommand::Usage { tenant, json } => {
+            let tenant = app.tenants.tenant(&tenant).await?;
+            let usage = app.licenses.usage(&tenant.id).await?;
+            if json {
+                let pools: Vec<_> = usage.pools.iter().map(pool_json).collect();
+                let unmapped: Vec<_> = usage
+                    .unmapped
+                    .iter()
+                    .map(|u| json!({"value": u.value, "users": u.users}))
+                    .collect();
+                let report = json!({"tenant": tenant.slug, "pools": pools, "unmapped": unmapped});
+                println!("{report}");
+            } else {
+                println!(
+                    "{:<24} {:<32} {:>8} {:>8} {:>9}",
+                    "SKU", "NAME", "SEATS", "USED", "AVAILABLE"
+                );
+                for pool in &usage.pools {
+                    println!(
+                        "{:<24} {:<32} {:>8} {:>8} {:>9}",
+                        pool.sku,
+                        pool.display_name,
+                        pool.seats,
+                        pool.used,
+                        pool.available()
+                    );
+                }
+                if !usage.rules.is_empty() {
+                    println!();
+                    println!("{:<12} {:<40} SKU", "MAPS", "VALUE");
+                    for rule in &usage.rules {
+                        println!("{:<12} {:<40} {}", rule.source, rule.value, rule.sku);
+                    }
+                }
+                if !usage.unmapped.is_empty() {
+                    println!();
+                    println!("{:<40} {:>8}", "UNMAPPED VALUE", "USERS");
+                    for value in &usage.unmapped {
+                        println!("{:<40} {:>8}", value.value, value.users);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A re-evaluation as `--json` prints it.
+fn reevaluation_json(report: &Reevaluation) -> serde_json::Value {
+    let waiting: Vec<_> = report
+        .waiting
+        .iter()
+        .map(|(user, sku)| json!({"user": user, "sku": sku}))
+        .collect();
+    json!({
+        "users": report.users,
+        "assigned": report.assigned,
+        "revoked": report.revoked,
+        "waiting": waiting,
+    })
+}
+
+/// The operator running a command, as the audit log records it.
+fn operator(tenant: &Tenant, command: &str) -> Caller {
+    Caller::new(tenant.id.clone(), "cli", command)
+}
+
+fn print_reevaluation(report: &Reevaluation) {
+    println!(
+        "re-evaluated {} users: {} licenses assigned, {} revoked",
+        report.users, report.assigned, report.revoked
+    );
+    if !report.waiting.is_empty() {
+        println!(
+            "{} users are waiting for a seat (they get one when seats free up or are added):",
+            report.waiting.len()
+        );
+        for (user, sku) in report.waiting.iter().take(20) {
+            println!("  {user} waits for '{sku}'");
+        }
+        if report.waiting.len() > 20 {
+            println!("  … and {} more", report.waiting.len() - 20);
+        }
+    }
+}
+
+fn map_source(source: MapSource) -> (MappingSource, String) {
+    match source {
+        MapSource {
+            entitlement: Some(value),
+            ..
+        } => (MappingSource::Entitlement, value),
+        MapSource {
+            role: Some(value), ..
+        } => (MappingSource::Role, value),
+        MapSource { group, .. } => (MappingSource::Group, group.unwrap_or_default()),
+    }
+}
+
+/// A pool as `license usage --json` and `/Licenses` show it.
+pub(crate) fn pool_json(pool: &Pool) -> serde_json::Value {
+    json!({
+        "sku": pool.sku,
+        "displayName": pool.display_name,
+        "seats": pool.seats,
+        "used": pool.used,
+        "available": pool.available(),
+    })
+}

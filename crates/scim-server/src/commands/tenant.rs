@@ -1,0 +1,106 @@
+//! `tenant create|list|set|client-cert`.
+
+use scim_core::resource::format_time;
+use serde_json::json;
+
+use scim_core::tenant::Tenant;
+
+use crate::cli::TenantCommand;
+use crate::wiring::App;
+
+use super::say;
+
+pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Create { slug, name, json } => {
+            let tenant = app.tenants.create_tenant(&slug, name.as_deref()).await?;
+            if json {
+                println!("{}", tenant_json(&tenant));
+            } else {
+                println!("created tenant '{}' ({})", tenant.slug, tenant.name);
+            }
+        }
+        TenantCommand::ClientCert {
+            slug,
+            certs,
+            none,
+            json,
+        } => {
+            let fingerprints = if none {
+                Vec::new()
+            } else {
+                certs
+                    .iter()
+                    .map(|path| crate::tls::pem_fingerprint(path))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            };
+            let tenant = app.tenants.set_client_certs(&slug, &fingerprints).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"slug": tenant.slug, "clientCertificates": tenant.client_certs})
+                );
+            } else if tenant.client_certs.is_empty() {
+                println!("tenant '{}' requires no client certificate", tenant.slug);
+            } else {
+                println!(
+                    "tenant '{}' requires a TLS client certificate with SHA-256 {}",
+                    tenant.slug,
+                    tenant.client_certs.join(" or ")
+                );
+            }
+        }
+        TenantCommand::List { json } => {
+            let tenants = app.tenants.list_tenants().await?;
+            if json {
+                let rows: Vec<_> = tenants.iter().map(tenant_json).collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!("{:<24} {:<32} {:<10} CREATED", "SLUG", "NAME", "PROFILE");
+                for t in tenants {
+                    println!(
+                        "{:<24} {:<32} {:<10} {}",
+                        t.slug,
+                        t.name,
+                        t.compatibility.name(),
+                        format_time(&t.created)
+                    );
+                }
+            }
+        }
+        TenantCommand::Set {
+            slug,
+            profile,
+            patch_response,
+            on_deactivate,
+            json,
+        } => {
+            let settings = app
+                .tenants
+                .set_compatibility(&slug, profile.as_deref(), patch_response, on_deactivate)
+                .await?;
+            let value = json!({"slug": slug, "compatibility": settings});
+            say(json, &value, || {
+                format!(
+                    "tenant '{slug}': profile {}, PATCH answers {:?}, active=false {:?}, Entra \
+                     string values {}, strict {}",
+                    settings.name(),
+                    settings.patch_response,
+                    settings.on_deactivate,
+                    if settings.entra_values() {
+                        "parsed"
+                    } else {
+                        "kept"
+                    },
+                    settings.strict()
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+fn tenant_json(tenant: &Tenant) -> serde_json::Value {
+    json!({"slug": tenant.slug, "name": tenant.name, "created": format_time(&tenant.created),
+           "profile": tenant.compatibility.name()})
+}
