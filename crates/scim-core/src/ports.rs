@@ -400,8 +400,14 @@ pub trait EventLog: Send + Sync {
     /// Waits until the tenant's [`events_generation`](Self::events_generation) is no
     /// longer `seen`, or `timeout` passes; whether it moved.
     async fn events_recorded(&self, tenant: &TenantId, seen: u64, timeout: Duration) -> bool;
+}
 
-    /// The keys SETs are signed with, newest first.
+/// The keys SETs are signed with, shared by every process on the store (see
+/// [`crate::events::key_schedule`] for when each signs and is published).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SigningKeys: Send + Sync {
+    /// The keys, newest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
 
     /// Stores a new signing key; `Conflict` when its `kid` exists.

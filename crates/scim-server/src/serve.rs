@@ -55,7 +55,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let signer = Arc::new(signer(&app).await?);
     let key_reloader = tokio::spawn(reload_signing_keys(
         Arc::clone(&signer),
-        Arc::clone(&app.events),
+        Arc::clone(&app.signing_keys),
         Arc::clone(&app.clock),
     ));
     let cursors = Arc::new(CursorCodec::new(&app.secret_keys));
@@ -257,20 +257,20 @@ fn delivery(app: &App, args: &ServeArgs) -> DeliveryService {
 /// all sign with the one stored first).
 async fn signer(app: &App) -> anyhow::Result<SetSigner> {
     let mut keys = app
-        .events
+        .signing_keys
         .signing_keys()
         .await
         .context("reading the signing keys")?;
     if keys.is_empty() {
         let key = SetSigner::generate_key(app.clock.now(), chrono::DateTime::UNIX_EPOCH)
             .context("generating a signing key")?;
-        match app.events.add_signing_key(&key).await {
+        match app.signing_keys.add_signing_key(&key).await {
             Ok(()) | Err(scim_core::StoreError::Conflict { .. }) => {}
             Err(error) => return Err(error).context("storing the signing key"),
         }
         tracing::info!(kid = %key.kid, "generated the SET signing key");
         keys = app
-            .events
+            .signing_keys
             .signing_keys()
             .await
             .context("reading the signing keys")?;
@@ -286,14 +286,14 @@ const SIGNING_KEY_RELOAD: Duration = Duration::from_secs(60);
 /// no longer published.
 async fn reload_signing_keys(
     signer: Arc<SetSigner>,
-    events: Arc<dyn scim_core::ports::EventLog>,
+    stored: Arc<dyn scim_core::ports::SigningKeys>,
     clock: Arc<dyn scim_core::ports::Clock>,
 ) {
     let mut ticks = tokio::time::interval(SIGNING_KEY_RELOAD);
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        let keys = match events.signing_keys().await {
+        let keys = match stored.signing_keys().await {
             Ok(keys) => keys,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the signing keys; keeping those loaded");
@@ -309,7 +309,7 @@ async fn reload_signing_keys(
             tracing::warn!(%error, "cannot load the signing keys; keeping those loaded");
         }
         if !expired.is_empty()
-            && let Err(error) = events.forget_signing_keys(&expired).await
+            && let Err(error) = stored.forget_signing_keys(&expired).await
         {
             tracing::warn!(%error, "cannot forget retired signing keys");
         }

@@ -12,7 +12,7 @@ use scim_core::SchemaRegistry;
 use scim_core::outbound::NetworkPolicy;
 use scim_core::ports::{
     AdminRepository, BulkJobRepository, Clock, EventLog, IdGenerator, LicenseLedger,
-    ResourceRepository, SecretGenerator, TenantRepository, Webhooks,
+    ResourceRepository, SecretGenerator, SigningKeys, TenantRepository, Webhooks,
 };
 use scim_core::schema::TenantSchemas;
 use scim_core::secrets::SecretKeys;
@@ -63,6 +63,8 @@ pub struct App {
     pub bulk_jobs: Arc<dyn BulkJobRepository>,
     /// The outbox.
     pub events: Arc<dyn EventLog>,
+    /// The SET signing keys.
+    pub signing_keys: Arc<dyn SigningKeys>,
     /// Push receivers and their queue.
     pub webhooks: Arc<dyn Webhooks>,
     pub receivers: ReceiverService,
@@ -142,6 +144,7 @@ impl App {
             licenses,
             bulk_jobs: Arc::clone(&store) as Arc<dyn BulkJobRepository>,
             events: Arc::clone(&store) as Arc<dyn EventLog>,
+            signing_keys: Arc::clone(&store) as Arc<dyn SigningKeys>,
             webhooks,
             receivers,
             admin,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use scim_core::events::{ResourceEvent, SigningKey, StoredEvent};
-use scim_core::ports::EventLog;
+use scim_core::ports::{EventLog, SigningKeys};
 use scim_core::tenant::TenantId;
 use scim_core::{StoreError, WriteContext};
 use serde_json::Value;
@@ -216,7 +216,11 @@ impl EventLog for DieselStore {
     async fn events_recorded(&self, tenant: &TenantId, seen: u64, timeout: Duration) -> bool {
         self.wait_for_generation(tenant, seen, timeout).await
     }
+}
 
+/// The SET signing keys, sealed at rest.
+#[async_trait]
+impl SigningKeys for DieselStore {
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
         let keys = self.keys();
         self.run(move |connection| {

@@ -6,7 +6,7 @@ use scim_core::events::{
     PROV_DELETE, PROV_PATCH_FULL, ResourceEvent, SigningKey, StoredEvent,
 };
 use scim_core::license::{MappingRule, MappingSource, Pool};
-use scim_core::ports::{BatchWrite, EventLog, ResourceRepository};
+use scim_core::ports::{BatchWrite, EventLog, ResourceRepository, SigningKeys};
 use scim_core::tenant::Tenant;
 use scim_core::{Resource, ResourceKind, StoreError};
 use serde_json::{Value, json};

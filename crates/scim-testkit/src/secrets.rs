@@ -8,7 +8,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use scim_core::events::{OAuthClient, Receiver, SigningKey};
-use scim_core::ports::{EventLog, Webhooks};
+use scim_core::ports::{SigningKeys, Webhooks};
 use scim_core::secrets::{SEALED_PREFIX, SecretKeys};
 use scim_store::{OpenError, SealError};
 use serde_json::json;

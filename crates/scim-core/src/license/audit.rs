@@ -6,12 +6,16 @@ use super::planner::LicenseSource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+/// What an audit entry records.
 pub enum AuditAction {
+    /// A license given to a user.
     Assigned,
+    /// A license taken from a user.
     Revoked,
 }
 
 impl AuditAction {
+    /// The name stored and shown (`assigned`, `revoked`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Assigned => "assigned",
@@ -19,6 +23,7 @@ impl AuditAction {
         }
     }
 
+    /// The action named by [`Self::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "assigned" => Some(Self::Assigned),
@@ -31,10 +36,13 @@ impl AuditAction {
 /// One assignment or revocation, as recorded in the transaction that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
+    /// When the write that made it committed its plan.
     pub at: DateTime<Utc>,
     /// The user's id.
     pub user: String,
+    /// As the pool spells it.
     pub sku: String,
+    /// Assigned or revoked.
     pub action: AuditAction,
     /// Why an assignment was made (none for revocations).
     pub source: Option<LicenseSource>,
@@ -48,7 +56,9 @@ pub struct AuditEntry {
 /// `newest_first`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
+    /// Only this user's entries (its SCIM id).
     pub user: Option<String>,
+    /// Only entries from this time on.
     pub since: Option<DateTime<Utc>>,
     /// At most this many (those past it in the order asked for are dropped); `None`: all.
     pub limit: Option<u64>,

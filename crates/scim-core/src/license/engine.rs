@@ -93,9 +93,11 @@ pub struct LicenseChange<K> {
 /// Everything a write does to licenses, for the store to write as it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenseOutcome<K> {
+    /// Licenses taken away (each frees a seat).
     pub revoked: Vec<LicenseChange<K>>,
     /// Licenses held still whose source changed (no seat moves).
     pub source_changed: Vec<LicenseChange<K>>,
+    /// Licenses given (each took a seat), in the users' order.
     pub assigned: Vec<LicenseChange<K>>,
     /// `(user id, sku)` of assignments left out for want of a seat
     /// ([`SeatPolicy::WhileSeatsLast`]).

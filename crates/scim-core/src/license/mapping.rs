@@ -17,6 +17,7 @@ pub enum MappingSource {
 }
 
 impl MappingSource {
+    /// The name stored and shown (`entitlement`, `role`, `group`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Entitlement => "entitlement",
@@ -25,6 +26,7 @@ impl MappingSource {
         }
     }
 
+    /// The source named by [`Self::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "entitlement" => Some(Self::Entitlement),
@@ -44,6 +46,7 @@ impl fmt::Display for MappingSource {
 /// `value` found in `source` grants `sku`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappingRule {
+    /// Where the rule looks.
     pub source: MappingSource,
     /// The entitlement or role value, or the group's displayName, as the admin wrote it.
     pub value: String,
@@ -52,6 +55,7 @@ pub struct MappingRule {
 }
 
 impl MappingRule {
+    /// A rule mapping `value` of `source` to the pool `sku`.
     pub fn new(source: MappingSource, value: impl Into<String>, sku: impl Into<String>) -> Self {
         Self {
             source,

@@ -46,6 +46,8 @@
 //! the locks and the counts, and writes the outcome as it stands. [`Licensing`] runs the
 //! engine over a tenant described in a few lines, for tests of license rules.
 
+#![warn(missing_docs)]
+
 mod audit;
 mod engine;
 mod mapping;

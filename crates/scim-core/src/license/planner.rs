@@ -20,6 +20,7 @@ pub enum LicenseSource {
 }
 
 impl LicenseSource {
+    /// The name stored and shown (`direct`, `group`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Direct => "direct",
@@ -27,6 +28,7 @@ impl LicenseSource {
         }
     }
 
+    /// The source named by [`Self::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "direct" => Some(Self::Direct),
@@ -88,7 +90,9 @@ impl UserFacts {
 pub struct HeldLicense {
     /// The pool's sku, as the pool spells it.
     pub sku: String,
+    /// Why it is held.
     pub source: LicenseSource,
+    /// When it was assigned.
     pub assigned: DateTime<Utc>,
 }
 
@@ -116,7 +120,9 @@ pub struct Grants {
 /// An entitlement or role value that grants no sku, and how many users carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnmappedValue {
+    /// As first seen.
     pub value: String,
+    /// Users carrying it (each counted once).
     pub users: u64,
 }
 
@@ -129,6 +135,7 @@ pub struct UnmappedTally {
 }
 
 impl UnmappedTally {
+    /// Counts a user's unmapped values.
     pub fn add(&mut self, grants: &Grants) {
         let mut seen = std::collections::BTreeSet::new();
         for (_, value) in &grants.unmapped {
@@ -146,6 +153,7 @@ impl UnmappedTally {
         }
     }
 
+    /// The values counted, by folded value.
     pub fn finish(self) -> Vec<UnmappedValue> {
         self.counts.into_values().collect()
     }
@@ -154,7 +162,9 @@ impl UnmappedTally {
 /// A tenant's pools and mapping rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LicenseRules {
+    /// The tenant's pools (their `used` is not read by the rules).
     pub pools: Vec<Pool>,
+    /// The tenant's mapping rules.
     pub rules: Vec<MappingRule>,
 }
 
@@ -218,7 +228,9 @@ impl LicenseRules {
 pub struct Reevaluation {
     /// Users re-evaluated.
     pub users: u64,
+    /// Assignments made.
     pub assigned: u64,
+    /// Revocations made.
     pub revoked: u64,
     /// `(user id, sku)` of the assignments left out for want of a seat.
     pub waiting: Vec<(String, String)>,
@@ -246,6 +258,7 @@ pub struct LicenseChanges {
 }
 
 impl LicenseChanges {
+    /// Whether nothing is to change.
     pub fn is_empty(&self) -> bool {
         self.assign.is_empty() && self.revoke.is_empty() && self.source_changed.is_empty()
     }

@@ -55,6 +55,7 @@ struct User {
 }
 
 impl Licensing {
+    /// A tenant without pools, rules or users.
     pub fn new() -> Self {
         Self::default()
     }

@@ -13,7 +13,9 @@ pub enum LicensedWrite<'a> {
     UserDeleted,
     /// A group created, replaced or patched; `renamed` when its displayName changed.
     GroupChanged {
+        /// Its displayName changed (the rules read it).
         renamed: bool,
+        /// Its membership changes.
         changes: &'a [MembershipChange],
     },
     /// A group about to be deleted.

@@ -22,7 +22,12 @@ pub enum SeatPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seats {
     /// The seats in use and bought, read with the pool locked: the engine decides.
-    Counted { seats: i64, used: i64 },
+    Counted {
+        /// Seats bought.
+        seats: i64,
+        /// Seats in use, before the write.
+        used: i64,
+    },
     /// The store already took the demand's whole change from a part of the pool that keeps
     /// a free seat afterwards ([`PoolDemand::one_part_needs`]): the pool had room and is not
     /// exhausted, so there is nothing left to decide. Only for [`SeatPolicy::Strict`].
@@ -75,7 +80,9 @@ impl PoolDemand {
 pub struct Shortage {
     /// As the pool spells it.
     pub sku: String,
+    /// Seats bought.
     pub seats: i64,
+    /// Seats in use, before the write.
     pub used: i64,
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scim_core::StoreError;
 use scim_core::events::{SigningKey, StoredEvent};
-use scim_core::ports::EventLog;
+use scim_core::ports::{EventLog, SigningKeys};
 use scim_core::tenant::TenantId;
 
 use super::MemoryStore;
@@ -79,7 +79,10 @@ impl EventLog for MemoryStore {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl SigningKeys for MemoryStore {
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
         Ok(self.lock().signing_keys.clone())
     }
