@@ -16,7 +16,8 @@ use crate::events::{
     Settled, SigningKey, StoredEvent,
 };
 use crate::license::{
-    AuditEntry, AuditQuery, LicenseRules, MappingRule, Pool, Reevaluation, UnmappedValue,
+    AuditEntry, AuditQuery, HeldLicense, LicenseRules, MappingRule, Pool, Reevaluation,
+    UnmappedValue,
 };
 use crate::query::{ListPage, ListQuery};
 use crate::resource::{Expand, MembershipChange, Resource, ResourceKind};
@@ -68,12 +69,14 @@ pub trait ResourceRepository: Send + Sync {
     /// Inserts a new resource and applies `members` to it (a group's initial members).
     /// `Conflict` when a unique attribute is taken; `InvalidReference` when a member is no
     /// User or Group of the tenant, or is the group itself. Nothing is written on failure.
+    /// Returns the licenses a new user holds once written (in sku order, as the license
+    /// extension shows them; none for a group), so the answer needs no read.
     async fn insert(
         &self,
         ctx: &WriteContext,
         resource: &Resource,
         members: &[MembershipChange],
-    ) -> Result<(), StoreError>;
+    ) -> Result<Vec<HeldLicense>, StoreError>;
 
     /// Applies several writes in one transaction, in order, each in a savepoint of its own:
     /// a failing write (its own result, the error its single form would give) rolls back

@@ -214,6 +214,24 @@ pub fn format_time(time: &DateTime<Utc>) -> String {
 }
 
 impl Resource {
+    /// Shows `held` in the license extension (`licenses`), as reads with
+    /// [`Expand::licenses`] do; a user holding nothing has no extension.
+    pub fn show_licenses(&mut self, held: &[crate::license::HeldLicense]) {
+        let extension = crate::schema::LICENSE_USER_EXTENSION;
+        if held.is_empty() {
+            self.attributes.remove(extension);
+            return;
+        }
+        let licenses = held
+            .iter()
+            .map(crate::license::HeldLicense::to_value)
+            .collect();
+        let mut shown = Map::new();
+        shown.insert(LICENSES.into(), Value::Array(licenses));
+        self.attributes
+            .insert(extension.into(), Value::Object(shown));
+    }
+
     /// The resource as clients see it, before projection and without `meta.location`:
     /// `schemas`, `id`, the attributes, and `meta`. Filters are evaluated on this form.
     pub fn to_document(&self, core_schema: &str) -> Map<String, Value> {

@@ -100,14 +100,14 @@ pub(crate) fn reconcile(
 }
 
 /// The licenses of new users: they hold nothing and are in no group, so their attributes
-/// decide alone. `users` are `(seq, id, stored data)`, in order. Under
+/// decide alone. `users` are `(seq, id, facts)`, in order. Under
 /// [`Seating::NEW_USERS`] the engine refuses, in order, a user whose seats are not all
 /// there ([`LicenseOutcome::refused`]); nothing is written: the caller removes the refused
 /// users' rows and then writes the outcome ([`write`]) after their events.
 pub(crate) fn decide_new_users(
     connection: &mut DbConnection,
     ctx: &WriteContext,
-    users: &[(i64, &str, &str)],
+    users: &[(i64, &str, &UserFacts)],
     seating: Seating,
 ) -> Result<Outcome, StoreError> {
     let tenant = ctx.tenant.0.as_str();
@@ -124,12 +124,8 @@ pub(crate) fn decide_new_users(
     };
     let users = users
         .iter()
-        .map(|&(seq, id, data)| {
-            let attributes = serde_json::from_str(data).map_err(StoreError::corrupt)?;
-            let facts = UserFacts::from_attributes(&attributes, Vec::new());
-            Ok(LicensedUser::new(seq, id, facts))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .map(|&(seq, id, facts)| LicensedUser::new(seq, id, facts.clone()))
+        .collect();
     let plan = LicensePlan::new(&rules, users, seating.policy);
     let mut ledger = StripeLedger::new(connection, tenant, seating.locking, first.0);
     plan.decide(&mut ledger, ctx)
@@ -140,7 +136,7 @@ pub(crate) fn decide_new_users(
 pub(crate) fn license_new_user(
     connection: &mut DbConnection,
     ctx: &WriteContext,
-    user: (i64, &str, &str),
+    user: (i64, &str, &UserFacts),
     events: &[ResourceEvent],
     seating: Seating,
 ) -> Result<Outcome, StoreError> {

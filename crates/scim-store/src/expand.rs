@@ -18,11 +18,9 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use diesel::prelude::*;
-use scim_core::license::HeldLicense;
-use scim_core::resource::{LICENSES, member_reference, membership_attribute};
-use scim_core::schema::LICENSE_USER_EXTENSION;
+use scim_core::resource::{member_reference, membership_attribute};
 use scim_core::{Expand, ResourceKind, StoreError};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::assignments::load_held;
 use crate::connection::{DbConnection, load_per_backend};
@@ -45,18 +43,8 @@ pub(crate) fn expand(
     if kind == ResourceKind::User && expand.licenses {
         let mut held = load_held(connection, &seqs)?;
         for stored in resources.iter_mut() {
-            let attributes = &mut stored.resource.attributes;
-            match held.remove(&stored.seq) {
-                Some(licenses) => {
-                    let licenses = licenses.iter().map(HeldLicense::to_value).collect();
-                    let mut extension = Map::new();
-                    extension.insert(LICENSES.into(), Value::Array(licenses));
-                    attributes.insert(LICENSE_USER_EXTENSION.into(), Value::Object(extension));
-                }
-                None => {
-                    attributes.remove(LICENSE_USER_EXTENSION);
-                }
-            }
+            let licenses = held.remove(&stored.seq).unwrap_or_default();
+            stored.resource.show_licenses(&licenses);
         }
     }
     if !(expand.members && kind == ResourceKind::Group

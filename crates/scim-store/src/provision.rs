@@ -20,6 +20,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use scim_core::events::ResourceEvent;
+use scim_core::license::UserFacts;
 use scim_core::{StoreError, WriteContext};
 
 use crate::assignments::{decide_new_users, write};
@@ -33,6 +34,8 @@ use crate::seats::Seating;
 /// One user of the run.
 pub(crate) struct NewUser<'a> {
     pub(crate) row: &'a NewResourceRow,
+    /// What the license rules read of it.
+    pub(crate) facts: &'a UserFacts,
     pub(crate) events: &'a [ResourceEvent],
 }
 
@@ -65,11 +68,11 @@ pub(crate) fn create_users(
         .map_err(from_diesel)?;
         seqs.extend(inserted);
     }
-    let created: Vec<(i64, &str, &str)> = users
+    let created: Vec<(i64, &str, &UserFacts)> = users
         .iter()
         .filter_map(|user| {
             let seq = *seqs.get(&user.row.id)?;
-            Some((seq, user.row.id.as_str(), user.row.state.data.as_str()))
+            Some((seq, user.row.id.as_str(), user.facts))
         })
         .collect();
     let licenses = decide_new_users(connection, ctx, &created, Seating::NEW_USERS)?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use scim_core::events::ResourceEvent;
-use scim_core::license::{LicensedWrite, license_scope};
+use scim_core::license::{HeldLicense, LicensedWrite, UserFacts, license_scope};
 use scim_core::ports::{BatchWrite, ResourceRepository};
 use scim_core::query::{ListPage, ListQuery};
 use scim_core::tenant::TenantId;
@@ -33,7 +33,7 @@ impl ResourceRepository for DieselStore {
         ctx: &WriteContext,
         resource: &Resource,
         members: &[MembershipChange],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<HeldLicense>, StoreError> {
         let write = Prepared::insert(&ctx.tenant, resource, members, &ctx.events)?;
         let ctx = ctx.clone();
         self.write(move |connection| write.apply(connection, &ctx, Seating::SINGLE))
@@ -116,6 +116,7 @@ impl ResourceRepository for DieselStore {
         let ctx = ctx.clone();
         self.write(move |connection| write.apply(connection, &ctx, Seating::SINGLE))
             .await
+            .map(|_| ())
     }
 
     /// The membership rows go with the resource (`ON DELETE CASCADE`); the groups it was a
@@ -138,6 +139,7 @@ impl ResourceRepository for DieselStore {
         let ctx = ctx.clone();
         self.write(move |connection| write.apply(connection, &ctx, Seating::SINGLE))
             .await
+            .map(|_| ())
     }
 
     async fn list(
@@ -179,6 +181,9 @@ enum PreparedWrite {
         row: NewResourceRow,
         kind: ResourceKind,
         changes: Vec<MembershipChange>,
+        /// What the license rules read of a new user, taken from the resource (its stored
+        /// text is never parsed back).
+        facts: Option<UserFacts>,
     },
     Update {
         state: ResourceState,
@@ -247,6 +252,8 @@ impl Prepared {
                 row: NewResourceRow::new(tenant, resource)?,
                 kind: resource.kind,
                 changes: membership_changes(resource, members)?,
+                facts: (resource.kind == ResourceKind::User)
+                    .then(|| UserFacts::from_attributes(&resource.attributes, Vec::new())),
             },
             events: events.to_vec(),
         })
@@ -271,17 +278,23 @@ impl Prepared {
     }
 
     /// Writes, recording the write's events in the same transaction right after its row
-    /// (so they come before the license events the write causes).
+    /// (so they come before the license events the write causes); a new user's licenses.
     fn apply(
         &self,
         connection: &mut DbConnection,
         ctx: &WriteContext,
         seating: Seating,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<HeldLicense>, StoreError> {
         let events = &self.events;
         match &self.write {
-            PreparedWrite::Insert { row, kind, changes } => {
-                insert_one(connection, ctx, (row, *kind), changes, events, seating)
+            PreparedWrite::Insert {
+                row,
+                kind,
+                changes,
+                facts,
+            } => {
+                let insert = (row, *kind, facts.as_ref());
+                insert_one(connection, ctx, insert, changes, events, seating)
             }
             PreparedWrite::Update {
                 state,
@@ -291,7 +304,7 @@ impl Prepared {
                 changes,
             } => {
                 let row = (state, *kind, id.as_str(), *expected_version);
-                update_one(connection, ctx, row, changes, events, seating)
+                update_one(connection, ctx, row, changes, events, seating).map(|()| Vec::new())
             }
             PreparedWrite::Delete {
                 kind,
@@ -299,7 +312,7 @@ impl Prepared {
                 expected_version,
             } => {
                 let target = (*kind, id.as_str(), *expected_version);
-                delete_one(connection, ctx, target, events, seating)
+                delete_one(connection, ctx, target, events, seating).map(|()| Vec::new())
             }
         }
     }
@@ -436,25 +449,27 @@ fn delete_one(
     Ok(())
 }
 
-/// Inserts one resource's row and applies its membership changes and license effects.
+/// Inserts one resource's row and applies its membership changes and license effects; a
+/// new user's licenses.
 fn insert_one(
     connection: &mut DbConnection,
     ctx: &WriteContext,
-    (row, kind): (&NewResourceRow, ResourceKind),
+    (row, kind, facts): (&NewResourceRow, ResourceKind, Option<&UserFacts>),
     changes: &[MembershipChange],
     events: &[ResourceEvent],
     seating: Seating,
-) -> Result<(), StoreError> {
+) -> Result<Vec<HeldLicense>, StoreError> {
     let seq = diesel::insert_into(resources::table)
         .values(row)
         .returning(resources::seq)
         .get_result::<i64>(connection)
         .map_err(from_diesel)?;
-    if kind == ResourceKind::User {
+    if let Some(facts) = facts {
         // A new user holds nothing and is in no group: its attributes alone decide its
         // licenses, and its events go with theirs.
-        let user = (seq, row.id.as_str(), row.state.data.as_str());
-        return assignments::license_new_user(connection, ctx, user, events, seating).map(|_| ());
+        let user = (seq, row.id.as_str(), facts);
+        let outcome = assignments::license_new_user(connection, ctx, user, events, seating)?;
+        return Ok(outcome.assigned_to(&seq, ctx.at));
     }
     outbox::record(connection, ctx, events)?;
     let maps_groups = kind == ResourceKind::Group
@@ -466,7 +481,8 @@ fn insert_one(
         maps_groups,
         renamed: false,
     };
-    apply_with_licenses(connection, ctx, written, changes, seating)
+    apply_with_licenses(connection, ctx, written, changes, seating)?;
+    Ok(Vec::new())
 }
 
 /// Applies one write of a batch in its own savepoint: a failure undoes this write only.
@@ -479,6 +495,7 @@ fn apply_alone(
         .transaction(|connection| {
             write
                 .apply(connection, ctx, Seating::BATCHED)
+                .map(|_| ())
                 .map_err(Savepoint)
         })
         .map_err(|Savepoint(error)| error)
@@ -495,8 +512,9 @@ fn create_users(
     let users: Vec<NewUser<'_>> = run
         .iter()
         .filter_map(|write| match &write.write {
-            PreparedWrite::Insert { row, .. } => Some(NewUser {
+            PreparedWrite::Insert { row, facts, .. } => Some(NewUser {
                 row,
+                facts: facts.as_ref()?,
                 events: &write.events,
             }),
             _ => None,

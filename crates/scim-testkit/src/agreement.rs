@@ -145,7 +145,7 @@ async fn check_case(
     for (index, spec) in case.users.iter().enumerate() {
         let user = spec.to_resource(index);
         match store.insert(&writer(&tenant.id), &user, &[]).await {
-            Ok(()) => {
+            Ok(_) => {
                 memberships.created(&user);
                 user_ids.push(Some(user.id.clone()));
                 users.push(user);

@@ -61,16 +61,28 @@ impl<'a> Tenancy<'a> {
             .waiting
     }
 
-    /// Creates a user with these `entitlements` and `roles` values.
+    /// Creates a user with these `entitlements` and `roles` values. What the insert says
+    /// the user holds must be what a read of it shows.
     async fn user(
         &self,
         id: &str,
         entitlements: &[&str],
         roles: &[&str],
     ) -> Result<(), StoreError> {
-        self.store
-            .insert(&writer(&self.tenant), &person(id, entitlements, roles), &[])
-            .await
+        let person = person(id, entitlements, roles);
+        let held = self
+            .store
+            .insert(&writer(&self.tenant), &person, &[])
+            .await?;
+        let mut said = person;
+        said.show_licenses(&held);
+        let read = self.read(ResourceKind::User, id).await;
+        assert_eq!(
+            said.attributes.get(LICENSE_USER_EXTENSION),
+            read.attributes.get(LICENSE_USER_EXTENSION),
+            "the insert of {id} and a read disagree on its licenses"
+        );
+        Ok(())
     }
 
     async fn group(&self, id: &str, name: &str, members: &[&str]) {

@@ -210,7 +210,11 @@ pub async fn licenses_follow_the_user_lifecycle<F: StoreFactory>(factory: &F) {
 
     // A third pro seat is not there: nothing of the write happens.
     let carol = licensed("u3", &["pro"], true);
-    assert_no_seat(store.insert(&ctx(&acme), &carol, &[]).await, "pro", 2);
+    assert_no_seat(
+        store.insert(&ctx(&acme), &carol, &[]).await.map(|_| ()),
+        "pro",
+        2,
+    );
     assert!(
         store
             .get(&acme.id, ResourceKind::User, "u3", Expand::default())
@@ -452,7 +456,7 @@ pub async fn admin_changes_reevaluate_while_seats_last<F: StoreFactory>(factory:
         "roles",
         json!([{"value": "dev"}]),
     );
-    assert_no_seat_over(store.insert(&ctx(&acme), &newcomer, &[]).await);
+    assert_no_seat_over(store.insert(&ctx(&acme), &newcomer, &[]).await.map(|_| ()));
 
     let report = crate::fixtures::remove_rule(&*store, &ctx(&acme), &dev)
         .await
@@ -490,7 +494,7 @@ pub async fn seats_are_never_over_assigned_under_concurrency<F: StoreFactory>(fa
     let (mut ok, mut refused) = (0, 0);
     for attempt in attempts {
         match attempt.await.unwrap() {
-            Ok(()) => ok += 1,
+            Ok(_) => ok += 1,
             Err(StoreError::SeatsExhausted { .. }) => refused += 1,
             Err(other) => panic!("unexpected {other:?}"),
         }
@@ -601,7 +605,7 @@ pub async fn striped_seats_add_up_under_concurrent_takes_and_releases<F: StoreFa
                 tokio::spawn(async move {
                     let user = licensed(&name, &["pro"], true);
                     match store.insert(&ctx(&tenant), &user, &[]).await {
-                        Ok(()) => Some(name),
+                        Ok(_) => Some(name),
                         Err(StoreError::SeatsExhausted { .. }) => None,
                         Err(other) => panic!("unexpected {other:?}"),
                     }

@@ -130,6 +130,26 @@ impl<K> LicenseOutcome<K> {
         self.revoked.is_empty() && self.source_changed.is_empty() && self.assigned.is_empty()
     }
 
+    /// The licenses assigned to `user` `at` the write's time, as it holds them, in sku
+    /// order: for a user just created, everything it holds.
+    pub fn assigned_to(&self, user: &K, at: chrono::DateTime<chrono::Utc>) -> Vec<HeldLicense>
+    where
+        K: PartialEq,
+    {
+        let mut held: Vec<HeldLicense> = self
+            .assigned
+            .iter()
+            .filter(|change| change.user == *user)
+            .map(|change| HeldLicense {
+                sku: change.sku.clone(),
+                source: change.source,
+                assigned: at,
+            })
+            .collect();
+        held.sort_by_key(|license| fold_key(&license.sku));
+        held
+    }
+
     /// The outcome of re-evaluating `users` users, as reported to an admin.
     pub fn report(&self, users: u64) -> Reevaluation {
         Reevaluation {

@@ -136,10 +136,16 @@ impl ResourceService {
             plan_create(self.registry_of(caller), kind, body, self.ids.new_id(), now)?;
         let (changes, event) = self.prepare_insert(&mut resource)?;
         let ctx = WriteContext::new(caller, now).with_events(vec![event]);
-        self.repo
+        let licenses = self
+            .repo
             .insert(&ctx, &resource, &changes)
             .await
             .map_err(|e| write_error(e, &resource))?;
+        if kind == ResourceKind::User {
+            // A new user is in no group; the write said what it holds: nothing to read.
+            resource.show_licenses(&licenses);
+            return Ok(resource);
+        }
         let shown = Expand {
             members: !changes.is_empty(),
             groups: false,
@@ -741,20 +747,24 @@ mod tests {
                     && m.is_empty()
             })
             .times(1)
-            .returning(|_, _, _| Ok(()));
-        // The answer is read back with the licenses the write assigned.
-        repo.expect_get()
-            .withf(|t, k, id, e| {
-                t.0 == "t1" && *k == ResourceKind::User && id == "u1" && e.licenses
-            })
-            .times(1)
-            .returning(|_, _, _, _| Ok(None));
+            .returning(|ctx, _, _| {
+                Ok(vec![crate::license::HeldLicense {
+                    sku: "pro".into(),
+                    source: crate::license::LicenseSource::Direct,
+                    assigned: ctx.at,
+                }])
+            });
+        // The write says what the new user holds: the answer shows it, with no read.
+        repo.expect_get().never();
         let body = json!({"schemas": [USER_SCHEMA], "userName": "a"});
         let created = service(repo)
             .create(&caller(), ResourceKind::User, &body)
             .await
             .unwrap();
         assert_eq!(created.meta.version, 1);
+        let extension = &created.attributes[crate::schema::LICENSE_USER_EXTENSION];
+        assert_eq!(extension["licenses"][0]["sku"], "pro");
+        assert_eq!(extension["licenses"][0]["source"], "direct");
     }
 
     #[tokio::test]
@@ -923,7 +933,7 @@ mod tests {
             })
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _| Ok(vec![]));
         let read = stored_group(
             1,
             json!({"displayName": "Admins", "members": [
@@ -954,7 +964,7 @@ mod tests {
         repo.expect_insert()
             .withf(|_, r, m| r.str_attribute("displayName") == Some("Admins") && m.is_empty())
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _| Ok(vec![]));
         repo.expect_get().never();
         let body = json!({"schemas": [GROUP_SCHEMA], "displayName": "Admins", "members": []});
         let created = service_with_ids(repo, "g1")

@@ -25,13 +25,20 @@ impl ResourceRepository for MemoryStore {
         ctx: &WriteContext,
         resource: &Resource,
         members: &[MembershipChange],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<HeldLicense>, StoreError> {
         let write = BatchWrite::Insert {
             resource: resource.clone(),
             members: members.to_vec(),
             events: ctx.events.clone(),
         };
-        self.write(&ctx.tenant, |data| data.apply(ctx, &write))
+        self.write(&ctx.tenant, |data| {
+            data.apply(ctx, &write)?;
+            // What a new user holds now (a group holds nothing).
+            let held = (resource.kind == ResourceKind::User)
+                .then(|| data.licenses.get(&resource.id).cloned())
+                .flatten();
+            Ok(held.unwrap_or_default())
+        })
     }
 
     async fn write_batch(
