@@ -598,7 +598,7 @@ fn attribute_schema(attribute: &AttributeDef) -> Value {
     } else {
         one
     };
-    schema["description"] = attribute.description.into();
+    schema["description"] = attribute.description.as_ref().into();
     match attribute.mutability {
         Mutability::ReadOnly => schema["readOnly"] = true.into(),
         Mutability::WriteOnly => schema["writeOnly"] = true.into(),

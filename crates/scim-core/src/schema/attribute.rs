@@ -53,7 +53,7 @@ pub struct AttributeDef {
     #[serde(rename = "type")]
     pub ty: AttrType,
     pub multi_valued: bool,
-    pub description: &'static str,
+    pub description: std::borrow::Cow<'static, str>,
     pub required: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub canonical_values: Vec<&'static str>,
@@ -70,12 +70,16 @@ pub struct AttributeDef {
 impl AttributeDef {
     /// A single-valued, optional, readWrite attribute returned by default: the common case,
     /// refined with the builder methods below.
-    pub fn new(name: &'static str, ty: AttrType, description: &'static str) -> Self {
+    pub fn new(
+        name: &'static str,
+        ty: AttrType,
+        description: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Self {
         Self {
             name,
             ty,
             multi_valued: false,
-            description,
+            description: description.into(),
             required: false,
             canonical_values: Vec::new(),
             case_exact: false,

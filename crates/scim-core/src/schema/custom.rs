@@ -127,7 +127,10 @@ impl TenantAttribute {
             "dateTime" => AttrType::DateTime,
             _ => AttrType::String,
         };
-        let mut attribute = AttributeDef::new(intern(&self.name), ty, intern(&self.description));
+        // The name is a short identifier of a bounded set (interned once per process); the
+        // description is the tenant's free text, owned, never leaked.
+        let description = self.description.clone();
+        let mut attribute = AttributeDef::new(intern(&self.name), ty, description);
         attribute.multi_valued = self.multi_valued;
         attribute.case_exact = self.case_exact;
         attribute.required = self.required;
@@ -322,7 +325,8 @@ impl TenantSchemas {
     }
 }
 
-/// `text` as a `&'static str`, leaked once per distinct text.
+/// `text` as a `&'static str`, leaked once per distinct text: only for attribute names and
+/// schema ids, short identifiers validated by [`TenantAttribute`]'s rules.
 pub fn intern(text: &str) -> &'static str {
     static INTERNED: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let mut interned = INTERNED
@@ -421,5 +425,16 @@ mod tests {
                 .contains("already extends User")
         );
         assert_eq!(intern("costCenter").as_ptr(), intern("costCenter").as_ptr());
+    }
+
+    #[test]
+    fn a_tenants_free_text_is_owned_not_leaked() {
+        let described = TenantAttribute {
+            description: "where the cost is booked".into(),
+            ..cost_center()
+        };
+        let definition = described.definition();
+        assert_eq!(definition.description, "where the cost is booked");
+        assert!(matches!(definition.description, std::borrow::Cow::Owned(_)));
     }
 }
