@@ -225,6 +225,9 @@ impl DieselStore {
                         connection,
                     )
                     .map_err(from_diesel)?;
+                    if let DbConnection::Sqlite(sqlite) = connection {
+                        refresh_read_mark(sqlite);
+                    }
                     Ok(value)
                 }
                 Err(error) => {
@@ -242,6 +245,23 @@ impl DieselStore {
             }
         })
         .await
+    }
+}
+
+/// Reads once after a commit on SQLite, so that the connection's WAL read mark is current.
+///
+/// A commit moves the WAL's end past every read mark; the connection's next transaction
+/// then writes a new mark into the memory-mapped `-shm` file. Should that file have become
+/// unwritable meanwhile (a filesystem remounted read-only, an immutable file), that write
+/// to the mapping kills the whole process with `SIGBUS` instead of failing one request with
+/// an I/O error. Reading right after the commit, while the file is still writable, sets
+/// the mark, so the next transaction needs no write to the mapping to begin and fails, if
+/// it must, with a 503 (`faults::a_read_only_database_file_refuses_writes_and_recovers`).
+/// It costs one in-process statement per write.
+fn refresh_read_mark(connection: &mut diesel::SqliteConnection) {
+    use diesel::connection::SimpleConnection;
+    if let Err(error) = connection.batch_execute("SELECT 1 FROM sqlite_schema LIMIT 1") {
+        tracing::warn!(%error, "reading after a commit failed");
     }
 }
 
