@@ -175,10 +175,11 @@ pub trait AdminRepository: Send + Sync {
     ) -> Result<Vec<UsageDay>, StoreError>;
 }
 
-/// Tenants and their bearer tokens.
+/// Tenants: their directory entry (slug, name) and settings (pinned client certificates,
+/// own attributes, compatibility profile).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
-pub trait TenantRepository: Send + Sync {
+pub trait TenantDirectory: Send + Sync {
     /// `Conflict { attribute: "slug" }` when the slug is taken.
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
 
@@ -188,13 +189,6 @@ pub trait TenantRepository: Send + Sync {
     async fn tenant_by_id(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError>;
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
-
-    async fn insert_token(&self, token: &StoredToken) -> Result<(), StoreError>;
-
-    async fn list_tokens(&self, tenant: &TenantId) -> Result<Vec<StoredToken>, StoreError>;
-
-    /// Revokes (deletes) a token of the tenant; `NotFound` when there is none with that id.
-    async fn revoke_token(&self, tenant: &TenantId, token_id: &str) -> Result<(), StoreError>;
 
     /// Replaces the tenant's pinned client-certificate fingerprints.
     async fn set_client_certs(
@@ -220,6 +214,19 @@ pub trait TenantRepository: Send + Sync {
         tenant: &TenantId,
         compatibility: &Compatibility,
     ) -> Result<(), StoreError>;
+}
+
+/// The credentials IdPs authenticate with: bearer tokens, OAuth clients and the access
+/// tokens they obtain. Only hashes are kept.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    async fn insert_token(&self, token: &StoredToken) -> Result<(), StoreError>;
+
+    async fn list_tokens(&self, tenant: &TenantId) -> Result<Vec<StoredToken>, StoreError>;
+
+    /// Revokes (deletes) a token of the tenant; `NotFound` when there is none with that id.
+    async fn revoke_token(&self, tenant: &TenantId, token_id: &str) -> Result<(), StoreError>;
 
     /// `NotFound` when the tenant does not exist.
     async fn insert_client(&self, client: &StoredClient) -> Result<(), StoreError>;
@@ -250,7 +257,12 @@ pub trait TenantRepository: Send + Sync {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<(StoredToken, Tenant)>, StoreError>;
+}
 
+/// Whether the store can serve requests.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait StoreHealth: Send + Sync {
     /// Whether the store answers (and its migrations are applied).
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -75,7 +75,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         chrono::Duration::seconds(i64::from(args.job_lease_seconds)),
     )
     .with_tenant_schemas(
-        Arc::clone(&app.store) as Arc<dyn scim_core::ports::TenantRepository>,
+        Arc::clone(&app.store) as Arc<dyn scim_core::ports::TenantDirectory>,
         Arc::clone(&app.schemas),
     );
     let job_wake = Arc::new(tokio::sync::Notify::new());

@@ -12,7 +12,7 @@ use scim_core::SchemaRegistry;
 use scim_core::outbound::NetworkPolicy;
 use scim_core::ports::{
     AdminRepository, BulkJobRepository, Clock, EventLog, IdGenerator, LicenseLedger,
-    ResourceRepository, SecretGenerator, SigningKeys, TenantRepository, Webhooks,
+    ResourceRepository, SecretGenerator, SigningKeys, TenantDirectory, Webhooks,
 };
 use scim_core::schema::TenantSchemas;
 use scim_core::secrets::SecretKeys;
@@ -112,8 +112,8 @@ impl App {
             Arc::clone(&store) as Arc<dyn LicenseLedger>,
             Arc::clone(&clock),
         );
-        let tenants = TenantService::new(
-            Arc::clone(&store) as Arc<dyn TenantRepository>,
+        let tenants = TenantService::on(
+            Arc::clone(&store),
             Arc::clone(&clock),
             Arc::clone(&ids),
             Arc::new(RandomSecrets),
@@ -121,7 +121,7 @@ impl App {
         let webhooks = Arc::clone(&store) as Arc<dyn Webhooks>;
         let receivers = ReceiverService::new(
             Arc::clone(&webhooks),
-            Arc::clone(&store) as Arc<dyn TenantRepository>,
+            Arc::clone(&store) as Arc<dyn TenantDirectory>,
             Arc::clone(&clock),
             Arc::clone(&ids),
             Arc::new(RandomSecrets),

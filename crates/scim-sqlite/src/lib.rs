@@ -61,7 +61,7 @@ mod tests {
     async fn a_new_database_and_its_journal_are_private_to_their_owner() {
         use std::os::unix::fs::PermissionsExt;
 
-        use scim_core::ports::TenantRepository;
+        use scim_core::ports::StoreHealth;
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scim.db");

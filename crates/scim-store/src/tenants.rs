@@ -1,11 +1,12 @@
-//! `TenantRepository`: tenants and their bearer tokens.
+//! `TenantDirectory`, `CredentialStore` and `StoreHealth`: tenants, their credentials, and
+//! whether the store answers.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scim_core::StoreError;
 use scim_core::compat::Compatibility;
-use scim_core::ports::TenantRepository;
+use scim_core::ports::{CredentialStore, StoreHealth, TenantDirectory};
 use scim_core::schema::TenantAttribute;
 use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
@@ -20,7 +21,7 @@ use crate::schema::{clients, tenants, tokens};
 use crate::store::DieselStore;
 
 #[async_trait]
-impl TenantRepository for DieselStore {
+impl TenantDirectory for DieselStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let row = TenantRow::from(tenant);
         self.write(move |connection| {
@@ -72,52 +73,6 @@ impl TenantRepository for DieselStore {
             rows.into_iter()
                 .map(|row| Tenant::try_from(row).map_err(StoreError::from))
                 .collect()
-        })
-        .await
-    }
-
-    /// `NotFound` when the tenant does not exist.
-    async fn insert_token(&self, token: &StoredToken) -> Result<(), StoreError> {
-        let row = TokenRow::from(token);
-        self.write(move |connection| {
-            diesel::insert_into(tokens::table)
-                .values(&row)
-                .execute(connection)
-                .map_err(from_diesel)?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// The tenant's tokens, oldest first.
-    async fn list_tokens(&self, tenant: &TenantId) -> Result<Vec<StoredToken>, StoreError> {
-        let tenant = tenant.0.clone();
-        self.run(move |connection| {
-            let rows = tokens::table
-                .filter(tokens::tenant_id.eq(tenant))
-                .order((tokens::created.asc(), tokens::id.asc()))
-                .select(TokenRow::as_select())
-                .load(connection)
-                .map_err(from_diesel)?;
-            rows.into_iter()
-                .map(|row| StoredToken::try_from(row).map_err(StoreError::from))
-                .collect()
-        })
-        .await
-    }
-
-    async fn revoke_token(&self, tenant: &TenantId, token_id: &str) -> Result<(), StoreError> {
-        let (tenant, token_id) = (tenant.0.clone(), token_id.to_owned());
-        self.write(move |connection| {
-            let deleted = diesel::delete(tokens::table)
-                .filter(tokens::tenant_id.eq(tenant))
-                .filter(tokens::id.eq(token_id))
-                .execute(connection)
-                .map_err(from_diesel)?;
-            if deleted == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
         })
         .await
     }
@@ -183,6 +138,55 @@ impl TenantRepository for DieselStore {
             diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
                 .set(tenants::compatibility.eq(json))
                 .execute(connection)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl CredentialStore for DieselStore {
+    /// `NotFound` when the tenant does not exist.
+    async fn insert_token(&self, token: &StoredToken) -> Result<(), StoreError> {
+        let row = TokenRow::from(token);
+        self.write(move |connection| {
+            diesel::insert_into(tokens::table)
+                .values(&row)
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The tenant's tokens, oldest first.
+    async fn list_tokens(&self, tenant: &TenantId) -> Result<Vec<StoredToken>, StoreError> {
+        let tenant = tenant.0.clone();
+        self.run(move |connection| {
+            let rows = tokens::table
+                .filter(tokens::tenant_id.eq(tenant))
+                .order((tokens::created.asc(), tokens::id.asc()))
+                .select(TokenRow::as_select())
+                .load(connection)
+                .map_err(from_diesel)?;
+            rows.into_iter()
+                .map(|row| StoredToken::try_from(row).map_err(StoreError::from))
+                .collect()
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, tenant: &TenantId, token_id: &str) -> Result<(), StoreError> {
+        let (tenant, token_id) = (tenant.0.clone(), token_id.to_owned());
+        self.write(move |connection| {
+            let deleted = diesel::delete(tokens::table)
+                .filter(tokens::tenant_id.eq(tenant))
+                .filter(tokens::id.eq(token_id))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
         })
         .await
     }
@@ -307,7 +311,10 @@ impl TenantRepository for DieselStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl StoreHealth for DieselStore {
     /// Runs `SELECT 1` and checks that no migration is pending.
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(|connection| {

@@ -23,7 +23,7 @@ use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scim_core::filter::{CompValue, CompareOp, Filter, check};
 use scim_core::fold::fold_key;
-use scim_core::ports::{ResourceRepository, TenantRepository};
+use scim_core::ports::{ResourceRepository, TenantDirectory};
 use scim_core::query::{Keyset, ListQuery, Sort, SortOrder, apply_in_memory, sort_path};
 use scim_core::resource::{format_time, membership_attribute};
 use scim_core::tenant::Tenant;

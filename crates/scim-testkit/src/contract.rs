@@ -3,7 +3,9 @@
 
 use scim_core::StoreError;
 use scim_core::filter::{CompValue, CompareOp, Filter};
-use scim_core::ports::{BatchWrite, ResourceRepository, TenantRepository};
+use scim_core::ports::{
+    BatchWrite, CredentialStore, ResourceRepository, StoreHealth, TenantDirectory,
+};
 use scim_core::query::{Keyset, ListQuery, SortOrder};
 use scim_core::tenant::{StoredClient, StoredToken, Tenant, TokenHash};
 use scim_core::{Expand, MembershipChange, NewMember, Resource, ResourceKind};

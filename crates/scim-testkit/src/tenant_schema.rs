@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use scim_core::filter::parse;
-use scim_core::ports::{ResourceRepository, TenantRepository};
+use scim_core::ports::{CredentialStore, ResourceRepository, TenantDirectory};
 use scim_core::query::{ListQuery, Sort, SortOrder};
 use scim_core::schema::{CUSTOM_USER_SCHEMA, SchemaRegistry, TenantAttribute, TenantSchemas};
 use scim_core::{Expand, ResourceKind};

@@ -28,7 +28,7 @@ use crate::bulk::{
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, ScimResult, StoreError};
 use crate::events::ResourceEvent;
-use crate::ports::{BulkJobRepository, Clock, IdGenerator, TenantRepository};
+use crate::ports::{BulkJobRepository, Clock, IdGenerator, TenantDirectory};
 use crate::schema::{TenantSchema, TenantSchemas};
 use crate::tenant::TenantId;
 
@@ -46,7 +46,7 @@ pub struct BulkJobService {
     ids: Arc<dyn IdGenerator>,
     lease: Duration,
     /// Where a job's tenant's own attributes come from (none: the server's schema only).
-    tenant_schemas: Option<(Arc<dyn TenantRepository>, Arc<TenantSchemas>)>,
+    tenant_schemas: Option<(Arc<dyn TenantDirectory>, Arc<TenantSchemas>)>,
     /// Operations a run processes before it hands its job back.
     slice: usize,
 }
@@ -76,7 +76,7 @@ impl BulkJobService {
     #[must_use]
     pub fn with_tenant_schemas(
         mut self,
-        tenants: Arc<dyn TenantRepository>,
+        tenants: Arc<dyn TenantDirectory>,
         schemas: Arc<TenantSchemas>,
     ) -> Self {
         self.tenant_schemas = Some((tenants, schemas));

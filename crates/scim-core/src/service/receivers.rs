@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::error::StoreError;
 use crate::events::{DeadLetter, OAuthClient, Receiver, ReceiverStatus};
 use crate::outbound::{NetworkPolicy, check_outbound_url};
-use crate::ports::{Clock, IdGenerator, SecretGenerator, TenantRepository, Webhooks};
+use crate::ports::{Clock, IdGenerator, SecretGenerator, TenantDirectory, Webhooks};
 use crate::tenant::Tenant;
 
 /// RFC 7518 §3.2: an HS256 key is at least as long as the hash, 256 bits.
@@ -51,7 +51,7 @@ impl std::fmt::Debug for NewReceiver {
 #[derive(Clone)]
 pub struct ReceiverService {
     webhooks: Arc<dyn Webhooks>,
-    tenants: Arc<dyn TenantRepository>,
+    tenants: Arc<dyn TenantDirectory>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     secrets: Arc<dyn SecretGenerator>,
@@ -61,7 +61,7 @@ pub struct ReceiverService {
 impl ReceiverService {
     pub fn new(
         webhooks: Arc<dyn Webhooks>,
-        tenants: Arc<dyn TenantRepository>,
+        tenants: Arc<dyn TenantDirectory>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
         secrets: Arc<dyn SecretGenerator>,
@@ -163,12 +163,12 @@ mod tests {
 
     use super::*;
     use crate::ports::{
-        MockClock, MockIdGenerator, MockSecretGenerator, MockTenantRepository, MockWebhooks,
+        MockClock, MockIdGenerator, MockSecretGenerator, MockTenantDirectory, MockWebhooks,
     };
     use crate::tenant::TenantId;
 
     fn service(webhooks: MockWebhooks) -> ReceiverService {
-        let mut tenants = MockTenantRepository::new();
+        let mut tenants = MockTenantDirectory::new();
         tenants.expect_find_tenant().returning(|slug| {
             Ok((slug == "acme").then(|| Tenant {
                 id: TenantId("t1".into()),

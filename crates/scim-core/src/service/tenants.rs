@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::{ScimError, ScimResult, StoreError};
-use crate::ports::{Clock, IdGenerator, SecretGenerator, TenantRepository};
+use crate::ports::{
+    Clock, CredentialStore, IdGenerator, SecretGenerator, StoreHealth, TenantDirectory,
+};
 use crate::service::{CredentialCache, Remembered};
 use crate::tenant::{
     Principal, StoredClient, StoredToken, TOKEN_PREFIX, Tenant, TenantId, TokenHash,
@@ -84,7 +86,9 @@ pub enum TenantError {
 
 #[derive(Clone)]
 pub struct TenantService {
-    repo: Arc<dyn TenantRepository>,
+    directory: Arc<dyn TenantDirectory>,
+    credential_store: Arc<dyn CredentialStore>,
+    health: Arc<dyn StoreHealth>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     secrets: Arc<dyn SecretGenerator>,
@@ -92,19 +96,44 @@ pub struct TenantService {
 }
 
 impl TenantService {
+    /// On a store's three tenant ports (usually one store: see [`Self::on`]).
     pub fn new(
-        repo: Arc<dyn TenantRepository>,
+        (directory, credential_store, health): (
+            Arc<dyn TenantDirectory>,
+            Arc<dyn CredentialStore>,
+            Arc<dyn StoreHealth>,
+        ),
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
         secrets: Arc<dyn SecretGenerator>,
     ) -> Self {
         Self {
-            repo,
+            directory,
+            credential_store,
+            health,
             clock,
             ids,
             secrets,
             credentials: Arc::default(),
         }
+    }
+
+    /// On one store that keeps tenants, their credentials and answers pings.
+    pub fn on<S>(
+        store: Arc<S>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        secrets: Arc<dyn SecretGenerator>,
+    ) -> Self
+    where
+        S: TenantDirectory + CredentialStore + StoreHealth + 'static,
+    {
+        let ports = (
+            Arc::clone(&store) as Arc<dyn TenantDirectory>,
+            Arc::clone(&store) as Arc<dyn CredentialStore>,
+            store as Arc<dyn StoreHealth>,
+        );
+        Self::new(ports, clock, ids, secrets)
     }
 
     /// Remembers accepted bearer tokens for `ttl` ([`CredentialCache`]); zero (the
@@ -132,7 +161,7 @@ impl TenantService {
             custom_attributes: Vec::new(),
             compatibility: crate::compat::Compatibility::default(),
         };
-        match self.repo.create_tenant(&tenant).await {
+        match self.directory.create_tenant(&tenant).await {
             Ok(()) => Ok(tenant),
             Err(StoreError::Conflict { .. }) => Err(TenantError::Exists(slug.to_owned())),
             Err(e) => Err(e.into()),
@@ -140,11 +169,11 @@ impl TenantService {
     }
 
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, TenantError> {
-        Ok(self.repo.list_tenants().await?)
+        Ok(self.directory.list_tenants().await?)
     }
 
     pub async fn tenant(&self, slug: &str) -> Result<Tenant, TenantError> {
-        self.repo
+        self.directory
             .find_tenant(slug)
             .await?
             .ok_or_else(|| TenantError::UnknownTenant(slug.to_owned()))
@@ -170,7 +199,9 @@ impl TenantService {
         if let Some(on_deactivate) = on_deactivate {
             settings.on_deactivate = on_deactivate;
         }
-        self.repo.set_compatibility(&tenant.id, &settings).await?;
+        self.directory
+            .set_compatibility(&tenant.id, &settings)
+            .await?;
         Ok(settings)
     }
 
@@ -223,7 +254,7 @@ impl TenantService {
             let mut attributes = tenant.custom_attributes.clone();
             change(&mut attributes)?;
             match self
-                .repo
+                .directory
                 .set_custom_attributes(&tenant.id, &tenant.custom_attributes, &attributes)
                 .await
             {
@@ -254,18 +285,22 @@ impl TenantService {
             expires,
             client: None,
         };
-        self.repo.insert_token(&token).await?;
+        self.credential_store.insert_token(&token).await?;
         Ok(token)
     }
 
     pub async fn list_tokens(&self, slug: &str) -> Result<Vec<StoredToken>, TenantError> {
         let tenant = self.tenant(slug).await?;
-        Ok(self.repo.list_tokens(&tenant.id).await?)
+        Ok(self.credential_store.list_tokens(&tenant.id).await?)
     }
 
     pub async fn revoke_token(&self, slug: &str, token_id: &str) -> Result<(), TenantError> {
         let tenant = self.tenant(slug).await?;
-        match self.repo.revoke_token(&tenant.id, token_id).await {
+        match self
+            .credential_store
+            .revoke_token(&tenant.id, token_id)
+            .await
+        {
             Err(StoreError::NotFound) => Err(TenantError::UnknownToken(token_id.to_owned())),
             other => Ok(other?),
         }
@@ -282,19 +317,23 @@ impl TenantService {
             secret_hash: TokenHash::of(&secret),
             created: self.clock.now(),
         };
-        self.repo.insert_client(&client).await?;
+        self.credential_store.insert_client(&client).await?;
         Ok((client, secret))
     }
 
     pub async fn list_clients(&self, slug: &str) -> Result<Vec<StoredClient>, TenantError> {
         let tenant = self.tenant(slug).await?;
-        Ok(self.repo.list_clients(&tenant.id).await?)
+        Ok(self.credential_store.list_clients(&tenant.id).await?)
     }
 
     /// Revokes a client and every access token it obtained.
     pub async fn revoke_client(&self, slug: &str, client_id: &str) -> Result<(), TenantError> {
         let tenant = self.tenant(slug).await?;
-        match self.repo.revoke_client(&tenant.id, client_id).await {
+        match self
+            .credential_store
+            .revoke_client(&tenant.id, client_id)
+            .await
+        {
             Err(StoreError::NotFound) => Err(TenantError::UnknownClient(client_id.to_owned())),
             other => Ok(other?),
         }
@@ -322,7 +361,7 @@ impl TenantService {
             return Err(credential.refusal());
         }
         let mut permit = self.permit(&key, now, limit)?;
-        let found = match self.repo.find_client(client_id).await {
+        let found = match self.credential_store.find_client(client_id).await {
             Ok(found) => found,
             Err(StoreError::Unavailable(_)) => {
                 permit.answered(false);
@@ -383,7 +422,7 @@ impl TenantService {
             expires: Some(now + ACCESS_TOKEN_LIFETIME),
             client: Some(client.id),
         };
-        self.repo
+        self.credential_store
             .insert_client_token(&token, now)
             .await
             .map_err(|e| e.as_outage())?;
@@ -411,7 +450,9 @@ impl TenantService {
         fingerprints: &[String],
     ) -> Result<Tenant, TenantError> {
         let tenant = self.tenant(slug).await?;
-        self.repo.set_client_certs(&tenant.id, fingerprints).await?;
+        self.directory
+            .set_client_certs(&tenant.id, fingerprints)
+            .await?;
         Ok(Tenant {
             client_certs: fingerprints.to_vec(),
             ..tenant
@@ -476,7 +517,7 @@ impl TenantService {
         now: DateTime<Utc>,
     ) -> ScimResult<(Option<Principal>, Option<DateTime<Utc>>)> {
         let hash = TokenHash::of(secret);
-        let found = match self.repo.find_token(&hash).await {
+        let found = match self.credential_store.find_token(&hash).await {
             Ok(found) => found,
             Err(StoreError::Unavailable(_)) => return Err(ScimError::Unavailable),
             Err(_) => None,
@@ -496,7 +537,7 @@ impl TenantService {
 
     /// Whether the store answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.repo.ping().await
+        self.health.ping().await
     }
 }
 
@@ -626,13 +667,21 @@ mod tests {
     use chrono::{TimeDelta, TimeZone};
 
     use super::*;
-    use crate::ports::{MockClock, MockIdGenerator, MockSecretGenerator, MockTenantRepository};
+    use crate::ports::{
+        MockClock, MockCredentialStore, MockIdGenerator, MockSecretGenerator, MockStoreHealth,
+        MockTenantDirectory,
+    };
 
     fn now() -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000, 0).unwrap()
     }
 
-    fn service(repo: MockTenantRepository) -> TenantService {
+    /// The service on credentials `repo` (and no tenant directory expectations).
+    fn service(repo: MockCredentialStore) -> TenantService {
+        service_with(MockTenantDirectory::new(), repo)
+    }
+
+    fn service_with(directory: MockTenantDirectory, repo: MockCredentialStore) -> TenantService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
         let mut ids = MockIdGenerator::new();
@@ -641,12 +690,12 @@ mod tests {
         secrets
             .expect_new_secret()
             .returning(|| "scim_new-secret".to_owned());
-        TenantService::new(
-            Arc::new(repo),
-            Arc::new(clock),
-            Arc::new(ids),
-            Arc::new(secrets),
-        )
+        let ports = (
+            Arc::new(directory) as Arc<dyn TenantDirectory>,
+            Arc::new(repo) as Arc<dyn CredentialStore>,
+            Arc::new(MockStoreHealth::new()) as Arc<dyn StoreHealth>,
+        );
+        TenantService::new(ports, Arc::new(clock), Arc::new(ids), Arc::new(secrets))
     }
 
     /// A secret of the shape we issue, telling itself apart by `name`.
@@ -671,7 +720,7 @@ mod tests {
 
     #[tokio::test]
     async fn clients_get_short_lived_tokens_and_basic_access() {
-        let mut repo = MockTenantRepository::new();
+        let mut repo = MockCredentialStore::new();
         let good = secret("client");
         let stored = good.clone();
         repo.expect_find_client()
@@ -750,7 +799,7 @@ mod tests {
 
     #[tokio::test]
     async fn bearer_tokens_choose_their_tenant_until_they_expire() {
-        let mut repo = MockTenantRepository::new();
+        let mut repo = MockCredentialStore::new();
         let (good, old) = (secret("good"), secret("old"));
         let (g, o) = (good.clone(), old.clone());
         repo.expect_find_token().returning(move |hash| {
@@ -783,7 +832,7 @@ mod tests {
     /// and its refusal is what the caller gets.
     #[tokio::test]
     async fn malformed_and_recently_refused_credentials_cost_the_store_nothing() {
-        let mut repo = MockTenantRepository::new();
+        let mut repo = MockCredentialStore::new();
         // One lookup each: the unknown token, and the unknown client.
         repo.expect_find_token().times(1).returning(|_| Ok(None));
         repo.expect_find_client().times(1).returning(|_| Ok(None));
@@ -857,7 +906,7 @@ mod tests {
         }
         let good = secret("good");
         let stored = good.clone();
-        let mut repo = MockTenantRepository::new();
+        let mut repo = MockCredentialStore::new();
         repo.expect_find_token().times(2).returning(move |hash| {
             Ok((*hash == TokenHash::of(&stored)).then(|| (token(&stored, None), acme())))
         });
@@ -887,7 +936,7 @@ mod tests {
         use std::sync::atomic::{AtomicI64, Ordering};
 
         let good = secret("good");
-        let mut repo = MockTenantRepository::new();
+        let mut repo = MockCredentialStore::new();
         let revoked = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let gone = Arc::clone(&revoked);
         let stored = good.clone();
@@ -906,8 +955,13 @@ mod tests {
         clock
             .expect_now()
             .returning(move || now() + TimeDelta::seconds(elapsed.load(Ordering::SeqCst)));
+        let ports = (
+            Arc::new(MockTenantDirectory::new()) as Arc<dyn TenantDirectory>,
+            Arc::new(repo) as Arc<dyn CredentialStore>,
+            Arc::new(MockStoreHealth::new()) as Arc<dyn StoreHealth>,
+        );
         let svc = TenantService::new(
-            Arc::new(repo),
+            ports,
             Arc::new(clock),
             Arc::new(MockIdGenerator::new()),
             Arc::new(MockSecretGenerator::new()),
@@ -948,13 +1002,16 @@ mod tests {
 
     #[tokio::test]
     async fn issue_token_stores_only_the_hash() {
-        let mut repo = MockTenantRepository::new();
-        repo.expect_find_tenant().returning(|_| Ok(Some(acme())));
+        let mut directory = MockTenantDirectory::new();
+        directory
+            .expect_find_tenant()
+            .returning(|_| Ok(Some(acme())));
+        let mut repo = MockCredentialStore::new();
         repo.expect_insert_token()
             .withf(|t| t.hash == TokenHash::of("scim_secret123") && t.hint == "scim_secr")
             .times(1)
             .returning(|_| Ok(()));
-        let stored = service(repo)
+        let stored = service_with(directory, repo)
             .issue_token("acme", "scim_secret123", TokenLifetime::Default)
             .await
             .unwrap();
@@ -973,19 +1030,21 @@ mod tests {
 
     #[tokio::test]
     async fn tenant_slugs_are_validated_and_unique() {
-        let svc = service(MockTenantRepository::new());
+        let svc = service(MockCredentialStore::new());
         assert!(matches!(
             svc.create_tenant("Bad Slug", None).await,
             Err(TenantError::InvalidSlug(_))
         ));
-        let mut repo = MockTenantRepository::new();
-        repo.expect_create_tenant().returning(|_| {
+        let mut directory = MockTenantDirectory::new();
+        directory.expect_create_tenant().returning(|_| {
             Err(StoreError::Conflict {
                 attribute: "slug".into(),
             })
         });
         assert!(matches!(
-            service(repo).create_tenant("acme", None).await,
+            service_with(directory, MockCredentialStore::new())
+                .create_tenant("acme", None)
+                .await,
             Err(TenantError::Exists(_))
         ));
     }

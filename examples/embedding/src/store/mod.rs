@@ -75,7 +75,7 @@ impl MemoryStore {
         }
     }
 
-    /// Opens a tenant. (The server keeps tenants behind the `TenantRepository` port, with
+    /// Opens a tenant. (The server keeps tenants behind the `TenantDirectory, CredentialStore, StoreHealth` port, with
     /// their credentials; a service that authenticates callers itself needs only this.)
     /// Writes in a tenant that was never added fail with `NotFound`.
     pub fn add_tenant(&self, tenant: &TenantId) {
