@@ -164,6 +164,14 @@ fn a_read_only_database_file_refuses_writes_and_recovers() {
     let before = server.post("/scim/v2/Users", &token, &user("before"));
     assert_eq!(before.status, 201, "{}", before.text);
     let id = before.json["id"].as_str().expect("id").to_owned();
+    // The last write before the file turns read-only is a DELETE, which reads nothing
+    // back: the next transaction must still fail with 503, not kill the server (SQLite
+    // writing a WAL read mark into the mapped -shm file is a SIGBUS on an unwritable file).
+    let gone = server.post("/scim/v2/Users", &token, &user("gone"));
+    assert_eq!(gone.status, 201, "{}", gone.text);
+    let gone = gone.json["id"].as_str().expect("id").to_owned();
+    let deleted = server.delete(&format!("/scim/v2/Users/{gone}"), &token);
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
 
     let immutable = Immutable::set(&database);
     let refused = server.post("/scim/v2/Users", &token, &user("refused"));
@@ -206,7 +214,8 @@ fn a_read_only_database_file_refuses_writes_and_recovers() {
     assert_eq!(names, ["after", "before"]);
     let pool = server.get("/scim/v2/Licenses/pro", &token).json;
     assert_eq!(pool["used"], 2, "{pool}");
-    assert_eq!(crate::helpers::create_events(&server.store), 2);
+    // before, gone and after: the refused create recorded nothing.
+    assert_eq!(crate::helpers::create_events(&server.store), 3);
 }
 
 /// `chattr +i` on a SQLite database and its companion files, undone when dropped (also
