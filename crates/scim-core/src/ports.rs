@@ -1,6 +1,8 @@
 //! The ports: what the core needs from the outside world. Adapters implement them;
 //! `mockall` mocks them (feature `mock`) for tests of code built on the core.
 
+#![warn(missing_docs)]
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,21 +30,35 @@ use crate::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 /// would do on its own, with the events a single write carries in its `WriteContext`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BatchWrite {
+    /// [`ResourceRepository::insert`].
     Insert {
+        /// The resource to create.
         resource: Resource,
+        /// A new group's members.
         members: Vec<MembershipChange>,
+        /// Recorded with the write.
         events: Vec<ResourceEvent>,
     },
+    /// [`ResourceRepository::update`].
     Update {
+        /// The resource as it is to be stored.
         resource: Resource,
+        /// The version it was planned against.
         expected_version: i64,
+        /// A group's membership changes.
         members: Vec<MembershipChange>,
+        /// Recorded with the write.
         events: Vec<ResourceEvent>,
     },
+    /// [`ResourceRepository::delete`].
     Delete {
+        /// User or Group.
         kind: ResourceKind,
+        /// Its id.
         id: String,
+        /// Only at this version, when given.
         expected_version: Option<i64>,
+        /// Recorded with the write.
         events: Vec<ResourceEvent>,
     },
 }
@@ -183,11 +199,13 @@ pub trait TenantDirectory: Send + Sync {
     /// `Conflict { attribute: "slug" }` when the slug is taken.
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
 
+    /// The tenant with this slug, if any.
     async fn find_tenant(&self, slug: &str) -> Result<Option<Tenant>, StoreError>;
 
     /// The tenant with this id, if any.
     async fn tenant_by_id(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError>;
 
+    /// Every tenant, by slug.
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
 
     /// Replaces the tenant's pinned client-certificate fingerprints.
@@ -221,8 +239,10 @@ pub trait TenantDirectory: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
+    /// Stores a bearer token (its hash); `NotFound` when the tenant does not exist.
     async fn insert_token(&self, token: &StoredToken) -> Result<(), StoreError>;
 
+    /// The tenant's bearer tokens, oldest first.
     async fn list_tokens(&self, tenant: &TenantId) -> Result<Vec<StoredToken>, StoreError>;
 
     /// Revokes (deletes) a token of the tenant; `NotFound` when there is none with that id.
@@ -483,23 +503,27 @@ pub trait Webhooks: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait SetPusher: Send + Sync {
+    /// Signs and sends each push; what each receiver answered, in order.
     async fn push(&self, pushes: Vec<Push>) -> Vec<PushOutcome>;
 }
 
 /// The time. The core never reads the system clock itself.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait Clock: Send + Sync {
+    /// The time now.
     fn now(&self) -> DateTime<Utc>;
 }
 
 /// New secrets: tokens and client secrets, `scim_` and at least 256 random bits.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait SecretGenerator: Send + Sync {
+    /// A new secret, unguessable.
     fn new_secret(&self) -> String;
 }
 
 /// New resource ids.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait IdGenerator: Send + Sync {
+    /// A new id, unique per tenant and kind.
     fn new_id(&self) -> String;
 }
