@@ -1,5 +1,7 @@
 //! Who asks for a write, why, and when: recorded with the license changes the write causes.
 
+#![warn(missing_docs)]
+
 use chrono::{DateTime, Utc};
 
 use crate::compat::Deactivation;
@@ -10,6 +12,7 @@ use crate::tenant::TenantId;
 /// The caller of a write: its tenant, the credential (or operator) acting, and the cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// The tenant the write is for (its credential chose it).
     pub tenant: TenantId,
     /// The credential's id (`token:<id>`), never its secret; `cli` for operator commands.
     pub actor: String,
@@ -23,6 +26,7 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A caller with the server's schema and the default deactivation (`Keep`).
     pub fn new(tenant: TenantId, actor: impl Into<String>, cause: impl Into<String>) -> Self {
         Self {
             tenant,
@@ -52,9 +56,13 @@ impl Caller {
 /// core's clock), for `assigned` and the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteContext {
+    /// The tenant written to.
     pub tenant: TenantId,
+    /// Who acts, as [`Caller::actor`].
     pub actor: String,
+    /// Why, as [`Caller::cause`].
     pub cause: String,
+    /// When: every timestamp the write leaves (`meta`, `assigned`, audit, events).
     pub at: DateTime<Utc>,
     /// The events of a single write (`insert`, `update`, `delete`), recorded with it; a
     /// batched write carries its own. License events are the store's to add.
@@ -62,6 +70,7 @@ pub struct WriteContext {
 }
 
 impl WriteContext {
+    /// The context of a write by `caller` at `at`, with no events yet.
     pub fn new(caller: &Caller, at: DateTime<Utc>) -> Self {
         Self {
             tenant: caller.tenant.clone(),

@@ -1,5 +1,7 @@
 //! The resource model: what the core plans and the stores keep.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -9,11 +11,14 @@ use serde_json::{Map, Value};
 /// The resource types this server stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ResourceKind {
+    /// `/Users`.
     User,
+    /// `/Groups`.
     Group,
 }
 
 impl ResourceKind {
+    /// The resourceType name (`User`, `Group`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "User",
@@ -55,7 +60,9 @@ pub enum MembershipChange {
 /// of the server's own; the client's label is what it gets back).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMember {
+    /// The id of the User or Group to add.
     pub id: String,
+    /// The label the client sent with it, if any.
     pub display: Option<String>,
 }
 
@@ -163,13 +170,16 @@ pub const LICENSES: &str = "licenses";
 /// how the resource is reached and is added at the HTTP edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
+    /// When it was created.
     pub created: DateTime<Utc>,
+    /// When it last changed.
     pub last_modified: DateTime<Utc>,
     /// Increases by one with every committed change; the ETag is `W/"<version>"`.
     pub version: i64,
 }
 
 impl Meta {
+    /// The weak ETag of this version, `W/"<version>"`.
     pub fn etag(&self) -> String {
         format!("W/\"{}\"", self.version)
     }
@@ -183,17 +193,23 @@ impl Meta {
 /// [`crate::validate`], so it is well-typed against the schema registry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
+    /// User or Group.
     pub kind: ResourceKind,
+    /// Its id, unique per tenant and kind.
     pub id: String,
+    /// `created`, `lastModified`, `version`.
     pub meta: Meta,
+    /// Every client-visible attribute but `id`, `schemas` and `meta` (above).
     pub attributes: Map<String, Value>,
 }
 
 impl Resource {
+    /// `externalId`, when set.
     pub fn external_id(&self) -> Option<&str> {
         self.attributes.get("externalId").and_then(Value::as_str)
     }
 
+    /// A top-level string attribute, by canonical name.
     pub fn str_attribute(&self, name: &str) -> Option<&str> {
         self.attributes.get(name).and_then(Value::as_str)
     }
