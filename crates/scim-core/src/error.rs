@@ -1,5 +1,7 @@
 //! Errors with SCIM meaning (RFC 7644 §3.12) and the storage ports' error.
 
+#![warn(missing_docs)]
+
 use thiserror::Error;
 
 /// An error a client may see: each variant fixes the HTTP status and `scimType`; the message
@@ -7,22 +9,31 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ScimError {
+    /// 400 `invalidFilter`: a filter that does not parse or cannot be evaluated.
     #[error("{0}")]
     InvalidFilter(String),
+    /// 400 `invalidSyntax`: a body or parameter that does not parse.
     #[error("{0}")]
     InvalidSyntax(String),
+    /// 400 `invalidValue`: a value the schema refuses.
     #[error("{0}")]
     InvalidValue(String),
+    /// 400 `invalidPath`: a PATCH path that does not parse or names nothing.
     #[error("{0}")]
     InvalidPath(String),
+    /// 400 `noTarget`: a PATCH path whose filter matches nothing.
     #[error("{0}")]
     NoTarget(String),
+    /// 400 `mutability`: a write of a readOnly or immutable attribute.
     #[error("{0}")]
     Mutability(String),
+    /// 409 `uniqueness`: a unique attribute (`userName`, …) is taken.
     #[error("{0}")]
     Uniqueness(String),
+    /// 400 `tooMany`: a query or request beyond what the server evaluates.
     #[error("{0}")]
     TooMany(String),
+    /// 400 `invalidVers`: a malformed `If-Match`.
     #[error("{0}")]
     InvalidVersion(String),
     /// RFC 9865 §2.1: a cursor this server did not issue for this query.
@@ -34,31 +45,53 @@ pub enum ScimError {
     /// RFC 9865 §2.1: a `count` other than the cursor's query's.
     #[error("{0}")]
     InvalidCount(String),
+    /// 404: no such resource in this tenant.
     #[error("{0}")]
     NotFound(String),
+    /// 412: `If-Match` names another version.
     #[error("{0}")]
     PreconditionFailed(String),
     /// 409 without a scimType (circular bulkId references, RFC 7644 §3.7.1).
     #[error("{0}")]
     Conflict(String),
+    /// 413: a body or bulk request over the limits.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 401: no working credential (the same answer for every reason).
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: a credential that may not do this (no SCIM answer uses it today).
     #[error("{0}")]
     Forbidden(String),
+    /// 405.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 415: a body that is not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 501: a feature the server does not offer.
     #[error("{0}")]
     NotImplemented(String),
+    /// 400 `invalidValue`: the write needs a seat the pool does not have.
     #[error("license pool '{pool}' has no free seat: {used} of {seats} seats are assigned")]
-    SeatsExhausted { pool: String, seats: i64, used: i64 },
+    SeatsExhausted {
+        /// The pool, as it spells its sku.
+        pool: String,
+        /// Seats bought.
+        seats: i64,
+        /// Seats in use.
+        used: i64,
+    },
+    /// 429 with `Retry-After`.
     #[error("too many requests; retry after {retry_after} s")]
-    RateLimited { retry_after: u64 },
+    RateLimited {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// 503: the store failed for now; the client may retry.
     #[error("the store is unavailable; retry later")]
     Unavailable,
+    /// 500: the server's fault; retrying will not help.
     #[error("internal server error")]
     Internal,
 }
@@ -124,25 +157,42 @@ impl ScimError {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// No such row (a resource, a tenant, a pool, a rule).
     #[error("not found")]
     NotFound,
     /// A uniqueness constraint on `attribute` rejected the write.
     #[error("'{attribute}' is already taken")]
-    Conflict { attribute: String },
+    Conflict {
+        /// The attribute as a client knows it (`userName`, `slug`, `id`, …).
+        attribute: String,
+    },
     /// The stored version is not the one the write was planned against.
     #[error("the resource changed since it was read")]
     VersionMismatch,
     /// A membership change names a member that is no User or Group of the tenant, or adds a
     /// group to itself.
     #[error("'{value}' is not a User or Group of this tenant")]
-    InvalidReference { value: String },
+    InvalidReference {
+        /// The id named.
+        value: String,
+    },
     /// A license assignment needs a seat the pool `sku` does not have.
     #[error("license pool '{sku}' has no free seat ({used} of {seats} assigned)")]
-    SeatsExhausted { sku: String, seats: i64, used: i64 },
+    SeatsExhausted {
+        /// As the pool spells it.
+        sku: String,
+        /// Seats bought.
+        seats: i64,
+        /// Seats in use.
+        used: i64,
+    },
     /// A query the store would have to evaluate in memory selects more than its
     /// [`scan_limit`](crate::query::ListQuery::scan_limit) candidates.
     #[error("the query selects more than {limit} resources to evaluate one by one")]
-    TooManyCandidates { limit: u64 },
+    TooManyCandidates {
+        /// The query's scan limit.
+        limit: u64,
+    },
     /// The store could not be reached or failed for now (a lost connection, a full disk, a
     /// timeout): the client may retry. The source is logged, never shown.
     #[error("store unavailable: {0}")]
@@ -154,10 +204,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// [`Self::Unavailable`] from any error.
     pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Unavailable(source.into())
     }
 
+    /// [`Self::Corrupt`] from any error.
     pub fn corrupt(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Corrupt(source.into())
     }

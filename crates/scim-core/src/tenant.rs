@@ -1,5 +1,7 @@
 //! Tenants and the bearer credentials that choose them.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -20,12 +22,16 @@ impl fmt::Display for TenantId {
     }
 }
 
+/// An enterprise customer: its directory, credentials, pools and events are its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
+    /// Its stable id (what every row of it carries).
     pub id: TenantId,
     /// The operator's name for the tenant (`acme`), unique.
     pub slug: String,
+    /// Its display name.
     pub name: String,
+    /// When it was created.
     pub created: DateTime<Utc>,
     /// SHA-256 fingerprints ([`cert_fingerprint`]) of the client certificates the tenant's
     /// requests must present over TLS; empty: none required.
@@ -86,6 +92,7 @@ pub fn is_client_id_shaped(id: &str) -> bool {
 pub struct TokenHash(pub String);
 
 impl TokenHash {
+    /// The hash of `secret`, as stored and looked up.
     pub fn of(secret: &str) -> Self {
         let digest = Sha256::digest(secret.as_bytes());
         Self(digest.iter().map(|b| format!("{b:02x}")).collect())
@@ -106,12 +113,17 @@ impl fmt::Debug for TokenHash {
 /// A token as stored: never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredToken {
+    /// Its id, shown in listings and named by `token revoke`.
     pub id: String,
+    /// The tenant it authenticates as.
     pub tenant: TenantId,
+    /// The SHA-256 of the token.
     pub hash: TokenHash,
     /// The first characters of the token, shown in listings to tell tokens apart.
     pub hint: String,
+    /// When it was issued.
     pub created: DateTime<Utc>,
+    /// When it stops working; `None`: never.
     pub expires: Option<DateTime<Utc>>,
     /// The OAuth client that obtained it from `/oauth/token`; `None` for a token the
     /// operator issued.
@@ -121,13 +133,18 @@ pub struct StoredToken {
 /// An OAuth 2.0 client as stored: its id (the `client_id`) and its secret's hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredClient {
+    /// The `client_id`.
     pub id: String,
+    /// The tenant its tokens authenticate as.
     pub tenant: TenantId,
+    /// The SHA-256 of its secret.
     pub secret_hash: TokenHash,
+    /// When it was created.
     pub created: DateTime<Utc>,
 }
 
 impl StoredToken {
+    /// Whether it still works at `now`.
     pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
         self.expires.is_none_or(|expires| now < expires)
     }
@@ -136,7 +153,9 @@ impl StoredToken {
 /// Who is calling: the tenant a credential chose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
+    /// The tenant the credential authenticates as.
     pub tenant: TenantId,
+    /// Its slug, for logs and links.
     pub tenant_slug: String,
     /// The id of the credential (never its secret), for logs.
     pub credential_id: String,
