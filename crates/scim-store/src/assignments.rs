@@ -176,10 +176,7 @@ fn decide_and_write(
     (seating, hint): (Seating, i64),
     leading: &[ResourceEvent],
 ) -> Result<Outcome, StoreError> {
-    if plan.is_empty() {
-        outbox::record(connection, ctx, leading)?;
-        return Ok(Outcome::default());
-    }
+    // A plan that changes nothing asks the ledger for nothing and writes only `leading`.
     let tenant = ctx.tenant.0.as_str();
     let mut ledger = StripeLedger::new(connection, tenant, seating.locking, hint);
     let outcome = plan.decide(&mut ledger, ctx)?;

@@ -5,13 +5,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use scim_core::filter::{CompValue, CompareOp, Filter};
-use scim_core::fold::fold_key;
-use scim_core::license::{MappingRule, Pool, Reevaluation};
-use scim_core::ports::LicenseLedger;
 use scim_core::query::{ListPage, ListQuery, Sort, SortOrder};
-use scim_core::service::reevaluate;
 use scim_core::tenant::{StoredToken, Tenant, TenantId, TokenHash};
-use scim_core::{AttrPath, Meta, Resource, ResourceKind, SchemaRegistry, StoreError, WriteContext};
+use scim_core::{AttrPath, Meta, Resource, ResourceKind, SchemaRegistry, WriteContext};
 use serde_json::{Map, Value};
 
 pub fn registry() -> Arc<SchemaRegistry> {
@@ -141,40 +137,8 @@ pub fn ids(page: &ListPage) -> Vec<&str> {
     page.resources.iter().map(|r| r.id.as_str()).collect()
 }
 
-/// Creates or changes a pool and re-evaluates the tenant, as the license service does:
-/// the pool as stored after, and what the re-evaluation did.
-pub async fn set_pool(
-    store: &dyn LicenseLedger,
-    ctx: &WriteContext,
-    pool: &Pool,
-) -> Result<(Pool, Reevaluation), StoreError> {
-    store.set_pool(ctx, pool).await?;
-    let report = reevaluate(store, ctx, &|_| {}).await?;
-    let key = fold_key(&pool.sku);
-    let stored = store.pools(&ctx.tenant).await?;
-    let stored = stored.into_iter().find(|pool| fold_key(&pool.sku) == key);
-    Ok((stored.ok_or(StoreError::NotFound)?, report))
-}
-
-/// Adds a rule and, when it is new, re-evaluates the tenant, as the license service does.
-pub async fn add_rule(
-    store: &dyn LicenseLedger,
-    ctx: &WriteContext,
-    rule: &MappingRule,
-) -> Result<Reevaluation, StoreError> {
-    if store.add_rule(ctx, rule).await? {
-        reevaluate(store, ctx, &|_| {}).await
-    } else {
-        Ok(Reevaluation::default())
-    }
-}
-
-/// Removes a rule and re-evaluates the tenant, as the license service does.
-pub async fn remove_rule(
-    store: &dyn LicenseLedger,
-    ctx: &WriteContext,
-    rule: &MappingRule,
-) -> Result<Reevaluation, StoreError> {
-    store.remove_rule(ctx, rule).await?;
-    reevaluate(store, ctx, &|_| {}).await
-}
+/// Pools and rules changed, then the tenant re-evaluated, as the license service does.
+pub use scim_core::service::{
+    add_rule_and_reevaluate as add_rule, remove_rule_and_reevaluate as remove_rule,
+    set_pool_and_reevaluate as set_pool,
+};

@@ -125,11 +125,6 @@ impl<K> Default for LicenseOutcome<K> {
 }
 
 impl<K> LicenseOutcome<K> {
-    /// Whether nothing is to be written.
-    pub fn is_empty(&self) -> bool {
-        self.revoked.is_empty() && self.source_changed.is_empty() && self.assigned.is_empty()
-    }
-
     /// The licenses assigned to `user` `at` the write's time, as it holds them, in sku
     /// order: for a user just created, everything it holds.
     pub fn assigned_to(&self, user: &K, at: chrono::DateTime<chrono::Utc>) -> Vec<HeldLicense>
@@ -196,11 +191,6 @@ impl<K: Clone> LicensePlan<K> {
         Self { users, policy }
     }
 
-    /// Whether the plan changes nothing: no seat to ask for, nothing to write.
-    pub fn is_empty(&self) -> bool {
-        self.users.iter().all(|user| user.changes.is_empty())
-    }
-
     /// What the plan asks of each pool, in folded-sku order.
     pub fn demands(&self) -> Vec<PoolDemand> {
         demands(self.users.iter()).into_values().collect()
@@ -236,11 +226,18 @@ impl<K: Clone> LicensePlan<K> {
         ctx: &WriteContext,
         outcome: &mut LicenseOutcome<K>,
     ) -> Result<(), StoreError> {
-        let mut pools = BTreeMap::new();
+        let mut pools: BTreeMap<String, RunningPool> = BTreeMap::new();
         for demand in self.demands() {
             match ledger.seats(&demand, self.policy)? {
                 Seats::Counted { seats, used } => {
-                    pools.insert(demand.key.clone(), (demand, seats, used, used));
+                    let running = used;
+                    let pool = RunningPool {
+                        demand,
+                        seats,
+                        used,
+                        running,
+                    };
+                    pools.insert(pool.demand.key.clone(), pool);
                 }
                 Seats::TakenFromOnePart => return Err(StoreError::corrupt(OnePartMisused)),
             }
@@ -248,11 +245,11 @@ impl<K: Clone> LicensePlan<K> {
         for user in self.users {
             let own = demands(std::iter::once(&user));
             let short = own.iter().find_map(|(key, demand)| {
-                let (_, seats, _, running) = &pools[key];
-                (demand.assign > demand.room(*seats, *running)).then(|| Shortage {
+                let pool = &pools[key];
+                (demand.assign > demand.room(pool.seats, pool.running)).then(|| Shortage {
                     sku: demand.sku.clone(),
-                    seats: *seats,
-                    used: *running,
+                    seats: pool.seats,
+                    used: pool.running,
                 })
             });
             if let Some(shortage) = short {
@@ -262,22 +259,34 @@ impl<K: Clone> LicensePlan<K> {
             let granted = own.iter().map(|(key, demand)| (key.clone(), demand.assign));
             record(std::slice::from_ref(&user), granted.collect(), ctx, outcome);
             for (key, demand) in own {
-                let Some((_, seats, _, running)) = pools.get_mut(&key) else {
+                let Some(pool) = pools.get_mut(&key) else {
                     continue;
                 };
-                let before = *running;
-                *running += demand.change();
-                if took_last_seat(*seats, before, *running, demand.assign) {
-                    let event = ResourceEvent::pool_exhausted(&demand.sku, *seats, *running);
+                let before = pool.running;
+                pool.running += demand.change();
+                if took_last_seat(pool.seats, before, pool.running, demand.assign) {
+                    let event =
+                        ResourceEvent::pool_exhausted(&demand.sku, pool.seats, pool.running);
                     outcome.events.push(event);
                 }
             }
         }
-        for (demand, _, used, after) in pools.into_values() {
-            ledger.change_use(&demand, after - used)?;
+        for pool in pools.into_values() {
+            ledger.change_use(&pool.demand, pool.running - pool.used)?;
         }
         Ok(())
     }
+}
+
+/// A pool's counts while [`SeatPolicy::EachUserWhole`] seats users one after the other.
+struct RunningPool {
+    /// What the whole plan asks of it.
+    demand: PoolDemand,
+    seats: i64,
+    /// In use when counted.
+    used: i64,
+    /// In use after the users seated so far.
+    running: i64,
 }
 
 /// Under `Strict` or `WhileSeatsLast`, the seats each pool grants the whole plan. Every

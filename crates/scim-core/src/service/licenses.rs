@@ -36,6 +36,48 @@ pub async fn reevaluate(
     }
 }
 
+/// Creates or changes a pool, then re-evaluates the tenant: the pool as stored after, and
+/// what the re-evaluation did. (What [`LicenseService::set_pool`] does once it checked the
+/// input; for callers that bring their own `ctx`, such as a store's tests.)
+pub async fn set_pool_and_reevaluate(
+    ledger: &dyn LicenseLedger,
+    ctx: &WriteContext,
+    pool: &Pool,
+) -> Result<(Pool, Reevaluation), StoreError> {
+    ledger.set_pool(ctx, pool).await?;
+    let report = reevaluate(ledger, ctx, &|_| {}).await?;
+    let key = crate::fold::fold_key(&pool.sku);
+    let stored = ledger.pools(&ctx.tenant).await?;
+    let stored = stored
+        .into_iter()
+        .find(|pool| crate::fold::fold_key(&pool.sku) == key);
+    Ok((stored.ok_or(StoreError::NotFound)?, report))
+}
+
+/// Adds a rule and, when it is new, re-evaluates the tenant (`NotFound`: no pool for its
+/// sku).
+pub async fn add_rule_and_reevaluate(
+    ledger: &dyn LicenseLedger,
+    ctx: &WriteContext,
+    rule: &MappingRule,
+) -> Result<Reevaluation, StoreError> {
+    if ledger.add_rule(ctx, rule).await? {
+        reevaluate(ledger, ctx, &|_| {}).await
+    } else {
+        Ok(Reevaluation::default())
+    }
+}
+
+/// Removes a rule, then re-evaluates the tenant (`NotFound`: no such rule).
+pub async fn remove_rule_and_reevaluate(
+    ledger: &dyn LicenseLedger,
+    ctx: &WriteContext,
+    rule: &MappingRule,
+) -> Result<Reevaluation, StoreError> {
+    ledger.remove_rule(ctx, rule).await?;
+    reevaluate(ledger, ctx, &|_| {}).await
+}
+
 /// Why a license operation failed, for the operator's CLI and the HTTP edge.
 #[derive(Debug, thiserror::Error)]
 pub enum LicenseError {
@@ -102,10 +144,7 @@ impl LicenseService {
             used: 0,
         };
         let ctx = self.context(caller);
-        self.ledger.set_pool(&ctx, &pool).await?;
-        let report = reevaluate(self.ledger.as_ref(), &ctx, &|_| {}).await?;
-        let stored = self.pool(tenant, &pool.sku).await?;
-        Ok((stored.ok_or(StoreError::NotFound)?, report))
+        Ok(set_pool_and_reevaluate(self.ledger.as_ref(), &ctx, &pool).await?)
     }
 
     /// Maps `value` of `source` to the pool `sku`.
@@ -132,11 +171,9 @@ impl LicenseService {
             sku: pool.sku,
         };
         let ctx = self.context(caller);
-        match self.ledger.add_rule(&ctx, &rule).await {
+        match add_rule_and_reevaluate(self.ledger.as_ref(), &ctx, &rule).await {
             Err(StoreError::NotFound) => Err(LicenseError::UnknownPool(sku.to_owned())),
-            Ok(false) => Ok((rule, Reevaluation::default())),
-            Ok(true) => Ok((rule, reevaluate(self.ledger.as_ref(), &ctx, &|_| {}).await?)),
-            Err(other) => Err(other.into()),
+            other => Ok((rule, other?)),
         }
     }
 
@@ -155,13 +192,12 @@ impl LicenseService {
             sku: sku.to_owned(),
         };
         let ctx = self.context(caller);
-        match self.ledger.remove_rule(&ctx, &rule).await {
+        match remove_rule_and_reevaluate(self.ledger.as_ref(), &ctx, &rule).await {
             Err(StoreError::NotFound) => Err(LicenseError::UnknownRule(format!(
                 "{source} '{}' → '{sku}'",
                 rule.value
             ))),
-            Err(other) => Err(other.into()),
-            Ok(()) => Ok(reevaluate(self.ledger.as_ref(), &ctx, &|_| {}).await?),
+            other => Ok(other?),
         }
     }
 

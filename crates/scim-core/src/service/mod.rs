@@ -21,7 +21,10 @@ pub use credentials::{CredentialCache, KNOWN_GOOD_TTL, REFUSAL_TTL, Remembered};
 pub use delivery::{DeliveryConfig, DeliveryService, Round};
 pub use feed::{EventFeedService, Polled};
 pub use jobs::{BulkJobService, Progress, SLICE_OPERATIONS};
-pub use licenses::{LicenseError, LicenseService, RECONCILE_BATCH, Usage, reevaluate};
+pub use licenses::{
+    LicenseError, LicenseService, RECONCILE_BATCH, Usage, add_rule_and_reevaluate, reevaluate,
+    remove_rule_and_reevaluate, set_pool_and_reevaluate,
+};
 pub use plan::{plan_create, plan_patch, plan_replace};
 pub use receivers::{
     DEAD_LETTERS_SHOWN, MIN_SECRET_BYTES, NewReceiver, ReceiverError, ReceiverService,

@@ -8,13 +8,13 @@ use scim_core::fold::fold_key;
 use scim_core::license::{HeldLicense, SeatPolicy};
 use scim_core::ports::{BatchWrite, ResourceRepository};
 use scim_core::query::{self, ListPage, ListQuery};
-use scim_core::resource::{LICENSES, member_reference, membership_attribute};
+use scim_core::resource::{member_reference, membership_attribute};
 use scim_core::schema::LICENSE_USER_EXTENSION;
 use scim_core::tenant::TenantId;
 use scim_core::{
     Expand, MembershipChange, NewMember, Resource, ResourceKind, StoreError, WriteContext,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{Membership, MemoryStore, TenantData};
 
@@ -430,17 +430,7 @@ impl TenantData {
                 }
                 if expand.licenses {
                     let held = self.licenses.get(&resource.id).map(Vec::as_slice);
-                    let licenses: Vec<Value> = held
-                        .unwrap_or_default()
-                        .iter()
-                        .map(HeldLicense::to_value)
-                        .collect();
-                    if licenses.is_empty() {
-                        attributes.remove(LICENSE_USER_EXTENSION);
-                    } else {
-                        attributes
-                            .insert(LICENSE_USER_EXTENSION.into(), json!({ LICENSES: licenses }));
-                    }
+                    resource.show_licenses(held.unwrap_or_default());
                 }
             }
             ResourceKind::Group => {}
