@@ -27,7 +27,7 @@ impl Store {
     /// A fresh PostgreSQL database, or `None` (after a loud note) when PostgreSQL is not
     /// reachable outside CI. In CI it panics instead.
     pub(crate) fn postgres(suite: &'static str) -> Option<Self> {
-        use scim_testkit::StoreFactory;
+        use scim_testkit::SqlStoreFactory;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -13,7 +13,7 @@ use crate::schema::TenantAttribute;
 
 /// The store's identifier of a tenant. Every resource port takes one, so a query that
 /// forgets its tenant does not compile.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TenantId(pub String);
 
 impl fmt::Display for TenantId {
@@ -40,6 +40,22 @@ pub struct Tenant {
     pub custom_attributes: Vec<TenantAttribute>,
     /// How the server meets the tenant's identity provider (`tenant set --profile`).
     pub compatibility: Compatibility,
+}
+
+impl Tenant {
+    /// A new tenant with the default settings: no pinned certificate, no attributes of its
+    /// own, the standard compatibility profile.
+    pub fn new(id: TenantId, slug: &str, name: &str, created: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            created,
+            client_certs: Vec::new(),
+            custom_attributes: Vec::new(),
+            compatibility: Compatibility::default(),
+        }
+    }
 }
 
 /// The SHA-256 of a DER certificate, lowercase hex: how a pinned client certificate is

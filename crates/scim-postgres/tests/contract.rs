@@ -3,3 +3,4 @@
 //! happens when it is unreachable.
 
 scim_testkit::contract_tests!(scim_testkit::postgres::factory("scim-postgres contract"));
+scim_testkit::sql_contract_tests!(scim_testkit::postgres::factory("scim-postgres contract"));

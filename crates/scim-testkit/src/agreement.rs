@@ -23,7 +23,6 @@ use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scim_core::filter::{CompValue, CompareOp, Filter, check};
 use scim_core::fold::fold_key;
-use scim_core::ports::{ResourceRepository, TenantDirectory};
 use scim_core::query::{Keyset, ListQuery, Sort, SortOrder, apply_in_memory, sort_path};
 use scim_core::resource::{format_time, membership_attribute};
 use scim_core::tenant::Tenant;
@@ -32,10 +31,10 @@ use scim_core::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::TestStore;
 use crate::fixtures::writer;
 use crate::fixtures::{group, ids, next_version, path, registry, tenant, time};
 use crate::oracle::Memberships;
+use crate::{ContractStore, TestStore};
 
 /// Proptest cases per store (`PROPTEST_CASES` overrides it for a deeper run); each case is a
 /// fresh tenant with `MIN_USERS..=MAX_USERS` users.
@@ -79,7 +78,7 @@ const PRESENT_PATHS: &[&str] = &[
 
 /// Runs the agreement property on one store (cases run one after another, each in its own
 /// tenant) and panics with the smallest disagreement found.
-pub async fn check_list_agreement(store: TestStore) {
+pub async fn check_list_agreement<S: ContractStore>(store: TestStore<S>) {
     let handle = tokio::runtime::Handle::current();
     let registry = registry();
     let outcome = crate::blocking(move || {
@@ -120,8 +119,8 @@ struct Asked {
     expand: bool,
 }
 
-async fn check_case(
-    store: &TestStore,
+async fn check_case<S: ContractStore>(
+    store: &TestStore<S>,
     registry: &SchemaRegistry,
     number: usize,
     case: &Case,
@@ -225,8 +224,8 @@ async fn check_case(
 /// The ids a keyset walk (RFC 9865 cursors) of `query` sees, forwards from the first page
 /// to the last, and then backwards from the last page to the first, each page checked for
 /// its size and total on the way.
-async fn walk_by_keyset(
-    store: &TestStore,
+async fn walk_by_keyset<S: ContractStore>(
+    store: &TestStore<S>,
     tenant: &Tenant,
     kind: ResourceKind,
     query: &ListQuery,
@@ -295,8 +294,8 @@ async fn walk_by_keyset(
 /// displayName or userName), then gives those with group members their second version
 /// adding them unlabelled (so groups can be members of later groups and of themselves
 /// through cycles). Returns the groups as stored.
-async fn insert_groups(
-    store: &TestStore,
+async fn insert_groups<S: ContractStore>(
+    store: &TestStore<S>,
     tenant: &Tenant,
     case: &Case,
     user_ids: &[Option<String>],

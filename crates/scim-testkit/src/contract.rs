@@ -16,7 +16,7 @@ use crate::fixtures::{
     compare, filtered, group, ids, next_version, path, resource, sorted, tenant, time, token, user,
     with,
 };
-use crate::{StoreFactory, TestStore};
+use crate::{ContractStore, SqlStoreFactory, StoreFactory, TestStore};
 
 pub use crate::admin::*;
 pub use crate::events::*;
@@ -30,13 +30,17 @@ pub use crate::push::*;
 pub use crate::secrets::*;
 pub use crate::tenant_schema::*;
 
-pub(crate) async fn with_tenant(store: &TestStore, slug: &str) -> Tenant {
+pub(crate) async fn with_tenant<S: ContractStore>(store: &TestStore<S>, slug: &str) -> Tenant {
     let tenant = tenant(slug);
     store.create_tenant(&tenant).await.unwrap();
     tenant
 }
 
-pub(crate) async fn insert_all(store: &TestStore, tenant: &Tenant, resources: &[Resource]) {
+pub(crate) async fn insert_all<S: ContractStore>(
+    store: &TestStore<S>,
+    tenant: &Tenant,
+    resources: &[Resource],
+) {
     for resource in resources {
         store
             .insert(&writer(&tenant.id), resource, &[])
@@ -513,7 +517,7 @@ pub async fn empty_keyset_pages_lead_back<F: StoreFactory>(factory: &F) {
 /// served (no `OFFSET` scan), answers what `OFFSET` would while nothing changes, and skips
 /// nobody when a resource before it is deleted mid-walk; a page asked out of order is
 /// answered by position.
-pub async fn startindex_walks_read_on_from_the_last_page<F: StoreFactory>(factory: &F) {
+pub async fn startindex_walks_read_on_from_the_last_page<F: SqlStoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     let users: Vec<Resource> = (0..25)
@@ -666,7 +670,7 @@ pub async fn lists_page_count_and_sort<F: StoreFactory>(factory: &F) {
 /// A query the store must evaluate in memory loads at most its `scan_limit` candidates:
 /// beyond it, `TooManyCandidates` instead of the tenant's whole set; a query the indexes
 /// answer, or whose SQL prefilter narrows the candidates under the limit, is not bound.
-pub async fn in_memory_queries_load_at_most_their_scan_limit<F: StoreFactory>(factory: &F) {
+pub async fn in_memory_queries_load_at_most_their_scan_limit<F: SqlStoreFactory>(factory: &F) {
     use CompareOp::*;
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
@@ -1135,7 +1139,7 @@ pub async fn batch_writes_fail_one_by_one<F: StoreFactory>(factory: &F) {
 /// A row the store cannot read is `Corrupt` (a 500, "do not retry"), never `Unavailable`
 /// (a 503 telling the IdP to retry what will never heal): a resource whose data is not
 /// JSON, a pool whose seat stripes are gone.
-pub async fn unreadable_rows_are_corrupt_not_unavailable<F: StoreFactory>(factory: &F) {
+pub async fn unreadable_rows_are_corrupt_not_unavailable<F: SqlStoreFactory>(factory: &F) {
     use diesel::RunQueryDsl;
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;

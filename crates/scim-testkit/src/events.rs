@@ -13,10 +13,14 @@ use serde_json::{Value, json};
 
 use crate::contract::with_tenant;
 use crate::fixtures::{next_version, time, user, with, writer};
-use crate::{StoreFactory, TestStore};
+use crate::{ContractStore, StoreFactory, TestStore};
 
 /// `(subject, event URIs)` of the tenant's events after `after`.
-async fn recorded(store: &TestStore, tenant: &Tenant, after: i64) -> Vec<(String, Vec<String>)> {
+async fn recorded<S: ContractStore>(
+    store: &TestStore<S>,
+    tenant: &Tenant,
+    after: i64,
+) -> Vec<(String, Vec<String>)> {
     store
         .events_after(&tenant.id, after, 100)
         .await
@@ -31,7 +35,7 @@ async fn recorded(store: &TestStore, tenant: &Tenant, after: i64) -> Vec<(String
         .collect()
 }
 
-async fn last_seq(store: &TestStore, tenant: &Tenant) -> i64 {
+async fn last_seq<S: ContractStore>(store: &TestStore<S>, tenant: &Tenant) -> i64 {
     store
         .events_after(&tenant.id, 0, 10_000)
         .await
@@ -221,18 +225,6 @@ pub async fn event_generations_move_with_the_tenants_events<F: StoreFactory>(fac
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     let globex = with_tenant(&store, "globex").await;
-    let record =
-        |store: &scim_store::DieselStore, tenant: &scim_core::tenant::TenantId, id: &str| {
-            let resource = user(id, id);
-            let event = ResourceEvent::created(&resource, Value::Null);
-            let (store, tenant) = (store.clone(), tenant.clone());
-            async move {
-                store
-                    .insert(&writer(&tenant).with_events(vec![event]), &resource, &[])
-                    .await
-                    .unwrap();
-            }
-        };
     let seen = store.events_generation(&acme.id).await.unwrap();
     let globex_seen = store.events_generation(&globex.id).await.unwrap();
     // Nothing recorded: the wait times out.
@@ -260,7 +252,7 @@ pub async fn event_generations_move_with_the_tenants_events<F: StoreFactory>(fac
     );
     // An event recorded after the generation was read, before the wait: not missed.
     let seen = store.events_generation(&acme.id).await.unwrap();
-    record(&store, &acme.id, "u2").await;
+    record(&*store, &acme.id, "u2").await;
     assert!(
         store
             .events_recorded(&acme.id, seen, Duration::from_secs(10))
@@ -294,4 +286,14 @@ pub async fn signing_keys_are_kept_newest_first<F: StoreFactory>(factory: &F) {
         .await
         .unwrap();
     assert_eq!(store.signing_keys().await.unwrap(), [key("new", 2)]);
+}
+
+/// Creates user `id` with its created event.
+async fn record<S: ContractStore>(store: &S, tenant: &scim_core::tenant::TenantId, id: &str) {
+    let resource = user(id, id);
+    let event = ResourceEvent::created(&resource, Value::Null);
+    store
+        .insert(&writer(tenant).with_events(vec![event]), &resource, &[])
+        .await
+        .unwrap();
 }

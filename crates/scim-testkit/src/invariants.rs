@@ -14,7 +14,6 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 use scim_core::license::{MappingRule, MappingSource, Pool};
-use scim_core::ports::{LicenseLedger, ResourceRepository};
 use scim_core::query::ListQuery;
 use scim_core::resource::Resource;
 use scim_core::schema::LICENSE_USER_EXTENSION;
@@ -24,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::contract::with_tenant;
 use crate::fixtures::{next_version, user, with, writer};
-use crate::{StoreFactory, TestStore};
+use crate::{ContractStore, StoreFactory, TestStore};
 
 /// Sequences per store, and steps per sequence.
 const SEQUENCES: usize = 12;
@@ -110,7 +109,7 @@ pub async fn license_invariants_hold_under_random_lifecycles<F: StoreFactory>(fa
     }
 }
 
-async fn run(store: &TestStore, tenant: &Tenant, steps: &[Step]) {
+async fn run<S: ContractStore>(store: &TestStore<S>, tenant: &Tenant, steps: &[Step]) {
     let ctx = writer(&tenant.id);
     for (sku, seats) in [("pro", 2), ("basic", 3)] {
         crate::fixtures::set_pool(&**store, &ctx, &Pool::new(sku, seats))
@@ -172,7 +171,10 @@ async fn run(store: &TestStore, tenant: &Tenant, steps: &[Step]) {
 }
 
 /// `(seats, used)` by sku.
-async fn pools(store: &TestStore, tenant: &Tenant) -> BTreeMap<String, (i64, i64)> {
+async fn pools<S: ContractStore>(
+    store: &TestStore<S>,
+    tenant: &Tenant,
+) -> BTreeMap<String, (i64, i64)> {
     store
         .pools(&tenant.id)
         .await
@@ -182,8 +184,8 @@ async fn pools(store: &TestStore, tenant: &Tenant) -> BTreeMap<String, (i64, i64
         .collect()
 }
 
-async fn check(
-    store: &TestStore,
+async fn check<S: ContractStore>(
+    store: &TestStore<S>,
     tenant: &Tenant,
     before: &BTreeMap<String, (i64, i64)>,
     steps: &[Step],

@@ -16,12 +16,12 @@ use crate::contract::with_tenant;
 use crate::fixtures::{add_rule, group, next_version, set_pool, user, with, writer};
 
 /// What the tables need of a store: the ports licenses go through.
-pub trait LicensedStore: ResourceRepository + LicenseLedger + EventLog {}
+trait LicensedStore: ResourceRepository + LicenseLedger + EventLog {}
 
 impl<T: ResourceRepository + LicenseLedger + EventLog> LicensedStore for T {}
 
 /// The tenants [`play_engine_tables`] writes to, one per table, by slug.
-pub const TABLE_TENANTS: [&str; 6] = [
+const TABLE_TENANTS: [&str; 6] = [
     "handover",
     "refused",
     "seats-last",
@@ -237,7 +237,7 @@ pub async fn the_engine_tables_hold_in_the_store<F: StoreFactory>(factory: &F) {
 /// seated user by user, deactivation, deletion and a change of source: each stated as an
 /// engine table and played through `store`, which must agree line for line. `tenant_of`
 /// names the store's tenant for each of [`TABLE_TENANTS`] (empty, created by the caller).
-pub async fn play_engine_tables(store: &dyn LicensedStore, tenant_of: &dyn Fn(&str) -> TenantId) {
+async fn play_engine_tables(store: &dyn LicensedStore, tenant_of: &dyn Fn(&str) -> TenantId) {
     // A full pool: B leaves Sales as A joins it, in one PATCH of the group.
     let mut model = Licensing::new()
         .pool("pro", 1)

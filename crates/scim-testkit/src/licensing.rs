@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::contract::with_tenant;
 use crate::fixtures::{group, next_version, user, with, writer};
-use crate::{StoreFactory, TestStore};
+use crate::{ContractStore, StoreFactory, TestStore};
 
 fn pool(sku: &str, name: &str, seats: i64) -> Pool {
     Pool::new(sku, seats).named(name)
@@ -113,7 +113,11 @@ fn licensed(id: &str, entitlements: &[&str], active: bool) -> Resource {
 }
 
 /// The skus and sources a user holds, as its license extension shows them.
-async fn held(store: &TestStore, tenant: &Tenant, id: &str) -> Vec<(String, String)> {
+async fn held<S: ContractStore>(
+    store: &TestStore<S>,
+    tenant: &Tenant,
+    id: &str,
+) -> Vec<(String, String)> {
     let expand = Expand {
         licenses: true,
         ..Expand::default()
@@ -145,7 +149,7 @@ fn holds(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// `used` of each pool, by sku.
-async fn used(store: &TestStore, tenant: &Tenant) -> Vec<(String, i64)> {
+async fn used<S: ContractStore>(store: &TestStore<S>, tenant: &Tenant) -> Vec<(String, i64)> {
     store
         .pools(&tenant.id)
         .await
@@ -161,7 +165,7 @@ fn uses(list: &[(&str, i64)]) -> Vec<(String, i64)> {
         .collect()
 }
 
-async fn set_pools(store: &TestStore, tenant: &Tenant, pools: &[(&str, i64)]) {
+async fn set_pools<S: ContractStore>(store: &TestStore<S>, tenant: &Tenant, pools: &[(&str, i64)]) {
     for (sku, seats) in pools {
         crate::fixtures::set_pool(&**store, &ctx(tenant), &pool(sku, sku, *seats))
             .await
@@ -699,7 +703,7 @@ pub async fn striped_seats_add_up_under_concurrent_takes_and_releases<F: StoreFa
 }
 
 /// How many pool-exhausted events the tenant has.
-async fn exhaustions(store: &TestStore, tenant: &Tenant) -> usize {
+async fn exhaustions<S: ContractStore>(store: &TestStore<S>, tenant: &Tenant) -> usize {
     store
         .events_after(&tenant.id, 0, 100_000)
         .await
@@ -837,7 +841,10 @@ pub async fn batched_new_users_take_seats_in_order<F: StoreFactory>(factory: &F)
 }
 
 /// The tenant's users, one page.
-async fn all_users(store: &TestStore, tenant: &Tenant) -> scim_core::query::ListPage {
+async fn all_users<S: ContractStore>(
+    store: &TestStore<S>,
+    tenant: &Tenant,
+) -> scim_core::query::ListPage {
     store
         .list(
             &tenant.id,

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::contract::{insert_all, with_tenant};
 use crate::fixtures::writer;
 use crate::fixtures::{compare, filtered, group, ids, next_version, path, user, with};
-use crate::{StoreFactory, TestStore};
+use crate::{ContractStore, StoreFactory, TestStore};
 
 const MEMBERS: Expand = Expand::MEMBERS;
 const GROUPS: Expand = Expand::GROUPS;
@@ -39,8 +39,8 @@ fn remove(ids: &[&str]) -> MembershipChange {
     MembershipChange::Remove(ids.iter().map(|id| (*id).to_owned()).collect())
 }
 
-async fn read(
-    store: &TestStore,
+async fn read<S: ContractStore>(
+    store: &TestStore<S>,
     tenant: &Tenant,
     kind: ResourceKind,
     id: &str,
@@ -54,7 +54,7 @@ async fn read(
 }
 
 /// The group's version.
-async fn version(store: &TestStore, tenant: &Tenant, group: &str) -> i64 {
+async fn version<S: ContractStore>(store: &TestStore<S>, tenant: &Tenant, group: &str) -> i64 {
     read(store, tenant, ResourceKind::Group, group, Expand::default())
         .await
         .meta
@@ -76,13 +76,21 @@ fn references(resource: &Resource, attribute: &str) -> Vec<(String, String)> {
 }
 
 /// `(value, type)` of each member of the group, in order.
-async fn members(store: &TestStore, tenant: &Tenant, group: &str) -> Vec<(String, String)> {
+async fn members<S: ContractStore>(
+    store: &TestStore<S>,
+    tenant: &Tenant,
+    group: &str,
+) -> Vec<(String, String)> {
     let group = read(store, tenant, ResourceKind::Group, group, MEMBERS).await;
     references(&group, "members")
 }
 
 /// `(value, type)` of each group of the user, direct ones first.
-async fn groups(store: &TestStore, tenant: &Tenant, user: &str) -> Vec<(String, String)> {
+async fn groups<S: ContractStore>(
+    store: &TestStore<S>,
+    tenant: &Tenant,
+    user: &str,
+) -> Vec<(String, String)> {
     let user = read(store, tenant, ResourceKind::User, user, GROUPS).await;
     references(&user, "groups")
 }
@@ -102,8 +110,8 @@ fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// Writes the group's next version with `changes`, planned on its current version.
-async fn change(
-    store: &TestStore,
+async fn change<S: ContractStore>(
+    store: &TestStore<S>,
     tenant: &Tenant,
     group: &str,
     changes: &[MembershipChange],

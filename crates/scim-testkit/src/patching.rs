@@ -33,7 +33,7 @@ use serde_json::{Map, Value, json};
 
 use crate::contract::with_tenant;
 use crate::fixtures::{path, registry, time};
-use crate::{StoreFactory, TestStore};
+use crate::{ContractStore, StoreFactory, TestStore};
 
 /// Sequences per store and kind, and PATCH requests per sequence.
 const SEQUENCES: usize = 20;
@@ -388,18 +388,18 @@ async fn create(
 }
 
 /// One PATCH request against one resource.
-struct Step<'a> {
+struct Step<'a, S: ContractStore> {
     service: &'a ResourceService,
-    store: &'a TestStore,
+    store: &'a TestStore<S>,
     caller: &'a Caller,
     id: &'a str,
     body: Value,
 }
 
-impl<'a> Step<'a> {
+impl<'a, S: ContractStore> Step<'a, S> {
     fn new(
         service: &'a ResourceService,
-        store: &'a TestStore,
+        store: &'a TestStore<S>,
         caller: &'a Caller,
         id: &'a str,
         ops: &[Op],
@@ -663,7 +663,7 @@ fn describe(sent: &[Vec<Op>]) -> String {
     format!("these PATCH requests: {}", requests.join(" then "))
 }
 
-fn service(store: &TestStore) -> ResourceService {
+fn service<S: ContractStore>(store: &TestStore<S>) -> ResourceService {
     let repository: Arc<dyn ResourceRepository> = Arc::new((**store).clone());
     ResourceService::new(
         repository,

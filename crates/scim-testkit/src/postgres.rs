@@ -23,7 +23,7 @@ use diesel::sql_types::{BigInt, Text};
 use sha2::{Digest, Sha256};
 
 use crate::fixtures::registry;
-use crate::{OpenStore, StoreFactory, TestDatabase, blocking, test_config};
+use crate::{OpenStore, SqlStoreFactory, TestDatabase, blocking, test_config};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// The advisory lock that serialises building templates across test processes.
@@ -64,7 +64,7 @@ pub fn execute(url: &str, sql: &str) {
         .unwrap_or_else(|error| panic!("cannot run {sql}: {error}"));
 }
 
-impl StoreFactory for PostgresFactory {
+impl SqlStoreFactory for PostgresFactory {
     const OPEN: OpenStore = scim_postgres::open;
 
     /// A new database cloned from the migrated template.

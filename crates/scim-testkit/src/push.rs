@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::contract::with_tenant;
 use crate::fixtures::{next_version, time, user, writer};
-use crate::{StoreFactory, TestStore};
+use crate::{ContractStore, StoreFactory, TestStore};
 
 fn receiver(id: &str, tenant: &Tenant) -> Receiver {
     Receiver {
@@ -28,7 +28,7 @@ fn receiver(id: &str, tenant: &Tenant) -> Receiver {
     }
 }
 
-async fn insert(store: &TestStore, tenant: &TenantId, resource: &Resource) {
+async fn insert<S: ContractStore>(store: &TestStore<S>, tenant: &TenantId, resource: &Resource) {
     let event = ResourceEvent::created(resource, json!({"id": resource.id}));
     store
         .insert(&writer(tenant).with_events(vec![event]), resource, &[])
@@ -37,7 +37,11 @@ async fn insert(store: &TestStore, tenant: &TenantId, resource: &Resource) {
 }
 
 /// `(subject, attempts)` of what a claim at `now` takes.
-async fn claim(store: &TestStore, now: DateTime<Utc>, limit: usize) -> Vec<ClaimedDelivery> {
+async fn claim<S: ContractStore>(
+    store: &TestStore<S>,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Vec<ClaimedDelivery> {
     store
         .claim_deliveries(now, now + chrono::Duration::seconds(30), limit)
         .await

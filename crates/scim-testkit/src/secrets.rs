@@ -10,12 +10,12 @@ use diesel::sql_types::Text;
 use scim_core::events::{OAuthClient, Receiver, SigningKey};
 use scim_core::ports::{SigningKeys, Webhooks};
 use scim_core::secrets::{SEALED_PREFIX, SecretKeys};
-use scim_store::{OpenError, SealError};
+use scim_store::{DieselStore, OpenError, SealError};
 use serde_json::json;
 
 use crate::contract::with_tenant;
 use crate::fixtures::time;
-use crate::{StoreFactory, TestStore, test_keys};
+use crate::{SqlStoreFactory, StoreFactory, TestStore, test_keys};
 
 #[derive(QueryableByName)]
 struct Stored {
@@ -24,7 +24,7 @@ struct Stored {
 }
 
 /// Every stored secret as the database holds it.
-async fn stored_secrets(store: &TestStore) -> Vec<String> {
+async fn stored_secrets(store: &TestStore<DieselStore>) -> Vec<String> {
     store
         .raw(|connection| {
             diesel::sql_query(
@@ -41,7 +41,7 @@ async fn stored_secrets(store: &TestStore) -> Vec<String> {
         .await
 }
 
-pub async fn secrets_are_sealed_at_rest<F: StoreFactory>(factory: &F) {
+pub async fn secrets_are_sealed_at_rest<F: SqlStoreFactory>(factory: &F) {
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     let receiver = Receiver {

@@ -1,7 +1,7 @@
 //! Fresh SQLite databases: a file in a temporary directory each (the directory takes the
 //! WAL and shared-memory files with it).
 
-use crate::{OpenStore, StoreFactory, TestDatabase};
+use crate::{OpenStore, SqlStoreFactory, TestDatabase};
 
 pub struct SqliteFactory;
 
@@ -10,7 +10,7 @@ pub async fn factory() -> Option<SqliteFactory> {
     Some(SqliteFactory)
 }
 
-impl StoreFactory for SqliteFactory {
+impl SqlStoreFactory for SqliteFactory {
     const OPEN: OpenStore = scim_sqlite::open;
 
     async fn database(&self) -> TestDatabase {

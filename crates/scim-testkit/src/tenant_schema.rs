@@ -11,9 +11,9 @@ use scim_core::schema::{CUSTOM_USER_SCHEMA, SchemaRegistry, TenantAttribute, Ten
 use scim_core::{Expand, ResourceKind};
 use serde_json::json;
 
+use crate::StoreFactory;
 use crate::contract::{insert_all, with_tenant};
 use crate::fixtures::{ids, path, token, user, with};
-use crate::{StoreFactory, TestStore};
 
 fn attribute(name: &str, ty: &str) -> TenantAttribute {
     TenantAttribute {
@@ -31,7 +31,7 @@ fn attribute(name: &str, ty: &str) -> TenantAttribute {
 /// Definitions round-trip with the tenant and its tokens; queries on the attributes select
 /// and order as the core's evaluator does.
 pub async fn tenant_attributes_are_kept_and_queried<F: StoreFactory>(factory: &F) {
-    let store: TestStore = factory.open().await;
+    let store = factory.open().await;
     let tenant = with_tenant(&store, "custom").await;
     let other = with_tenant(&store, "plain").await;
     let defined = vec![

@@ -14,10 +14,10 @@ use scim_core::license::{
     MappingSource, Pool, PoolSeats, SeatPolicy, UserFacts,
 };
 use scim_core::list_request::ListRequest;
-use scim_core::ports::EventLog;
+use scim_core::ports::{Clock, EventLog, TenantDirectory};
 use scim_core::schema::USER_SCHEMA;
 use scim_core::service::Precondition;
-use scim_core::tenant::TenantId;
+use scim_core::tenant::{Tenant, TenantId};
 use scim_core::{Caller, Expand, Resource, ResourceKind, ScimError, StoreError, WriteContext};
 use scim_embedding_example::wiring::{Scim, SystemClock, UuidIds};
 use serde_json::{Value, json};
@@ -35,7 +35,8 @@ async fn serve_scim_from_own_storage() -> Result<(), Box<dyn Error>> {
     println!("== (a) SCIM served from the service's own storage ==");
     let scim = Scim::new(Arc::new(SystemClock), Arc::new(UuidIds));
     let tenant = TenantId("acme".into());
-    scim.store.add_tenant(&tenant);
+    let acme = Tenant::new(tenant.clone(), "acme", "Acme Corp", SystemClock.now());
+    scim.store.create_tenant(&acme).await?;
 
     // The operator sells one `pro` seat, granted by the Entra app role "Developer".
     let operator = Caller::new(tenant.clone(), "cli", "license set");

@@ -7,7 +7,7 @@ use scim_core::SchemaRegistry;
 use scim_core::ports::{Clock, IdGenerator};
 use scim_core::service::{LicenseService, ResourceService};
 
-use crate::store::MemoryStore;
+use scim_memory::MemoryStore;
 
 /// The system clock. The core never reads the time itself; tests give it a fixed one.
 #[derive(Debug, Clone, Copy, Default)]

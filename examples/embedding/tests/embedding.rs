@@ -17,11 +17,11 @@ use scim_core::license::{
     plan_license_changes,
 };
 use scim_core::list_request::ListRequest;
-use scim_core::ports::{Clock, EventLog, IdGenerator, ResourceRepository};
+use scim_core::ports::{Clock, EventLog, IdGenerator, ResourceRepository, TenantDirectory};
 use scim_core::query::{Keyset, ListQuery};
 use scim_core::schema::{GROUP_SCHEMA, LICENSE_USER_EXTENSION, USER_SCHEMA};
 use scim_core::service::Precondition;
-use scim_core::tenant::TenantId;
+use scim_core::tenant::{Tenant, TenantId};
 use scim_core::{Caller, Expand, Resource, ResourceKind, ScimError, StoreError, WriteContext};
 use scim_embedding_example::wiring::Scim;
 use serde_json::{Value, json};
@@ -58,22 +58,11 @@ fn operator() -> Caller {
 }
 
 /// The services on a fresh store with one tenant.
-fn scim() -> Scim {
+async fn scim() -> Scim {
     let scim = Scim::new(Arc::new(FixedClock), Arc::new(SequentialIds::default()));
-    scim.store.add_tenant(&tenant());
+    let acme = Tenant::new(tenant(), "acme", "Acme", FixedClock.now());
+    scim.store.create_tenant(&acme).await.unwrap();
     scim
-}
-
-/// The core engine's license tables, played through this store as the contract suite
-/// plays them through the server's: both hand the same engine their users.
-#[tokio::test]
-async fn the_engine_tables_hold_in_this_store() {
-    use scim_testkit::license_tables::{TABLE_TENANTS, play_engine_tables};
-    let scim = scim();
-    for slug in TABLE_TENANTS {
-        scim.store.add_tenant(&TenantId(slug.into()));
-    }
-    play_engine_tables(&*scim.store, &|slug| TenantId(slug.into())).await;
 }
 
 /// `pro` with `seats`, granted by the app role "Developer".
@@ -197,7 +186,7 @@ fn assert_no_seat(error: &ScimError, seats: i64, used: i64) {
 
 #[tokio::test]
 async fn a_created_user_reads_back_as_it_was_sent() {
-    let scim = scim();
+    let scim = scim().await;
     let attributes = json!({
         "userName": "Barbara.Jensen@example.com",
         "externalId": "entra-0001",
@@ -263,7 +252,7 @@ async fn a_created_user_reads_back_as_it_was_sent() {
 /// user deleted mid-walk is not waited for, and nobody is seen twice.
 #[tokio::test]
 async fn cursor_pages_walk_in_creation_order() {
-    let scim = scim();
+    let scim = scim().await;
     let mut ids = Vec::new();
     for n in 0..5 {
         ids.push(
@@ -310,7 +299,7 @@ async fn cursor_pages_walk_in_creation_order() {
 
 #[tokio::test]
 async fn filters_find_exactly_the_right_users() {
-    let scim = scim();
+    let scim = scim().await;
     for user_name in [
         "bjensen@example.com",
         "bjensen.admin@example.com",
@@ -348,7 +337,7 @@ async fn filters_find_exactly_the_right_users() {
 
 #[tokio::test]
 async fn an_entra_deactivation_frees_the_seat_and_reactivation_needs_one() {
-    let scim = scim();
+    let scim = scim().await;
     sell_pro(&scim, 1).await;
     let barbara = create_user(&scim, "bjensen@example.com", &["Developer"])
         .await
@@ -416,7 +405,7 @@ async fn an_entra_deactivation_frees_the_seat_and_reactivation_needs_one() {
 
 #[tokio::test]
 async fn a_create_without_a_seat_changes_nothing() {
-    let scim = scim();
+    let scim = scim().await;
     sell_pro(&scim, 1).await;
     create_user(&scim, "bjensen@example.com", &["Developer"])
         .await
@@ -435,7 +424,7 @@ async fn a_create_without_a_seat_changes_nothing() {
 
 #[tokio::test]
 async fn group_membership_grants_the_groups_sku_while_it_lasts() {
-    let scim = scim();
+    let scim = scim().await;
     scim.licenses
         .set_pool(&operator(), "pro", 5, None)
         .await
@@ -498,7 +487,7 @@ async fn group_membership_grants_the_groups_sku_while_it_lasts() {
 
 #[tokio::test]
 async fn admin_changes_assign_while_seats_last() {
-    let scim = scim();
+    let scim = scim().await;
     scim.licenses
         .set_pool(&operator(), "pro", 2, None)
         .await

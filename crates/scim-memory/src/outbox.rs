@@ -10,7 +10,7 @@ use scim_core::events::{SigningKey, StoredEvent};
 use scim_core::ports::{EventLog, SigningKeys};
 use scim_core::tenant::TenantId;
 
-use super::MemoryStore;
+use crate::MemoryStore;
 
 #[async_trait]
 impl EventLog for MemoryStore {
@@ -49,18 +49,20 @@ impl EventLog for MemoryStore {
             .unwrap_or_default())
     }
 
-    /// A store in this process's memory is cheap to look at: it looks every few
-    /// milliseconds.
+    /// Woken by every write that records events (in any tenant: it looks again).
     async fn events_recorded(&self, tenant: &TenantId, seen: u64, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
+            // Registered before looking, so that a write in between still wakes it.
+            let woken = self.recorded.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             if self.events_generation(tenant).await.unwrap_or(seen) != seen {
                 return true;
             }
-            if tokio::time::Instant::now() >= deadline {
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
                 return false;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -72,9 +74,10 @@ impl EventLog for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
         if let Some(data) = state.tenants.get_mut(tenant) {
+            // Another tenant's or an unknown seq changes nothing.
             let known = seqs
                 .iter()
-                .filter(|seq| (1..=data.outbox.len() as i64).contains(seq));
+                .filter(|seq| data.outbox.binary_search_by_key(*seq, |e| e.seq).is_ok());
             data.acknowledged.extend(known);
         }
         Ok(())
@@ -84,7 +87,9 @@ impl EventLog for MemoryStore {
 #[async_trait]
 impl SigningKeys for MemoryStore {
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
-        Ok(self.lock().signing_keys.clone())
+        let mut keys = self.lock().signing_keys.clone();
+        keys.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.kid.cmp(&b.kid)));
+        Ok(keys)
     }
 
     async fn add_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
@@ -94,7 +99,7 @@ impl SigningKeys for MemoryStore {
                 attribute: "kid".into(),
             });
         }
-        state.signing_keys.insert(0, key.clone());
+        state.signing_keys.push(key.clone());
         Ok(())
     }
 

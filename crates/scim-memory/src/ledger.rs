@@ -12,7 +12,7 @@ use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
 use scim_core::{ResourceKind, StoreError, WriteContext};
 
-use super::{MemoryStore, TenantData};
+use crate::{MemoryStore, TenantData};
 
 #[async_trait]
 impl LicenseLedger for MemoryStore {
@@ -83,16 +83,18 @@ impl LicenseLedger for MemoryStore {
         after: i64,
         limit: usize,
     ) -> Result<(Reevaluation, Option<i64>), StoreError> {
-        // Positions are indexes in creation order (a store with stable row ids would use
-        // those: deleting a user between calls shifts the indexes here).
-        let start = usize::try_from(after).unwrap_or(0);
+        // Positions are the users' keys, which follow creation order and are never reused.
         self.write(&ctx.tenant, |data| {
-            let page: Vec<String> = data.users().into_iter().skip(start).take(limit).collect();
-            if page.is_empty() {
+            let page: Vec<(i64, String)> = (data.keyed_users())
+                .filter(|(key, _)| *key > after)
+                .take(limit)
+                .collect();
+            let Some(&(last, _)) = page.last() else {
                 return Ok((Reevaluation::default(), None));
-            }
-            let report = data.reconcile(ctx, &page, SeatPolicy::WhileSeatsLast)?;
-            Ok((report, Some((start + page.len()) as i64)))
+            };
+            let users: Vec<String> = page.into_iter().map(|(_, id)| id).collect();
+            let report = data.reconcile(ctx, &users, SeatPolicy::WhileSeatsLast)?;
+            Ok((report, Some(last)))
         })
     }
 
@@ -146,12 +148,15 @@ fn pool_mut<'p>(pools: &'p mut [Pool], sku: &str) -> Option<&'p mut Pool> {
 }
 
 impl TenantData {
+    /// The tenant's users with their keys, in creation order.
+    fn keyed_users(&self) -> impl Iterator<Item = (i64, String)> + '_ {
+        (self.resources.iter().zip(&self.keys))
+            .filter(|(resource, _)| resource.kind == ResourceKind::User)
+            .map(|(resource, key)| (*key, resource.id.clone()))
+    }
+
     /// The ids of the tenant's users, in creation order.
     fn users(&self) -> Vec<String> {
-        self.resources
-            .iter()
-            .filter(|resource| resource.kind == ResourceKind::User)
-            .map(|resource| resource.id.clone())
-            .collect()
+        self.keyed_users().map(|(_, id)| id).collect()
     }
 }

@@ -16,7 +16,7 @@ use scim_core::{
 };
 use serde_json::{Map, Value};
 
-use super::{Membership, MemoryStore, TenantData};
+use crate::{Membership, MemoryStore, TenantData};
 
 #[async_trait]
 impl ResourceRepository for MemoryStore {
@@ -156,7 +156,7 @@ impl ResourceRepository for MemoryStore {
 impl TenantData {
     /// One write: the resource change, its events, and the licenses of the users it
     /// affects brought in line with the rules (a missing seat fails the whole write).
-    pub(super) fn apply(
+    pub(crate) fn apply(
         &mut self,
         ctx: &WriteContext,
         write: &BatchWrite,
@@ -174,6 +174,16 @@ impl TenantData {
         };
         // The users whose licenses this resource decides, before and after the write.
         let mut affected = self.users_decided_by(kind, id);
+        // A deletion's events name the externalId it had.
+        let mut events = events.clone();
+        if let BatchWrite::Delete { .. } = write {
+            let stored = self
+                .find(kind, id)
+                .and_then(|r| r.str_attribute("externalId"));
+            for event in &mut events {
+                event.external_id = event.external_id.take().or(stored.map(str::to_owned));
+            }
+        }
         match write {
             BatchWrite::Insert {
                 resource, members, ..
@@ -192,7 +202,7 @@ impl TenantData {
             } => self.delete(*kind, id, *expected_version)?,
         }
         affected.extend(self.users_decided_by(kind, id));
-        self.record(ctx.at, events.iter().cloned());
+        self.record(ctx.at, events);
         self.reconcile(ctx, &affected, SeatPolicy::Strict)?;
         Ok(())
     }
@@ -323,13 +333,13 @@ impl TenantData {
         Ok(())
     }
 
-    pub(super) fn position(&self, kind: ResourceKind, id: &str) -> Option<usize> {
+    pub(crate) fn position(&self, kind: ResourceKind, id: &str) -> Option<usize> {
         self.resources
             .iter()
             .position(|resource| resource.kind == kind && resource.id == id)
     }
 
-    pub(super) fn find(&self, kind: ResourceKind, id: &str) -> Option<&Resource> {
+    pub(crate) fn find(&self, kind: ResourceKind, id: &str) -> Option<&Resource> {
         self.position(kind, id).map(|at| &self.resources[at])
     }
 
@@ -344,7 +354,7 @@ impl TenantData {
 
     /// The groups a user is in: directly, then through nested groups; each once, each
     /// part in the groups' creation order.
-    pub(super) fn groups_of(&self, user: &str) -> (Vec<&Resource>, Vec<&Resource>) {
+    pub(crate) fn groups_of(&self, user: &str) -> (Vec<&Resource>, Vec<&Resource>) {
         let direct = self.parents(ResourceKind::User, user);
         let mut seen: HashSet<String> = direct.iter().cloned().collect();
         let mut queue: VecDeque<String> = direct.iter().cloned().collect();

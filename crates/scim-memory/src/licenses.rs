@@ -11,12 +11,12 @@ use scim_core::license::{
 };
 use scim_core::{ResourceKind, StoreError};
 
-use super::TenantData;
+use crate::TenantData;
 
 impl TenantData {
     /// Brings the licenses of `users` (ids, in any order, repeats allowed; deleted users
     /// lose everything) to what the rules grant them now, in the users' creation order.
-    pub(super) fn reconcile(
+    pub(crate) fn reconcile(
         &mut self,
         ctx: &WriteContext,
         users: &[String],
@@ -57,7 +57,7 @@ impl TenantData {
 
     /// What the rules read about a user: its attributes and the displayNames of its groups
     /// (direct and nested). `None` when the user is gone.
-    pub(super) fn facts(&self, user: &str) -> Option<UserFacts> {
+    pub(crate) fn facts(&self, user: &str) -> Option<UserFacts> {
         let resource = self.find(ResourceKind::User, user)?;
         let (direct, indirect) = self.groups_of(user);
         let groups = direct

@@ -1,0 +1,232 @@
+//! `TenantDirectory`, `CredentialStore` and `StoreHealth`: tenants, the credentials their
+//! IdPs hold (hashes only), and whether the store answers (always).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use scim_core::StoreError;
+use scim_core::compat::Compatibility;
+use scim_core::ports::{CredentialStore, StoreHealth, TenantDirectory};
+use scim_core::schema::TenantAttribute;
+use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
+
+use crate::{MemoryStore, TenantData};
+
+#[async_trait]
+impl TenantDirectory for MemoryStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let taken = |attribute: &str| StoreError::Conflict {
+            attribute: attribute.into(),
+        };
+        if state
+            .tenants
+            .values()
+            .any(|data| data.tenant.slug == tenant.slug)
+        {
+            return Err(taken("slug"));
+        }
+        if state.tenants.contains_key(&tenant.id) {
+            return Err(taken("id"));
+        }
+        let data = TenantData::new(tenant.clone());
+        state.tenants.insert(tenant.id.clone(), data);
+        Ok(())
+    }
+
+    async fn find_tenant(&self, slug: &str) -> Result<Option<Tenant>, StoreError> {
+        let state = self.lock();
+        let mut tenants = state.tenants.values();
+        Ok(tenants
+            .find(|data| data.tenant.slug == slug)
+            .map(|data| data.tenant.clone()))
+    }
+
+    async fn tenant_by_id(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        Ok(self.read(tenant, |data| data.tenant.clone()))
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let state = self.lock();
+        let mut tenants: Vec<Tenant> = (state.tenants.values())
+            .map(|data| data.tenant.clone())
+            .collect();
+        tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(tenants)
+    }
+
+    async fn set_client_certs(
+        &self,
+        tenant: &TenantId,
+        fingerprints: &[String],
+    ) -> Result<(), StoreError> {
+        self.write(tenant, |data| {
+            data.tenant.client_certs = fingerprints.to_vec();
+            Ok(())
+        })
+    }
+
+    async fn set_custom_attributes(
+        &self,
+        tenant: &TenantId,
+        expected: &[TenantAttribute],
+        attributes: &[TenantAttribute],
+    ) -> Result<(), StoreError> {
+        self.write(tenant, |data| {
+            if data.tenant.custom_attributes != expected {
+                return Err(StoreError::VersionMismatch);
+            }
+            data.tenant.custom_attributes = attributes.to_vec();
+            Ok(())
+        })
+    }
+
+    async fn set_compatibility(
+        &self,
+        tenant: &TenantId,
+        compatibility: &Compatibility,
+    ) -> Result<(), StoreError> {
+        self.write(tenant, |data| {
+            data.tenant.compatibility = compatibility.clone();
+            Ok(())
+        })
+    }
+}
+
+#[async_trait]
+impl CredentialStore for MemoryStore {
+    async fn insert_token(&self, token: &StoredToken) -> Result<(), StoreError> {
+        self.unique_token(token)?;
+        self.write(&token.tenant, |data| {
+            data.tokens.push(token.clone());
+            Ok(())
+        })
+    }
+
+    async fn list_tokens(&self, tenant: &TenantId) -> Result<Vec<StoredToken>, StoreError> {
+        let mut tokens = self
+            .read(tenant, |data| data.tokens.clone())
+            .unwrap_or_default();
+        tokens.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        Ok(tokens)
+    }
+
+    async fn revoke_token(&self, tenant: &TenantId, token_id: &str) -> Result<(), StoreError> {
+        self.write(tenant, |data| {
+            let before = data.tokens.len();
+            data.tokens.retain(|token| token.id != token_id);
+            if data.tokens.len() == before {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+    }
+
+    async fn insert_client(&self, client: &StoredClient) -> Result<(), StoreError> {
+        let taken = self.lock().tenants.values().any(|data| {
+            let mut clients = data.clients.iter();
+            clients.any(|known| known.id == client.id)
+        });
+        if taken {
+            return Err(StoreError::Conflict {
+                attribute: "id".into(),
+            });
+        }
+        self.write(&client.tenant, |data| {
+            data.clients.push(client.clone());
+            Ok(())
+        })
+    }
+
+    async fn find_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(StoredClient, Tenant)>, StoreError> {
+        let state = self.lock();
+        Ok(state.tenants.values().find_map(|data| {
+            let client = data.clients.iter().find(|client| client.id == client_id)?;
+            Some((client.clone(), data.tenant.clone()))
+        }))
+    }
+
+    async fn list_clients(&self, tenant: &TenantId) -> Result<Vec<StoredClient>, StoreError> {
+        let mut clients = self
+            .read(tenant, |data| data.clients.clone())
+            .unwrap_or_default();
+        clients.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        Ok(clients)
+    }
+
+    async fn revoke_client(&self, tenant: &TenantId, client_id: &str) -> Result<(), StoreError> {
+        self.write(tenant, |data| {
+            let before = data.clients.len();
+            data.clients.retain(|client| client.id != client_id);
+            if data.clients.len() == before {
+                return Err(StoreError::NotFound);
+            }
+            let issued = |token: &StoredToken| token.client.as_deref() == Some(client_id);
+            data.tokens.retain(|token| !issued(token));
+            Ok(())
+        })
+    }
+
+    async fn insert_client_token(
+        &self,
+        token: &StoredToken,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.unique_token(token)?;
+        self.write(&token.tenant, |data| {
+            let expired = |known: &StoredToken| {
+                known.client.is_some()
+                    && known.client == token.client
+                    && known.expires.is_some_and(|expires| expires < now)
+            };
+            data.tokens.retain(|known| !expired(known));
+            data.tokens.push(token.clone());
+            Ok(())
+        })
+    }
+
+    async fn find_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<(StoredToken, Tenant)>, StoreError> {
+        let state = self.lock();
+        Ok(state.tenants.values().find_map(|data| {
+            let token = data.tokens.iter().find(|token| token.hash == *hash)?;
+            Some((token.clone(), data.tenant.clone()))
+        }))
+    }
+}
+
+impl MemoryStore {
+    /// A token's id and hash are unique store-wide.
+    fn unique_token(&self, token: &StoredToken) -> Result<(), StoreError> {
+        let state = self.lock();
+        let taken = state
+            .tenants
+            .values()
+            .flat_map(|data| &data.tokens)
+            .find_map(|known| {
+                if known.id == token.id {
+                    Some("id")
+                } else {
+                    (known.hash == token.hash).then_some("hash")
+                }
+            });
+        match taken {
+            Some(attribute) => Err(StoreError::Conflict {
+                attribute: attribute.into(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl StoreHealth for MemoryStore {
+    /// Memory always answers.
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
