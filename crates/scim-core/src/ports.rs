@@ -527,3 +527,35 @@ pub trait IdGenerator: Send + Sync {
     /// A new id, unique per tenant and kind.
     fn new_id(&self) -> String;
 }
+
+/// Every storage port: what a store implements to serve every use case (see
+/// [`crate::service::Services::on`]). Implemented for any type that has them all.
+pub trait Storage:
+    ResourceRepository
+    + LicenseLedger
+    + EventLog
+    + SigningKeys
+    + TenantDirectory
+    + CredentialStore
+    + StoreHealth
+    + AdminRepository
+    + BulkJobRepository
+    + Webhooks
+    + 'static
+{
+}
+
+impl<T> Storage for T where
+    T: ResourceRepository
+        + LicenseLedger
+        + EventLog
+        + SigningKeys
+        + TenantDirectory
+        + CredentialStore
+        + StoreHealth
+        + AdminRepository
+        + BulkJobRepository
+        + Webhooks
+        + 'static
+{
+}

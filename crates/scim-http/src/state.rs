@@ -4,11 +4,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use scim_core::bulk::BulkLimits;
 use scim_core::paging::CursorCodec;
 use scim_core::schema::TenantSchemas;
 use scim_core::service::{
     AdminService, BulkJobService, BulkService, EventFeedService, LicenseService, ResourceService,
-    TenantService,
+    Services, TenantService,
 };
 use scim_core::tenant::TenantId;
 use scim_core::{SchemaRegistry, ScimResult};
@@ -19,7 +20,7 @@ use crate::handlers::events::PollSlots;
 use crate::handlers::health::HealthCheck;
 use crate::handlers::oauth::TokenIssuance;
 use crate::limits::{AddressLimits, AddressLookups};
-use crate::rate::RateLimiter;
+use crate::rate::{RateLimit, RateLimiter};
 use crate::sets::SetSigner;
 
 /// Limits and addresses the operator configures.
@@ -47,6 +48,15 @@ pub struct HttpConfig {
     pub scan_limit: Option<u64>,
     /// Long polls (RFC 8936) one tenant may hold open at once in this process.
     pub polls_per_tenant: usize,
+    /// Each tenant's request rate (`None`: no limit).
+    pub tenant_rate: Option<RateLimit>,
+    /// Each client address's rate of credential lookups that fail (`None`: no limit).
+    pub address_rate: Option<RateLimit>,
+    /// How long accepted bearer tokens are remembered (zero: every request looks its
+    /// token up).
+    pub credential_cache: Duration,
+    /// How long a process holds an asynchronous /Bulk job before another may take it.
+    pub job_lease: Duration,
 }
 
 impl Default for HttpConfig {
@@ -62,6 +72,10 @@ impl Default for HttpConfig {
             https: false,
             scan_limit: Some(25_000),
             polls_per_tenant: 4,
+            tenant_rate: None,
+            address_rate: None,
+            credential_cache: Duration::ZERO,
+            job_lease: Duration::from_secs(60),
         }
     }
 }
@@ -103,6 +117,61 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state of the API on the core's `services`: the bulk engine and its job runner,
+    /// the event feed, the limiters, with the operator's `config`. `signer` signs SETs,
+    /// `cursors` seals list cursors.
+    pub fn new(
+        services: &Services,
+        signer: Arc<SetSigner>,
+        cursors: Arc<CursorCodec>,
+        config: HttpConfig,
+    ) -> Self {
+        let bulk = BulkService::new(
+            services.resources.clone(),
+            BulkLimits {
+                max_operations: config.bulk_max_operations,
+            },
+        );
+        let lease = chrono::Duration::from_std(config.job_lease).unwrap_or(chrono::Duration::MAX);
+        let jobs = BulkJobService::new(
+            bulk.clone(),
+            Arc::clone(&services.bulk_jobs),
+            Arc::clone(&services.clock),
+            Arc::clone(&services.ids),
+            lease,
+        )
+        .with_tenant_schemas(
+            Arc::clone(&services.directory),
+            Arc::clone(&services.schemas),
+        );
+        let credential_cache =
+            chrono::TimeDelta::from_std(config.credential_cache).unwrap_or(chrono::TimeDelta::MAX);
+        Self {
+            bulk,
+            jobs,
+            job_wake: Arc::new(Notify::new()),
+            feed: EventFeedService::new(Arc::clone(&services.events), Arc::clone(&services.clock)),
+            signer,
+            cursors,
+            resources: services.resources.clone(),
+            licenses: services.licenses.clone(),
+            admin: services.admin.clone(),
+            tenants: services
+                .tenants
+                .clone()
+                .with_credential_cache(credential_cache),
+            registry: Arc::clone(&services.registry),
+            schemas: Arc::clone(&services.schemas),
+            limiter: Arc::new(RateLimiter::new(config.tenant_rate)),
+            address_limits: Arc::new(AddressLimits::new(config.address_rate)),
+            token_issuance: Arc::default(),
+            health: Arc::default(),
+            polls: Arc::default(),
+            config: Arc::new(config),
+            clock: Arc::clone(&services.clock),
+        }
+    }
+
     /// Takes a token of the client address's bucket (429 beyond it).
     pub(crate) fn limit_address(&self, client: IpAddr) -> ScimResult<()> {
         self.address_limits.charge(client)

@@ -44,16 +44,16 @@ pub(crate) struct Imported {
 }
 
 pub(crate) async fn import(app: &App, slug: &str, path: &Path) -> anyhow::Result<Imported> {
-    let tenant = app.tenants.tenant(slug).await?;
+    let tenant = app.services.tenants.tenant(slug).await?;
     let records = read_path(path)?;
     let caller = Caller::new(
         tenant.id.clone(),
         "cli",
         format!("import {}", path.display()),
     )
-    .with_schema(app.schemas.of(&tenant.custom_attributes));
+    .with_schema(app.services.schemas.of(&tenant.custom_attributes));
     let bulk = BulkService::new(
-        app.resources.clone(),
+        app.services.resources.clone(),
         BulkLimits {
             max_operations: CHUNK,
         },

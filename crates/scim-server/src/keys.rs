@@ -171,10 +171,10 @@ pub(crate) async fn secret_key(
 
 /// `signing-key list|rotate`.
 pub(crate) async fn signing_key(app: &App, command: SigningKeyCommand) -> anyhow::Result<()> {
-    let now = app.clock.now();
+    let now = app.services.clock.now();
     match command {
         SigningKeyCommand::List { json } => {
-            let keys = app.signing_keys.signing_keys().await?;
+            let keys = app.services.signing_keys.signing_keys().await?;
             let schedule = key_schedule(&keys, now);
             let rows: Vec<serde_json::Value> = keys
                 .iter()
@@ -219,7 +219,8 @@ pub(crate) async fn signing_key(app: &App, command: SigningKeyCommand) -> anyhow
                 TimeDelta::minutes(i64::from(activate_in_minutes)).max(MIN_ACTIVATION_NOTICE);
             let key =
                 SetSigner::generate_key(now, now + notice).context("generating a signing key")?;
-            app.signing_keys
+            app.services
+                .signing_keys
                 .add_signing_key(&key)
                 .await
                 .context("storing the signing key")?;

@@ -10,16 +10,10 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App as ActixApp, HttpMessage, HttpServer, web};
 use anyhow::Context;
-use scim_core::bulk::BulkLimits;
 use scim_core::events::{RetryPolicy, issuer};
 use scim_core::paging::CursorCodec;
-use scim_core::service::{
-    BulkJobService, BulkService, DeliveryConfig, DeliveryService, EventFeedService,
-};
-use scim_http::{
-    AddressLimits, AppState, AuthenticatedTenant, HttpConfig, RateLimit, RateLimiter, SetSigner,
-    TrustedProxies,
-};
+use scim_core::service::{DeliveryConfig, DeliveryService};
+use scim_http::{AppState, AuthenticatedTenant, HttpConfig, RateLimit, SetSigner, TrustedProxies};
 use scim_push::{HttpPusher, PushConfig};
 use tracing::Instrument;
 
@@ -46,6 +40,10 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
                 .public_url
                 .as_deref()
                 .is_some_and(|url| url.starts_with("https://")),
+        tenant_rate: RateLimit::of(args.rate_limit, args.rate_burst),
+        address_rate: RateLimit::of(args.auth_rate_limit, args.auth_rate_burst),
+        credential_cache: Duration::from_secs(u64::from(args.credential_cache_seconds)),
+        job_lease: Duration::from_secs(u64::from(args.job_lease_seconds)),
     };
     let metrics_token = args
         .metrics_token
@@ -55,67 +53,22 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let signer = Arc::new(signer(&app).await?);
     let key_reloader = tokio::spawn(reload_signing_keys(
         Arc::clone(&signer),
-        Arc::clone(&app.signing_keys),
-        Arc::clone(&app.clock),
+        Arc::clone(&app.services.signing_keys),
+        Arc::clone(&app.services.clock),
     ));
     let cursors = Arc::new(CursorCodec::new(&app.secret_keys));
     let metrics = web::Data::new(Metrics::new(&app));
     let delivery = delivery(&app, &args);
-    let bulk = BulkService::new(
-        app.resources.clone(),
-        BulkLimits {
-            max_operations: http.bulk_max_operations,
-        },
-    );
-    let jobs = BulkJobService::new(
-        bulk.clone(),
-        app.bulk_jobs,
-        Arc::clone(&app.clock),
-        app.ids,
-        chrono::Duration::seconds(i64::from(args.job_lease_seconds)),
-    )
-    .with_tenant_schemas(
-        Arc::clone(&app.store) as Arc<dyn scim_core::ports::TenantDirectory>,
-        Arc::clone(&app.schemas),
-    );
-    let job_wake = Arc::new(tokio::sync::Notify::new());
-    let runner = tokio::spawn(crate::jobs::run_jobs(jobs.clone(), Arc::clone(&job_wake)));
-    let snapshots = tokio::spawn(crate::usage::record_usage(app.admin.clone()));
+    let state = AppState::new(&app.services, signer, cursors, http);
+    let runner = tokio::spawn(crate::jobs::run_jobs(
+        state.jobs.clone(),
+        Arc::clone(&state.job_wake),
+    ));
+    let snapshots = tokio::spawn(crate::usage::record_usage(app.services.admin.clone()));
     // A round of pushes settles within its deadline; the lease is longer still.
     let dispatcher_drain = delivery_drain(&args);
     let (stop_dispatcher, stop) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(crate::delivery::run_deliveries(delivery, stop));
-    let state = AppState {
-        bulk,
-        jobs,
-        job_wake,
-        feed: EventFeedService::new(Arc::clone(&app.events), Arc::clone(&app.clock)),
-        signer,
-        cursors,
-        resources: app.resources,
-        licenses: app.licenses,
-        admin: app.admin.clone(),
-        tenants: app
-            .tenants
-            .with_credential_cache(chrono::TimeDelta::seconds(i64::from(
-                args.credential_cache_seconds,
-            ))),
-        registry: Arc::clone(&app.registry),
-        schemas: Arc::clone(&app.schemas),
-        limiter: Arc::new(RateLimiter::new(RateLimit::of(
-            args.rate_limit,
-            args.rate_burst,
-        ))),
-        address_limits: Arc::new(AddressLimits::new(RateLimit::of(
-            args.auth_rate_limit,
-            args.auth_rate_burst,
-        ))),
-        token_issuance: Arc::default(),
-        health: Arc::default(),
-        polls: Arc::default(),
-        config: Arc::new(http),
-        clock: Arc::clone(&app.clock),
-    };
     // Metrics name every tenant, its pools and its traffic: the SCIM listener serves them
     // only behind the metrics token.
     let public_metrics = metrics_token.clone();
@@ -245,9 +198,9 @@ fn delivery(app: &App, args: &ServeArgs) -> DeliveryService {
         issuer: issuer(args.public_url.as_deref()),
     };
     DeliveryService::new(
-        Arc::clone(&app.webhooks),
+        Arc::clone(&app.services.webhooks),
         Arc::new(pusher),
-        Arc::clone(&app.clock),
+        Arc::clone(&app.services.clock),
         config,
     )
 }
@@ -257,19 +210,21 @@ fn delivery(app: &App, args: &ServeArgs) -> DeliveryService {
 /// all sign with the one stored first).
 async fn signer(app: &App) -> anyhow::Result<SetSigner> {
     let mut keys = app
+        .services
         .signing_keys
         .signing_keys()
         .await
         .context("reading the signing keys")?;
     if keys.is_empty() {
-        let key = SetSigner::generate_key(app.clock.now(), chrono::DateTime::UNIX_EPOCH)
+        let key = SetSigner::generate_key(app.services.clock.now(), chrono::DateTime::UNIX_EPOCH)
             .context("generating a signing key")?;
-        match app.signing_keys.add_signing_key(&key).await {
+        match app.services.signing_keys.add_signing_key(&key).await {
             Ok(()) | Err(scim_core::StoreError::Conflict { .. }) => {}
             Err(error) => return Err(error).context("storing the signing key"),
         }
         tracing::info!(kid = %key.kid, "generated the SET signing key");
         keys = app
+            .services
             .signing_keys
             .signing_keys()
             .await

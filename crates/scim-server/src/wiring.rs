@@ -10,15 +10,9 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use scim_core::SchemaRegistry;
 use scim_core::outbound::NetworkPolicy;
-use scim_core::ports::{
-    AdminRepository, BulkJobRepository, Clock, EventLog, IdGenerator, LicenseLedger,
-    ResourceRepository, SecretGenerator, SigningKeys, TenantDirectory, Webhooks,
-};
-use scim_core::schema::TenantSchemas;
+use scim_core::ports::{Clock, IdGenerator, SecretGenerator};
 use scim_core::secrets::SecretKeys;
-use scim_core::service::{
-    AdminPorts, AdminService, LicenseService, ReceiverService, ResourceService, TenantService,
-};
+use scim_core::service::{Runtime, Services};
 use scim_core::tenant::TOKEN_PREFIX;
 use scim_store::{DieselStore, StoreConfig};
 
@@ -51,27 +45,9 @@ impl SecretGenerator for RandomSecrets {
     }
 }
 
-/// Everything a command needs.
+/// Everything a command needs: the core's services on the store the URL names.
 pub struct App {
-    pub registry: Arc<SchemaRegistry>,
-    /// Each tenant's registry (the server's with the tenant's own attributes).
-    pub schemas: Arc<TenantSchemas>,
-    pub resources: ResourceService,
-    pub tenants: TenantService,
-    pub licenses: LicenseService,
-    /// What the bulk job service (built by `serve`, with the HTTP limits) runs on.
-    pub bulk_jobs: Arc<dyn BulkJobRepository>,
-    /// The outbox.
-    pub events: Arc<dyn EventLog>,
-    /// The SET signing keys.
-    pub signing_keys: Arc<dyn SigningKeys>,
-    /// Push receivers and their queue.
-    pub webhooks: Arc<dyn Webhooks>,
-    pub receivers: ReceiverService,
-    /// The dashboard's logins and what it shows.
-    pub admin: AdminService,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn IdGenerator>,
+    pub services: Services,
     /// The store itself, for what only the operator asks of it (its pool's state).
     pub store: Arc<DieselStore>,
     /// The server's secret keys (they also seal list cursors).
@@ -100,68 +76,23 @@ impl App {
             .await
             .context("opening the store")??;
         let store = Arc::new(store);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let ids: Arc<dyn IdGenerator> = Arc::new(UuidIds);
-        let resources = ResourceService::new(
-            Arc::clone(&store) as Arc<dyn ResourceRepository>,
-            Arc::clone(&registry),
-            Arc::clone(&clock),
-            Arc::clone(&ids),
-        );
-        let licenses = LicenseService::new(
-            Arc::clone(&store) as Arc<dyn LicenseLedger>,
-            Arc::clone(&clock),
-        );
-        let tenants = TenantService::on(
-            Arc::clone(&store),
-            Arc::clone(&clock),
-            Arc::clone(&ids),
-            Arc::new(RandomSecrets),
-        );
-        let webhooks = Arc::clone(&store) as Arc<dyn Webhooks>;
-        let receivers = ReceiverService::new(
-            Arc::clone(&webhooks),
-            Arc::clone(&store) as Arc<dyn TenantDirectory>,
-            Arc::clone(&clock),
-            Arc::clone(&ids),
-            Arc::new(RandomSecrets),
-        );
-        let admin = AdminService::new(AdminPorts {
-            repo: Arc::clone(&store) as Arc<dyn AdminRepository>,
-            tenants: tenants.clone(),
-            licenses: licenses.clone(),
-            resources: resources.clone(),
-            webhooks: Arc::clone(&webhooks),
-            clock: Arc::clone(&clock),
+        let runtime = Runtime {
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidIds),
             secrets: Arc::new(RandomSecrets),
-            ids: Arc::clone(&ids),
-        });
+        };
         Ok(Self {
-            schemas: Arc::new(TenantSchemas::new(Arc::clone(&registry))),
-            registry,
-            resources,
-            tenants,
-            licenses,
-            bulk_jobs: Arc::clone(&store) as Arc<dyn BulkJobRepository>,
-            events: Arc::clone(&store) as Arc<dyn EventLog>,
-            signing_keys: Arc::clone(&store) as Arc<dyn SigningKeys>,
-            webhooks,
-            receivers,
-            admin,
-            clock,
-            ids,
+            services: Services::on(&store, registry, runtime),
             store,
             secret_keys,
             network: NetworkPolicy::default(),
         })
     }
-}
 
-impl App {
     /// Where the server may push on tenants' behalf (receivers, their token endpoints).
     #[must_use]
     pub fn with_network_policy(mut self, network: NetworkPolicy) -> Self {
-        self.receivers = self.receivers.with_network_policy(network);
+        self.services = self.services.with_network_policy(network);
         self.network = network;
         self
     }

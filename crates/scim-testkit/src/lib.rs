@@ -48,47 +48,17 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use scim_core::SchemaRegistry;
-use scim_core::ports::{
-    AdminRepository, BulkJobRepository, CredentialStore, EventLog, LicenseLedger,
-    ResourceRepository, SigningKeys, StoreHealth, TenantDirectory, Webhooks,
-};
+use scim_core::ports::Storage;
 use scim_core::secrets::SecretKeys;
 use scim_store::{DieselStore, OpenError, StoreConfig};
 
 use crate::fixtures::registry;
 
-/// Every storage port: what a store implements, and what the contract suite holds it to.
-pub trait ContractStore:
-    ResourceRepository
-    + LicenseLedger
-    + EventLog
-    + SigningKeys
-    + TenantDirectory
-    + CredentialStore
-    + StoreHealth
-    + AdminRepository
-    + BulkJobRepository
-    + Webhooks
-    + Clone
-    + 'static
-{
-}
+/// What the contract suite holds a store to: every storage port ([`Storage`]), and clones
+/// that are handles on the same data.
+pub trait ContractStore: Storage + Clone {}
 
-impl<T> ContractStore for T where
-    T: ResourceRepository
-        + LicenseLedger
-        + EventLog
-        + SigningKeys
-        + TenantDirectory
-        + CredentialStore
-        + StoreHealth
-        + AdminRepository
-        + BulkJobRepository
-        + Webhooks
-        + Clone
-        + 'static
-{
-}
+impl<T: Storage + Clone> ContractStore for T {}
 
 /// Opens fresh, empty stores of one kind: what the contract suite runs on.
 pub trait StoreFactory: Send + Sync {

@@ -11,6 +11,7 @@ mod licenses;
 mod plan;
 mod receivers;
 mod resources;
+mod services;
 mod tenants;
 mod turns;
 
@@ -30,6 +31,7 @@ pub use receivers::{
     DEAD_LETTERS_SHOWN, MIN_SECRET_BYTES, NewReceiver, ReceiverError, ReceiverService,
 };
 pub use resources::{Precondition, ResourceService};
+pub use services::{Runtime, Services};
 pub use tenants::{
     ACCESS_TOKEN_LIFETIME, AccessToken, Credential, DEFAULT_TOKEN_DAYS, LookupLimit, LookupPermit,
     TenantError, TenantService, TokenLifetime, Unlimited,

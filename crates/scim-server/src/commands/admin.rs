@@ -23,13 +23,14 @@ pub(crate) async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()
         } => {
             let (scope, next) = match &tenant {
                 Some(slug) => {
-                    let tenant = app.tenants.tenant(slug).await?;
+                    let tenant = app.services.tenants.tenant(slug).await?;
                     let next = format!("&next=/admin/tenants/{}", tenant.slug);
                     (SessionScope::Tenant(tenant.id), next)
                 }
                 None => (SessionScope::AllTenants, String::new()),
             };
             let code = app
+                .services
                 .admin
                 .login_link(TimeDelta::minutes(i64::from(minutes)), scope)
                 .await
@@ -39,7 +40,7 @@ pub(crate) async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()
                 base_url.trim_end_matches('/')
             );
             if json {
-                let expires = app.clock.now() + TimeDelta::minutes(i64::from(minutes));
+                let expires = app.services.clock.now() + TimeDelta::minutes(i64::from(minutes));
                 println!("{}", json!({"url": url, "expires": format_time(&expires)}));
             } else {
                 println!("Open this link within {minutes} minutes; it works once:");
@@ -47,8 +48,8 @@ pub(crate) async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()
             }
         }
         AdminCommand::Sessions { json } => {
-            let sessions = app.admin.sessions().await?;
-            let tenants = app.tenants.list_tenants().await?;
+            let sessions = app.services.admin.sessions().await?;
+            let tenants = app.services.tenants.list_tenants().await?;
             let rows: Vec<serde_json::Value> = sessions
                 .iter()
                 .map(|session| {
@@ -89,7 +90,7 @@ pub(crate) async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()
                 Some(id) => Revocation::Id(id.clone()),
                 None => Revocation::All,
             };
-            let revoked = app.admin.revoke(&which).await?;
+            let revoked = app.services.admin.revoke(&which).await?;
             if id.is_some() && revoked == 0 {
                 anyhow::bail!("no open dashboard session '{}'", id.unwrap_or_default());
             }

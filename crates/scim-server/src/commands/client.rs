@@ -12,7 +12,7 @@ use super::say;
 pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<()> {
     match command {
         ClientCommand::Create { tenant, json } => {
-            let (client, secret) = app.tenants.create_client(&tenant).await?;
+            let (client, secret) = app.services.tenants.create_client(&tenant).await?;
             let created = json!({"client_id": client.id, "client_secret": secret});
             if json {
                 println!("{created}");
@@ -27,7 +27,7 @@ pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<
             println!("{created}");
         }
         ClientCommand::List { tenant, json } => {
-            let clients = app.tenants.list_clients(&tenant).await?;
+            let clients = app.services.tenants.list_clients(&tenant).await?;
             if json {
                 let rows: Vec<_> = clients
                     .iter()
@@ -42,7 +42,8 @@ pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<
             }
         }
         ClientCommand::Revoke { tenant, id, json } => {
-            app.tenants
+            app.services
+                .tenants
                 .revoke_client(&tenant, &id)
                 .await
                 .context("revoking the client")?;

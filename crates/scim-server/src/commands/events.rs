@@ -7,8 +7,9 @@ use crate::wiring::App;
 
 /// `events`: the tenant's recorded events as one JSON array.
 pub(crate) async fn events(app: &App, slug: &str, after: i64, limit: usize) -> anyhow::Result<()> {
-    let tenant = app.tenants.tenant(slug).await?;
+    let tenant = app.services.tenants.tenant(slug).await?;
     let events = app
+        .services
         .events
         .events_after(&tenant.id, after, limit)
         .await

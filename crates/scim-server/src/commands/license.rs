@@ -21,9 +21,10 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             name,
             json,
         } => {
-            let tenant = app.tenants.tenant(&tenant).await?;
+            let tenant = app.services.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license set");
             let (pool, report) = app
+                .services
                 .licenses
                 .set_pool(&caller, &sku, seats, name.as_deref())
                 .await?;
@@ -58,10 +59,14 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             sku,
             json,
         }) => {
-            let tenant = app.tenants.tenant(&tenant).await?;
+            let tenant = app.services.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license map");
             let (source, value) = map_source(source);
-            let (rule, report) = app.licenses.map(&caller, source, &value, &sku).await?;
+            let (rule, report) = app
+                .services
+                .licenses
+                .map(&caller, source, &value, &sku)
+                .await?;
             if json {
                 let rule =
                     json!({"source": rule.source.as_str(), "value": rule.value, "sku": rule.sku});
@@ -83,10 +88,14 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             sku,
             json,
         }) => {
-            let tenant = app.tenants.tenant(&tenant).await?;
+            let tenant = app.services.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license unmap");
             let (source, value) = map_source(source);
-            let report = app.licenses.unmap(&caller, source, &value, &sku).await?;
+            let report = app
+                .services
+                .licenses
+                .unmap(&caller, source, &value, &sku)
+                .await?;
             if json {
                 let rule = json!({"source": source.as_str(), "value": value, "sku": sku});
                 println!(
@@ -107,7 +116,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             since,
             json,
         } => {
-            let tenant = app.tenants.tenant(&tenant).await?;
+            let tenant = app.services.tenants.tenant(&tenant).await?;
             let since = since
                 .map(|text| {
                     chrono::DateTime::parse_from_rfc3339(&text)
@@ -120,7 +129,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 since,
                 ..AuditQuery::default()
             };
-            let entries = app.licenses.audit(&tenant.id, &query).await?;
+            let entries = app.services.licenses.audit(&tenant.id, &query).await?;
             if json {
                 let rows: Vec<_> = entries
                     .iter()
@@ -157,12 +166,13 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             }
         }
         LicenseCommand::Reconcile { tenant, json } => {
-            let tenant = app.tenants.tenant(&tenant).await?;
+            let tenant = app.services.tenants.tenant(&tenant).await?;
             let count_only = scim_core::query::ListQuery {
                 count: 0,
                 ..Default::default()
             };
             let users = app
+                .services
                 .resources
                 .list(
                     &tenant.id,
@@ -174,6 +184,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 .total;
             let bar = crate::progress::progress_bar(users, "re-evaluating users");
             let report = app
+                .services
                 .licenses
                 .reconcile(&operator(&tenant, "license reconcile"), &|done| {
                     bar.set_position(done);
@@ -187,8 +198,8 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             }
         }
         LicenseCommand::Usage { tenant, json } => {
-            let tenant = app.tenants.tenant(&tenant).await?;
-            let usage = app.licenses.usage(&tenant.id).await?;
+            let tenant = app.services.tenants.tenant(&tenant).await?;
+            let usage = app.services.licenses.usage(&tenant.id).await?;
             if json {
                 let pools: Vec<_> = usage.pools.iter().map(pool_json).collect();
                 let unmapped: Vec<_> = usage

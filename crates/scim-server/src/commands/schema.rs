@@ -41,7 +41,11 @@ pub(crate) async fn schema(app: &App, command: SchemaCommand) -> anyhow::Result<
                 "added {}:{} ({}) to the {}s of tenant '{tenant}'",
                 attribute.schema, attribute.name, attribute.ty, attribute.resource_type
             );
-            let attributes = app.tenants.add_custom_attribute(&tenant, attribute).await?;
+            let attributes = app
+                .services
+                .tenants
+                .add_custom_attribute(&tenant, attribute)
+                .await?;
             (tenant, attributes, json, Some(said))
         }
         SchemaCommand::Remove {
@@ -53,6 +57,7 @@ pub(crate) async fn schema(app: &App, command: SchemaCommand) -> anyhow::Result<
         } => {
             let schema = schema.unwrap_or_else(|| default_schema(&resource));
             let attributes = app
+                .services
                 .tenants
                 .remove_custom_attribute(&tenant, &schema, &name)
                 .await?;
@@ -60,7 +65,12 @@ pub(crate) async fn schema(app: &App, command: SchemaCommand) -> anyhow::Result<
             (tenant, attributes, json, Some(said))
         }
         SchemaCommand::List { tenant, json } => {
-            let attributes = app.tenants.tenant(&tenant).await?.custom_attributes;
+            let attributes = app
+                .services
+                .tenants
+                .tenant(&tenant)
+                .await?
+                .custom_attributes;
             (tenant, attributes, json, None)
         }
     };

@@ -13,7 +13,11 @@ use super::say;
 pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<()> {
     match command {
         TenantCommand::Create { slug, name, json } => {
-            let tenant = app.tenants.create_tenant(&slug, name.as_deref()).await?;
+            let tenant = app
+                .services
+                .tenants
+                .create_tenant(&slug, name.as_deref())
+                .await?;
             if json {
                 println!("{}", tenant_json(&tenant));
             } else {
@@ -34,7 +38,11 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
                     .map(|path| crate::tls::pem_fingerprint(path))
                     .collect::<anyhow::Result<Vec<_>>>()?
             };
-            let tenant = app.tenants.set_client_certs(&slug, &fingerprints).await?;
+            let tenant = app
+                .services
+                .tenants
+                .set_client_certs(&slug, &fingerprints)
+                .await?;
             if json {
                 println!(
                     "{}",
@@ -51,7 +59,7 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
             }
         }
         TenantCommand::List { json } => {
-            let tenants = app.tenants.list_tenants().await?;
+            let tenants = app.services.tenants.list_tenants().await?;
             if json {
                 let rows: Vec<_> = tenants.iter().map(tenant_json).collect();
                 println!("{}", serde_json::Value::Array(rows));
@@ -76,6 +84,7 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
             json,
         } => {
             let settings = app
+                .services
                 .tenants
                 .set_compatibility(&slug, profile.as_deref(), patch_response, on_deactivate)
                 .await?;

@@ -26,7 +26,11 @@ pub(crate) async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()
                 (Some(days), false) => TokenLifetime::Days(days),
                 (None, false) => TokenLifetime::Default,
             };
-            let token = app.tenants.issue_token(&tenant, &secret, lifetime).await?;
+            let token = app
+                .services
+                .tenants
+                .issue_token(&tenant, &secret, lifetime)
+                .await?;
             if json {
                 let expires = token.expires.as_ref().map(format_time);
                 println!(
@@ -45,7 +49,7 @@ pub(crate) async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()
             println!("{secret}");
         }
         TokenCommand::List { tenant, json } => {
-            let tokens = app.tenants.list_tokens(&tenant).await?;
+            let tokens = app.services.tenants.list_tokens(&tenant).await?;
             if json {
                 let rows: Vec<_> = tokens
                     .iter()
@@ -73,7 +77,8 @@ pub(crate) async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()
             }
         }
         TokenCommand::Revoke { tenant, id, json } => {
-            app.tenants
+            app.services
+                .tenants
                 .revoke_token(&tenant, &id)
                 .await
                 .context("revoking the token")?;

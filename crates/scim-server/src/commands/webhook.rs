@@ -33,6 +33,7 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
                 _ => None,
             };
             let receiver = app
+                .services
                 .receivers
                 .add(&tenant, NewReceiver { url, secret, oauth })
                 .await?;
@@ -49,8 +50,9 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
             println!("{added}");
         }
         WebhookCommand::List { tenant, json } => {
-            let now = app.clock.now();
+            let now = app.services.clock.now();
             let rows: Vec<serde_json::Value> = app
+                .services
                 .receivers
                 .list(&tenant)
                 .await?
@@ -94,7 +96,7 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
             }
         }
         WebhookCommand::Remove { tenant, id, json } => {
-            app.receivers.remove(&tenant, &id).await?;
+            app.services.receivers.remove(&tenant, &id).await?;
             say(json, &json!({"removed": id}), || {
                 format!("removed receiver {id} and its queue")
             });
@@ -106,6 +108,7 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
             json,
         } => {
             let dead = app
+                .services
                 .receivers
                 .dead_letters(&tenant, receiver.as_deref())
                 .await?;
@@ -131,7 +134,11 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
                 }
             }
             if redrive {
-                let queued = app.receivers.redrive(&tenant, receiver.as_deref()).await?;
+                let queued = app
+                    .services
+                    .receivers
+                    .redrive(&tenant, receiver.as_deref())
+                    .await?;
                 eprintln!("queued {queued} dead letter(s) again");
             }
         }
