@@ -8,8 +8,11 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use actix_web::HttpRequest;
 use ipnet::IpNet;
+
+use http::request::Parts;
+
+use crate::request::ClientAddr;
 
 /// Which peers may say where a request comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,13 +24,15 @@ impl TrustedProxies {
     }
 
     /// The client address of `req`, as the limit counts it.
-    pub(crate) fn client_of(&self, req: &HttpRequest) -> IpAddr {
+    pub(crate) fn client_of(&self, req: &Parts) -> IpAddr {
         let peer = req
-            .peer_addr()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |peer| peer.ip());
+            .extensions
+            .get::<ClientAddr>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |peer| peer.0.ip());
         let forwarded = req
-            .headers()
+            .headers
             .get_all("x-forwarded-for")
+            .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
             .map(str::trim)

@@ -1,32 +1,76 @@
-//! The credential chooses the tenant: `Authorization: Bearer <token>` (a token the operator
-//! issued, or an access token from `/oauth/token`), or `Authorization: Basic` with an OAuth
-//! client's id and secret.
+//! Who sends a request: an [`Authenticator`] says, the server's by its credentials
+//! ([`TenantCredentials`]), an embedding service's by its own rules.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use http::header;
+use http::request::Parts;
 use scim_core::ScimError;
 use scim_core::service::Credential;
 use scim_core::tenant::Principal;
 
 use crate::error::ApiError;
+use crate::request::Request;
+use crate::response::AuthenticatedTenant;
 use crate::state::AppState;
 
-/// The authenticated caller; extracting it authenticates the request.
+/// Who sent a request. The server's is [`TenantCredentials`]; a service embedding the API
+/// brings its own (its sessions, its API keys, mTLS by its own rules) and names the tenant
+/// with a [`Principal`] (`Principal::of(tenant, credential_id)`).
+#[async_trait]
+pub trait Authenticator: Send + Sync {
+    /// The tenant and credential of `request`; the error is answered as it is (401 for a
+    /// missing or wrong credential: send `ScimError::Unauthorized`; 429 when limited).
+    async fn authenticate(&self, request: &Parts, state: &AppState)
+    -> Result<Principal, ScimError>;
+}
+
+/// The server's credentials, which choose the tenant: `Authorization: Bearer <token>` (a
+/// token the operator issued, or an access token from `/oauth/token`), or
+/// `Authorization: Basic` with an OAuth client's id and secret; held to the per-address
+/// limit on lookups, and to the client certificate the tenant pinned.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TenantCredentials;
+
+#[async_trait]
+impl Authenticator for TenantCredentials {
+    async fn authenticate(
+        &self,
+        request: &Parts,
+        state: &AppState,
+    ) -> Result<Principal, ScimError> {
+        let credentials = credentials(&request.headers)
+            .map_err(|error| error.0)?
+            .ok_or_else(|| missing().0)?;
+        let credential = match &credentials {
+            Credentials::Bearer(token) => Credential::Bearer(token),
+            Credentials::Basic(id, secret) => Credential::Client { id, secret },
+        };
+        let client = state.config.trusted_proxies.client_of(request);
+        let principal = state
+            .tenants
+            .authenticate(credential, &state.lookup_limit(client))
+            .await?;
+        // A connection without the certificate the tenant pinned gets exactly the answer
+        // a wrong credential gets: it learns nothing about the credential.
+        let peer = request.extensions.get::<PeerCertificate>();
+        if !principal.client_certs.is_empty()
+            && !peer.is_some_and(|peer| principal.client_certs.contains(&peer.sha256))
+        {
+            tracing::info!("refused: the connection lacks the tenant's pinned client certificate");
+            return Err(credential.refusal());
+        }
+        Ok(principal)
+    }
+}
+
+/// The authenticated caller.
 pub(crate) struct Authenticated(pub Principal);
 
-/// The slug of the tenant a request authenticated as, put in the request's extensions once
-/// its credential is accepted (for the server's metrics and logs).
-#[derive(Debug, Clone)]
-pub struct AuthenticatedTenant(pub String);
-
-/// The client certificate the TLS connection presented, put in the connection's data by
-/// the server when it accepts it.
-#[derive(Debug, Clone)]
+/// The client certificate the TLS connection presented (set by the adapter from what the
+/// server's TLS layer accepted).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerCertificate {
     /// [`scim_core::tenant::cert_fingerprint`] of its DER.
     pub sha256: String,
@@ -39,49 +83,27 @@ pub(crate) enum Credentials {
     Basic(String, String),
 }
 
-impl FromRequest for Authenticated {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+/// Authenticates the request with the state's [`Authenticator`], then holds its tenant to
+/// the per-tenant rate limit.
+pub(crate) async fn authenticate(
+    req: &Request,
+    state: &AppState,
+) -> Result<Authenticated, ApiError> {
+    let principal = state.authenticator.authenticate(req.parts(), state).await?;
+    tracing::Span::current()
+        .record("tenant", principal.tenant_slug.as_str())
+        .record("credential", principal.credential_id.as_str());
+    req.authenticated_as(AuthenticatedTenant(principal.tenant_slug.clone()));
+    state
+        .limiter
+        .check(&principal.tenant)
+        .map_err(|retry_after| ApiError(ScimError::RateLimited { retry_after }))?;
+    Ok(Authenticated(principal))
+}
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let credentials = credentials(req);
-        let peer = req.conn_data::<PeerCertificate>().cloned();
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state.ok_or(ApiError(ScimError::Internal))?;
-            let credentials = credentials?.ok_or_else(missing)?;
-            let credential = match &credentials {
-                Credentials::Bearer(token) => Credential::Bearer(token),
-                Credentials::Basic(id, secret) => Credential::Client { id, secret },
-            };
-            let client = state.config.trusted_proxies.client_of(&req);
-            let principal = state
-                .tenants
-                .authenticate(credential, &state.lookup_limit(client))
-                .await?;
-            tracing::Span::current()
-                .record("tenant", principal.tenant_slug.as_str())
-                .record("credential", principal.credential_id.as_str());
-            // A connection without the certificate the tenant pinned gets exactly the
-            // answer a wrong credential gets: it learns nothing about the credential.
-            if !principal.client_certs.is_empty()
-                && !peer.is_some_and(|peer| principal.client_certs.contains(&peer.sha256))
-            {
-                tracing::info!(
-                    "refused: the connection lacks the tenant's pinned client certificate"
-                );
-                return Err(ApiError(credential.refusal()));
-            }
-            req.extensions_mut()
-                .insert(AuthenticatedTenant(principal.tenant_slug.clone()));
-            state
-                .limiter
-                .check(&principal.tenant)
-                .map_err(|retry_after| ApiError(ScimError::RateLimited { retry_after }))?;
-            Ok(Authenticated(principal))
-        })
-    }
+/// The caller when its credential works; `None` otherwise (discovery needs none).
+pub(crate) async fn authenticate_if_any(req: &Request, state: &AppState) -> Option<Authenticated> {
+    authenticate(req, state).await.ok()
 }
 
 fn missing() -> ApiError {
@@ -94,8 +116,8 @@ fn missing() -> ApiError {
 
 /// The credentials of the `Authorization` header: `None` when there is none; an error when
 /// it is malformed or of another scheme.
-pub(crate) fn credentials(req: &HttpRequest) -> Result<Option<Credentials>, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+pub(crate) fn credentials(headers: &http::HeaderMap) -> Result<Option<Credentials>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| missing())?.trim();

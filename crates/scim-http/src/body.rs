@@ -1,31 +1,16 @@
 //! Reading a JSON request body: media type, size limit and syntax, each with its own error.
 
-use actix_web::http::header;
-use actix_web::{HttpRequest, web};
+use http::header;
 use scim_core::ScimError;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::request::Request;
 
-/// Parses the body as JSON. `body` is actix's extraction result, which fails when the body
-/// is larger than the configured limit.
-/// A request body as handlers take it (read whole, up to the route's limit).
-pub(crate) type Body = Result<actix_web::web::Bytes, actix_web::Error>;
-
-pub(crate) fn json_body(
-    req: &HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-    limit: usize,
-) -> Result<Value, ApiError> {
+/// Parses the request's body as JSON, held to `limit` bytes (the route's).
+pub(crate) fn json_body(req: &Request, limit: usize) -> Result<Value, ApiError> {
     check_media_type(req)?;
-    let bytes = body.map_err(|e| {
-        let status = e.as_response_error().status_code().as_u16();
-        ApiError(if status == 413 {
-            too_large(limit)
-        } else {
-            ScimError::InvalidSyntax("the request body could not be read".into())
-        })
-    })?;
+    let bytes = req.body().ok_or_else(|| ApiError(too_large(limit)))?;
     if bytes.len() > limit {
         return Err(ApiError(too_large(limit)));
     }
@@ -34,8 +19,8 @@ pub(crate) fn json_body(
             "the request body is empty".into(),
         )));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError(unpaired_surrogate(&bytes).unwrap_or_else(|| {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError(unpaired_surrogate(bytes).unwrap_or_else(|| {
             ScimError::InvalidSyntax(format!("the request body is not valid JSON: {e}"))
         }))
     })
@@ -135,7 +120,7 @@ fn too_large(limit: usize) -> ScimError {
 }
 
 /// `application/scim+json`, `application/json`, any `+json` type, or no type at all.
-fn check_media_type(req: &HttpRequest) -> Result<(), ApiError> {
+fn check_media_type(req: &Request) -> Result<(), ApiError> {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
         return Ok(());
     };

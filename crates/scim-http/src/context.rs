@@ -1,27 +1,26 @@
 //! What every resource handler starts from: the state, the resource type of the route,
 //! the authenticated caller, the query string and the base URL.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, web};
+use http::StatusCode;
 use scim_core::project::Projection;
 use scim_core::schema::TenantSchema;
 use scim_core::tenant::TenantId;
-use scim_core::{Resource, ResourceKind, SchemaRegistry, ScimError};
+use scim_core::{Resource, ResourceKind, SchemaRegistry};
 use serde_json::Value;
 
-use crate::auth::Authenticated;
-use crate::body::{Body, json_body};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::{Authenticated, authenticate};
+use crate::body::json_body;
+use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::render::{base_url, resource_response};
+use crate::request::Request;
+use crate::response::Response;
 use crate::state::AppState;
 
-pub(crate) struct ResourceContext {
-    pub(crate) state: web::Data<AppState>,
+pub(crate) struct ResourceContext<'a> {
+    pub(crate) state: &'a AppState,
     pub(crate) kind: ResourceKind,
     pub(crate) caller: Authenticated,
     pub(crate) params: QueryParams,
@@ -35,20 +34,29 @@ pub(crate) struct ResourceContext {
     cause: String,
 }
 
-/// The id the server gave the request (echoed as `X-Request-Id`); its middleware puts it in
-/// the request's extensions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
-/// `METHOD /path (request <id>)`: what the writes of a request are audited with.
-pub(crate) fn cause_of(req: &HttpRequest) -> String {
-    match req.extensions().get::<RequestId>() {
-        Some(RequestId(id)) => format!("{} {} (request {id})", req.method(), req.path()),
-        None => format!("{} {}", req.method(), req.path()),
+impl<'a> ResourceContext<'a> {
+    /// Authenticates the request (first: an anonymous caller learns nothing about its
+    /// request), then reads its query string and its tenant's schema.
+    pub(crate) async fn new(
+        req: &Request,
+        state: &'a AppState,
+        kind: ResourceKind,
+    ) -> ApiResult<Self> {
+        let caller = authenticate(req, state).await?;
+        let params = QueryParams::of(req)?;
+        let (registry, schema) = state.schemas.resolve(&caller.0.custom_attributes);
+        Ok(Self {
+            state,
+            kind,
+            caller,
+            params,
+            base: base_url(req, &state.config),
+            cause: req.cause(),
+            registry,
+            schema,
+        })
     }
-}
 
-impl ResourceContext {
     pub(crate) fn tenant(&self) -> &TenantId {
         &self.caller.0.tenant
     }
@@ -65,19 +73,14 @@ impl ResourceContext {
     }
 
     /// The request body, as the tenant's compatibility profile reads it.
-    pub(crate) fn body(&self, req: &HttpRequest, body: Body, limit: usize) -> ApiResult<Value> {
-        let body = json_body(req, body, limit)?;
+    pub(crate) fn body(&self, req: &Request, limit: usize) -> ApiResult<Value> {
+        let body = json_body(req, limit)?;
         Ok(self.caller.0.compatibility.read_body(body)?)
     }
 
     /// A bulk body (`/Bulk`, `POST /Users?bulk=true`), as the tenant's profile reads it.
-    pub(crate) fn bulk_body(
-        &self,
-        req: &HttpRequest,
-        body: Body,
-        limit: usize,
-    ) -> ApiResult<Value> {
-        let body = json_body(req, body, limit)?;
+    pub(crate) fn bulk_body(&self, req: &Request, limit: usize) -> ApiResult<Value> {
+        let body = json_body(req, limit)?;
         Ok(self.caller.0.compatibility.read_bulk_body(body)?)
     }
 
@@ -103,11 +106,7 @@ impl ResourceContext {
     }
 
     /// One resource as the response, projected as the query string asks.
-    pub(crate) fn respond(
-        &self,
-        status: StatusCode,
-        resource: &Resource,
-    ) -> ApiResult<HttpResponse> {
+    pub(crate) fn respond(&self, status: StatusCode, resource: &Resource) -> ApiResult<Response> {
         let projection = self.projection()?;
         Ok(resource_response(
             status,
@@ -116,39 +115,5 @@ impl ResourceContext {
             resource,
             &projection,
         ))
-    }
-}
-
-impl FromRequest for ResourceContext {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let kind = req
-            .app_data::<web::Data<ResourceKind>>()
-            .map(|k| *k.get_ref());
-        let params = QueryParams::of(req);
-        let caller = Authenticated::from_request(req, payload);
-        let base = state.as_ref().map(|s| base_url(req, &s.config));
-        let cause = cause_of(req);
-        Box::pin(async move {
-            // Authentication first: an anonymous caller learns nothing about its request.
-            let caller = caller.await?;
-            let (Some(state), Some(kind), Some(base)) = (state, kind, base) else {
-                return Err(ApiError(ScimError::Internal));
-            };
-            let (registry, schema) = state.schemas.resolve(&caller.0.custom_attributes);
-            Ok(Self {
-                state,
-                kind,
-                caller,
-                params: params?,
-                base,
-                cause,
-                registry,
-                schema,
-            })
-        })
     }
 }

@@ -1,13 +1,12 @@
 //! Every failure leaves as an RFC 7644 §3.12 error body.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
+use http::StatusCode;
+use http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use scim_core::ScimError;
 use scim_core::bulk::OperationError;
 use serde_json::Value;
 
-use crate::SCIM_CONTENT_TYPE;
+use crate::response::{Reply, Response};
 
 /// A [`ScimError`] on its way to the client.
 #[derive(Debug)]
@@ -30,33 +29,31 @@ pub(crate) fn error_body(error: &ScimError) -> Value {
     OperationError::from(error).body()
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
-        if self.0.status() == 401 {
-            response
-                .append_header((
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"scim\""),
-                ))
-                .append_header((
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"scim\""),
-                ));
+impl ApiError {
+    /// The error as the client gets it: the SCIM body, the challenges of a 401, and when to
+    /// retry a 429 or a 503.
+    pub fn response(&self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut reply = Reply::new(status);
+        if status == StatusCode::UNAUTHORIZED {
+            reply = reply
+                .append(WWW_AUTHENTICATE, "Bearer realm=\"scim\"")
+                .append(WWW_AUTHENTICATE, "Basic realm=\"scim\"");
         }
         if let ScimError::RateLimited { retry_after } = self.0 {
-            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            reply = reply.header(RETRY_AFTER, &retry_after.to_string());
         }
-        if self.0.status() == 503 {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            reply = reply.header(RETRY_AFTER, "1");
         }
-        response.body(error_body(&self.0).to_string())
+        reply.scim(&error_body(&self.0))
     }
 }
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// A handler's outcome as the client gets it.
+pub(crate) fn respond(result: ApiResult<Response>) -> Response {
+    result.unwrap_or_else(|error| error.response())
+}

@@ -7,29 +7,14 @@
 //! - `Strict-Transport-Security` when browsers reach the server over HTTPS (it serves
 //!   TLS, or its public URL is `https://`), so they never try plain HTTP again.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{
-    CACHE_CONTROL, HeaderValue, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
-};
-use actix_web::middleware::Next;
-use actix_web::web;
-
-use crate::state::AppState;
+use http::HeaderMap;
+use http::header::{CACHE_CONTROL, HeaderValue, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
 
 /// One year, as HSTS preload lists ask.
 const HSTS: &str = "max-age=31536000";
 
-/// The middleware (`actix_web::middleware::from_fn(security_headers)`).
-pub async fn security_headers(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let https = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.config.https);
-    let mut response = next.call(req).await?;
-    let headers = response.headers_mut();
+/// Adds the headers every response carries to `headers`.
+pub fn add_security_headers(headers: &mut HeaderMap, https: bool) {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -37,5 +22,4 @@ pub async fn security_headers(
     if https {
         headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
-    Ok(response)
 }

@@ -5,11 +5,11 @@
 //! `openapi::every_documented_operation_is_routed_and_no_other_method_is` checks the
 //! document against the routes the running server answers.
 
-use actix_web::{HttpResponse, web};
 use scim_core::schema::{AttrType, AttributeDef, Mutability};
 use scim_core::{ResourceKind, SchemaRegistry};
 use serde_json::{Map, Value, json};
 
+use crate::response::{Reply, Response};
 use crate::state::AppState;
 
 /// Who may call an operation.
@@ -237,8 +237,8 @@ const OPERATIONS: &[Operation] = &[
 ];
 
 /// `GET /openapi.json`.
-pub(crate) async fn openapi(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(document(&state.registry))
+pub(crate) fn openapi(state: &AppState) -> Response {
+    Reply::new(http::StatusCode::OK).json(&document(&state.registry))
 }
 
 /// The whole document.

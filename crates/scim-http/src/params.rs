@@ -1,19 +1,19 @@
 //! Query-string and `.search` body parameters of list requests (RFC 7644 §3.4.2, §3.4.3).
 
-use actix_web::{HttpRequest, web};
 use scim_core::ScimError;
 use scim_core::list_request::{ListRequest, parse_paging_number};
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
+use crate::request::Request;
 
 /// The query string, with parameter names matched case-insensitively.
 pub(crate) struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
-    pub(crate) fn of(req: &HttpRequest) -> ApiResult<Self> {
-        web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-            .map(|q| Self(q.into_inner()))
+    pub(crate) fn of(req: &Request) -> ApiResult<Self> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .map(Self)
             .map_err(|e| {
                 ApiError(ScimError::InvalidValue(format!(
                     "malformed query string: {e}"

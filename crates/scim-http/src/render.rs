@@ -1,32 +1,29 @@
 //! Core results → SCIM JSON responses.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
+use http::StatusCode;
+use http::header;
 use scim_core::project::Projection;
 use scim_core::resource::membership_attribute;
 use scim_core::{Resource, ResourceKind, SchemaRegistry};
 use serde_json::{Value, json};
 
-use crate::SCIM_CONTENT_TYPE;
+use crate::request::Request;
+use crate::response::{Reply, Response};
 use crate::state::HttpConfig;
 
 pub(crate) const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// The base URL of the SCIM API as the client should see it, without a trailing slash.
-pub(crate) fn base_url(req: &HttpRequest, config: &HttpConfig) -> String {
+pub(crate) fn base_url(req: &Request, config: &HttpConfig) -> String {
     format!("{}/scim/v2", origin(req, config))
 }
 
 /// The server's origin (`https://scim.example.com`): the configured public URL, or the
 /// request's scheme and Host. SETs name it as their issuer.
-pub(crate) fn origin(req: &HttpRequest, config: &HttpConfig) -> String {
+pub(crate) fn origin(req: &Request, config: &HttpConfig) -> String {
     match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
+        None => req.origin(),
     }
 }
 
@@ -81,10 +78,8 @@ fn add_refs(doc: &mut serde_json::Map<String, Value>, kind: ResourceKind, base: 
 }
 
 /// A SCIM JSON response.
-pub(crate) fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
-        .body(body.to_string())
+pub(crate) fn scim_json(status: StatusCode, body: &Value) -> Response {
+    Reply::new(status).scim(body)
 }
 
 /// A single resource, with its `ETag` (and `Location` when created).
@@ -94,16 +89,13 @@ pub(crate) fn resource_response(
     base: &str,
     resource: &Resource,
     projection: &Projection,
-) -> HttpResponse {
+) -> Response {
     let body = resource_json(registry, base, resource, projection);
-    let mut response = HttpResponse::build(status);
-    response
-        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
-        .insert_header((header::ETAG, resource.meta.etag()));
+    let mut reply = Reply::new(status).header(header::ETAG, &resource.meta.etag());
     if status == StatusCode::CREATED {
-        response.insert_header((header::LOCATION, location(base, resource)));
+        reply = reply.header(header::LOCATION, &location(base, resource));
     }
-    response.body(body.to_string())
+    reply.scim(&body)
 }
 
 /// A `ListResponse` (RFC 7644 §3.4.2).
@@ -114,7 +106,7 @@ pub(crate) fn cursor_list_response(
     resources: &[Value],
     next: Option<String>,
     previous: Option<String>,
-) -> HttpResponse {
+) -> Response {
     let mut list = json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": total,
@@ -130,7 +122,7 @@ pub(crate) fn cursor_list_response(
     scim_json(StatusCode::OK, &list)
 }
 
-pub(crate) fn list_response(total: u64, start_index: u64, resources: &[Value]) -> HttpResponse {
+pub(crate) fn list_response(total: u64, start_index: u64, resources: &[Value]) -> Response {
     scim_json(
         StatusCode::OK,
         &json!({

@@ -1,130 +1,273 @@
-//! The route table.
+//! The route table: which handler answers which method on which path. Every unknown path
+//! answers a SCIM 404 and every wrong method a SCIM 405. Reads answer HEAD as they answer
+//! GET (the same status and headers, `ETag` included; the HTTP server leaves the body
+//! out).
 
-use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, web};
+use http::Method;
+use percent_encoding::percent_decode_str;
 use scim_core::{ResourceKind, ScimError};
 
 use crate::admin;
-use crate::error::ApiError;
+use crate::auth::authenticate;
+use crate::context::ResourceContext;
+use crate::error::{ApiError, ApiResult, respond};
 use crate::handlers::{bulk, discovery, events, health, licenses, oauth, resources, search};
+use crate::request::Request;
+use crate::response::Response;
 use crate::state::AppState;
 
-/// Mounts the SCIM API under `/scim/v2` plus `/healthz`; every unknown path answers a SCIM
-/// 404 and every wrong method a SCIM 405. Reads answer HEAD as they answer GET (the same
-/// status and headers, `ETag` included; the HTTP layer leaves the body out).
-pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
-    // Bodies are read whole up to the limit (plus one byte, so "over the limit" is seen).
-    let payload = web::PayloadConfig::new(state.config.max_body_bytes + 1);
-    let bulk_limit = state.config.bulk_max_payload_bytes;
+/// A path the API serves, with what its pattern names.
+enum Route {
+    Healthz,
+    Readyz,
+    OpenApi,
+    Admin,
+    AdminLogin,
+    AdminTenant(String),
+    AdminLogout,
+    OAuthToken,
+    EventsPoll,
+    Jwks,
+    ServiceProviderConfig,
+    Schemas,
+    Schema(String),
+    ResourceTypes,
+    ResourceType(String),
+    SearchAll,
+    Bulk,
+    BulkJob(String),
+    Licenses,
+    License(String),
+    Me,
+    Resources(ResourceKind),
+    ResourceSearch(ResourceKind),
+    Resource(ResourceKind, String),
+}
+
+/// The methods a route answers.
+#[derive(Clone, Copy)]
+enum Methods {
+    /// GET and HEAD.
+    Read,
+    /// GET only (a HEAD, a mail scanner's, must not spend a one-time login link).
+    GetOnly,
+    Post,
+    /// GET, HEAD and POST (a list and its create).
+    ReadPost,
+    /// GET, HEAD, PUT, PATCH and DELETE (one resource).
+    ReadWrite,
+    /// Whatever the method (`/Me`).
+    Any,
+}
+
+impl Methods {
+    fn allow(self, method: &Method) -> bool {
+        let read = *method == Method::GET || *method == Method::HEAD;
+        match self {
+            Self::Read => read,
+            Self::GetOnly => *method == Method::GET,
+            Self::Post => *method == Method::POST,
+            Self::ReadPost => read || *method == Method::POST,
+            Self::ReadWrite => {
+                read || [Method::PUT, Method::PATCH, Method::DELETE].contains(method)
+            }
+            Self::Any => true,
+        }
+    }
+}
+
+impl Route {
+    /// The route of `path`, for the resource types of `kinds`; `None`: no such endpoint.
+    fn of(path: &str, kinds: &[ResourceKind]) -> Option<Self> {
+        let fixed = match path {
+            "/healthz" => Some(Self::Healthz),
+            "/readyz" => Some(Self::Readyz),
+            "/openapi.json" => Some(Self::OpenApi),
+            "/admin" => Some(Self::Admin),
+            "/admin/login" => Some(Self::AdminLogin),
+            "/admin/logout" => Some(Self::AdminLogout),
+            "/oauth/token" => Some(Self::OAuthToken),
+            "/events/poll" => Some(Self::EventsPoll),
+            "/.well-known/jwks.json" => Some(Self::Jwks),
+            _ => None,
+        };
+        if fixed.is_some() {
+            return fixed;
+        }
+        if let Some(slug) = path.strip_prefix("/admin/tenants/") {
+            return segment(slug).map(Self::AdminTenant);
+        }
+        let rest = path.strip_prefix("/scim/v2/")?;
+        if rest == "Me" || rest.starts_with("Me/") {
+            return Some(Self::Me);
+        }
+        let (first, second) = match rest.split_once('/') {
+            Some((first, second)) => (first, Some(second)),
+            None => (rest, None),
+        };
+        let kind = kinds.iter().find(|kind| kind.endpoint() == first).copied();
+        Some(match (first, second) {
+            ("ServiceProviderConfig", None) => Self::ServiceProviderConfig,
+            ("Schemas", None) => Self::Schemas,
+            ("Schemas", Some(id)) => Self::Schema(segment(id)?),
+            ("ResourceTypes", None) => Self::ResourceTypes,
+            ("ResourceTypes", Some(id)) => Self::ResourceType(segment(id)?),
+            (".search", None) => Self::SearchAll,
+            ("Bulk", None) => Self::Bulk,
+            ("BulkJobs", Some(id)) => Self::BulkJob(segment(id)?),
+            ("Licenses", None) => Self::Licenses,
+            ("Licenses", Some(sku)) => Self::License(segment(sku)?),
+            (_, None) => Self::Resources(kind?),
+            (_, Some(".search")) => Self::ResourceSearch(kind?),
+            (_, Some(id)) => Self::Resource(kind?, segment(id)?),
+        })
+    }
+
+    fn methods(&self) -> Methods {
+        match self {
+            Self::AdminLogin => Methods::GetOnly,
+            Self::AdminLogout
+            | Self::OAuthToken
+            | Self::EventsPoll
+            | Self::SearchAll
+            | Self::Bulk
+            | Self::ResourceSearch(_) => Methods::Post,
+            Self::Resources(_) => Methods::ReadPost,
+            Self::Resource(..) => Methods::ReadWrite,
+            Self::Me => Methods::Any,
+            _ => Methods::Read,
+        }
+    }
+
+    /// The route's pattern: what metrics label the request with.
+    fn pattern(&self) -> &'static str {
+        match self {
+            Self::Healthz => "/healthz",
+            Self::Readyz => "/readyz",
+            Self::OpenApi => "/openapi.json",
+            Self::Admin => "/admin",
+            Self::AdminLogin => "/admin/login",
+            Self::AdminTenant(_) => "/admin/tenants/{slug}",
+            Self::AdminLogout => "/admin/logout",
+            Self::OAuthToken => "/oauth/token",
+            Self::EventsPoll => "/events/poll",
+            Self::Jwks => "/.well-known/jwks.json",
+            Self::ServiceProviderConfig => "/scim/v2/ServiceProviderConfig",
+            Self::Schemas => "/scim/v2/Schemas",
+            Self::Schema(_) => "/scim/v2/Schemas/{id}",
+            Self::ResourceTypes => "/scim/v2/ResourceTypes",
+            Self::ResourceType(_) => "/scim/v2/ResourceTypes/{id}",
+            Self::SearchAll => "/scim/v2/.search",
+            Self::Bulk => "/scim/v2/Bulk",
+            Self::BulkJob(_) => "/scim/v2/BulkJobs/{id}",
+            Self::Licenses => "/scim/v2/Licenses",
+            Self::License(_) => "/scim/v2/Licenses/{sku}",
+            Self::Me => "/scim/v2/Me",
+            Self::Resources(ResourceKind::User) => "/scim/v2/Users",
+            Self::Resources(ResourceKind::Group) => "/scim/v2/Groups",
+            Self::ResourceSearch(ResourceKind::User) => "/scim/v2/Users/.search",
+            Self::ResourceSearch(ResourceKind::Group) => "/scim/v2/Groups/.search",
+            Self::Resource(ResourceKind::User, _) => "/scim/v2/Users/{id}",
+            Self::Resource(ResourceKind::Group, _) => "/scim/v2/Groups/{id}",
+        }
+    }
+}
+
+/// One path segment, percent-decoded; `None` when it is empty, holds a `/`, or is not
+/// UTF-8 once decoded.
+fn segment(text: &str) -> Option<String> {
+    if text.is_empty() || text.contains('/') {
+        return None;
+    }
+    percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
+}
+
+/// Answers `req`: the handler of its route, or the SCIM error of a path or method the API
+/// does not serve. Also names the route matched, for metrics.
+pub(crate) async fn dispatch(req: &Request, state: &AppState) -> (Option<&'static str>, Response) {
     let kinds: Vec<ResourceKind> = state
         .registry
         .resource_types()
         .iter()
         .map(|rt| rt.kind)
         .collect();
-    cfg.app_data(web::Data::new(state)).app_data(payload);
-    cfg.service(readable("/healthz", health::healthz));
-    cfg.service(readable("/readyz", health::readyz));
-    cfg.service(readable("/openapi.json", crate::openapi::openapi));
-    cfg.service(readable("/admin", admin::overview));
-    // GET only: a HEAD (a mail scanner's) must not spend a one-time login link.
-    cfg.service(endpoint("/admin/login").route(web::get().to(admin::login)));
-    cfg.service(readable("/admin/tenants/{slug}", admin::tenant));
-    cfg.service(endpoint("/admin/logout").route(web::post().to(admin::logout)));
-    cfg.service(endpoint("/oauth/token").route(web::post().to(oauth::token)));
-    cfg.service(endpoint("/events/poll").route(web::post().to(events::poll)));
-    cfg.service(readable("/.well-known/jwks.json", events::jwks));
-    let mut api = web::scope("/scim/v2")
-        .service(readable(
-            "/ServiceProviderConfig",
-            discovery::get_service_provider_config,
-        ))
-        .service(readable("/Schemas", discovery::list_schemas))
-        .service(readable("/Schemas/{id}", discovery::get_schema))
-        .service(readable("/ResourceTypes", discovery::list_resource_types))
-        .service(readable(
-            "/ResourceTypes/{id}",
-            discovery::get_resource_type,
-        ))
-        .service(endpoint("/.search").route(web::post().to(search::search_all)))
-        .service(
-            endpoint("/Bulk")
-                .app_data(web::PayloadConfig::new(bulk_limit + 1))
-                .route(web::post().to(bulk::bulk)),
-        )
-        .service(readable("/BulkJobs/{id}", bulk::get_job))
-        .service(readable("/Licenses", licenses::list))
-        .service(readable("/Licenses/{sku}", licenses::get))
-        .service(web::resource("/Me").to(me))
-        .service(web::resource("/Me/{rest:.*}").to(me));
-    for kind in kinds {
-        api = api.service(resource_scope(kind, bulk_limit));
-    }
-    cfg.service(api.default_service(web::to(not_found)));
-    cfg.default_service(web::to(not_found));
-}
-
-/// The routes of a resource type. `/Users` reads bodies up to the bulk limit, for
-/// `POST /Users?bulk=true`; other requests are held to the normal limit when parsed.
-fn resource_scope(kind: ResourceKind, bulk_limit: usize) -> actix_web::Scope {
-    let scope = web::scope(&format!("/{}", kind.endpoint())).app_data(web::Data::new(kind));
-    let scope = if kind == ResourceKind::User {
-        scope.app_data(web::PayloadConfig::new(bulk_limit + 1))
-    } else {
-        scope
+    let Some(route) = Route::of(req.path(), &kinds) else {
+        let error = ScimError::NotFound(format!("no such endpoint: {}", req.path()));
+        return (None, ApiError(error).response());
     };
-    scope
-        .service(readable("", resources::list).route(web::post().to(resources::create)))
-        .service(endpoint("/.search").route(web::post().to(resources::search)))
-        .service(
-            readable("/{id}", resources::get)
-                .route(web::put().to(resources::replace))
-                .route(web::patch().to(resources::patch))
-                .route(web::delete().to(resources::delete)),
-        )
+    let pattern = route.pattern();
+    if !route.methods().allow(req.method()) {
+        let error = ScimError::MethodNotAllowed(format!(
+            "{} is not allowed on {}",
+            req.method(),
+            req.path()
+        ));
+        return (Some(pattern), ApiError(error).response());
+    }
+    (Some(pattern), respond(answer(route, req, state).await))
 }
 
-/// An endpoint that `handler` answers for GET and HEAD.
-fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: Handler<Args> + Clone,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    endpoint(path)
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
-}
-
-/// A resource whose unrouted methods answer a SCIM 405.
-pub fn endpoint(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
-}
-
-async fn not_found(req: HttpRequest) -> HttpResponse {
-    let error = ApiError(ScimError::NotFound(format!(
-        "no such endpoint: {}",
-        req.path()
-    )));
-    actix_web::ResponseError::error_response(&error)
+/// The handler's answer.
+async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Response> {
+    let method = req.method();
+    let read = *method == Method::GET || *method == Method::HEAD;
+    Ok(match route {
+        Route::Healthz => health::healthz(state).await,
+        Route::Readyz => health::readyz(state).await,
+        Route::OpenApi => crate::openapi::openapi(state),
+        Route::Admin => admin::overview(req, state).await,
+        Route::AdminLogin => admin::login(req, state).await,
+        Route::AdminTenant(slug) => admin::tenant(req, state, &slug).await,
+        Route::AdminLogout => admin::logout(req, state).await,
+        Route::OAuthToken => oauth::token(req, state).await,
+        Route::EventsPoll => events::poll(req, state).await?,
+        Route::Jwks => events::jwks(state),
+        Route::ServiceProviderConfig => discovery::get_service_provider_config(req, state),
+        Route::Schemas => discovery::list_schemas(req, state).await,
+        Route::Schema(id) => discovery::get_schema(req, state, &id).await?,
+        Route::ResourceTypes => discovery::list_resource_types(req, state).await,
+        Route::ResourceType(id) => discovery::get_resource_type(req, state, &id).await?,
+        Route::SearchAll => search::search_all(req, state).await?,
+        Route::Bulk => bulk::bulk(req, state).await?,
+        Route::BulkJob(id) => bulk::get_job(req, state, &id).await?,
+        Route::Licenses => licenses::list(req, state).await?,
+        Route::License(sku) => licenses::get(req, state, &sku).await?,
+        Route::Me => me(req, state).await?,
+        Route::Resources(kind) => {
+            let ctx = ResourceContext::new(req, state, kind).await?;
+            if read {
+                resources::list(ctx).await?
+            } else {
+                resources::create(req, ctx).await?
+            }
+        }
+        Route::ResourceSearch(kind) => {
+            let ctx = ResourceContext::new(req, state, kind).await?;
+            resources::search(req, ctx).await?
+        }
+        Route::Resource(kind, id) => {
+            let ctx = ResourceContext::new(req, state, kind).await?;
+            match *method {
+                Method::PUT => resources::replace(req, ctx, &id).await?,
+                Method::PATCH => resources::patch(req, ctx, &id).await?,
+                Method::DELETE => resources::delete(req, ctx, &id).await?,
+                _ => resources::get(req, ctx, &id).await?,
+            }
+        }
+    })
 }
 
 /// `/Me` (RFC 7644 §3.11): credentials here belong to identity providers and clients, never
 /// to a user, so there is no "me" to serve; 501 as the RFC asks of servers without it,
 /// once the caller is authenticated.
-async fn me(_caller: crate::auth::Authenticated) -> HttpResponse {
-    let error = ApiError(ScimError::NotImplemented(
+async fn me(req: &Request, state: &AppState) -> ApiResult<Response> {
+    authenticate(req, state).await?;
+    Err(ApiError(ScimError::NotImplemented(
         "/Me is not supported: this server's credentials belong to identity providers and \
          OAuth clients, not to users"
             .into(),
-    ));
-    actix_web::ResponseError::error_response(&error)
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    let error = ApiError(ScimError::MethodNotAllowed(format!(
-        "{} is not allowed on {}",
-        req.method(),
-        req.path()
-    )));
-    actix_web::ResponseError::error_response(&error)
+    )))
 }

@@ -16,6 +16,7 @@ use scim_core::{SchemaRegistry, ScimResult};
 use tokio::sync::Notify;
 
 use crate::address::TrustedProxies;
+use crate::auth::{Authenticator, TenantCredentials};
 use crate::handlers::events::PollSlots;
 use crate::handlers::health::HealthCheck;
 use crate::handlers::oauth::TokenIssuance;
@@ -114,6 +115,8 @@ pub struct AppState {
     pub polls: Arc<PollSlots>,
     /// The time, as every service reads it.
     pub clock: Arc<dyn scim_core::ports::Clock>,
+    /// Who sends each request ([`TenantCredentials`] unless the host brings its own).
+    pub authenticator: Arc<dyn Authenticator>,
 }
 
 impl AppState {
@@ -169,7 +172,16 @@ impl AppState {
             polls: Arc::default(),
             config: Arc::new(config),
             clock: Arc::clone(&services.clock),
+            authenticator: Arc::new(TenantCredentials),
         }
+    }
+
+    /// The same API, its callers authenticated by `authenticator` instead of the server's
+    /// credentials (an embedding service's own scheme).
+    #[must_use]
+    pub fn with_authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = authenticator;
+        self
     }
 
     /// Takes a token of the client address's bucket (429 beyond it).

@@ -291,7 +291,7 @@ impl Metrics {
 /// Mounts `GET /metrics`.
 pub fn configure(cfg: &mut web::ServiceConfig, token: Option<&MetricsToken>) {
     cfg.app_data(web::Data::new(token.cloned()))
-        .service(scim_http::endpoint("/metrics").route(web::get().to(metrics)));
+        .service(scim_http::actix::endpoint("/metrics").route(web::get().to(metrics)));
 }
 
 /// The bearer token `/metrics` requires, kept as its SHA-256.

@@ -13,7 +13,10 @@ use anyhow::Context;
 use scim_core::events::{RetryPolicy, issuer};
 use scim_core::paging::CursorCodec;
 use scim_core::service::{DeliveryConfig, DeliveryService};
-use scim_http::{AppState, AuthenticatedTenant, HttpConfig, RateLimit, SetSigner, TrustedProxies};
+use scim_http::{
+    AppState, AuthenticatedTenant, HttpConfig, MatchedRoute, RateLimit, ScimApi, SetSigner,
+    TrustedProxies,
+};
 use scim_push::{HttpPusher, PushConfig};
 use tracing::Instrument;
 
@@ -79,19 +82,20 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let app_metrics = metrics.clone();
+    let api = ScimApi::new(state);
     let mut server = HttpServer::new(move || {
-        let state = state.clone();
+        let api = api.clone();
         let public_metrics = public_metrics.clone();
         ActixApp::new()
             .app_data(app_metrics.clone())
-            .wrap(from_fn(scim_http::security_headers))
+            .wrap(from_fn(scim_http::actix::security_headers))
             .wrap(from_fn(trace_request))
             .configure(|cfg| {
                 if let Some(token) = &public_metrics {
                     crate::metrics::configure(cfg, Some(token));
                 }
             })
-            .configure(move |cfg| scim_http::configure(cfg, state))
+            .configure(move |cfg| scim_http::actix::configure(cfg, api))
     })
     .shutdown_timeout(30);
     if let Some(workers) = args.workers {
@@ -325,8 +329,10 @@ async fn trace_request(
         if let Some(metrics) = metrics {
             let request = response.request();
             let tenant = request.extensions().get::<AuthenticatedTenant>().cloned();
+            let route = request.extensions().get::<MatchedRoute>().copied();
+            let pattern = route.map(|route| route.0.to_owned());
             metrics.record_request(
-                request.match_pattern().as_deref(),
+                pattern.or_else(|| request.match_pattern()).as_deref(),
                 request.method().as_str(),
                 status,
                 tenant.as_ref().map(|t| t.0.as_str()),

@@ -1,8 +1,12 @@
 //! HTML escaping and the page around every dashboard view.
 
-use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY};
+use http::StatusCode;
+use http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+
+use crate::response::{Reply, Response};
 
 /// Text made safe for HTML element content and quoted attribute values (`&<>"'/`
 /// escaped, by `html-escape`).
@@ -22,7 +26,7 @@ header form.session{float:right;margin:0}header form.session span{margin-right:8
 
 /// A whole page for someone not logged in: no script, inline style only, never cached,
 /// never referred.
-pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     page_for(status, title, body, None)
 }
 
@@ -33,7 +37,7 @@ pub(crate) fn page_for(
     title: &str,
     body: &str,
     sees: Option<&str>,
-) -> HttpResponse {
+) -> Response {
     let session = sees.map_or_else(String::new, |sees| {
         format!(
             "<form method=\"post\" action=\"/admin/logout\" class=\"session\">\
@@ -49,17 +53,17 @@ pub(crate) fn page_for(
          <main>{body}</main></body></html>",
         title = esc(title)
     );
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
+    Reply::new(status)
+        .header(CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(
             CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .insert_header((REFERRER_POLICY, "no-referrer"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("X-Frame-Options", "DENY"))
+        )
+        .header(CACHE_CONTROL, "no-store")
+        .header(REFERRER_POLICY, "no-referrer")
+        .header(X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(X_FRAME_OPTIONS, "DENY")
         .body(html)
 }
 

@@ -21,14 +21,17 @@ mod charts;
 mod html;
 mod pages;
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{COOKIE, HeaderValue, LOCATION, SET_COOKIE};
-use actix_web::{HttpRequest, HttpResponse, web};
+use http::StatusCode;
+use http::header::{
+    CACHE_CONTROL, COOKIE, HeaderValue, LOCATION, REFERRER_POLICY, RETRY_AFTER, SET_COOKIE,
+};
 use scim_core::ScimError;
 use scim_core::admin::{AdminSession, Revocation, SessionScope};
 use scim_core::service::admin::SESSION_LIFETIME;
 use scim_core::service::{AdminError, LookupLimit, TenantError};
 
+use crate::request::Request;
+use crate::response::{Reply, Response};
 use crate::state::AppState;
 use html::{esc, page, page_for};
 
@@ -41,8 +44,8 @@ const LOGIN_HELP: &str = "<p>Make a login link on the server with \
     for a few minutes.</p>";
 
 /// `GET /admin/login?code=…[&next=/admin/…]`: exchanges a login link for a session.
-pub(crate) async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(&req)) {
+pub(crate) async fn login(req: &Request, state: &AppState) -> Response {
+    if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(req.parts())) {
         return too_many(&limited);
     }
     let query: Vec<(String, String)> =
@@ -62,7 +65,7 @@ pub(crate) async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpR
             ),
         );
     };
-    if !https(&req, &state) && !is_loopback_host(&req) {
+    if !https(req, state) && !is_loopback_host(req) {
         return page(
             StatusCode::BAD_REQUEST,
             "Log in",
@@ -80,11 +83,11 @@ pub(crate) async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpR
                 "{SESSION_COOKIE}={session}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
                 SESSION_LIFETIME.num_seconds()
             );
-            HttpResponse::SeeOther()
-                .insert_header((SET_COOKIE, cookie))
-                .insert_header((LOCATION, next))
-                .insert_header(("Referrer-Policy", "no-referrer"))
-                .insert_header(("Cache-Control", "no-store"))
+            Reply::new(StatusCode::SEE_OTHER)
+                .header(SET_COOKIE, &cookie)
+                .header(LOCATION, next)
+                .header(REFERRER_POLICY, "no-referrer")
+                .header(CACHE_CONTROL, "no-store")
                 .finish()
         }
         Ok(None) => page(
@@ -118,18 +121,20 @@ fn next_page(next: Option<&str>) -> &str {
 
 /// Whether the browser reached us over HTTPS: the public URL's scheme when one is
 /// configured (a proxy may not say), else the request's.
-fn https(req: &HttpRequest, state: &AppState) -> bool {
+fn https(req: &Request, state: &AppState) -> bool {
     match &state.config.public_url {
         Some(url) => url.starts_with("https://"),
-        None => req.connection_info().scheme() == "https",
+        None => req.origin().starts_with("https://"),
     }
 }
 
 /// Whether the request's `Host` is this machine (where browsers keep `Secure` cookies
 /// over plain HTTP).
-fn is_loopback_host(req: &HttpRequest) -> bool {
-    let info = req.connection_info();
-    let host = info.host();
+fn is_loopback_host(req: &Request) -> bool {
+    let origin = req.origin();
+    let host = origin
+        .split_once("://")
+        .map_or(origin.as_str(), |(_, host)| host);
     let name = match host.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
@@ -142,18 +147,18 @@ fn is_loopback_host(req: &HttpRequest) -> bool {
 
 /// `POST /admin/logout`: ends the session and forgets its cookie. Only from a page of
 /// this origin (the browser's `Origin` or `Sec-Fetch-Site` says so).
-pub(crate) async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(&req)) {
+pub(crate) async fn logout(req: &Request, state: &AppState) -> Response {
+    if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(req.parts())) {
         return too_many(&limited);
     }
-    if !from_this_origin(&req, &state) {
+    if !from_this_origin(req, state) {
         return page(
             StatusCode::FORBIDDEN,
             "Log out",
             "<h1>Refused</h1><p>Log out from a page of the dashboard.</p>",
         );
     }
-    if let Some(secret) = session_cookie(&req)
+    if let Some(secret) = session_cookie(req)
         && scim_core::tenant::is_secret_shaped(&secret)
     {
         let which = Revocation::Secret(scim_core::tenant::TokenHash::of(&secret));
@@ -176,8 +181,8 @@ pub(crate) async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Http
 
 /// Whether a state-changing request comes from a page of this server: `Sec-Fetch-Site:
 /// same-origin`, or an `Origin` with this server's scheme and host.
-fn from_this_origin(req: &HttpRequest, state: &AppState) -> bool {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+fn from_this_origin(req: &Request, state: &AppState) -> bool {
+    let header = |name: &str| req.header(name);
     if let Some(site) = header("sec-fetch-site") {
         return site == "same-origin";
     }
@@ -186,10 +191,7 @@ fn from_this_origin(req: &HttpRequest, state: &AppState) -> bool {
     };
     let ours = match &state.config.public_url {
         Some(url) => origin_of(url).to_owned(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
+        None => req.origin(),
     };
     origin.eq_ignore_ascii_case(&ours)
 }
@@ -213,8 +215,8 @@ fn sees(session: &AdminSession, slug: Option<&str>) -> String {
 }
 
 /// `GET /admin`: the tenants the session sees, and their pools.
-pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let session = match check_session(&req, &state).await {
+pub(crate) async fn overview(req: &Request, state: &AppState) -> Response {
+    let session = match check_session(req, state).await {
         Ok(session) => session,
         Err(refused) => return refused,
     };
@@ -236,16 +238,12 @@ pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Ht
 }
 
 /// `GET /admin/tenants/{slug}`: one tenant's seats, history, changes, risks, deliveries.
-pub(crate) async fn tenant(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    slug: web::Path<String>,
-) -> HttpResponse {
-    let session = match check_session(&req, &state).await {
+pub(crate) async fn tenant(req: &Request, state: &AppState, slug: &str) -> Response {
+    let session = match check_session(req, state).await {
         Ok(session) => session,
         Err(refused) => return refused,
     };
-    match state.admin.tenant_dashboard(&slug, &session.scope).await {
+    match state.admin.tenant_dashboard(slug, &session.scope).await {
         Ok(dashboard) => page_for(
             StatusCode::OK,
             &dashboard.tenant.slug,
@@ -257,12 +255,12 @@ pub(crate) async fn tenant(
 }
 
 /// The live session the request's cookie names; else the page to answer.
-async fn check_session(req: &HttpRequest, state: &AppState) -> Result<AdminSession, HttpResponse> {
+async fn check_session(req: &Request, state: &AppState) -> Result<AdminSession, Response> {
     let Some(secret) = session_cookie(req) else {
         return Err(login_needed());
     };
     // A session is a credential: its lookups are held to the same per-address limit.
-    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req));
+    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req.parts()));
     let mut permit = limit.begin_lookup().map_err(|limited| too_many(&limited))?;
     let session = state.admin.session(&secret).await;
     permit.answered(matches!(session, Ok(None)));
@@ -273,9 +271,10 @@ async fn check_session(req: &HttpRequest, state: &AppState) -> Result<AdminSessi
     }
 }
 
-fn session_cookie(req: &HttpRequest) -> Option<String> {
+fn session_cookie(req: &Request) -> Option<String> {
     req.headers()
         .get_all(COOKIE)
+        .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
@@ -284,7 +283,7 @@ fn session_cookie(req: &HttpRequest) -> Option<String> {
 }
 
 /// 429: the client address is over the per-address limit.
-fn too_many(limited: &ScimError) -> HttpResponse {
+fn too_many(limited: &ScimError) -> Response {
     let mut response = page(
         StatusCode::TOO_MANY_REQUESTS,
         "Too many requests",
@@ -294,16 +293,14 @@ fn too_many(limited: &ScimError) -> HttpResponse {
         ),
     );
     if let ScimError::RateLimited { retry_after } = limited
-        && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string())
+        && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
     {
-        response
-            .headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, value);
+        response.headers_mut().insert(RETRY_AFTER, value);
     }
     response
 }
 
-fn login_needed() -> HttpResponse {
+fn login_needed() -> Response {
     page(
         StatusCode::UNAUTHORIZED,
         "Log in",
@@ -311,7 +308,7 @@ fn login_needed() -> HttpResponse {
     )
 }
 
-fn failed(error: &AdminError) -> HttpResponse {
+fn failed(error: &AdminError) -> Response {
     match error {
         AdminError::Tenant(TenantError::UnknownTenant(slug)) => page(
             StatusCode::NOT_FOUND,
@@ -325,7 +322,7 @@ fn failed(error: &AdminError) -> HttpResponse {
     }
 }
 
-fn unavailable(cause: &str) -> HttpResponse {
+fn unavailable(cause: &str) -> Response {
     tracing::warn!(error = %cause, "dashboard unavailable");
     page(
         StatusCode::SERVICE_UNAVAILABLE,

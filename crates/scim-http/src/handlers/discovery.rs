@@ -2,10 +2,9 @@
 //! registry and the configuration (RFC 7644 §4). They need no credentials: they describe
 //! the server, not a tenant.
 
-use actix_web::http::StatusCode;
 use std::sync::Arc;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use http::StatusCode;
 use scim_core::events::EVENT_URIS;
 use scim_core::paging::CURSOR_TIMEOUT_SECONDS;
 use scim_core::query::{DEFAULT_COUNT, MAX_COUNT};
@@ -13,9 +12,11 @@ use scim_core::schema::license_resource_type_json;
 use scim_core::{SchemaRegistry, ScimError};
 use serde_json::{Value, json};
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, authenticate_if_any};
 use crate::error::{ApiError, ApiResult};
 use crate::render::{base_url, list_response, scim_json};
+use crate::request::Request;
+use crate::response::Response;
 use crate::state::AppState;
 
 pub(crate) const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
@@ -79,12 +80,9 @@ pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
     config
 }
 
-pub(crate) async fn get_service_provider_config(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let base = base_url(&req, &state.config);
-    scim_json(StatusCode::OK, &service_provider_config(&state, &base))
+pub(crate) fn get_service_provider_config(req: &Request, state: &AppState) -> Response {
+    let base = base_url(req, &state.config);
+    scim_json(StatusCode::OK, &service_provider_config(state, &base))
 }
 
 /// The registry a discovery request sees: the server's, and with a valid credential its
@@ -96,13 +94,10 @@ fn registry_for(state: &AppState, caller: Option<&Authenticated>) -> Arc<SchemaR
     }
 }
 
-pub(crate) async fn list_schemas(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    caller: Option<Authenticated>,
-) -> HttpResponse {
-    let base = base_url(&req, &state.config);
-    let registry = registry_for(&state, caller.as_ref());
+pub(crate) async fn list_schemas(req: &Request, state: &AppState) -> Response {
+    let caller = authenticate_if_any(req, state).await;
+    let base = base_url(req, &state.config);
+    let registry = registry_for(state, caller.as_ref());
     let schemas: Vec<Value> = registry
         .schemas()
         .iter()
@@ -111,16 +106,12 @@ pub(crate) async fn list_schemas(
     list_response(schemas.len() as u64, 1, &schemas)
 }
 
-pub(crate) async fn get_schema(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    caller: Option<Authenticated>,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let base = base_url(&req, &state.config);
-    let registry = registry_for(&state, caller.as_ref());
+pub(crate) async fn get_schema(req: &Request, state: &AppState, id: &str) -> ApiResult<Response> {
+    let caller = authenticate_if_any(req, state).await;
+    let base = base_url(req, &state.config);
+    let registry = registry_for(state, caller.as_ref());
     let schema = registry
-        .schema(&id)
+        .schema(id)
         .ok_or_else(|| ApiError(ScimError::NotFound(format!("schema {id} not found"))))?;
     Ok(scim_json(
         StatusCode::OK,
@@ -128,13 +119,10 @@ pub(crate) async fn get_schema(
     ))
 }
 
-pub(crate) async fn list_resource_types(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    caller: Option<Authenticated>,
-) -> HttpResponse {
-    let base = base_url(&req, &state.config);
-    let registry = registry_for(&state, caller.as_ref());
+pub(crate) async fn list_resource_types(req: &Request, state: &AppState) -> Response {
+    let caller = authenticate_if_any(req, state).await;
+    let base = base_url(req, &state.config);
+    let registry = registry_for(state, caller.as_ref());
     let types: Vec<Value> = registry
         .resource_types()
         .iter()
@@ -145,23 +133,23 @@ pub(crate) async fn list_resource_types(
 }
 
 pub(crate) async fn get_resource_type(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    caller: Option<Authenticated>,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let base = base_url(&req, &state.config);
+    req: &Request,
+    state: &AppState,
+    id: &str,
+) -> ApiResult<Response> {
+    let caller = authenticate_if_any(req, state).await;
+    let base = base_url(req, &state.config);
     if id.eq_ignore_ascii_case("License") {
         return Ok(scim_json(
             StatusCode::OK,
             &license_resource_type_json(&base),
         ));
     }
-    let registry = registry_for(&state, caller.as_ref());
+    let registry = registry_for(state, caller.as_ref());
     let rt = registry
         .resource_types()
         .iter()
-        .find(|rt| rt.kind.as_str().eq_ignore_ascii_case(&id))
+        .find(|rt| rt.kind.as_str().eq_ignore_ascii_case(id))
         .ok_or_else(|| ApiError(ScimError::NotFound(format!("resource type {id} not found"))))?;
     Ok(scim_json(
         StatusCode::OK,

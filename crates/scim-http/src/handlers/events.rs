@@ -5,15 +5,18 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use http::StatusCode;
+use http::header::CACHE_CONTROL;
 use scim_core::events::{issuer, parse_poll, poll_jti, tenant_audience};
 use scim_core::tenant::TenantId;
 use scim_core::{ScimError, service::Polled};
 use serde_json::{Map, Value, json};
 
-use crate::auth::Authenticated;
+use crate::auth::authenticate;
 use crate::body::json_body;
 use crate::error::ApiResult;
+use crate::request::Request;
+use crate::response::{Reply, Response};
 use crate::state::AppState;
 
 /// The long polls each tenant holds open, in this process.
@@ -60,13 +63,9 @@ impl Drop for PollSlot<'_> {
     }
 }
 
-pub(crate) async fn poll(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    caller: Authenticated,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> ApiResult<HttpResponse> {
-    let body = json_body(&req, body, state.config.max_body_bytes)?;
+pub(crate) async fn poll(req: &Request, state: &AppState) -> ApiResult<Response> {
+    let caller = authenticate(req, state).await?;
+    let body = json_body(req, state.config.max_body_bytes)?;
     let request = parse_poll(&body)?;
     let principal = &caller.0;
     // Logged bounded: the text is the client's.
@@ -107,15 +106,13 @@ pub(crate) async fn poll(
     drop(slot);
     let issuer = issuer(state.config.public_url.as_deref());
     let audience = tenant_audience(&principal.tenant_slug);
-    let answer = sets(&state, &polled, &issuer, &audience)?;
+    let answer = sets(state, &polled, &issuer, &audience)?;
     tracing::info!(
         sets = polled.events.len(),
         acks = request.ack.len(),
         "poll answered"
     );
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(answer.to_string()))
+    Ok(Reply::new(StatusCode::OK).json(&answer))
 }
 
 /// `{"sets": {jti: SET}, "moreAvailable": true}` (RFC 8936 §2.5).
@@ -148,10 +145,9 @@ fn clip(text: &str) -> &str {
         .map_or(text, |(at, _)| &text[..at])
 }
 
-pub(crate) async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/jwk-set+json")
+pub(crate) fn jwks(state: &AppState) -> Response {
+    Reply::new(StatusCode::OK)
         // Receivers may keep it a while: a new key is published well before it signs.
-        .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(state.signer.jwks(state.clock.now()).to_string())
+        .header(CACHE_CONTROL, "public, max-age=300")
+        .json_as("application/jwk-set+json", &state.signer.jwks(state.clock.now()))
 }

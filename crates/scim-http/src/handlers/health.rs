@@ -9,10 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use http::StatusCode;
 use serde_json::json;
 
+use crate::response::{Reply, Response};
 use crate::state::AppState;
 
 /// How long a store check answers for.
@@ -46,19 +46,19 @@ impl HealthCheck {
     }
 }
 
-pub(crate) async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    store_check(&state, "ok").await
+pub(crate) async fn healthz(state: &AppState) -> Response {
+    store_check(state, "ok").await
 }
 
-pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    store_check(&state, "ready").await
+pub(crate) async fn readyz(state: &AppState) -> Response {
+    store_check(state, "ready").await
 }
 
 /// `{"status": ok}` when the store answers with its migrations applied.
-async fn store_check(state: &AppState, ok: &str) -> HttpResponse {
+async fn store_check(state: &AppState, ok: &str) -> Response {
     if state.health.store_ok(state).await {
-        HttpResponse::Ok().json(json!({"status": ok}))
+        Reply::new(StatusCode::OK).json(&json!({"status": ok}))
     } else {
-        HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE).json(json!({"status": "unavailable"}))
+        Reply::new(StatusCode::SERVICE_UNAVAILABLE).json(&json!({"status": "unavailable"}))
     }
 }

@@ -1,18 +1,19 @@
 //! `/Licenses`: the tenant's license pools as read-only resources (schema
 //! `urn:scim-license:schemas:core:2.0:License`), `id` = `sku`.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use http::StatusCode;
 use scim_core::ScimError;
 use scim_core::license::Pool;
 use scim_core::schema::LICENSE_SCHEMA;
 use scim_core::service::LicenseError;
 use serde_json::{Value, json};
 
-use crate::auth::Authenticated;
+use crate::auth::authenticate;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::render::{base_url, list_response, scim_json};
+use crate::request::Request;
+use crate::response::Response;
 use crate::state::AppState;
 
 /// A pool as a License resource.
@@ -42,12 +43,9 @@ fn license_error(error: LicenseError) -> ApiError {
 
 /// Every pool, by sku; `startIndex` and `count` page as for users. A `filter` is refused:
 /// pools are few, and a filter silently ignored would be a lie.
-pub(crate) async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    caller: Authenticated,
-) -> ApiResult<HttpResponse> {
-    let params = QueryParams::of(&req)?;
+pub(crate) async fn list(req: &Request, state: &AppState) -> ApiResult<Response> {
+    let caller = authenticate(req, state).await?;
+    let params = QueryParams::of(req)?;
     if params.get("filter").is_some() {
         return Err(ApiError(ScimError::InvalidFilter(
             "/Licenses lists every pool; it takes no filter".into(),
@@ -60,7 +58,7 @@ pub(crate) async fn list(
     let count = params
         .get("count")
         .and_then(|text| text.parse::<u64>().ok());
-    let base = base_url(&req, &state.config);
+    let base = base_url(req, &state.config);
     let pools = state
         .licenses
         .pools(&caller.0.tenant)
@@ -77,16 +75,12 @@ pub(crate) async fn list(
 }
 
 /// One pool by its sku (case-insensitive).
-pub(crate) async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    caller: Authenticated,
-    sku: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let base = base_url(&req, &state.config);
+pub(crate) async fn get(req: &Request, state: &AppState, sku: &str) -> ApiResult<Response> {
+    let caller = authenticate(req, state).await?;
+    let base = base_url(req, &state.config);
     let pool = state
         .licenses
-        .pool(&caller.0.tenant, &sku)
+        .pool(&caller.0.tenant, sku)
         .await
         .map_err(license_error)?
         .ok_or_else(|| ApiError(ScimError::NotFound(format!("License {sku} not found"))))?;

@@ -6,14 +6,15 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use http::StatusCode;
+use http::header;
 use scim_core::ScimError;
 use serde_json::json;
 
 use crate::auth::{Credentials, credentials};
 use crate::rate::{RateLimit, RateLimiter};
+use crate::request::Request;
+use crate::response::{Reply, Response};
 use crate::state::AppState;
 
 /// Access tokens one client may be issued: [`ISSUED_PER_SECOND`] after a burst of
@@ -60,49 +61,35 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
-    fn response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        no_store(&mut response);
+    fn response(&self) -> Response {
+        let mut response = no_store(Reply::new(self.status));
         if let Some(seconds) = self.retry_after {
-            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            response = response.header(header::RETRY_AFTER, &seconds.to_string());
         }
         if self.status == StatusCode::UNAUTHORIZED {
-            response.insert_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"scim\""),
-            ));
+            response = response.header(header::WWW_AUTHENTICATE, "Basic realm=\"scim\"");
         }
-        response.json(json!({"error": self.code, "error_description": self.description}))
+        response.json(&json!({"error": self.code, "error_description": self.description}))
     }
 }
 
 /// RFC 6749 §5.1: token responses are never cached.
-fn no_store(response: &mut actix_web::HttpResponseBuilder) {
+fn no_store(response: Reply) -> Reply {
     response
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")));
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::PRAGMA, "no-cache")
 }
 
-pub(crate) async fn token(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> HttpResponse {
-    match issue(&req, &state, &body).await {
+pub(crate) async fn token(req: &Request, state: &AppState) -> Response {
+    match issue(req, state).await {
         Ok(response) => response,
         Err(error) => error.response(),
     }
 }
 
-async fn issue(
-    req: &HttpRequest,
-    state: &AppState,
-    body: &[u8],
-) -> Result<HttpResponse, OAuthError> {
+async fn issue(req: &Request, state: &AppState) -> Result<Response, OAuthError> {
     let form_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
+        .header(header::CONTENT_TYPE)
         .and_then(|value| value.split(';').next())
         .is_some_and(|mime| {
             mime.trim()
@@ -113,6 +100,15 @@ async fn issue(
             "the request must be application/x-www-form-urlencoded",
         ));
     }
+    let limit = state.config.max_body_bytes;
+    let body = req
+        .body()
+        .filter(|body| body.len() <= limit)
+        .ok_or_else(|| {
+            OAuthError::invalid_request(format!(
+                "the request body exceeds the limit of {limit} bytes"
+            ))
+        })?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|_| OAuthError::invalid_request("the form body cannot be parsed"))?;
     let mut form: HashMap<String, String> = HashMap::with_capacity(pairs.len());
@@ -135,7 +131,7 @@ async fn issue(
         }
         None => return Err(OAuthError::invalid_request("grant_type is required")),
     }
-    let header = credentials(req).map_err(|_| invalid_client())?;
+    let header = credentials(req.headers()).map_err(|_| invalid_client())?;
     let in_form = (form.get("client_id"), form.get("client_secret"));
     let (client_id, secret) = match (header, in_form) {
         (Some(Credentials::Basic(id, secret)), (None, None)) => (id, secret),
@@ -161,7 +157,7 @@ async fn issue(
         });
     }
     // Held to the per-address limit on credential lookups, as every way in is.
-    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req));
+    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req.parts()));
     match state
         .tenants
         .issue_access_token(&client_id, &secret, &limit)
@@ -169,9 +165,7 @@ async fn issue(
     {
         Ok(token) => {
             state.token_issuance.0.charge_and_block(&client_id);
-            let mut response = HttpResponse::Ok();
-            no_store(&mut response);
-            Ok(response.json(json!({
+            Ok(no_store(Reply::new(StatusCode::OK)).json(&json!({
                 "access_token": token.secret,
                 "token_type": "Bearer",
                 "expires_in": token.expires_in.num_seconds(),

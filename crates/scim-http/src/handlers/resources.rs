@@ -1,32 +1,27 @@
 //! `/Users` and `/Groups`: create, read, replace, delete, list and `.search`.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use http::{StatusCode, header};
 use scim_core::ResourceKind;
 use scim_core::list_request::ListRequest;
 use scim_core::paging::CursorPaging;
 use scim_core::project::Projection;
 use scim_core::service::Precondition;
 
-use crate::body::{Body, json_body};
+use crate::body::json_body;
 use crate::context::ResourceContext;
 use crate::error::ApiResult;
 use crate::handlers::bulk::bulk_response;
 use crate::params::SearchBody;
 use crate::render::{cursor_list_response, list_response, resource_json};
+use crate::request::Request;
+use crate::response::{Reply, Response};
 
-fn if_match(req: &HttpRequest) -> Precondition {
-    req.headers()
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
+fn if_match(req: &Request) -> Precondition {
+    req.header(header::IF_MATCH)
         .map_or(Precondition::None, Precondition::parse_if_match)
 }
 
-pub(crate) async fn create(
-    req: HttpRequest,
-    ctx: ResourceContext,
-    body: Body,
-) -> ApiResult<HttpResponse> {
+pub(crate) async fn create(req: &Request, ctx: ResourceContext<'_>) -> ApiResult<Response> {
     if ctx.kind == ResourceKind::User
         && ctx
             .params
@@ -34,11 +29,11 @@ pub(crate) async fn create(
             .is_some_and(|flag| flag.eq_ignore_ascii_case("true"))
     {
         // Our extension: create or replace users by userName, through the bulk engine.
-        let body = ctx.bulk_body(&req, body, ctx.state.config.bulk_max_payload_bytes)?;
+        let body = ctx.bulk_body(req, ctx.state.config.bulk_max_payload_bytes)?;
         let outcomes = ctx.state.bulk.upsert_users(&ctx.writer(), &body).await?;
         return Ok(bulk_response(&outcomes, &ctx.base));
     }
-    let body = ctx.body(&req, body, ctx.state.config.max_body_bytes)?;
+    let body = ctx.body(req, ctx.state.config.max_body_bytes)?;
     let created = ctx
         .state
         .resources
@@ -48,74 +43,65 @@ pub(crate) async fn create(
     ctx.respond(StatusCode::CREATED, &created)
 }
 
-pub(crate) async fn get(
-    req: HttpRequest,
-    ctx: ResourceContext,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+pub(crate) async fn get(req: &Request, ctx: ResourceContext<'_>, id: &str) -> ApiResult<Response> {
     let expand = ctx.projection()?.expand(&ctx.registry, ctx.kind);
     let resource = ctx
         .state
         .resources
-        .get(ctx.tenant(), ctx.kind, &id, expand)
+        .get(ctx.tenant(), ctx.kind, id, expand)
         .await?;
-    let if_none_match = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok());
-    if if_none_match
+    if req
+        .header(header::IF_NONE_MATCH)
         .is_some_and(|tags| Precondition::parse_if_match(tags).names_version(resource.meta.version))
     {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, resource.meta.etag()))
+        return Ok(Reply::new(StatusCode::NOT_MODIFIED)
+            .header(header::ETAG, &resource.meta.etag())
             .finish());
     }
     ctx.respond(StatusCode::OK, &resource)
 }
 
 pub(crate) async fn replace(
-    req: HttpRequest,
-    ctx: ResourceContext,
-    id: web::Path<String>,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    let body = ctx.body(&req, body, ctx.state.config.max_body_bytes)?;
+    req: &Request,
+    ctx: ResourceContext<'_>,
+    id: &str,
+) -> ApiResult<Response> {
+    let body = ctx.body(req, ctx.state.config.max_body_bytes)?;
     let replaced = ctx
         .state
         .resources
-        .replace(&ctx.writer(), ctx.kind, &id, &body, &if_match(&req))
+        .replace(&ctx.writer(), ctx.kind, id, &body, &if_match(req))
         .await?;
     tracing::info!(kind = %replaced.kind, id = %replaced.id, version = replaced.meta.version, "replaced");
     ctx.respond(StatusCode::OK, &replaced)
 }
 
 pub(crate) async fn delete(
-    req: HttpRequest,
-    ctx: ResourceContext,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+    req: &Request,
+    ctx: ResourceContext<'_>,
+    id: &str,
+) -> ApiResult<Response> {
     ctx.state
         .resources
-        .delete(&ctx.writer(), ctx.kind, &id, &if_match(&req))
+        .delete(&ctx.writer(), ctx.kind, id, &if_match(req))
         .await?;
     tracing::info!(kind = %ctx.kind, id = %id, "deleted");
-    Ok(HttpResponse::NoContent().finish())
+    Ok(Reply::new(StatusCode::NO_CONTENT).finish())
 }
 
 /// PATCH (RFC 7644 §3.5.2): 200 with the resource, projected as the query string asks, or
 /// 204 when the tenant's profile prefers it.
 pub(crate) async fn patch(
-    req: HttpRequest,
-    ctx: ResourceContext,
-    id: web::Path<String>,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    let body = ctx.body(&req, body, ctx.state.config.max_body_bytes)?;
+    req: &Request,
+    ctx: ResourceContext<'_>,
+    id: &str,
+) -> ApiResult<Response> {
+    let body = ctx.body(req, ctx.state.config.max_body_bytes)?;
     let expand = ctx.projection()?.expand(&ctx.registry, ctx.kind);
     let patched = ctx
         .state
         .resources
-        .patch(&ctx.writer(), ctx.kind, &id, &body, &if_match(&req), expand)
+        .patch(&ctx.writer(), ctx.kind, id, &body, &if_match(req), expand)
         .await?;
     tracing::info!(kind = %patched.kind, id = %patched.id, version = patched.meta.version, "patched");
     if ctx
@@ -124,33 +110,29 @@ pub(crate) async fn patch(
         .compatibility
         .patch_answers_no_content(ctx.kind)
     {
-        return Ok(HttpResponse::NoContent().finish());
+        return Ok(Reply::new(StatusCode::NO_CONTENT).finish());
     }
     ctx.respond(StatusCode::OK, &patched)
 }
 
-pub(crate) async fn list(ctx: ResourceContext) -> ApiResult<HttpResponse> {
+pub(crate) async fn list(ctx: ResourceContext<'_>) -> ApiResult<Response> {
     let list = ctx.params.list_request()?;
     let projection = ctx.projection()?;
     respond_list(&ctx, &list, &projection).await
 }
 
-pub(crate) async fn search(
-    req: HttpRequest,
-    ctx: ResourceContext,
-    body: Body,
-) -> ApiResult<HttpResponse> {
-    let body = json_body(&req, body, ctx.state.config.max_body_bytes)?;
+pub(crate) async fn search(req: &Request, ctx: ResourceContext<'_>) -> ApiResult<Response> {
+    let body = json_body(req, ctx.state.config.max_body_bytes)?;
     let search = SearchBody::parse(&body)?;
     let projection = ctx.projection_of(search.attributes.as_deref(), search.excluded.as_deref())?;
     respond_list(&ctx, &search.list, &projection).await
 }
 
 async fn respond_list(
-    ctx: &ResourceContext,
+    ctx: &ResourceContext<'_>,
     list: &ListRequest,
     projection: &Projection,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Response> {
     let mut query = list.to_query(&ctx.registry, ctx.kind)?;
     query.schema = ctx.schema.clone();
     query.scan_limit = ctx.state.config.scan_limit;

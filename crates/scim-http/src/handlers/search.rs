@@ -1,27 +1,24 @@
 //! `POST /.search` at the root: one query over every resource type (RFC 7644 §3.4.3).
 
-use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::ScimError;
 use scim_core::project::Projection;
 use scim_core::query::ListQuery;
 
-use crate::auth::Authenticated;
+use crate::auth::authenticate;
 use crate::body::json_body;
 use crate::error::{ApiError, ApiResult};
 use crate::params::SearchBody;
 use crate::render::{base_url, list_response, resource_json};
+use crate::request::Request;
+use crate::response::Response;
 use crate::state::AppState;
 
 /// Resource types are searched in registry order and paged as one concatenated list.
 /// Types the filter does not apply to (it names attributes they lack) are skipped; a
 /// filter that applies to none is an `invalidFilter`.
-pub(crate) async fn search_all(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    caller: Authenticated,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> ApiResult<HttpResponse> {
-    let body = json_body(&req, body, state.config.max_body_bytes)?;
+pub(crate) async fn search_all(req: &Request, state: &AppState) -> ApiResult<Response> {
+    let caller = authenticate(req, state).await?;
+    let body = json_body(req, state.config.max_body_bytes)?;
     let search = SearchBody::parse(&body)?;
     if search.list.cursor.is_some() {
         return Err(ApiError(ScimError::InvalidValue(
@@ -30,7 +27,7 @@ pub(crate) async fn search_all(
                 .into(),
         )));
     }
-    let base = base_url(&req, &state.config);
+    let base = base_url(req, &state.config);
     let (registry, schema) = state.schemas.resolve(&caller.0.custom_attributes);
 
     let mut first_error = None;

@@ -1,6 +1,7 @@
 //! One tenant's SCIM client against the API in this process.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -8,7 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::test::{TestRequest, call_service, init_service};
 use actix_web::{App, body};
+use axum::extract::ConnectInfo;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use http::HeaderMap;
 use scim_core::Caller;
 use scim_core::SchemaRegistry;
 use scim_core::license::MappingSource;
@@ -17,9 +21,10 @@ use scim_core::ports::{Clock, IdGenerator, SecretGenerator};
 use scim_core::secrets::SecretKeys;
 use scim_core::service::{Runtime, Services, TokenLifetime};
 use scim_core::tenant::Tenant;
-use scim_http::{AppState, HttpConfig, SetSigner};
+use scim_http::{AppState, HttpConfig, ScimApi, SetSigner};
 use scim_memory::MemoryStore;
 use serde_json::Value;
+use tower::ServiceExt;
 
 pub(crate) const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub(crate) const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -52,9 +57,17 @@ impl SecretGenerator for Counter {
     }
 }
 
-type Send = Box<dyn Fn(TestRequest) -> Pin<Box<dyn Future<Output = Reply>>>>;
+/// The HTTP server the API is mounted on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Adapter {
+    Actix,
+    Axum,
+}
 
-/// The API on a fresh reference store, and the tenant `acme` with a token.
+type Send = Box<dyn Fn(http::Request<Bytes>) -> Pin<Box<dyn Future<Output = Reply>>>>;
+
+/// The API on a fresh reference store, behind one adapter, and the tenant `acme` with a
+/// token.
 pub(crate) struct Api {
     send: Rc<Send>,
     pub(crate) services: Services,
@@ -62,16 +75,28 @@ pub(crate) struct Api {
     pub(crate) token: String,
 }
 
+/// The peer every request comes from.
+const PEER: &str = "127.0.0.1:40000";
+
 /// What the API answered.
 pub(crate) struct Reply {
     pub(crate) status: u16,
-    pub(crate) headers: actix_web::http::header::HeaderMap,
+    pub(crate) headers: HeaderMap,
     pub(crate) text: String,
     /// The body as JSON (`Null` when it is empty or not JSON).
     pub(crate) json: Value,
 }
 
 impl Reply {
+    fn of(status: u16, headers: HeaderMap, bytes: &[u8]) -> Self {
+        Self {
+            status,
+            headers,
+            text: String::from_utf8_lossy(bytes).into_owned(),
+            json: serde_json::from_slice(bytes).unwrap_or(Value::Null),
+        }
+    }
+
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -109,11 +134,11 @@ impl Reply {
 }
 
 impl Api {
-    pub(crate) async fn start() -> Self {
-        Self::with_config(HttpConfig::default()).await
+    pub(crate) async fn start(adapter: Adapter) -> Self {
+        Self::with_config(adapter, HttpConfig::default()).await
     }
 
-    pub(crate) async fn with_config(config: HttpConfig) -> Self {
+    pub(crate) async fn with_config(adapter: Adapter, config: HttpConfig) -> Self {
         let registry = Arc::new(SchemaRegistry::standard());
         let store = Arc::new(MemoryStore::new(Arc::clone(&registry)));
         let counter = Arc::new(Counter::default());
@@ -126,30 +151,11 @@ impl Api {
         let key = SetSigner::generate_key(Utc::now(), DateTime::UNIX_EPOCH).unwrap();
         let signer = Arc::new(SetSigner::new(&[key]).unwrap());
         let cursors = Arc::new(CursorCodec::new(&SecretKeys::generate()));
-        let state = AppState::new(&services, signer, cursors, config);
-        let app = App::new()
-            .wrap(actix_web::middleware::from_fn(scim_http::security_headers))
-            .configure(|cfg| scim_http::configure(cfg, state));
-        let service = Rc::new(init_service(app).await);
-        let send: Send = Box::new(move |request: TestRequest| {
-            let service = Rc::clone(&service);
-            Box::pin(async move {
-                let response = call_service(&*service, request.to_request()).await;
-                let status = response.status().as_u16();
-                let headers = response.headers().clone();
-                let bytes = body::to_bytes(response.into_body())
-                    .await
-                    .unwrap_or_else(|_| panic!("the body could not be read"));
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                Reply {
-                    status,
-                    headers,
-                    text,
-                    json,
-                }
-            })
-        });
+        let api = ScimApi::new(AppState::new(&services, signer, cursors, config));
+        let send = match adapter {
+            Adapter::Actix => actix(api).await,
+            Adapter::Axum => axum(api),
+        };
         let (tenant, token) = tenant_with_token(&services, "acme").await;
         Self {
             send: Rc::new(send),
@@ -175,23 +181,24 @@ impl Api {
         licenses.map(&operator, source, value, sku).await.unwrap();
     }
 
-    /// A request as the tenant's IdP sends it: its token, from a loopback address.
-    pub(crate) fn request(&self, method: &str, path: &str) -> TestRequest {
+    /// A request as the tenant's IdP sends it: its token.
+    pub(crate) fn request(&self, method: &str, path: &str) -> Call {
         self.anonymous(method, path)
-            .insert_header(("authorization", format!("Bearer {}", self.token)))
+            .header("authorization", &format!("Bearer {}", self.token))
     }
 
     /// A request without credentials.
-    pub(crate) fn anonymous(&self, method: &str, path: &str) -> TestRequest {
-        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
-        TestRequest::default()
+    pub(crate) fn anonymous(&self, method: &str, path: &str) -> Call {
+        let request = http::Request::builder()
             .method(method)
             .uri(path)
-            .peer_addr("127.0.0.1:40000".parse().unwrap())
+            .header("host", "localhost:8080");
+        Call(request, Bytes::new())
     }
 
-    pub(crate) async fn send(&self, request: TestRequest) -> Reply {
-        (self.send)(request).await
+    pub(crate) async fn send(&self, call: Call) -> Reply {
+        let Call(request, body) = call;
+        (self.send)(request.body(body).unwrap()).await
     }
 
     pub(crate) async fn get(&self, path: &str) -> Reply {
@@ -206,8 +213,8 @@ impl Api {
     pub(crate) async fn send_json(&self, method: &str, path: &str, body: &Value) -> Reply {
         let request = self
             .request(method, path)
-            .insert_header(("content-type", "application/scim+json"))
-            .set_payload(body.to_string());
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
         self.send(request).await
     }
 
@@ -234,6 +241,73 @@ impl Api {
     }
 }
 
+/// A request being written.
+pub(crate) struct Call(http::request::Builder, Bytes);
+
+impl Call {
+    pub(crate) fn header(self, name: &str, value: &str) -> Self {
+        Self(self.0.header(name, value), self.1)
+    }
+
+    pub(crate) fn body(self, body: impl Into<Bytes>) -> Self {
+        Self(self.0, body.into())
+    }
+}
+
+/// The API as an actix-web app, called without a socket.
+async fn actix(api: ScimApi) -> Send {
+    let app = App::new().configure(|cfg| scim_http::actix::configure(cfg, api));
+    let service = Rc::new(init_service(app).await);
+    Box::new(move |request: http::Request<Bytes>| {
+        let service = Rc::clone(&service);
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let method = actix_web::http::Method::from_bytes(parts.method.as_str().as_bytes());
+            let mut test = TestRequest::default()
+                .method(method.unwrap())
+                .uri(&parts.uri.to_string())
+                .peer_addr(PEER.parse().unwrap())
+                .set_payload(body);
+            for (name, value) in &parts.headers {
+                test = test.append_header((name.as_str(), value.as_bytes()));
+            }
+            let response = call_service(&*service, test.to_request()).await;
+            let status = response.status().as_u16();
+            let mut headers = HeaderMap::new();
+            for (name, value) in response.headers() {
+                headers.append(
+                    http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
+                    http::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+                );
+            }
+            let bytes = body::to_bytes(response.into_body())
+                .await
+                .unwrap_or_else(|_| panic!("the body could not be read"));
+            Reply::of(status, headers, &bytes)
+        })
+    })
+}
+
+/// The API as an axum router, called without a socket.
+fn axum(api: ScimApi) -> Send {
+    let router: axum::Router = scim_http::axum::router(api);
+    Box::new(move |request: http::Request<Bytes>| {
+        let router = router.clone();
+        Box::pin(async move {
+            let mut request = request.map(axum::body::Body::from);
+            let peer: SocketAddr = PEER.parse().unwrap();
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            Reply::of(status, headers, &bytes)
+        })
+    })
+}
+
 async fn tenant_with_token(services: &Services, slug: &str) -> (Tenant, String) {
     let tenants = &services.tenants;
     let tenant = tenants.create_tenant(slug, None).await.unwrap();
@@ -245,6 +319,30 @@ async fn tenant_with_token(services: &Services, slug: &str) -> (Tenant, String) 
         .unwrap();
     (tenant, secret)
 }
+
+/// Runs a test against the API behind each adapter: `mod name { actix, axum }`.
+macro_rules! on_both_adapters {
+    ($(async fn $name:ident($api:ident: Adapter) $body:block)*) => {
+        $(
+            mod $name {
+                use super::*;
+
+                async fn run($api: $crate::api::Adapter) $body
+
+                #[actix_web::test]
+                async fn actix() {
+                    run($crate::api::Adapter::Actix).await;
+                }
+
+                #[actix_web::test]
+                async fn axum() {
+                    run($crate::api::Adapter::Axum).await;
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_adapters;
 
 /// A PATCH body of these operations.
 pub(crate) fn patch_op(operations: Value) -> Value {
