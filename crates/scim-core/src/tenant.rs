@@ -184,6 +184,21 @@ pub struct Principal {
     pub compatibility: Compatibility,
 }
 
+impl Principal {
+    /// `tenant`'s caller, by the credential `credential_id` (its id, never its secret):
+    /// what an authenticator returns.
+    pub fn of(tenant: Tenant, credential_id: impl Into<String>) -> Self {
+        Self {
+            tenant: tenant.id,
+            tenant_slug: tenant.slug,
+            credential_id: credential_id.into(),
+            client_certs: tenant.client_certs,
+            custom_attributes: tenant.custom_attributes,
+            compatibility: tenant.compatibility,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -434,7 +434,7 @@ impl TenantService {
             now + ACCESS_TOKEN_LIFETIME,
             now,
         );
-        let principal = principal_of(tenant, format!("client:{client_id}"));
+        let principal = Principal::of(tenant, format!("client:{client_id}"));
         self.credentials.put(&key, &principal, None, now);
         Ok(AccessToken {
             secret: token_secret,
@@ -493,7 +493,7 @@ impl TenantService {
             Credential::Client { id, secret } => {
                 let (client, tenant) = self.authenticate_client(id, secret, limit).await?;
                 (
-                    Some(principal_of(tenant, format!("client:{}", client.id))),
+                    Some(Principal::of(tenant, format!("client:{}", client.id))),
                     None,
                 )
             }
@@ -532,7 +532,7 @@ impl TenantService {
             Some(client) => format!("client:{client}"),
             None => token.id,
         };
-        Ok((Some(principal_of(tenant, credential_id)), token.expires))
+        Ok((Some(Principal::of(tenant, credential_id)), token.expires))
     }
 
     /// Whether the store answers.
@@ -648,17 +648,6 @@ impl Credential<'_> {
             Self::Bearer(secret) => TokenHash::of(secret),
             Self::Client { id, secret } => TokenHash::of(&format!("{id}\n{secret}")),
         }
-    }
-}
-
-fn principal_of(tenant: Tenant, credential_id: String) -> Principal {
-    Principal {
-        tenant: tenant.id,
-        tenant_slug: tenant.slug,
-        credential_id,
-        client_certs: tenant.client_certs,
-        custom_attributes: tenant.custom_attributes,
-        compatibility: tenant.compatibility,
     }
 }
 
