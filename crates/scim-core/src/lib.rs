@@ -5,11 +5,12 @@
 //! # Three ways to use it
 //!
 //! - **Serve SCIM from your own storage.** Implement the storage ports of [`ports`]
-//!   (`ResourceRepository`, `LicenseLedger`, `EventLog`, …) on your database and call the
-//!   use cases of [`service`] (`ResourceService`, `LicenseService`, …) from your HTTP
-//!   layer; `examples/embedding` does it on an in-memory store, and
-//!   `docs/embedding.md` says what each port must guarantee. A store writes storage only:
-//!   every license decision is the engine's.
+//!   (all of them: [`ports::Storage`]) on your database, wire every use case on it with
+//!   [`service::Services::on`], and serve them with `scim-http` (one function on `http`
+//!   types, with actix-web and axum adapters) or your own HTTP layer. `scim-memory` is the
+//!   reference store, `scim-testkit`'s contract suite holds yours to the same guarantees,
+//!   and `docs/embedding.md` says what each port must guarantee. A store writes storage
+//!   only: every license decision is the engine's.
 //! - **Decide licenses.** [`license`] turns a user's entitlements, roles and groups into the
 //!   skus it should hold, and its engine ([`license::LicensePlan`]) decides against the
 //!   pools' seats what to assign, revoke, leave waiting or refuse, with the audit entries

@@ -1,6 +1,8 @@
 //! Every use case wired on one store: what the server, the in-process tests and an
 //! embedding service each build the same way.
 
+#![warn(missing_docs)]
+
 use std::sync::Arc;
 
 use crate::SchemaRegistry;
