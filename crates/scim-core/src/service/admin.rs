@@ -26,44 +26,59 @@ pub const HISTORY_DAYS: i64 = 30;
 /// How many recent license changes and orphan risks a tenant's page lists.
 pub const LISTED: u64 = 25;
 
+/// Why a dashboard operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error(transparent)]
+    /// A tenant or credential operation failed.
     Tenant(#[from] TenantError),
     #[error(transparent)]
+    /// A license operation failed.
     License(#[from] LicenseError),
     #[error(transparent)]
+    /// A resource operation failed.
     Scim(#[from] ScimError),
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
 }
 
 /// A user that holds licenses while `active` is false: a seat paid for nobody.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InactiveHolder {
+    /// The user's id.
     pub id: String,
+    /// Its userName.
     pub user_name: String,
+    /// The skus it holds.
     pub skus: Vec<String>,
 }
 
 /// Everything a tenant's dashboard page shows, read at `at`.
 #[derive(Debug, Clone)]
 pub struct TenantDashboard {
+    /// The tenant.
     pub tenant: Tenant,
+    /// When the page was read.
     pub at: DateTime<Utc>,
+    /// Its pools, their seats and use.
     pub pools: Vec<Pool>,
     /// Daily snapshots of the last [`HISTORY_DAYS`] days, by sku then day; today's is the
     /// pools' use now.
     pub history: Vec<UsageDay>,
     /// The latest license assignments and revocations, newest first.
     pub recent: Vec<AuditEntry>,
+    /// Entitlement and role values that grant nothing, with how many users send each.
     pub unmapped: Vec<UnmappedValue>,
     /// Inactive users holding licenses (at most [`LISTED`]), and how many there are.
     pub inactive_holders: Vec<InactiveHolder>,
+    /// How many inactive users hold licenses in all.
     pub inactive_holders_total: u64,
+    /// Its push receivers and their delivery state.
     pub receivers: Vec<ReceiverStatus>,
 }
 
+/// The dashboard's use cases: one-time login links, sessions, and what each page shows.
 #[derive(Clone)]
 pub struct AdminService {
     repo: Arc<dyn AdminRepository>,
@@ -78,17 +93,26 @@ pub struct AdminService {
 
 /// The ports and services the dashboard reads.
 pub struct AdminPorts {
+    /// Login links, sessions, usage snapshots.
     pub repo: Arc<dyn AdminRepository>,
+    /// The tenants.
     pub tenants: TenantService,
+    /// Pools, rules, audit.
     pub licenses: LicenseService,
+    /// Users (for inactive holders).
     pub resources: ResourceService,
+    /// Receivers' delivery state.
     pub webhooks: Arc<dyn Webhooks>,
+    /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Login link codes and session secrets.
     pub secrets: Arc<dyn SecretGenerator>,
+    /// Session ids.
     pub ids: Arc<dyn IdGenerator>,
 }
 
 impl AdminService {
+    /// On the ports and services it reads.
     pub fn new(ports: AdminPorts) -> Self {
         let AdminPorts {
             repo,

@@ -20,31 +20,50 @@ use crate::resource::{Resource, ResourceKind};
 /// that references among the batch's operations resolve).
 #[derive(Debug, Clone, PartialEq)]
 pub enum BatchOp {
+    /// Creates a resource with the id given.
     Create {
+        /// User or Group.
         kind: ResourceKind,
+        /// The resource\'s id.
         id: String,
+        /// The request body (a resource, or a PatchOp).
         body: Value,
     },
+    /// Replaces a resource (PUT).
     Replace {
+        /// User or Group.
         kind: ResourceKind,
+        /// The resource\'s id.
         id: String,
+        /// The request body (a resource, or a PatchOp).
         body: Value,
+        /// The version the client wrote against (`If-Match`, or the operation\'s `version`).
         precondition: Precondition,
     },
+    /// Patches a resource (RFC 7644 §3.5.2).
     Patch {
+        /// User or Group.
         kind: ResourceKind,
+        /// The resource\'s id.
         id: String,
+        /// The request body (a resource, or a PatchOp).
         body: Value,
+        /// The version the client wrote against (`If-Match`, or the operation\'s `version`).
         precondition: Precondition,
     },
+    /// Deletes a resource.
     Delete {
+        /// User or Group.
         kind: ResourceKind,
+        /// The resource\'s id.
         id: String,
+        /// The version the client wrote against (`If-Match`, or the operation\'s `version`).
         precondition: Precondition,
     },
 }
 
 impl BatchOp {
+    /// The resource type it writes.
     pub fn kind(&self) -> ResourceKind {
         match self {
             Self::Create { kind, .. }

@@ -36,6 +36,7 @@ use crate::path::AttrPath;
 use crate::query::ListQuery;
 use crate::resource::{Expand, Resource, ResourceKind};
 
+/// /Bulk (RFC 7644 §3.7) and `POST /Users?bulk=true`: operations planned in order, written in batches.
 #[derive(Clone)]
 pub struct BulkService {
     resources: ResourceService,
@@ -67,10 +68,12 @@ pub(crate) struct JobRun<'j> {
 }
 
 impl BulkService {
+    /// On the resource service, held to `limits`.
     pub fn new(resources: ResourceService, limits: BulkLimits) -> Self {
         Self { resources, limits }
     }
 
+    /// The limits a request is held to.
     pub fn limits(&self) -> BulkLimits {
         self.limits
     }

@@ -44,6 +44,8 @@ pub(crate) const KNOWN_GOOD_PER_TENANT: usize = 256;
 /// Known-good credentials kept in all.
 pub(crate) const KNOWN_GOOD_CAPACITY: usize = 100_000;
 
+/// Bearer tokens judged a moment ago, accepted or refused, so that a busy IdP's requests do
+/// not each look their token up (see [`TenantService::with_credential_cache`](super::TenantService::with_credential_cache)).
 #[derive(Debug)]
 pub struct CredentialCache {
     ttl: TimeDelta,
@@ -157,7 +159,9 @@ impl KnownGood {
 /// What was decided of a credential a moment ago.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Remembered {
+    /// Accepted, as this caller.
     Accepted(Principal),
+    /// Refused.
     Refused,
 }
 

@@ -13,6 +13,7 @@ use crate::ports::{Clock, SetPusher, Webhooks};
 /// How a round goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryConfig {
+    /// When a failed push is tried again, and when it is given up.
     pub retry: RetryPolicy,
     /// How long a claimed delivery is kept from other processes: longer than an attempt
     /// can take, or a slow attempt may be repeated by another process.
@@ -26,12 +27,18 @@ pub struct DeliveryConfig {
 /// What a round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Round {
+    /// Deliveries taken.
     pub claimed: usize,
+    /// Accepted by their receivers.
     pub delivered: usize,
+    /// Failed, to be tried again.
     pub retried: usize,
+    /// Failed for the last time: dead letters.
     pub dead: usize,
 }
 
+/// Push delivery (RFC 8935): claims due deliveries, has them signed and sent, and settles
+/// each (delivered, retried later, or dead-lettered).
 #[derive(Clone)]
 pub struct DeliveryService {
     webhooks: Arc<dyn Webhooks>,
@@ -41,6 +48,7 @@ pub struct DeliveryService {
 }
 
 impl DeliveryService {
+    /// On the receivers' queue, sending with `pusher`.
     pub fn new(
         webhooks: Arc<dyn Webhooks>,
         pusher: Arc<dyn SetPusher>,

@@ -9,6 +9,8 @@ use crate::events::{PollRequest, SetError, StoredEvent, poll_seq};
 use crate::ports::{Clock, EventLog};
 use crate::tenant::TenantId;
 
+/// The RFC 8936 poll feed of each tenant: its unacknowledged events, acknowledgements, and
+/// the waits of long polls.
 #[derive(Clone)]
 pub struct EventFeedService {
     log: Arc<dyn EventLog>,
@@ -25,6 +27,7 @@ pub struct Polled {
 }
 
 impl EventFeedService {
+    /// On the outbox.
     pub fn new(log: Arc<dyn EventLog>, clock: Arc<dyn Clock>) -> Self {
         Self { log, clock }
     }

@@ -38,6 +38,8 @@ pub type Progress = dyn Fn(&BulkJob) + Send + Sync;
 /// Operations a run processes before it hands its job back for other tenants' jobs.
 pub const SLICE_OPERATIONS: usize = 500;
 
+/// Asynchronous /Bulk (RFC 9967 `Prefer: respond-async`): submits jobs, runs them in slices
+/// under a lease, and reports their progress and outcomes.
 #[derive(Clone)]
 pub struct BulkJobService {
     bulk: BulkService,

@@ -82,23 +82,32 @@ pub async fn remove_rule_and_reevaluate(
 #[derive(Debug, thiserror::Error)]
 pub enum LicenseError {
     #[error(transparent)]
+    /// The input is invalid (a sku, a value).
     Invalid(#[from] ScimError),
     #[error("no license pool '{0}'; create it first with `license set`")]
+    /// No pool of this sku.
     UnknownPool(String),
     #[error("no such mapping rule: {0}")]
+    /// No such rule.
     UnknownRule(String),
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
 }
 
 /// A tenant's license use: `license usage`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
+    /// The pools, their seats and use.
     pub pools: Vec<Pool>,
+    /// The mapping rules.
     pub rules: Vec<MappingRule>,
+    /// Values users send that grant nothing.
     pub unmapped: Vec<UnmappedValue>,
 }
 
+/// The operator's license use cases: pools, mapping rules (each change re-evaluates the
+/// tenant's users), usage and the audit log.
 #[derive(Clone)]
 pub struct LicenseService {
     ledger: Arc<dyn LicenseLedger>,
@@ -106,6 +115,7 @@ pub struct LicenseService {
 }
 
 impl LicenseService {
+    /// On the ledger.
     pub fn new(ledger: Arc<dyn LicenseLedger>, clock: Arc<dyn Clock>) -> Self {
         Self { ledger, clock }
     }
@@ -238,10 +248,12 @@ impl LicenseService {
         })
     }
 
+    /// The tenant's pools, by sku.
     pub async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, LicenseError> {
         Ok(self.ledger.pools(tenant).await?)
     }
 
+    /// The tenant's mapping rules.
     pub async fn rules(&self, tenant: &TenantId) -> Result<Vec<MappingRule>, LicenseError> {
         Ok(self.ledger.rules(tenant).await?)
     }

@@ -1,4 +1,5 @@
 //! The use cases: each plans a change purely, then commits it through the ports.
+#![warn(missing_docs)]
 
 pub mod admin;
 mod batch;

@@ -15,26 +15,39 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Dead letters listed at most.
 pub const DEAD_LETTERS_SHOWN: usize = 1_000;
 
+/// Why a receiver operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiverError {
     #[error("no tenant '{0}'")]
+    /// No such tenant.
     UnknownTenant(String),
     #[error("no receiver '{0}' in this tenant")]
+    /// No such receiver in the tenant.
     UnknownReceiver(String),
     #[error("'{url}' is not a usable receiver URL: it {reason}")]
-    InvalidUrl { url: String, reason: String },
+    /// The URL is not one the server may push to.
+    InvalidUrl {
+        /// The URL given.
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
     #[error("the secret is too short: an HS256 key needs at least {MIN_SECRET_BYTES} bytes")]
+    /// The HS256 secret is too short.
     WeakSecret,
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
 }
 
 /// A receiver to register.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewReceiver {
+    /// Where SETs are POSTed (RFC 8935).
     pub url: String,
     /// The HS256 secret; `None` to have one generated.
     pub secret: Option<String>,
+    /// The OAuth client credentials the receiver wants a token from, if any.
     pub oauth: Option<OAuthClient>,
 }
 
@@ -48,6 +61,7 @@ impl std::fmt::Debug for NewReceiver {
     }
 }
 
+/// Push receivers: register (URL checked against the network policy), list, remove.
 #[derive(Clone)]
 pub struct ReceiverService {
     webhooks: Arc<dyn Webhooks>,
@@ -59,6 +73,7 @@ pub struct ReceiverService {
 }
 
 impl ReceiverService {
+    /// On the receivers' store and the tenants.
     pub fn new(
         webhooks: Arc<dyn Webhooks>,
         tenants: Arc<dyn TenantDirectory>,
@@ -121,11 +136,13 @@ impl ReceiverService {
         Ok(receiver)
     }
 
+    /// The tenant's receivers, with their delivery state.
     pub async fn list(&self, slug: &str) -> Result<Vec<ReceiverStatus>, ReceiverError> {
         let tenant = self.tenant(slug).await?;
         Ok(self.webhooks.receivers(&tenant.id).await?)
     }
 
+    /// Removes a receiver and its queued deliveries.
     pub async fn remove(&self, slug: &str, id: &str) -> Result<(), ReceiverError> {
         let tenant = self.tenant(slug).await?;
         match self.webhooks.remove_receiver(&tenant.id, id).await {

@@ -32,6 +32,7 @@ const WRITE_ATTEMPTS: usize = 100;
 /// An `If-Match` condition (RFC 7232 §3.1 as SCIM uses it, RFC 7644 §3.14).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Precondition {
+    /// No condition.
     #[default]
     None,
     /// `If-Match: *`
@@ -95,6 +96,7 @@ pub struct ResourceService {
 }
 
 impl ResourceService {
+    /// On the store, validating against `registry`.
     pub fn new(
         repo: Arc<dyn ResourceRepository>,
         registry: Arc<SchemaRegistry>,
@@ -110,6 +112,7 @@ impl ResourceService {
         }
     }
 
+    /// The schemas it validates against.
     pub fn registry(&self) -> &SchemaRegistry {
         &self.registry
     }
@@ -458,6 +461,7 @@ impl ResourceService {
         Ok(())
     }
 
+    /// Deletes a resource (`If-Match` checked), revoking a user's licenses in the same write.
     pub async fn delete(
         &self,
         caller: &Caller,

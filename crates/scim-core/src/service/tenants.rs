@@ -29,6 +29,7 @@ pub enum TokenLifetime {
     /// [`DEFAULT_TOKEN_DAYS`].
     #[default]
     Default,
+    /// This many days.
     Days(u32),
     /// Only when asked for explicitly.
     Never,
@@ -49,7 +50,9 @@ impl TokenLifetime {
 /// An access token just issued to a client: shown once, never stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {
+    /// The bearer token.
     pub secret: String,
+    /// How long it works.
     pub expires_in: TimeDelta,
 }
 
@@ -67,23 +70,32 @@ pub enum TenantError {
     #[error(
         "'{0}' is not a valid tenant slug: use 1-63 of a-z, 0-9 and '-', not starting with '-'"
     )]
+    /// The slug is not valid.
     InvalidSlug(String),
     #[error("tenant '{0}' already exists")]
+    /// A tenant of this slug exists.
     Exists(String),
     #[error("no tenant '{0}'")]
+    /// No such tenant.
     UnknownTenant(String),
     #[error("no token '{0}' in this tenant")]
+    /// No such token in the tenant.
     UnknownToken(String),
     #[error("no client '{0}' in this tenant")]
+    /// No such OAuth client in the tenant.
     UnknownClient(String),
     #[error("{0}")]
+    /// A setting's value is refused.
     InvalidSetting(String),
     #[error("no attribute '{0}' in this tenant")]
+    /// No such tenant attribute.
     UnknownAttribute(String),
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
 }
 
+/// Tenants and their credentials: create and configure tenants, issue and revoke tokens and OAuth clients, authenticate callers.
 #[derive(Clone)]
 pub struct TenantService {
     directory: Arc<dyn TenantDirectory>,
@@ -144,6 +156,7 @@ impl TenantService {
         self
     }
 
+    /// Creates a tenant; `name` defaults to the slug.
     pub async fn create_tenant(
         &self,
         slug: &str,
@@ -168,10 +181,12 @@ impl TenantService {
         }
     }
 
+    /// Every tenant, by slug.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, TenantError> {
         Ok(self.directory.list_tenants().await?)
     }
 
+    /// The tenant of `slug`.
     pub async fn tenant(&self, slug: &str) -> Result<Tenant, TenantError> {
         self.directory
             .find_tenant(slug)
@@ -289,11 +304,13 @@ impl TenantService {
         Ok(token)
     }
 
+    /// The tenant's tokens (hashes and hints, never secrets).
     pub async fn list_tokens(&self, slug: &str) -> Result<Vec<StoredToken>, TenantError> {
         let tenant = self.tenant(slug).await?;
         Ok(self.credential_store.list_tokens(&tenant.id).await?)
     }
 
+    /// Revokes a token: it stops working at once in this process.
     pub async fn revoke_token(&self, slug: &str, token_id: &str) -> Result<(), TenantError> {
         let tenant = self.tenant(slug).await?;
         match self
@@ -321,6 +338,7 @@ impl TenantService {
         Ok((client, secret))
     }
 
+    /// The tenant's OAuth clients.
     pub async fn list_clients(&self, slug: &str) -> Result<Vec<StoredClient>, TenantError> {
         let tenant = self.tenant(slug).await?;
         Ok(self.credential_store.list_clients(&tenant.id).await?)
@@ -607,7 +625,12 @@ pub enum Credential<'a> {
     /// A token the operator issued, or an access token from `/oauth/token`.
     Bearer(&'a str),
     /// An OAuth client's id and secret (HTTP Basic, or the token endpoint's form).
-    Client { id: &'a str, secret: &'a str },
+    Client {
+        /// The client's id.
+        id: &'a str,
+        /// Its secret.
+        secret: &'a str,
+    },
 }
 
 impl std::fmt::Debug for Credential<'_> {
