@@ -107,12 +107,9 @@ fn open_store(
     // The URL is read in one place, `Database::from_url`, for every caller.
     let database =
         scim_store::Database::from_url(url).with_context(|| format!("database URL {shown}"))?;
-    match database {
-        scim_store::Database::Postgres { .. } => scim_postgres::open(url, registry, config)
-            .with_context(|| format!("opening PostgreSQL store {shown}")),
-        scim_store::Database::Sqlite { .. } => scim_sqlite::open(url, registry, config)
-            .with_context(|| format!("opening SQLite store {shown}")),
-    }
+    let backend = database.backend();
+    scim_store::open_database(database, registry, config)
+        .with_context(|| format!("opening {backend} store {shown}"))
 }
 
 /// The URL with any password replaced by `***`, for messages and logs.

@@ -350,6 +350,7 @@ pub(crate) fn load_held(
 /// Locks the rows of these `seq`s (ascending) until the transaction ends. PostgreSQL only:
 /// a SQLite write transaction excludes every other writer already.
 fn lock_rows(connection: &mut DbConnection, seqs: &[i64]) -> Result<(), StoreError> {
+    #[cfg(feature = "postgres")]
     if let DbConnection::Pg(connection) = connection {
         for chunk in seqs.chunks(CHUNK) {
             resources::table

@@ -6,9 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use diesel::Connection;
+#[cfg(feature = "postgres")]
+use diesel::PgConnection;
+#[cfg(feature = "sqlite")]
+use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::R2D2Connection;
-use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::database::Database;
 
@@ -16,7 +20,9 @@ use crate::database::Database;
 /// generated [`MultiBackend`]) run on both, so no query is written twice.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
+    #[cfg(feature = "postgres")]
     Pg(PgConnection),
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnection),
 }
 
@@ -24,6 +30,7 @@ pub enum DbConnection {
 /// CLI next to a running server); the busy timeout makes a writer wait for the lock instead
 /// of failing; `case_sensitive_like` makes `LIKE` compare as PostgreSQL's does, which the
 /// filter translation relies on (the keys it compares are folded already).
+#[cfg(feature = "sqlite")]
 const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 5000;
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
@@ -31,12 +38,19 @@ const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 5000;
     PRAGMA case_sensitive_like = ON;";
 
 /// Run on every new PostgreSQL connection: no statement holds a pooled connection forever.
+#[cfg(feature = "postgres")]
 const POSTGRES_SETUP: &str = "SET statement_timeout = '30s';";
 
 /// Why a connection could not be opened. The message carries the driver's own words
 /// (r2d2 keeps only the message of the last failure, so it is part of the text).
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
+    /// The URL names a backend this build left out (a cargo feature of `scim-store`).
+    #[error(
+        "this build has no {backend} driver: build with the `{}` feature",
+        feature_of(backend)
+    )]
+    NotBuilt { backend: &'static str },
     #[error("cannot connect to {backend}: {reason}")]
     Establish {
         backend: &'static str,
@@ -47,6 +61,15 @@ pub enum ConnectError {
         backend: &'static str,
         reason: diesel::result::Error,
     },
+}
+
+/// The cargo feature that builds a backend's driver.
+pub(crate) fn feature_of(backend: &str) -> &'static str {
+    if backend == "SQLite" {
+        "sqlite"
+    } else {
+        "postgres"
+    }
 }
 
 /// Opens and checks pooled connections. Unlike the derived `DbConnection::establish`, which
@@ -125,18 +148,24 @@ impl ConnectionManager {
     pub fn establish(&self) -> Result<DbConnection, ConnectError> {
         let backend = self.database.backend();
         let established = match &self.database {
+            #[cfg(feature = "sqlite")]
             Database::Sqlite { path } => {
                 SqliteConnection::establish(path).map(DbConnection::Sqlite)
             }
+            #[cfg(feature = "postgres")]
             Database::Postgres { url } => {
                 PgConnection::establish(&with_connect_timeout(url, self.connect_timeout))
                     .map(DbConnection::Pg)
             }
+            #[allow(unreachable_patterns, reason = "reached in a build without a driver")]
+            _ => return Err(ConnectError::NotBuilt { backend }),
         };
         let mut connection =
             established.map_err(|reason| ConnectError::Establish { backend, reason })?;
         let setup = match connection {
+            #[cfg(feature = "sqlite")]
             DbConnection::Sqlite(_) => SQLITE_SETUP,
+            #[cfg(feature = "postgres")]
             DbConnection::Pg(_) => POSTGRES_SETUP,
         };
         connection
@@ -240,7 +269,9 @@ fn with_connect_timeout(url: &str, timeout: Duration) -> Cow<'_, str> {
 macro_rules! execute_per_backend {
     ($connection:expr, $statement:expr) => {
         match $connection {
+            #[cfg(feature = "postgres")]
             $crate::connection::DbConnection::Pg(connection) => $statement.execute(connection),
+            #[cfg(feature = "sqlite")]
             $crate::connection::DbConnection::Sqlite(connection) => $statement.execute(connection),
         }
     };
@@ -255,7 +286,9 @@ pub(crate) use execute_per_backend;
 macro_rules! load_per_backend {
     ($connection:expr, $query:expr) => {
         match $connection {
+            #[cfg(feature = "postgres")]
             $crate::connection::DbConnection::Pg(connection) => $query.load(connection),
+            #[cfg(feature = "sqlite")]
             $crate::connection::DbConnection::Sqlite(connection) => $query.load(connection),
         }
     };

@@ -166,10 +166,12 @@ fn insert_rows(connection: &mut DbConnection, rows: &[MemberRow<'_>]) -> QueryRe
         return Ok(0);
     }
     match connection {
+        #[cfg(feature = "postgres")]
         DbConnection::Pg(connection) => diesel::insert_into(group_members::table)
             .values(rows)
             .on_conflict_do_nothing()
             .execute(connection),
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(connection) => diesel::insert_or_ignore_into(group_members::table)
             .values(rows)
             .execute(connection),

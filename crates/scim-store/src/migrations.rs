@@ -4,7 +4,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::connection::DbConnection;
 
+#[cfg(feature = "sqlite")]
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+#[cfg(feature = "postgres")]
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// What running or checking migrations failed with.
@@ -13,7 +15,9 @@ pub(crate) type MigrationError = Box<dyn std::error::Error + Send + Sync>;
 /// The migrations of the connection's backend.
 fn migrations_for(connection: &DbConnection) -> EmbeddedMigrations {
     match connection {
+        #[cfg(feature = "postgres")]
         DbConnection::Pg(_) => POSTGRES,
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(_) => SQLITE,
     }
 }

@@ -73,7 +73,9 @@ pub(crate) fn record(
             .values(chunk)
             .returning((outbox::seq, outbox::subject));
         let recorded: Vec<(i64, String)> = match connection {
+            #[cfg(feature = "postgres")]
             DbConnection::Pg(connection) => statement.get_results(connection),
+            #[cfg(feature = "sqlite")]
             DbConnection::Sqlite(connection) => statement.get_results(connection),
         }
         .map_err(from_diesel)?;
@@ -192,10 +194,12 @@ impl EventLog for DieselStore {
                 .collect();
             for chunk in rows.chunks(CHUNK) {
                 match connection {
+                    #[cfg(feature = "postgres")]
                     DbConnection::Pg(connection) => diesel::insert_into(poll_acks::table)
                         .values(chunk)
                         .on_conflict_do_nothing()
                         .execute(connection),
+                    #[cfg(feature = "sqlite")]
                     DbConnection::Sqlite(connection) => {
                         diesel::insert_or_ignore_into(poll_acks::table)
                             .values(chunk)

@@ -62,7 +62,9 @@ pub(crate) fn create_users(
             .on_conflict_do_nothing()
             .returning((resources::id, resources::seq));
         let inserted: Vec<(String, i64)> = match connection {
+            #[cfg(feature = "postgres")]
             DbConnection::Pg(connection) => statement.get_results(connection),
+            #[cfg(feature = "sqlite")]
             DbConnection::Sqlite(connection) => statement.get_results(connection),
         }
         .map_err(from_diesel)?;

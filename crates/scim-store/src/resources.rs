@@ -379,6 +379,7 @@ fn delete_one(
     // The row's lock first (PostgreSQL; SQLite has one writer): a concurrent write of the
     // resource then commits wholly before or after this delete, and so do their outbox
     // entries, which keeps `seq` order the order of the resource's changes.
+    #[cfg(feature = "postgres")]
     if let DbConnection::Pg(pg) = connection {
         resources::table
             .filter(resources::tenant_id.eq(tenant))

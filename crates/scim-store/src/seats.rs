@@ -110,6 +110,7 @@ impl<'a> StripeLedger<'a> {
 
 impl SeatLedger for StripeLedger<'_> {
     fn seats(&mut self, demand: &PoolDemand, policy: SeatPolicy) -> Result<Seats, StoreError> {
+        #[cfg(feature = "postgres")]
         if self.locking == Locking::OneStripe
             && let Some(free_at_least) = demand.one_part_needs(policy)
             && let DbConnection::Pg(pg) = &mut *self.connection
@@ -207,6 +208,7 @@ fn share(free: i64, stripe: i32) -> i64 {
     free / stripes + i64::from(i64::from(stripe) < free % stripes)
 }
 
+#[cfg(feature = "postgres")]
 /// Changes one stripe by `change` seats (taken when positive) if one can take it without
 /// the pool's totals, found without waiting. `false`: none could, count them all.
 ///
@@ -249,6 +251,7 @@ impl From<diesel::result::Error> for Attempt {
     }
 }
 
+#[cfg(feature = "postgres")]
 /// [`one_stripe`]'s statements: find a stripe with `free_at_least` free seats without
 /// waiting, change it by `change`.
 fn take_one(
@@ -319,7 +322,9 @@ fn lock_all(
         .order(seat_stripes::stripe)
         .select((seat_stripes::stripe, seat_stripes::used, seat_stripes::free));
     let stripes: Vec<Stripe> = match connection {
+        #[cfg(feature = "postgres")]
         DbConnection::Pg(connection) => query.for_update().load(connection),
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(connection) => query.load(connection),
     }
     .map_err(from_diesel)?;

@@ -47,12 +47,12 @@ impl Default for StoreConfig {
 pub enum OpenError {
     #[error(transparent)]
     Url(#[from] UrlError),
-    /// A backend's `open` was given the other backend's URL.
-    #[error("expected a {expected} database URL, got a {actual} one")]
-    WrongBackend {
-        expected: &'static str,
-        actual: &'static str,
-    },
+    /// The URL names a backend this build left out (a cargo feature of `scim-store`).
+    #[error(
+        "this build has no {backend} driver: build it with the `{}` feature",
+        crate::connection::feature_of(backend)
+    )]
+    NotBuilt { backend: &'static str },
     #[error(transparent)]
     Connect(#[from] ConnectError),
     #[error("cannot apply the {backend} migrations: {reason}")]
@@ -213,9 +213,11 @@ impl DieselStore {
     {
         self.run(|connection| {
             match connection {
+                #[cfg(feature = "sqlite")]
                 DbConnection::Sqlite(sqlite) => {
                     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
                 }
+                #[cfg(feature = "postgres")]
                 DbConnection::Pg(pg) => AnsiTransactionManager::begin_transaction(pg),
             }
             .map_err(from_diesel)?;
@@ -225,6 +227,7 @@ impl DieselStore {
                         connection,
                     )
                     .map_err(from_diesel)?;
+                    #[cfg(feature = "sqlite")]
                     if let DbConnection::Sqlite(sqlite) = connection {
                         refresh_read_mark(sqlite);
                     }
@@ -258,6 +261,7 @@ impl DieselStore {
 /// the mark, so the next transaction needs no write to the mapping to begin and fails, if
 /// it must, with a 503 (`faults::a_read_only_database_file_refuses_writes_and_recovers`).
 /// It costs one in-process statement per write.
+#[cfg(feature = "sqlite")]
 fn refresh_read_mark(connection: &mut diesel::SqliteConnection) {
     use diesel::connection::SimpleConnection;
     if let Err(error) = connection.batch_execute("SELECT 1 FROM sqlite_schema LIMIT 1") {

@@ -45,7 +45,9 @@ pub(crate) fn receiver_ids(
         .filter(receivers::tenant_id.eq(&tenant.0))
         .select(receivers::id);
     match connection {
+        #[cfg(feature = "postgres")]
         DbConnection::Pg(connection) => query.for_key_share().load(connection),
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(connection) => query.load(connection),
     }
     .map_err(from_diesel)
@@ -162,6 +164,7 @@ fn claim(
     // than autovacuum analyzes it; a plan cached while it was nearly empty (a nested loop
     // over the whole queue per row) then turns each claim into seconds. Plan this query
     // for the queue as it is, every time.
+    #[cfg(feature = "postgres")]
     if let DbConnection::Pg(pg) = connection {
         pg.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")
             .map_err(from_diesel)?;
@@ -191,7 +194,9 @@ fn claim(
             deliveries::attempts,
         ));
     let taken: Vec<(String, i64, i32)> = match connection {
+        #[cfg(feature = "postgres")]
         DbConnection::Pg(connection) => candidates.for_update().skip_locked().load(connection),
+        #[cfg(feature = "sqlite")]
         DbConnection::Sqlite(connection) => candidates.load(connection),
     }
     .map_err(from_diesel)?;

@@ -69,7 +69,7 @@ pub trait StoreFactory: Send + Sync {
     fn open(&self) -> impl Future<Output = TestStore<Self::Store>> + Send;
 }
 
-/// A backend's entry point: `scim_sqlite::open` or `scim_postgres::open`.
+/// How a store is opened: `scim_store::open`.
 pub type OpenStore = fn(&str, Arc<SchemaRegistry>, &StoreConfig) -> Result<DieselStore, OpenError>;
 
 /// Makes fresh databases of one SQL backend: what the contract suite and the SQL-only

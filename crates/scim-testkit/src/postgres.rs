@@ -65,7 +65,7 @@ pub fn execute(url: &str, sql: &str) {
 }
 
 impl SqlStoreFactory for PostgresFactory {
-    const OPEN: OpenStore = scim_postgres::open;
+    const OPEN: OpenStore = scim_store::open;
 
     /// A new database cloned from the migrated template.
     async fn database(&self) -> TestDatabase {
@@ -124,7 +124,7 @@ impl Server {
         admin
             .batch_execute(&format!(r#"CREATE DATABASE "{building}""#))
             .expect("the template database is created");
-        let store = scim_postgres::open(
+        let store = scim_store::open(
             &with_database(&self.admin_url, &building),
             registry(),
             &test_config(),

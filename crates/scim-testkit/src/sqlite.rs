@@ -11,7 +11,7 @@ pub async fn factory() -> Option<SqliteFactory> {
 }
 
 impl SqlStoreFactory for SqliteFactory {
-    const OPEN: OpenStore = scim_sqlite::open;
+    const OPEN: OpenStore = scim_store::open;
 
     async fn database(&self) -> TestDatabase {
         let directory = tempfile::tempdir().expect("a temporary directory");

@@ -1,45 +1,56 @@
-//! The embedded SQLite store, the zero-setup default.
-//!
-//! A thin entry point: the store itself, the connection setup (WAL, busy timeout, foreign
-//! keys, case-sensitive `LIKE`) and the SQLite migrations live in `scim-store`, because the
-//! connection enum both backends share has to know both (see
-//! `docs/adr/0001-store-crates.md`).
+//! Opening a store: the URL read once, the backend it names (when this build has it), the
+//! SQLite file created private to its owner.
 
 use std::sync::Arc;
 
 use scim_core::SchemaRegistry;
-use scim_store::Database;
-pub use scim_store::{DieselStore, OpenError, StoreConfig};
 
-/// Opens (creating the file when missing) and migrates the SQLite database at
-/// `url_or_path`: `sqlite://PATH`, `sqlite:PATH` or a bare path. Blocks; call it from
+use crate::database::Database;
+use crate::store::{DieselStore, OpenError, StoreConfig};
+
+/// Connects to and migrates the database `url` names: `postgres://…` or `postgresql://…`
+/// (PostgreSQL), `sqlite://PATH`, `sqlite:PATH` or a bare path (SQLite, the file created
+/// when missing). A backend this build left out is refused by name. Blocks; call it from
 /// `spawn_blocking` inside a runtime.
 pub fn open(
-    url_or_path: &str,
+    url: &str,
     registry: Arc<SchemaRegistry>,
     config: &StoreConfig,
 ) -> Result<DieselStore, OpenError> {
-    match Database::from_url(url_or_path)? {
-        database @ Database::Sqlite { .. } => {
-            if let Database::Sqlite { path } = &database {
-                create_private(path).map_err(|source| OpenError::CreateFile {
-                    path: path.clone(),
-                    source,
-                })?;
-            }
-            DieselStore::open(database, registry, config)
+    open_database(Database::from_url(url)?, registry, config)
+}
+
+/// [`open`], for a URL read already.
+pub fn open_database(
+    database: Database,
+    registry: Arc<SchemaRegistry>,
+    config: &StoreConfig,
+) -> Result<DieselStore, OpenError> {
+    match &database {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite { path } => {
+            create_private(path).map_err(|source| OpenError::CreateFile {
+                path: path.clone(),
+                source,
+            })?;
         }
-        other => Err(OpenError::WrongBackend {
-            expected: "SQLite",
-            actual: other.backend(),
-        }),
+        #[cfg(feature = "postgres")]
+        Database::Postgres { .. } => {}
+        #[allow(unreachable_patterns, reason = "reached in a build without a driver")]
+        other => {
+            return Err(OpenError::NotBuilt {
+                backend: other.backend(),
+            });
+        }
     }
+    DieselStore::open(database, registry, config)
 }
 
 /// Creates the database file, when it does not exist yet, readable and writable by its
 /// owner only (mode 0600 on Unix): it holds every tenant's directory and the hashes of
 /// every credential. SQLite gives its `-wal` and `-shm` files the same mode. An existing
 /// file keeps its mode (the operator's choice).
+#[cfg(feature = "sqlite")]
 fn create_private(path: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -52,11 +63,10 @@ fn create_private(path: &str) -> std::io::Result<()> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite", unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[tokio::test]
     async fn a_new_database_and_its_journal_are_private_to_their_owner() {
         use std::os::unix::fs::PermissionsExt;
@@ -82,19 +92,5 @@ mod tests {
         assert_eq!(mode("scim.db-wal"), Some(0o600));
         assert_eq!(mode("scim.db-shm"), Some(0o600));
         drop(store);
-    }
-
-    #[test]
-    fn refuses_postgres_urls() {
-        let error = open(
-            "postgres://localhost/scim",
-            Arc::new(SchemaRegistry::standard()),
-            &StoreConfig::default(),
-        )
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "expected a SQLite database URL, got a PostgreSQL one"
-        );
     }
 }
