@@ -1,0 +1,262 @@
+//! Tenants: creating and configuring them; their tokens and OAuth clients (`tokens`),
+//! and authenticating a request by one (`authentication`).
+
+mod authentication;
+#[cfg(test)]
+mod tests;
+mod tokens;
+
+pub use authentication::{Credential, LookupLimit, LookupPermit, Unlimited};
+pub use tokens::{ACCESS_TOKEN_LIFETIME, AccessToken, DEFAULT_TOKEN_DAYS, TokenLifetime};
+
+use crate::compat::{Compatibility, Deactivation, PatchResponse};
+use crate::schema::{TenantAttribute, check_custom};
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+
+use crate::error::StoreError;
+use crate::ports::{
+    Clock, CredentialStore, IdGenerator, SecretGenerator, StoreHealth, TenantDirectory,
+};
+use crate::service::CredentialCache;
+use crate::tenant::{Tenant, TenantId, is_valid_slug};
+
+/// Why a tenant operation failed, for the operator's CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error(
+        "'{0}' is not a valid tenant slug: use 1-63 of a-z, 0-9 and '-', not starting with '-'"
+    )]
+    /// The slug is not valid.
+    InvalidSlug(String),
+    #[error("tenant '{0}' already exists")]
+    /// A tenant of this slug exists.
+    Exists(String),
+    #[error("no tenant '{0}'")]
+    /// No such tenant.
+    UnknownTenant(String),
+    #[error("no token '{0}' in this tenant")]
+    /// No such token in the tenant.
+    UnknownToken(String),
+    #[error("no client '{0}' in this tenant")]
+    /// No such OAuth client in the tenant.
+    UnknownClient(String),
+    #[error("{0}")]
+    /// A setting's value is refused.
+    InvalidSetting(String),
+    #[error("no attribute '{0}' in this tenant")]
+    /// No such tenant attribute.
+    UnknownAttribute(String),
+    #[error(transparent)]
+    /// The store failed.
+    Store(#[from] StoreError),
+}
+
+/// Tenants and their credentials: create and configure tenants, issue and revoke tokens and OAuth clients, authenticate callers.
+#[derive(Clone)]
+pub struct TenantService {
+    directory: Arc<dyn TenantDirectory>,
+    credential_store: Arc<dyn CredentialStore>,
+    health: Arc<dyn StoreHealth>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    secrets: Arc<dyn SecretGenerator>,
+    credentials: Arc<CredentialCache>,
+}
+
+impl TenantService {
+    /// On a store's three tenant ports (usually one store: see [`Self::on`]).
+    pub fn new(
+        (directory, credential_store, health): (
+            Arc<dyn TenantDirectory>,
+            Arc<dyn CredentialStore>,
+            Arc<dyn StoreHealth>,
+        ),
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        secrets: Arc<dyn SecretGenerator>,
+    ) -> Self {
+        Self {
+            directory,
+            credential_store,
+            health,
+            clock,
+            ids,
+            secrets,
+            credentials: Arc::default(),
+        }
+    }
+
+    /// On one store that keeps tenants, their credentials and answers pings.
+    pub fn on<S>(
+        store: Arc<S>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        secrets: Arc<dyn SecretGenerator>,
+    ) -> Self
+    where
+        S: TenantDirectory + CredentialStore + StoreHealth + 'static,
+    {
+        let ports = (
+            Arc::clone(&store) as Arc<dyn TenantDirectory>,
+            Arc::clone(&store) as Arc<dyn CredentialStore>,
+            store as Arc<dyn StoreHealth>,
+        );
+        Self::new(ports, clock, ids, secrets)
+    }
+
+    /// Remembers accepted bearer tokens for `ttl` ([`CredentialCache`]); zero (the
+    /// default) looks every token up.
+    #[must_use]
+    pub fn with_credential_cache(mut self, ttl: TimeDelta) -> Self {
+        self.credentials = Arc::new(CredentialCache::new(ttl));
+        self
+    }
+
+    /// Creates a tenant; `name` defaults to the slug.
+    pub async fn create_tenant(
+        &self,
+        slug: &str,
+        name: Option<&str>,
+    ) -> Result<Tenant, TenantError> {
+        if !is_valid_slug(slug) {
+            return Err(TenantError::InvalidSlug(slug.to_owned()));
+        }
+        let tenant = Tenant {
+            id: TenantId(self.ids.new_id()),
+            slug: slug.to_owned(),
+            name: name.unwrap_or(slug).to_owned(),
+            created: self.clock.now(),
+            client_certs: Vec::new(),
+            custom_attributes: Vec::new(),
+            compatibility: crate::compat::Compatibility::default(),
+        };
+        match self.directory.create_tenant(&tenant).await {
+            Ok(()) => Ok(tenant),
+            Err(StoreError::Conflict { .. }) => Err(TenantError::Exists(slug.to_owned())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every tenant, by slug.
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>, TenantError> {
+        Ok(self.directory.list_tenants().await?)
+    }
+
+    /// The tenant of `slug`.
+    pub async fn tenant(&self, slug: &str) -> Result<Tenant, TenantError> {
+        self.directory
+            .find_tenant(slug)
+            .await?
+            .ok_or_else(|| TenantError::UnknownTenant(slug.to_owned()))
+    }
+
+    /// Sets the tenant's compatibility profile (`profile` resets the overrides to its
+    /// choices) and overrides; the settings as they now are.
+    pub async fn set_compatibility(
+        &self,
+        slug: &str,
+        profile: Option<&str>,
+        patch_response: Option<PatchResponse>,
+        on_deactivate: Option<Deactivation>,
+    ) -> Result<Compatibility, TenantError> {
+        let tenant = self.tenant(slug).await?;
+        let mut settings = match profile {
+            Some(name) => Compatibility::profile(name).map_err(TenantError::InvalidSetting)?,
+            None => tenant.compatibility,
+        };
+        if let Some(patch_response) = patch_response {
+            settings.patch_response = patch_response;
+        }
+        if let Some(on_deactivate) = on_deactivate {
+            settings.on_deactivate = on_deactivate;
+        }
+        self.directory
+            .set_compatibility(&tenant.id, &settings)
+            .await?;
+        Ok(settings)
+    }
+
+    /// Adds an attribute of the tenant's own (see [`crate::schema::custom`]); the tenant's
+    /// whole list as it now is.
+    pub async fn add_custom_attribute(
+        &self,
+        slug: &str,
+        attribute: TenantAttribute,
+    ) -> Result<Vec<TenantAttribute>, TenantError> {
+        self.change_custom_attributes(slug, |attributes| {
+            attributes.push(attribute.clone());
+            check_custom(attributes).map_err(TenantError::InvalidSetting)
+        })
+        .await
+    }
+
+    /// Removes the tenant's attribute `name` of the extension `schema` (names and URNs
+    /// compare case-insensitively). Values already stored are no longer shown, and the
+    /// next write of their resource drops them.
+    pub async fn remove_custom_attribute(
+        &self,
+        slug: &str,
+        schema: &str,
+        name: &str,
+    ) -> Result<Vec<TenantAttribute>, TenantError> {
+        self.change_custom_attributes(slug, |attributes| {
+            let before = attributes.len();
+            attributes.retain(|a| {
+                !(a.schema.eq_ignore_ascii_case(schema) && a.name.eq_ignore_ascii_case(name))
+            });
+            if attributes.len() == before {
+                return Err(TenantError::UnknownAttribute(format!("{schema}:{name}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads the tenant's attributes, changes them with `change` and stores the result
+    /// unless another change got there first (then it starts over, a few times).
+    async fn change_custom_attributes(
+        &self,
+        slug: &str,
+        change: impl Fn(&mut Vec<TenantAttribute>) -> Result<(), TenantError>,
+    ) -> Result<Vec<TenantAttribute>, TenantError> {
+        let mut attempts = 0;
+        loop {
+            let tenant = self.tenant(slug).await?;
+            let mut attributes = tenant.custom_attributes.clone();
+            change(&mut attributes)?;
+            match self
+                .directory
+                .set_custom_attributes(&tenant.id, &tenant.custom_attributes, &attributes)
+                .await
+            {
+                Err(StoreError::VersionMismatch) if attempts < 5 => attempts += 1,
+                Err(error) => return Err(error.into()),
+                Ok(()) => return Ok(attributes),
+            }
+        }
+    }
+
+    /// Pins the client certificates the tenant's requests must present over TLS (their
+    /// SHA-256 fingerprints); an empty list requires none.
+    pub async fn set_client_certs(
+        &self,
+        slug: &str,
+        fingerprints: &[String],
+    ) -> Result<Tenant, TenantError> {
+        let tenant = self.tenant(slug).await?;
+        self.directory
+            .set_client_certs(&tenant.id, fingerprints)
+            .await?;
+        Ok(Tenant {
+            client_certs: fingerprints.to_vec(),
+            ..tenant
+        })
+    }
+
+    /// Whether the store answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.health.ping().await
+    }
+}

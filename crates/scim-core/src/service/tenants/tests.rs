@@ -1,0 +1,388 @@
+//! The tenant service against mocked ports.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+
+use super::*;
+use crate::error::{ScimError, ScimResult};
+use crate::ports::{
+    MockClock, MockCredentialStore, MockIdGenerator, MockSecretGenerator, MockStoreHealth,
+    MockTenantDirectory,
+};
+use crate::tenant::{StoredClient, StoredToken, TokenHash};
+
+fn now() -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000, 0).unwrap()
+}
+
+/// The service on credentials `repo` (and no tenant directory expectations).
+fn service(repo: MockCredentialStore) -> TenantService {
+    service_with(MockTenantDirectory::new(), repo)
+}
+
+fn service_with(directory: MockTenantDirectory, repo: MockCredentialStore) -> TenantService {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    let mut ids = MockIdGenerator::new();
+    ids.expect_new_id().returning(|| "id".to_owned());
+    let mut secrets = MockSecretGenerator::new();
+    secrets
+        .expect_new_secret()
+        .returning(|| "scim_new-secret".to_owned());
+    let ports = (
+        Arc::new(directory) as Arc<dyn TenantDirectory>,
+        Arc::new(repo) as Arc<dyn CredentialStore>,
+        Arc::new(MockStoreHealth::new()) as Arc<dyn StoreHealth>,
+    );
+    TenantService::new(ports, Arc::new(clock), Arc::new(ids), Arc::new(secrets))
+}
+
+/// A secret of the shape we issue, telling itself apart by `name`.
+fn secret(name: &str) -> String {
+    format!("scim_{name:_<43}")
+}
+
+fn client(secret: &str) -> StoredClient {
+    StoredClient {
+        id: "c1".into(),
+        tenant: TenantId("t1".into()),
+        secret_hash: TokenHash::of(secret),
+        created: now(),
+    }
+}
+
+const NO_LIMIT: &Unlimited = &Unlimited;
+
+fn basic<'a>(id: &'a str, secret: &'a str) -> Credential<'a> {
+    Credential::Client { id, secret }
+}
+
+#[tokio::test]
+async fn clients_get_short_lived_tokens_and_basic_access() {
+    let mut repo = MockCredentialStore::new();
+    let good = secret("client");
+    let stored = good.clone();
+    repo.expect_find_client()
+        .returning(move |id| Ok((id == "c1").then(|| (client(&stored), acme()))));
+    repo.expect_insert_client_token()
+        .withf(|token, at| {
+            token.client.as_deref() == Some("c1")
+                && token.hash == TokenHash::of("scim_new-secret")
+                && token.expires == Some(now() + ACCESS_TOKEN_LIFETIME)
+                && *at == now()
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let svc = service(repo);
+    let issued = svc.issue_access_token("c1", &good, NO_LIMIT).await.unwrap();
+    assert_eq!(issued.secret, "scim_new-secret");
+    assert_eq!(issued.expires_in, TimeDelta::minutes(60));
+    assert!(
+        svc.credentials
+            .known_good(&TokenHash::of(&issued.secret), now()),
+        "the token issued is known good before its first use"
+    );
+    assert!(
+        !format!("{issued:?}").contains("scim_new-secret"),
+        "no secret in Debug"
+    );
+    let principal = svc
+        .authenticate(basic("c1", &good), NO_LIMIT)
+        .await
+        .unwrap();
+    assert_eq!(principal.credential_id, "client:c1");
+    // Unknown client, wrong secret, and a malformed pair are the same 401.
+    let wrong = secret("wrong");
+    for (id, secret) in [
+        ("c1", wrong.as_str()),
+        ("c9", &good),
+        ("c 1", &good),
+        ("c1", "x"),
+    ] {
+        let token = svc
+            .issue_access_token(id, secret, NO_LIMIT)
+            .await
+            .unwrap_err();
+        let via_basic = svc
+            .authenticate(basic(id, secret), NO_LIMIT)
+            .await
+            .unwrap_err();
+        assert_eq!(token.to_string(), "the client credentials are not valid");
+        assert_eq!(via_basic, token);
+    }
+}
+
+fn acme() -> Tenant {
+    Tenant {
+        id: TenantId("t1".into()),
+        slug: "acme".into(),
+        name: "Acme".into(),
+        created: now(),
+        client_certs: Vec::new(),
+        custom_attributes: Vec::new(),
+        compatibility: crate::compat::Compatibility::default(),
+    }
+}
+
+fn token(secret: &str, expires: Option<DateTime<Utc>>) -> StoredToken {
+    StoredToken {
+        id: "tok1".into(),
+        tenant: TenantId("t1".into()),
+        hash: TokenHash::of(secret),
+        hint: "scim_abcd".into(),
+        created: now(),
+        expires,
+        client: None,
+    }
+}
+
+#[tokio::test]
+async fn bearer_tokens_choose_their_tenant_until_they_expire() {
+    let mut repo = MockCredentialStore::new();
+    let (good, old) = (secret("good"), secret("old"));
+    let (g, o) = (good.clone(), old.clone());
+    repo.expect_find_token().returning(move |hash| {
+        Ok(if *hash == TokenHash::of(&g) {
+            Some((token(&g, None), acme()))
+        } else if *hash == TokenHash::of(&o) {
+            Some((token(&o, Some(now() - TimeDelta::seconds(1))), acme()))
+        } else {
+            None
+        })
+    });
+    let svc = service(repo);
+    let principal = svc
+        .authenticate(Credential::Bearer(&good), NO_LIMIT)
+        .await
+        .unwrap();
+    assert_eq!(principal.tenant_slug, "acme");
+    assert_eq!(principal.credential_id, "tok1");
+    for bad in [old.as_str(), &secret("unknown")] {
+        let err = svc
+            .authenticate(Credential::Bearer(bad), NO_LIMIT)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 401, "{bad}");
+    }
+}
+
+/// Credentials that are not shaped like ours, and credentials refused a moment ago,
+/// never reach the store nor the caller's limit; the limit runs only before a lookup,
+/// and its refusal is what the caller gets.
+#[tokio::test]
+async fn malformed_and_recently_refused_credentials_cost_the_store_nothing() {
+    let mut repo = MockCredentialStore::new();
+    // One lookup each: the unknown token, and the unknown client.
+    repo.expect_find_token().times(1).returning(|_| Ok(None));
+    repo.expect_find_client().times(1).returning(|_| Ok(None));
+    let svc = service(repo);
+    /// Counts what it is asked and told.
+    #[derive(Default)]
+    struct Counting {
+        asked: std::sync::atomic::AtomicUsize,
+        refused: std::sync::atomic::AtomicUsize,
+    }
+    impl LookupLimit for Counting {
+        fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>> {
+            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(LookupPermit::new(|refused| {
+                if refused {
+                    self.refused
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }))
+        }
+    }
+    let counting = Counting::default();
+    let count = &counting;
+    let long = "a".repeat(10_000);
+    for malformed in [
+        "scim_short",
+        "Bearer",
+        long.as_str(),
+        "scim_with space_______________________________",
+    ] {
+        let err = svc.authenticate(Credential::Bearer(malformed), count).await;
+        assert_eq!(err.unwrap_err().status(), 401);
+    }
+    let unknown = secret("unknown");
+    for _ in 0..5 {
+        let err = svc.authenticate(Credential::Bearer(&unknown), count).await;
+        assert_eq!(err.unwrap_err().status(), 401);
+        let err = svc.authenticate(basic("c9", &unknown), count).await;
+        assert_eq!(err.unwrap_err().status(), 401);
+        let err = svc.issue_access_token("c9", &unknown, count).await;
+        assert_eq!(err.unwrap_err().status(), 401);
+    }
+    let seen = |n: &std::sync::atomic::AtomicUsize| n.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(seen(&counting.asked), 2, "asked once per lookup");
+    assert_eq!(seen(&counting.refused), 2, "told of each refusal");
+    // The limit's own refusal comes back as it is, and nothing is looked up.
+    struct Closed;
+    impl LookupLimit for Closed {
+        fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>> {
+            Err(ScimError::RateLimited { retry_after: 7 })
+        }
+    }
+    let other = secret("other");
+    let refused = svc
+        .authenticate(Credential::Bearer(&other), &Closed)
+        .await
+        .unwrap_err();
+    assert_eq!(refused, ScimError::RateLimited { retry_after: 7 });
+}
+
+/// A credential accepted once is never held back by the limit afterwards, even when
+/// its acceptance is no longer cached: a working IdP is not locked out by another
+/// tenant's bad credentials from the same address.
+#[tokio::test]
+async fn known_good_credentials_pass_a_closed_limit() {
+    struct Closed;
+    impl LookupLimit for Closed {
+        fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>> {
+            Err(ScimError::RateLimited { retry_after: 7 })
+        }
+    }
+    let good = secret("good");
+    let stored = good.clone();
+    let mut repo = MockCredentialStore::new();
+    repo.expect_find_token().times(2).returning(move |hash| {
+        Ok((*hash == TokenHash::of(&stored)).then(|| (token(&stored, None), acme())))
+    });
+    // No acceptance cache: every request looks its token up.
+    let svc = service(repo);
+    let bearer = Credential::Bearer(&good);
+    assert!(svc.authenticate(bearer, NO_LIMIT).await.is_ok());
+    assert!(
+        svc.authenticate(bearer, &Closed).await.is_ok(),
+        "known good"
+    );
+    let other = secret("other");
+    assert_eq!(
+        svc.authenticate(Credential::Bearer(&other), &Closed)
+            .await
+            .unwrap_err()
+            .status(),
+        429
+    );
+}
+
+/// With a credential cache, a token accepted once is not looked up again until the
+/// cache's time to live is over (then it is, and a revocation shows); store failures
+/// are never remembered.
+#[tokio::test]
+async fn accepted_tokens_are_looked_up_once_per_time_to_live() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    let good = secret("good");
+    let mut repo = MockCredentialStore::new();
+    let revoked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let gone = Arc::clone(&revoked);
+    let stored = good.clone();
+    let outage = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let down = Arc::clone(&outage);
+    repo.expect_find_token().times(3).returning(move |hash| {
+        if down.load(Ordering::SeqCst) {
+            return Err(StoreError::unavailable("down"));
+        }
+        let found = *hash == TokenHash::of(&stored) && !gone.load(Ordering::SeqCst);
+        Ok(found.then(|| (token(&stored, None), acme())))
+    });
+    let seconds = Arc::new(AtomicI64::new(0));
+    let elapsed = Arc::clone(&seconds);
+    let mut clock = MockClock::new();
+    clock
+        .expect_now()
+        .returning(move || now() + TimeDelta::seconds(elapsed.load(Ordering::SeqCst)));
+    let ports = (
+        Arc::new(MockTenantDirectory::new()) as Arc<dyn TenantDirectory>,
+        Arc::new(repo) as Arc<dyn CredentialStore>,
+        Arc::new(MockStoreHealth::new()) as Arc<dyn StoreHealth>,
+    );
+    let svc = TenantService::new(
+        ports,
+        Arc::new(clock),
+        Arc::new(MockIdGenerator::new()),
+        Arc::new(MockSecretGenerator::new()),
+    )
+    .with_credential_cache(TimeDelta::seconds(5));
+    let bearer = Credential::Bearer(&good);
+    // Looked up once, then served from the cache.
+    for _ in 0..3 {
+        let principal = svc.authenticate(bearer, NO_LIMIT).await.unwrap();
+        assert_eq!(principal.credential_id, "tok1");
+    }
+    // Revoked meanwhile: still accepted within the time to live, refused after it.
+    revoked.store(true, Ordering::SeqCst);
+    seconds.store(4, Ordering::SeqCst);
+    assert!(svc.authenticate(bearer, NO_LIMIT).await.is_ok());
+    // An outage is not a refusal: not remembered, so the next lookup happens.
+    outage.store(true, Ordering::SeqCst);
+    seconds.store(5, Ordering::SeqCst);
+    let err = svc.authenticate(bearer, NO_LIMIT).await.unwrap_err();
+    assert_eq!(err.status(), 503);
+    outage.store(false, Ordering::SeqCst);
+    assert_eq!(
+        svc.authenticate(bearer, NO_LIMIT)
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+    // Now refused, and remembered so: no fourth lookup.
+    assert_eq!(
+        svc.authenticate(bearer, NO_LIMIT)
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn issue_token_stores_only_the_hash() {
+    let mut directory = MockTenantDirectory::new();
+    directory
+        .expect_find_tenant()
+        .returning(|_| Ok(Some(acme())));
+    let mut repo = MockCredentialStore::new();
+    repo.expect_insert_token()
+        .withf(|t| t.hash == TokenHash::of("scim_secret123") && t.hint == "scim_secr")
+        .times(1)
+        .returning(|_| Ok(()));
+    let stored = service_with(directory, repo)
+        .issue_token("acme", "scim_secret123", TokenLifetime::Default)
+        .await
+        .unwrap();
+    assert_eq!(stored.tenant.0, "t1");
+    assert_eq!(
+        stored.expires,
+        Some(now() + TimeDelta::days(365)),
+        "a year by default"
+    );
+    assert_eq!(
+        TokenLifetime::Days(7).expires(now()),
+        Some(now() + TimeDelta::days(7))
+    );
+    assert_eq!(TokenLifetime::Never.expires(now()), None);
+}
+
+#[tokio::test]
+async fn tenant_slugs_are_validated_and_unique() {
+    let svc = service(MockCredentialStore::new());
+    assert!(matches!(
+        svc.create_tenant("Bad Slug", None).await,
+        Err(TenantError::InvalidSlug(_))
+    ));
+    let mut directory = MockTenantDirectory::new();
+    directory.expect_create_tenant().returning(|_| {
+        Err(StoreError::Conflict {
+            attribute: "slug".into(),
+        })
+    });
+    assert!(matches!(
+        service_with(directory, MockCredentialStore::new())
+            .create_tenant("acme", None)
+            .await,
+        Err(TenantError::Exists(_))
+    ));
+}
