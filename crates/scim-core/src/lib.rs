@@ -49,6 +49,7 @@
 //! mocks of every port.
 
 pub mod admin;
+pub mod api_key;
 pub mod bulk;
 pub mod compat;
 pub mod context;

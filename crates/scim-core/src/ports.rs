@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::admin::{AdminSession, Revocation, UsageDay};
+use crate::api_key::ApiKey;
 use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
 use crate::compat::Compatibility;
 use crate::context::WriteContext;
@@ -279,6 +280,27 @@ pub trait CredentialStore: Send + Sync {
     ) -> Result<Option<(StoredToken, Tenant)>, StoreError>;
 }
 
+/// The vendor's API keys (see [`crate::api_key`]). Only hashes are kept.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ApiKeys: Send + Sync {
+    /// Stores a key (its hash).
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+
+    /// Every key, oldest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// Revokes (deletes) a key; `NotFound` when there is none with that id.
+    async fn revoke_api_key(&self, id: &str) -> Result<(), StoreError>;
+
+    /// The key with this hash, if any (expired or not).
+    async fn find_api_key(&self, hash: &TokenHash) -> Result<Option<ApiKey>, StoreError>;
+
+    /// Records that the key opened a request at `at`. A key revoked meanwhile is left
+    /// revoked (no error).
+    async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
 /// Whether the store can serve requests.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
@@ -537,6 +559,7 @@ pub trait Storage:
     + SigningKeys
     + TenantDirectory
     + CredentialStore
+    + ApiKeys
     + StoreHealth
     + AdminRepository
     + BulkJobRepository
@@ -552,6 +575,7 @@ impl<T> Storage for T where
         + SigningKeys
         + TenantDirectory
         + CredentialStore
+        + ApiKeys
         + StoreHealth
         + AdminRepository
         + BulkJobRepository

@@ -89,7 +89,12 @@ pub const SECRET_CHARS: usize = 43;
 /// a client secret, a dashboard session): [`TOKEN_PREFIX`] and [`SECRET_CHARS`] base64url
 /// characters. Anything else is refused without asking the store.
 pub fn is_secret_shaped(text: &str) -> bool {
-    text.strip_prefix(TOKEN_PREFIX).is_some_and(|rest| {
+    has_secret_shape(text, TOKEN_PREFIX)
+}
+
+/// Whether `text` is `prefix` and [`SECRET_CHARS`] base64url characters.
+pub fn has_secret_shape(text: &str, prefix: &str) -> bool {
+    text.strip_prefix(prefix).is_some_and(|rest| {
         rest.len() == SECRET_CHARS
             && rest
                 .bytes()

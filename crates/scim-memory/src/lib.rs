@@ -1,6 +1,6 @@
 //! The reference store: every storage port of `scim-core` kept in memory, one module per
-//! port ([`resources`], [`ledger`], [`outbox`], [`tenants`], [`admin`], [`jobs`],
-//! [`webhooks`]).
+//! port ([`resources`], [`ledger`], [`outbox`], [`tenants`], [`admin`], [`api_keys`],
+//! [`jobs`], [`webhooks`]).
 //!
 //! It is what the contract suite (`scim-testkit`) holds every store to, next to SQLite and
 //! PostgreSQL; the store of the in-process HTTP tests; and the model a Rust service that
@@ -39,6 +39,7 @@
 //! ```
 
 pub mod admin;
+pub mod api_keys;
 pub mod jobs;
 pub mod ledger;
 mod licenses;
@@ -88,6 +89,8 @@ struct State {
     signing_keys: Vec<SigningKey>,
     /// The dashboard's login links and sessions.
     admin: Vec<AdminSecret>,
+    /// The vendor's API keys.
+    api_keys: Vec<scim_core::api_key::ApiKey>,
 }
 
 /// One tenant's data: what a write copies, changes and puts back.

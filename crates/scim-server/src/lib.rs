@@ -58,6 +58,7 @@ pub async fn run(loaded: config::Loaded) -> anyhow::Result<()> {
         }
         Command::Tenant(command) => commands::tenant(&app, command).await,
         Command::Token(command) => commands::token(&app, command).await,
+        Command::ApiKey(command) => commands::api_key(&app, command).await,
         Command::Schema(command) => commands::schema(&app, command).await,
         Command::License(command) => commands::license(&app, command).await,
         Command::Client(command) => commands::client(&app, command).await,

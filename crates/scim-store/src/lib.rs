@@ -22,6 +22,7 @@
 compile_error!("scim-store needs a backend: enable the `sqlite` or the `postgres` feature");
 
 mod admin;
+mod api_keys;
 mod assignments;
 mod columns;
 pub mod connection;

@@ -32,6 +32,8 @@ pub(crate) enum CorruptRow {
     EventsNotObject,
     #[error("'{0}' is not a day (YYYY-MM-DD)")]
     Day(String),
+    #[error("'{0}' is not an API key scope")]
+    Scope(String),
 }
 
 impl From<CorruptRow> for StoreError {

@@ -37,6 +37,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The vendor's API keys (the Management API's credentials).
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        scopes -> Text,
+        hash -> Text,
+        hint -> Text,
+        created -> BigInt,
+        expires -> Nullable<BigInt>,
+        last_used -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     resources (seq) {
         seq -> BigInt,
         tenant_id -> Text,
@@ -253,6 +267,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     tokens,
     clients,
+    api_keys,
     resources,
     group_members,
     license_pools,

@@ -2,9 +2,10 @@
 //! them all for a backend.
 
 use scim_core::StoreError;
+use scim_core::api_key::{ApiKey, Scope};
 use scim_core::filter::{CompValue, CompareOp, Filter};
 use scim_core::ports::{
-    BatchWrite, CredentialStore, ResourceRepository, StoreHealth, TenantDirectory,
+    ApiKeys, BatchWrite, CredentialStore, ResourceRepository, StoreHealth, TenantDirectory,
 };
 use scim_core::query::{Keyset, ListQuery, SortOrder};
 use scim_core::tenant::{StoredClient, StoredToken, Tenant, TokenHash};
@@ -987,6 +988,75 @@ pub async fn clients_and_their_tokens<F: StoreFactory>(factory: &F) {
     );
     let again = store.revoke_client(&acme.id, "client-1").await;
     assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
+}
+
+/// API keys belong to no tenant: stored by hash, found by it, listed oldest first with
+/// their scopes, touched, and revoked once; two keys never share an id.
+pub async fn api_keys_are_found_listed_touched_and_revoked<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let key = |id: &str, secret: &str, created: i64| ApiKey {
+        id: id.into(),
+        name: format!("key {id}"),
+        scopes: vec![Scope::TenantsRead, Scope::LicensesWrite],
+        hash: TokenHash::of(secret),
+        hint: secret.chars().take(12).collect(),
+        created: time(created),
+        expires: Some(time(created + 1_000)),
+        last_used: None,
+    };
+    let billing = key("k-billing", "scimkey_billing", 20);
+    let signup = ApiKey {
+        scopes: vec![Scope::Admin],
+        expires: None,
+        ..key("k-signup", "scimkey_signup", 10)
+    };
+    store.insert_api_key(&billing).await.unwrap();
+    store.insert_api_key(&signup).await.unwrap();
+    let twice = store.insert_api_key(&billing).await;
+    assert!(
+        matches!(twice, Err(StoreError::Conflict { .. })),
+        "{twice:?}"
+    );
+    assert_eq!(
+        store.api_keys().await.unwrap(),
+        vec![signup.clone(), billing.clone()]
+    );
+    assert_eq!(
+        store
+            .find_api_key(&TokenHash::of("scimkey_billing"))
+            .await
+            .unwrap(),
+        Some(billing.clone())
+    );
+    assert_eq!(
+        store
+            .find_api_key(&TokenHash::of("scimkey_other"))
+            .await
+            .unwrap(),
+        None
+    );
+
+    store.touch_api_key("k-billing", time(500)).await.unwrap();
+    let touched = store
+        .find_api_key(&TokenHash::of("scimkey_billing"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(touched.last_used, Some(time(500)));
+
+    store.revoke_api_key("k-billing").await.unwrap();
+    assert_eq!(
+        store
+            .find_api_key(&TokenHash::of("scimkey_billing"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.api_keys().await.unwrap(), vec![signup]);
+    let again = store.revoke_api_key("k-billing").await;
+    assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
+    // A revoked key's use is not recorded, nor an error.
+    store.touch_api_key("k-billing", time(600)).await.unwrap();
 }
 
 /// Pinned client-certificate fingerprints are kept per tenant and come back with the

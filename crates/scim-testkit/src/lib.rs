@@ -248,6 +248,7 @@ macro_rules! contract_tests {
             list_filters_run_on_key_columns,
             tokens_are_found_listed_and_revoked,
             clients_and_their_tokens,
+            api_keys_are_found_listed_touched_and_revoked,
             client_certificates_are_pinned_per_tenant,
             tenant_slugs_are_unique,
             ping_and_reopen,

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+mod api_keys;
 mod batch;
 mod bulk;
 mod credentials;
@@ -17,6 +18,7 @@ mod tenants;
 mod turns;
 
 pub use admin::{AdminError, AdminPorts, AdminService, InactiveHolder, TenantDashboard};
+pub use api_keys::{API_KEY_CACHE, ApiKeyError, ApiKeyService};
 pub use batch::BatchOp;
 pub use bulk::BulkService;
 pub use credentials::{CredentialCache, KNOWN_GOOD_TTL, REFUSAL_TTL, Remembered};

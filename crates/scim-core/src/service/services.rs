@@ -13,7 +13,8 @@ use crate::ports::{
 };
 use crate::schema::TenantSchemas;
 use crate::service::{
-    AdminPorts, AdminService, LicenseService, ReceiverService, ResourceService, TenantService,
+    AdminPorts, AdminService, ApiKeyService, LicenseService, ReceiverService, ResourceService,
+    TenantService,
 };
 
 /// The ports that are not storage: the time, new ids, new secrets.
@@ -45,6 +46,8 @@ pub struct Services {
     pub receivers: ReceiverService,
     /// The dashboard's logins and what it shows.
     pub admin: AdminService,
+    /// The vendor's API keys (the Management API's credentials).
+    pub api_keys: ApiKeyService,
     /// The tenants (for the jobs' tenant schemas).
     pub directory: Arc<dyn TenantDirectory>,
     /// What asynchronous /Bulk jobs run on.
@@ -91,6 +94,12 @@ impl Services {
             Arc::clone(&ids),
             Arc::clone(&secrets),
         );
+        let api_keys = ApiKeyService::new(
+            Arc::clone(store) as _,
+            Arc::clone(&clock),
+            Arc::clone(&ids),
+            Arc::clone(&secrets),
+        );
         let admin = AdminService::new(AdminPorts {
             repo: Arc::clone(store) as _,
             tenants: tenants.clone(),
@@ -109,6 +118,7 @@ impl Services {
             licenses,
             receivers,
             admin,
+            api_keys,
             directory,
             bulk_jobs: Arc::clone(store) as _,
             events: Arc::clone(store) as _,

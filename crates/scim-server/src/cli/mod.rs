@@ -2,6 +2,7 @@
 //! module per command group.
 
 mod admin;
+mod api_key;
 mod client;
 mod config;
 mod keys;
@@ -13,6 +14,7 @@ mod token;
 mod webhook;
 
 pub use admin::AdminCommand;
+pub use api_key::ApiKeyCommand;
 pub use client::ClientCommand;
 pub use config::ConfigCommand;
 pub use keys::{SecretKeyCommand, SigningKeyCommand};
@@ -141,6 +143,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manage the vendor's API keys: the credentials of the Management API (/api/v1).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
     /// Manage tenants: one per enterprise customer.
     #[command(subcommand)]
     Tenant(TenantCommand),

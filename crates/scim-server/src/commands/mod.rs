@@ -1,6 +1,7 @@
 //! The operator commands, one module per command group; what they share is here.
 
 mod admin;
+mod api_key;
 mod client;
 mod events;
 mod import;
@@ -11,6 +12,7 @@ mod token;
 mod webhook;
 
 pub(crate) use admin::admin;
+pub(crate) use api_key::api_key;
 pub(crate) use client::client;
 pub(crate) use events::events;
 pub(crate) use import::import;
