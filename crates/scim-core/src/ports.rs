@@ -233,6 +233,10 @@ pub trait TenantDirectory: Send + Sync {
         tenant: &TenantId,
         compatibility: &Compatibility,
     ) -> Result<(), StoreError>;
+
+    /// Renames the tenant (its display name; the slug never changes); `NotFound` when
+    /// there is no such tenant.
+    async fn rename_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), StoreError>;
 }
 
 /// The credentials IdPs authenticate with: bearer tokens, OAuth clients and the access

@@ -90,6 +90,13 @@ impl TenantDirectory for MemoryStore {
             Ok(())
         })
     }
+
+    async fn rename_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), StoreError> {
+        self.write(tenant, |data| {
+            data.tenant.name = name.to_owned();
+            Ok(())
+        })
+    }
 }
 
 #[async_trait]

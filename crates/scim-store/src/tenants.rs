@@ -141,6 +141,16 @@ impl TenantDirectory for DieselStore {
         })
         .await
     }
+
+    async fn rename_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), StoreError> {
+        let (tenant, name) = (tenant.0.clone(), name.to_owned());
+        self.update_tenant(move |connection| {
+            diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
+                .set(tenants::name.eq(name))
+                .execute(connection)
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -902,7 +902,21 @@ pub async fn tenant_slugs_are_unique<F: StoreFactory>(factory: &F) {
     assert_eq!(store.find_tenant("acme").await.unwrap(), Some(acme.clone()));
     assert_eq!(store.find_tenant("ACME").await.unwrap(), None);
     assert_eq!(store.find_tenant("initech").await.unwrap(), None);
-    assert_eq!(store.list_tenants().await.unwrap(), [acme, globex]);
+    assert_eq!(
+        store.list_tenants().await.unwrap(),
+        [acme.clone(), globex.clone()]
+    );
+
+    // A rename changes the name only, of that tenant only.
+    store.rename_tenant(&acme.id, "Acme Corp").await.unwrap();
+    let renamed = store.find_tenant("acme").await.unwrap().unwrap();
+    assert_eq!(renamed.name, "Acme Corp");
+    assert_eq!(renamed.id, acme.id);
+    assert_eq!(store.find_tenant("globex").await.unwrap(), Some(globex));
+    let unknown = store
+        .rename_tenant(&scim_core::tenant::TenantId("nobody".into()), "x")
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
 }
 
 /// A store answers its ping; opening the database again (migrations already applied) works

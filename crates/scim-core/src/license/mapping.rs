@@ -74,4 +74,43 @@ impl MappingRule {
     pub fn key(&self) -> (MappingSource, String, String) {
         (self.source, fold_key(&self.value), fold_key(&self.sku))
     }
+
+    /// The rule's id, as the Management API names it: 16 hex digits of the SHA-256 of its
+    /// [`key`](Self::key), so the same rule has the same id on every replica and after
+    /// every restart, and a rule removed and added again gets its id back.
+    pub fn id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let (source, value, sku) = self.key();
+        let digest = Sha256::digest(format!("{}\0{value}\0{sku}", source.as_str()));
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_id_is_the_same_for_the_same_rule_only() {
+        let rule = MappingRule::new(MappingSource::Group, "Sales", "pro");
+        let id = rule.id();
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            MappingRule::new(MappingSource::Group, "SALES", "Pro").id(),
+            id
+        );
+        assert_ne!(
+            MappingRule::new(MappingSource::Role, "Sales", "pro").id(),
+            id
+        );
+        assert_ne!(
+            MappingRule::new(MappingSource::Group, "Sales", "pro2").id(),
+            id
+        );
+        assert_ne!(
+            MappingRule::new(MappingSource::Group, "Sale", "spro").id(),
+            id
+        );
+    }
 }

@@ -10,6 +10,7 @@ mod delivery;
 mod feed;
 mod jobs;
 mod licenses;
+mod lookup;
 mod plan;
 mod receivers;
 mod resources;
@@ -29,6 +30,7 @@ pub use licenses::{
     LicenseError, LicenseService, RECONCILE_BATCH, Usage, add_rule_and_reevaluate, reevaluate,
     remove_rule_and_reevaluate, set_pool_and_reevaluate,
 };
+pub use lookup::{UserKey, UserLicenses};
 pub use plan::{plan_create, plan_patch, plan_replace};
 pub use receivers::{
     DEAD_LETTERS_SHOWN, MIN_SECRET_BYTES, NewReceiver, ReceiverError, ReceiverService,
@@ -37,5 +39,5 @@ pub use resources::{Precondition, ResourceService};
 pub use services::{Runtime, Services};
 pub use tenants::{
     ACCESS_TOKEN_LIFETIME, AccessToken, Credential, DEFAULT_TOKEN_DAYS, LookupLimit, LookupPermit,
-    TenantError, TenantService, TokenLifetime, Unlimited,
+    MAX_TENANT_NAME, TenantError, TenantService, TenantUpdate, TokenLifetime, Unlimited,
 };

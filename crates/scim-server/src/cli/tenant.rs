@@ -40,7 +40,7 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Set how the server meets a tenant's identity provider: a compatibility profile
+    /// Rename a tenant, or set how the server meets its identity provider: a compatibility profile
     /// (standard, entra, okta, strict; see docs/compatibility.md), and overrides of what
     /// PATCH answers and what active=false does. The running server takes it on the
     /// tenant's next request (within --credential-cache-seconds).
@@ -50,6 +50,9 @@ pub enum TenantCommand {
     )]
     Set {
         slug: String,
+        /// A new display name.
+        #[arg(long)]
+        name: Option<String>,
         /// standard, entra, okta or strict (resets the overrides to the profile's).
         #[arg(long)]
         profile: Option<String>,

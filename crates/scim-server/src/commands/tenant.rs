@@ -3,6 +3,7 @@
 use scim_core::resource::format_time;
 use serde_json::json;
 
+use scim_core::service::TenantUpdate;
 use scim_core::tenant::Tenant;
 
 use crate::cli::TenantCommand;
@@ -78,21 +79,26 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
         }
         TenantCommand::Set {
             slug,
+            name,
             profile,
             patch_response,
             on_deactivate,
             json,
         } => {
-            let settings = app
-                .services
-                .tenants
-                .set_compatibility(&slug, profile.as_deref(), patch_response, on_deactivate)
-                .await?;
-            let value = json!({"slug": slug, "compatibility": settings});
+            let update = TenantUpdate {
+                name,
+                profile,
+                patch_response,
+                on_deactivate,
+            };
+            let tenant = app.services.tenants.update_tenant(&slug, &update).await?;
+            let settings = &tenant.compatibility;
+            let value = json!({"slug": slug, "name": tenant.name, "compatibility": settings});
             say(json, &value, || {
                 format!(
-                    "tenant '{slug}': profile {}, PATCH answers {:?}, active=false {:?}, Entra \
-                     string values {}, strict {}",
+                    "tenant '{slug}' ({}): profile {}, PATCH answers {:?}, active=false {:?}, \
+                     Entra string values {}, strict {}",
+                    tenant.name,
                     settings.name(),
                     settings.patch_response,
                     settings.on_deactivate,

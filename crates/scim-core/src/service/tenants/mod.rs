@@ -22,7 +22,38 @@ use crate::ports::{
 use crate::service::CredentialCache;
 use crate::tenant::{Tenant, TenantId, is_valid_slug};
 
-/// Why a tenant operation failed, for the operator's CLI.
+/// Longest name of a tenant, in characters.
+pub const MAX_TENANT_NAME: usize = 200;
+
+/// What [`TenantService::update_tenant`] changes; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantUpdate {
+    /// The display name.
+    pub name: Option<String>,
+    /// A compatibility profile (standard, entra, okta, strict), its choices replacing the
+    /// overrides.
+    pub profile: Option<String>,
+    /// What PATCH answers.
+    pub patch_response: Option<PatchResponse>,
+    /// What `active=false` does.
+    pub on_deactivate: Option<Deactivation>,
+}
+
+/// A tenant's name, trimmed: 1 to [`MAX_TENANT_NAME`] characters, none a control one.
+fn checked_name(name: &str) -> Result<String, TenantError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_TENANT_NAME
+        || name.chars().any(char::is_control)
+    {
+        return Err(TenantError::InvalidSetting(format!(
+            "a tenant's name is 1 to {MAX_TENANT_NAME} printable characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// Why a tenant operation failed (the CLI and the Management API tell it as it is).
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
     #[error(
@@ -126,7 +157,7 @@ impl TenantService {
         let tenant = Tenant {
             id: TenantId(self.ids.new_id()),
             slug: slug.to_owned(),
-            name: name.unwrap_or(slug).to_owned(),
+            name: checked_name(name.unwrap_or(slug))?,
             created: self.clock.now(),
             client_certs: Vec::new(),
             custom_attributes: Vec::new(),
@@ -152,30 +183,37 @@ impl TenantService {
             .ok_or_else(|| TenantError::UnknownTenant(slug.to_owned()))
     }
 
-    /// Sets the tenant's compatibility profile (`profile` resets the overrides to its
-    /// choices) and overrides; the settings as they now are.
-    pub async fn set_compatibility(
+    /// Changes what `update` names of the tenant: its name, and its compatibility
+    /// profile (`profile` resets the overrides to its choices) and overrides. Everything
+    /// is checked before anything is written. The tenant as it now is.
+    pub async fn update_tenant(
         &self,
         slug: &str,
-        profile: Option<&str>,
-        patch_response: Option<PatchResponse>,
-        on_deactivate: Option<Deactivation>,
-    ) -> Result<Compatibility, TenantError> {
-        let tenant = self.tenant(slug).await?;
-        let mut settings = match profile {
+        update: &TenantUpdate,
+    ) -> Result<Tenant, TenantError> {
+        let mut tenant = self.tenant(slug).await?;
+        let name = update.name.as_deref().map(checked_name).transpose()?;
+        let mut settings = match &update.profile {
             Some(name) => Compatibility::profile(name).map_err(TenantError::InvalidSetting)?,
-            None => tenant.compatibility,
+            None => tenant.compatibility.clone(),
         };
-        if let Some(patch_response) = patch_response {
+        if let Some(patch_response) = update.patch_response {
             settings.patch_response = patch_response;
         }
-        if let Some(on_deactivate) = on_deactivate {
+        if let Some(on_deactivate) = update.on_deactivate {
             settings.on_deactivate = on_deactivate;
         }
-        self.directory
-            .set_compatibility(&tenant.id, &settings)
-            .await?;
-        Ok(settings)
+        if let Some(name) = name.filter(|name| *name != tenant.name) {
+            self.directory.rename_tenant(&tenant.id, &name).await?;
+            tenant.name = name;
+        }
+        if settings != tenant.compatibility {
+            self.directory
+                .set_compatibility(&tenant.id, &settings)
+                .await?;
+            tenant.compatibility = settings;
+        }
+        Ok(tenant)
     }
 
     /// Adds an attribute of the tenant's own (see [`crate::schema::custom`]); the tenant's
