@@ -25,7 +25,7 @@ use crate::license::{
 use crate::query::{ListPage, ListQuery};
 use crate::resource::{Expand, MembershipChange, Resource, ResourceKind};
 use crate::schema::TenantAttribute;
-use crate::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
+use crate::tenant::{PurgeStep, StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
 /// One write of [`ResourceRepository::write_batch`]: what `insert`, `update` or `delete`
 /// would do on its own, with the events a single write carries in its `WriteContext`.
@@ -226,17 +226,21 @@ pub trait TenantDirectory: Send + Sync {
         attributes: &[TenantAttribute],
     ) -> Result<(), StoreError>;
 
-    /// Replaces the tenant's compatibility settings; `NotFound` when there is no such
-    /// tenant.
-    async fn set_compatibility(
+    /// Replaces the tenant's name and compatibility settings in one write (the slug never
+    /// changes); `NotFound` when there is no such tenant.
+    async fn update_tenant(
         &self,
         tenant: &TenantId,
+        name: &str,
         compatibility: &Compatibility,
     ) -> Result<(), StoreError>;
 
-    /// Renames the tenant (its display name; the slug never changes); `NotFound` when
-    /// there is no such tenant.
-    async fn rename_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), StoreError>;
+    /// One step of deleting the tenant: removes at most `batch` of its rows, in one
+    /// transaction, credentials first (so it stops authenticating with the first step),
+    /// then what refers to its users and groups, then those; once nothing else is left,
+    /// the tenant itself (then `finished`). A tenant that no longer exists is `finished`
+    /// with nothing removed, so a deletion cut short is finished by running it again.
+    async fn purge_tenant(&self, tenant: &TenantId, batch: usize) -> Result<PurgeStep, StoreError>;
 }
 
 /// The credentials IdPs authenticate with: bearer tokens, OAuth clients and the access

@@ -253,3 +253,12 @@ mod tests {
         }
     }
 }
+
+/// What one step of a tenant's deletion did ([`crate::ports::TenantDirectory::purge_tenant`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PurgeStep {
+    /// Rows removed by the step.
+    pub removed: u64,
+    /// Whether the tenant is gone: its last rows and its directory entry were removed.
+    pub finished: bool,
+}

@@ -14,10 +14,10 @@ use crate::MemoryStore;
 /// A login link or a session, by the hash of its secret.
 #[derive(Debug, Clone)]
 pub(crate) struct AdminSecret {
-    hash: TokenHash,
+    pub(crate) hash: TokenHash,
     /// A link opens a session once; a session is what a browser holds.
     is_link: bool,
-    session: AdminSession,
+    pub(crate) session: AdminSession,
 }
 
 #[async_trait]

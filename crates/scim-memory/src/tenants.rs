@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scim_core::StoreError;
+use scim_core::admin::SessionScope;
 use scim_core::compat::Compatibility;
 use scim_core::ports::{CredentialStore, StoreHealth, TenantDirectory};
 use scim_core::schema::TenantAttribute;
-use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
+use scim_core::tenant::{PurgeStep, StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
 use crate::{MemoryStore, TenantData};
 
@@ -80,21 +81,75 @@ impl TenantDirectory for MemoryStore {
         })
     }
 
-    async fn set_compatibility(
+    async fn update_tenant(
         &self,
         tenant: &TenantId,
+        name: &str,
         compatibility: &Compatibility,
     ) -> Result<(), StoreError> {
         self.write(tenant, |data| {
+            data.tenant.name = name.to_owned();
             data.tenant.compatibility = compatibility.clone();
             Ok(())
         })
     }
 
-    async fn rename_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), StoreError> {
-        self.write(tenant, |data| {
-            data.tenant.name = name.to_owned();
-            Ok(())
+    /// In steps of at most `batch` rows, as a database store takes them, in the same
+    /// order: credentials, then what refers to users and groups, then those, then the rest.
+    async fn purge_tenant(&self, tenant: &TenantId, batch: usize) -> Result<PurgeStep, StoreError> {
+        let mut state = self.lock();
+        let batch = batch.max(1);
+        let mut budget = batch;
+        let gone = |budget: usize| batch - budget;
+        let Some(data) = state.tenants.get_mut(tenant) else {
+            return Ok(PurgeStep {
+                removed: 0,
+                finished: true,
+            });
+        };
+        take(&mut data.tokens, &mut budget);
+        take(&mut data.clients, &mut budget);
+        let before = state.admin.len();
+        let mut kept_or_budget = budget;
+        state.admin.retain(|secret| {
+            let owned = secret.session.scope == SessionScope::Tenant(tenant.clone());
+            if owned && kept_or_budget > 0 {
+                kept_or_budget -= 1;
+                return false;
+            }
+            true
+        });
+        budget -= before - state.admin.len();
+        let Some(data) = state.tenants.get_mut(tenant) else {
+            return Ok(PurgeStep::default());
+        };
+        take(&mut data.deliveries, &mut budget);
+        take(&mut data.outbox, &mut budget);
+        data.acknowledged.clear();
+        take(&mut data.audit, &mut budget);
+        while budget > 0 && !data.licenses.is_empty() {
+            let user = data.licenses.keys().next().cloned().unwrap_or_default();
+            data.licenses.remove(&user);
+            budget -= 1;
+        }
+        take(&mut data.members, &mut budget);
+        take(&mut data.resources, &mut budget);
+        data.keys.truncate(data.resources.len());
+        take(&mut data.jobs, &mut budget);
+        while budget > 0 && !data.usage.is_empty() {
+            data.usage.pop_first();
+            budget -= 1;
+        }
+        if budget == 0 {
+            return Ok(PurgeStep {
+                removed: u64::try_from(gone(budget)).unwrap_or(u64::MAX),
+                finished: false,
+            });
+        }
+        state.tenants.remove(tenant);
+        Ok(PurgeStep {
+            removed: u64::try_from(gone(budget) + 1).unwrap_or(u64::MAX),
+            finished: true,
         })
     }
 }
@@ -236,4 +291,11 @@ impl StoreHealth for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+}
+
+/// Removes up to `budget` items from the end of `list`, taking them from the budget.
+fn take<T>(list: &mut Vec<T>, budget: &mut usize) {
+    let removed = (*budget).min(list.len());
+    list.truncate(list.len() - removed);
+    *budget -= removed;
 }

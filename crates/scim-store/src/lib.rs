@@ -40,6 +40,7 @@ mod migrations;
 mod open;
 mod outbox;
 mod provision;
+mod purge;
 mod resources;
 mod rows;
 mod schema;

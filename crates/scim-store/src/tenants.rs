@@ -8,7 +8,7 @@ use scim_core::StoreError;
 use scim_core::compat::Compatibility;
 use scim_core::ports::{CredentialStore, StoreHealth, TenantDirectory};
 use scim_core::schema::TenantAttribute;
-use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
+use scim_core::tenant::{PurgeStep, StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
@@ -83,7 +83,7 @@ impl TenantDirectory for DieselStore {
         fingerprints: &[String],
     ) -> Result<(), StoreError> {
         let (tenant, joined) = (tenant.0.clone(), joined_fingerprints(fingerprints));
-        self.update_tenant(move |connection| {
+        self.update_tenant_row(move |connection| {
             diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
                 .set(tenants::client_cert_sha256.eq(joined))
                 .execute(connection)
@@ -128,28 +128,24 @@ impl TenantDirectory for DieselStore {
         .await
     }
 
-    async fn set_compatibility(
+    async fn update_tenant(
         &self,
         tenant: &TenantId,
+        name: &str,
         compatibility: &Compatibility,
     ) -> Result<(), StoreError> {
-        let (tenant, json) = (tenant.0.clone(), compatibility_json(compatibility));
-        self.update_tenant(move |connection| {
+        let (tenant, name) = (tenant.0.clone(), name.to_owned());
+        let json = compatibility_json(compatibility);
+        self.update_tenant_row(move |connection| {
             diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
-                .set(tenants::compatibility.eq(json))
+                .set((tenants::name.eq(name), tenants::compatibility.eq(json)))
                 .execute(connection)
         })
         .await
     }
 
-    async fn rename_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), StoreError> {
-        let (tenant, name) = (tenant.0.clone(), name.to_owned());
-        self.update_tenant(move |connection| {
-            diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
-                .set(tenants::name.eq(name))
-                .execute(connection)
-        })
-        .await
+    async fn purge_tenant(&self, tenant: &TenantId, batch: usize) -> Result<PurgeStep, StoreError> {
+        self.purge_step(tenant, batch).await
     }
 }
 
@@ -343,7 +339,7 @@ impl StoreHealth for DieselStore {
 impl DieselStore {
     /// Runs `update`, an UPDATE of one tenant's row, in a write: `NotFound` when it changed
     /// no row.
-    async fn update_tenant<F>(&self, update: F) -> Result<(), StoreError>
+    async fn update_tenant_row<F>(&self, update: F) -> Result<(), StoreError>
     where
         F: FnOnce(&mut DbConnection) -> QueryResult<usize> + Send + 'static,
     {

@@ -27,6 +27,7 @@ pub use crate::license_tables::*;
 pub use crate::licensing::*;
 pub use crate::membership::*;
 pub use crate::patching::*;
+pub use crate::purge::*;
 pub use crate::push::*;
 pub use crate::secrets::*;
 pub use crate::tenant_schema::*;
@@ -907,14 +908,19 @@ pub async fn tenant_slugs_are_unique<F: StoreFactory>(factory: &F) {
         [acme.clone(), globex.clone()]
     );
 
-    // A rename changes the name only, of that tenant only.
-    store.rename_tenant(&acme.id, "Acme Corp").await.unwrap();
+    // An update changes the name and settings, of that tenant only.
+    let entra = scim_core::compat::Compatibility::profile("entra").unwrap();
+    store
+        .update_tenant(&acme.id, "Acme Corp", &entra)
+        .await
+        .unwrap();
     let renamed = store.find_tenant("acme").await.unwrap().unwrap();
     assert_eq!(renamed.name, "Acme Corp");
+    assert_eq!(renamed.compatibility, entra);
     assert_eq!(renamed.id, acme.id);
     assert_eq!(store.find_tenant("globex").await.unwrap(), Some(globex));
     let unknown = store
-        .rename_tenant(&scim_core::tenant::TenantId("nobody".into()), "x")
+        .update_tenant(&scim_core::tenant::TenantId("nobody".into()), "x", &entra)
         .await;
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
 }

@@ -38,6 +38,7 @@ pub mod memory;
 pub mod oracle;
 pub mod patching;
 pub mod postgres;
+pub mod purge;
 pub mod push;
 pub mod secrets;
 pub mod sqlite;
@@ -251,6 +252,7 @@ macro_rules! contract_tests {
             api_keys_are_found_listed_touched_and_revoked,
             client_certificates_are_pinned_per_tenant,
             tenant_slugs_are_unique,
+            a_deleted_tenant_leaves_nothing_behind,
             ping_and_reopen,
             list_agrees_with_the_evaluator,
             group_members_change_with_the_group,

@@ -76,7 +76,10 @@ pub async fn tenant_attributes_are_kept_and_queried<F: StoreFactory>(factory: &F
     ));
     // The compatibility profile is kept with the tenant too.
     let entra = scim_core::compat::Compatibility::profile("entra").unwrap();
-    store.set_compatibility(&tenant.id, &entra).await.unwrap();
+    store
+        .update_tenant(&tenant.id, &tenant.name, &entra)
+        .await
+        .unwrap();
     let found = store.find_tenant("custom").await.unwrap().unwrap();
     assert_eq!(
         (found.compatibility, found.custom_attributes),

@@ -268,16 +268,38 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// The SET's claims (RFC 8417, RFC 9967): `iss` the server, `aud` the receiver, `jti`
-    /// unique per SET, `iat` when it was issued, `sub_id` the subject, `events`. Signing is
-    /// the adapter's.
-    pub fn set_claims(&self, issuer: &str, audience: &str, jti: &str, iat: DateTime<Utc>) -> Value {
+    /// The event as the event feed lists it (`scim-server events`, the Management API's
+    /// `/events`): its `seq`, time, subject (`sub_id`), `events` and `txn` when it has one.
+    pub fn feed_entry(&self) -> Value {
+        let mut entry = json!({
+            "seq": self.seq,
+            "at": crate::resource::format_time(&self.at),
+            "sub_id": self.sub_id(),
+            "events": self.event.events,
+        });
+        if let Some(txn) = &self.event.txn {
+            entry["txn"] = json!(txn);
+        }
+        entry
+    }
+
+    /// The subject identifier (RFC 9493 as RFC 9967 profiles it): the resource's URI and
+    /// its `externalId` when it has one.
+    fn sub_id(&self) -> Map<String, Value> {
         let mut sub_id = Map::new();
         sub_id.insert("format".into(), json!("scim"));
         sub_id.insert("uri".into(), json!(self.event.subject));
         if let Some(external_id) = &self.event.external_id {
             sub_id.insert("externalId".into(), json!(external_id));
         }
+        sub_id
+    }
+
+    /// The SET's claims (RFC 8417, RFC 9967): `iss` the server, `aud` the receiver, `jti`
+    /// unique per SET, `iat` when it was issued, `sub_id` the subject, `events`. Signing is
+    /// the adapter's.
+    pub fn set_claims(&self, issuer: &str, audience: &str, jti: &str, iat: DateTime<Utc>) -> Value {
+        let sub_id = self.sub_id();
         let mut claims = json!({
             "iss": issuer,
             "aud": [audience],

@@ -238,6 +238,25 @@ impl CredentialCache {
         self.insert(hash, Remembered::Accepted(principal.clone()), until, now);
     }
 
+    /// Forgets every credential of `tenant` it accepted (the tenant is being deleted): its
+    /// next request is looked up, and refused.
+    pub fn forget_tenant(&self, tenant: &TenantId) {
+        self.lock().retain(|_, entry| match &entry.decision {
+            Remembered::Accepted(principal) => principal.tenant != *tenant,
+            Remembered::Refused => true,
+        });
+        let mut known = self.lock_known();
+        let hashes: Vec<String> = known
+            .tenants
+            .iter()
+            .filter(|(_, owner)| *owner == tenant)
+            .map(|(hash, _)| hash.clone())
+            .collect();
+        for hash in hashes {
+            known.remove(&hash);
+        }
+    }
+
     /// Remembers a credential just refused (it is no longer known good).
     pub fn refuse(&self, hash: &TokenHash, now: DateTime<Utc>) {
         self.lock_known().remove(&hash.0);

@@ -39,5 +39,6 @@ pub use resources::{Precondition, ResourceService};
 pub use services::{Runtime, Services};
 pub use tenants::{
     ACCESS_TOKEN_LIFETIME, AccessToken, Credential, DEFAULT_TOKEN_DAYS, LookupLimit, LookupPermit,
-    MAX_TENANT_NAME, TenantError, TenantService, TenantUpdate, TokenLifetime, Unlimited,
+    MAX_TENANT_NAME, PURGE_BATCH, TenantError, TenantService, TenantUpdate, TokenLifetime,
+    Unlimited,
 };

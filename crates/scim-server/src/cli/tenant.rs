@@ -66,6 +66,20 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete a tenant and everything it owns: users, groups, credentials, pools, rules,
+    /// events, audit, jobs and webhooks. Its identity provider's credentials stop working
+    /// at once. Large tenants are removed in batches without blocking the others; an
+    /// interrupted deletion is finished by running it again.
+    #[command(after_help = "Example:\n  scim-server tenant delete acme --yes")]
+    Delete {
+        slug: String,
+        /// Confirm: nothing of the tenant can be recovered.
+        #[arg(long)]
+        yes: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// List tenants.
     #[command(
         after_help = "Examples:\n  scim-server tenant list\n  scim-server tenant list --json"

@@ -59,6 +59,18 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
                 );
             }
         }
+        TenantCommand::Delete { slug, yes, json } => {
+            if !yes {
+                anyhow::bail!(
+                    "deleting tenant '{slug}' removes everything it owns for good: run again \
+                     with --yes"
+                );
+            }
+            let removed = app.services.tenants.delete_tenant(&slug).await?;
+            say(json, &json!({"deleted": slug, "rows": removed}), || {
+                format!("deleted tenant '{slug}' ({removed} rows)")
+            });
+        }
         TenantCommand::List { json } => {
             let tenants = app.services.tenants.list_tenants().await?;
             if json {

@@ -22,6 +22,9 @@ use crate::ports::{
 use crate::service::CredentialCache;
 use crate::tenant::{Tenant, TenantId, is_valid_slug};
 
+/// Rows a tenant's deletion removes per transaction.
+pub const PURGE_BATCH: usize = 1_000;
+
 /// Longest name of a tenant, in characters.
 pub const MAX_TENANT_NAME: usize = 200;
 
@@ -151,9 +154,26 @@ impl TenantService {
         slug: &str,
         name: Option<&str>,
     ) -> Result<Tenant, TenantError> {
+        self.create_tenant_with(slug, name, None).await
+    }
+
+    /// Creates a tenant with a compatibility profile (`None`: the standard one); nothing is
+    /// written unless slug, name and profile are all valid.
+    pub async fn create_tenant_with(
+        &self,
+        slug: &str,
+        name: Option<&str>,
+        profile: Option<&str>,
+    ) -> Result<Tenant, TenantError> {
         if !is_valid_slug(slug) {
             return Err(TenantError::InvalidSlug(slug.to_owned()));
         }
+        let compatibility = match profile {
+            Some(profile) => {
+                Compatibility::profile(profile).map_err(TenantError::InvalidSetting)?
+            }
+            None => Compatibility::default(),
+        };
         let tenant = Tenant {
             id: TenantId(self.ids.new_id()),
             slug: slug.to_owned(),
@@ -161,7 +181,7 @@ impl TenantService {
             created: self.clock.now(),
             client_certs: Vec::new(),
             custom_attributes: Vec::new(),
-            compatibility: crate::compat::Compatibility::default(),
+            compatibility,
         };
         match self.directory.create_tenant(&tenant).await {
             Ok(()) => Ok(tenant),
@@ -181,6 +201,26 @@ impl TenantService {
             .find_tenant(slug)
             .await?
             .ok_or_else(|| TenantError::UnknownTenant(slug.to_owned()))
+    }
+
+    /// Deletes the tenant and everything it owns (users, groups, credentials, pools,
+    /// rules, events, audit, jobs, receivers), [`PURGE_BATCH`] rows per transaction so
+    /// that a large tenant never blocks the others; its credentials stop working with the
+    /// first step (at once in this process, within the credential cache's lifetime in the
+    /// others). Safe to run again after a crash: it finishes what is left. The rows
+    /// removed.
+    pub async fn delete_tenant(&self, slug: &str) -> Result<u64, TenantError> {
+        let tenant = self.tenant(slug).await?;
+        self.credentials.forget_tenant(&tenant.id);
+        let mut removed = 0;
+        loop {
+            let step = self.directory.purge_tenant(&tenant.id, PURGE_BATCH).await?;
+            removed += step.removed;
+            if step.finished {
+                self.credentials.forget_tenant(&tenant.id);
+                return Ok(removed);
+            }
+        }
     }
 
     /// Changes what `update` names of the tenant: its name, and its compatibility
@@ -203,14 +243,12 @@ impl TenantService {
         if let Some(on_deactivate) = update.on_deactivate {
             settings.on_deactivate = on_deactivate;
         }
-        if let Some(name) = name.filter(|name| *name != tenant.name) {
-            self.directory.rename_tenant(&tenant.id, &name).await?;
-            tenant.name = name;
-        }
-        if settings != tenant.compatibility {
+        let name = name.unwrap_or_else(|| tenant.name.clone());
+        if name != tenant.name || settings != tenant.compatibility {
             self.directory
-                .set_compatibility(&tenant.id, &settings)
+                .update_tenant(&tenant.id, &name, &settings)
                 .await?;
+            tenant.name = name;
             tenant.compatibility = settings;
         }
         Ok(tenant)
