@@ -14,6 +14,7 @@ pub enum AdminSecretKind {
 }
 
 impl AdminSecretKind {
+    /// Its value in the store's `kind` column: `link` or `session`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Link => "link",
@@ -25,9 +26,13 @@ impl AdminSecretKind {
 /// A pool's seats and use on one day (the day's last snapshot).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageDay {
+    /// The pool's sku.
     pub sku: String,
+    /// The day of the snapshot.
     pub day: NaiveDate,
+    /// Seats bought.
     pub seats: i64,
+    /// Seats assigned.
     pub used: i64,
 }
 
@@ -35,7 +40,9 @@ pub struct UsageDay {
 /// every tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionScope {
+    /// Every tenant (`admin login-link --all-tenants`).
     AllTenants,
+    /// This tenant only.
     Tenant(TenantId),
 }
 
@@ -54,8 +61,11 @@ impl SessionScope {
 pub struct AdminSession {
     /// What `admin sessions` lists and `admin revoke` takes.
     pub id: String,
+    /// The tenants it shows.
     pub scope: SessionScope,
+    /// When the link was made or the session opened.
     pub created: DateTime<Utc>,
+    /// When it stops working.
     pub expires: DateTime<Utc>,
 }
 

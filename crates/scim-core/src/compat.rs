@@ -51,8 +51,11 @@ pub enum Deactivation {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Compatibility {
+    /// The profile's name, one of [`PROFILES`]; empty for a tenant never set.
     pub profile: String,
+    /// What a successful PATCH answers: the profile's choice unless `--patch-response` set it.
     pub patch_response: PatchResponse,
+    /// What `active=false` does: the profile's choice unless `--on-deactivate` set it.
     pub on_deactivate: Deactivation,
 }
 

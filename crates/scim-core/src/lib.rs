@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The domain of the SCIM license server, free of I/O: schemas, resources, filters, list
 //! queries, validation, the PATCH engine, the license engine, the ports and the use cases
 //! built on them.

@@ -10,10 +10,15 @@ use crate::schema::SchemaRegistry;
 /// The raw list parameters, parsed but not yet checked against a resource type.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListRequest {
+    /// `filter` (RFC 7644 §3.4.2.2), parsed; `None` when absent or blank.
     pub filter: Option<Filter>,
+    /// `sortBy` as sent, not yet resolved (RFC 7644 §3.4.2.3).
     pub sort_by: Option<String>,
+    /// `sortOrder`; ascending when absent.
     pub sort_order: SortOrder,
+    /// `startIndex` as sent, not yet clamped (RFC 7644 §3.4.2.4).
     pub start_index: Option<i64>,
+    /// `count` as sent, not yet clamped (RFC 7644 §3.4.2.4).
     pub count: Option<i64>,
     /// RFC 9865's `cursor`: present (empty for the first page) selects cursor paging.
     pub cursor: Option<String>,

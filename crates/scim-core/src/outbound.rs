@@ -24,6 +24,8 @@ use url::{Host, Url};
 /// addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NetworkPolicy {
+    /// Whether they may, and `http://` to a loopback host too (`--allow-private-webhooks`);
+    /// off by default.
     pub allow_private: bool,
 }
 

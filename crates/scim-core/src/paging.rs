@@ -161,6 +161,7 @@ impl CursorCodec {
 /// from the client's cursor) and how to make the answer's cursors.
 #[derive(Debug, Clone)]
 pub struct CursorPaging {
+    /// The query to run: the request's, with `keyset` or `start_index` set from the cursor.
     pub query: ListQuery,
     position: Position,
 }

@@ -10,12 +10,16 @@ use crate::error::ScimError;
 /// against the [`SchemaRegistry`](crate::schema::SchemaRegistry).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AttrPath {
+    /// The schema URN the path is qualified by (`urn:…:enterprise:2.0:User`), if any.
     pub urn: Option<String>,
+    /// The attribute's name.
     pub attr: String,
+    /// The sub-attribute's name, for `attr.sub`.
     pub sub: Option<String>,
 }
 
 impl AttrPath {
+    /// `attr`, unqualified.
     pub fn new(attr: impl Into<String>) -> Self {
         Self {
             urn: None,
@@ -24,6 +28,7 @@ impl AttrPath {
         }
     }
 
+    /// `attr.sub`, unqualified.
     pub fn with_sub(attr: impl Into<String>, sub: impl Into<String>) -> Self {
         Self {
             urn: None,
@@ -113,6 +118,7 @@ impl fmt::Display for AttrPath {
 pub struct PathError(pub String);
 
 impl PathError {
+    /// The error as a filter's (400 `invalidFilter`).
     pub fn into_filter_error(self) -> ScimError {
         ScimError::InvalidFilter(self.0)
     }

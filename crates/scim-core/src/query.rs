@@ -18,17 +18,22 @@ pub const DEFAULT_COUNT: u64 = 100;
 /// The largest page we return (advertised as `filter.maxResults`).
 pub const MAX_COUNT: u64 = 1000;
 
+/// `sortOrder` (RFC 7644 §3.4.2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortOrder {
+    /// `ascending`, the default: resources without a value come last.
     #[default]
     Ascending,
+    /// `descending`: resources without a value come first.
     Descending,
 }
 
 /// Sorting by one attribute; `path` is canonical (resolved against the registry).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sort {
+    /// `sortBy`, resolved: for a complex attribute, its `value` sub-attribute.
     pub path: AttrPath,
+    /// `sortOrder`.
     pub order: SortOrder,
 }
 
@@ -50,7 +55,9 @@ pub enum Keyset {
 /// registry, so a store may rely on every path resolving.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
+    /// `filter`: the resources listed; `None`: all of them.
     pub filter: Option<Filter>,
+    /// `sortBy` and `sortOrder`; `None`: the store's insertion order.
     pub sort: Option<Sort>,
     /// 1-based index of the first result.
     pub start_index: u64,
@@ -141,6 +148,7 @@ fn filter_paths<'f>(filter: &'f Filter, out: &mut Vec<&'f AttrPath>) {
 pub struct ListPage {
     /// All resources matching the filter, not just this page.
     pub total: u64,
+    /// The page's resources, in the query's order.
     pub resources: Vec<Resource>,
     /// For a [`Keyset`] query: the key of the page's last resource when more follow it…
     pub next_key: Option<i64>,

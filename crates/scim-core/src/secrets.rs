@@ -78,12 +78,21 @@ impl Eq for SecretKeys {}
 /// Why a key ring's text is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeysError {
+    /// The text holds no key.
     #[error("no secret key is given")]
     Empty,
+    /// The key at this place in the text (from 1) is not base64.
     #[error("secret key {0} is not base64")]
     NotBase64(usize),
+    /// A key does not decode to [`KEY_BYTES`] bytes.
     #[error("secret key {position} has {bytes} bytes; a key has {KEY_BYTES} (256 random bits)")]
-    WrongLength { position: usize, bytes: usize },
+    WrongLength {
+        /// The key's place in the text, from 1.
+        position: usize,
+        /// How many bytes it decodes to.
+        bytes: usize,
+    },
+    /// The key with this id is in the text twice.
     #[error("secret key {0} is given twice")]
     Duplicate(String),
 }
@@ -91,13 +100,16 @@ pub enum KeysError {
 /// Why a sealed value does not open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
+    /// The value is not `sealed:v1:<key id>:<base64url>`.
     #[error("not a sealed value")]
     Malformed,
+    /// Sealed under the key with this id, which the ring does not hold.
     #[error(
         "sealed with secret key {0}, which is not among the configured keys (--secret-keys / \
          --secret-key-file)"
     )]
     UnknownKey(String),
+    /// The AEAD refused it: the value was altered, or sealed for another context.
     #[error("the sealed value does not open: altered, or moved from where it was sealed")]
     Tampered,
 }

@@ -36,6 +36,8 @@ pub enum JobStatus {
 pub const MAX_ATTEMPTS: u32 = 5;
 
 impl JobStatus {
+    /// Its name in the store and in the job resource: `pending`, `running`, `completed` or
+    /// `failed`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -45,6 +47,7 @@ impl JobStatus {
         }
     }
 
+    /// The status [`Self::as_str`] names, if `text` names one.
     pub fn parse(text: &str) -> Option<Self> {
         [Self::Pending, Self::Running, Self::Completed, Self::Failed]
             .into_iter()
@@ -55,31 +58,45 @@ impl JobStatus {
 /// A job as its owner reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulkJob {
+    /// The job's id, as `/BulkJobs/<id>` names it.
     pub id: String,
+    /// The tenant that submitted it, the only one that can read it.
     pub tenant: TenantId,
+    /// Where it stands.
     pub status: JobStatus,
     /// Operations processed so far, and in all.
     pub done: usize,
+    /// Operations in the request.
     pub total: usize,
+    /// When it was accepted.
     pub created: DateTime<Utc>,
+    /// When it was last accepted, claimed, checkpointed, handed back or ended.
     pub updated: DateTime<Utc>,
 }
 
 /// A job to store: its request as accepted, and who asked for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewBulkJob {
+    /// The job, pending, nothing done.
     pub job: BulkJob,
+    /// The BulkRequest body, without its passwords.
     pub request: Value,
+    /// Who submitted it ([`crate::Caller::actor`]); the job's writes are theirs.
     pub actor: String,
+    /// The request that submitted it ([`crate::Caller::cause`]).
     pub cause: String,
 }
 
 /// A job a process has claimed to run: its request, and the outcomes of earlier attempts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedJob {
+    /// The job, now running.
     pub job: BulkJob,
+    /// The BulkRequest body as stored, without its passwords.
     pub request: Value,
+    /// Who submitted it ([`crate::Caller::actor`]); the job's writes are theirs.
     pub actor: String,
+    /// The request that submitted it ([`crate::Caller::cause`]).
     pub cause: String,
     /// The outcomes checkpointed so far, in processing order.
     pub outcomes: Vec<BulkOutcome>,
@@ -91,8 +108,11 @@ pub struct ClaimedJob {
 /// may take the job over once it has passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
+    /// The process that holds the job, by a name unique to it.
     pub owner: String,
+    /// The time of the claim or checkpoint.
     pub now: DateTime<Utc>,
+    /// When the lease runs out unless a checkpoint renews it.
     pub until: DateTime<Utc>,
 }
 
@@ -103,11 +123,13 @@ pub struct BulkOutcome {
     pub index: usize,
     /// The method and bulkId as the client sent them.
     pub method: String,
+    /// Its `bulkId`, when it had one.
     pub bulk_id: Option<String>,
     /// The resource the operation wrote (for `location`), when it did.
     pub resource: Option<(ResourceKind, String)>,
     /// Its `meta.version` after the write (ETag form), when it still exists.
     pub version: Option<String>,
+    /// The operation's HTTP status (201, 200, 204, or the error's).
     pub status: u16,
     /// The SCIM error of a failed operation.
     pub error: Option<OperationError>,
@@ -116,8 +138,11 @@ pub struct BulkOutcome {
 /// A failed operation's SCIM error, as its `response` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperationError {
+    /// The HTTP status.
     pub status: u16,
+    /// The `scimType` (RFC 7644 §3.12 Table 9), when the error has one.
     pub scim_type: Option<String>,
+    /// The human-readable `detail`.
     pub detail: String,
 }
 

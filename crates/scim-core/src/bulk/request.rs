@@ -5,7 +5,9 @@ use serde_json::Value;
 use crate::error::{ScimError, ScimResult};
 use crate::resource::ResourceKind;
 
+/// The schema a BulkRequest body must list (RFC 7644 §3.7).
 pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+/// The schema of a BulkResponse body (RFC 7644 §3.7).
 pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 /// What a string starts with when it references the resource a POST of the same request
 /// creates: `bulkId:<bulkId>`.
@@ -14,18 +16,25 @@ pub const BULK_ID_PREFIX: &str = "bulkId:";
 /// What the server accepts in one request (advertised in `/ServiceProviderConfig`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BulkLimits {
+    /// `maxOperations`: operations one request may hold; more fail the whole request (413).
     pub max_operations: usize,
 }
 
+/// What a bulk operation does (RFC 7644 §3.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BulkMethod {
+    /// Creates a resource (its path is a resource type: `/Users`).
     Post,
+    /// Replaces a resource.
     Put,
+    /// Modifies a resource with a PatchOp (RFC 7644 §3.5.2).
     Patch,
+    /// Deletes a resource.
     Delete,
 }
 
 impl BulkMethod {
+    /// The method as HTTP spells it: `POST`, `PUT`, `PATCH`, `DELETE`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Post => "POST",
@@ -39,13 +48,17 @@ impl BulkMethod {
 /// One operation, checked for shape (its `data` is checked when it runs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulkOperation {
+    /// What it does.
     pub method: BulkMethod,
+    /// Its `bulkId`: required for POST, the name later operations reference its resource by.
     pub bulk_id: Option<String>,
+    /// The resource type its path names.
     pub kind: ResourceKind,
     /// The id of the path (`/Users/<id>`): absent for POST; may be `bulkId:<id>`.
     pub id: Option<String>,
     /// `version`: the ETag the operation requires (`If-Match`).
     pub version: Option<String>,
+    /// The resource (POST, PUT) or the PatchOp body (PATCH); `None` for DELETE.
     pub data: Option<Value>,
 }
 
@@ -54,15 +67,20 @@ pub struct BulkOperation {
 pub struct BulkEntry {
     /// The method as sent (for the response, also when unknown).
     pub method: String,
+    /// `bulkId` as sent.
     pub bulk_id: Option<String>,
+    /// `path` as sent; empty when absent.
     pub path: String,
+    /// The operation, or why the element is not one (which fails that element alone).
     pub operation: Result<BulkOperation, ScimError>,
 }
 
+/// A BulkRequest (RFC 7644 §3.7), parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulkRequest {
     /// Stop after this many failed operations (`failOnErrors`); `None`: never.
     pub fail_on_errors: Option<usize>,
+    /// The elements of `Operations`, in request order.
     pub entries: Vec<BulkEntry>,
 }
 

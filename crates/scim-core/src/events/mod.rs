@@ -34,14 +34,27 @@ use serde_json::{Map, Value, json};
 use crate::bulk::BulkOutcome;
 use crate::resource::{Resource, ResourceKind};
 
+/// RFC 9967 `prov:create:full`: a resource was created; the payload carries it as `data`,
+/// with its `version`.
 pub const PROV_CREATE_FULL: &str = "urn:ietf:params:scim:event:prov:create:full";
+/// RFC 9967 `prov:put:full`: a resource was replaced; `data` is the PUT body (without
+/// `password`), with the new `version`.
 pub const PROV_PUT_FULL: &str = "urn:ietf:params:scim:event:prov:put:full";
+/// RFC 9967 `prov:patch:full`: a resource was patched; `data` is the PatchOp body (without
+/// `password`), with the new `version`.
 pub const PROV_PATCH_FULL: &str = "urn:ietf:params:scim:event:prov:patch:full";
+/// RFC 9967 `prov:delete`: a resource was deleted; no payload (`{}`).
 pub const PROV_DELETE: &str = "urn:ietf:params:scim:event:prov:delete";
+/// RFC 9967 `prov:activate`: a PUT or PATCH turned a user's `active` to true; no payload.
 pub const PROV_ACTIVATE: &str = "urn:ietf:params:scim:event:prov:activate";
+/// RFC 9967 `prov:deactivate`: a PUT or PATCH turned a user's `active` to false; no payload.
 pub const PROV_DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
+/// A license was assigned to the user the subject names; payload `{sku, source}`.
 pub const LICENSE_ASSIGNED: &str = "urn:scim-license:event:license:assigned";
+/// A license was revoked from the user the subject names; payload `{sku}`.
 pub const LICENSE_REVOKED: &str = "urn:scim-license:event:license:revoked";
+/// A write took a pool's last seat; the subject is `/Licenses/<sku>`, the payload
+/// `{sku, seats, used}`.
 pub const POOL_EXHAUSTED: &str = "urn:scim-license:event:license:pool-exhausted";
 /// RFC 9967 §2.5.1.2: an asynchronous request's operation completed.
 pub const ASYNC_RESPONSE: &str = "urn:ietf:params:scim:event:misc:asyncresp";
@@ -263,7 +276,9 @@ fn operations_without_secrets(operations: &Value) -> Value {
 pub struct StoredEvent {
     /// Increasing in the order events were recorded (not necessarily committed).
     pub seq: i64,
+    /// When it was recorded: the SET's `toe`.
     pub at: DateTime<Utc>,
+    /// The subject and its events.
     pub event: ResourceEvent,
 }
 
@@ -328,6 +343,7 @@ pub struct SigningKey {
     pub private_key: String,
     /// The public key as a JWK (with `kid`, `alg`, `use`).
     pub public_jwk: Value,
+    /// When it was stored; of keys that activate together, the one stored first signs.
     pub created: DateTime<Utc>,
     /// When it starts signing (see [`key_schedule`]); the Unix epoch for a key that signs
     /// from the start.

@@ -25,10 +25,14 @@ pub struct PollRequest {
     pub set_errs: Vec<SetError>,
 }
 
+/// One member of a poll request's `setErrs`: a SET the recipient could not process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetError {
+    /// The SET's `jti`.
     pub jti: String,
+    /// The error code, one of RFC 8935's SET delivery errors (`invalid_key`, …).
     pub err: String,
+    /// The recipient's explanation; empty when it gave none.
     pub description: String,
 }
 

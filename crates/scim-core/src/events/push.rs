@@ -21,10 +21,13 @@ use crate::tenant::TenantId;
 /// token (client credentials grant) and sends it with every SET.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OAuthClient {
+    /// The authorization server's token endpoint.
     pub token_url: String,
+    /// The server's client id at that authorization server.
     pub client_id: String,
     /// A secret: never shown or logged.
     pub client_secret: String,
+    /// The scopes asked for, space-separated; `None` asks for none.
     pub scope: Option<String>,
 }
 
@@ -42,13 +45,17 @@ impl std::fmt::Debug for OAuthClient {
 /// Where a tenant's SETs are pushed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Receiver {
+    /// Its id, unique across tenants.
     pub id: String,
+    /// The tenant whose events it gets.
     pub tenant: TenantId,
     /// The endpoint SETs are POSTed to.
     pub url: String,
     /// The HS256 key (its UTF-8 bytes): a secret, never shown or logged after `add`.
     pub secret: String,
+    /// The credentials of the bearer token sent with every SET, when the receiver wants one.
     pub oauth: Option<OAuthClient>,
+    /// When it was added.
     pub created: DateTime<Utc>,
 }
 
@@ -68,6 +75,7 @@ impl std::fmt::Debug for Receiver {
 /// A receiver and how its deliveries are going.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiverStatus {
+    /// The receiver the figures are of.
     pub receiver: Receiver,
     /// SETs the receiver accepted.
     pub delivered: i64,
@@ -86,9 +94,11 @@ pub struct ReceiverStatus {
 /// to be taken again when that time comes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedDelivery {
+    /// Where the SET goes.
     pub receiver: Receiver,
     /// The tenant's slug, for the SET's audience.
     pub tenant_slug: String,
+    /// The event the SET tells.
     pub event: StoredEvent,
     /// Attempts so far, this one included.
     pub attempts: u32,
@@ -97,9 +107,13 @@ pub struct ClaimedDelivery {
 /// A delivery given up on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
+    /// The receiver it was for.
     pub receiver_id: String,
+    /// Its event's place in the outbox ([`StoredEvent::seq`]).
     pub seq: i64,
+    /// Its event's subject (`/Users/<id>`, …).
     pub subject: String,
+    /// Attempts made.
     pub attempts: u32,
     /// The last attempt's failure.
     pub error: String,
@@ -114,25 +128,44 @@ pub enum PushOutcome {
     Delivered,
     /// Not accepted; `permanent` when sending it again cannot help (RFC 8935 §2.3: the
     /// receiver answered 400 with an error code).
-    Failed { error: String, permanent: bool },
+    Failed {
+        /// What failed: `HTTP 400 invalid_key: …`, an unreachable receiver, a token refused.
+        error: String,
+        /// Whether sending it again cannot help.
+        permanent: bool,
+    },
 }
 
 /// What becomes of a delivery after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settlement {
+    /// Accepted: the delivery is gone.
     Delivered,
-    Retry { due: DateTime<Utc>, error: String },
-    Dead { error: String },
+    /// Tried again at `due`; the later deliveries of its subject to the receiver wait too.
+    Retry {
+        /// When the next attempt is due.
+        due: DateTime<Utc>,
+        /// This attempt's failure.
+        error: String,
+    },
+    /// Given up: a dead letter, kept until re-driven or the receiver is removed.
+    Dead {
+        /// The last attempt's failure.
+        error: String,
+    },
 }
 
 /// The end of one attempt, for the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settled {
+    /// The receiver the delivery is for.
     pub receiver_id: String,
+    /// Its event's place in the outbox ([`StoredEvent::seq`]).
     pub seq: i64,
     /// The attempt settled ([`ClaimedDelivery::attempts`]): a retry or dead letter of an
     /// attempt another process has since taken over (its lease ran out) changes nothing.
     pub attempts: u32,
+    /// What becomes of the delivery.
     pub settlement: Settlement,
 }
 
@@ -140,7 +173,9 @@ pub struct Settled {
 /// receiver's secret).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Push {
+    /// Where it goes, and the key it is signed with.
     pub receiver: Receiver,
+    /// The SET's claims, unsigned ([`StoredEvent::set_claims`]).
     pub claims: Value,
 }
 

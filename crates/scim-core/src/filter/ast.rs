@@ -9,14 +9,23 @@ use crate::path::AttrPath;
 /// A comparison operator (`compareOp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CompareOp {
+    /// `eq`: some value equals the literal.
     Eq,
+    /// `ne`: no value equals the literal (an absent attribute matches).
     Ne,
+    /// `co`: some value contains the literal.
     Co,
+    /// `sw`: some value starts with the literal.
     Sw,
+    /// `ew`: some value ends with the literal.
     Ew,
+    /// `gt`: some value is greater than the literal.
     Gt,
+    /// `ge`: some value is greater than or equal to the literal.
     Ge,
+    /// `lt`: some value is less than the literal.
     Lt,
+    /// `le`: some value is less than or equal to the literal.
     Le,
 }
 
@@ -66,8 +75,11 @@ impl CompareOp {
 /// A comparison literal (`compValue`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompValue {
+    /// `null`, with `eq` (not present) or `ne` (present) only.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A JSON number, for integer and decimal attributes.
     Number(Number),
     /// A JSON string, escapes already decoded; dateTime literals are strings too.
     Str(String),
@@ -78,20 +90,28 @@ pub enum CompValue {
 pub enum Filter {
     /// `attrPath compareOp compValue`
     Compare {
+        /// The attribute compared; a complex one compares its `value` sub-attribute.
         path: AttrPath,
+        /// How it is compared.
         op: CompareOp,
+        /// The literal it is compared with.
         value: CompValue,
     },
     /// `attrPath pr`
     Present(AttrPath),
+    /// `filter and filter`
     And(Box<Filter>, Box<Filter>),
+    /// `filter or filter`
     Or(Box<Filter>, Box<Filter>),
+    /// `not (filter)`
     Not(Box<Filter>),
     /// `attrPath "[" valFilter "]"`: `filter` applies to each value of the multi-valued
     /// complex attribute `path`; its own paths name sub-attributes (`attr` holds the
     /// sub-attribute name, `sub` is `None`).
     ValuePath {
+        /// The multi-valued complex attribute (a single-valued one is a one-element list).
         path: AttrPath,
+        /// What one of its values must satisfy.
         filter: Box<Filter>,
     },
 }

@@ -17,14 +17,19 @@ pub const MAX_PATCH_OPERATIONS: usize = 1000;
 /// `Remove`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchOp {
+    /// `add` (§3.5.2.1): adds values to the target, or sets it when single-valued.
     Add,
+    /// `replace` (§3.5.2.3): replaces the target's value.
     Replace,
+    /// `remove` (§3.5.2.2): removes the target's value, or the values the path's filter
+    /// selects.
     Remove,
 }
 
 /// One element of `Operations`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchOperation {
+    /// What the operation does.
     pub op: PatchOp,
     /// `None` when the client sent no `path` (or an empty one): the target is the resource.
     pub path: Option<PatchPath>,
@@ -37,6 +42,7 @@ pub struct PatchOperation {
 /// A parsed PatchOp request: its operations, in order. They apply atomically.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PatchRequest {
+    /// The elements of `Operations`, in request order.
     pub operations: Vec<PatchOperation>,
 }
 

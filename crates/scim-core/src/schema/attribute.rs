@@ -6,13 +6,21 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AttrType {
+    /// A sequence of Unicode characters (§2.3.1).
     String,
+    /// `true` or `false` (§2.3.2).
     Boolean,
+    /// A real number (§2.3.3).
     Decimal,
+    /// A whole number (§2.3.4).
     Integer,
+    /// An `xsd:dateTime` such as `2008-01-23T04:56:22Z` (§2.3.5).
     DateTime,
+    /// Base64-encoded bytes (§2.3.6).
     Binary,
+    /// A URI naming a resource; `referenceTypes` says of what kind (§2.3.7).
     Reference,
+    /// A value made of sub-attributes (§2.3.8).
     Complex,
 }
 
@@ -20,9 +28,14 @@ pub enum AttrType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Mutability {
+    /// Set by the server only: ignored in a body a client sends, refused as a PATCH target.
     ReadOnly,
+    /// Written and read at any time.
     ReadWrite,
+    /// Set when the resource is created or while it has no value; never changed after.
     Immutable,
+    /// Accepted from a client but never returned; this server does not store it either
+    /// (`password`).
     WriteOnly,
 }
 
@@ -30,9 +43,13 @@ pub enum Mutability {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Returned {
+    /// In every response, whatever `attributes` and `excludedAttributes` say.
     Always,
+    /// In no response.
     Never,
+    /// Unless `excludedAttributes` names it or `attributes` leaves it out.
     Default,
+    /// Only when `attributes` names it.
     Request,
 }
 
@@ -40,8 +57,11 @@ pub enum Returned {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Uniqueness {
+    /// No constraint.
     None,
+    /// Unique within the service provider (here: within the tenant).
     Server,
+    /// Unique across every service provider.
     Global,
 }
 
@@ -49,20 +69,32 @@ pub enum Uniqueness {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeDef {
+    /// The attribute's name as the schema spells it (matched case-insensitively).
     pub name: &'static str,
+    /// `type`: the data type of its values.
     #[serde(rename = "type")]
     pub ty: AttrType,
+    /// Whether its value is an array of values.
     pub multi_valued: bool,
+    /// The human-readable description `/Schemas` shows.
     pub description: std::borrow::Cow<'static, str>,
+    /// Whether a resource must carry it.
     pub required: bool,
+    /// Suggested values, not enforced (an email's `type`: `work`, `home`, …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub canonical_values: Vec<&'static str>,
+    /// Whether comparisons of string values respect case.
     pub case_exact: bool,
+    /// When a client may write it.
     pub mutability: Mutability,
+    /// When a response carries it.
     pub returned: Returned,
+    /// How unique its value must be.
     pub uniqueness: Uniqueness,
+    /// What a `reference` may point at: resource types, `external` or `uri`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reference_types: Vec<&'static str>,
+    /// A complex attribute's sub-attributes (empty for every other type).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sub_attributes: Vec<AttributeDef>,
 }
@@ -91,22 +123,27 @@ impl AttributeDef {
         }
     }
 
+    /// A `string` attribute.
     pub fn string(name: &'static str, description: &'static str) -> Self {
         Self::new(name, AttrType::String, description)
     }
 
+    /// A `boolean` attribute.
     pub fn boolean(name: &'static str, description: &'static str) -> Self {
         Self::new(name, AttrType::Boolean, description)
     }
 
+    /// A `dateTime` attribute.
     pub fn date_time(name: &'static str, description: &'static str) -> Self {
         Self::new(name, AttrType::DateTime, description)
     }
 
+    /// An `integer` attribute.
     pub fn integer(name: &'static str, description: &'static str) -> Self {
         Self::new(name, AttrType::Integer, description)
     }
 
+    /// A `reference` attribute to `reference_types`.
     pub fn reference(
         name: &'static str,
         reference_types: &[&'static str],
@@ -118,6 +155,7 @@ impl AttributeDef {
         }
     }
 
+    /// A `complex` attribute made of `sub_attributes`.
     pub fn complex(
         name: &'static str,
         description: &'static str,
@@ -129,40 +167,48 @@ impl AttributeDef {
         }
     }
 
+    /// Makes it multi-valued.
     pub fn multi(mut self) -> Self {
         self.multi_valued = true;
         self
     }
 
+    /// Makes it required.
     pub fn required(mut self) -> Self {
         self.required = true;
         self
     }
 
+    /// Makes its string comparisons case-sensitive (`caseExact`).
     pub fn case_exact(mut self) -> Self {
         self.case_exact = true;
         self
     }
 
+    /// With `mutability` instead of readWrite.
     pub fn mutability(mut self, mutability: Mutability) -> Self {
         self.mutability = mutability;
         self
     }
 
+    /// Makes it readOnly: set by the server only.
     pub fn read_only(self) -> Self {
         self.mutability(Mutability::ReadOnly)
     }
 
+    /// With `returned` instead of default.
     pub fn returned(mut self, returned: Returned) -> Self {
         self.returned = returned;
         self
     }
 
+    /// With `uniqueness` instead of none.
     pub fn uniqueness(mut self, uniqueness: Uniqueness) -> Self {
         self.uniqueness = uniqueness;
         self
     }
 
+    /// With `values` as its canonical values.
     pub fn canonical(mut self, values: &[&'static str]) -> Self {
         self.canonical_values = values.to_vec();
         self
@@ -175,6 +221,7 @@ impl AttributeDef {
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
+    /// Whether it is of type `complex`.
     pub fn is_complex(&self) -> bool {
         self.ty == AttrType::Complex
     }

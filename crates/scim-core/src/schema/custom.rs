@@ -23,6 +23,8 @@ use crate::resource::ResourceKind;
 
 /// The extension schema a tenant's attributes go in unless the administrator names another.
 pub const CUSTOM_USER_SCHEMA: &str = "urn:scim-license:schemas:extension:custom:2.0:User";
+/// The extension schema a tenant's Group attributes go in unless the administrator names
+/// another.
 pub const CUSTOM_GROUP_SCHEMA: &str = "urn:scim-license:schemas:extension:custom:2.0:Group";
 
 /// Attributes a tenant may define, at most.
@@ -39,16 +41,21 @@ pub struct TenantAttribute {
     pub resource_type: String,
     /// The extension schema's URN.
     pub schema: String,
+    /// The attribute's name: a letter, then letters, digits, `-` or `_`.
     pub name: String,
     /// One of [`CUSTOM_TYPES`].
     #[serde(rename = "type")]
     pub ty: String,
+    /// Whether its value is an array of values.
     #[serde(default)]
     pub multi_valued: bool,
+    /// Whether comparisons of its string values respect case.
     #[serde(default)]
     pub case_exact: bool,
+    /// Whether every resource of the type must carry it.
     #[serde(default)]
     pub required: bool,
+    /// The administrator's free text, shown in the tenant's `/Schemas`.
     #[serde(default)]
     pub description: String,
 }
@@ -273,6 +280,7 @@ pub struct TenantSchemas {
 const TENANT_SCHEMAS_KEPT: usize = 1024;
 
 impl TenantSchemas {
+    /// None built yet, on the server's registry `base`.
     pub fn new(base: Arc<SchemaRegistry>) -> Self {
         Self {
             base,

@@ -3,9 +3,12 @@
 use super::attribute::AttributeDef;
 use super::registry::Schema;
 
+/// The URN of the Enterprise User extension (RFC 7643 §4.3).
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
+/// The Enterprise User extension: employee number, cost center, organization, division,
+/// department and manager.
 pub fn enterprise_user_schema() -> Schema {
     let s = AttributeDef::string;
     Schema {

@@ -3,8 +3,10 @@
 use super::attribute::{AttributeDef, Mutability};
 use super::registry::Schema;
 
+/// The URN of the Group schema (RFC 7643 §4.2).
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
+/// The Group schema: `displayName` and `members`.
 pub fn group_schema() -> Schema {
     Schema {
         id: GROUP_SCHEMA,

@@ -5,9 +5,13 @@ use serde_json::{Value, json};
 use super::attribute::{AttributeDef, Returned};
 use super::registry::{RESOURCE_TYPE_SCHEMA, Schema};
 
+/// The URN of the User extension that shows the licenses a user holds.
 pub const LICENSE_USER_EXTENSION: &str = "urn:scim-license:schemas:extension:license:2.0:User";
+/// The URN of the License resource's schema: one license pool.
 pub const LICENSE_SCHEMA: &str = "urn:scim-license:schemas:core:2.0:License";
 
+/// The User extension with the read-only `licenses` the server computes (sku, source,
+/// assigned).
 pub fn license_user_extension() -> Schema {
     Schema {
         id: LICENSE_USER_EXTENSION,
@@ -33,6 +37,8 @@ pub fn license_user_extension() -> Schema {
     }
 }
 
+/// The License schema: a pool's sku, display name and seats (bought, used, available),
+/// all read-only.
 pub fn license_schema() -> Schema {
     let ro = |a: AttributeDef| a.read_only().returned(Returned::Default);
     Schema {

@@ -13,19 +13,26 @@ use super::user::{USER_SCHEMA, user_schema};
 use crate::path::AttrPath;
 use crate::resource::ResourceKind;
 
+/// The schema URN of a `/Schemas` entry (RFC 7643 §7).
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+/// The schema URN of a `/ResourceTypes` entry (RFC 7643 §6).
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 
 /// One schema (RFC 7643 §7).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
+    /// The schema's URN (`urn:ietf:params:scim:schemas:core:2.0:User`).
     pub id: &'static str,
+    /// The human-readable name (`User`).
     pub name: &'static str,
+    /// The human-readable description `/Schemas` shows.
     pub description: &'static str,
+    /// The top-level attributes it defines.
     pub attributes: Vec<AttributeDef>,
 }
 
 impl Schema {
+    /// The top-level attribute called `name`, compared case-insensitively (RFC 7643 §2.1).
     pub fn attribute(&self, name: &str) -> Option<&AttributeDef> {
         self.attributes
             .iter()
@@ -36,16 +43,22 @@ impl Schema {
 /// A schema extension of a resource type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaExtension {
+    /// The extension schema's URN.
     pub schema: &'static str,
+    /// Whether every resource of the type must carry it.
     pub required: bool,
 }
 
 /// One resource type (RFC 7643 §6).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceTypeDef {
+    /// The resource type; its name and endpoint follow from it.
     pub kind: ResourceKind,
+    /// The human-readable description `/ResourceTypes` shows.
     pub description: &'static str,
+    /// The URN of its core schema.
     pub schema: &'static str,
+    /// The extension schemas its resources may (or must) carry: `schemaExtensions`.
     pub extensions: Vec<SchemaExtension>,
 }
 
@@ -55,7 +68,9 @@ pub struct ResolvedAttr<'a> {
     /// The URN of the schema that defines the attribute; `None` for the common attributes
     /// (`id`, `externalId`, `meta`) and the resource type's core schema.
     pub extension: Option<&'static str>,
+    /// The top-level attribute the path names.
     pub attr: &'a AttributeDef,
+    /// The sub-attribute of `attr` the path names, if it names one.
     pub sub: Option<&'a AttributeDef>,
 }
 
@@ -75,6 +90,8 @@ impl<'a> ResolvedAttr<'a> {
     }
 }
 
+/// Every schema and resource type the server serves (RFC 7643 §6, §7), and the one place
+/// attribute paths are resolved against them.
 #[derive(Debug, Clone)]
 pub struct SchemaRegistry {
     schemas: Vec<Schema>,
@@ -144,14 +161,17 @@ impl SchemaRegistry {
         self.schemas.push(schema);
     }
 
+    /// Every published schema, core and extension alike.
     pub fn schemas(&self) -> &[Schema] {
         &self.schemas
     }
 
+    /// The resource types the server serves.
     pub fn resource_types(&self) -> &[ResourceTypeDef] {
         &self.resource_types
     }
 
+    /// Whether `kind` is among the resource types served (see [`Self::restricted_to`]).
     pub fn serves(&self, kind: ResourceKind) -> bool {
         self.resource_types.iter().any(|rt| rt.kind == kind)
     }
@@ -161,6 +181,7 @@ impl SchemaRegistry {
         self.schemas.iter().find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
+    /// The resource type of `kind`, if it is served.
     pub fn resource_type(&self, kind: ResourceKind) -> Option<&ResourceTypeDef> {
         self.resource_types.iter().find(|rt| rt.kind == kind)
     }

@@ -3,6 +3,7 @@
 use super::attribute::{AttrType, AttributeDef, Mutability, Returned, Uniqueness};
 use super::registry::Schema;
 
+/// The URN of the User schema (RFC 7643 §4.1).
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
 /// `value`, `display`, `type` and `primary`: the shape every plural User attribute shares.
@@ -32,6 +33,7 @@ fn plural(
     .multi()
 }
 
+/// The User schema, attribute for attribute as RFC 7643 §8.7.1 defines it.
 pub fn user_schema() -> Schema {
     let s = AttributeDef::string;
     Schema {
