@@ -25,6 +25,7 @@ mod import;
 mod isolation;
 mod jobs;
 mod licensing;
+mod management;
 mod msvalidator;
 mod oauth;
 mod okta;

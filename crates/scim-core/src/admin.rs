@@ -6,6 +6,7 @@ use crate::tenant::TenantId;
 
 /// What an admin secret opens (the store's `kind` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AdminSecretKind {
     /// A one-time login link (`admin login-link`): exchanged once for a session.
     Link,

@@ -25,6 +25,7 @@ pub const PROFILES: [&str; 4] = ["standard", "entra", "okta", "strict"];
 /// What a PATCH answers on success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum PatchResponse {
     /// 200 with the resource (RFC 7644 §3.5.2 allows either).
     #[default]
@@ -38,6 +39,7 @@ pub enum PatchResponse {
 /// What `active=false` does to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Deactivation {
     /// Keeps the user, inactive, its licenses revoked (a later `active=true` re-assigns).
     #[default]

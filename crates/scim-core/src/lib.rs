@@ -58,6 +58,7 @@ pub mod error;
 pub mod events;
 pub mod filter;
 pub mod fold;
+pub mod idempotency;
 pub mod license;
 pub mod list_request;
 pub mod outbound;

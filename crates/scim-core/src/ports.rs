@@ -18,6 +18,7 @@ use crate::events::{
     ClaimedDelivery, DeadLetter, Push, PushOutcome, Receiver, ReceiverStatus, ResourceEvent,
     Settled, SigningKey, StoredEvent,
 };
+use crate::idempotency::{IdempotencyRecord, StoredResponse};
 use crate::license::{
     AuditEntry, AuditQuery, HeldLicense, LicenseRules, MappingRule, Pool, Reevaluation,
     UnmappedValue,
@@ -309,6 +310,37 @@ pub trait ApiKeys: Send + Sync {
     async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
+/// The Management API's `Idempotency-Key`s (see [`crate::idempotency`]): what each key's
+/// first request was and answered. Stores keep responses sealed: they may hold a secret.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Records a key unless the owner has a record of it: whether it did.
+    async fn insert_idempotency(&self, record: &IdempotencyRecord) -> Result<bool, StoreError>;
+
+    /// The owner's record of `key`, if any. A response that no longer opens (sealed under
+    /// a key since removed) reads as none.
+    async fn idempotency(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Keeps the response of the request that recorded `key`.
+    async fn finish_idempotency(
+        &self,
+        owner: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets the record (its request failed, or it no longer counts).
+    async fn forget_idempotency(&self, owner: &str, key: &str) -> Result<(), StoreError>;
+
+    /// Forgets every record made before `before`; how many.
+    async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
 /// Whether the store can serve requests.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
@@ -568,6 +600,7 @@ pub trait Storage:
     + TenantDirectory
     + CredentialStore
     + ApiKeys
+    + IdempotencyStore
     + StoreHealth
     + AdminRepository
     + BulkJobRepository
@@ -584,6 +617,7 @@ impl<T> Storage for T where
         + TenantDirectory
         + CredentialStore
         + ApiKeys
+        + IdempotencyStore
         + StoreHealth
         + AdminRepository
         + BulkJobRepository

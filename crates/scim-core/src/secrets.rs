@@ -29,6 +29,7 @@ pub const KEY_BYTES: usize = 32;
 
 /// What keys are derived for: each purpose has keys of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Purpose {
     /// Secrets the server must use, stored in the database.
     AtRest,
@@ -77,6 +78,7 @@ impl Eq for SecretKeys {}
 
 /// Why a key ring's text is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeysError {
     /// The text holds no key.
     #[error("no secret key is given")]
@@ -99,6 +101,7 @@ pub enum KeysError {
 
 /// Why a sealed value does not open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum OpenError {
     /// The value is not `sealed:v1:<key id>:<base64url>`.
     #[error("not a sealed value")]

@@ -3,7 +3,8 @@
 //! core results into SCIM JSON; it holds no business rule. Thin adapters put it behind a
 //! server: [`actix`] (the server's) and [`axum`] (for services that embed it next to their
 //! own routes). Who a caller is, is an [`Authenticator`]'s to say: the server's credentials
-//! by default, a host service's own scheme when it brings one.
+//! by default, a host service's own scheme when it brings one. The same function serves
+//! the vendor's Management API under `/api/v1` (API keys, RFC 9457 problems).
 
 mod address;
 mod admin;
@@ -15,6 +16,7 @@ mod error;
 mod handlers;
 mod headers;
 mod limits;
+mod management;
 mod openapi;
 mod params;
 mod rate;
@@ -39,6 +41,7 @@ pub use handlers::health::HealthCheck;
 pub use handlers::oauth::TokenIssuance;
 pub use headers::add_security_headers;
 pub use limits::{AddressLimits, MAX_LOOKUPS_IN_FLIGHT};
+pub use management::problem::{PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX};
 pub use openapi::document as openapi_document;
 pub use rate::{RateLimit, RateLimiter};
 pub use request::{BodyTooLarge, ClientAddr, RequestId, Secure};

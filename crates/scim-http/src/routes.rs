@@ -175,7 +175,7 @@ impl Route {
 
 /// One path segment, percent-decoded; `None` when it is empty, holds a `/`, or is not
 /// UTF-8 once decoded.
-fn segment(text: &str) -> Option<String> {
+pub(crate) fn segment(text: &str) -> Option<String> {
     if text.is_empty() || text.contains('/') {
         return None;
     }
@@ -188,6 +188,13 @@ fn segment(text: &str) -> Option<String> {
 /// Answers `req`: the handler of its route, or the SCIM error of a path or method the API
 /// does not serve. Also names the route matched, for metrics.
 pub(crate) async fn dispatch(req: &Request, state: &AppState) -> (Option<&'static str>, Response) {
+    if req.path() == crate::management::BASE
+        || req
+            .path()
+            .starts_with(&format!("{}/", crate::management::BASE))
+    {
+        return crate::management::dispatch(req, state).await;
+    }
     let kinds: Vec<ResourceKind> = state
         .registry
         .resource_types()

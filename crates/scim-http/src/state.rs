@@ -8,8 +8,8 @@ use scim_core::bulk::BulkLimits;
 use scim_core::paging::CursorCodec;
 use scim_core::schema::TenantSchemas;
 use scim_core::service::{
-    AdminService, BulkJobService, BulkService, EventFeedService, LicenseService, ResourceService,
-    Services, TenantService,
+    AdminService, ApiKeyService, BulkJobService, BulkService, EventFeedService, IdempotencyService,
+    LicenseService, ResourceService, Services, TenantService,
 };
 use scim_core::tenant::TenantId;
 use scim_core::{SchemaRegistry, ScimResult};
@@ -58,6 +58,8 @@ pub struct HttpConfig {
     pub credential_cache: Duration,
     /// How long a process holds an asynchronous /Bulk job before another may take it.
     pub job_lease: Duration,
+    /// Each API key's request rate on the Management API (`None`: no limit).
+    pub api_rate: Option<RateLimit>,
 }
 
 impl Default for HttpConfig {
@@ -77,6 +79,7 @@ impl Default for HttpConfig {
             address_rate: None,
             credential_cache: Duration::ZERO,
             job_lease: Duration::from_secs(60),
+            api_rate: RateLimit::of(1_000, 2_000),
         }
     }
 }
@@ -117,6 +120,12 @@ pub struct AppState {
     pub clock: Arc<dyn scim_core::ports::Clock>,
     /// Who sends each request ([`TenantCredentials`] unless the host brings its own).
     pub authenticator: Arc<dyn Authenticator>,
+    /// The Management API's credentials.
+    pub api_keys: ApiKeyService,
+    /// The Management API's Idempotency-Keys.
+    pub idempotency: IdempotencyService,
+    /// Per-API-key request rate limit.
+    pub api_limiter: Arc<RateLimiter<String>>,
 }
 
 impl AppState {
@@ -170,9 +179,12 @@ impl AppState {
             token_issuance: Arc::default(),
             health: Arc::default(),
             polls: Arc::default(),
+            api_limiter: Arc::new(RateLimiter::new(config.api_rate)),
             config: Arc::new(config),
             clock: Arc::clone(&services.clock),
             authenticator: Arc::new(TenantCredentials),
+            api_keys: services.api_keys.clone(),
+            idempotency: services.idempotency.clone(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The reference store: every storage port of `scim-core` kept in memory, one module per
 //! port ([`resources`], [`ledger`], [`outbox`], [`tenants`], [`admin`], [`api_keys`],
-//! [`jobs`], [`webhooks`]).
+//! [`idempotency`], [`jobs`], [`webhooks`]).
 //!
 //! It is what the contract suite (`scim-testkit`) holds every store to, next to SQLite and
 //! PostgreSQL; the store of the in-process HTTP tests; and the model a Rust service that
@@ -40,6 +40,7 @@
 
 pub mod admin;
 pub mod api_keys;
+pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
 mod licenses;
@@ -91,6 +92,8 @@ struct State {
     admin: Vec<AdminSecret>,
     /// The vendor's API keys.
     api_keys: Vec<scim_core::api_key::ApiKey>,
+    /// The Management API's Idempotency-Keys, by owner and key.
+    idempotency: HashMap<(String, String), scim_core::idempotency::IdempotencyRecord>,
 }
 
 /// One tenant's data: what a write copies, changes and puts back.

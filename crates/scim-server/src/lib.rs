@@ -6,6 +6,7 @@ mod commands;
 pub mod config;
 mod config_check;
 mod delivery;
+mod housekeeping;
 mod import;
 mod jobs;
 mod keys;
@@ -14,7 +15,6 @@ mod progress;
 pub mod serve;
 pub mod telemetry;
 pub mod tls;
-mod usage;
 pub mod wiring;
 
 use cli::Command;

@@ -47,6 +47,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         address_rate: RateLimit::of(args.auth_rate_limit, args.auth_rate_burst),
         credential_cache: Duration::from_secs(u64::from(args.credential_cache_seconds)),
         job_lease: Duration::from_secs(u64::from(args.job_lease_seconds)),
+        api_rate: RateLimit::of(args.api_rate_limit, args.api_rate_burst),
     };
     let metrics_token = args
         .metrics_token
@@ -67,7 +68,10 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         state.jobs.clone(),
         Arc::clone(&state.job_wake),
     ));
-    let snapshots = tokio::spawn(crate::usage::record_usage(app.services.admin.clone()));
+    let snapshots = tokio::spawn(crate::housekeeping::run(
+        app.services.admin.clone(),
+        app.services.idempotency.clone(),
+    ));
     // A round of pushes settles within its deadline; the lease is longer still.
     let dispatcher_drain = delivery_drain(&args);
     let (stop_dispatcher, stop) = tokio::sync::watch::channel(false);

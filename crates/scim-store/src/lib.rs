@@ -31,6 +31,7 @@ mod errors;
 mod event_watch;
 mod expand;
 mod filter_sql;
+mod idempotency;
 mod index_walks;
 mod jobs;
 mod licenses;

@@ -51,6 +51,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The Management API's Idempotency-Keys; `response` sealed.
+    idempotency_keys (owner, key) {
+        owner -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        created -> BigInt,
+        response -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     resources (seq) {
         seq -> BigInt,
         tenant_id -> Text,
@@ -268,6 +279,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tokens,
     clients,
     api_keys,
+    idempotency_keys,
     resources,
     group_members,
     license_pools,

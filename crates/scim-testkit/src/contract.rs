@@ -21,6 +21,7 @@ use crate::{ContractStore, SqlStoreFactory, StoreFactory, TestStore};
 
 pub use crate::admin::*;
 pub use crate::events::*;
+pub use crate::idempotency::*;
 pub use crate::invariants::*;
 pub use crate::jobs::*;
 pub use crate::license_tables::*;

@@ -29,6 +29,7 @@ pub mod agreement;
 pub mod contract;
 pub mod events;
 pub mod fixtures;
+pub mod idempotency;
 pub mod invariants;
 pub mod jobs;
 pub mod license_tables;
@@ -250,6 +251,7 @@ macro_rules! contract_tests {
             tokens_are_found_listed_and_revoked,
             clients_and_their_tokens,
             api_keys_are_found_listed_touched_and_revoked,
+            idempotency_keys_are_recorded_once_and_kept,
             client_certificates_are_pinned_per_tenant,
             tenant_slugs_are_unique,
             a_deleted_tenant_leaves_nothing_behind,
@@ -307,6 +309,7 @@ macro_rules! sql_contract_tests {
         $crate::contract_tests!(@each $factory;
             unreadable_rows_are_corrupt_not_unavailable,
             secrets_are_sealed_at_rest,
+            idempotent_responses_are_sealed_at_rest,
             in_memory_queries_load_at_most_their_scan_limit,
             startindex_walks_read_on_from_the_last_page,
         );

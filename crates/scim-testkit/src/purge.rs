@@ -7,10 +7,7 @@ use scim_core::admin::{AdminSession, SessionScope};
 use scim_core::bulk::{BulkJob, JobStatus, NewBulkJob};
 use scim_core::events::{Receiver, ResourceEvent};
 use scim_core::license::{AuditQuery, MappingRule, MappingSource, Pool};
-use scim_core::ports::{
-    AdminRepository, BulkJobRepository, CredentialStore, EventLog, LicenseLedger,
-    ResourceRepository, TenantDirectory, Webhooks,
-};
+use scim_core::ports::{AdminRepository, BulkJobRepository, CredentialStore, TenantDirectory};
 use scim_core::tenant::{StoredClient, Tenant, TokenHash};
 use scim_core::{Expand, MembershipChange, NewMember, Resource, ResourceKind};
 use serde_json::json;

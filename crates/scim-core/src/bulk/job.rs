@@ -20,6 +20,7 @@ pub const BULK_JOB_SCHEMA: &str = "urn:scim-license:schemas:core:2.0:BulkJob";
 
 /// A job's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JobStatus {
     /// Accepted, not started.
     Pending,

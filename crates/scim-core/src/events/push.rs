@@ -123,6 +123,7 @@ pub struct DeadLetter {
 
 /// What the receiver made of one SET.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PushOutcome {
     /// Accepted (RFC 8935 §2.2: 202).
     Delivered,

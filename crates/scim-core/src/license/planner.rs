@@ -12,6 +12,7 @@ use crate::fold::fold_key;
 
 /// Why a user holds a sku.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum LicenseSource {
     /// The user's own `entitlements` or `roles` grant it.
     Direct,
@@ -237,6 +238,22 @@ pub struct Reevaluation {
 }
 
 impl Reevaluation {
+    /// The report as the CLI's `--json` and the Management API show it: `users`,
+    /// `assigned`, `revoked`, and `waiting` as `{"userId", "sku"}`.
+    pub fn to_json(&self) -> Value {
+        let waiting: Vec<Value> = self
+            .waiting
+            .iter()
+            .map(|(user, sku)| serde_json::json!({"userId": user, "sku": sku}))
+            .collect();
+        serde_json::json!({
+            "users": self.users,
+            "assigned": self.assigned,
+            "revoked": self.revoked,
+            "waiting": waiting,
+        })
+    }
+
     /// Adds a later batch's report to this one.
     pub fn absorb(&mut self, batch: Reevaluation) {
         self.users += batch.users;

@@ -28,6 +28,7 @@ pub const LISTED: u64 = 25;
 
 /// Why a dashboard operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AdminError {
     #[error(transparent)]
     /// A tenant or credential operation failed.

@@ -32,6 +32,17 @@ impl EventFeedService {
         Self { log, clock }
     }
 
+    /// The tenant's recorded events after `seq`, oldest first, at most `limit`, whether
+    /// acknowledged or not (the history `scim-server events` and the Management API list).
+    pub async fn events_after(
+        &self,
+        tenant: &TenantId,
+        seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.log.events_after(tenant, seq, limit).await
+    }
+
     /// Acknowledges what the request acknowledges (SETs reported in `setErrs` too: sending
     /// them again would fail again; the caller logs the errors), then reads what waits.
     pub async fn acknowledge(&self, tenant: &TenantId, request: &PollRequest) -> ScimResult<()> {

@@ -80,6 +80,7 @@ pub async fn remove_rule_and_reevaluate(
 
 /// Why a license operation failed, for the operator's CLI and the HTTP edge.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LicenseError {
     #[error(transparent)]
     /// The input is invalid (a sku, a value).

@@ -17,6 +17,7 @@ pub const DEAD_LETTERS_SHOWN: usize = 1_000;
 
 /// Why a receiver operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReceiverError {
     #[error("no tenant '{0}'")]
     /// No such tenant.

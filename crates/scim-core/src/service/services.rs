@@ -13,8 +13,8 @@ use crate::ports::{
 };
 use crate::schema::TenantSchemas;
 use crate::service::{
-    AdminPorts, AdminService, ApiKeyService, LicenseService, ReceiverService, ResourceService,
-    TenantService,
+    AdminPorts, AdminService, ApiKeyService, IdempotencyService, LicenseService, ReceiverService,
+    ResourceService, TenantService,
 };
 
 /// The ports that are not storage: the time, new ids, new secrets.
@@ -48,6 +48,8 @@ pub struct Services {
     pub admin: AdminService,
     /// The vendor's API keys (the Management API's credentials).
     pub api_keys: ApiKeyService,
+    /// The Management API's `Idempotency-Key`s.
+    pub idempotency: IdempotencyService,
     /// The tenants (for the jobs' tenant schemas).
     pub directory: Arc<dyn TenantDirectory>,
     /// What asynchronous /Bulk jobs run on.
@@ -119,6 +121,7 @@ impl Services {
             receivers,
             admin,
             api_keys,
+            idempotency: IdempotencyService::new(Arc::clone(store) as _, Arc::clone(&clock)),
             directory,
             bulk_jobs: Arc::clone(store) as _,
             events: Arc::clone(store) as _,

@@ -100,6 +100,17 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_RATE_BURST", default_value_t = 400)]
     pub rate_burst: u32,
 
+    /// Requests per second each API key may sustain on the Management API (/api/v1), per
+    /// server process; beyond it (and the burst) requests answer 429 with Retry-After. 0
+    /// turns the limit off. The license lookup is the product's hot path (every login):
+    /// the default leaves it room, and only stops a runaway loop.
+    #[arg(long, env = "SCIM_API_RATE_LIMIT", default_value_t = 1_000)]
+    pub api_rate_limit: u32,
+
+    /// Requests an API key may send at once above --api-rate-limit.
+    #[arg(long, env = "SCIM_API_RATE_BURST", default_value_t = 2_000)]
+    pub api_rate_burst: u32,
+
     /// Seconds a server process holds an asynchronous bulk job between checkpoints; a job
     /// whose process died is resumed (by any process on the store) once this has passed.
     #[arg(long, env = "SCIM_JOB_LEASE_SECONDS", default_value_t = 30,

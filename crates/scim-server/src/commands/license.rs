@@ -31,7 +31,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             if json {
                 println!(
                     "{}",
-                    json!({"pool": pool_json(&pool), "reevaluation": reevaluation_json(&report)})
+                    json!({"pool": pool_json(&pool), "reevaluation": report.to_json()})
                 );
                 return Ok(());
             }
@@ -72,7 +72,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                     json!({"source": rule.source.as_str(), "value": rule.value, "sku": rule.sku});
                 println!(
                     "{}",
-                    json!({"rule": rule, "reevaluation": reevaluation_json(&report)})
+                    json!({"rule": rule, "reevaluation": report.to_json()})
                 );
                 return Ok(());
             }
@@ -100,7 +100,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 let rule = json!({"source": source.as_str(), "value": value, "sku": sku});
                 println!(
                     "{}",
-                    json!({"removed": rule, "reevaluation": reevaluation_json(&report)})
+                    json!({"removed": rule, "reevaluation": report.to_json()})
                 );
                 return Ok(());
             }
@@ -192,7 +192,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 .await?;
             bar.finish_and_clear();
             if json {
-                println!("{}", reevaluation_json(&report));
+                println!("{}", report.to_json());
             } else {
                 print_reevaluation(&report);
             }
@@ -242,21 +242,6 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
         }
     }
     Ok(())
-}
-
-/// A re-evaluation as `--json` prints it.
-fn reevaluation_json(report: &Reevaluation) -> serde_json::Value {
-    let waiting: Vec<_> = report
-        .waiting
-        .iter()
-        .map(|(user, sku)| json!({"user": user, "sku": sku}))
-        .collect();
-    json!({
-        "users": report.users,
-        "assigned": report.assigned,
-        "revoked": report.revoked,
-        "waiting": waiting,
-    })
 }
 
 /// The operator running a command, as the audit log records it.

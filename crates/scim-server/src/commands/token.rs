@@ -1,14 +1,13 @@
 //! `token issue|list|revoke`: SCIM bearer tokens.
 
 use anyhow::Context;
-use scim_core::ports::SecretGenerator;
 use scim_core::resource::format_time;
 use serde_json::json;
 
 use scim_core::service::TokenLifetime;
 
 use crate::cli::TokenCommand;
-use crate::wiring::{App, RandomSecrets};
+use crate::wiring::App;
 
 use super::say;
 
@@ -20,16 +19,15 @@ pub(crate) async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()
             never_expires,
             json,
         } => {
-            let secret = RandomSecrets.new_secret();
             let lifetime = match (expires_in_days, never_expires) {
                 (_, true) => TokenLifetime::Never,
                 (Some(days), false) => TokenLifetime::Days(days),
                 (None, false) => TokenLifetime::Default,
             };
-            let token = app
+            let (token, secret) = app
                 .services
                 .tenants
-                .issue_token(&tenant, &secret, lifetime)
+                .issue_new_token(&tenant, lifetime)
                 .await?;
             if json {
                 let expires = token.expires.as_ref().map(format_time);

@@ -58,6 +58,7 @@ fn checked_name(name: &str) -> Result<String, TenantError> {
 
 /// Why a tenant operation failed (the CLI and the Management API tell it as it is).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TenantError {
     #[error(
         "'{0}' is not a valid tenant slug: use 1-63 of a-z, 0-9 and '-', not starting with '-'"

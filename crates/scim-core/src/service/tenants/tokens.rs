@@ -17,6 +17,7 @@ pub const DEFAULT_TOKEN_DAYS: u32 = 365;
 
 /// How long a token the operator issues lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum TokenLifetime {
     /// [`DEFAULT_TOKEN_DAYS`].
     #[default]
@@ -79,6 +80,18 @@ impl TenantService {
         };
         self.credential_store.insert_token(&token).await?;
         Ok(token)
+    }
+
+    /// Issues a token of a new secret; returns it and the secret, which is shown once and
+    /// stored only as its hash.
+    pub async fn issue_new_token(
+        &self,
+        slug: &str,
+        lifetime: TokenLifetime,
+    ) -> Result<(StoredToken, String), TenantError> {
+        let secret = self.secrets.new_secret();
+        let token = self.issue_token(slug, &secret, lifetime).await?;
+        Ok((token, secret))
     }
 
     /// The tenant's tokens (hashes and hints, never secrets).

@@ -1,0 +1,94 @@
+//! A tenant's SCIM credentials: bearer tokens (`/tokens`) and OAuth clients (`/clients`).
+//! A secret is in the answer that creates it and nowhere else.
+
+use http::StatusCode;
+use scim_core::service::TokenLifetime;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::paging::{PageRequest, page, time_key};
+use super::views;
+use super::{ApiResult, Call, json, no_content};
+use crate::response::Response;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewToken {
+    /// 1 to 3650; absent: the default (a year).
+    expires_in_days: Option<u32>,
+}
+
+/// `POST /api/v1/tenants/{slug}/tokens` `{"expiresInDays"?: n}` → 201 `{"id", "token",
+/// "expiresAt", …}`: the only time the token is shown.
+pub(super) async fn issue_token(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let new: NewToken = call.body()?;
+    let lifetime = match new.expires_in_days {
+        None => TokenLifetime::Default,
+        Some(days @ 1..=3650) => TokenLifetime::Days(days),
+        Some(days) => {
+            return Err(super::problem::Problem::new(
+                super::problem::Kind::InvalidValue,
+                format!("expiresInDays must be 1 to 3650, not {days}"),
+            ));
+        }
+    };
+    let (token, secret) = call.state.tenants.issue_new_token(slug, lifetime).await?;
+    let mut body = views::token(&token);
+    body["token"] = Value::String(secret);
+    Ok(json(StatusCode::CREATED, &body))
+}
+
+/// `GET /api/v1/tenants/{slug}/tokens`: ids, hints and expiry, oldest first.
+pub(super) async fn list_tokens(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let request = PageRequest::of(&call.params()?)?;
+    let tokens = call.state.tenants.list_tokens(slug).await?;
+    let body = page(
+        tokens,
+        |token| time_key(&token.created, &token.id),
+        &request,
+        views::token,
+    );
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// `DELETE /api/v1/tenants/{slug}/tokens/{id}` → 204.
+pub(super) async fn revoke_token(call: &Call<'_>, slug: &str, id: &str) -> ApiResult<Response> {
+    call.state.tenants.revoke_token(slug, id).await?;
+    Ok(no_content())
+}
+
+/// `POST /api/v1/tenants/{slug}/clients` → 201 `{"client_id", "client_secret", …}`: the
+/// only time the secret is shown.
+pub(super) async fn create_client(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let _: Empty = call.body()?;
+    let (client, secret) = call.state.tenants.create_client(slug).await?;
+    let mut body = views::client(&client, &call.req.origin());
+    body["client_secret"] = Value::String(secret);
+    Ok(json(StatusCode::CREATED, &body))
+}
+
+/// A body that takes no member.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+/// `GET /api/v1/tenants/{slug}/clients`, oldest first.
+pub(super) async fn list_clients(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let request = PageRequest::of(&call.params()?)?;
+    let clients = call.state.tenants.list_clients(slug).await?;
+    let origin = call.req.origin();
+    let body = page(
+        clients,
+        |client| time_key(&client.created, &client.id),
+        &request,
+        |client| views::client(client, &origin),
+    );
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// `DELETE /api/v1/tenants/{slug}/clients/{client_id}` → 204; the access tokens it
+/// obtained go with it.
+pub(super) async fn revoke_client(call: &Call<'_>, slug: &str, id: &str) -> ApiResult<Response> {
+    call.state.tenants.revoke_client(slug, id).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,355 @@
+//! Pools, mapping rules, the license lookup, usage, the audit log and the event feed of a
+//! tenant. Changes of seats and rules re-evaluate the tenant's users through the core's
+//! one re-evaluation loop, exactly as `scim-server license …` does; the answer says what
+//! it did.
+
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use http::header::{ETAG, LOCATION};
+use scim_core::license::{AuditQuery, MappingSource};
+use scim_core::service::UserKey;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::paging::{PageRequest, encode, invalid_cursor, page};
+use super::problem::{Kind, Problem};
+use super::routes::BASE;
+use super::views::{self, etag};
+use super::{ApiResult, Call, tagged};
+use crate::response::{Reply, Response};
+
+/// `GET /api/v1/tenants/{slug}/pools`, by sku.
+pub(super) async fn list_pools(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let request = PageRequest::of(&call.params()?)?;
+    let tenant = call.tenant(slug).await?;
+    let pools = call.state.licenses.pools(&tenant.id).await?;
+    let body = page(
+        pools,
+        |pool| scim_core::fold::fold_key(&pool.sku),
+        &request,
+        views::pool,
+    );
+    Ok(super::json(StatusCode::OK, &body))
+}
+
+/// `GET /api/v1/tenants/{slug}/pools/{sku}` (the sku compared case-insensitively).
+pub(super) async fn get_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResult<Response> {
+    let tenant = call.tenant(slug).await?;
+    let pool = call
+        .state
+        .licenses
+        .pool(&tenant.id, sku)
+        .await?
+        .ok_or_else(|| no_pool(sku))?;
+    Ok(tagged(StatusCode::OK, &views::pool(&pool)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoolSeats {
+    seats: i64,
+    name: Option<String>,
+}
+
+/// `PUT /api/v1/tenants/{slug}/pools/{sku}` `{"seats", "name"?}` → 201 (new) or 200 with
+/// the pool and the re-evaluation it caused; `If-Match` honoured.
+pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResult<Response> {
+    let seats: PoolSeats = call.body()?;
+    let tenant = call.tenant(slug).await?;
+    let licenses = &call.state.licenses;
+    let existing = licenses.pool(&tenant.id, sku).await?;
+    match &existing {
+        Some(pool) => call.check_if_match(&etag(&views::pool(pool)))?,
+        None if call.req.header(http::header::IF_MATCH).is_some() => {
+            return Err(Problem::new(
+                Kind::PreconditionFailed,
+                format!("If-Match names a version of pool '{sku}', which does not exist"),
+            ));
+        }
+        None => {}
+    }
+    let (pool, report) = licenses
+        .set_pool(
+            &call.caller(&tenant),
+            sku,
+            seats.seats,
+            seats.name.as_deref(),
+        )
+        .await?;
+    let shown = views::pool(&pool);
+    let tag = etag(&shown);
+    let mut body = shown;
+    body["reevaluation"] = report.to_json();
+    let status = if existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let location = format!(
+        "{}{BASE}/tenants/{}/pools/{}",
+        call.req.origin(),
+        tenant.slug,
+        pool.sku
+    );
+    Ok(Reply::new(status)
+        .header(ETAG, &tag)
+        .header(LOCATION, &location)
+        .json(&body))
+}
+
+fn no_pool(sku: &str) -> Problem {
+    Problem::new(Kind::NotFound, format!("no license pool '{sku}'"))
+}
+
+/// `GET /api/v1/tenants/{slug}/rules`, by id.
+pub(super) async fn list_rules(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let request = PageRequest::of(&call.params()?)?;
+    let tenant = call.tenant(slug).await?;
+    let rules = call.state.licenses.rules(&tenant.id).await?;
+    let body = page(
+        rules,
+        scim_core::license::MappingRule::id,
+        &request,
+        views::rule,
+    );
+    Ok(super::json(StatusCode::OK, &body))
+}
+
+/// `GET /api/v1/tenants/{slug}/rules/{id}`.
+pub(super) async fn get_rule(call: &Call<'_>, slug: &str, id: &str) -> ApiResult<Response> {
+    let tenant = call.tenant(slug).await?;
+    let rule = find_rule(call, &tenant.id, id).await?;
+    Ok(super::json(StatusCode::OK, &views::rule(&rule)))
+}
+
+async fn find_rule(
+    call: &Call<'_>,
+    tenant: &scim_core::tenant::TenantId,
+    id: &str,
+) -> ApiResult<scim_core::license::MappingRule> {
+    call.state
+        .licenses
+        .rules(tenant)
+        .await?
+        .into_iter()
+        .find(|rule| rule.id() == id)
+        .ok_or_else(|| Problem::new(Kind::NotFound, format!("no mapping rule '{id}'")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRule {
+    source: String,
+    value: String,
+    sku: String,
+}
+
+/// `POST /api/v1/tenants/{slug}/rules` `{"source": "entitlement"|"role"|"group", "value",
+/// "sku"}` → 201 with the rule (its `id`) and the re-evaluation; 200 when the rule was
+/// there already (nothing is re-evaluated).
+pub(super) async fn add_rule(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let new: NewRule = call.body()?;
+    let source = MappingSource::parse(&new.source).ok_or_else(|| {
+        Problem::new(
+            Kind::InvalidValue,
+            format!(
+                "source must be entitlement, role or group, not '{}'",
+                new.source
+            ),
+        )
+    })?;
+    let tenant = call.tenant(slug).await?;
+    let licenses = &call.state.licenses;
+    let candidate = scim_core::license::MappingRule::new(source, new.value.trim(), &new.sku);
+    let existed = licenses
+        .rules(&tenant.id)
+        .await?
+        .iter()
+        .any(|rule| rule.key() == candidate.key());
+    let (rule, report) = licenses
+        .map(&call.caller(&tenant), source, &new.value, &new.sku)
+        .await?;
+    let mut body = views::rule(&rule);
+    body["reevaluation"] = report.to_json();
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let location = format!(
+        "{}{BASE}/tenants/{}/rules/{}",
+        call.req.origin(),
+        tenant.slug,
+        rule.id()
+    );
+    Ok(Reply::new(status).header(LOCATION, &location).json(&body))
+}
+
+/// `DELETE /api/v1/tenants/{slug}/rules/{id}` → 200 with the rule removed and the
+/// re-evaluation (the users it alone granted lose the sku).
+pub(super) async fn remove_rule(call: &Call<'_>, slug: &str, id: &str) -> ApiResult<Response> {
+    let tenant = call.tenant(slug).await?;
+    let rule = find_rule(call, &tenant.id, id).await?;
+    let report = call
+        .state
+        .licenses
+        .unmap(&call.caller(&tenant), rule.source, &rule.value, &rule.sku)
+        .await?;
+    let body = json!({"removed": views::rule(&rule), "reevaluation": report.to_json()});
+    Ok(super::json(StatusCode::OK, &body))
+}
+
+/// `GET /api/v1/tenants/{slug}/licenses?userName=U` (or `externalId=E`): the user and the
+/// licenses it holds, as the last committed write left them; 404 for an unknown user.
+pub(super) async fn lookup(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let params = call.params()?;
+    let key = match (params.get("userName"), params.get("externalId")) {
+        (Some(name), None) => UserKey::UserName(name.to_owned()),
+        (None, Some(id)) => UserKey::ExternalId(id.to_owned()),
+        _ => {
+            return Err(Problem::new(
+                Kind::InvalidValue,
+                "name the user with exactly one of userName or externalId",
+            ));
+        }
+    };
+    found(call, slug, &key).await
+}
+
+/// `GET /api/v1/tenants/{slug}/users/{id}/licenses`.
+pub(super) async fn user_licenses(call: &Call<'_>, slug: &str, id: &str) -> ApiResult<Response> {
+    found(call, slug, &UserKey::Id(id.to_owned())).await
+}
+
+async fn found(call: &Call<'_>, slug: &str, key: &UserKey) -> ApiResult<Response> {
+    let tenant = call.tenant(slug).await?;
+    let user = call
+        .state
+        .resources
+        .user_licenses(&tenant.id, key)
+        .await?
+        .ok_or_else(|| {
+            let named = match key {
+                UserKey::Id(id) => format!("id '{id}'"),
+                UserKey::UserName(name) => format!("userName '{name}'"),
+                UserKey::ExternalId(id) => format!("externalId '{id}'"),
+            };
+            Problem::new(
+                Kind::NotFound,
+                format!("no user with {named} in tenant '{slug}'"),
+            )
+        })?;
+    Ok(super::json(StatusCode::OK, &views::user_licenses(&user)))
+}
+
+/// `GET /api/v1/tenants/{slug}/usage`: the pools and their use, the rules, and the values
+/// users send that no rule maps.
+pub(super) async fn usage(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let tenant = call.tenant(slug).await?;
+    let usage = call.state.licenses.usage(&tenant.id).await?;
+    let body = json!({
+        "tenant": tenant.slug,
+        "pools": usage.pools.iter().map(views::pool).collect::<Vec<_>>(),
+        "rules": usage.rules.iter().map(views::rule).collect::<Vec<_>>(),
+        "unmapped": usage
+            .unmapped
+            .iter()
+            .map(|unmapped| json!({"value": unmapped.value, "users": unmapped.users}))
+            .collect::<Vec<_>>(),
+    });
+    Ok(super::json(StatusCode::OK, &body))
+}
+
+/// `GET /api/v1/tenants/{slug}/audit?userId=&since=&until=&limit=&cursor=`: the license
+/// audit log, oldest first, a page at a time.
+pub(super) async fn audit(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let params = call.params()?;
+    let request = PageRequest::of(&params)?;
+    let since = params.get("since").map(|t| time("since", t)).transpose()?;
+    let until = params.get("until").map(|t| time("until", t)).transpose()?;
+    let user = params.get("userId").map(str::to_owned);
+    // The cursor: the time of the last entry shown, and how many entries of that time
+    // were shown (entries of one time keep their order).
+    let (from, skip) = match &request.after {
+        Some(key) => audit_position(key)?,
+        None => (since, 0),
+    };
+    let tenant = call.tenant(slug).await?;
+    let query = AuditQuery {
+        user,
+        since: from,
+        limit: Some(u64::try_from(skip + request.limit + 1).unwrap_or(u64::MAX)),
+        newest_first: false,
+    };
+    let mut entries: Vec<_> = call
+        .state
+        .licenses
+        .audit(&tenant.id, &query)
+        .await?
+        .into_iter()
+        .skip(skip)
+        .filter(|entry| until.is_none_or(|until| entry.at <= until))
+        .collect();
+    let more = entries.len() > request.limit;
+    entries.truncate(request.limit);
+    let next = match entries.last() {
+        Some(last) if more => {
+            let same = entries.iter().filter(|entry| entry.at == last.at).count()
+                + if Some(last.at) == from { skip } else { 0 };
+            Some(encode(&format!("{}:{same}", last.at.timestamp_micros())))
+        }
+        _ => None,
+    };
+    let body = json!({
+        "data": entries.iter().map(views::audit_entry).collect::<Vec<_>>(),
+        "next_cursor": next,
+    });
+    Ok(super::json(StatusCode::OK, &body))
+}
+
+fn audit_position(key: &str) -> ApiResult<(Option<DateTime<Utc>>, usize)> {
+    key.split_once(':')
+        .and_then(|(micros, skip)| {
+            let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+            Some((Some(at), skip.parse().ok()?))
+        })
+        .ok_or_else(invalid_cursor)
+}
+
+fn time(name: &str, text: &str) -> ApiResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| {
+            Problem::new(
+                Kind::InvalidValue,
+                format!("{name} must be an RFC 3339 time such as 2026-12-01T00:00:00Z"),
+            )
+        })
+}
+
+/// `GET /api/v1/tenants/{slug}/events?limit=&cursor=`: the tenant's recorded events, oldest
+/// first, as `scim-server events` lists them.
+pub(super) async fn events(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let request = PageRequest::of(&call.params()?)?;
+    let after = match &request.after {
+        Some(key) => key.parse::<i64>().map_err(|_| invalid_cursor())?,
+        None => 0,
+    };
+    let tenant = call.tenant(slug).await?;
+    let mut events = call
+        .state
+        .feed
+        .events_after(&tenant.id, after, request.limit + 1)
+        .await?;
+    let more = events.len() > request.limit;
+    events.truncate(request.limit);
+    let next = events
+        .last()
+        .filter(|_| more)
+        .map(|last| encode(&last.seq.to_string()));
+    let data: Vec<Value> = events.iter().map(|event| event.feed_entry()).collect();
+    Ok(super::json(
+        StatusCode::OK,
+        &json!({"data": data, "next_cursor": next}),
+    ))
+}

@@ -1,0 +1,309 @@
+//! The Management API (`/api/v1`, DESIGN.md "Management API"): how the vendor's product
+//! drives the server over HTTP — tenants, their SCIM credentials, pools and rules, the
+//! license lookup, usage, audit and events. Callers present an API key
+//! (`Authorization: Bearer scimkey_…`) whose scopes allow the operation; every answer is
+//! JSON, every failure an RFC 9457 problem ([`problem`]). The handlers call the same core
+//! services the CLI does: nothing here decides what the core decides.
+
+mod credentials;
+mod licenses;
+mod paging;
+pub(crate) mod problem;
+mod routes;
+mod tenants;
+mod views;
+
+use http::header::{ETAG, IF_MATCH};
+use http::{Method, StatusCode};
+use scim_core::Caller;
+use scim_core::api_key::ApiKey;
+use scim_core::idempotency::{self, StoredResponse};
+use scim_core::service::{ApiKeyError, Begun, IdempotencyError};
+use scim_core::tenant::Tenant;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub(crate) use routes::BASE;
+
+use crate::auth::{Credentials, credentials};
+use crate::body::json_body;
+use crate::params::QueryParams;
+use crate::request::Request;
+use crate::response::{Reply, Response};
+use crate::state::AppState;
+use problem::{Kind, Problem};
+use routes::ApiRoute;
+
+type ApiResult<T> = Result<T, Problem>;
+
+/// Answers a request under [`BASE`], naming the route it matched (for metrics).
+pub(crate) async fn dispatch(req: &Request, state: &AppState) -> (Option<&'static str>, Response) {
+    let Some(route) = ApiRoute::of(req.path()) else {
+        let problem = Problem::new(Kind::NotFound, format!("no such resource: {}", req.path()));
+        return (None, problem.response(req));
+    };
+    let pattern = route.pattern();
+    let response = match answer(&route, req, state).await {
+        Ok(response) => response,
+        Err(problem) => problem.response(req),
+    };
+    (Some(pattern), response)
+}
+
+async fn answer(route: &ApiRoute, req: &Request, state: &AppState) -> ApiResult<Response> {
+    let Some(scope) = route.scope(req.method()) else {
+        return Err(Problem::method_not_allowed(req.method(), route.allow()));
+    };
+    let key = authenticate(req, state, scope).await?;
+    let call = Call { req, state, key };
+    match req.header(IDEMPOTENCY_KEY) {
+        Some(key) if *req.method() == Method::POST => idempotent(&call, route, key).await,
+        _ => run(&call, route).await,
+    }
+}
+
+/// The header a POST names its retries with.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Runs a POST that carries an `Idempotency-Key`: the first time it runs and its response
+/// is kept (unless the server failed: then a retry runs again); a retry with the same key
+/// and request gets that response again, marked `Idempotent-Replayed: true`; the same key
+/// with another request is refused (422), and while the first runs a retry waits (409).
+async fn idempotent(call: &Call<'_>, route: &ApiRoute, key: &str) -> ApiResult<Response> {
+    if !idempotency::is_valid_key(key) {
+        return Err(Problem::new(
+            Kind::InvalidValue,
+            format!(
+                "Idempotency-Key must be 1 to {} visible ASCII characters (a UUID, say)",
+                idempotency::MAX_KEY_LENGTH
+            ),
+        ));
+    }
+    let req = call.req;
+    let target = req
+        .parts()
+        .uri
+        .path_and_query()
+        .map_or(req.path(), |target| target.as_str());
+    let body = req.body().map_or(&[][..], |body| body.as_ref());
+    let fingerprint = idempotency::fingerprint(req.method().as_str(), target, body);
+    let owner = call.key.id.as_str();
+    let keys = &call.state.idempotency;
+    match keys.begin(owner, key, &fingerprint).await {
+        Ok(Begun::Replay(stored)) => Ok(replayed(&stored)),
+        Ok(Begun::Run) => {
+            let response = run(call, route)
+                .await
+                .unwrap_or_else(|problem| problem.response(req));
+            let kept = if response.status().is_server_error() {
+                keys.abandon(owner, key).await
+            } else {
+                keys.finish(owner, key, &stored_of(&response)).await
+            };
+            if let Err(error) = kept {
+                tracing::warn!(%error, "could not keep the response of an Idempotency-Key");
+            }
+            Ok(response)
+        }
+        Err(error @ IdempotencyError::Reused) => {
+            Err(Problem::new(Kind::IdempotencyKeyReused, error.to_string()))
+        }
+        Err(error @ IdempotencyError::InFlight) => {
+            Err(Problem::new(Kind::Conflict, error.to_string()))
+        }
+        Err(IdempotencyError::Store(error)) => Err(error.into()),
+        Err(other) => Err(Problem::new(Kind::Internal, other.to_string())),
+    }
+}
+
+/// The headers of a response kept for its Idempotency-Key.
+const KEPT_HEADERS: [http::HeaderName; 3] =
+    [http::header::CONTENT_TYPE, http::header::LOCATION, ETAG];
+
+fn stored_of(response: &Response) -> StoredResponse {
+    StoredResponse {
+        status: response.status().as_u16(),
+        headers: KEPT_HEADERS
+            .iter()
+            .filter_map(|name| {
+                let value = response.headers().get(name)?.to_str().ok()?;
+                Some((name.as_str().to_owned(), value.to_owned()))
+            })
+            .collect(),
+        body: String::from_utf8_lossy(response.body()).into_owned(),
+    }
+}
+
+fn replayed(stored: &StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut reply = Reply::new(status);
+    for (name, value) in &stored.headers {
+        if let Ok(name) = http::HeaderName::from_bytes(name.as_bytes()) {
+            reply = reply.header(name, value);
+        }
+    }
+    reply
+        .header(http::HeaderName::from_static("idempotent-replayed"), "true")
+        .body(stored.body.clone())
+}
+
+/// The handler of the route and the request's method.
+async fn run(call: &Call<'_>, route: &ApiRoute) -> ApiResult<Response> {
+    let method = call.req.method().clone();
+    match route {
+        ApiRoute::Tenants if method == Method::POST => tenants::create(call).await,
+        ApiRoute::Tenants => tenants::list(call).await,
+        ApiRoute::Tenant(slug) => match method {
+            Method::PATCH => tenants::update(call, slug).await,
+            Method::DELETE => tenants::delete(call, slug).await,
+            _ => tenants::get(call, slug).await,
+        },
+        ApiRoute::Tokens(slug) if method == Method::POST => {
+            credentials::issue_token(call, slug).await
+        }
+        ApiRoute::Tokens(slug) => credentials::list_tokens(call, slug).await,
+        ApiRoute::Token(slug, id) => credentials::revoke_token(call, slug, id).await,
+        ApiRoute::Clients(slug) if method == Method::POST => {
+            credentials::create_client(call, slug).await
+        }
+        ApiRoute::Clients(slug) => credentials::list_clients(call, slug).await,
+        ApiRoute::Client(slug, id) => credentials::revoke_client(call, slug, id).await,
+        ApiRoute::Pools(slug) => licenses::list_pools(call, slug).await,
+        ApiRoute::Pool(slug, sku) if method == Method::PUT => {
+            licenses::put_pool(call, slug, sku).await
+        }
+        ApiRoute::Pool(slug, sku) => licenses::get_pool(call, slug, sku).await,
+        ApiRoute::Rules(slug) if method == Method::POST => licenses::add_rule(call, slug).await,
+        ApiRoute::Rules(slug) => licenses::list_rules(call, slug).await,
+        ApiRoute::Rule(slug, id) if method == Method::DELETE => {
+            licenses::remove_rule(call, slug, id).await
+        }
+        ApiRoute::Rule(slug, id) => licenses::get_rule(call, slug, id).await,
+        ApiRoute::Licenses(slug) => licenses::lookup(call, slug).await,
+        ApiRoute::UserLicenses(slug, id) => licenses::user_licenses(call, slug, id).await,
+        ApiRoute::Usage(slug) => licenses::usage(call, slug).await,
+        ApiRoute::Audit(slug) => licenses::audit(call, slug).await,
+        ApiRoute::Events(slug) => licenses::events(call, slug).await,
+    }
+}
+
+/// The request's API key, when it works and holds `scope`; then the key's rate limit.
+/// A SCIM credential (a `scim_…` token, HTTP Basic) is no API key: 401.
+async fn authenticate(
+    req: &Request,
+    state: &AppState,
+    scope: scim_core::api_key::Scope,
+) -> ApiResult<ApiKey> {
+    let secret = match credentials(req.headers()) {
+        Ok(Some(Credentials::Bearer(secret))) => secret,
+        _ => return Err(ApiKeyError::Unauthorized.into()),
+    };
+    let key = state.api_keys.authenticate(&secret, scope).await?;
+    tracing::Span::current().record("credential", format!("api-key:{}", key.id).as_str());
+    state
+        .api_limiter
+        .check(&key.id)
+        .map_err(Problem::rate_limited)?;
+    Ok(key)
+}
+
+/// One authenticated call: the request, the state, the key.
+pub(super) struct Call<'a> {
+    pub(super) req: &'a Request,
+    pub(super) state: &'a AppState,
+    pub(super) key: ApiKey,
+}
+
+impl Call<'_> {
+    /// Who the core records as making a change to `tenant`: the API key, and the request.
+    pub(super) fn caller(&self, tenant: &Tenant) -> Caller {
+        Caller::new(
+            tenant.id.clone(),
+            format!("api-key:{}", self.key.id),
+            self.req.cause(),
+        )
+        .with_deactivation(tenant.compatibility.on_deactivate)
+    }
+
+    pub(super) async fn tenant(&self, slug: &str) -> ApiResult<Tenant> {
+        Ok(self.state.tenants.tenant(slug).await?)
+    }
+
+    pub(super) fn params(&self) -> ApiResult<QueryParams> {
+        QueryParams::of(self.req).map_err(|error| Problem::from(error.0))
+    }
+
+    /// The body as `T`: JSON of an accepted media type, within the body limit, of the
+    /// operation's shape (unknown members refused, each error naming where it is).
+    pub(super) fn body<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        let value = self.json()?;
+        serde_path_to_error::deserialize(value).map_err(|error| {
+            let at = error.path().to_string();
+            let detail = if at == "." {
+                format!("the request body is refused: {}", error.inner())
+            } else {
+                format!("'{at}' is refused: {}", error.inner())
+            };
+            Problem::new(Kind::InvalidBody, detail)
+        })
+    }
+
+    /// The body as JSON; an empty body is `{}` (a POST that takes only optional members).
+    fn json(&self) -> ApiResult<Value> {
+        let empty = self
+            .req
+            .body()
+            .is_some_and(|body| body.iter().all(u8::is_ascii_whitespace));
+        if empty {
+            return Ok(Value::Object(serde_json::Map::new()));
+        }
+        json_body(self.req, self.state.config.max_body_bytes).map_err(|error| match error.0 {
+            scim_core::ScimError::UnsupportedMediaType(_) => Problem::new(
+                Kind::UnsupportedMediaType,
+                format!(
+                    "send the body as application/json, not '{}'",
+                    self.req
+                        .header(http::header::CONTENT_TYPE)
+                        .unwrap_or_default()
+                ),
+            ),
+            other => other.into(),
+        })
+    }
+
+    /// Refuses the call with 412 when it sent `If-Match` and no tag of it is `etag`.
+    pub(super) fn check_if_match(&self, etag: &str) -> ApiResult<()> {
+        let Some(condition) = self.req.header(IF_MATCH) else {
+            return Ok(());
+        };
+        let matches = condition.trim() == "*"
+            || condition
+                .split(',')
+                .any(|tag| tag.trim().trim_start_matches("W/") == etag.trim_start_matches("W/"));
+        if matches {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                Kind::PreconditionFailed,
+                format!("If-Match does not match the current ETag {etag}"),
+            ))
+        }
+    }
+}
+
+/// A JSON answer of `status`.
+pub(super) fn json(status: StatusCode, body: &Value) -> Response {
+    Reply::new(status).json(body)
+}
+
+/// A JSON answer with the representation's `ETag` (a weak tag of its content).
+pub(super) fn tagged(status: StatusCode, body: &Value) -> Response {
+    Reply::new(status)
+        .header(ETAG, &views::etag(body))
+        .json(body)
+}
+
+/// 204, no body.
+pub(super) fn no_content() -> Response {
+    Reply::new(StatusCode::NO_CONTENT).finish()
+}

@@ -1,0 +1,105 @@
+//! How the Management API shows what the core holds: one function per representation, so
+//! a tenant, a pool or a rule looks the same in every answer that carries it.
+
+use scim_core::license::{AuditEntry, MappingRule, Pool};
+use scim_core::resource::format_time;
+use scim_core::service::UserLicenses;
+use scim_core::tenant::{StoredClient, StoredToken, Tenant};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The weak ETag of a representation: 16 hex digits of the SHA-256 of its JSON.
+pub(super) fn etag(body: &Value) -> String {
+    let digest = Sha256::digest(body.to_string().as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("W/\"{hex}\"")
+}
+
+/// A tenant, with the SCIM base URL its IdP is given (`origin` is how callers reach us).
+pub(super) fn tenant(tenant: &Tenant, origin: &str) -> Value {
+    json!({
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "created": format_time(&tenant.created),
+        "profile": tenant.compatibility.name(),
+        "settings": {
+            "patchResponse": tenant.compatibility.patch_response,
+            "onDeactivate": tenant.compatibility.on_deactivate,
+        },
+        "clientCertificates": tenant.client_certs,
+        "scimBaseUrl": format!("{origin}/scim/v2"),
+    })
+}
+
+/// A SCIM bearer token, never its secret.
+pub(super) fn token(token: &StoredToken) -> Value {
+    json!({
+        "id": token.id,
+        "hint": format!("{}…", token.hint),
+        "created": format_time(&token.created),
+        "expiresAt": token.expires.as_ref().map(format_time),
+    })
+}
+
+/// An OAuth client, never its secret.
+pub(super) fn client(client: &StoredClient, origin: &str) -> Value {
+    json!({
+        "client_id": client.id,
+        "created": format_time(&client.created),
+        "tokenEndpoint": format!("{origin}/oauth/token"),
+    })
+}
+
+/// A license pool and its use.
+pub(super) fn pool(pool: &Pool) -> Value {
+    json!({
+        "sku": pool.sku,
+        "name": pool.display_name,
+        "seats": pool.seats,
+        "used": pool.used,
+        "available": pool.available(),
+    })
+}
+
+/// A mapping rule, with its id.
+pub(super) fn rule(rule: &MappingRule) -> Value {
+    json!({
+        "id": rule.id(),
+        "source": rule.source.as_str(),
+        "value": rule.value,
+        "sku": rule.sku,
+    })
+}
+
+/// A user and the licenses it holds (the license lookup).
+pub(super) fn user_licenses(found: &UserLicenses) -> Value {
+    let licenses: Vec<_> = found
+        .licenses
+        .iter()
+        .map(|held| {
+            json!({
+                "sku": held.sku,
+                "source": held.source.as_str(),
+                "assigned": format_time(&held.assigned),
+                "status": "active",
+            })
+        })
+        .collect();
+    json!({
+        "user": {"id": found.id, "userName": found.user_name, "active": found.active},
+        "licenses": licenses,
+    })
+}
+
+/// An entry of the license audit log.
+pub(super) fn audit_entry(entry: &AuditEntry) -> Value {
+    json!({
+        "at": format_time(&entry.at),
+        "userId": entry.user,
+        "sku": entry.sku,
+        "action": entry.action.as_str(),
+        "source": entry.source.map(|source| source.as_str()),
+        "cause": entry.cause,
+        "actor": entry.actor,
+    })
+}

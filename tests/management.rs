@@ -1,0 +1,738 @@
+//! The Management API (`/api/v1`) end to end: the vendor's product creates a tenant, sells
+//! seats, hands out the SCIM credential, maps values to pools, checks a user's licenses
+//! and deletes the tenant, over HTTP, with API keys made by `scim-server api-key create`.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{GROUP_SCHEMA, Reply, Server, Store, USER_SCHEMA, cli, cli_output};
+
+const PROBLEM: &str = "application/problem+json";
+
+/// An API key with `scopes` (none: admin), made with the CLI on the server's store.
+fn api_key(server: &Server, scopes: &[&str]) -> String {
+    let mut args = vec!["api-key", "create", "--name", "acceptance"];
+    for scope in scopes {
+        args.extend(["--scope", scope]);
+    }
+    let out = cli(&server.store, &args);
+    let key = out.lines().last().expect("the key is the last line").trim();
+    assert!(key.starts_with("scimkey_"), "{out}");
+    key.to_owned()
+}
+
+/// Sends JSON (`application/json`) to the Management API.
+fn call(server: &Server, method: &str, path: &str, key: &str, body: Option<&Value>) -> Reply {
+    call_with(server, method, path, key, &[], body)
+}
+
+fn call_with(
+    server: &Server,
+    method: &str,
+    path: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Reply {
+    let text = body.map(Value::to_string);
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    server.send(
+        method,
+        &format!("/api/v1{path}"),
+        Some(key),
+        &all,
+        text.as_deref().map(str::as_bytes),
+    )
+}
+
+/// Asserts an RFC 9457 problem of `status` and kind `name`, returning its detail.
+#[track_caller]
+fn assert_problem(reply: &Reply, status: u16, name: &str) -> String {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(
+        reply.header("content-type"),
+        Some(PROBLEM),
+        "{}",
+        reply.text
+    );
+    assert_eq!(
+        reply.json["type"],
+        format!("urn:scim-license:problem:{name}"),
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.json["status"], status, "{}", reply.text);
+    assert!(reply.json["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(
+        reply.json["requestId"].as_str(),
+        reply.header("x-request-id"),
+        "the problem names the request"
+    );
+    reply.json["detail"].as_str().expect("detail").to_owned()
+}
+
+fn product_drives_a_tenant(store: Store) {
+    let server = Server::start(store);
+    let key = api_key(&server, &[]);
+
+    // Sign-up: a tenant.
+    let created = call(
+        &server,
+        "POST",
+        "/tenants",
+        &key,
+        Some(&json!({"slug": "acme", "name": "Acme Corp", "profile": "okta"})),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json["slug"], "acme");
+    assert_eq!(created.json["name"], "Acme Corp");
+    assert_eq!(created.json["profile"], "okta");
+    assert_eq!(
+        created.json["scimBaseUrl"],
+        format!("{}/scim/v2", server.base)
+    );
+    assert_eq!(
+        created.header("location"),
+        Some(format!("{}/api/v1/tenants/acme", server.base).as_str())
+    );
+    let again = call(
+        &server,
+        "POST",
+        "/tenants",
+        &key,
+        Some(&json!({"slug": "acme"})),
+    );
+    assert!(assert_problem(&again, 409, "conflict").contains("acme"));
+
+    // Settings, with the ETag of what was read.
+    let read = call(&server, "GET", "/tenants/acme", &key, None);
+    assert_eq!(read.status, 200);
+    let etag = read.header("etag").expect("an ETag").to_owned();
+    assert_eq!(Some(etag.as_str()), created.header("etag"));
+    let renamed = call_with(
+        &server,
+        "PATCH",
+        "/tenants/acme",
+        &key,
+        &[("If-Match", &etag)],
+        Some(&json!({"name": "Acme Inc", "settings": {"onDeactivate": "delete"}})),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.json["name"], "Acme Inc");
+    assert_eq!(renamed.json["settings"]["onDeactivate"], "delete");
+    assert_ne!(renamed.header("etag"), Some(etag.as_str()));
+    let stale = call_with(
+        &server,
+        "PATCH",
+        "/tenants/acme",
+        &key,
+        &[("If-Match", &etag)],
+        Some(&json!({"name": "Lost update"})),
+    );
+    assert_problem(&stale, 412, "precondition-failed");
+    let listed = cli(&server.store, &["tenant", "list", "--json"]);
+    assert!(
+        listed.contains("\"Acme Inc\""),
+        "the CLI sees the change: {listed}"
+    );
+
+    // Seats, and a rule.
+    let pool = call(
+        &server,
+        "PUT",
+        "/tenants/acme/pools/pro",
+        &key,
+        Some(&json!({"seats": 2, "name": "Pro"})),
+    );
+    assert_eq!(pool.status, 201, "{}", pool.text);
+    assert_eq!(
+        (
+            pool.json["sku"].clone(),
+            pool.json["name"].clone(),
+            pool.json["seats"].clone(),
+            pool.json["available"].clone()
+        ),
+        (json!("pro"), json!("Pro"), json!(2), json!(2))
+    );
+    let rule = call(
+        &server,
+        "POST",
+        "/tenants/acme/rules",
+        &key,
+        Some(&json!({"source": "group", "value": "Sales", "sku": "pro"})),
+    );
+    assert_eq!(rule.status, 201, "{}", rule.text);
+    let rule_id = rule.json["id"].as_str().expect("a rule id").to_owned();
+    let same = call(
+        &server,
+        "POST",
+        "/tenants/acme/rules",
+        &key,
+        Some(&json!({"source": "group", "value": "SALES", "sku": "PRO"})),
+    );
+    assert_eq!(same.status, 200, "the same rule again: {}", same.text);
+    assert_eq!(same.json["id"], rule_id.as_str());
+
+    // The customer's IdP gets a token, provisions a user and puts it in Sales.
+    let token = call(
+        &server,
+        "POST",
+        "/tenants/acme/tokens",
+        &key,
+        Some(&json!({"expiresInDays": 30})),
+    );
+    assert_eq!(token.status, 201, "{}", token.text);
+    let secret = token.json["token"]
+        .as_str()
+        .expect("the token, once")
+        .to_owned();
+    assert!(token.json["expiresAt"].as_str().is_some());
+    let listed = call(&server, "GET", "/tenants/acme/tokens", &key, None);
+    assert_eq!(listed.json["data"][0]["id"], token.json["id"]);
+    assert!(
+        !listed.text.contains(&secret),
+        "a listing never shows the secret"
+    );
+
+    let ada = server.post(
+        "/scim/v2/Users",
+        &secret,
+        &json!({"schemas": [USER_SCHEMA], "userName": "ada@acme.example", "externalId": "e-ada"}),
+    );
+    assert_eq!(ada.status, 201, "{}", ada.text);
+    let ada_id = ada.json["id"].as_str().unwrap().to_owned();
+    let sales = server.post(
+        "/scim/v2/Groups",
+        &secret,
+        &json!({"schemas": [GROUP_SCHEMA], "displayName": "Sales", "members": [{"value": ada_id}]}),
+    );
+    assert_eq!(sales.status, 201, "{}", sales.text);
+
+    // The product checks the license on login, three ways.
+    for path in [
+        "/tenants/acme/licenses?userName=ADA@acme.example".to_owned(),
+        "/tenants/acme/licenses?externalId=e-ada".to_owned(),
+        format!("/tenants/acme/users/{ada_id}/licenses"),
+    ] {
+        let found = call(&server, "GET", &path, &key, None);
+        assert_eq!(found.status, 200, "{path}: {}", found.text);
+        assert_eq!(found.json["user"]["id"], ada_id.as_str());
+        assert_eq!(found.json["user"]["userName"], "ada@acme.example");
+        assert_eq!(found.json["user"]["active"], true);
+        let licenses = found.json["licenses"].as_array().unwrap();
+        assert_eq!(licenses.len(), 1, "{path}: {}", found.text);
+        assert_eq!(
+            (
+                licenses[0]["sku"].clone(),
+                licenses[0]["source"].clone(),
+                licenses[0]["status"].clone()
+            ),
+            (json!("pro"), json!("group"), json!("active"))
+        );
+    }
+    let nobody = call(
+        &server,
+        "GET",
+        "/tenants/acme/licenses?userName=nobody",
+        &key,
+        None,
+    );
+    assert!(assert_problem(&nobody, 404, "not-found").contains("nobody"));
+
+    // What the tenant uses, what happened, what was recorded.
+    let usage = call(&server, "GET", "/tenants/acme/usage", &key, None);
+    assert_eq!(usage.json["pools"][0]["used"], 1, "{}", usage.text);
+    let pool = call(&server, "GET", "/tenants/acme/pools/PRO", &key, None);
+    assert_eq!(
+        (pool.json["used"].clone(), pool.json["available"].clone()),
+        (json!(1), json!(1))
+    );
+    let audit = call(
+        &server,
+        "GET",
+        &format!("/tenants/acme/audit?userId={ada_id}"),
+        &key,
+        None,
+    );
+    assert_eq!(audit.status, 200, "{}", audit.text);
+    assert_eq!(audit.json["data"][0]["action"], "assigned");
+    assert_eq!(audit.json["data"][0]["sku"], "pro");
+    let events = call(&server, "GET", "/tenants/acme/events?limit=1", &key, None);
+    assert_eq!(
+        events.json["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        events.text
+    );
+    let next = events.json["next_cursor"]
+        .as_str()
+        .expect("more events follow");
+    let rest = call(
+        &server,
+        "GET",
+        &format!("/tenants/acme/events?cursor={next}"),
+        &key,
+        None,
+    );
+    assert!(rest.json["data"][0]["seq"].as_i64() > events.json["data"][0]["seq"].as_i64());
+
+    // The rule goes: ada loses the seat it alone gave.
+    let removed = call(
+        &server,
+        "DELETE",
+        &format!("/tenants/acme/rules/{rule_id}"),
+        &key,
+        None,
+    );
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    assert_eq!(removed.json["reevaluation"]["revoked"], 1);
+    let found = call(
+        &server,
+        "GET",
+        "/tenants/acme/licenses?externalId=e-ada",
+        &key,
+        None,
+    );
+    assert_eq!(found.json["licenses"], json!([]));
+
+    // The customer leaves: everything goes, the IdP's token stops working at once.
+    let deleted = call(&server, "DELETE", "/tenants/acme", &key, None);
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_eq!(server.get("/scim/v2/Users", &secret).status, 401);
+    assert_problem(
+        &call(&server, "GET", "/tenants/acme", &key, None),
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &call(&server, "DELETE", "/tenants/acme", &key, None),
+        404,
+        "not-found",
+    );
+    assert_eq!(
+        cli(&server.store, &["tenant", "list", "--json"]).trim(),
+        "[]"
+    );
+}
+
+#[test]
+fn the_product_drives_a_tenant_on_sqlite() {
+    product_drives_a_tenant(Store::sqlite());
+}
+
+#[test]
+fn the_product_drives_a_tenant_on_postgres() {
+    if let Some(store) = Store::postgres("e2e management on postgres") {
+        product_drives_a_tenant(store);
+    }
+}
+
+/// Scopes hold (403), and SCIM credentials and API keys open only their own API (401
+/// both ways); a revoked key is refused.
+#[test]
+fn scopes_and_credentials_stay_apart() {
+    let server = Server::start(Store::sqlite());
+    let admin = api_key(&server, &[]);
+    let reader = api_key(&server, &["tenants:read"]);
+    let licenses = api_key(&server, &["licenses:write"]);
+    assert_eq!(
+        call(
+            &server,
+            "POST",
+            "/tenants",
+            &admin,
+            Some(&json!({"slug": "acme"}))
+        )
+        .status,
+        201
+    );
+
+    assert_eq!(call(&server, "GET", "/tenants", &reader, None).status, 200);
+    let refused = call(
+        &server,
+        "POST",
+        "/tenants",
+        &reader,
+        Some(&json!({"slug": "b"})),
+    );
+    assert!(assert_problem(&refused, 403, "forbidden").contains("tenants:write"));
+    // licenses:write includes licenses:read, and nothing of tenants.
+    assert_eq!(
+        call(&server, "GET", "/tenants/acme/pools", &licenses, None).status,
+        200
+    );
+    assert_problem(
+        &call(&server, "GET", "/tenants", &licenses, None),
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &call(
+            &server,
+            "POST",
+            "/tenants/acme/tokens",
+            &licenses,
+            Some(&json!({})),
+        ),
+        403,
+        "forbidden",
+    );
+
+    // A SCIM token on /api/v1, an API key on /scim/v2: 401 both ways.
+    let scim_token = crate::helpers::issue_token(&server.store, "acme");
+    let wrong_way = call(&server, "GET", "/tenants", &scim_token, None);
+    assert_problem(&wrong_way, 401, "unauthorized");
+    assert_eq!(
+        wrong_way.header("www-authenticate"),
+        Some("Bearer realm=\"api\"")
+    );
+    server.get("/scim/v2/Users", &admin).assert_error(401, None);
+    let anonymous = server.send("GET", "/api/v1/tenants", None, &[], None);
+    assert_problem(&anonymous, 401, "unauthorized");
+
+    // A key revoked (from the CLI, another process) before its first use is refused.
+    let out = cli(&server.store, &["api-key", "list", "--json"]);
+    let keys: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 3);
+    assert!(!out.contains(&admin), "a listing never shows a key");
+    let doomed = api_key(&server, &[]);
+    let listed: Value =
+        serde_json::from_str(cli(&server.store, &["api-key", "list", "--json"]).trim()).unwrap();
+    let id = listed[3]["id"].as_str().unwrap();
+    cli(&server.store, &["api-key", "revoke", id]);
+    assert_problem(
+        &call(&server, "GET", "/tenants", &doomed, None),
+        401,
+        "unauthorized",
+    );
+    let unknown = cli_output(&server.store, &["api-key", "revoke", id]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no API key"));
+    let bad_scope = cli_output(
+        &server.store,
+        &["api-key", "create", "--name", "x", "--scope", "tenants"],
+    );
+    assert!(!bad_scope.status.success());
+    assert!(String::from_utf8_lossy(&bad_scope.stderr).contains("tenants:read"));
+}
+
+/// Bad input gets a precise problem, never a 500 nor a SCIM error body.
+#[test]
+fn bad_input_gets_a_precise_problem() {
+    let server = Server::start(Store::sqlite());
+    let key = api_key(&server, &[]);
+    assert_eq!(
+        call(
+            &server,
+            "POST",
+            "/tenants",
+            &key,
+            Some(&json!({"slug": "acme"}))
+        )
+        .status,
+        201
+    );
+    let raw = |method: &str, path: &str, content_type: &str, body: &str| {
+        server.send(
+            method,
+            &format!("/api/v1{path}"),
+            Some(&key),
+            &[("Content-Type", content_type)],
+            Some(body.as_bytes()),
+        )
+    };
+    let detail = assert_problem(
+        &raw("POST", "/tenants", "application/json", "{\"slug\":"),
+        400,
+        "invalid-body",
+    );
+    assert!(detail.contains("JSON"), "{detail}");
+    let detail = assert_problem(
+        &raw(
+            "POST",
+            "/tenants",
+            "application/json",
+            r#"{"slug": "b", "plan": "gold"}"#,
+        ),
+        400,
+        "invalid-body",
+    );
+    assert!(detail.contains("plan"), "{detail}");
+    let detail = assert_problem(
+        &raw(
+            "PUT",
+            "/tenants/acme/pools/pro",
+            "application/json",
+            r#"{"seats": "ten"}"#,
+        ),
+        400,
+        "invalid-body",
+    );
+    assert!(
+        detail.contains("seats") || detail.contains("integer"),
+        "{detail}"
+    );
+    assert_problem(
+        &raw("POST", "/tenants", "text/plain", "slug=b"),
+        415,
+        "unsupported-media-type",
+    );
+    let detail = assert_problem(
+        &raw(
+            "POST",
+            "/tenants",
+            "application/json",
+            r#"{"slug": "Not A Slug"}"#,
+        ),
+        400,
+        "invalid-value",
+    );
+    assert!(detail.contains("slug"), "{detail}");
+    assert_problem(
+        &raw(
+            "PUT",
+            "/tenants/acme/pools/pro",
+            "application/json",
+            r#"{"seats": -1}"#,
+        ),
+        400,
+        "invalid-value",
+    );
+    assert_problem(
+        &raw(
+            "POST",
+            "/tenants/acme/rules",
+            "application/json",
+            r#"{"source": "department", "value": "x", "sku": "pro"}"#,
+        ),
+        400,
+        "invalid-value",
+    );
+    let big = format!("{{\"slug\": \"{}\"}}", "a".repeat(2 * 1024 * 1024));
+    assert_problem(
+        &raw("POST", "/tenants", "application/json", &big),
+        413,
+        "payload-too-large",
+    );
+    assert_problem(
+        &call(&server, "GET", "/tenants?limit=500", &key, None),
+        400,
+        "invalid-value",
+    );
+    assert_problem(
+        &call(&server, "GET", "/tenants?cursor=bm9wZQ", &key, None),
+        400,
+        "invalid-cursor",
+    );
+    assert_problem(
+        &call(
+            &server,
+            "GET",
+            "/tenants/acme/audit?since=yesterday",
+            &key,
+            None,
+        ),
+        400,
+        "invalid-value",
+    );
+    assert_problem(
+        &call(&server, "GET", "/tenants/acme/licenses", &key, None),
+        400,
+        "invalid-value",
+    );
+    assert_problem(
+        &call(&server, "GET", "/tenants/nobody/pools", &key, None),
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &call(&server, "GET", "/tenants/acme/nothing", &key, None),
+        404,
+        "not-found",
+    );
+    let wrong = call(&server, "PUT", "/tenants", &key, None);
+    assert_problem(&wrong, 405, "method-not-allowed");
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD, POST"));
+}
+
+/// 1,000 tenants page through `limit` and `next_cursor`, each once, by slug; tenants
+/// created meanwhile do not shift the pages.
+fn tenants_page_through(store: Store) {
+    // As fast as the test can: no per-key limit in the way.
+    let server = Server::start_with(
+        store,
+        &["--api-rate-limit", "0"],
+        "warn",
+        std::process::Stdio::inherit(),
+    );
+    let key = api_key(&server, &[]);
+    let mut slugs: Vec<String> = (0..1_000).map(|n| format!("t{n:04}")).collect();
+    for slug in &slugs {
+        let created = call(
+            &server,
+            "POST",
+            "/tenants",
+            &key,
+            Some(&json!({"slug": slug})),
+        );
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+    let mut seen = Vec::new();
+    let mut path = "/tenants?limit=137".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = call(&server, "GET", &path, &key, None);
+        assert_eq!(page.status, 200, "{}", page.text);
+        pages += 1;
+        if pages == 2 {
+            // A tenant that sorts before the cursor appears on no later page.
+            call(
+                &server,
+                "POST",
+                "/tenants",
+                &key,
+                Some(&json!({"slug": "a-latecomer"})),
+            );
+        }
+        seen.extend(
+            page.json["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|tenant| tenant["slug"].as_str().unwrap().to_owned()),
+        );
+        match page.json["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/tenants?limit=137&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 8);
+    slugs.sort();
+    assert_eq!(seen, slugs);
+    let default = call(&server, "GET", "/tenants", &key, None);
+    assert_eq!(default.json["data"].as_array().unwrap().len(), 50);
+}
+
+#[test]
+fn a_thousand_tenants_page_through_on_sqlite() {
+    tenants_page_through(Store::sqlite());
+}
+
+#[test]
+fn a_thousand_tenants_page_through_on_postgres() {
+    if let Some(store) = Store::postgres("e2e management paging on postgres") {
+        tenants_page_through(store);
+    }
+}
+
+/// Each API key has its own rate limit: 429 with Retry-After past it, the other keys
+/// unaffected.
+#[test]
+fn each_api_key_is_rate_limited_on_its_own() {
+    let server = Server::start_with(
+        Store::sqlite(),
+        &["--api-rate-limit", "1", "--api-rate-burst", "3"],
+        "warn",
+        std::process::Stdio::inherit(),
+    );
+    let busy = api_key(&server, &[]);
+    let calm = api_key(&server, &[]);
+    let statuses: Vec<u16> = (0..6)
+        .map(|_| call(&server, "GET", "/tenants", &busy, None).status)
+        .collect();
+    assert_eq!(&statuses[..3], [200, 200, 200], "{statuses:?}");
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    let limited = call(&server, "GET", "/tenants", &busy, None);
+    assert_problem(&limited, 429, "rate-limited");
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert_eq!(call(&server, "GET", "/tenants", &calm, None).status, 200);
+}
+
+/// A POST retried with its `Idempotency-Key` answers the first response again and does
+/// nothing twice (one tenant, one token, the same secret); the key with another body is
+/// refused; another API key's same key is another key.
+fn retries_are_idempotent(store: Store) {
+    let server = Server::start(store);
+    let key = api_key(&server, &[]);
+    let other = api_key(&server, &[]);
+    let post = |api_key: &str, path: &str, idempotency: &str, body: &Value| {
+        call_with(
+            &server,
+            "POST",
+            path,
+            api_key,
+            &[("Idempotency-Key", idempotency)],
+            Some(body),
+        )
+    };
+    let body = json!({"slug": "acme", "name": "Acme"});
+    let first = post(&key, "/tenants", "signup-acme-1", &body);
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let retry = post(&key, "/tenants", "signup-acme-1", &body);
+    assert_eq!(retry.status, 201, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.json, first.json);
+    assert_eq!(retry.header("location"), first.header("location"));
+    assert_eq!(retry.header("etag"), first.header("etag"));
+    let tenants = call(&server, "GET", "/tenants", &key, None);
+    assert_eq!(tenants.json["data"].as_array().unwrap().len(), 1);
+
+    let changed = post(&key, "/tenants", "signup-acme-1", &json!({"slug": "acme2"}));
+    assert!(assert_problem(&changed, 422, "idempotency-key-reused").contains("another request"));
+    // Another caller's key of the same name is its own: the request runs (and conflicts).
+    assert_problem(
+        &post(&other, "/tenants", "signup-acme-1", &body),
+        409,
+        "conflict",
+    );
+    assert_problem(
+        &post(&key, "/tenants", "has space", &body),
+        400,
+        "invalid-value",
+    );
+
+    // A token issued once, whatever the retries: the same secret, and it works.
+    let issued = post(&key, "/tenants/acme/tokens", "token-1", &json!({}));
+    assert_eq!(issued.status, 201, "{}", issued.text);
+    let again = post(&key, "/tenants/acme/tokens", "token-1", &json!({}));
+    assert_eq!(again.json["token"], issued.json["token"]);
+    let tokens = call(&server, "GET", "/tenants/acme/tokens", &key, None);
+    assert_eq!(
+        tokens.json["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        tokens.text
+    );
+    let secret = issued.json["token"].as_str().unwrap();
+    assert_eq!(server.get("/scim/v2/Users", secret).status, 200);
+    // A refused request is kept as it was answered, too.
+    let refused = post(
+        &key,
+        "/tenants/acme/tokens",
+        "token-2",
+        &json!({"expiresInDays": 0}),
+    );
+    assert_problem(&refused, 400, "invalid-value");
+    let refused_again = post(
+        &key,
+        "/tenants/acme/tokens",
+        "token-2",
+        &json!({"expiresInDays": 0}),
+    );
+    assert_eq!(refused_again.status, 400);
+    assert_eq!(refused_again.header("idempotent-replayed"), Some("true"));
+}
+
+#[test]
+fn retries_are_idempotent_on_sqlite() {
+    retries_are_idempotent(Store::sqlite());
+}
+
+#[test]
+fn retries_are_idempotent_on_postgres() {
+    if let Some(store) = Store::postgres("e2e management idempotency on postgres") {
+        retries_are_idempotent(store);
+    }
+}
