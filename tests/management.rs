@@ -736,3 +736,164 @@ fn retries_are_idempotent_on_postgres() {
         retries_are_idempotent(store);
     }
 }
+
+/// Webhooks and the tenant's own attributes, managed over HTTP: a receiver on a private
+/// address is refused unless the server allows it; an attribute added shows in the
+/// tenant's `/Schemas` and goes again.
+#[test]
+fn webhooks_and_attributes_are_managed() {
+    let server = Server::start_with(
+        Store::sqlite(),
+        &["--allow-private-webhooks", "false"],
+        "warn",
+        std::process::Stdio::inherit(),
+    );
+    let key = api_key(&server, &[]);
+    assert_eq!(
+        call(
+            &server,
+            "POST",
+            "/tenants",
+            &key,
+            Some(&json!({"slug": "acme"}))
+        )
+        .status,
+        201
+    );
+    let private = call(
+        &server,
+        "POST",
+        "/tenants/acme/webhooks",
+        &key,
+        Some(&json!({"url": "http://127.0.0.1:9/hook"})),
+    );
+    assert!(assert_problem(&private, 400, "invalid-value").contains("127.0.0.1"));
+    let short = call(
+        &server,
+        "POST",
+        "/tenants/acme/webhooks",
+        &key,
+        Some(&json!({"url": "https://hooks.example.com/scim", "secret": "short"})),
+    );
+    assert!(assert_problem(&short, 400, "invalid-value").contains("secret"));
+    let server = {
+        let store = server.stop();
+        Server::start_with(
+            store,
+            &["--allow-private-webhooks", "true"],
+            "warn",
+            std::process::Stdio::inherit(),
+        )
+    };
+    let added = call(
+        &server,
+        "POST",
+        "/tenants/acme/webhooks",
+        &key,
+        Some(&json!({"url": "http://127.0.0.1:9/hook"})),
+    );
+    assert_eq!(added.status, 201, "{}", added.text);
+    let id = added.json["id"].as_str().unwrap().to_owned();
+    assert!(added.json["secret"].as_str().is_some_and(|s| s.len() >= 32));
+    let listed = call(&server, "GET", "/tenants/acme/webhooks", &key, None);
+    assert_eq!(listed.json["data"][0]["id"], id.as_str(), "{}", listed.text);
+    assert_eq!(listed.json["data"][0]["url"], "http://127.0.0.1:9/hook");
+    assert!(
+        listed.json["data"][0].get("secret").is_none(),
+        "a listing keeps the secret"
+    );
+    let dead = call(
+        &server,
+        "GET",
+        &format!("/tenants/acme/webhooks/{id}/dead-letters"),
+        &key,
+        None,
+    );
+    assert_eq!(dead.json["data"], json!([]), "{}", dead.text);
+    let redriven = call(
+        &server,
+        "POST",
+        &format!("/tenants/acme/webhooks/{id}/redrive"),
+        &key,
+        None,
+    );
+    assert_eq!(redriven.json["queued"], 0, "{}", redriven.text);
+    assert_problem(
+        &call(
+            &server,
+            "POST",
+            "/tenants/acme/webhooks/nope/redrive",
+            &key,
+            None,
+        ),
+        404,
+        "not-found",
+    );
+    assert_eq!(
+        call(
+            &server,
+            "DELETE",
+            &format!("/tenants/acme/webhooks/{id}"),
+            &key,
+            None
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        call(&server, "GET", "/tenants/acme/webhooks", &key, None).json["data"],
+        json!([])
+    );
+
+    let added = call(
+        &server,
+        "POST",
+        "/tenants/acme/attributes",
+        &key,
+        Some(&json!({"name": "badgeColor", "type": "string", "description": "Badge colour"})),
+    );
+    assert_eq!(added.status, 201, "{}", added.text);
+    let id = added.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        id,
+        "urn:scim-license:schemas:extension:custom:2.0:User:badgeColor"
+    );
+    let scim = crate::helpers::issue_token(&server.store, "acme");
+    let schemas = server.get("/scim/v2/Schemas", &scim);
+    assert!(schemas.text.contains("badgeColor"), "{}", schemas.text);
+    let bad = call(
+        &server,
+        "POST",
+        "/tenants/acme/attributes",
+        &key,
+        Some(&json!({"name": "9lives", "type": "string"})),
+    );
+    assert_problem(&bad, 400, "invalid-value");
+    let listed = call(&server, "GET", "/tenants/acme/attributes", &key, None);
+    assert_eq!(listed.json["data"][0]["id"], id.as_str());
+    let removed = call(
+        &server,
+        "DELETE",
+        &format!("/tenants/acme/attributes/{id}"),
+        &key,
+        None,
+    );
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    assert!(
+        !server
+            .get("/scim/v2/Schemas", &scim)
+            .text
+            .contains("badgeColor")
+    );
+    assert_problem(
+        &call(
+            &server,
+            "DELETE",
+            &format!("/tenants/acme/attributes/{id}"),
+            &key,
+            None,
+        ),
+        404,
+        "not-found",
+    );
+}

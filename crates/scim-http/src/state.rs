@@ -9,7 +9,7 @@ use scim_core::paging::CursorCodec;
 use scim_core::schema::TenantSchemas;
 use scim_core::service::{
     AdminService, ApiKeyService, BulkJobService, BulkService, EventFeedService, IdempotencyService,
-    LicenseService, ResourceService, Services, TenantService,
+    LicenseService, ReceiverService, ResourceService, Services, TenantService,
 };
 use scim_core::tenant::TenantId;
 use scim_core::{SchemaRegistry, ScimResult};
@@ -124,6 +124,8 @@ pub struct AppState {
     pub api_keys: ApiKeyService,
     /// The Management API's Idempotency-Keys.
     pub idempotency: IdempotencyService,
+    /// Tenants' push receivers (webhooks).
+    pub receivers: ReceiverService,
     /// Per-API-key request rate limit.
     pub api_limiter: Arc<RateLimiter<String>>,
 }
@@ -185,6 +187,7 @@ impl AppState {
             authenticator: Arc::new(TenantCredentials),
             api_keys: services.api_keys.clone(),
             idempotency: services.idempotency.clone(),
+            receivers: services.receivers.clone(),
         }
     }
 

@@ -89,6 +89,28 @@ pub struct ReceiverStatus {
     pub oldest_pending: Option<DateTime<Utc>>,
 }
 
+impl ReceiverStatus {
+    /// The receiver and its figures as the CLI's `--json` and the Management API show
+    /// them (never its secrets); `lagSeconds` is how long its oldest waiting event has
+    /// waited at `now`.
+    pub fn to_json(&self, now: DateTime<Utc>) -> Value {
+        let lag = self
+            .oldest_pending
+            .map_or(0, |oldest| (now - oldest).num_seconds().max(0));
+        serde_json::json!({
+            "id": self.receiver.id,
+            "url": self.receiver.url,
+            "oauth": self.receiver.oauth.is_some(),
+            "created": crate::resource::format_time(&self.receiver.created),
+            "delivered": self.delivered,
+            "retried": self.retried,
+            "deadLettered": self.dead_lettered,
+            "pending": self.pending,
+            "lagSeconds": lag,
+        })
+    }
+}
+
 /// A delivery taken for one attempt: the store has pushed its due time past the attempt
 /// (a lease), so no other process takes it meanwhile, and a process that dies leaves it
 /// to be taken again when that time comes.
@@ -119,6 +141,20 @@ pub struct DeadLetter {
     pub error: String,
     /// When its event was recorded.
     pub at: DateTime<Utc>,
+}
+
+impl DeadLetter {
+    /// The dead letter as the CLI's `--json` and the Management API show it.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "receiver": self.receiver_id,
+            "seq": self.seq,
+            "subject": self.subject,
+            "attempts": self.attempts,
+            "error": self.error,
+            "at": crate::resource::format_time(&self.at),
+        })
+    }
 }
 
 /// What the receiver made of one SET.

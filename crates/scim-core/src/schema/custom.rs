@@ -27,6 +27,16 @@ pub const CUSTOM_USER_SCHEMA: &str = "urn:scim-license:schemas:extension:custom:
 /// another.
 pub const CUSTOM_GROUP_SCHEMA: &str = "urn:scim-license:schemas:extension:custom:2.0:Group";
 
+/// The extension a tenant's attribute of `resource_type` (`User`, `Group`) lives in when
+/// it names none: [`CUSTOM_GROUP_SCHEMA`] for groups, [`CUSTOM_USER_SCHEMA`] otherwise.
+pub fn default_custom_schema(resource_type: &str) -> &'static str {
+    if resource_type == "Group" {
+        CUSTOM_GROUP_SCHEMA
+    } else {
+        CUSTOM_USER_SCHEMA
+    }
+}
+
 /// Attributes a tenant may define, at most.
 pub const MAX_CUSTOM_ATTRIBUTES: usize = 100;
 

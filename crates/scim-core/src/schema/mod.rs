@@ -11,7 +11,7 @@ pub mod user;
 pub use attribute::{AttrType, AttributeDef, Mutability, Returned, Uniqueness};
 pub use custom::{
     CUSTOM_GROUP_SCHEMA, CUSTOM_USER_SCHEMA, TenantAttribute, TenantSchema, TenantSchemas,
-    check_custom,
+    check_custom, default_custom_schema,
 };
 pub use enterprise_user::ENTERPRISE_USER_SCHEMA;
 pub use group::GROUP_SCHEMA;

@@ -10,6 +10,7 @@ mod licenses;
 mod paging;
 pub(crate) mod problem;
 mod routes;
+mod settings;
 mod tenants;
 mod views;
 
@@ -184,6 +185,18 @@ async fn run(call: &Call<'_>, route: &ApiRoute) -> ApiResult<Response> {
         ApiRoute::Usage(slug) => licenses::usage(call, slug).await,
         ApiRoute::Audit(slug) => licenses::audit(call, slug).await,
         ApiRoute::Events(slug) => licenses::events(call, slug).await,
+        ApiRoute::Webhooks(slug) if method == Method::POST => {
+            settings::add_webhook(call, slug).await
+        }
+        ApiRoute::Webhooks(slug) => settings::list_webhooks(call, slug).await,
+        ApiRoute::Webhook(slug, id) => settings::remove_webhook(call, slug, id).await,
+        ApiRoute::DeadLetters(slug, id) => settings::dead_letters(call, slug, id).await,
+        ApiRoute::Redrive(slug, id) => settings::redrive(call, slug, id).await,
+        ApiRoute::Attributes(slug) if method == Method::POST => {
+            settings::add_attribute(call, slug).await
+        }
+        ApiRoute::Attributes(slug) => settings::list_attributes(call, slug).await,
+        ApiRoute::Attribute(slug, id) => settings::remove_attribute(call, slug, id).await,
     }
 }
 

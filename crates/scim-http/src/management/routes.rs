@@ -24,6 +24,12 @@ pub(super) enum ApiRoute {
     Usage(String),
     Audit(String),
     Events(String),
+    Webhooks(String),
+    Webhook(String, String),
+    DeadLetters(String, String),
+    Redrive(String, String),
+    Attributes(String),
+    Attribute(String, String),
 }
 
 /// The base path of the Management API.
@@ -51,6 +57,12 @@ impl ApiRoute {
             ["tenants", _, "usage"] => Self::Usage(seg(1)?),
             ["tenants", _, "audit"] => Self::Audit(seg(1)?),
             ["tenants", _, "events"] => Self::Events(seg(1)?),
+            ["tenants", _, "webhooks"] => Self::Webhooks(seg(1)?),
+            ["tenants", _, "webhooks", _] => Self::Webhook(seg(1)?, seg(3)?),
+            ["tenants", _, "webhooks", _, "dead-letters"] => Self::DeadLetters(seg(1)?, seg(3)?),
+            ["tenants", _, "webhooks", _, "redrive"] => Self::Redrive(seg(1)?, seg(3)?),
+            ["tenants", _, "attributes"] => Self::Attributes(seg(1)?),
+            ["tenants", _, "attributes", _] => Self::Attribute(seg(1)?, seg(3)?),
             _ => return None,
         })
     }
@@ -58,9 +70,14 @@ impl ApiRoute {
     /// The methods the route allows, as an `Allow` header lists them.
     pub(super) fn allow(&self) -> &'static str {
         match self {
-            Self::Tenants | Self::Tokens(_) | Self::Clients(_) | Self::Rules(_) => {
-                "GET, HEAD, POST"
-            }
+            Self::Tenants
+            | Self::Tokens(_)
+            | Self::Clients(_)
+            | Self::Rules(_)
+            | Self::Webhooks(_)
+            | Self::Attributes(_) => "GET, HEAD, POST",
+            Self::Webhook(..) | Self::Attribute(..) => "DELETE",
+            Self::Redrive(..) => "POST",
             Self::Tenant(_) => "GET, HEAD, PATCH, DELETE",
             Self::Token(..) | Self::Client(..) => "DELETE",
             Self::Pool(..) => "GET, HEAD, PUT",
@@ -70,7 +87,8 @@ impl ApiRoute {
             | Self::UserLicenses(..)
             | Self::Usage(_)
             | Self::Audit(_)
-            | Self::Events(_) => "GET, HEAD",
+            | Self::Events(_)
+            | Self::DeadLetters(..) => "GET, HEAD",
         }
     }
 
@@ -99,6 +117,13 @@ impl ApiRoute {
                 Some(Scope::LicensesRead)
             }
             Self::Events(_) if read => Some(Scope::EventsRead),
+            Self::Webhooks(_) | Self::Attributes(_) | Self::DeadLetters(..) if read => {
+                Some(Scope::TenantsRead)
+            }
+            Self::Webhooks(_) | Self::Attributes(_) | Self::Redrive(..) if post => {
+                Some(Scope::TenantsWrite)
+            }
+            Self::Webhook(..) | Self::Attribute(..) if delete => Some(Scope::TenantsWrite),
             _ => None,
         }
     }
@@ -121,6 +146,12 @@ impl ApiRoute {
             Self::Usage(_) => "/api/v1/tenants/{slug}/usage",
             Self::Audit(_) => "/api/v1/tenants/{slug}/audit",
             Self::Events(_) => "/api/v1/tenants/{slug}/events",
+            Self::Webhooks(_) => "/api/v1/tenants/{slug}/webhooks",
+            Self::Webhook(..) => "/api/v1/tenants/{slug}/webhooks/{id}",
+            Self::DeadLetters(..) => "/api/v1/tenants/{slug}/webhooks/{id}/dead-letters",
+            Self::Redrive(..) => "/api/v1/tenants/{slug}/webhooks/{id}/redrive",
+            Self::Attributes(_) => "/api/v1/tenants/{slug}/attributes",
+            Self::Attribute(..) => "/api/v1/tenants/{slug}/attributes/{id}",
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use scim_core::schema::{CUSTOM_GROUP_SCHEMA, CUSTOM_USER_SCHEMA, TenantAttribute};
+use scim_core::schema::{TenantAttribute, default_custom_schema};
 
 use crate::cli::SchemaCommand;
 use crate::wiring::App;
@@ -10,10 +10,7 @@ use crate::wiring::App;
 use super::say;
 
 pub(crate) async fn schema(app: &App, command: SchemaCommand) -> anyhow::Result<()> {
-    let default_schema = |resource: &str| match resource {
-        "Group" => CUSTOM_GROUP_SCHEMA.to_owned(),
-        _ => CUSTOM_USER_SCHEMA.to_owned(),
-    };
+    let default_schema = |resource: &str| default_custom_schema(resource).to_owned();
     let (tenant, attributes, json, said) = match command {
         SchemaCommand::Add {
             tenant,

@@ -1,6 +1,5 @@
 //! `webhook add|list|remove|deadletters`: push receivers.
 
-use scim_core::resource::format_time;
 use serde_json::json;
 
 use scim_core::events::OAuthClient;
@@ -57,22 +56,7 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
                 .list(&tenant)
                 .await?
                 .into_iter()
-                .map(|status| {
-                    let lag = status
-                        .oldest_pending
-                        .map_or(0, |oldest| (now - oldest).num_seconds().max(0));
-                    json!({
-                        "id": status.receiver.id,
-                        "url": status.receiver.url,
-                        "oauth": status.receiver.oauth.is_some(),
-                        "created": format_time(&status.receiver.created),
-                        "delivered": status.delivered,
-                        "retried": status.retried,
-                        "deadLettered": status.dead_lettered,
-                        "pending": status.pending,
-                        "lagSeconds": lag,
-                    })
-                })
+                .map(|status| status.to_json(now))
                 .collect();
             if json {
                 println!("{}", serde_json::Value::Array(rows));
@@ -113,13 +97,7 @@ pub(crate) async fn webhook(app: &App, command: WebhookCommand) -> anyhow::Resul
                 .dead_letters(&tenant, receiver.as_deref())
                 .await?;
             if json {
-                let rows: Vec<_> = dead
-                    .iter()
-                    .map(|d| {
-                        json!({"receiver": d.receiver_id, "seq": d.seq, "subject": d.subject,
-                               "attempts": d.attempts, "error": d.error, "at": format_time(&d.at)})
-                    })
-                    .collect();
+                let rows: Vec<_> = dead.iter().map(|d| d.to_json()).collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 println!(

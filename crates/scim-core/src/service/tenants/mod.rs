@@ -226,7 +226,9 @@ impl TenantService {
 
     /// Changes what `update` names of the tenant: its name, and its compatibility
     /// profile (`profile` resets the overrides to its choices) and overrides. Everything
-    /// is checked before anything is written. The tenant as it now is.
+    /// is checked before anything is written. The tenant as it now is. (Here and for the
+    /// tenant's other settings, the change applies to this process's next request of the
+    /// tenant at once, and to other processes' within their credential cache's lifetime.)
     pub async fn update_tenant(
         &self,
         slug: &str,
@@ -251,6 +253,7 @@ impl TenantService {
                 .await?;
             tenant.name = name;
             tenant.compatibility = settings;
+            self.credentials.forget_tenant(&tenant.id);
         }
         Ok(tenant)
     }
@@ -310,7 +313,10 @@ impl TenantService {
             {
                 Err(StoreError::VersionMismatch) if attempts < 5 => attempts += 1,
                 Err(error) => return Err(error.into()),
-                Ok(()) => return Ok(attributes),
+                Ok(()) => {
+                    self.credentials.forget_tenant(&tenant.id);
+                    return Ok(attributes);
+                }
             }
         }
     }
@@ -326,6 +332,7 @@ impl TenantService {
         self.directory
             .set_client_certs(&tenant.id, fingerprints)
             .await?;
+        self.credentials.forget_tenant(&tenant.id);
         Ok(Tenant {
             client_certs: fingerprints.to_vec(),
             ..tenant
