@@ -255,6 +255,12 @@ pub fn document(registry: &SchemaRegistry) -> Value {
             add(&mut paths, &path, method, op);
         }
     }
+    for (path, method, op) in crate::management::openapi::paths() {
+        add(&mut paths, &path, method, op);
+    }
+    for (name, schema) in crate::management::openapi::schemas() {
+        schemas.insert(name.to_owned(), schema);
+    }
     schemas.insert("Error".into(), error_schema());
     schemas.insert("ListResponse".into(), list_schema());
     schemas.insert("PatchOp".into(), patch_schema());
@@ -265,7 +271,8 @@ pub fn document(registry: &SchemaRegistry) -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "SCIM 2.0 (RFC 7643, RFC 7644) with per-seat license assignment. \
                             The tenant is the credential's: every SCIM path answers for the \
-                            caller's tenant only.",
+                            caller's tenant only. The Management API (/api/v1, tag \
+                            `management`) is the vendor's: API keys, RFC 9457 problems.",
         },
         "paths": paths,
         "components": {
@@ -277,6 +284,7 @@ pub fn document(registry: &SchemaRegistry) -> Value {
                           "description": "An OAuth client's id and secret (`client create`)"},
                 "metricsToken": {"type": "http", "scheme": "bearer",
                                  "description": "The operator's --metrics-token"},
+                "apiKey": crate::management::openapi::security_scheme(),
                 "adminSession": {"type": "apiKey", "in": "cookie", "name": "__Host-scim_admin",
                                  "description": "The dashboard's session, opened by a login link of `scim-server admin login-link`"},
             },
@@ -318,7 +326,7 @@ fn operation(op: &Operation) -> Value {
 }
 
 /// `get /scim/v2/Users/{id}` → `getScimV2UsersById`.
-fn operation_id(method: &str, path: &str) -> String {
+pub(crate) fn operation_id(method: &str, path: &str) -> String {
     let mut id = method.to_owned();
     for part in path.split(['/', '.', '-']).filter(|p| !p.is_empty()) {
         let part = match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {

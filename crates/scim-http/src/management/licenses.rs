@@ -203,7 +203,8 @@ pub(super) async fn remove_rule(call: &Call<'_>, slug: &str, id: &str) -> ApiRes
 /// licenses it holds, as the last committed write left them; 404 for an unknown user.
 pub(super) async fn lookup(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     let params = call.params()?;
-    let key = match (params.get("userName"), params.get("externalId")) {
+    let given = |name: &str| params.get(name).filter(|value| !value.is_empty());
+    let key = match (given("userName"), given("externalId")) {
         (Some(name), None) => UserKey::UserName(name.to_owned()),
         (None, Some(id)) => UserKey::ExternalId(id.to_owned()),
         _ => {

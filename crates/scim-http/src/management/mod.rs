@@ -7,6 +7,7 @@
 
 mod credentials;
 mod licenses;
+pub(crate) mod openapi;
 mod paging;
 pub(crate) mod problem;
 mod routes;
@@ -57,10 +58,12 @@ async fn answer(route: &ApiRoute, req: &Request, state: &AppState) -> ApiResult<
     };
     let key = authenticate(req, state, scope).await?;
     let call = Call { req, state, key };
-    match req.header(IDEMPOTENCY_KEY) {
-        Some(key) if *req.method() == Method::POST => idempotent(&call, route, key).await,
-        _ => run(&call, route).await,
+    if *req.method() != Method::POST || !req.headers().contains_key(IDEMPOTENCY_KEY) {
+        return run(&call, route).await;
     }
+    // A key that is no visible ASCII text is refused like any malformed key.
+    let key = req.header(IDEMPOTENCY_KEY).unwrap_or_default();
+    idempotent(&call, route, key).await
 }
 
 /// The header a POST names its retries with.
@@ -261,12 +264,14 @@ impl Call<'_> {
         })
     }
 
-    /// The body as JSON; an empty body is `{}` (a POST that takes only optional members).
+    /// The body as JSON; an empty POST body is `{}` (a POST that takes only optional
+    /// members). A PUT or PATCH needs its body.
     fn json(&self) -> ApiResult<Value> {
-        let empty = self
-            .req
-            .body()
-            .is_some_and(|body| body.iter().all(u8::is_ascii_whitespace));
+        let empty = *self.req.method() == Method::POST
+            && self
+                .req
+                .body()
+                .is_some_and(|body| body.iter().all(u8::is_ascii_whitespace));
         if empty {
             return Ok(Value::Object(serde_json::Map::new()));
         }
@@ -286,7 +291,8 @@ impl Call<'_> {
 
     /// Refuses the call with 412 when it sent `If-Match` and no tag of it is `etag`.
     pub(super) fn check_if_match(&self, etag: &str) -> ApiResult<()> {
-        let Some(condition) = self.req.header(IF_MATCH) else {
+        // An empty If-Match names no tag: no condition (RFC 9110 §13.1.1 has at least one).
+        let Some(condition) = self.req.header(IF_MATCH).filter(|c| !c.trim().is_empty()) else {
             return Ok(());
         };
         let matches = condition.trim() == "*"

@@ -43,7 +43,12 @@ impl PageRequest {
                     )
                 })?,
         };
-        let after = params.get("cursor").map(decode).transpose()?;
+        // An empty cursor is none: the first page.
+        let after = params
+            .get("cursor")
+            .filter(|cursor| !cursor.is_empty())
+            .map(decode)
+            .transpose()?;
         Ok(Self { limit, after })
     }
 }

@@ -1,0 +1,505 @@
+//! The Management API's part of `/openapi.json`: every operation with its request and
+//! response schemas, the API-key security scheme and the problem every failure is.
+//! `tests/openapi.rs` checks it against the routes the server answers, and schemathesis
+//! (`scripts/schemathesis.sh`, in CI) against what it answers.
+
+use serde_json::{Map, Value, json};
+
+use super::paging::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::routes::BASE;
+
+const JSON: &str = "application/json";
+
+/// One operation: method, path (under [`BASE`]), summary, scope, request body schema, the
+/// success status and its schema (`None`: no body), the query parameters it reads.
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    scope: &'static str,
+    body: Option<Value>,
+    ok: u16,
+    answer: Option<Value>,
+    query: Vec<Value>,
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn page_of(item: &str) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": reference(item)},
+            "next_cursor": {"type": ["string", "null"],
+                            "description": "Pass as `cursor` for the next page; null on the last"},
+        },
+        "required": ["data", "next_cursor"],
+    })
+}
+
+fn paging() -> Vec<Value> {
+    vec![
+        json!({"name": "limit", "in": "query", "required": false,
+               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}}),
+        json!({"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"},
+               "description": "The `next_cursor` of the page before"}),
+    ]
+}
+
+fn operations() -> Vec<Op> {
+    let op = |method, path, summary, scope, body: Option<Value>, ok, answer: Option<Value>| Op {
+        method,
+        path,
+        summary,
+        scope,
+        body,
+        ok,
+        answer,
+        query: Vec::new(),
+    };
+    let listing = |path, summary, scope, item: &str| Op {
+        query: paging(),
+        ..op("get", path, summary, scope, None, 200, Some(page_of(item)))
+    };
+    vec![
+        op("post", "/tenants", "Create a tenant (one per enterprise customer)", "tenants:write",
+           Some(reference("NewTenant")), 201, Some(reference("Tenant"))),
+        listing("/tenants", "Every tenant, by slug", "tenants:read", "Tenant"),
+        op("get", "/tenants/{slug}", "A tenant", "tenants:read", None, 200, Some(reference("Tenant"))),
+        op("patch", "/tenants/{slug}", "Rename a tenant or change its settings (a JSON merge patch; If-Match honoured)",
+           "tenants:write", Some(reference("TenantChanges")), 200, Some(reference("Tenant"))),
+        op("delete", "/tenants/{slug}", "Delete a tenant and everything it owns; its SCIM credentials stop working",
+           "tenants:write", None, 204, None),
+        op("post", "/tenants/{slug}/tokens", "Issue a SCIM bearer token (shown once)", "credentials:write",
+           Some(reference("NewToken")), 201, Some(reference("IssuedToken"))),
+        listing("/tenants/{slug}/tokens", "The tenant's SCIM tokens, oldest first (never their secrets)",
+                "tenants:read", "Token"),
+        op("delete", "/tenants/{slug}/tokens/{id}", "Revoke a SCIM token", "credentials:write", None, 204, None),
+        op("post", "/tenants/{slug}/clients", "Create an OAuth client (its secret shown once)", "credentials:write",
+           Some(json!({"type": "object", "additionalProperties": false})), 201, Some(reference("IssuedClient"))),
+        listing("/tenants/{slug}/clients", "The tenant's OAuth clients, oldest first", "tenants:read", "Client"),
+        op("delete", "/tenants/{slug}/clients/{client_id}", "Revoke an OAuth client and its access tokens",
+           "credentials:write", None, 204, None),
+        listing("/tenants/{slug}/pools", "The tenant's license pools, by sku", "licenses:read", "Pool"),
+        op("get", "/tenants/{slug}/pools/{sku}", "A pool (the sku compared case-insensitively)", "licenses:read",
+           None, 200, Some(reference("Pool"))),
+        op("put", "/tenants/{slug}/pools/{sku}", "Sell seats: create a pool (201) or change it (200), then re-evaluate the tenant's users",
+           "licenses:write", Some(reference("PoolSeats")), 200, Some(reference("PoolChange"))),
+        listing("/tenants/{slug}/rules", "The tenant's mapping rules, by id", "licenses:read", "Rule"),
+        op("post", "/tenants/{slug}/rules", "Map an entitlement, role or group to a pool (201; 200 when the rule exists), then re-evaluate",
+           "licenses:write", Some(reference("NewRule")), 201, Some(reference("RuleChange"))),
+        op("get", "/tenants/{slug}/rules/{id}", "A mapping rule", "licenses:read", None, 200, Some(reference("Rule"))),
+        op("delete", "/tenants/{slug}/rules/{id}", "Remove a mapping rule, then re-evaluate", "licenses:write",
+           None, 200, Some(reference("RuleRemoval"))),
+        Op {
+            query: vec![
+                json!({"name": "userName", "in": "query", "required": false, "schema": {"type": "string"},
+                       "description": "The user's userName (compared case-insensitively); give this or externalId"}),
+                json!({"name": "externalId", "in": "query", "required": false, "schema": {"type": "string"}}),
+            ],
+            ..op("get", "/tenants/{slug}/licenses", "The license lookup: which licenses a user holds, on login",
+                 "licenses:read", None, 200, Some(reference("UserLicenses")))
+        },
+        op("get", "/tenants/{slug}/users/{id}/licenses", "The licenses of a user by its SCIM id", "licenses:read",
+           None, 200, Some(reference("UserLicenses"))),
+        op("get", "/tenants/{slug}/usage", "Seats used per pool, the rules, and values no rule maps", "licenses:read",
+           None, 200, Some(reference("Usage"))),
+        Op {
+            query: [
+                paging(),
+                vec![
+                    json!({"name": "userId", "in": "query", "required": false, "schema": {"type": "string"}}),
+                    json!({"name": "since", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}}),
+                    json!({"name": "until", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}}),
+                ],
+            ]
+            .concat(),
+            ..op("get", "/tenants/{slug}/audit", "The license audit log, oldest first", "licenses:read", None, 200,
+                 Some(page_of("AuditEntry")))
+        },
+        listing("/tenants/{slug}/events", "The tenant's recorded events, oldest first", "events:read", "Event"),
+        op("post", "/tenants/{slug}/webhooks", "Push the tenant's events to a receiver (RFC 8935; its secret shown once)",
+           "tenants:write", Some(reference("NewWebhook")), 201, Some(reference("AddedWebhook"))),
+        listing("/tenants/{slug}/webhooks", "The tenant's receivers and their delivery figures", "tenants:read", "Webhook"),
+        op("delete", "/tenants/{slug}/webhooks/{id}", "Remove a receiver and its queue", "tenants:write", None, 204, None),
+        op("get", "/tenants/{slug}/webhooks/{id}/dead-letters", "Deliveries given up on, oldest first", "tenants:read",
+           None, 200, Some(page_of("DeadLetter"))),
+        op("post", "/tenants/{slug}/webhooks/{id}/redrive", "Queue the dead letters again", "tenants:write",
+           None, 200, Some(json!({"type": "object", "properties": {"queued": {"type": "integer"}}, "required": ["queued"]}))),
+        op("get", "/tenants/{slug}/attributes", "The tenant's own attributes", "tenants:read", None, 200,
+           Some(page_of("Attribute"))),
+        op("post", "/tenants/{slug}/attributes", "Add an attribute of the tenant's own (published in its /Schemas)",
+           "tenants:write", Some(reference("NewAttribute")), 201, Some(reference("Attribute"))),
+        op("delete", "/tenants/{slug}/attributes/{id}", "Remove an attribute (`id`: `<schema URN>:<name>`)",
+           "tenants:write", None, 204, None),
+    ]
+}
+
+/// The failures every operation may answer, each an RFC 9457 problem.
+const FAILURES: [(u16, &str); 12] = [
+    (
+        400,
+        "Invalid request: the body, a value or a cursor is refused (`detail` says which)",
+    ),
+    (401, "No valid API key"),
+    (403, "The API key lacks the scope"),
+    (404, "No such tenant or resource"),
+    (405, "The method is not allowed here (see Allow)"),
+    (
+        409,
+        "The resource exists, or a request with this Idempotency-Key is running",
+    ),
+    (412, "If-Match does not match the current ETag"),
+    (413, "The body is too large"),
+    (415, "The body is not application/json"),
+    (422, "The Idempotency-Key was used with another request"),
+    (429, "Over the API key's rate limit (see Retry-After)"),
+    (503, "The store is unavailable (see Retry-After)"),
+];
+
+fn operation(op: &Op) -> Value {
+    let mut responses = Map::new();
+    let success = match &op.answer {
+        None => json!({"description": "Done; no body"}),
+        Some(schema) => json!({"description": "Success", "content": {JSON: {"schema": schema}}}),
+    };
+    responses.insert(op.ok.to_string(), success.clone());
+    if op.method == "put" || (op.method == "post" && op.path.ends_with("/rules")) {
+        // Created, or changed/already there: both answer the same shape.
+        responses.insert(if op.ok == 201 { "200" } else { "201" }.to_owned(), success);
+    }
+    for (status, description) in FAILURES {
+        responses.insert(
+            status.to_string(),
+            json!({"description": description,
+                   "content": {super::problem::PROBLEM_CONTENT_TYPE: {"schema": reference("Problem")}}}),
+        );
+    }
+    let mut parameters: Vec<Value> = op
+        .path
+        .split('/')
+        .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}}))
+        .collect();
+    parameters.extend(op.query.iter().cloned());
+    if op.method == "post" {
+        parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+                               "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+                               "description": "Retries with the same key and body within 24 h answer the first response again"}));
+    }
+    if matches!(op.method, "patch" | "put" | "delete") && !op.path.contains("/tokens/") {
+        parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
+                               "schema": {"type": "string"}, "description": "An ETag this API answered"}));
+    }
+    let full_path = format!("{BASE}{}", op.path);
+    let mut out = json!({
+        "tags": ["management"],
+        "summary": op.summary,
+        "description": format!("Needs an API key with the scope `{}` (or `admin`).", op.scope),
+        "operationId": super::super::openapi::operation_id(op.method, &full_path),
+        "parameters": parameters,
+        "responses": responses,
+        "security": [{"apiKey": []}],
+    });
+    if let Some(body) = &op.body {
+        out["requestBody"] = json!({"required": op.method != "post" || !op.path.ends_with("/tokens"),
+                                    "content": {JSON: {"schema": body}}});
+    }
+    out
+}
+
+/// The operations, as `(path, method, operation)`.
+pub(crate) fn paths() -> Vec<(String, &'static str, Value)> {
+    operations()
+        .iter()
+        .map(|op| (format!("{BASE}{}", op.path), op.method, operation(op)))
+        .collect()
+}
+
+/// The security scheme of the Management API.
+pub(crate) fn security_scheme() -> Value {
+    json!({"type": "http", "scheme": "bearer",
+           "description": "An API key (`scim-server api-key create`); never a SCIM credential"})
+}
+
+fn time() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+fn nullable_time() -> Value {
+    json!({"type": ["string", "null"], "format": "date-time"})
+}
+
+/// The schemas the operations name.
+pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
+    let reevaluation = json!({
+        "type": "object",
+        "description": "What re-evaluating the tenant's users did",
+        "properties": {
+            "users": {"type": "integer"}, "assigned": {"type": "integer"}, "revoked": {"type": "integer"},
+            "waiting": {"type": "array", "items": {"type": "object",
+                "properties": {"userId": {"type": "string"}, "sku": {"type": "string"}}}},
+        },
+        "required": ["users", "assigned", "revoked", "waiting"],
+    });
+    let pool = json!({
+        "type": "object",
+        "properties": {
+            "sku": {"type": "string"}, "name": {"type": "string"},
+            "seats": {"type": "integer"}, "used": {"type": "integer"}, "available": {"type": "integer"},
+        },
+        "required": ["sku", "name", "seats", "used", "available"],
+    });
+    let rule = json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"}, "source": {"enum": ["entitlement", "role", "group"]},
+            "value": {"type": "string"}, "sku": {"type": "string"},
+        },
+        "required": ["id", "source", "value", "sku"],
+    });
+    let token = json!({
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "hint": {"type": "string"}, "created": time(),
+                       "expiresAt": nullable_time()},
+        "required": ["id", "hint", "created", "expiresAt"],
+    });
+    let client = json!({
+        "type": "object",
+        "properties": {"client_id": {"type": "string"}, "created": time(), "tokenEndpoint": {"type": "string"}},
+        "required": ["client_id", "created", "tokenEndpoint"],
+    });
+    let webhook = json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"}, "url": {"type": "string"}, "oauth": {"type": "boolean"},
+            "created": time(), "delivered": {"type": "integer"}, "retried": {"type": "integer"},
+            "deadLettered": {"type": "integer"}, "pending": {"type": "integer"}, "lagSeconds": {"type": "integer"},
+        },
+        "required": ["id", "url"],
+    });
+    let attribute = json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"}, "resourceType": {"enum": ["User", "Group"]}, "schema": {"type": "string"},
+            "name": {"type": "string"}, "type": {"type": "string"}, "multiValued": {"type": "boolean"},
+            "caseExact": {"type": "boolean"}, "required": {"type": "boolean"}, "description": {"type": "string"},
+        },
+        "required": ["id", "resourceType", "schema", "name", "type"],
+    });
+    vec![
+        (
+            "Problem",
+            json!({
+                "type": "object",
+                "description": "An RFC 9457 problem",
+                "properties": {
+                    "type": {"type": "string", "description": "urn:scim-license:problem:<kind>"},
+                    "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+                    "requestId": {"type": "string", "description": "The X-Request-Id of the request"},
+                },
+                "required": ["type", "title", "status", "detail"],
+            }),
+        ),
+        (
+            "Tenant",
+            json!({
+                "type": "object",
+                "properties": {
+                    "slug": {"type": "string"}, "name": {"type": "string"}, "created": time(),
+                    "profile": {"type": "string"},
+                    "settings": {"type": "object", "properties": {
+                        "patchResponse": {"enum": ["resource", "no-content", "no-content-for-groups"]},
+                        "onDeactivate": {"enum": ["keep", "delete"]}}},
+                    "clientCertificates": {"type": "array", "items": {"type": "string"}},
+                    "scimBaseUrl": {"type": "string", "description": "What the tenant's IdP is configured with"},
+                },
+                "required": ["slug", "name", "created", "profile", "settings", "scimBaseUrl"],
+            }),
+        ),
+        (
+            "NewTenant",
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+                    "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+                    "profile": {"enum": ["standard", "entra", "okta", "strict", null]},
+                },
+                "required": ["slug"],
+            }),
+        ),
+        (
+            "TenantChanges",
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+                    "profile": {"enum": ["standard", "entra", "okta", "strict", null]},
+                    "settings": {"type": ["object", "null"], "additionalProperties": false, "properties": {
+                        "patchResponse": {"enum": ["resource", "no-content", "no-content-for-groups", null]},
+                        "onDeactivate": {"enum": ["keep", "delete", null]}}},
+                },
+            }),
+        ),
+        ("Token", token.clone()),
+        (
+            "NewToken",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {"expiresInDays": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650}},
+            }),
+        ),
+        (
+            "IssuedToken",
+            json!({"allOf": [reference("Token"), {"type": "object",
+            "properties": {"token": {"type": "string", "description": "The bearer token: shown this once"}},
+            "required": ["token"]}]}),
+        ),
+        ("Client", client),
+        (
+            "IssuedClient",
+            json!({"allOf": [reference("Client"), {"type": "object",
+            "properties": {"client_secret": {"type": "string", "description": "Shown this once"}},
+            "required": ["client_secret"]}]}),
+        ),
+        ("Pool", pool),
+        (
+            "PoolSeats",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {"seats": {"type": "integer", "minimum": 0}, "name": {"type": ["string", "null"]}},
+                "required": ["seats"],
+            }),
+        ),
+        (
+            "PoolChange",
+            json!({"allOf": [reference("Pool"), {"type": "object",
+            "properties": {"reevaluation": reference("Reevaluation")}, "required": ["reevaluation"]}]}),
+        ),
+        ("Reevaluation", reevaluation),
+        ("Rule", rule),
+        (
+            "NewRule",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {"source": {"enum": ["entitlement", "role", "group"]},
+                               "value": {"type": "string", "minLength": 1}, "sku": {"type": "string"}},
+                "required": ["source", "value", "sku"],
+            }),
+        ),
+        (
+            "RuleChange",
+            json!({"allOf": [reference("Rule"), {"type": "object",
+            "properties": {"reevaluation": reference("Reevaluation")}, "required": ["reevaluation"]}]}),
+        ),
+        (
+            "RuleRemoval",
+            json!({"type": "object",
+            "properties": {"removed": reference("Rule"), "reevaluation": reference("Reevaluation")},
+            "required": ["removed", "reevaluation"]}),
+        ),
+        (
+            "UserLicenses",
+            json!({
+                "type": "object",
+                "properties": {
+                    "user": {"type": "object", "properties": {"id": {"type": "string"},
+                             "userName": {"type": "string"}, "active": {"type": "boolean"}},
+                             "required": ["id", "userName", "active"]},
+                    "licenses": {"type": "array", "items": {"type": "object", "properties": {
+                        "sku": {"type": "string"}, "source": {"enum": ["direct", "group"]},
+                        "assigned": time(), "status": {"enum": ["active"]}},
+                        "required": ["sku", "source", "assigned", "status"]}},
+                },
+                "required": ["user", "licenses"],
+            }),
+        ),
+        (
+            "Usage",
+            json!({
+                "type": "object",
+                "properties": {
+                    "tenant": {"type": "string"},
+                    "pools": {"type": "array", "items": reference("Pool")},
+                    "rules": {"type": "array", "items": reference("Rule")},
+                    "unmapped": {"type": "array", "items": {"type": "object", "properties": {
+                        "value": {"type": "string"}, "users": {"type": "integer"}}}},
+                },
+                "required": ["tenant", "pools", "rules", "unmapped"],
+            }),
+        ),
+        (
+            "AuditEntry",
+            json!({
+                "type": "object",
+                "properties": {
+                    "at": time(), "userId": {"type": "string"}, "sku": {"type": "string"},
+                    "action": {"type": "string"}, "source": {"type": ["string", "null"]},
+                    "cause": {"type": "string"}, "actor": {"type": "string"},
+                },
+                "required": ["at", "userId", "sku", "action"],
+            }),
+        ),
+        (
+            "Event",
+            json!({
+                "type": "object",
+                "properties": {"seq": {"type": "integer"}, "at": time(), "sub_id": {"type": "object"},
+                               "events": {"type": "object"}, "txn": {"type": "string"}},
+                "required": ["seq", "at", "sub_id", "events"],
+            }),
+        ),
+        ("Webhook", webhook),
+        (
+            "NewWebhook",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "url": {"type": "string", "format": "uri"},
+                    "secret": {"type": ["string", "null"], "minLength": 32},
+                    "oauth": {"type": ["object", "null"], "additionalProperties": false, "properties": {
+                        "tokenUrl": {"type": "string"}, "clientId": {"type": "string"},
+                        "clientSecret": {"type": "string"}, "scope": {"type": ["string", "null"]}},
+                        "required": ["tokenUrl", "clientId", "clientSecret"]},
+                },
+                "required": ["url"],
+            }),
+        ),
+        (
+            "AddedWebhook",
+            json!({"allOf": [reference("Webhook"), {"type": "object",
+            "properties": {"secret": {"type": "string", "description": "The HS256 secret: shown this once"}},
+            "required": ["secret"]}]}),
+        ),
+        (
+            "DeadLetter",
+            json!({
+                "type": "object",
+                "properties": {"receiver": {"type": "string"}, "seq": {"type": "integer"},
+                               "subject": {"type": "string"}, "attempts": {"type": "integer"},
+                               "error": {"type": "string"}, "at": time()},
+                "required": ["receiver", "seq", "subject", "attempts", "error", "at"],
+            }),
+        ),
+        ("Attribute", attribute),
+        (
+            "NewAttribute",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
+                    "type": {"enum": ["string", "boolean", "integer", "decimal", "dateTime"]},
+                    "resourceType": {"enum": ["User", "Group", null]}, "schema": {"type": ["string", "null"]},
+                    "multiValued": {"type": "boolean"}, "caseExact": {"type": "boolean"},
+                    "required": {"type": "boolean"}, "description": {"type": "string"},
+                },
+                "required": ["name", "type"],
+            }),
+        ),
+    ]
+}
