@@ -416,10 +416,10 @@ fn scopes_and_credentials_stay_apart() {
     assert!(String::from_utf8_lossy(&bad_scope.stderr).contains("tenants:read"));
 }
 
-/// Bad input gets a precise problem, never a 500 nor a SCIM error body.
-#[test]
-fn bad_input_gets_a_precise_problem() {
-    let server = Server::start(Store::sqlite());
+/// Bad input gets a precise problem, never a 5xx nor a SCIM error body: text no store can
+/// hold (U+0000, an over-long indexed value) included.
+fn bad_input_gets_a_precise_problem(store: Store) {
+    let server = Server::start(store);
     let key = api_key(&server, &[]);
     assert_eq!(
         call(
@@ -553,6 +553,75 @@ fn bad_input_gets_a_precise_problem() {
     let wrong = call(&server, "PUT", "/tenants", &key, None);
     assert_problem(&wrong, 405, "method-not-allowed");
     assert_eq!(wrong.header("allow"), Some("GET, HEAD, POST"));
+
+    // What no store can hold is refused up front, on both stores alike.
+    assert_eq!(
+        call(
+            &server,
+            "PUT",
+            "/tenants/acme/pools/pro",
+            &key,
+            Some(&json!({"seats": 1}))
+        )
+        .status,
+        201
+    );
+    let detail = assert_problem(
+        &raw(
+            "POST",
+            "/tenants/acme/rules",
+            "application/json",
+            r#"{"source": "group", "value": "a\u0000b", "sku": "pro"}"#,
+        ),
+        400,
+        "invalid-value",
+    );
+    assert!(
+        detail.contains("'value'") && detail.contains("U+0000"),
+        "{detail}"
+    );
+    let long = json!({"source": "group", "value": "x".repeat(5_000), "sku": "pro"});
+    assert!(
+        assert_problem(
+            &call(&server, "POST", "/tenants/acme/rules", &key, Some(&long)),
+            400,
+            "invalid-value"
+        )
+        .contains("1024 bytes")
+    );
+    assert_problem(
+        &call(&server, "GET", "/tenants/ac%00me", &key, None),
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &call(
+            &server,
+            "GET",
+            "/tenants/acme/licenses?userName=a%00b",
+            &key,
+            None,
+        ),
+        400,
+        "invalid-value",
+    );
+    assert_problem(
+        &raw("PATCH", "/tenants/acme", "application/json", ""),
+        400,
+        "invalid-body",
+    );
+}
+
+#[test]
+fn bad_input_gets_a_precise_problem_on_sqlite() {
+    bad_input_gets_a_precise_problem(Store::sqlite());
+}
+
+#[test]
+fn bad_input_gets_a_precise_problem_on_postgres() {
+    if let Some(store) = Store::postgres("e2e management bad input on postgres") {
+        bad_input_gets_a_precise_problem(store);
+    }
 }
 
 /// 1,000 tenants page through `limit` and `next_cursor`, each once, by slug; tenants

@@ -21,6 +21,14 @@ impl QueryParams {
             })
     }
 
+    /// The name of a parameter whose value (or name) holds U+0000, if any.
+    pub(crate) fn holding_nul(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+            .map(|(k, _)| k.as_str())
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

@@ -10,6 +10,7 @@ use crate::license::{
 };
 use crate::ports::{Clock, LicenseLedger};
 use crate::tenant::TenantId;
+use crate::validate::MAX_KEY_BYTES;
 
 /// Users re-evaluated per transaction by [`LicenseService::reconcile`].
 pub const RECONCILE_BATCH: usize = 1_000;
@@ -172,6 +173,13 @@ impl LicenseService {
             return Err(
                 ScimError::InvalidValue(format!("the {source} to map must not be empty")).into(),
             );
+        }
+        // What no store can index or hold never reaches one.
+        if value.len() > MAX_KEY_BYTES || value.contains('\0') {
+            return Err(ScimError::InvalidValue(format!(
+                "the {source} to map must be at most {MAX_KEY_BYTES} bytes, without U+0000"
+            ))
+            .into());
         }
         let Some(pool) = self.pool(tenant, sku).await? else {
             return Err(LicenseError::UnknownPool(sku.to_owned()));

@@ -245,14 +245,29 @@ impl Call<'_> {
         Ok(self.state.tenants.tenant(slug).await?)
     }
 
+    /// The query's parameters; one holding U+0000 (which no store can compare with) is
+    /// refused.
     pub(super) fn params(&self) -> ApiResult<QueryParams> {
-        QueryParams::of(self.req).map_err(|error| Problem::from(error.0))
+        let params = QueryParams::of(self.req).map_err(|error| Problem::from(error.0))?;
+        if let Some(name) = params.holding_nul() {
+            return Err(Problem::new(
+                Kind::InvalidValue,
+                format!("the query parameter '{name}' holds U+0000"),
+            ));
+        }
+        Ok(params)
     }
 
     /// The body as `T`: JSON of an accepted media type, within the body limit, of the
     /// operation's shape (unknown members refused, each error naming where it is).
     pub(super) fn body<T: DeserializeOwned>(&self) -> ApiResult<T> {
         let value = self.json()?;
+        if let Some(at) = nul_at(&value, "") {
+            return Err(Problem::new(
+                Kind::InvalidValue,
+                format!("'{at}' holds U+0000, which no store can hold"),
+            ));
+        }
         serde_path_to_error::deserialize(value).map_err(|error| {
             let at = error.path().to_string();
             let detail = if at == "." {
@@ -307,6 +322,30 @@ impl Call<'_> {
                 format!("If-Match does not match the current ETag {etag}"),
             ))
         }
+    }
+}
+
+/// Where in `value` a string (or a member's name) holds U+0000, as `a.b[2]`; `None` when
+/// nowhere.
+fn nul_at(value: &Value, at: &str) -> Option<String> {
+    match value {
+        Value::String(text) => text.contains('\0').then(|| at.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, &format!("{at}[{i}]"))),
+        Value::Object(members) => members.iter().find_map(|(name, member)| {
+            let path = if at.is_empty() {
+                name.clone()
+            } else {
+                format!("{at}.{name}")
+            };
+            if name.contains('\0') {
+                return Some(path);
+            }
+            nul_at(member, &path)
+        }),
+        _ => None,
     }
 }
 

@@ -40,7 +40,13 @@ impl ApiRoute {
     pub(super) fn of(path: &str) -> Option<Self> {
         let rest = path.strip_prefix(BASE)?.strip_prefix('/')?;
         let parts: Vec<&str> = rest.split('/').collect();
-        let seg = |i: usize| parts.get(i).and_then(|text| segment(text));
+        // A segment holding U+0000 names nothing any store holds.
+        let seg = |i: usize| {
+            parts
+                .get(i)
+                .and_then(|text| segment(text))
+                .filter(|decoded| !decoded.contains('\0'))
+        };
         Some(match parts.as_slice() {
             ["tenants"] => Self::Tenants,
             ["tenants", _] => Self::Tenant(seg(1)?),
@@ -179,6 +185,7 @@ mod tests {
             "/api/v1/tenants/acme/nothing",
             "/api/v2/tenants",
             "/api/v1/tenants/acme/pools/pro/extra",
+            "/api/v1/tenants/ac%00me",
         ] {
             assert_eq!(ApiRoute::of(unknown), None, "{unknown}");
         }
