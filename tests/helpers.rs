@@ -483,6 +483,7 @@ impl Drop for Server {
     }
 }
 
+#[derive(Debug)]
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) headers: ureq::http::HeaderMap,

@@ -966,3 +966,164 @@ fn webhooks_and_attributes_are_managed() {
         "not-found",
     );
 }
+
+/// A client-credentials token for `client_id` and `secret` (HTTP Basic, as Entra sends it),
+/// with its `expires_in`; the status and body when refused.
+fn access_token(
+    server: &Server,
+    client_id: &str,
+    secret: &str,
+) -> Result<(String, u64), Box<Reply>> {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let reply = server.send(
+        "POST",
+        "/oauth/token",
+        None,
+        &[
+            ("Authorization", &format!("Basic {basic}")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        Some(b"grant_type=client_credentials"),
+    );
+    if reply.status != 200 {
+        return Err(Box::new(reply));
+    }
+    let token = reply.json["access_token"].as_str().unwrap().to_owned();
+    Ok((token, reply.json["expires_in"].as_u64().unwrap()))
+}
+
+/// An OAuth client's secret is rotated without the IdP ever failing: a second client is
+/// created, the IdP switches to it, the first is revoked. Secrets expire after a year by
+/// default (or as asked); access tokens live as long as the operator set (here 2 hours).
+fn secrets_rotate_without_a_failure(store: Store) {
+    let server = std::sync::Arc::new(Server::start_with(
+        store,
+        &["--access-token-minutes", "120"],
+        "warn",
+        std::process::Stdio::inherit(),
+    ));
+    let key = api_key(&server, &["tenants:write", "credentials:write"]);
+    assert_eq!(
+        call(
+            &server,
+            "POST",
+            "/tenants",
+            &key,
+            Some(&json!({"slug": "acme"}))
+        )
+        .status,
+        201
+    );
+    let first = call(&server, "POST", "/tenants/acme/clients", &key, None);
+    assert_eq!(first.status, 201, "{}", first.text);
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(first.json["expiresAt"].as_str().unwrap()).unwrap();
+    let in_a_year = chrono::Utc::now() + chrono::TimeDelta::days(365);
+    assert!(
+        (in_a_year - expires.to_utc()).num_minutes().abs() < 10,
+        "{expires}"
+    );
+    let short = call(
+        &server,
+        "POST",
+        "/tenants/acme/clients",
+        &key,
+        Some(&json!({"expiresInDays": 30})),
+    );
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(short.json["expiresAt"].as_str().unwrap()).unwrap();
+    assert_eq!((expires.to_utc() - chrono::Utc::now()).num_days(), 29);
+    let id = |reply: &Reply| reply.json["client_id"].as_str().unwrap().to_owned();
+    let secret = |reply: &Reply| reply.json["client_secret"].as_str().unwrap().to_owned();
+
+    let (_, lifetime) = access_token(&server, &id(&first), &secret(&first)).expect("a token");
+    assert_eq!(lifetime, 7200, "the operator's access-token lifetime");
+
+    // The IdP provisions all along with whatever credential it is configured with.
+    let configured = std::sync::Arc::new(std::sync::Mutex::new((id(&first), secret(&first))));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let idp = {
+        let (server, configured, stop) = (
+            std::sync::Arc::clone(&server),
+            std::sync::Arc::clone(&configured),
+            std::sync::Arc::clone(&stop),
+        );
+        std::thread::spawn(move || {
+            // As an IdP does: one access token per configured client, kept until then.
+            let mut failures = Vec::new();
+            let mut rounds = 0;
+            let mut holding: Option<(String, String)> = None;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || rounds < 5 {
+                let (client_id, client_secret) = configured.lock().unwrap().clone();
+                if holding.as_ref().is_none_or(|(held, _)| *held != client_id) {
+                    match access_token(&server, &client_id, &client_secret) {
+                        Ok((token, _)) => holding = Some((client_id, token)),
+                        Err(refused) => {
+                            failures.push(refused.text);
+                            continue;
+                        }
+                    }
+                }
+                let token = &holding.as_ref().unwrap().1;
+                let listed = server.get("/scim/v2/Users", token);
+                if listed.status != 200 {
+                    failures.push(listed.text);
+                }
+                rounds += 1;
+                // An IdP's pace, well under the tenant's rate limit.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            (rounds, failures)
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let second = call(&server, "POST", "/tenants/acme/clients", &key, None);
+    assert_eq!(second.status, 201, "{}", second.text);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    *configured.lock().unwrap() = (id(&second), secret(&second));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let revoked = call(
+        &server,
+        "DELETE",
+        &format!("/tenants/acme/clients/{}", id(&first)),
+        &key,
+        None,
+    );
+    assert_eq!(revoked.status, 204, "{}", revoked.text);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (rounds, failures) = idp.join().unwrap();
+    assert!(rounds > 10, "{rounds}");
+    assert!(
+        failures.is_empty(),
+        "the IdP failed {} times during the rotation, first: {:?}",
+        failures.len(),
+        failures.first()
+    );
+
+    let old = access_token(&server, &id(&first), &secret(&first)).expect_err("revoked");
+    assert_eq!(old.status, 401, "{}", old.text);
+    assert_eq!(old.json["error"], "invalid_client");
+    let listed = call(&server, "GET", "/tenants/acme/clients", &key, None);
+    let ids: Vec<&str> = listed.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|client| client["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{}", listed.text);
+    assert!(!ids.contains(&id(&first).as_str()));
+}
+
+#[test]
+fn secrets_rotate_without_a_failure_on_sqlite() {
+    secrets_rotate_without_a_failure(Store::sqlite());
+}
+
+#[test]
+fn secrets_rotate_without_a_failure_on_postgres() {
+    if let Some(store) = Store::postgres("e2e management rotation on postgres") {
+        secrets_rotate_without_a_failure(store);
+    }
+}

@@ -162,6 +162,15 @@ pub struct StoredClient {
     pub secret_hash: TokenHash,
     /// When it was created.
     pub created: DateTime<Utc>,
+    /// When its secret stops working; `None`: never.
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl StoredClient {
+    /// Whether its secret still works at `now`.
+    pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_none_or(|expires| now < expires)
+    }
 }
 
 impl StoredToken {

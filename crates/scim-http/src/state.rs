@@ -60,6 +60,8 @@ pub struct HttpConfig {
     pub job_lease: Duration,
     /// Each API key's request rate on the Management API (`None`: no limit).
     pub api_rate: Option<RateLimit>,
+    /// How long an access token from `/oauth/token` lives (1 to 6 hours).
+    pub access_token_lifetime: Duration,
 }
 
 impl Default for HttpConfig {
@@ -80,6 +82,7 @@ impl Default for HttpConfig {
             credential_cache: Duration::ZERO,
             job_lease: Duration::from_secs(60),
             api_rate: RateLimit::of(1_000, 2_000),
+            access_token_lifetime: Duration::from_secs(3600),
         }
     }
 }
@@ -173,7 +176,11 @@ impl AppState {
             tenants: services
                 .tenants
                 .clone()
-                .with_credential_cache(credential_cache),
+                .with_credential_cache(credential_cache)
+                .with_access_token_lifetime(
+                    chrono::TimeDelta::from_std(config.access_token_lifetime)
+                        .unwrap_or(scim_core::service::ACCESS_TOKEN_LIFETIME),
+                ),
             registry: Arc::clone(&services.registry),
             schemas: Arc::clone(&services.schemas),
             limiter: Arc::new(RateLimiter::new(config.tenant_rate)),

@@ -48,6 +48,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         credential_cache: Duration::from_secs(u64::from(args.credential_cache_seconds)),
         job_lease: Duration::from_secs(u64::from(args.job_lease_seconds)),
         api_rate: RateLimit::of(args.api_rate_limit, args.api_rate_burst),
+        access_token_lifetime: Duration::from_secs(u64::from(args.access_token_minutes) * 60),
     };
     let metrics_token = args
         .metrics_token

@@ -312,6 +312,7 @@ pub(crate) struct ClientRow {
     tenant_id: String,
     secret_hash: String,
     created: i64,
+    expires: Option<i64>,
 }
 
 impl From<&StoredClient> for ClientRow {
@@ -321,6 +322,7 @@ impl From<&StoredClient> for ClientRow {
             tenant_id: client.tenant.0.clone(),
             secret_hash: client.secret_hash.0.clone(),
             created: to_micros(&client.created),
+            expires: client.expires.as_ref().map(to_micros),
         }
     }
 }
@@ -334,6 +336,7 @@ impl TryFrom<ClientRow> for StoredClient {
             tenant: TenantId(row.tenant_id),
             secret_hash: TokenHash(row.secret_hash),
             created: from_micros(row.created)?,
+            expires: row.expires.map(from_micros).transpose()?,
         })
     }
 }

@@ -33,6 +33,7 @@ diesel::table! {
         tenant_id -> Text,
         secret_hash -> Text,
         created -> BigInt,
+        expires -> Nullable<BigInt>,
     }
 }
 

@@ -964,6 +964,7 @@ pub async fn clients_and_their_tokens<F: StoreFactory>(factory: &F) {
         tenant: acme.id.clone(),
         secret_hash: TokenHash::of("scim_client"),
         created: time(5),
+        expires: Some(time(1_000_000)),
     };
     store.insert_client(&client).await.unwrap();
     assert_eq!(

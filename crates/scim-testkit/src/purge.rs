@@ -98,6 +98,7 @@ async fn populate<S: ContractStore>(store: &TestStore<S>, tenant: &Tenant, prefi
             tenant: tenant.id.clone(),
             secret_hash: TokenHash::of(&format!("{prefix}-client-secret")),
             created: time(0),
+            expires: None,
         })
         .await
         .unwrap();

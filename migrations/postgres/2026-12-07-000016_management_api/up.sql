@@ -24,3 +24,7 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (owner, key)
 );
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created);
+
+-- OAuth clients' secrets expire (a year unless asked otherwise, as IdP galleries require
+-- of a client secret); clients made before never do.
+ALTER TABLE clients ADD COLUMN expires BIGINT;

@@ -1,2 +1,3 @@
+ALTER TABLE clients DROP COLUMN expires;
 DROP TABLE idempotency_keys;
 DROP TABLE api_keys;

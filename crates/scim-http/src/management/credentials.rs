@@ -22,20 +22,23 @@ struct NewToken {
 /// "expiresAt", …}`: the only time the token is shown.
 pub(super) async fn issue_token(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     let new: NewToken = call.body()?;
-    let lifetime = match new.expires_in_days {
-        None => TokenLifetime::Default,
-        Some(days @ 1..=3650) => TokenLifetime::Days(days),
-        Some(days) => {
-            return Err(super::problem::Problem::new(
-                super::problem::Kind::InvalidValue,
-                format!("expiresInDays must be 1 to 3650, not {days}"),
-            ));
-        }
-    };
+    let lifetime = lifetime(new.expires_in_days)?;
     let (token, secret) = call.state.tenants.issue_new_token(slug, lifetime).await?;
     let mut body = views::token(&token);
     body["token"] = Value::String(secret);
     Ok(json(StatusCode::CREATED, &body))
+}
+
+/// The lifetime `expiresInDays` asks for: 1 to 3650 days, a year when absent.
+fn lifetime(days: Option<u32>) -> ApiResult<TokenLifetime> {
+    match days {
+        None => Ok(TokenLifetime::Default),
+        Some(days @ 1..=3650) => Ok(TokenLifetime::Days(days)),
+        Some(days) => Err(super::problem::Problem::new(
+            super::problem::Kind::InvalidValue,
+            format!("expiresInDays must be 1 to 3650, not {days}"),
+        )),
+    }
 }
 
 /// `GET /api/v1/tenants/{slug}/tokens`: ids, hints and expiry, oldest first.
@@ -57,20 +60,18 @@ pub(super) async fn revoke_token(call: &Call<'_>, slug: &str, id: &str) -> ApiRe
     Ok(no_content())
 }
 
-/// `POST /api/v1/tenants/{slug}/clients` → 201 `{"client_id", "client_secret", …}`: the
-/// only time the secret is shown.
+/// `POST /api/v1/tenants/{slug}/clients` `{"expiresInDays"?: n}` → 201 `{"client_id",
+/// "client_secret", "expiresAt", …}`: the only time the secret is shown. A secret
+/// expires after a year unless told otherwise; rotate by creating a second client,
+/// switching the IdP to it, then revoking the first.
 pub(super) async fn create_client(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
-    let _: Empty = call.body()?;
-    let (client, secret) = call.state.tenants.create_client(slug).await?;
+    let new: NewToken = call.body()?;
+    let lifetime = lifetime(new.expires_in_days)?;
+    let (client, secret) = call.state.tenants.create_client(slug, lifetime).await?;
     let mut body = views::client(&client, &call.req.origin());
     body["client_secret"] = Value::String(secret);
     Ok(json(StatusCode::CREATED, &body))
 }
-
-/// A body that takes no member.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
 
 /// `GET /api/v1/tenants/{slug}/clients`, oldest first.
 pub(super) async fn list_clients(call: &Call<'_>, slug: &str) -> ApiResult<Response> {

@@ -78,7 +78,7 @@ fn operations() -> Vec<Op> {
                 "tenants:read", "Token"),
         op("delete", "/tenants/{slug}/tokens/{id}", "Revoke a SCIM token", "credentials:write", None, 204, None),
         op("post", "/tenants/{slug}/clients", "Create an OAuth client (its secret shown once)", "credentials:write",
-           Some(json!({"type": "object", "additionalProperties": false})), 201, Some(reference("IssuedClient"))),
+           Some(reference("NewToken")), 201, Some(reference("IssuedClient"))),
         listing("/tenants/{slug}/clients", "The tenant's OAuth clients, oldest first", "tenants:read", "Client"),
         op("delete", "/tenants/{slug}/clients/{client_id}", "Revoke an OAuth client and its access tokens",
            "credentials:write", None, 204, None),
@@ -268,8 +268,9 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
     });
     let client = json!({
         "type": "object",
-        "properties": {"client_id": {"type": "string"}, "created": time(), "tokenEndpoint": {"type": "string"}},
-        "required": ["client_id", "created", "tokenEndpoint"],
+        "properties": {"client_id": {"type": "string"}, "created": time(), "expiresAt": nullable_time(),
+                       "tokenEndpoint": {"type": "string"}},
+        "required": ["client_id", "created", "expiresAt", "tokenEndpoint"],
     });
     let webhook = json!({
         "type": "object",

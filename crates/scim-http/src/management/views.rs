@@ -46,6 +46,7 @@ pub(super) fn client(client: &StoredClient, origin: &str) -> Value {
     json!({
         "client_id": client.id,
         "created": format_time(&client.created),
+        "expiresAt": client.expires.as_ref().map(format_time),
         "tokenEndpoint": format!("{origin}/oauth/token"),
     })
 }

@@ -10,6 +10,15 @@ pub enum ClientCommand {
     Create {
         #[arg(long)]
         tenant: String,
+        /// Let the secret expire after this many days (default: 365, as IdP galleries
+        /// require). Rotate by creating a second client, switching the IdP to it, then
+        /// revoking the first.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650),
+              conflicts_with = "never_expires")]
+        expires_in_days: Option<u32>,
+        /// A secret that never expires: only for what cannot rotate its credential.
+        #[arg(long)]
+        never_expires: bool,
         /// Print only the JSON object.
         #[arg(long)]
         json: bool,

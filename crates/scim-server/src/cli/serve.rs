@@ -107,6 +107,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_API_RATE_LIMIT", default_value_t = 1_000)]
     pub api_rate_limit: u32,
 
+    /// How long an access token from POST /oauth/token lives, in minutes: 60 to 360 (the
+    /// 1 to 6 hours Entra's gallery asks for).
+    #[arg(long, env = "SCIM_ACCESS_TOKEN_MINUTES", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(60..=360))]
+    pub access_token_minutes: u32,
+
     /// Requests an API key may send at once above --api-rate-limit.
     #[arg(long, env = "SCIM_API_RATE_BURST", default_value_t = 2_000)]
     pub api_rate_burst: u32,

@@ -4,6 +4,8 @@ use anyhow::Context;
 use scim_core::resource::format_time;
 use serde_json::json;
 
+use scim_core::service::TokenLifetime;
+
 use crate::cli::ClientCommand;
 use crate::wiring::App;
 
@@ -11,9 +13,20 @@ use super::say;
 
 pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<()> {
     match command {
-        ClientCommand::Create { tenant, json } => {
-            let (client, secret) = app.services.tenants.create_client(&tenant).await?;
-            let created = json!({"client_id": client.id, "client_secret": secret});
+        ClientCommand::Create {
+            tenant,
+            expires_in_days,
+            never_expires,
+            json,
+        } => {
+            let lifetime = TokenLifetime::of(expires_in_days, never_expires);
+            let (client, secret) = app
+                .services
+                .tenants
+                .create_client(&tenant, lifetime)
+                .await?;
+            let created = json!({"client_id": client.id, "client_secret": secret,
+                                 "expires": client.expires.as_ref().map(format_time)});
             if json {
                 println!("{created}");
                 return Ok(());
@@ -31,13 +44,17 @@ pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<
             if json {
                 let rows: Vec<_> = clients
                     .iter()
-                    .map(|c| json!({"client_id": c.id, "created": format_time(&c.created)}))
+                    .map(|c| {
+                        json!({"client_id": c.id, "created": format_time(&c.created),
+                               "expires": c.expires.as_ref().map(format_time)})
+                    })
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
-                println!("{:<38} CREATED", "CLIENT ID");
+                println!("{:<38} {:<26} EXPIRES", "CLIENT ID", "CREATED");
                 for c in clients {
-                    println!("{:<38} {}", c.id, format_time(&c.created));
+                    let expires = c.expires.as_ref().map_or("never".to_owned(), format_time);
+                    println!("{:<38} {:<26} {expires}", c.id, format_time(&c.created));
                 }
             }
         }

@@ -19,11 +19,7 @@ pub(crate) async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()
             never_expires,
             json,
         } => {
-            let lifetime = match (expires_in_days, never_expires) {
-                (_, true) => TokenLifetime::Never,
-                (Some(days), false) => TokenLifetime::Days(days),
-                (None, false) => TokenLifetime::Default,
-            };
+            let lifetime = TokenLifetime::of(expires_in_days, never_expires);
             let (token, secret) = app
                 .services
                 .tenants

@@ -43,7 +43,10 @@ impl TenantService {
             Err(_) => None,
         };
         match found {
-            Some((client, tenant)) if client.secret_hash.matches(&TokenHash::of(secret)) => {
+            Some((client, tenant))
+                if client.secret_hash.matches(&TokenHash::of(secret))
+                    && client.is_valid_at(now) =>
+            {
                 permit.answered(false);
                 Ok((client, tenant))
             }

@@ -7,7 +7,9 @@ mod tests;
 mod tokens;
 
 pub use authentication::{Credential, LookupLimit, LookupPermit, Unlimited};
-pub use tokens::{ACCESS_TOKEN_LIFETIME, AccessToken, DEFAULT_TOKEN_DAYS, TokenLifetime};
+pub use tokens::{
+    ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_LIFETIMES, AccessToken, DEFAULT_TOKEN_DAYS, TokenLifetime,
+};
 
 use crate::compat::{Compatibility, Deactivation, PatchResponse};
 use crate::schema::{TenantAttribute, check_custom};
@@ -98,6 +100,8 @@ pub struct TenantService {
     ids: Arc<dyn IdGenerator>,
     secrets: Arc<dyn SecretGenerator>,
     credentials: Arc<CredentialCache>,
+    /// How long an access token from `/oauth/token` lives.
+    access_token_lifetime: TimeDelta,
 }
 
 impl TenantService {
@@ -120,6 +124,7 @@ impl TenantService {
             ids,
             secrets,
             credentials: Arc::default(),
+            access_token_lifetime: ACCESS_TOKEN_LIFETIME,
         }
     }
 
@@ -139,6 +144,18 @@ impl TenantService {
             store as Arc<dyn StoreHealth>,
         );
         Self::new(ports, clock, ids, secrets)
+    }
+
+    /// Access tokens from `/oauth/token` live `lifetime`, clamped to
+    /// [`ACCESS_TOKEN_LIFETIMES`] minutes (1 to 6 hours).
+    #[must_use]
+    pub fn with_access_token_lifetime(mut self, lifetime: TimeDelta) -> Self {
+        let minutes = lifetime.num_minutes().clamp(
+            *ACCESS_TOKEN_LIFETIMES.start(),
+            *ACCESS_TOKEN_LIFETIMES.end(),
+        );
+        self.access_token_lifetime = TimeDelta::minutes(minutes);
+        self
     }
 
     /// Remembers accepted bearer tokens for `ttl` ([`CredentialCache`]); zero (the

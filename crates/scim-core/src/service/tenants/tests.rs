@@ -47,6 +47,7 @@ fn client(secret: &str) -> StoredClient {
         tenant: TenantId("t1".into()),
         secret_hash: TokenHash::of(secret),
         created: now(),
+        expires: None,
     }
 }
 
@@ -385,4 +386,38 @@ async fn tenant_slugs_are_validated_and_unique() {
             .await,
         Err(TenantError::Exists(_))
     ));
+}
+
+#[tokio::test]
+async fn an_expired_client_secret_opens_nothing_and_lifetimes_are_the_operators() {
+    let mut repo = MockCredentialStore::new();
+    let good = secret("client");
+    let stored = good.clone();
+    repo.expect_find_client().returning(move |_| {
+        let mut expired = client(&stored);
+        expired.expires = Some(now());
+        Ok(Some((expired, acme())))
+    });
+    let svc = service(repo);
+    for credential in [basic("c1", &good)] {
+        assert!(matches!(
+            svc.authenticate(credential, NO_LIMIT).await,
+            Err(ScimError::Unauthorized(_))
+        ));
+    }
+    assert!(svc.issue_access_token("c1", &good, NO_LIMIT).await.is_err());
+
+    // The operator's lifetime, held to 1 to 6 hours.
+    let mut repo = MockCredentialStore::new();
+    let stored = good.clone();
+    repo.expect_find_client()
+        .returning(move |_| Ok(Some((client(&stored), acme()))));
+    repo.expect_insert_client_token()
+        .withf(|token, _| token.expires == Some(now() + TimeDelta::hours(6)))
+        .returning(|_, _| Ok(()));
+    let svc = service(repo).with_access_token_lifetime(TimeDelta::hours(24));
+    let issued = svc.issue_access_token("c1", &good, NO_LIMIT).await.unwrap();
+    assert_eq!(issued.expires_in, TimeDelta::hours(6));
+    assert_eq!(TokenLifetime::of(Some(30), false), TokenLifetime::Days(30));
+    assert_eq!(TokenLifetime::of(Some(30), true), TokenLifetime::Never);
 }

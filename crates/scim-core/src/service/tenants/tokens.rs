@@ -8,8 +8,13 @@ use crate::tenant::{Principal, StoredClient, StoredToken, TOKEN_PREFIX, TokenHas
 use super::authentication::{Credential, LookupLimit};
 use super::{TenantError, TenantService};
 
-/// How long an access token from `/oauth/token` lives (DESIGN.md: 60 minutes).
+/// How long an access token from `/oauth/token` lives unless the operator says otherwise
+/// (DESIGN.md: 60 minutes).
 pub const ACCESS_TOKEN_LIFETIME: TimeDelta = TimeDelta::minutes(60);
+
+/// The access-token lifetimes the operator may choose: Entra's gallery asks for 1 to 6
+/// hours.
+pub const ACCESS_TOKEN_LIFETIMES: std::ops::RangeInclusive<i64> = 60..=360;
 
 /// How long an operator-issued token lives unless told otherwise: a year, as Entra ID's
 /// client secrets do at the least. A forgotten token should not open a tenant forever.
@@ -29,6 +34,15 @@ pub enum TokenLifetime {
 }
 
 impl TokenLifetime {
+    /// The lifetime a command's `--expires-in-days` and `--never-expires` ask for.
+    pub fn of(days: Option<u32>, never: bool) -> Self {
+        match (days, never) {
+            (_, true) => Self::Never,
+            (Some(days), false) => Self::Days(days),
+            (None, false) => Self::Default,
+        }
+    }
+
     /// When a token issued at `now` expires.
     pub fn expires(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let days = match self {
@@ -115,14 +129,20 @@ impl TenantService {
 
     /// Creates an OAuth 2.0 client of the tenant; returns it and its secret, which is shown
     /// once and stored only as its hash.
-    pub async fn create_client(&self, slug: &str) -> Result<(StoredClient, String), TenantError> {
+    pub async fn create_client(
+        &self,
+        slug: &str,
+        lifetime: TokenLifetime,
+    ) -> Result<(StoredClient, String), TenantError> {
         let tenant = self.tenant(slug).await?;
         let secret = self.secrets.new_secret();
+        let now = self.clock.now();
         let client = StoredClient {
             id: self.ids.new_id(),
             tenant: tenant.id,
             secret_hash: TokenHash::of(&secret),
-            created: self.clock.now(),
+            created: now,
+            expires: lifetime.expires(now),
         };
         self.credential_store.insert_client(&client).await?;
         Ok((client, secret))
@@ -169,7 +189,7 @@ impl TenantService {
             hash: TokenHash::of(&token_secret),
             hint: token_secret.chars().take(TOKEN_PREFIX.len() + 4).collect(),
             created: now,
-            expires: Some(now + ACCESS_TOKEN_LIFETIME),
+            expires: Some(now + self.access_token_lifetime),
             client: Some(client.id),
         };
         self.credential_store
@@ -181,14 +201,14 @@ impl TenantService {
         self.credentials.known_good_until(
             &token.hash,
             &tenant.id,
-            now + ACCESS_TOKEN_LIFETIME,
+            now + self.access_token_lifetime,
             now,
         );
         let principal = Principal::of(tenant, format!("client:{client_id}"));
         self.credentials.put(&key, &principal, None, now);
         Ok(AccessToken {
             secret: token_secret,
-            expires_in: ACCESS_TOKEN_LIFETIME,
+            expires_in: self.access_token_lifetime,
         })
     }
 }
