@@ -68,6 +68,21 @@ pub(crate) fn cli_output(store: &Store, args: &[&str]) -> Output {
         .expect("run scim-server")
 }
 
+/// Starts a CLI command against the store without waiting for it (to kill it midway).
+pub(crate) fn cli_child(store: &Store, args: &[&str]) -> Child {
+    let mut command = Command::new(server_binary());
+    with_test_environment(&mut command, &store.url());
+    command
+        .arg("--database-url")
+        .arg(store.url())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start scim-server")
+}
+
 /// What every process of the tests shares: on a PostgreSQL database the same secret keys
 /// (an SQLite one finds them in the key file beside it); and webhook receivers on this
 /// machine are allowed, explicitly, since the tests' receivers listen on 127.0.0.1 (the

@@ -1127,3 +1127,138 @@ fn secrets_rotate_without_a_failure_on_postgres() {
         secrets_rotate_without_a_failure(store);
     }
 }
+
+/// A tenant of 50,000 users is deleted in bounded steps while another tenant keeps
+/// provisioning, unhurt (its latencies are printed); a deletion killed midway (SIGKILL)
+/// leaves the tenant without credentials, and running it again finishes it.
+#[test]
+fn a_large_tenant_is_deleted_while_another_provisions() {
+    let store = Store::sqlite();
+    cli(&store, &["tenant", "create", "big"]);
+    let big_token = crate::helpers::issue_token(&store, "big");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    let mut rows = String::from("userName,name.familyName,active\n");
+    for n in 0..50_000 {
+        rows.push_str(&format!("u{n}@big.example,U{n},true\n"));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let imported = cli(
+        &store,
+        &["import", "--tenant", "big", csv.to_str().unwrap()],
+    );
+    assert!(imported.contains("created 50000 users"), "{imported}");
+    let server = std::sync::Arc::new(Server::start(store));
+    let key = api_key(&server, &[]);
+    assert_eq!(
+        server.get("/scim/v2/Users?count=1", &big_token).json["totalResults"],
+        50_000
+    );
+
+    // Killed midway: the credentials went with the first step, the rest is still there.
+    let mut deleting =
+        crate::helpers::cli_child(&server.store, &["tenant", "delete", "big", "--yes"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    deleting.kill().unwrap();
+    deleting.wait().unwrap();
+    let half = call(&server, "GET", "/tenants/big/usage", &key, None);
+    assert_eq!(
+        half.status, 200,
+        "the deletion was killed before it finished: {}",
+        half.text
+    );
+    // (The server's credential cache forgets a token it accepted within 5 s.)
+    let refused = server.refused_within(
+        "/scim/v2/Users?count=1",
+        &big_token,
+        std::time::Duration::from_secs(10),
+    );
+    assert_eq!(
+        refused.status, 401,
+        "the tenant's token stopped working with the first step"
+    );
+
+    // The other tenant provisions while the API finishes the deletion.
+    let small = call(
+        &server,
+        "POST",
+        "/tenants",
+        &key,
+        Some(&json!({"slug": "small"})),
+    );
+    assert_eq!(small.status, 201);
+    let token = call(&server, "POST", "/tenants/small/tokens", &key, None).json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let provisioning = {
+        let (server, stop, token) = (
+            std::sync::Arc::clone(&server),
+            std::sync::Arc::clone(&stop),
+            token.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut latencies = Vec::new();
+            let mut failures = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 20 {
+                let started = std::time::Instant::now();
+                let created = server.post(
+                    "/scim/v2/Users",
+                    &token,
+                    &crate::helpers::user(&format!("s{n}@small.example")),
+                );
+                latencies.push(started.elapsed());
+                if created.status != 201 {
+                    failures.push(created.text);
+                }
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            (latencies, failures)
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let started = std::time::Instant::now();
+    let deleted = call(&server, "DELETE", "/tenants/big", &key, None);
+    let took = started.elapsed();
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut latencies, failures) = provisioning.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} failures, first: {:?}",
+        failures.len(),
+        failures.first()
+    );
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    println!(
+        "deleting the rest of a 50,000-user tenant took {took:?}; meanwhile {} creates of \
+         another tenant: p50 {:?}, p99 {:?}, max {:?}",
+        latencies.len(),
+        at(0.5),
+        at(0.99),
+        latencies.last().unwrap()
+    );
+    assert_problem(
+        &call(&server, "GET", "/tenants/big", &key, None),
+        404,
+        "not-found",
+    );
+    let listed = call(&server, "GET", "/tenants", &key, None);
+    assert_eq!(
+        listed.json["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        listed.text
+    );
+    let users = server.get("/scim/v2/Users?count=1", &token);
+    assert_eq!(
+        users.json["totalResults"],
+        latencies.len(),
+        "{}",
+        users.text
+    );
+}
