@@ -26,6 +26,7 @@ mod isolation;
 mod jobs;
 mod licensing;
 mod management;
+mod management_guide;
 mod msvalidator;
 mod oauth;
 mod okta;
