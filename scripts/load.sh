@@ -39,9 +39,10 @@ store_ceilings=()
 "$server" --database-url "$db" tenant create load >/dev/null
 "$server" --database-url "$db" license set --tenant load --sku pro --seats 1000000 >/dev/null
 token="$("$server" --database-url "$db" token issue --tenant load | tail -n1)"
+api_key="$("$server" --database-url "$db" api-key create --name load --scope licenses:read | tail -n1)"
 # The per-tenant rate limit would answer a load test with 429s.
 source scripts/start-server.sh
-start_server "$server" "$db" --rate-limit 0
+start_server "$server" "$db" --rate-limit 0 --api-rate-limit 0
 if [[ "$store" == postgres ]]; then
     # Production PostgreSQL analyzes growing tables (autovacuum); this machine's has
     # autovacuum off, so warm the tenant up with 5,000 users and vacuum and analyze, as
@@ -66,7 +67,7 @@ if [[ "$store" == postgres ]]; then
     psql "$db" -qc "VACUUM ANALYZE" >/dev/null
 fi
 echo "# scim-bench against the release server on $store ($(nproc) cores, $(date -u +%F))"
-SCIM_BENCH_TOKEN="$token" "$target/release/scim-bench" --url "$url" --sku pro \
-    --json "$target/bench/load-$store.json" "${store_ceilings[@]}" "$@"
+SCIM_BENCH_TOKEN="$token" SCIM_BENCH_API_KEY="$api_key" "$target/release/scim-bench" \
+    --url "$url" --sku pro --tenant load --json "$target/bench/load-$store.json" "${store_ceilings[@]}" "$@"
 rss_kib="$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")"
 echo "server RSS after the run: $((rss_kib / 1024)) MiB"

@@ -15,10 +15,25 @@ fn the_load_tool_runs_every_workload_and_cleans_up() {
             "license", "set", "--tenant", "acme", "--sku", "pro", "--seats", "5000",
         ],
     );
+    let api_key = cli(
+        &store,
+        &[
+            "api-key",
+            "create",
+            "--name",
+            "bench",
+            "--scope",
+            "licenses:read",
+        ],
+    )
+    .lines()
+    .last()
+    .expect("the key")
+    .to_owned();
     // A load test is not a runaway client: the per-tenant rate limit is off.
     let server = Server::start_with(
         store,
-        &["--rate-limit", "0"],
+        &["--rate-limit", "0", "--api-rate-limit", "0"],
         "warn",
         std::process::Stdio::inherit(),
     );
@@ -35,6 +50,7 @@ fn the_load_tool_runs_every_workload_and_cleans_up() {
         // Store ceilings as scripts/load.sh passes them from pgbench (made up here: the
         // test checks the arithmetic, not PostgreSQL).
         store_ceilings: vec![("create".into(), 1_000.0), ("lookup".into(), 2_000.0)],
+        license_lookup: Some((api_key, "acme".into())),
     };
     let report = scim_bench::run(&config).expect("the run");
     println!("{}", report.table());
@@ -42,6 +58,11 @@ fn the_load_tool_runs_every_workload_and_cleans_up() {
     let ops = |scenario: &str| report.row(scenario).expect(scenario).stats.ops;
     assert_eq!(ops("create"), 130);
     assert_eq!((ops("get"), ops("lookup")), (200, 200));
+    assert_eq!(
+        ops("license lookup"),
+        200,
+        "each found its user holding pro"
+    );
     assert_eq!(ops("page"), 2, "130 users in pages of 100");
     assert_eq!(ops("patch"), 130);
     assert_eq!(ops("group add 100"), 2, "two PATCHes of up to 100 members");
@@ -58,7 +79,7 @@ fn the_load_tool_runs_every_workload_and_cleans_up() {
         }
     }
     assert!(report.table().contains("| lookup | 200 |"));
-    for scenario in ["create", "bulk", "get", "lookup"] {
+    for scenario in ["create", "bulk", "get", "lookup", "license lookup"] {
         let row = report.row(scenario).expect(scenario);
         let ceiling = if matches!(scenario, "create" | "bulk") {
             1_000.0

@@ -43,6 +43,9 @@ pub struct Config {
     /// `create` (user + assignment + event transactions/s), `lookup` (indexed point reads/s),
     /// `page` (keyset pages of 100/s); others are reported as they are.
     pub store_ceilings: Vec<(String, f64)>,
+    /// A Management API key and the tenant's slug: the license lookup (`GET
+    /// /api/v1/tenants/{slug}/licenses?userName=`) is measured too, after every user exists.
+    pub license_lookup: Option<(String, String)>,
 }
 
 /// The store ceiling a scenario compares to: what the store alone does for the statements
@@ -50,7 +53,7 @@ pub struct Config {
 fn store_ceiling_of(scenario: &str) -> Option<&'static str> {
     match scenario {
         "create" | "bulk" => Some("create"),
-        "get" | "lookup" => Some("lookup"),
+        "get" | "lookup" | "license lookup" => Some("lookup"),
         "page" => Some("page"),
         _ => None,
     }
@@ -205,6 +208,16 @@ pub fn run(config: &Config) -> Result<Report, String> {
                 "{} POSTs per request; ops = users",
                 scenarios::BULK_PER_REQUEST
             ),
+        );
+    }
+    if let Some((api_key, slug)) = &config.license_lookup {
+        let api = Client::new(&config.url, Some(api_key));
+        let users = created.ids.iter().flatten().count() + config.bulk_users;
+        push(
+            "license lookup",
+            scenarios::license_lookup(&api, c, slug, &created, config.reads, sku),
+            Some(Ceiling::Get),
+            format!("Management API, {users} users in the tenant"),
         );
     }
     if config.cleanup {

@@ -49,6 +49,17 @@ struct Args {
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// A Management API key (with licenses:read): measures the license lookup too.
+    #[arg(
+        long,
+        env = "SCIM_BENCH_API_KEY",
+        hide_env_values = true,
+        requires = "tenant"
+    )]
+    api_key: Option<String>,
+    /// The slug of the tenant the token belongs to (for the license lookup).
+    #[arg(long)]
+    tenant: Option<String>,
 }
 
 fn store_ceiling(text: &str) -> Result<(String, f64), String> {
@@ -75,6 +86,7 @@ fn main() -> ExitCode {
         ceiling_requests: args.ceiling_requests,
         cleanup: !args.keep,
         store_ceilings: args.store_ceilings,
+        license_lookup: args.api_key.zip(args.tenant),
     };
     let report = match scim_bench::run(&config) {
         Ok(report) => report,

@@ -125,6 +125,36 @@ pub fn lookup(client: &Client, concurrency: usize, created: &Created, requests: 
     })
 }
 
+/// The product's license check on login: `GET /api/v1/tenants/{slug}/licenses?userName=`
+/// over the created users; each answer must name its user and, with a sku, hold it.
+pub fn license_lookup(
+    api: &Client,
+    concurrency: usize,
+    slug: &str,
+    created: &Created,
+    requests: usize,
+    sku: Option<&str>,
+) -> Measured {
+    let users = created.ids.len().max(1);
+    parallel(api, concurrency, requests, 1, |client, i| {
+        let name = created.user_name(i % users);
+        let path = format!("/api/v1/tenants/{slug}/licenses?userName={name}");
+        let answer = client.expect("GET", &path, None, &[200])?.json();
+        if answer["user"]["userName"] != name.as_str() {
+            return Err(format!("the license lookup of {name} found another user"));
+        }
+        let holds = |sku: &str| {
+            answer["licenses"]
+                .as_array()
+                .is_some_and(|held| held.iter().any(|l| l["sku"] == sku))
+        };
+        if sku.is_some_and(|sku| !holds(sku)) {
+            return Err(format!("the license lookup of {name} shows no {sku:?}"));
+        }
+        Ok(())
+    })
+}
+
 /// Walks every user of the tenant `PAGE` at a time with `startIndex`, in order, as IdPs
 /// page; checks that the pages add up to `totalResults`.
 pub fn page(client: &Client) -> Measured {
