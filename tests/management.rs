@@ -154,6 +154,7 @@ fn product_drives_a_tenant(store: Store) {
         ),
         (json!("pro"), json!("Pro"), json!(2), json!(2))
     );
+    let pool_etag = pool.header("etag").expect("a pool's ETag").to_owned();
     let rule = call(
         &server,
         "POST",
@@ -294,6 +295,67 @@ fn product_drives_a_tenant(store: Store) {
         None,
     );
     assert_eq!(found.json["licenses"], json!([]));
+
+    // The pool's ETag is of its seats and name, not of its use: a seat taken since does
+    // not make the billing system's change a conflict.
+    let more = call_with(
+        &server,
+        "PUT",
+        "/tenants/acme/pools/pro",
+        &key,
+        &[("If-Match", &pool_etag)],
+        Some(&json!({"seats": 3, "name": "Pro"})),
+    );
+    assert_eq!(more.status, 200, "{}", more.text);
+    let stale = call_with(
+        &server,
+        "PUT",
+        "/tenants/acme/pools/pro",
+        &key,
+        &[("If-Match", &pool_etag)],
+        Some(&json!({"seats": 4, "name": "Pro"})),
+    );
+    assert_problem(&stale, 412, "precondition-failed");
+
+    // Two users of one externalId: the lookup by it names neither.
+    let twin = server.post(
+        "/scim/v2/Users",
+        &secret,
+        &json!({"schemas": [USER_SCHEMA], "userName": "ada.twin@acme.example", "externalId": "e-ada"}),
+    );
+    assert_eq!(twin.status, 201, "{}", twin.text);
+    let ambiguous = call(
+        &server,
+        "GET",
+        "/tenants/acme/licenses?externalId=e-ada",
+        &key,
+        None,
+    );
+    assert!(assert_problem(&ambiguous, 409, "conflict").contains("more than one user"));
+
+    // A token revoked through the API stops working at once on this server.
+    let spare = call(&server, "POST", "/tenants/acme/tokens", &key, None);
+    let spare_secret = spare.json["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        server.get("/scim/v2/Users?count=1", &spare_secret).status,
+        200
+    );
+    let spare_id = spare.json["id"].as_str().unwrap();
+    assert_eq!(
+        call(
+            &server,
+            "DELETE",
+            &format!("/tenants/acme/tokens/{spare_id}"),
+            &key,
+            None
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        server.get("/scim/v2/Users?count=1", &spare_secret).status,
+        401
+    );
 
     // The customer leaves: everything goes, the IdP's token stops working at once.
     let deleted = call(&server, "DELETE", "/tenants/acme", &key, None);

@@ -69,6 +69,8 @@ pub struct IdempotencyRecord {
     pub created: DateTime<Utc>,
     /// Its response, once it finished; `None` while it runs.
     pub response: Option<StoredResponse>,
+    /// Whether it counts for nothing whatever its time ([`Self::expired`]).
+    pub stale: bool,
 }
 
 /// What a key's record means for a request that sends it again at `now` with
@@ -86,9 +88,19 @@ pub enum Recorded {
 }
 
 impl IdempotencyRecord {
+    /// The record made to count for nothing: its `created` kept (what forgetting it names),
+    /// judged past its window whatever the time. For a record whose response no longer
+    /// opens.
+    pub fn expired(self) -> Self {
+        Self {
+            stale: true,
+            ..self
+        }
+    }
+
     /// What this record means for a request sending its key again (see [`Recorded`]).
     pub fn judge(&self, fingerprint: &str, now: DateTime<Utc>) -> Recorded {
-        if now - self.created >= IDEMPOTENCY_WINDOW {
+        if self.stale || now - self.created >= IDEMPOTENCY_WINDOW {
             return Recorded::Stale;
         }
         if self.fingerprint != fingerprint {
@@ -119,6 +131,7 @@ mod tests {
             fingerprint: fingerprint("POST", "/api/v1/tenants", b"{}"),
             created: at(0),
             response,
+            stale: false,
         }
     }
 

@@ -326,16 +326,24 @@ pub trait IdempotencyStore: Send + Sync {
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
 
-    /// Keeps the response of the request that recorded `key`.
+    /// Keeps the response of the request that recorded `key` at `created`; nothing when the
+    /// record is another request's by now.
     async fn finish_idempotency(
         &self,
         owner: &str,
         key: &str,
+        created: DateTime<Utc>,
         response: &StoredResponse,
     ) -> Result<(), StoreError>;
 
-    /// Forgets the record (its request failed, or it no longer counts).
-    async fn forget_idempotency(&self, owner: &str, key: &str) -> Result<(), StoreError>;
+    /// Forgets the record made at `created` (its request failed, or it no longer counts);
+    /// nothing when the record is another request's by now.
+    async fn forget_idempotency(
+        &self,
+        owner: &str,
+        key: &str,
+        created: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Forgets every record made before `before`; how many.
     async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;

@@ -33,18 +33,36 @@ impl IdempotencyStore for MemoryStore {
         &self,
         owner: &str,
         key: &str,
+        created: DateTime<Utc>,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
         let id = (owner.to_owned(), key.to_owned());
-        if let Some(record) = self.lock().idempotency.get_mut(&id) {
+        let mut state = self.lock();
+        if let Some(record) = state
+            .idempotency
+            .get_mut(&id)
+            .filter(|record| record.created == created)
+        {
             record.response = Some(response.clone());
         }
         Ok(())
     }
 
-    async fn forget_idempotency(&self, owner: &str, key: &str) -> Result<(), StoreError> {
+    async fn forget_idempotency(
+        &self,
+        owner: &str,
+        key: &str,
+        created: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let id = (owner.to_owned(), key.to_owned());
-        self.lock().idempotency.remove(&id);
+        let mut state = self.lock();
+        if state
+            .idempotency
+            .get(&id)
+            .is_some_and(|record| record.created == created)
+        {
+            state.idempotency.remove(&id);
+        }
         Ok(())
     }
 

@@ -88,19 +88,35 @@ impl IdempotencyStore for DieselStore {
             let Some(row) = row else {
                 return Ok(None);
             };
+            let created = from_micros(row.created)?;
             let response = match &row.response {
                 None => None,
                 Some(sealed) => match open(&keys, &owner, &key, sealed) {
                     Some(response) => Some(response),
-                    None => return Ok(None),
+                    // Sealed under a key since rotated out: a record of nothing, past its
+                    // window, which the caller forgets (by its `created`) and runs anew.
+                    None => {
+                        return Ok(Some(
+                            IdempotencyRecord {
+                                owner: row.owner,
+                                key: row.key,
+                                fingerprint: String::new(),
+                                created,
+                                response: None,
+                                stale: false,
+                            }
+                            .expired(),
+                        ));
+                    }
                 },
             };
             Ok(Some(IdempotencyRecord {
                 owner: row.owner,
                 key: row.key,
                 fingerprint: row.fingerprint,
-                created: from_micros(row.created)?,
+                created,
                 response,
+                stale: false,
             }))
         })
         .await
@@ -110,26 +126,40 @@ impl IdempotencyStore for DieselStore {
         &self,
         owner: &str,
         key: &str,
+        created: DateTime<Utc>,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
         let sealed = seal(&self.keys(), owner, key, response);
-        let (owner, key) = (owner.to_owned(), key.to_owned());
+        let (owner, key, created) = (owner.to_owned(), key.to_owned(), to_micros(&created));
         self.write(move |connection| {
-            diesel::update(idempotency_keys::table.find((owner, key)))
-                .set(idempotency_keys::response.eq(sealed))
-                .execute(connection)
-                .map_err(from_diesel)?;
+            diesel::update(
+                idempotency_keys::table
+                    .find((owner, key))
+                    .filter(idempotency_keys::created.eq(created)),
+            )
+            .set(idempotency_keys::response.eq(sealed))
+            .execute(connection)
+            .map_err(from_diesel)?;
             Ok(())
         })
         .await
     }
 
-    async fn forget_idempotency(&self, owner: &str, key: &str) -> Result<(), StoreError> {
-        let (owner, key) = (owner.to_owned(), key.to_owned());
+    async fn forget_idempotency(
+        &self,
+        owner: &str,
+        key: &str,
+        created: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (owner, key, created) = (owner.to_owned(), key.to_owned(), to_micros(&created));
         self.write(move |connection| {
-            diesel::delete(idempotency_keys::table.find((owner, key)))
-                .execute(connection)
-                .map_err(from_diesel)?;
+            diesel::delete(
+                idempotency_keys::table
+                    .find((owner, key))
+                    .filter(idempotency_keys::created.eq(created)),
+            )
+            .execute(connection)
+            .map_err(from_diesel)?;
             Ok(())
         })
         .await

@@ -17,6 +17,7 @@ fn record(owner: &str, key: &str, created: i64) -> IdempotencyRecord {
         fingerprint: format!("fp-{owner}-{key}"),
         created: time(created),
         response: None,
+        stale: false,
     }
 }
 
@@ -58,8 +59,26 @@ pub async fn idempotency_keys_are_recorded_once_and_kept<F: StoreFactory>(factor
     );
 
     let answer = response(r#"{"token": "scim_the-secret"}"#);
+    // A finish or forget naming another claim of the key touches nothing.
     store
-        .finish_idempotency("k1", "abc", &answer)
+        .finish_idempotency("k1", "abc", time(1), &answer)
+        .await
+        .unwrap();
+    store
+        .forget_idempotency("k1", "abc", time(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .idempotency("k1", "abc")
+            .await
+            .unwrap()
+            .unwrap()
+            .response,
+        None
+    );
+    store
+        .finish_idempotency("k1", "abc", time(0), &answer)
         .await
         .unwrap();
     let done = store.idempotency("k1", "abc").await.unwrap().unwrap();
@@ -76,7 +95,10 @@ pub async fn idempotency_keys_are_recorded_once_and_kept<F: StoreFactory>(factor
     );
     assert_eq!(store.idempotency("k1", "other").await.unwrap(), None);
 
-    store.forget_idempotency("k1", "abc").await.unwrap();
+    store
+        .forget_idempotency("k1", "abc", time(0))
+        .await
+        .unwrap();
     assert_eq!(store.idempotency("k1", "abc").await.unwrap(), None);
     assert!(
         store
@@ -103,7 +125,7 @@ pub async fn idempotent_responses_are_sealed_at_rest<F: SqlStoreFactory>(factory
         .await
         .unwrap();
     store
-        .finish_idempotency("k1", "abc", &response("scim_the-secret-token"))
+        .finish_idempotency("k1", "abc", time(0), &response("scim_the-secret-token"))
         .await
         .unwrap();
     #[derive(QueryableByName)]
@@ -129,10 +151,15 @@ pub async fn idempotent_responses_are_sealed_at_rest<F: SqlStoreFactory>(factory
                 .unwrap();
         })
         .await;
-    assert_eq!(
-        store.idempotency("k1", "xyz").await.unwrap(),
-        None,
-        "a response sealed for another row never opens"
+    let moved = store.idempotency("k1", "xyz").await.unwrap().unwrap();
+    assert!(
+        moved.response.is_none() && moved.stale,
+        "a response sealed for another row never opens: the record counts for nothing"
     );
+    store
+        .forget_idempotency("k1", "xyz", moved.created)
+        .await
+        .unwrap();
+    assert_eq!(store.idempotency("k1", "xyz").await.unwrap(), None);
     assert!(store.idempotency("k1", "abc").await.unwrap().is_some());
 }

@@ -189,7 +189,9 @@ impl ApiKeyService {
         if !key.allows(needed) {
             return Err(ApiKeyError::Forbidden(needed));
         }
-        self.record_use(&hash, &key, now).await?;
+        // Last use is best effort: the key works whether or not it could be written (a
+        // store that fails to write fails the request's own work, which says so).
+        self.record_use(&hash, &key, now).await.ok();
         Ok(key)
     }
 

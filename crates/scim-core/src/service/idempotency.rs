@@ -28,12 +28,19 @@ pub enum IdempotencyError {
     Store(#[from] StoreError),
 }
 
+/// A request's hold on its key: what finishing or abandoning it names, so that a request
+/// that outlived its claim never touches the record of the retry that took the key over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    created: chrono::DateTime<chrono::Utc>,
+}
+
 /// What a request with a key does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begun {
     /// Run it: the key is claimed; [`IdempotencyService::finish`] or
     /// [`IdempotencyService::abandon`] it after.
-    Run,
+    Run(Claim),
     /// Answer this, the first request's response, without running anything.
     Replay(StoredResponse),
 }
@@ -68,9 +75,10 @@ impl IdempotencyService {
                 fingerprint: fingerprint.to_owned(),
                 created: now,
                 response: None,
+                stale: false,
             };
             if self.store.insert_idempotency(&record).await? {
-                return Ok(Begun::Run);
+                return Ok(Begun::Run(Claim { created: now }));
             }
             let Some(existing) = self.store.idempotency(owner, key).await? else {
                 continue;
@@ -79,26 +87,36 @@ impl IdempotencyService {
                 Recorded::Replay(response) => return Ok(Begun::Replay(response)),
                 Recorded::Reused => return Err(IdempotencyError::Reused),
                 Recorded::InFlight => return Err(IdempotencyError::InFlight),
-                Recorded::Stale => self.store.forget_idempotency(owner, key).await?,
+                Recorded::Stale => {
+                    self.store
+                        .forget_idempotency(owner, key, existing.created)
+                        .await?;
+                }
             }
         }
         Err(IdempotencyError::InFlight)
     }
 
-    /// Keeps the response of a request that ran.
+    /// Keeps the response of a request that ran under `claim` (nothing when the key is
+    /// another request's by now: it ran past the in-flight timeout and a retry took it).
     pub async fn finish(
         &self,
         owner: &str,
         key: &str,
+        claim: Claim,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        self.store.finish_idempotency(owner, key, response).await
+        self.store
+            .finish_idempotency(owner, key, claim.created, response)
+            .await
     }
 
     /// Lets the key go: the request failed in a way a retry may not (the server's fault),
     /// so the retry runs.
-    pub async fn abandon(&self, owner: &str, key: &str) -> Result<(), StoreError> {
-        self.store.forget_idempotency(owner, key).await
+    pub async fn abandon(&self, owner: &str, key: &str, claim: Claim) -> Result<(), StoreError> {
+        self.store
+            .forget_idempotency(owner, key, claim.created)
+            .await
     }
 
     /// Forgets the records past the window; how many.
@@ -137,6 +155,7 @@ mod tests {
                 headers: vec![],
                 body: "{\"slug\":\"acme\"}".into(),
             }),
+            stale: false,
         }
     }
 
@@ -147,10 +166,10 @@ mod tests {
             .expect_insert_idempotency()
             .times(1)
             .returning(|_| Ok(true));
-        assert_eq!(
+        assert!(matches!(
             service(store).begin("k1", "abc", "f").await.unwrap(),
-            Begun::Run
-        );
+            Begun::Run(_)
+        ));
 
         let mut store = MockIdempotencyStore::new();
         store.expect_insert_idempotency().returning(|_| Ok(false));
@@ -202,11 +221,12 @@ mod tests {
             .returning(|_, _| Ok(Some(record("other", 25 * 60, true))));
         store
             .expect_forget_idempotency()
+            .withf(|_, _, created| *created == now() - chrono::TimeDelta::minutes(25 * 60))
             .times(1)
-            .returning(|_, _| Ok(()));
-        assert_eq!(
+            .returning(|_, _, _| Ok(()));
+        assert!(matches!(
             service(store).begin("k1", "abc", "f").await.unwrap(),
-            Begun::Run
-        );
+            Begun::Run(_)
+        ));
     }
 }

@@ -112,6 +112,12 @@ impl ResourceService {
         let page = self
             .list(tenant, ResourceKind::User, &query, expand)
             .await?;
+        // userName is unique; externalId need not be: never answer for one user of several.
+        if page.resources.len() > 1 {
+            return Err(crate::ScimError::Conflict(format!(
+                "more than one user has the {attribute} '{value}': look the user up by id"
+            )));
+        }
         Ok(page.resources.first().map(UserLicenses::of))
     }
 }

@@ -26,7 +26,7 @@ pub use bulk::BulkService;
 pub use credentials::{CredentialCache, KNOWN_GOOD_TTL, REFUSAL_TTL, Remembered};
 pub use delivery::{DeliveryConfig, DeliveryService, Round};
 pub use feed::{EventFeedService, Polled};
-pub use idempotency::{Begun, IdempotencyError, IdempotencyService};
+pub use idempotency::{Begun, Claim, IdempotencyError, IdempotencyService};
 pub use jobs::{BulkJobService, Progress, SLICE_OPERATIONS};
 pub use licenses::{
     LicenseError, LicenseService, RECONCILE_BATCH, Usage, add_rule_and_reevaluate, reevaluate,

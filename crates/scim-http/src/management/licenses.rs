@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::paging::{PageRequest, encode, invalid_cursor, page};
 use super::problem::{Kind, Problem};
 use super::routes::BASE;
-use super::views::{self, etag};
-use super::{ApiResult, Call, tagged};
+use super::views::{self, pool_etag};
+use super::{ApiResult, Call};
 use crate::response::{Reply, Response};
 
 /// `GET /api/v1/tenants/{slug}/pools`, by sku.
@@ -41,7 +41,10 @@ pub(super) async fn get_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
         .pool(&tenant.id, sku)
         .await?
         .ok_or_else(|| no_pool(sku))?;
-    Ok(tagged(StatusCode::OK, &views::pool(&pool)))
+    let shown = views::pool(&pool);
+    Ok(Reply::new(StatusCode::OK)
+        .header(ETAG, &pool_etag(&shown))
+        .json(&shown))
 }
 
 #[derive(Deserialize)]
@@ -59,7 +62,7 @@ pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
     let licenses = &call.state.licenses;
     let existing = licenses.pool(&tenant.id, sku).await?;
     match &existing {
-        Some(pool) => call.check_if_match(&etag(&views::pool(pool)))?,
+        Some(pool) => call.check_if_match(&pool_etag(&views::pool(pool)))?,
         None if call.req.header(http::header::IF_MATCH).is_some() => {
             return Err(Problem::new(
                 Kind::PreconditionFailed,
@@ -77,7 +80,7 @@ pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
         )
         .await?;
     let shown = views::pool(&pool);
-    let tag = etag(&shown);
+    let tag = pool_etag(&shown);
     let mut body = shown;
     body["reevaluation"] = report.to_json();
     let status = if existing.is_some() {
@@ -308,11 +311,15 @@ pub(super) async fn audit(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     Ok(super::json(StatusCode::OK, &body))
 }
 
+/// Entries of one time a cursor may name as shown: more than a page of them never were.
+const MAX_SKIP: usize = super::paging::MAX_LIMIT * 64;
+
 fn audit_position(key: &str) -> ApiResult<(Option<DateTime<Utc>>, usize)> {
     key.split_once(':')
         .and_then(|(micros, skip)| {
             let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-            Some((Some(at), skip.parse().ok()?))
+            let skip: usize = skip.parse().ok()?;
+            (skip <= MAX_SKIP).then_some((Some(at), skip))
         })
         .ok_or_else(invalid_cursor)
 }

@@ -89,20 +89,24 @@ async fn idempotent(call: &Call<'_>, route: &ApiRoute, key: &str) -> ApiResult<R
         .uri
         .path_and_query()
         .map_or(req.path(), |target| target.as_str());
-    let body = req.body().map_or(&[][..], |body| body.as_ref());
+    // A body cut off for its size is answered 413 as it is, never kept: the requests it
+    // could stand for are not told apart.
+    let Some(body) = req.body() else {
+        return run(call, route).await;
+    };
     let fingerprint = idempotency::fingerprint(req.method().as_str(), target, body);
     let owner = call.key.id.as_str();
     let keys = &call.state.idempotency;
     match keys.begin(owner, key, &fingerprint).await {
         Ok(Begun::Replay(stored)) => Ok(replayed(&stored)),
-        Ok(Begun::Run) => {
+        Ok(Begun::Run(claim)) => {
             let response = run(call, route)
                 .await
                 .unwrap_or_else(|problem| problem.response(req));
             let kept = if response.status().is_server_error() {
-                keys.abandon(owner, key).await
+                keys.abandon(owner, key, claim).await
             } else {
-                keys.finish(owner, key, &stored_of(&response)).await
+                keys.finish(owner, key, claim, &stored_of(&response)).await
             };
             if let Err(error) = kept {
                 tracing::warn!(%error, "could not keep the response of an Idempotency-Key");
@@ -354,11 +358,11 @@ pub(super) fn json(status: StatusCode, body: &Value) -> Response {
     Reply::new(status).json(body)
 }
 
-/// A JSON answer with the representation's `ETag` (a weak tag of its content).
-pub(super) fn tagged(status: StatusCode, body: &Value) -> Response {
+/// A tenant's JSON with its `ETag`.
+pub(super) fn tagged(status: StatusCode, tenant: &Value) -> Response {
     Reply::new(status)
-        .header(ETAG, &views::etag(body))
-        .json(body)
+        .header(ETAG, &views::tenant_etag(tenant))
+        .json(tenant)
 }
 
 /// 204, no body.

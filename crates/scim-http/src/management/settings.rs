@@ -51,16 +51,19 @@ pub(super) async fn add_webhook(call: &Call<'_>, slug: &str) -> ApiResult<Respon
             },
         )
         .await?;
-    let status = receivers
-        .list(slug)
-        .await?
-        .into_iter()
-        .find(|status| status.receiver.id == receiver.id);
-    let mut body = status.map_or_else(
-        || json!({"id": receiver.id, "url": receiver.url}),
-        |status| status.to_json(call.state.clock.now()),
-    );
-    body["secret"] = Value::String(receiver.secret);
+    // Shown from what was written, with nothing delivered yet: no second read that could
+    // fail after the receiver exists.
+    let secret = receiver.secret.clone();
+    let added = scim_core::events::ReceiverStatus {
+        receiver,
+        delivered: 0,
+        retried: 0,
+        dead_lettered: 0,
+        pending: 0,
+        oldest_pending: None,
+    };
+    let mut body = added.to_json(call.state.clock.now());
+    body["secret"] = Value::String(secret);
     Ok(json(StatusCode::CREATED, &body))
 }
 

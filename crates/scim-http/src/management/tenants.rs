@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::paging::{PageRequest, page};
 use super::routes::BASE;
-use super::views::{self, etag};
+use super::views::{self, tenant_etag};
 use super::{ApiResult, Call, no_content, tagged};
 use crate::response::{Reply, Response};
 
@@ -32,7 +32,7 @@ pub(super) async fn create(call: &Call<'_>) -> ApiResult<Response> {
     let body = views::tenant(&tenant, &origin);
     Ok(Reply::new(StatusCode::CREATED)
         .header(LOCATION, &format!("{origin}{BASE}/tenants/{}", tenant.slug))
-        .header(http::header::ETAG, &etag(&body))
+        .header(http::header::ETAG, &tenant_etag(&body))
         .json(&body))
 }
 
@@ -80,7 +80,7 @@ pub(super) async fn update(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     let changes: TenantChanges = call.body()?;
     let origin = call.req.origin();
     let current = call.tenant(slug).await?;
-    call.check_if_match(&etag(&views::tenant(&current, &origin)))?;
+    call.check_if_match(&tenant_etag(&views::tenant(&current, &origin)))?;
     let settings = changes.settings.unwrap_or(SettingChanges {
         patch_response: None,
         on_deactivate: None,
@@ -99,7 +99,7 @@ pub(super) async fn update(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
 /// credentials stop working at once. `If-Match` honoured.
 pub(super) async fn delete(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     let current = call.tenant(slug).await?;
-    call.check_if_match(&etag(&views::tenant(&current, &call.req.origin())))?;
+    call.check_if_match(&tenant_etag(&views::tenant(&current, &call.req.origin())))?;
     call.state.tenants.delete_tenant(slug).await?;
     Ok(no_content())
 }

@@ -8,8 +8,23 @@ use scim_core::tenant::{StoredClient, StoredToken, Tenant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// The ETag of a tenant: of what a PATCH changes, not of the URL it is reached at.
+pub(super) fn tenant_etag(shown: &Value) -> String {
+    let mut versioned = shown.clone();
+    if let Some(fields) = versioned.as_object_mut() {
+        fields.remove("scimBaseUrl");
+    }
+    etag(&versioned)
+}
+
+/// The ETag of a pool: of what a PUT sets (its seats and name), not of its use, which
+/// every provisioning request moves.
+pub(super) fn pool_etag(shown: &Value) -> String {
+    etag(&json!({"sku": shown["sku"], "name": shown["name"], "seats": shown["seats"]}))
+}
+
 /// The weak ETag of a representation: 16 hex digits of the SHA-256 of its JSON.
-pub(super) fn etag(body: &Value) -> String {
+fn etag(body: &Value) -> String {
     let digest = Sha256::digest(body.to_string().as_bytes());
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("W/\"{hex}\"")

@@ -123,7 +123,13 @@ impl TenantService {
             .await
         {
             Err(StoreError::NotFound) => Err(TenantError::UnknownToken(token_id.to_owned())),
-            other => Ok(other?),
+            other => {
+                other?;
+                // Its accepted hash is not known here: forget the tenant's, which are
+                // looked up again on their next use.
+                self.credentials.forget_tenant(&tenant.id);
+                Ok(())
+            }
         }
     }
 
@@ -163,7 +169,11 @@ impl TenantService {
             .await
         {
             Err(StoreError::NotFound) => Err(TenantError::UnknownClient(client_id.to_owned())),
-            other => Ok(other?),
+            other => {
+                other?;
+                self.credentials.forget_tenant(&tenant.id);
+                Ok(())
+            }
         }
     }
 
