@@ -295,6 +295,35 @@ fn product_drives_a_tenant(store: Store) {
         None,
     );
     assert_eq!(found.json["licenses"], json!([]));
+    // The audit log pages on, entry by entry, in the order recorded.
+    let first = call(
+        &server,
+        "GET",
+        &format!("/tenants/acme/audit?userId={ada_id}&limit=1"),
+        &key,
+        None,
+    );
+    assert_eq!(
+        first.json["data"][0]["action"], "assigned",
+        "{}",
+        first.text
+    );
+    let cursor = first.json["next_cursor"]
+        .as_str()
+        .expect("a second entry follows");
+    let second = call(
+        &server,
+        "GET",
+        &format!("/tenants/acme/audit?userId={ada_id}&limit=1&cursor={cursor}"),
+        &key,
+        None,
+    );
+    assert_eq!(
+        second.json["data"][0]["action"], "revoked",
+        "{}",
+        second.text
+    );
+    assert_eq!(second.json["next_cursor"], Value::Null);
 
     // The pool's ETag is of its seats and name, not of its use: a seat taken since does
     // not make the billing system's change a conflict.

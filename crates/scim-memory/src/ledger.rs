@@ -126,15 +126,24 @@ impl LicenseLedger for MemoryStore {
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
         Ok(self
             .read(tenant, |data| {
-                let selected = data
+                // An entry's seq is its place in the tenant's log (entries are only appended).
+                let recorded = data
                     .audit
                     .iter()
+                    .zip(1_i64..)
+                    .map(|(entry, seq)| AuditEntry {
+                        seq: Some(seq),
+                        ..entry.clone()
+                    });
+                let selected = recorded
                     .filter(|entry| query.user.as_ref().is_none_or(|user| entry.user == *user))
-                    .filter(|entry| query.since.is_none_or(|since| entry.at >= since));
+                    .filter(|entry| query.since.is_none_or(|since| entry.at >= since))
+                    .filter(|entry| query.after.is_none_or(|after| entry.seq > Some(after)));
+                let selected: Vec<AuditEntry> = selected.collect();
                 if query.newest_first {
-                    selected.rev().take(limit).cloned().collect()
+                    selected.into_iter().rev().take(limit).collect()
                 } else {
-                    selected.take(limit).cloned().collect()
+                    selected.into_iter().take(limit).collect()
                 }
             })
             .unwrap_or_default())

@@ -172,6 +172,9 @@ impl LicenseLedger for DieselStore {
             if let Some(since) = query.since {
                 select = select.filter(license_audit::at.ge(to_micros(&since)));
             }
+            if let Some(after) = query.after {
+                select = select.filter(license_audit::seq.gt(after));
+            }
             if let Some(limit) = query.limit {
                 select = select.limit(i64::try_from(limit).unwrap_or(i64::MAX));
             }
@@ -339,6 +342,7 @@ impl RuleRow {
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = license_audit)]
 struct AuditRow {
+    seq: i64,
     at: i64,
     user_id: String,
     sku: String,
@@ -366,6 +370,7 @@ impl TryFrom<AuditRow> for AuditEntry {
             },
             cause: row.cause,
             actor: row.actor,
+            seq: Some(row.seq),
         })
     }
 }

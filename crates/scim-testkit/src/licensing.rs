@@ -293,6 +293,18 @@ pub async fn licenses_follow_the_user_lifecycle<F: StoreFactory>(factory: &F) {
     );
     assert_eq!(log[0].source, Some(LicenseSource::Direct));
     assert_eq!(log[3].source, None);
+    // Entries are numbered in the order recorded, and read on from any of them.
+    let seqs: Vec<i64> = log
+        .iter()
+        .map(|e| e.seq.expect("a recorded entry's seq"))
+        .collect();
+    assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "{seqs:?}");
+    let rest = AuditQuery {
+        after: Some(seqs[2]),
+        limit: Some(3),
+        ..AuditQuery::default()
+    };
+    assert_eq!(store.audit(&acme.id, &rest).await.unwrap(), log[3..6]);
     let only_u1 = AuditQuery {
         user: Some("u1".into()),
         ..AuditQuery::default()

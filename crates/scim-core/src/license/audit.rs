@@ -50,6 +50,9 @@ pub struct AuditEntry {
     pub cause: String,
     /// The credential (`token:<id>`) or operator (`cli`) that asked.
     pub actor: String,
+    /// Its place in the tenant's log once recorded (increasing in the order entries were
+    /// recorded); `None` for an entry not recorded yet.
+    pub seq: Option<i64>,
 }
 
 /// Which entries to read: of one user, from a time on; oldest first unless
@@ -60,6 +63,8 @@ pub struct AuditQuery {
     pub user: Option<String>,
     /// Only entries from this time on.
     pub since: Option<DateTime<Utc>>,
+    /// Only entries recorded after the one of this `seq` (paging on).
+    pub after: Option<i64>,
     /// At most this many (those past it in the order asked for are dropped); `None`: all.
     pub limit: Option<u64>,
     /// Newest first: with `limit`, the latest entries.

@@ -403,6 +403,7 @@ fn entry(
         source,
         cause: ctx.cause.clone(),
         actor: ctx.actor.clone(),
+        seq: None,
     }
 }
 

@@ -272,17 +272,17 @@ pub(super) async fn audit(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     let since = params.get("since").map(|t| time("since", t)).transpose()?;
     let until = params.get("until").map(|t| time("until", t)).transpose()?;
     let user = params.get("userId").map(str::to_owned);
-    // The cursor: the time of the last entry shown, and how many entries of that time
-    // were shown (entries of one time keep their order).
-    let (from, skip) = match &request.after {
-        Some(key) => audit_position(key)?,
-        None => (since, 0),
+    // The cursor: the seq of the last entry shown (the log's own order).
+    let after = match &request.after {
+        Some(key) => Some(key.parse::<i64>().map_err(|_| invalid_cursor())?),
+        None => None,
     };
     let tenant = call.tenant(slug).await?;
     let query = AuditQuery {
         user,
-        since: from,
-        limit: Some(u64::try_from(skip + request.limit + 1).unwrap_or(u64::MAX)),
+        since,
+        after,
+        limit: Some(u64::try_from(request.limit + 1).unwrap_or(u64::MAX)),
         newest_first: false,
     };
     let mut entries: Vec<_> = call
@@ -291,37 +291,20 @@ pub(super) async fn audit(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
         .audit(&tenant.id, &query)
         .await?
         .into_iter()
-        .skip(skip)
         .filter(|entry| until.is_none_or(|until| entry.at <= until))
         .collect();
     let more = entries.len() > request.limit;
     entries.truncate(request.limit);
-    let next = match entries.last() {
-        Some(last) if more => {
-            let same = entries.iter().filter(|entry| entry.at == last.at).count()
-                + if Some(last.at) == from { skip } else { 0 };
-            Some(encode(&format!("{}:{same}", last.at.timestamp_micros())))
-        }
-        _ => None,
-    };
+    let next = entries
+        .last()
+        .filter(|_| more)
+        .and_then(|last| last.seq)
+        .map(|seq| encode(&seq.to_string()));
     let body = json!({
         "data": entries.iter().map(views::audit_entry).collect::<Vec<_>>(),
         "next_cursor": next,
     });
     Ok(super::json(StatusCode::OK, &body))
-}
-
-/// Entries of one time a cursor may name as shown: more than a page of them never were.
-const MAX_SKIP: usize = super::paging::MAX_LIMIT * 64;
-
-fn audit_position(key: &str) -> ApiResult<(Option<DateTime<Utc>>, usize)> {
-    key.split_once(':')
-        .and_then(|(micros, skip)| {
-            let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-            let skip: usize = skip.parse().ok()?;
-            (skip <= MAX_SKIP).then_some((Some(at), skip))
-        })
-        .ok_or_else(invalid_cursor)
 }
 
 fn time(name: &str, text: &str) -> ApiResult<DateTime<Utc>> {
