@@ -242,6 +242,11 @@ pub trait TenantDirectory: Send + Sync {
     /// the tenant itself (then `finished`). A tenant that no longer exists is `finished`
     /// with nothing removed, so a deletion cut short is finished by running it again.
     async fn purge_tenant(&self, tenant: &TenantId, batch: usize) -> Result<PurgeStep, StoreError>;
+
+    /// The tenant of `slug` whose deletion began and has not finished, if any. From its
+    /// first step a tenant being deleted is not found by slug, listed, nor authenticated
+    /// by any credential; this is how its deletion is found to finish it.
+    async fn tenant_being_deleted(&self, slug: &str) -> Result<Option<TenantId>, StoreError>;
 }
 
 /// The credentials IdPs authenticate with: bearer tokens, OAuth clients and the access

@@ -101,6 +101,8 @@ struct State {
 struct TenantData {
     /// Its directory entry and settings.
     tenant: Tenant,
+    /// Whether its deletion began: it is then not found, listed nor authenticated.
+    deleting: bool,
     /// Users and groups, in creation order (the default order of lists).
     resources: Vec<Resource>,
     /// Each resource's key in that order (never reused): what cursor pages (RFC 9865,
@@ -205,6 +207,7 @@ impl TenantData {
     fn new(tenant: Tenant) -> Self {
         Self {
             tenant,
+            deleting: false,
             resources: Vec::new(),
             keys: Vec::new(),
             last_key: 0,

@@ -38,7 +38,7 @@ impl TenantDirectory for MemoryStore {
         let state = self.lock();
         let mut tenants = state.tenants.values();
         Ok(tenants
-            .find(|data| data.tenant.slug == slug)
+            .find(|data| data.tenant.slug == slug && !data.deleting)
             .map(|data| data.tenant.clone()))
     }
 
@@ -49,6 +49,7 @@ impl TenantDirectory for MemoryStore {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let state = self.lock();
         let mut tenants: Vec<Tenant> = (state.tenants.values())
+            .filter(|data| !data.deleting)
             .map(|data| data.tenant.clone())
             .collect();
         tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
@@ -94,6 +95,15 @@ impl TenantDirectory for MemoryStore {
         })
     }
 
+    async fn tenant_being_deleted(&self, slug: &str) -> Result<Option<TenantId>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .tenants
+            .iter()
+            .find(|(_, data)| data.tenant.slug == slug && data.deleting)
+            .map(|(id, _)| id.clone()))
+    }
+
     /// In steps of at most `batch` rows, as a database store takes them, in the same
     /// order: credentials, then what refers to users and groups, then those, then the rest.
     async fn purge_tenant(&self, tenant: &TenantId, batch: usize) -> Result<PurgeStep, StoreError> {
@@ -107,6 +117,7 @@ impl TenantDirectory for MemoryStore {
                 finished: true,
             });
         };
+        data.deleting = true;
         take(&mut data.tokens, &mut budget);
         take(&mut data.clients, &mut budget);
         let before = state.admin.len();
@@ -204,10 +215,14 @@ impl CredentialStore for MemoryStore {
         client_id: &str,
     ) -> Result<Option<(StoredClient, Tenant)>, StoreError> {
         let state = self.lock();
-        Ok(state.tenants.values().find_map(|data| {
-            let client = data.clients.iter().find(|client| client.id == client_id)?;
-            Some((client.clone(), data.tenant.clone()))
-        }))
+        Ok(state
+            .tenants
+            .values()
+            .filter(|data| !data.deleting)
+            .find_map(|data| {
+                let client = data.clients.iter().find(|client| client.id == client_id)?;
+                Some((client.clone(), data.tenant.clone()))
+            }))
     }
 
     async fn list_clients(&self, tenant: &TenantId) -> Result<Vec<StoredClient>, StoreError> {
@@ -254,10 +269,14 @@ impl CredentialStore for MemoryStore {
         hash: &TokenHash,
     ) -> Result<Option<(StoredToken, Tenant)>, StoreError> {
         let state = self.lock();
-        Ok(state.tenants.values().find_map(|data| {
-            let token = data.tokens.iter().find(|token| token.hash == *hash)?;
-            Some((token.clone(), data.tenant.clone()))
-        }))
+        Ok(state
+            .tenants
+            .values()
+            .filter(|data| !data.deleting)
+            .find_map(|data| {
+                let token = data.tokens.iter().find(|token| token.hash == *hash)?;
+                Some((token.clone(), data.tenant.clone()))
+            }))
     }
 }
 

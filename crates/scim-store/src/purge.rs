@@ -14,6 +14,10 @@ use crate::connection::{DbConnection, execute_per_backend};
 use crate::errors::from_diesel;
 use crate::store::DieselStore;
 
+/// The first statement of every step: the tenant is marked as being deleted (once), so
+/// that it is no longer found, listed or authenticated.
+const MARK: &str = "UPDATE tenants SET deleting = $2 WHERE id = $1 AND deleting IS NULL";
+
 /// The statements of a purge, children before parents. Each deletes at most `$2` rows of
 /// the tenant `$1` (written with PostgreSQL's placeholders; SQLite's are `?1`, `?2`).
 const STEPS: &[&str] = &[
@@ -65,7 +69,13 @@ impl DieselStore {
     ) -> Result<PurgeStep, StoreError> {
         let tenant = tenant.0.clone();
         let batch = i64::try_from(batch.max(1)).unwrap_or(i64::MAX);
+        let now = chrono::Utc::now().timestamp_micros();
         self.write(move |connection| {
+            let sql = placeholders(connection, MARK);
+            let statement = diesel::sql_query(sql)
+                .bind::<Text, _>(&tenant)
+                .bind::<BigInt, _>(now);
+            execute_per_backend!(connection, statement).map_err(from_diesel)?;
             let mut removed: i64 = 0;
             for step in STEPS {
                 let sql = placeholders(connection, step);

@@ -11,6 +11,7 @@ diesel::table! {
         client_cert_sha256 -> Nullable<Text>,
         custom_attributes -> Text,
         compatibility -> Text,
+        deleting -> Nullable<BigInt>,
     }
 }
 

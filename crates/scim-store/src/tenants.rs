@@ -39,6 +39,7 @@ impl TenantDirectory for DieselStore {
         self.run(move |connection| {
             let row = tenants::table
                 .filter(tenants::slug.eq(slug))
+                .filter(tenants::deleting.is_null())
                 .select(TenantRow::as_select())
                 .first(connection)
                 .optional()
@@ -66,6 +67,7 @@ impl TenantDirectory for DieselStore {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         self.run(|connection| {
             let rows = tenants::table
+                .filter(tenants::deleting.is_null())
                 .order(tenants::slug.asc())
                 .select(TenantRow::as_select())
                 .load(connection)
@@ -147,6 +149,21 @@ impl TenantDirectory for DieselStore {
     async fn purge_tenant(&self, tenant: &TenantId, batch: usize) -> Result<PurgeStep, StoreError> {
         self.purge_step(tenant, batch).await
     }
+
+    async fn tenant_being_deleted(&self, slug: &str) -> Result<Option<TenantId>, StoreError> {
+        let slug = slug.to_owned();
+        self.run(move |connection| {
+            let id: Option<String> = tenants::table
+                .filter(tenants::slug.eq(slug))
+                .filter(tenants::deleting.is_not_null())
+                .select(tenants::id)
+                .first(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            Ok(id.map(TenantId))
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -218,6 +235,7 @@ impl CredentialStore for DieselStore {
             let found = clients::table
                 .inner_join(tenants::table)
                 .filter(clients::id.eq(client_id))
+                .filter(tenants::deleting.is_null())
                 .select((ClientRow::as_select(), TenantRow::as_select()))
                 .first::<(ClientRow, TenantRow)>(connection)
                 .optional()
@@ -306,6 +324,7 @@ impl CredentialStore for DieselStore {
             let found = tokens::table
                 .inner_join(tenants::table)
                 .filter(tokens::hash.eq(hash))
+                .filter(tenants::deleting.is_null())
                 .select((TokenRow::as_select(), TenantRow::as_select()))
                 .first::<(TokenRow, TenantRow)>(connection)
                 .optional()

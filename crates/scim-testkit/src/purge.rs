@@ -178,11 +178,24 @@ pub async fn a_deleted_tenant_leaves_nothing_behind<F: StoreFactory>(factory: &F
     let first = store.purge_tenant(&acme.id, 3).await.unwrap();
     assert!(!first.finished);
     assert_eq!(first.removed, 3, "{first:?}");
-    // The credentials went first: the tenant no longer authenticates.
+    // The credentials went first: the tenant no longer authenticates. From the first step
+    // it is not found nor listed either, only found to finish its deletion.
     assert_eq!(
         store.find_token(&TokenHash::of("scim_a")).await.unwrap(),
         None
     );
+    assert_eq!(store.find_tenant("acme").await.unwrap(), None);
+    assert_eq!(
+        store.list_tenants().await.unwrap(),
+        [store.find_tenant("globex").await.unwrap().unwrap()]
+    );
+    assert_eq!(
+        store.tenant_being_deleted("acme").await.unwrap(),
+        Some(acme.id.clone())
+    );
+    assert_eq!(store.tenant_being_deleted("globex").await.unwrap(), None);
+    // A client of the tenant being deleted opens nothing either, even before its row goes.
+    assert_eq!(store.find_client("a-client").await.unwrap(), None);
     let mut steps = 1;
     loop {
         let step = store.purge_tenant(&acme.id, 3).await.unwrap();
@@ -201,6 +214,7 @@ pub async fn a_deleted_tenant_leaves_nothing_behind<F: StoreFactory>(factory: &F
     assert!(steps > 10, "{steps}");
 
     assert_eq!(store.find_tenant("acme").await.unwrap(), None);
+    assert_eq!(store.tenant_being_deleted("acme").await.unwrap(), None);
     assert_eq!(holdings(&store, &acme, "a").await, [0; 7]);
     assert_eq!(store.find_client("a-client").await.unwrap(), None);
     assert_eq!(

@@ -28,3 +28,7 @@ CREATE INDEX idempotency_keys_created ON idempotency_keys (created);
 -- OAuth clients' secrets expire (a year unless asked otherwise, as IdP galleries require
 -- of a client secret); clients made before never do.
 ALTER TABLE clients ADD COLUMN expires BIGINT;
+
+-- A tenant being deleted (when its deletion began; NULL: it is not): it is no longer
+-- found, listed or authenticated while its rows go, a batch at a time.
+ALTER TABLE tenants ADD COLUMN deleting BIGINT;

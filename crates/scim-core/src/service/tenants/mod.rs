@@ -228,14 +228,21 @@ impl TenantService {
     /// others). Safe to run again after a crash: it finishes what is left. The rows
     /// removed.
     pub async fn delete_tenant(&self, slug: &str) -> Result<u64, TenantError> {
-        let tenant = self.tenant(slug).await?;
-        self.credentials.forget_tenant(&tenant.id);
+        let tenant = match self.directory.find_tenant(slug).await? {
+            Some(tenant) => tenant.id,
+            None => self
+                .directory
+                .tenant_being_deleted(slug)
+                .await?
+                .ok_or_else(|| TenantError::UnknownTenant(slug.to_owned()))?,
+        };
+        self.credentials.forget_tenant(&tenant);
         let mut removed = 0;
         loop {
-            let step = self.directory.purge_tenant(&tenant.id, PURGE_BATCH).await?;
+            let step = self.directory.purge_tenant(&tenant, PURGE_BATCH).await?;
             removed += step.removed;
             if step.finished {
-                self.credentials.forget_tenant(&tenant.id);
+                self.credentials.forget_tenant(&tenant);
                 return Ok(removed);
             }
         }
