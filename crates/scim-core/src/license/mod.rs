@@ -67,7 +67,7 @@ pub use planner::{
     Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, Reevaluation, UnmappedTally,
     UnmappedValue, UserFacts, plan_license_changes,
 };
-pub use pool::{Pool, validate_sku};
+pub use pool::{Pool, validate_seats, validate_sku};
 pub use scenario::Licensing;
 pub use scope::{LicenseScope, LicensedWrite, license_scope};
 pub use seating::{PoolDemand, SeatPolicy, Seats, Shortage, took_last_seat};

@@ -47,6 +47,16 @@ impl Pool {
     }
 }
 
+/// Checks a pool's seats: 0 or more.
+pub fn validate_seats(seats: i64) -> ScimResult<()> {
+    if seats < 0 {
+        return Err(ScimError::InvalidValue(format!(
+            "seats must be 0 or more, not {seats}"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a sku an admin names: 1 to 64 characters, letters, digits, `-`, `_`, `.` and `:`,
 /// so that it is usable as the id of a `/Licenses` resource in a URL.
 pub fn validate_sku(sku: &str) -> ScimResult<()> {

@@ -138,11 +138,7 @@ impl LicenseService {
     ) -> Result<(Pool, Reevaluation), LicenseError> {
         let tenant = &caller.tenant;
         validate_sku(sku)?;
-        if seats < 0 {
-            return Err(
-                ScimError::InvalidValue(format!("seats must be 0 or more, not {seats}")).into(),
-            );
-        }
+        crate::license::validate_seats(seats)?;
         let existing = self.pool(tenant, sku).await?;
         let display_name = match (name, &existing) {
             (Some(name), _) if !name.trim().is_empty() => name.trim().to_owned(),

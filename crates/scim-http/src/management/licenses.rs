@@ -58,6 +58,9 @@ struct PoolSeats {
 /// the pool and the re-evaluation it caused; `If-Match` honoured.
 pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResult<Response> {
     let seats: PoolSeats = call.body()?;
+    // Bad values are told as such, whatever the version named.
+    scim_core::license::validate_sku(sku)?;
+    scim_core::license::validate_seats(seats.seats)?;
     let tenant = call.tenant(slug).await?;
     let licenses = &call.state.licenses;
     let existing = licenses.pool(&tenant.id, sku).await?;

@@ -79,8 +79,6 @@ struct SettingChanges {
 pub(super) async fn update(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     let changes: TenantChanges = call.body()?;
     let origin = call.req.origin();
-    let current = call.tenant(slug).await?;
-    call.check_if_match(&tenant_etag(&views::tenant(&current, &origin)))?;
     let settings = changes.settings.unwrap_or(SettingChanges {
         patch_response: None,
         on_deactivate: None,
@@ -91,6 +89,10 @@ pub(super) async fn update(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
         patch_response: settings.patch_response,
         on_deactivate: settings.on_deactivate,
     };
+    // Bad values are told as such, whatever the version named.
+    update.validate()?;
+    let current = call.tenant(slug).await?;
+    call.check_if_match(&tenant_etag(&views::tenant(&current, &origin)))?;
     let tenant = call.state.tenants.update_tenant(slug, &update).await?;
     Ok(tagged(StatusCode::OK, &views::tenant(&tenant, &origin)))
 }

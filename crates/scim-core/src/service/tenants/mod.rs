@@ -44,6 +44,19 @@ pub struct TenantUpdate {
     pub on_deactivate: Option<Deactivation>,
 }
 
+impl TenantUpdate {
+    /// Checks every value it names, before anything is read or written.
+    pub fn validate(&self) -> Result<(), TenantError> {
+        if let Some(name) = &self.name {
+            checked_name(name)?;
+        }
+        if let Some(profile) = &self.profile {
+            Compatibility::profile(profile).map_err(TenantError::InvalidSetting)?;
+        }
+        Ok(())
+    }
+}
+
 /// A tenant's name, trimmed: 1 to [`MAX_TENANT_NAME`] characters, none a control one.
 fn checked_name(name: &str) -> Result<String, TenantError> {
     let name = name.trim();
