@@ -57,26 +57,24 @@ pub(crate) fn cli(store: &Store, args: &[&str]) -> String {
 }
 
 pub(crate) fn cli_output(store: &Store, args: &[&str]) -> Output {
+    cli_command(store, args).output().expect("run scim-server")
+}
+
+/// The CLI command `args` against the store, as every test process runs it.
+fn cli_command(store: &Store, args: &[&str]) -> Command {
     let mut command = Command::new(server_binary());
     with_test_environment(&mut command, &store.url());
     command
         .arg("--database-url")
         .arg(store.url())
         .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run scim-server")
+        .env("RUST_LOG", "warn");
+    command
 }
 
 /// Starts a CLI command against the store without waiting for it (to kill it midway).
 pub(crate) fn cli_child(store: &Store, args: &[&str]) -> Child {
-    let mut command = Command::new(server_binary());
-    with_test_environment(&mut command, &store.url());
-    command
-        .arg("--database-url")
-        .arg(store.url())
-        .args(args)
-        .env("RUST_LOG", "warn")
+    cli_command(store, args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
