@@ -36,7 +36,7 @@ const MARKER: char = '\u{FDD0}';
 fn unpaired_surrogate(body: &[u8]) -> Option<ScimError> {
     let (marked, escape) = mark_unpaired_surrogates(body)?;
     let value: Value = serde_json::from_slice(&marked).ok()?;
-    let at = path_of_marker(&value, String::new())
+    let at = path_holding(&value, MARKER, "\\u…")
         .map_or_else(|| "a value".to_owned(), |path| format!("'{path}'"));
     Some(ScimError::InvalidValue(format!(
         "{at} holds the unpaired UTF-16 surrogate '{escape}', which is not Unicode text"
@@ -86,8 +86,13 @@ fn mark_unpaired_surrogates(body: &[u8]) -> Option<(Vec<u8>, String)> {
     first.map(|escape| (out, escape))
 }
 
-/// Where the first string (or key) holding [`MARKER`] is.
-fn path_of_marker(value: &Value, at: String) -> Option<String> {
+/// Where in `value` a string, or a member's name, holds `c`: its path (`a.b[2]`, the
+/// name spelled with `shown` for `c`); `None` when nowhere.
+pub(crate) fn path_holding(value: &Value, c: char, shown: &str) -> Option<String> {
+    path_holding_at(value, c, shown, String::new())
+}
+
+fn path_holding_at(value: &Value, c: char, shown: &str, at: String) -> Option<String> {
     let join = |name: &str| {
         if at.is_empty() {
             name.to_owned()
@@ -96,17 +101,17 @@ fn path_of_marker(value: &Value, at: String) -> Option<String> {
         }
     };
     match value {
-        Value::String(text) if text.contains(MARKER) => Some(at),
+        Value::String(text) if text.contains(c) => Some(at),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, item)| path_of_marker(item, format!("{at}[{i}]"))),
+            .find_map(|(i, item)| path_holding_at(item, c, shown, format!("{at}[{i}]"))),
         Value::Object(fields) => fields.iter().find_map(|(name, field)| {
-            let shown = name.replace(MARKER, "\\u…");
-            if name.contains(MARKER) {
-                Some(join(&shown))
+            let named = join(&name.replace(c, shown));
+            if name.contains(c) {
+                Some(named)
             } else {
-                path_of_marker(field, join(&shown))
+                path_holding_at(field, c, shown, named)
             }
         }),
         _ => None,

@@ -188,11 +188,11 @@ pub(crate) fn segment(text: &str) -> Option<String> {
 /// Answers `req`: the handler of its route, or the SCIM error of a path or method the API
 /// does not serve. Also names the route matched, for metrics.
 pub(crate) async fn dispatch(req: &Request, state: &AppState) -> (Option<&'static str>, Response) {
-    if req.path() == crate::management::BASE
-        || req
-            .path()
-            .starts_with(&format!("{}/", crate::management::BASE))
-    {
+    let management = req
+        .path()
+        .strip_prefix(crate::management::BASE)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    if management {
         return crate::management::dispatch(req, state).await;
     }
     let kinds: Vec<ResourceKind> = state

@@ -58,6 +58,7 @@ impl<'a> Tenancy<'a> {
         add_rule(self.store, &writer(&self.tenant), &rule)
             .await
             .unwrap()
+            .unwrap_or_default()
             .waiting
     }
 

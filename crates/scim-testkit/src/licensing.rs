@@ -450,7 +450,8 @@ pub async fn admin_changes_reevaluate_while_seats_last<F: StoreFactory>(factory:
     let dev = rule(MappingSource::Role, "dev", "pro");
     let report = crate::fixtures::add_rule(&*store, &ctx(&acme), &dev)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("a new rule re-evaluates");
     assert_eq!((report.users, report.assigned, report.revoked), (3, 2, 0));
     assert_eq!(report.waiting, [("u3".to_owned(), "pro".to_owned())]);
     assert!(held(&store, &acme, "u3").await.is_empty());

@@ -501,6 +501,7 @@ async fn admin_changes_assign_while_seats_last() {
         .map(&operator(), MappingSource::Role, "developer", "pro")
         .await
         .unwrap();
+    let report = report.expect("a new rule re-evaluates");
     assert_eq!((report.users, report.assigned), (3, 2));
     assert_eq!(report.waiting, [("r3".to_owned(), "pro".to_owned())]);
     let (pool, report) = scim

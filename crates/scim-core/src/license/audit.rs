@@ -55,6 +55,22 @@ pub struct AuditEntry {
     pub seq: Option<i64>,
 }
 
+impl AuditEntry {
+    /// The entry as `license audit --json` and the Management API show it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "seq": self.seq,
+            "at": crate::resource::format_time(&self.at),
+            "userId": self.user,
+            "sku": self.sku,
+            "action": self.action.as_str(),
+            "source": self.source.map(LicenseSource::as_str),
+            "cause": self.cause,
+            "actor": self.actor,
+        })
+    }
+}
+
 /// Which entries to read: of one user, from a time on; oldest first unless
 /// `newest_first`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -55,17 +55,17 @@ pub async fn set_pool_and_reevaluate(
     Ok((stored.ok_or(StoreError::NotFound)?, report))
 }
 
-/// Adds a rule and, when it is new, re-evaluates the tenant (`NotFound`: no pool for its
-/// sku).
+/// Adds a rule and, when it is new, re-evaluates the tenant: what that did, or `None`
+/// when the tenant had the rule already (nothing changed). `NotFound`: no pool for its sku.
 pub async fn add_rule_and_reevaluate(
     ledger: &dyn LicenseLedger,
     ctx: &WriteContext,
     rule: &MappingRule,
-) -> Result<Reevaluation, StoreError> {
+) -> Result<Option<Reevaluation>, StoreError> {
     if ledger.add_rule(ctx, rule).await? {
-        reevaluate(ledger, ctx, &|_| {}).await
+        Ok(Some(reevaluate(ledger, ctx, &|_| {}).await?))
     } else {
-        Ok(Reevaluation::default())
+        Ok(None)
     }
 }
 
@@ -155,14 +155,15 @@ impl LicenseService {
         Ok(set_pool_and_reevaluate(self.ledger.as_ref(), &ctx, &pool).await?)
     }
 
-    /// Maps `value` of `source` to the pool `sku`.
+    /// Maps `value` of `source` to the pool `sku`: the rule, and what re-evaluating the
+    /// tenant did (`None`: the tenant had the rule already, nothing changed).
     pub async fn map(
         &self,
         caller: &Caller,
         source: MappingSource,
         value: &str,
         sku: &str,
-    ) -> Result<(MappingRule, Reevaluation), LicenseError> {
+    ) -> Result<(MappingRule, Option<Reevaluation>), LicenseError> {
         let tenant = &caller.tenant;
         let value = value.trim();
         if value.is_empty() {
@@ -456,15 +457,15 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rule.source, MappingSource::Group);
-        assert_eq!(report.users, 7, "a new rule re-evaluates");
+        assert_eq!(
+            report.expect("a new rule").users,
+            7,
+            "a new rule re-evaluates"
+        );
         let (_, again) = service
             .map(&caller(), MappingSource::Group, "engineering", "pro")
             .await
             .unwrap();
-        assert_eq!(
-            again,
-            Reevaluation::default(),
-            "an existing rule changes nothing"
-        );
+        assert_eq!(again, None, "an existing rule changes nothing");
     }
 }

@@ -41,10 +41,9 @@ pub(super) async fn get_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
         .pool(&tenant.id, sku)
         .await?
         .ok_or_else(|| no_pool(sku))?;
-    let shown = views::pool(&pool);
     Ok(Reply::new(StatusCode::OK)
-        .header(ETAG, &pool_etag(&shown))
-        .json(&shown))
+        .header(ETAG, &pool_etag(&pool))
+        .json(&views::pool(&pool)))
 }
 
 #[derive(Deserialize)]
@@ -65,7 +64,7 @@ pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
     let licenses = &call.state.licenses;
     let existing = licenses.pool(&tenant.id, sku).await?;
     match &existing {
-        Some(pool) => call.check_if_match(&pool_etag(&views::pool(pool)))?,
+        Some(pool) => call.check_if_match(&pool_etag(pool))?,
         None if call.req.header(http::header::IF_MATCH).is_some() => {
             return Err(Problem::new(
                 Kind::PreconditionFailed,
@@ -82,9 +81,7 @@ pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
             seats.name.as_deref(),
         )
         .await?;
-    let shown = views::pool(&pool);
-    let tag = pool_etag(&shown);
-    let mut body = shown;
+    let mut body = views::pool(&pool);
     body["reevaluation"] = report.to_json();
     let status = if existing.is_some() {
         StatusCode::OK
@@ -98,7 +95,7 @@ pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
         pool.sku
     );
     Ok(Reply::new(status)
-        .header(ETAG, &tag)
+        .header(ETAG, &pool_etag(&pool))
         .header(LOCATION, &location)
         .json(&body))
 }
@@ -165,23 +162,18 @@ pub(super) async fn add_rule(call: &Call<'_>, slug: &str) -> ApiResult<Response>
         )
     })?;
     let tenant = call.tenant(slug).await?;
-    let licenses = &call.state.licenses;
-    let candidate = scim_core::license::MappingRule::new(source, new.value.trim(), &new.sku);
-    let existed = licenses
-        .rules(&tenant.id)
-        .await?
-        .iter()
-        .any(|rule| rule.key() == candidate.key());
-    let (rule, report) = licenses
+    let (rule, report) = call
+        .state
+        .licenses
         .map(&call.caller(&tenant), source, &new.value, &new.sku)
         .await?;
-    let mut body = views::rule(&rule);
-    body["reevaluation"] = report.to_json();
-    let status = if existed {
-        StatusCode::OK
-    } else {
+    let status = if report.is_some() {
         StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
+    let mut body = views::rule(&rule);
+    body["reevaluation"] = report.unwrap_or_default().to_json();
     let location = format!(
         "{}{BASE}/tenants/{}/rules/{}",
         call.req.origin(),
@@ -304,7 +296,7 @@ pub(super) async fn audit(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
         .and_then(|last| last.seq)
         .map(|seq| encode(&seq.to_string()));
     let body = json!({
-        "data": entries.iter().map(views::audit_entry).collect::<Vec<_>>(),
+        "data": entries.iter().map(scim_core::license::AuditEntry::to_json).collect::<Vec<_>>(),
         "next_cursor": next,
     });
     Ok(super::json(StatusCode::OK, &body))

@@ -20,7 +20,7 @@ use http::{Method, StatusCode};
 use scim_core::Caller;
 use scim_core::api_key::ApiKey;
 use scim_core::idempotency::{self, StoredResponse};
-use scim_core::service::{ApiKeyError, Begun, IdempotencyError};
+use scim_core::service::{ApiKeyError, Begun, Precondition};
 use scim_core::tenant::Tenant;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -113,14 +113,7 @@ async fn idempotent(call: &Call<'_>, route: &ApiRoute, key: &str) -> ApiResult<R
             }
             Ok(response)
         }
-        Err(error @ IdempotencyError::Reused) => {
-            Err(Problem::new(Kind::IdempotencyKeyReused, error.to_string()))
-        }
-        Err(error @ IdempotencyError::InFlight) => {
-            Err(Problem::new(Kind::Conflict, error.to_string()))
-        }
-        Err(IdempotencyError::Store(error)) => Err(error.into()),
-        Err(other) => Err(Problem::new(Kind::Internal, other.to_string())),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -266,7 +259,7 @@ impl Call<'_> {
     /// operation's shape (unknown members refused, each error naming where it is).
     pub(super) fn body<T: DeserializeOwned>(&self) -> ApiResult<T> {
         let value = self.json()?;
-        if let Some(at) = nul_at(&value, "") {
+        if let Some(at) = crate::body::path_holding(&value, '\0', "\\u0000") {
             return Err(Problem::new(
                 Kind::InvalidValue,
                 format!("'{at}' holds U+0000, which no store can hold"),
@@ -314,11 +307,8 @@ impl Call<'_> {
         let Some(condition) = self.req.header(IF_MATCH).filter(|c| !c.trim().is_empty()) else {
             return Ok(());
         };
-        let matches = condition.trim() == "*"
-            || condition
-                .split(',')
-                .any(|tag| tag.trim().trim_start_matches("W/") == etag.trim_start_matches("W/"));
-        if matches {
+        let opaque = etag.trim_start_matches("W/").trim_matches('"');
+        if Precondition::parse_if_match(condition).names(opaque) {
             Ok(())
         } else {
             Err(Problem::new(
@@ -329,40 +319,14 @@ impl Call<'_> {
     }
 }
 
-/// Where in `value` a string (or a member's name) holds U+0000, as `a.b[2]`; `None` when
-/// nowhere.
-fn nul_at(value: &Value, at: &str) -> Option<String> {
-    match value {
-        Value::String(text) => text.contains('\0').then(|| at.to_owned()),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| nul_at(item, &format!("{at}[{i}]"))),
-        Value::Object(members) => members.iter().find_map(|(name, member)| {
-            let path = if at.is_empty() {
-                name.clone()
-            } else {
-                format!("{at}.{name}")
-            };
-            if name.contains('\0') {
-                return Some(path);
-            }
-            nul_at(member, &path)
-        }),
-        _ => None,
-    }
-}
-
 /// A JSON answer of `status`.
 pub(super) fn json(status: StatusCode, body: &Value) -> Response {
     Reply::new(status).json(body)
 }
 
-/// A tenant's JSON with its `ETag`.
-pub(super) fn tagged(status: StatusCode, tenant: &Value) -> Response {
-    Reply::new(status)
-        .header(ETAG, &views::tenant_etag(tenant))
-        .json(tenant)
+/// An answer about `tenant`, with its `ETag` (the body is the caller's).
+pub(super) fn tagged(status: StatusCode, tenant: &Tenant) -> Reply {
+    Reply::new(status).header(ETAG, &views::tenant_etag(tenant))
 }
 
 /// 204, no body.

@@ -18,9 +18,15 @@ struct Op {
     summary: &'static str,
     scope: &'static str,
     body: Option<Value>,
+    /// Whether the body must be sent (an empty POST body reads as `{}`).
+    body_required: bool,
     ok: u16,
+    /// The other success status of a write that creates or changes (201 / 200).
+    also_ok: Option<u16>,
     answer: Option<Value>,
     query: Vec<Value>,
+    /// Whether it honours `If-Match`.
+    if_match: bool,
 }
 
 fn reference(name: &str) -> Value {
@@ -55,9 +61,12 @@ fn operations() -> Vec<Op> {
         summary,
         scope,
         body,
+        body_required: true,
         ok,
+        also_ok: None,
         answer,
         query: Vec::new(),
+        if_match: false,
     };
     let listing = |path, summary, scope, item: &str| Op {
         query: paging(),
@@ -68,28 +77,47 @@ fn operations() -> Vec<Op> {
            Some(reference("NewTenant")), 201, Some(reference("Tenant"))),
         listing("/tenants", "Every tenant, by slug", "tenants:read", "Tenant"),
         op("get", "/tenants/{slug}", "A tenant", "tenants:read", None, 200, Some(reference("Tenant"))),
-        op("patch", "/tenants/{slug}", "Rename a tenant or change its settings (a JSON merge patch; If-Match honoured)",
-           "tenants:write", Some(reference("TenantChanges")), 200, Some(reference("Tenant"))),
-        op("delete", "/tenants/{slug}", "Delete a tenant and everything it owns; its SCIM credentials stop working",
-           "tenants:write", None, 204, None),
-        op("post", "/tenants/{slug}/tokens", "Issue a SCIM bearer token (shown once)", "credentials:write",
-           Some(reference("NewToken")), 201, Some(reference("IssuedToken"))),
+        Op {
+            if_match: true,
+            ..op("patch", "/tenants/{slug}", "Rename a tenant or change its settings (a JSON merge patch; If-Match honoured)",
+                 "tenants:write", Some(reference("TenantChanges")), 200, Some(reference("Tenant")))
+        },
+        Op {
+            if_match: true,
+            ..op("delete", "/tenants/{slug}", "Delete a tenant and everything it owns; its SCIM credentials stop working",
+                 "tenants:write", None, 204, None)
+        },
+        Op {
+            body_required: false,
+            ..op("post", "/tenants/{slug}/tokens", "Issue a SCIM bearer token (shown once)", "credentials:write",
+                 Some(reference("NewToken")), 201, Some(reference("IssuedToken")))
+        },
         listing("/tenants/{slug}/tokens", "The tenant's SCIM tokens, oldest first (never their secrets)",
                 "tenants:read", "Token"),
         op("delete", "/tenants/{slug}/tokens/{id}", "Revoke a SCIM token", "credentials:write", None, 204, None),
-        op("post", "/tenants/{slug}/clients", "Create an OAuth client (its secret shown once)", "credentials:write",
-           Some(reference("NewToken")), 201, Some(reference("IssuedClient"))),
+        Op {
+            body_required: false,
+            ..op("post", "/tenants/{slug}/clients", "Create an OAuth client (its secret shown once)", "credentials:write",
+                 Some(reference("NewToken")), 201, Some(reference("IssuedClient")))
+        },
         listing("/tenants/{slug}/clients", "The tenant's OAuth clients, oldest first", "tenants:read", "Client"),
         op("delete", "/tenants/{slug}/clients/{client_id}", "Revoke an OAuth client and its access tokens",
            "credentials:write", None, 204, None),
         listing("/tenants/{slug}/pools", "The tenant's license pools, by sku", "licenses:read", "Pool"),
         op("get", "/tenants/{slug}/pools/{sku}", "A pool (the sku compared case-insensitively)", "licenses:read",
            None, 200, Some(reference("Pool"))),
-        op("put", "/tenants/{slug}/pools/{sku}", "Sell seats: create a pool (201) or change it (200), then re-evaluate the tenant's users",
-           "licenses:write", Some(reference("PoolSeats")), 200, Some(reference("PoolChange"))),
+        Op {
+            also_ok: Some(201),
+            if_match: true,
+            ..op("put", "/tenants/{slug}/pools/{sku}", "Sell seats: create a pool (201) or change it (200), then re-evaluate the tenant's users",
+                 "licenses:write", Some(reference("PoolSeats")), 200, Some(reference("PoolChange")))
+        },
         listing("/tenants/{slug}/rules", "The tenant's mapping rules, by id", "licenses:read", "Rule"),
-        op("post", "/tenants/{slug}/rules", "Map an entitlement, role or group to a pool (201; 200 when the rule exists), then re-evaluate",
-           "licenses:write", Some(reference("NewRule")), 201, Some(reference("RuleChange"))),
+        Op {
+            also_ok: Some(200),
+            ..op("post", "/tenants/{slug}/rules", "Map an entitlement, role or group to a pool (201; 200 when the rule exists), then re-evaluate",
+                 "licenses:write", Some(reference("NewRule")), 201, Some(reference("RuleChange")))
+        },
         op("get", "/tenants/{slug}/rules/{id}", "A mapping rule", "licenses:read", None, 200, Some(reference("Rule"))),
         op("delete", "/tenants/{slug}/rules/{id}", "Remove a mapping rule, then re-evaluate", "licenses:write",
            None, 200, Some(reference("RuleRemoval"))),
@@ -165,11 +193,11 @@ fn operation(op: &Op) -> Value {
         None => json!({"description": "Done; no body"}),
         Some(schema) => json!({"description": "Success", "content": {JSON: {"schema": schema}}}),
     };
-    responses.insert(op.ok.to_string(), success.clone());
-    if op.method == "put" || (op.method == "post" && op.path.ends_with("/rules")) {
-        // Created, or changed/already there: both answer the same shape.
-        responses.insert(if op.ok == 201 { "200" } else { "201" }.to_owned(), success);
+    if let Some(also) = op.also_ok {
+        // Created, or changed (already there): both answer the same shape.
+        responses.insert(also.to_string(), success.clone());
     }
+    responses.insert(op.ok.to_string(), success);
     for (status, description) in FAILURES {
         responses.insert(
             status.to_string(),
@@ -189,7 +217,7 @@ fn operation(op: &Op) -> Value {
                                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
                                "description": "Retries with the same key and body within 24 h answer the first response again"}));
     }
-    if matches!(op.method, "patch" | "put" | "delete") && !op.path.contains("/tokens/") {
+    if op.if_match {
         parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
                                "schema": {"type": "string"}, "description": "An ETag this API answered"}));
     }
@@ -204,7 +232,7 @@ fn operation(op: &Op) -> Value {
         "security": [{"apiKey": []}],
     });
     if let Some(body) = &op.body {
-        out["requestBody"] = json!({"required": op.method != "post" || !op.path.ends_with("/tokens"),
+        out["requestBody"] = json!({"required": op.body_required,
                                     "content": {JSON: {"schema": body}}});
     }
     out

@@ -78,12 +78,12 @@ pub(super) fn invalid_cursor() -> Problem {
 /// The page `request` asks for of `items`, ordered by `key` (unique per item), each shown
 /// by `view`.
 pub(super) fn page<T>(
-    mut items: Vec<T>,
+    items: Vec<T>,
     key: impl Fn(&T) -> String,
     request: &PageRequest,
     view: impl Fn(&T) -> Value,
 ) -> Value {
-    let mut keyed: Vec<(String, T)> = items.drain(..).map(|item| (key(&item), item)).collect();
+    let mut keyed: Vec<(String, T)> = items.into_iter().map(|item| (key(&item), item)).collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     let start = match &request.after {
         Some(after) => keyed.partition_point(|(key, _)| key <= after),

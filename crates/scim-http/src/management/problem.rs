@@ -7,7 +7,7 @@ use http::StatusCode;
 use http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use scim_core::ScimError;
 use scim_core::StoreError;
-use scim_core::service::{ApiKeyError, LicenseError, ReceiverError, TenantError};
+use scim_core::service::{ApiKeyError, IdempotencyError, LicenseError, ReceiverError, TenantError};
 use serde_json::json;
 
 use crate::request::{Request, RequestId};
@@ -242,6 +242,18 @@ impl From<ApiKeyError> for Problem {
             ApiKeyError::UnknownKey(_) => Kind::NotFound,
             ApiKeyError::Store(store) => return store_problem(store),
             _ => Kind::InvalidValue,
+        };
+        Self::new(kind, error.to_string())
+    }
+}
+
+impl From<IdempotencyError> for Problem {
+    fn from(error: IdempotencyError) -> Self {
+        let kind = match &error {
+            IdempotencyError::Reused => Kind::IdempotencyKeyReused,
+            IdempotencyError::InFlight => Kind::Conflict,
+            IdempotencyError::Store(store) => return store_problem(store),
+            _ => Kind::Internal,
         };
         Self::new(kind, error.to_string())
     }

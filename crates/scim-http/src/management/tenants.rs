@@ -10,7 +10,7 @@ use super::paging::{PageRequest, page};
 use super::routes::BASE;
 use super::views::{self, tenant_etag};
 use super::{ApiResult, Call, no_content, tagged};
-use crate::response::{Reply, Response};
+use crate::response::Response;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,11 +29,9 @@ pub(super) async fn create(call: &Call<'_>) -> ApiResult<Response> {
         .create_tenant_with(&new.slug, new.name.as_deref(), new.profile.as_deref())
         .await?;
     let origin = call.req.origin();
-    let body = views::tenant(&tenant, &origin);
-    Ok(Reply::new(StatusCode::CREATED)
+    Ok(tagged(StatusCode::CREATED, &tenant)
         .header(LOCATION, &format!("{origin}{BASE}/tenants/{}", tenant.slug))
-        .header(http::header::ETAG, &tenant_etag(&body))
-        .json(&body))
+        .json(&views::tenant(&tenant, &origin)))
 }
 
 /// `GET /api/v1/tenants`: every tenant, by slug, a page at a time.
@@ -53,10 +51,7 @@ pub(super) async fn list(call: &Call<'_>) -> ApiResult<Response> {
 /// `GET /api/v1/tenants/{slug}`.
 pub(super) async fn get(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     let tenant = call.tenant(slug).await?;
-    Ok(tagged(
-        StatusCode::OK,
-        &views::tenant(&tenant, &call.req.origin()),
-    ))
+    Ok(tagged(StatusCode::OK, &tenant).json(&views::tenant(&tenant, &call.req.origin())))
 }
 
 #[derive(Deserialize)]
@@ -92,9 +87,9 @@ pub(super) async fn update(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     // Bad values are told as such, whatever the version named.
     update.validate()?;
     let current = call.tenant(slug).await?;
-    call.check_if_match(&tenant_etag(&views::tenant(&current, &origin)))?;
+    call.check_if_match(&tenant_etag(&current))?;
     let tenant = call.state.tenants.update_tenant(slug, &update).await?;
-    Ok(tagged(StatusCode::OK, &views::tenant(&tenant, &origin)))
+    Ok(tagged(StatusCode::OK, &tenant).json(&views::tenant(&tenant, &origin)))
 }
 
 /// `DELETE /api/v1/tenants/{slug}` → 204 once everything the tenant owns is gone; its
@@ -103,7 +98,7 @@ pub(super) async fn delete(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     // A tenant whose deletion began is found by nothing but its deletion, which this
     // finishes (then there is no version left to match).
     if let Ok(current) = call.tenant(slug).await {
-        call.check_if_match(&tenant_etag(&views::tenant(&current, &call.req.origin())))?;
+        call.check_if_match(&tenant_etag(&current))?;
     }
     call.state.tenants.delete_tenant(slug).await?;
     Ok(no_content())

@@ -1,7 +1,7 @@
 //! How the Management API shows what the core holds: one function per representation, so
 //! a tenant, a pool or a rule looks the same in every answer that carries it.
 
-use scim_core::license::{AuditEntry, MappingRule, Pool};
+use scim_core::license::{MappingRule, Pool};
 use scim_core::resource::format_time;
 use scim_core::service::UserLicenses;
 use scim_core::tenant::{StoredClient, StoredToken, Tenant};
@@ -9,18 +9,14 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// The ETag of a tenant: of what a PATCH changes, not of the URL it is reached at.
-pub(super) fn tenant_etag(shown: &Value) -> String {
-    let mut versioned = shown.clone();
-    if let Some(fields) = versioned.as_object_mut() {
-        fields.remove("scimBaseUrl");
-    }
-    etag(&versioned)
+pub(super) fn tenant_etag(tenant: &Tenant) -> String {
+    etag(&tenant_fields(tenant))
 }
 
 /// The ETag of a pool: of what a PUT sets (its seats and name), not of its use, which
 /// every provisioning request moves.
-pub(super) fn pool_etag(shown: &Value) -> String {
-    etag(&json!({"sku": shown["sku"], "name": shown["name"], "seats": shown["seats"]}))
+pub(super) fn pool_etag(pool: &Pool) -> String {
+    etag(&json!({"sku": pool.sku, "name": pool.display_name, "seats": pool.seats}))
 }
 
 /// The weak ETag of a representation: 16 hex digits of the SHA-256 of its JSON.
@@ -32,6 +28,13 @@ fn etag(body: &Value) -> String {
 
 /// A tenant, with the SCIM base URL its IdP is given (`origin` is how callers reach us).
 pub(super) fn tenant(tenant: &Tenant, origin: &str) -> Value {
+    let mut shown = tenant_fields(tenant);
+    shown["scimBaseUrl"] = json!(format!("{origin}/scim/v2"));
+    shown
+}
+
+/// What a tenant is, whatever URL it is reached at.
+fn tenant_fields(tenant: &Tenant) -> Value {
     json!({
         "slug": tenant.slug,
         "name": tenant.name,
@@ -42,7 +45,6 @@ pub(super) fn tenant(tenant: &Tenant, origin: &str) -> Value {
             "onDeactivate": tenant.compatibility.on_deactivate,
         },
         "clientCertificates": tenant.client_certs,
-        "scimBaseUrl": format!("{origin}/scim/v2"),
     })
 }
 
@@ -104,18 +106,5 @@ pub(super) fn user_licenses(found: &UserLicenses) -> Value {
     json!({
         "user": {"id": found.id, "userName": found.user_name, "active": found.active},
         "licenses": licenses,
-    })
-}
-
-/// An entry of the license audit log.
-pub(super) fn audit_entry(entry: &AuditEntry) -> Value {
-    json!({
-        "at": format_time(&entry.at),
-        "userId": entry.user,
-        "sku": entry.sku,
-        "action": entry.action.as_str(),
-        "source": entry.source.map(|source| source.as_str()),
-        "cause": entry.cause,
-        "actor": entry.actor,
     })
 }

@@ -6,7 +6,7 @@ use scim_core::resource::format_time;
 use serde_json::json;
 
 use scim_core::Caller;
-use scim_core::license::{AuditQuery, MappingSource, Pool, Reevaluation};
+use scim_core::license::{AuditEntry, AuditQuery, MappingSource, Pool, Reevaluation};
 use scim_core::tenant::Tenant;
 
 use crate::cli::{LicenseCommand, MapSource, RuleArgs};
@@ -67,6 +67,8 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 .licenses
                 .map(&caller, source, &value, &sku)
                 .await?;
+            // A rule the tenant had already re-evaluates nobody.
+            let report = report.unwrap_or_default();
             if json {
                 let rule =
                     json!({"source": rule.source.as_str(), "value": rule.value, "sku": rule.sku});
@@ -131,20 +133,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             };
             let entries = app.services.licenses.audit(&tenant.id, &query).await?;
             if json {
-                let rows: Vec<_> = entries
-                    .iter()
-                    .map(|e| {
-                        json!({
-                            "at": format_time(&e.at),
-                            "user": e.user,
-                            "sku": e.sku,
-                            "action": e.action.as_str(),
-                            "source": e.source.map(|s| s.as_str()),
-                            "cause": e.cause,
-                            "actor": e.actor,
-                        })
-                    })
-                    .collect();
+                let rows: Vec<_> = entries.iter().map(AuditEntry::to_json).collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 println!(

@@ -39,10 +39,16 @@ impl Precondition {
     /// Whether a tag of the condition names `version` (`*` names every version; no
     /// condition names none).
     pub fn names_version(&self, version: i64) -> bool {
+        self.names(&version.to_string())
+    }
+
+    /// Whether a tag of the condition is `opaque` (the tag without `W/` and its quotes;
+    /// `*` names every tag; no condition names none).
+    pub fn names(&self, opaque: &str) -> bool {
         match self {
             Self::None => false,
             Self::Any => true,
-            Self::OneOf(tags) => tags.contains(&version.to_string()),
+            Self::OneOf(tags) => tags.iter().any(|tag| tag == opaque),
         }
     }
 
