@@ -270,6 +270,11 @@ impl Server {
         }
     }
 
+    /// Starts the server with more `serve` flags.
+    pub(crate) fn start_flags(store: Store, flags: &[&str]) -> Self {
+        Self::start_with(store, flags, "warn", Stdio::inherit())
+    }
+
     /// Starts the server with more `serve` flags, a `RUST_LOG` level, and its log output
     /// (stderr) sent to `logs`.
     pub(crate) fn start_with(store: Store, flags: &[&str], log_level: &str, logs: Stdio) -> Self {
@@ -355,6 +360,18 @@ impl Server {
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// POSTs an `application/x-www-form-urlencoded` body to `/oauth/token`, as an IdP
+    /// does.
+    pub(crate) fn token_form(&self, form: &str) -> Reply {
+        self.send(
+            "POST",
+            "/oauth/token",
+            None,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(form.as_bytes()),
+        )
     }
 
     /// Sends a request; `token` may be `None` for anonymous calls.
@@ -551,4 +568,27 @@ pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:ente
 /// A minimal valid user body.
 pub(crate) fn user(user_name: &str) -> Value {
     serde_json::json!({"schemas": [USER_SCHEMA], "userName": user_name})
+}
+
+/// Serves the routes `config` sets up on a loopback port, from a thread of its own (a
+/// fake receiver or issuer); its address.
+pub(crate) fn serve_on_loopback(
+    workers: usize,
+    config: impl Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+) -> std::net::SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server =
+                actix_web::HttpServer::new(move || actix_web::App::new().configure(config.clone()))
+                    .workers(workers)
+                    .disable_signals()
+                    .bind("127.0.0.1:0")
+                    .expect("bind a loopback port");
+            tx.send(server.addrs()[0]).expect("report the address");
+            server.run().await
+        })
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the loopback server started")
 }

@@ -187,7 +187,7 @@ fn job_survives_sigkill(store: Store) {
         "--bulk-max-payload-bytes",
         "16777216",
     ];
-    let mut server = Server::start_with(store, &flags, "warn", std::process::Stdio::inherit());
+    let mut server = Server::start_flags(store, &flags);
     let mut operations = Vec::new();
     for n in 0..USERS {
         operations.push(

@@ -9,7 +9,7 @@ use crate::helpers::{GROUP_SCHEMA, Reply, Server, Store, USER_SCHEMA, cli, cli_o
 const PROBLEM: &str = "application/problem+json";
 
 /// An API key with `scopes` (none: admin), made with the CLI on the server's store.
-fn api_key(server: &Server, scopes: &[&str]) -> String {
+pub(crate) fn api_key(server: &Server, scopes: &[&str]) -> String {
     let mut args = vec!["api-key", "create", "--name", "acceptance"];
     for scope in scopes {
         args.extend(["--scope", scope]);
@@ -21,7 +21,13 @@ fn api_key(server: &Server, scopes: &[&str]) -> String {
 }
 
 /// Sends JSON (`application/json`) to the Management API.
-fn call(server: &Server, method: &str, path: &str, key: &str, body: Option<&Value>) -> Reply {
+pub(crate) fn call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Option<&Value>,
+) -> Reply {
     call_with(server, method, path, key, &[], body)
 }
 

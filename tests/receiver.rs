@@ -3,14 +3,16 @@
 //! POSTed to it and answers as its test tells it to.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ring::hmac;
 use serde_json::{Value, json};
+
+use crate::helpers::serve_on_loopback;
 
 /// How the receiver answers a SET.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,28 +66,13 @@ pub(crate) const CLIENT_SECRET: &str = "push-client-secret-0123456789";
 impl Receiver {
     pub(crate) fn start(answer: Answer) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
-        let shared = Arc::clone(&state);
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let data = web::Data::from(shared);
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .route("/events", web::post().to(events))
-                        .route("/token", web::post().to(token))
-                })
-                .workers(2)
-                .disable_signals()
-                .bind("127.0.0.1:0")
-                .expect("bind the receiver");
-                tx.send(server.addrs()[0]).expect("report the address");
-                server.run().await
-            })
+        let data = web::Data::from(Arc::clone(&state));
+        let addr = serve_on_loopback(2, move |config| {
+            config
+                .app_data(data.clone())
+                .route("/events", web::post().to(events))
+                .route("/token", web::post().to(token));
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the receiver started");
         let receiver = Self {
             base: format!("http://{addr}"),
             state,

@@ -61,13 +61,7 @@ fn no_secret_reaches_the_logs() {
     assert_eq!(server.post("/scim/v2/Users", &token, &body).status, 201);
     let basic = format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
     let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
-    let issued = server.send(
-        "POST",
-        "/oauth/token",
-        None,
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        Some(form.as_bytes()),
-    );
+    let issued = server.token_form(&form);
     let access = issued.json["access_token"]
         .as_str()
         .expect("access token")
@@ -182,13 +176,7 @@ fn unauthenticated_work_is_limited_per_client_address() {
     let token_request = |secret: &str| {
         let form =
             format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}");
-        server.send(
-            "POST",
-            "/oauth/token",
-            None,
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            Some(form.as_bytes()),
-        )
+        server.token_form(&form)
     };
     // An access token issued now, first used once the address is held back.
     let first_issued = std::time::Instant::now();

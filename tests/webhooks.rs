@@ -202,7 +202,7 @@ fn a_receiver_that_fails_for_a_while_gets_every_event_in_order_per_resource() {
     let token = tenant_with_token(&store, "acme");
     let receiver = Receiver::start(Answer::FailFirst(8));
     let (id, secret) = add_webhook(&store, &receiver.url(), &[]);
-    let server = Server::start_with(store, &FAST, "warn", std::process::Stdio::inherit());
+    let server = Server::start_flags(store, &FAST);
     let mut ids = Vec::new();
     for i in 0..5 {
         let created = server.post(
@@ -274,7 +274,7 @@ fn a_receiver_that_never_recovers_dead_letters_after_the_bound_and_is_redriven()
     let (rejecting_id, _) = add_webhook(&store, &rejecting.url(), &[]);
     let mut flags = FAST.to_vec();
     flags.extend(["--webhook-max-attempts", "3"]);
-    let server = Server::start_with(store, &flags, "warn", std::process::Stdio::inherit());
+    let server = Server::start_flags(store, &flags);
     for name in ["alice", "bob"] {
         let created = server.post(
             "/scim/v2/Users",
@@ -380,7 +380,7 @@ fn an_oauth_protected_receiver_gets_a_bearer_token_by_client_credentials() {
             "events.write",
         ],
     );
-    let server = Server::start_with(store, &FAST, "warn", std::process::Stdio::inherit());
+    let server = Server::start_flags(store, &FAST);
     // The first SET's token is revoked by the receiver (400 authentication_failed): the
     // server drops it, gets a new one, and delivers the SET again.
     receiver.revoke_token_once();
@@ -470,7 +470,7 @@ fn sigkill_in_a_stream_of_writes(store: Store) {
     let token = tenant_with_token(&store, "acme");
     let receiver = Receiver::start(Answer::Accept);
     let (_, secret) = add_webhook(&store, &receiver.url(), &[]);
-    let mut server = Server::start_with(store, &FAST, "warn", std::process::Stdio::inherit());
+    let mut server = Server::start_flags(store, &FAST);
     let writer = {
         let (base, token) = (server.base.clone(), token.clone());
         std::thread::spawn(move || create_until_gone(&base, &token, 0))
@@ -565,7 +565,7 @@ fn two_processes_on_one_postgres_deliver_10000_events_between_them() {
     let token = licensed_tenant(&store, 6_000);
     let receiver = Receiver::start(Answer::Accept);
     let (_, secret) = add_webhook(&store, &receiver.url(), &[]);
-    let server = Server::start_with(store, &[], "warn", std::process::Stdio::inherit());
+    let server = Server::start_flags(store, &[]);
     let replica = server.replica(&[]);
     let started = std::time::Instant::now();
     // 5,000 licensed users: a create and an assignment each, half through each process.
@@ -735,7 +735,7 @@ fn receivers_on_private_networks_are_refused_unless_allowed() {
         "--allow-private-webhooks",
         "false",
     ]);
-    let server = Server::start_with(store, &flags, "warn", std::process::Stdio::inherit());
+    let server = Server::start_flags(store, &flags);
     let created = server.post("/scim/v2/Users", &token, &user("ann@acme.example"));
     assert_eq!(created.status, 201);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

@@ -56,6 +56,7 @@ pub mod compat;
 pub mod context;
 pub mod error;
 pub mod events;
+pub mod federation;
 pub mod filter;
 pub mod fold;
 pub mod idempotency;

@@ -582,6 +582,57 @@ pub trait SetPusher: Send + Sync {
     async fn push(&self, pushes: Vec<Push>) -> Vec<PushOutcome>;
 }
 
+/// Checks the signature of a JWT assertion (RFC 7523) with its issuer's published keys:
+/// the key its header's `kid` names in the JWKS at `jwks_url` (fetched, and cached as the
+/// adapter sees fit), by the asymmetric algorithm its header names and the key allows.
+/// Its claims are returned unjudged: [`Federation::check`](crate::federation::Federation::check)
+/// judges them.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait AssertionVerifier: Send + Sync {
+    /// The claims of `assertion` when its signature verifies.
+    async fn verify(
+        &self,
+        jwks_url: &str,
+        assertion: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AssertionError>;
+}
+
+/// Why an assertion's signature could not be verified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssertionError {
+    /// It is not a JWS, or no key of the issuer verifies it: it never will.
+    #[error("{0}")]
+    Refused(String),
+    /// The issuer's keys could not be had (and none cached verifies it): it may pass
+    /// after `retry_after` seconds.
+    #[error("{reason}")]
+    Unreachable {
+        /// What failed.
+        reason: String,
+        /// When the keys are asked for again.
+        retry_after: u64,
+    },
+}
+
+/// No assertion is verified (the default where no adapter was given): federated clients
+/// are refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAssertions;
+
+#[async_trait]
+impl AssertionVerifier for NoAssertions {
+    async fn verify(
+        &self,
+        _jwks_url: &str,
+        _assertion: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AssertionError> {
+        Err(AssertionError::Refused(
+            "this server verifies no client assertions".into(),
+        ))
+    }
+}
+
 /// The time. The core never reads the system clock itself.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait Clock: Send + Sync {

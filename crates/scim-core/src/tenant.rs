@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::compat::Compatibility;
+use crate::federation::Federation;
 use crate::schema::TenantAttribute;
 
 /// The store's identifier of a tenant. Every resource port takes one, so a query that
@@ -151,23 +152,58 @@ pub struct StoredToken {
     pub client: Option<String>,
 }
 
-/// An OAuth 2.0 client as stored: its id (the `client_id`) and its secret's hash.
+/// An OAuth 2.0 client as stored: its id (the `client_id`) and how it authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredClient {
     /// The `client_id`.
     pub id: String,
     /// The tenant its tokens authenticate as.
     pub tenant: TenantId,
-    /// The SHA-256 of its secret.
-    pub secret_hash: TokenHash,
+    /// Its secret's hash, or the trust its assertions are held to.
+    pub auth: ClientAuth,
     /// When it was created.
     pub created: DateTime<Utc>,
     /// When its secret stops working; `None`: never.
     pub expires: Option<DateTime<Utc>>,
 }
 
+/// How an OAuth client proves itself at `/oauth/token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// With a secret (RFC 6749 §2.3.1), kept as its SHA-256.
+    Secret(TokenHash),
+    /// With a JWT its issuer signed (RFC 7523): workload identity federation.
+    Federated(Federation),
+}
+
+impl ClientAuth {
+    /// What the Management API and the CLI call it: `secret` or `federation`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Secret(_) => "secret",
+            Self::Federated(_) => "federation",
+        }
+    }
+}
+
 impl StoredClient {
-    /// Whether its secret still works at `now`.
+    /// The hash of its secret; `None` for a federated client, which has none.
+    pub fn secret_hash(&self) -> Option<&TokenHash> {
+        match &self.auth {
+            ClientAuth::Secret(hash) => Some(hash),
+            ClientAuth::Federated(_) => None,
+        }
+    }
+
+    /// The trust its assertions are held to; `None` for a client with a secret.
+    pub fn federation(&self) -> Option<&Federation> {
+        match &self.auth {
+            ClientAuth::Secret(_) => None,
+            ClientAuth::Federated(federation) => Some(federation),
+        }
+    }
+
+    /// Whether it still works at `now` (its secret, or its trust).
     pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
         self.expires.is_none_or(|expires| now < expires)
     }

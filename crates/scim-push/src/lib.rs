@@ -1,3 +1,6 @@
+//! The server's calls out on tenants' behalf: push delivery, and federated clients'
+//! issuer keys ([`JwksVerifier`], RFC 7523).
+//!
 //! Push delivery's HTTP side (RFC 8935): each SET is signed HS256 with its receiver's
 //! secret (the secret's UTF-8 bytes as the key) and POSTed as `application/secevent+jwt`.
 //! A receiver protected by OAuth 2.0 gets a bearer token obtained by the client
@@ -7,6 +10,7 @@
 //! Redirects are not followed (a receiver's address is what the operator registered), and
 //! nothing a receiver says is trusted beyond its status and a clipped error text.
 
+mod jwks;
 mod jws;
 mod network;
 mod tokens;
@@ -21,6 +25,7 @@ use scim_core::ports::SetPusher;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+pub use jwks::{JwksVerifier, KEYS_FRESH, REFETCH_AFTER};
 pub use jws::sign_hs256;
 use tokens::TokenCache;
 
@@ -70,19 +75,7 @@ struct Inner {
 
 impl HttpPusher {
     pub fn new(config: PushConfig) -> Self {
-        let agent_config = ureq::Agent::config_builder()
-            .timeout_global(Some(config.timeout))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            // A proxy from the environment would resolve hosts where we cannot check them.
-            .proxy(None)
-            .user_agent(concat!("scim-license-server/", env!("CARGO_PKG_VERSION")))
-            .build();
-        let agent = ureq::Agent::with_parts(
-            agent_config,
-            ureq::unversioned::transport::DefaultConnector::default(),
-            network::PublicOnly::new(config.network),
-        );
+        let agent = network::agent(config.timeout, config.network);
         Self {
             inner: Arc::new(Inner {
                 agent,

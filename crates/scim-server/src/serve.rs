@@ -17,7 +17,7 @@ use scim_http::{
     AppState, AuthenticatedTenant, HttpConfig, MatchedRoute, RateLimit, ScimApi, SetSigner,
     TrustedProxies,
 };
-use scim_push::{HttpPusher, PushConfig};
+use scim_push::{HttpPusher, JwksVerifier, PushConfig};
 use tracing::Instrument;
 
 use crate::cli::ServeArgs;
@@ -64,7 +64,18 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let cursors = Arc::new(CursorCodec::new(&app.secret_keys));
     let metrics = web::Data::new(Metrics::new(&app));
     let delivery = delivery(&app, &args);
-    let state = AppState::new(&app.services, signer, cursors, http);
+    // Federated clients' assertions are verified with their issuers' keys, fetched where
+    // the network policy allows, as pushes are.
+    let verifier = JwksVerifier::new(
+        Duration::from_secs(10),
+        app.network,
+        Duration::from_secs(u64::from(args.jwks_refetch_seconds)),
+    );
+    let services = app
+        .services
+        .clone()
+        .with_assertion_verifier(Arc::new(verifier));
+    let state = AppState::new(&services, signer, cursors, http);
     let runner = tokio::spawn(crate::jobs::run_jobs(
         state.jobs.clone(),
         Arc::clone(&state.job_wake),

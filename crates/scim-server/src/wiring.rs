@@ -89,7 +89,8 @@ impl App {
         })
     }
 
-    /// Where the server may push on tenants' behalf (receivers, their token endpoints).
+    /// Where the server may call on tenants' behalf (receivers, their token endpoints,
+    /// federated clients' JWKS).
     #[must_use]
     pub fn with_network_policy(mut self, network: NetworkPolicy) -> Self {
         self.services = self.services.with_network_policy(network);

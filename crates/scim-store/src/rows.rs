@@ -7,9 +7,9 @@ use scim_core::compat::Compatibility;
 use scim_core::fold::fold_key;
 use scim_core::resource::membership_attribute;
 use scim_core::schema::{LICENSE_USER_EXTENSION, TenantAttribute};
-use scim_core::tenant::{StoredClient, StoredToken, Tenant, TenantId, TokenHash};
+use scim_core::tenant::{ClientAuth, StoredClient, StoredToken, Tenant, TenantId, TokenHash};
 use scim_core::{Meta, Resource, ResourceKind, StoreError};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::connection::MultiBackend;
 use crate::schema::{clients, resources, tenants, tokens};
@@ -26,7 +26,7 @@ pub(crate) enum CorruptRow {
     Data(#[source] serde_json::Error),
     #[error("unknown bulk job status '{0}'")]
     JobStatus(String),
-    #[error("a stored JSON column (bulk job, event) is not valid JSON: {0}")]
+    #[error("a stored JSON column (bulk job, event, client federation) is not valid JSON: {0}")]
     Json(#[source] serde_json::Error),
     #[error("stored events are not a JSON object")]
     EventsNotObject,
@@ -310,19 +310,27 @@ impl TryFrom<TokenRow> for StoredToken {
 pub(crate) struct ClientRow {
     id: String,
     tenant_id: String,
+    /// '' for a federated client, which has no secret.
     secret_hash: String,
     created: i64,
     expires: Option<i64>,
+    /// A federated client's trust, as JSON.
+    federation: Option<String>,
 }
 
 impl From<&StoredClient> for ClientRow {
     fn from(client: &StoredClient) -> Self {
+        let (secret_hash, federation) = match &client.auth {
+            ClientAuth::Secret(hash) => (hash.0.clone(), None),
+            ClientAuth::Federated(trust) => (String::new(), Some(json!(trust).to_string())),
+        };
         Self {
             id: client.id.clone(),
             tenant_id: client.tenant.0.clone(),
-            secret_hash: client.secret_hash.0.clone(),
+            secret_hash,
             created: to_micros(&client.created),
             expires: client.expires.as_ref().map(to_micros),
+            federation,
         }
     }
 }
@@ -331,10 +339,16 @@ impl TryFrom<ClientRow> for StoredClient {
     type Error = CorruptRow;
 
     fn try_from(row: ClientRow) -> Result<Self, CorruptRow> {
+        let auth = match row.federation {
+            None => ClientAuth::Secret(TokenHash(row.secret_hash)),
+            Some(text) => {
+                ClientAuth::Federated(serde_json::from_str(&text).map_err(CorruptRow::Json)?)
+            }
+        };
         Ok(StoredClient {
             id: row.id,
             tenant: TenantId(row.tenant_id),
-            secret_hash: TokenHash(row.secret_hash),
+            auth,
             created: from_micros(row.created)?,
             expires: row.expires.map(from_micros).transpose()?,
         })

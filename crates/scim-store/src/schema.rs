@@ -35,6 +35,7 @@ diesel::table! {
         secret_hash -> Text,
         created -> BigInt,
         expires -> Nullable<BigInt>,
+        federation -> Nullable<Text>,
     }
 }
 

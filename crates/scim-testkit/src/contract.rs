@@ -3,12 +3,14 @@
 
 use scim_core::StoreError;
 use scim_core::api_key::{ApiKey, Scope};
+use scim_core::federation::Federation;
 use scim_core::filter::{CompValue, CompareOp, Filter};
+use scim_core::outbound::NetworkPolicy;
 use scim_core::ports::{
     ApiKeys, BatchWrite, CredentialStore, ResourceRepository, StoreHealth, TenantDirectory,
 };
 use scim_core::query::{Keyset, ListQuery, SortOrder};
-use scim_core::tenant::{StoredClient, StoredToken, Tenant, TokenHash};
+use scim_core::tenant::{ClientAuth, StoredClient, StoredToken, Tenant, TokenHash};
 use scim_core::{Expand, MembershipChange, NewMember, Resource, ResourceKind};
 use serde_json::json;
 
@@ -962,7 +964,7 @@ pub async fn clients_and_their_tokens<F: StoreFactory>(factory: &F) {
     let client = StoredClient {
         id: "client-1".into(),
         tenant: acme.id.clone(),
-        secret_hash: TokenHash::of("scim_client"),
+        auth: ClientAuth::Secret(TokenHash::of("scim_client")),
         created: time(5),
         expires: Some(time(1_000_000)),
     };
@@ -1010,6 +1012,27 @@ pub async fn clients_and_their_tokens<F: StoreFactory>(factory: &F) {
     );
     let again = store.revoke_client(&acme.id, "client-1").await;
     assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
+
+    // A federated client keeps its trust, and has no secret.
+    let trust = Federation::new(
+        "https://login.example.com/t/v2.0",
+        "https://login.example.com/t/keys",
+        "workload",
+        "api://app",
+        NetworkPolicy::default(),
+    )
+    .unwrap();
+    let federated = StoredClient {
+        id: "client-2".into(),
+        auth: ClientAuth::Federated(trust),
+        expires: None,
+        ..client
+    };
+    store.insert_client(&federated).await.unwrap();
+    let found = store.find_client("client-2").await.unwrap();
+    assert_eq!(found, Some((federated.clone(), acme.clone())));
+    assert_eq!(found.unwrap().0.secret_hash(), None);
+    assert_eq!(store.list_clients(&acme.id).await.unwrap(), vec![federated]);
 }
 
 /// API keys belong to no tenant: stored by hash, found by it, listed oldest first with

@@ -8,7 +8,7 @@ use scim_core::bulk::{BulkJob, JobStatus, NewBulkJob};
 use scim_core::events::{Receiver, ResourceEvent};
 use scim_core::license::{AuditQuery, MappingRule, MappingSource, Pool};
 use scim_core::ports::{AdminRepository, BulkJobRepository, CredentialStore, TenantDirectory};
-use scim_core::tenant::{StoredClient, Tenant, TokenHash};
+use scim_core::tenant::{ClientAuth, StoredClient, Tenant, TokenHash};
 use scim_core::{Expand, MembershipChange, NewMember, Resource, ResourceKind};
 use serde_json::json;
 
@@ -96,7 +96,7 @@ async fn populate<S: ContractStore>(store: &TestStore<S>, tenant: &Tenant, prefi
         .insert_client(&StoredClient {
             id: format!("{prefix}-client"),
             tenant: tenant.id.clone(),
-            secret_hash: TokenHash::of(&format!("{prefix}-client-secret")),
+            auth: ClientAuth::Secret(TokenHash::of(&format!("{prefix}-client-secret"))),
             created: time(0),
             expires: None,
         })

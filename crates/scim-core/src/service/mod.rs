@@ -40,7 +40,7 @@ pub use receivers::{
 pub use resources::{Precondition, ResourceService};
 pub use services::{Runtime, Services};
 pub use tenants::{
-    ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_LIFETIMES, AccessToken, Credential, DEFAULT_TOKEN_DAYS,
-    LookupLimit, LookupPermit, MAX_TENANT_NAME, PURGE_BATCH, TenantError, TenantService,
-    TenantUpdate, TokenLifetime, Unlimited,
+    ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_LIFETIMES, AccessToken, AssertionGrantError, Credential,
+    DEFAULT_TOKEN_DAYS, FederationRequest, LookupLimit, LookupPermit, MAX_TENANT_NAME, PURGE_BATCH,
+    TenantError, TenantService, TenantUpdate, TokenLifetime, Unlimited,
 };

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use crate::SchemaRegistry;
 use crate::outbound::NetworkPolicy;
 use crate::ports::{
-    BulkJobRepository, Clock, EventLog, IdGenerator, SecretGenerator, SigningKeys, Storage,
-    TenantDirectory, Webhooks,
+    AssertionVerifier, BulkJobRepository, Clock, EventLog, IdGenerator, SecretGenerator,
+    SigningKeys, Storage, TenantDirectory, Webhooks,
 };
 use crate::schema::TenantSchemas;
 use crate::service::{
@@ -132,10 +132,20 @@ impl Services {
         }
     }
 
-    /// Where the server may push on tenants' behalf (receivers, their token endpoints).
+    /// Where the server may call on tenants' behalf (receivers, their token endpoints,
+    /// federated clients' JWKS).
     #[must_use]
     pub fn with_network_policy(mut self, network: NetworkPolicy) -> Self {
         self.receivers = self.receivers.with_network_policy(network);
+        self.tenants = self.tenants.with_network_policy(network);
+        self
+    }
+
+    /// Federated clients' assertions are verified by `verifier` (see
+    /// [`TenantService::with_assertion_verifier`]).
+    #[must_use]
+    pub fn with_assertion_verifier(mut self, verifier: Arc<dyn AssertionVerifier>) -> Self {
+        self.tenants = self.tenants.with_assertion_verifier(verifier);
         self
     }
 }

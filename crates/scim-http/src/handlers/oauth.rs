@@ -1,14 +1,19 @@
 //! `POST /oauth/token`: the OAuth 2.0 client credentials grant (RFC 6749 §4.4). The client
 //! authenticates with HTTP Basic or with `client_id` and `client_secret` form fields
-//! (§2.3.1), and gets a bearer access token for the SCIM endpoints that lives
-//! `expires_in` seconds. Errors are RFC 6749 §5.2 bodies, not SCIM ones: this endpoint
-//! speaks OAuth.
+//! (§2.3.1), or — a federated client — with a JWT its issuer signed (RFC 7523): as
+//! `client_assertion` of the client credentials grant (§2.2, what Entra ID's workload
+//! identity federation sends) or as the `assertion` of the jwt-bearer grant (§2.1), with
+//! its `client_id` either way. It gets a bearer access token for the SCIM endpoints that
+//! lives `expires_in` seconds. Errors are RFC 6749 §5.2 bodies, not SCIM ones: this
+//! endpoint speaks OAuth.
 
 use std::collections::HashMap;
 
 use http::StatusCode;
 use http::header;
 use scim_core::ScimError;
+use scim_core::federation::{CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT};
+use scim_core::service::{AccessToken, AssertionGrantError};
 use serde_json::json;
 
 use crate::auth::{Credentials, credentials};
@@ -120,31 +125,133 @@ async fn issue(req: &Request, state: &AppState) -> Result<Response, OAuthError> 
             )));
         }
     }
-    match form.get("grant_type").map(String::as_str) {
-        Some("client_credentials") => {}
+    let header = credentials(req.headers()).map_err(|_| invalid_client())?;
+    let assertion_given =
+        form.contains_key("client_assertion") || form.contains_key("client_assertion_type");
+    let grant = form.get("grant_type").map(String::as_str);
+    let flow = match grant {
+        Some("client_credentials") if assertion_given => Flow::ClientAssertion,
+        Some("client_credentials") => Flow::Secret,
+        Some(JWT_BEARER_GRANT) => Flow::Grant,
         Some(other) => {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant_type '{other}' is not supported; use client_credentials"),
+                format!(
+                    "grant_type '{other}' is not supported; use client_credentials (with a \
+                     secret or a client assertion) or {JWT_BEARER_GRANT}"
+                ),
             ));
         }
         None => return Err(OAuthError::invalid_request("grant_type is required")),
-    }
-    let header = credentials(req.headers()).map_err(|_| invalid_client())?;
-    let in_form = (form.get("client_id"), form.get("client_secret"));
-    let (client_id, secret) = match (header, in_form) {
-        (Some(Credentials::Basic(id, secret)), (None, None)) => (id, secret),
-        (None, (Some(id), Some(secret))) => (id.clone(), secret.clone()),
-        (Some(_), (Some(_), _) | (_, Some(_))) => {
-            return Err(OAuthError::invalid_request(
-                "use one client authentication method: the Authorization header or the form",
-            ));
-        }
-        _ => return Err(invalid_client()),
     };
-    if let Err(retry_after) = state.token_issuance.0.blocked(&client_id) {
-        return Err(OAuthError {
+    if flow == Flow::Secret {
+        let (client_id, secret) = client_secret(header, &form)?;
+        not_too_many(state, &client_id)?;
+        // Held to the per-address limit on credential lookups, as every way in is.
+        let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req.parts()));
+        return match state
+            .tenants
+            .issue_access_token(&client_id, &secret, &limit)
+            .await
+        {
+            Ok(token) => Ok(issued(state, &client_id, &token)),
+            Err(ScimError::Unauthorized(_)) => Err(invalid_client()),
+            Err(error) => Err(refusal(&error)),
+        };
+    }
+    if header.is_some() || form.contains_key("client_secret") {
+        return Err(OAuthError::invalid_request(
+            "a client assertion is the client's only authentication: send no client_secret \
+             and no Authorization header with it",
+        ));
+    }
+    let assertion = if flow == Flow::Grant {
+        form.get("assertion")
+            .ok_or_else(|| OAuthError::invalid_request("assertion is required with this grant"))?
+    } else {
+        if form.get("client_assertion_type").map(String::as_str) != Some(CLIENT_ASSERTION_TYPE) {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type must be {CLIENT_ASSERTION_TYPE}"
+            )));
+        }
+        form.get("client_assertion")
+            .ok_or_else(|| OAuthError::invalid_request("client_assertion is required"))?
+    };
+    let client_id = form.get("client_id").ok_or_else(|| {
+        OAuthError::invalid_request(
+            "client_id is required: it names the federated client whose trust the assertion \
+             is held to",
+        )
+    })?;
+    not_too_many(state, client_id)?;
+    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req.parts()));
+    match state
+        .tenants
+        .issue_access_token_for_assertion(client_id, assertion, &limit)
+        .await
+    {
+        Ok(token) => Ok(issued(state, client_id, &token)),
+        Err(AssertionGrantError::Client) => Err(invalid_client()),
+        Err(AssertionGrantError::Assertion(why)) => {
+            tracing::info!(client_id, reason = %why, "client assertion refused");
+            Err(if flow == Flow::Grant {
+                OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", why)
+            } else {
+                OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", why)
+            })
+        }
+        Err(AssertionGrantError::Unavailable {
+            reason,
+            retry_after,
+        }) => {
+            tracing::warn!(client_id, %reason, "a federated issuer's keys are unavailable");
+            Err(OAuthError {
+                retry_after: Some(retry_after),
+                ..OAuthError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    reason,
+                )
+            })
+        }
+        Err(AssertionGrantError::Scim(error)) => Err(refusal(&error)),
+        Err(_) => Err(server_error()),
+    }
+}
+
+/// How the client proves itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// Its secret (RFC 6749 §2.3.1), in the Authorization header or the form.
+    Secret,
+    /// A JWT, as client authentication of the client credentials grant (RFC 7523 §2.2):
+    /// what Entra ID's workload identity federation sends.
+    ClientAssertion,
+    /// A JWT as the grant itself (RFC 7523 §2.1).
+    Grant,
+}
+
+/// The client's id and secret, from the Authorization header or the form (one of them).
+fn client_secret(
+    header: Option<Credentials>,
+    form: &HashMap<String, String>,
+) -> Result<(String, String), OAuthError> {
+    match (header, (form.get("client_id"), form.get("client_secret"))) {
+        (Some(Credentials::Basic(id, secret)), (None, None)) => Ok((id, secret)),
+        (None, (Some(id), Some(secret))) => Ok((id.clone(), secret.clone())),
+        (Some(_), (Some(_), _) | (_, Some(_))) => Err(OAuthError::invalid_request(
+            "use one client authentication method: the Authorization header or the form",
+        )),
+        _ => Err(invalid_client()),
+    }
+}
+
+/// Refuses a client that was issued too many access tokens lately.
+fn not_too_many(state: &AppState, client_id: &str) -> Result<(), OAuthError> {
+    match state.token_issuance.0.blocked(&client_id.to_owned()) {
+        Ok(()) => Ok(()),
+        Err(retry_after) => Err(OAuthError {
             retry_after: Some(retry_after),
             ..OAuthError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -154,25 +261,28 @@ async fn issue(req: &Request, state: &AppState) -> Result<Response, OAuthError> 
                      expires, or retry after {retry_after} s"
                 ),
             )
-        });
+        }),
     }
-    // Held to the per-address limit on credential lookups, as every way in is.
-    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req.parts()));
-    match state
-        .tenants
-        .issue_access_token(&client_id, &secret, &limit)
-        .await
-    {
-        Ok(token) => {
-            state.token_issuance.0.charge_and_block(&client_id);
-            Ok(no_store(Reply::new(StatusCode::OK)).json(&json!({
-                "access_token": token.secret,
-                "token_type": "Bearer",
-                "expires_in": token.expires_in.num_seconds(),
-            })))
-        }
-        Err(ScimError::Unauthorized(_)) => Err(invalid_client()),
-        Err(ScimError::RateLimited { retry_after }) => Err(OAuthError {
+}
+
+/// The token response (RFC 6749 §5.1), the issuance charged to the client.
+fn issued(state: &AppState, client_id: &str, token: &AccessToken) -> Response {
+    state
+        .token_issuance
+        .0
+        .charge_and_block(&client_id.to_owned());
+    no_store(Reply::new(StatusCode::OK)).json(&json!({
+        "access_token": token.secret,
+        "token_type": "Bearer",
+        "expires_in": token.expires_in.num_seconds(),
+    }))
+}
+
+/// A refusal of the limit on lookups, or of the store.
+fn refusal(error: &ScimError) -> OAuthError {
+    match error {
+        ScimError::Unauthorized(_) => invalid_client(),
+        &ScimError::RateLimited { retry_after } => OAuthError {
             retry_after: Some(retry_after),
             ..OAuthError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -182,18 +292,22 @@ async fn issue(req: &Request, state: &AppState) -> Result<Response, OAuthError> 
                      {retry_after} s"
                 ),
             )
-        }),
-        Err(ScimError::Unavailable) => Err(OAuthError::new(
+        },
+        ScimError::Unavailable => OAuthError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
             "the store is unavailable; retry later",
-        )),
-        Err(_) => Err(OAuthError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "internal server error",
-        )),
+        ),
+        _ => server_error(),
     }
+}
+
+fn server_error() -> OAuthError {
+    OAuthError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "internal server error",
+    )
 }
 
 /// The same answer whether the client is unknown or its secret wrong.

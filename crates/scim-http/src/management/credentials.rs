@@ -2,7 +2,7 @@
 //! A secret is in the answer that creates it and nowhere else.
 
 use http::StatusCode;
-use scim_core::service::TokenLifetime;
+use scim_core::service::{FederationRequest, TokenLifetime};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -60,17 +60,58 @@ pub(super) async fn revoke_token(call: &Call<'_>, slug: &str, id: &str) -> ApiRe
     Ok(no_content())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewClient {
+    /// 1 to 3650; absent: a year for a secret, never for a federated client.
+    expires_in_days: Option<u32>,
+    /// Present: a federated client that holds no secret.
+    federation: Option<NewFederation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewFederation {
+    issuer: String,
+    jwks_url: String,
+    subject: String,
+    audience: String,
+}
+
 /// `POST /api/v1/tenants/{slug}/clients` `{"expiresInDays"?: n}` → 201 `{"client_id",
 /// "client_secret", "expiresAt", …}`: the only time the secret is shown. A secret
 /// expires after a year unless told otherwise; rotate by creating a second client,
 /// switching the IdP to it, then revoking the first.
+///
+/// With `"federation": {"issuer", "jwksUrl", "subject", "audience"}` (what Entra's
+/// workload identity federation shows), a federated client: no secret, its access tokens
+/// obtained with assertions its issuer signs (RFC 7523); it expires only when asked to.
 pub(super) async fn create_client(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
-    let new: NewToken = call.body()?;
-    let lifetime = lifetime(new.expires_in_days)?;
-    let (client, secret) = call.state.tenants.create_client(slug, lifetime).await?;
-    let mut body = views::client(&client, &call.req.origin());
-    body["client_secret"] = Value::String(secret);
-    Ok(json(StatusCode::CREATED, &body))
+    let new: NewClient = call.body()?;
+    let origin = call.req.origin();
+    let Some(trust) = new.federation else {
+        let lifetime = lifetime(new.expires_in_days)?;
+        let (client, secret) = call.state.tenants.create_client(slug, lifetime).await?;
+        let mut body = views::client(&client, &origin);
+        body["client_secret"] = Value::String(secret);
+        return Ok(json(StatusCode::CREATED, &body));
+    };
+    let lifetime = match new.expires_in_days {
+        None => TokenLifetime::Never,
+        days => lifetime(days)?,
+    };
+    let request = FederationRequest {
+        issuer: &trust.issuer,
+        jwks_url: &trust.jwks_url,
+        subject: &trust.subject,
+        audience: &trust.audience,
+    };
+    let client = call
+        .state
+        .tenants
+        .create_federated_client(slug, request, lifetime)
+        .await?;
+    Ok(json(StatusCode::CREATED, &views::client(&client, &origin)))
 }
 
 /// `GET /api/v1/tenants/{slug}/clients`, oldest first.

@@ -97,8 +97,9 @@ fn operations() -> Vec<Op> {
         op("delete", "/tenants/{slug}/tokens/{id}", "Revoke a SCIM token", "credentials:write", None, 204, None),
         Op {
             body_required: false,
-            ..op("post", "/tenants/{slug}/clients", "Create an OAuth client (its secret shown once)", "credentials:write",
-                 Some(reference("NewToken")), 201, Some(reference("IssuedClient")))
+            ..op("post", "/tenants/{slug}/clients",
+                 "Create an OAuth client: with a secret (shown once), or federated (RFC 7523, no secret)",
+                 "credentials:write", Some(reference("NewClient")), 201, Some(reference("IssuedClient")))
         },
         listing("/tenants/{slug}/clients", "The tenant's OAuth clients, oldest first", "tenants:read", "Client"),
         op("delete", "/tenants/{slug}/clients/{client_id}", "Revoke an OAuth client and its access tokens",
@@ -296,9 +297,22 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
     });
     let client = json!({
         "type": "object",
-        "properties": {"client_id": {"type": "string"}, "created": time(), "expiresAt": nullable_time(),
-                       "tokenEndpoint": {"type": "string"}},
-        "required": ["client_id", "created", "expiresAt", "tokenEndpoint"],
+        "properties": {"client_id": {"type": "string"}, "authentication": {"enum": ["secret", "federation"]},
+                       "federation": {"oneOf": [reference("Federation"), {"type": "null"}]},
+                       "created": time(), "expiresAt": nullable_time(), "tokenEndpoint": {"type": "string"}},
+        "required": ["client_id", "authentication", "federation", "created", "expiresAt", "tokenEndpoint"],
+    });
+    let federation = json!({
+        "type": "object",
+        "description": "What a federated client trusts: assertions (RFC 7523) whose iss and sub are these, whose \
+                        aud holds the audience (an audience ending in /.default also matches without it), \
+                        signed by a key published at jwksUrl. Entra's workload identity federation shows all four.",
+        "properties": {"issuer": {"type": "string", "minLength": 1, "maxLength": 2000},
+                       "jwksUrl": {"type": "string", "format": "uri", "description": "https:// on the public internet"},
+                       "subject": {"type": "string", "minLength": 1, "maxLength": 2000},
+                       "audience": {"type": "string", "minLength": 1, "maxLength": 2000}},
+        "required": ["issuer", "jwksUrl", "subject", "audience"],
+        "additionalProperties": false,
     });
     let webhook = json!({
         "type": "object",
@@ -390,11 +404,19 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
             "required": ["token"]}]}),
         ),
         ("Client", client),
+        ("Federation", federation),
+        (
+            "NewClient",
+            json!({"type": "object", "additionalProperties": false,
+            "properties": {"expiresInDays": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650,
+                                             "description": "Default: 365 for a secret, never for a federated client"},
+                           "federation": {"oneOf": [reference("Federation"), {"type": "null"}]}}}),
+        ),
         (
             "IssuedClient",
             json!({"allOf": [reference("Client"), {"type": "object",
-            "properties": {"client_secret": {"type": "string", "description": "Shown this once"}},
-            "required": ["client_secret"]}]}),
+            "properties": {"client_secret": {"type": "string",
+                                             "description": "Shown this once; a federated client has none"}}}]}),
         ),
         ("Pool", pool),
         (

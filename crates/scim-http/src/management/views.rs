@@ -58,10 +58,13 @@ pub(super) fn token(token: &StoredToken) -> Value {
     })
 }
 
-/// An OAuth client, never its secret.
+/// An OAuth client, never its secret: how it authenticates (`secret` or `federation`)
+/// and, for a federated one, what it trusts.
 pub(super) fn client(client: &StoredClient, origin: &str) -> Value {
     json!({
         "client_id": client.id,
+        "authentication": client.auth.name(),
+        "federation": client.federation(),
         "created": format_time(&client.created),
         "expiresAt": client.expires.as_ref().map(format_time),
         "tokenEndpoint": format!("{origin}/oauth/token"),

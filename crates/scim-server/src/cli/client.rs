@@ -23,6 +23,39 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create a federated OAuth client (RFC 7523 workload identity federation, as Entra
+    /// ID's provisioning offers): it holds no secret, and gets access tokens at
+    /// /oauth/token with JWTs its issuer signs. Give the four values the IdP shows; the
+    /// last line of stdout is {"client_id": "...", "federation": {...}, ...}.
+    #[command(
+        after_help = "Example:\n  scim-server client federate --tenant acme \\\n    \
+        --issuer https://login.microsoftonline.com/<tenant id>/v2.0 \\\n    \
+        --jwks-url https://login.microsoftonline.com/<tenant id>/discovery/v2.0/keys \\\n    \
+        --subject <object id> --audience api://<app id>"
+    )]
+    Federate {
+        #[arg(long)]
+        tenant: String,
+        /// The assertions' issuer (`iss`).
+        #[arg(long)]
+        issuer: String,
+        /// Where the issuer publishes its signing keys (https://).
+        #[arg(long)]
+        jwks_url: String,
+        /// The assertions' subject (`sub`).
+        #[arg(long)]
+        subject: String,
+        /// A value the assertions' audience (`aud`) must hold.
+        #[arg(long)]
+        audience: String,
+        /// Let the client expire after this many days (default: never; revoke it to end
+        /// the trust).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: Option<u32>,
+        /// Print only the JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// List a tenant's clients (ids, never secrets).
     #[command(after_help = "Example:\n  scim-server client list --tenant acme --json")]
     List {

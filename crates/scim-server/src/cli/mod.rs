@@ -70,10 +70,10 @@ pub struct Cli {
     #[arg(long, env = "SCIM_SECRET_KEY_FILE", global = true, value_name = "FILE")]
     pub secret_key_file: Option<std::path::PathBuf>,
 
-    /// Let webhook receivers and their token endpoints be on loopback, private or
-    /// link-local addresses (and `http://` to this machine). Off by default: the server
-    /// would otherwise call into its own network on a tenant's behalf. For tests and
-    /// single-host setups.
+    /// Let webhook receivers, their token endpoints and federated clients' JWKS URLs be
+    /// on loopback, private or link-local addresses (and `http://` to this machine). Off
+    /// by default: the server would otherwise call into its own network on a tenant's
+    /// behalf. For tests and single-host setups.
     #[arg(long, env = "SCIM_ALLOW_PRIVATE_WEBHOOKS", global = true, default_value_t = false,
           action = clap::ArgAction::Set, value_name = "true|false", num_args = 0..=1,
           default_missing_value = "true")]

@@ -113,6 +113,13 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(60..=360))]
     pub access_token_minutes: u32,
 
+    /// The shortest time between two fetches of one federated issuer's keys (its JWKS
+    /// URL), in seconds: an assertion naming a key not yet fetched waits this long at
+    /// most, and made-up keys cannot make the server fetch more often.
+    #[arg(long, env = "SCIM_JWKS_REFETCH_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub jwks_refetch_seconds: u32,
+
     /// Requests an API key may send at once above --api-rate-limit.
     #[arg(long, env = "SCIM_API_RATE_BURST", default_value_t = 2_000)]
     pub api_rate_burst: u32,

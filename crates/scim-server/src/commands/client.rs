@@ -4,7 +4,8 @@ use anyhow::Context;
 use scim_core::resource::format_time;
 use serde_json::json;
 
-use scim_core::service::TokenLifetime;
+use scim_core::service::{FederationRequest, TokenLifetime};
+use scim_core::tenant::StoredClient;
 
 use crate::cli::ClientCommand;
 use crate::wiring::App;
@@ -39,22 +40,53 @@ pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<
             );
             println!("{created}");
         }
+        ClientCommand::Federate {
+            tenant,
+            issuer,
+            jwks_url,
+            subject,
+            audience,
+            expires_in_days,
+            json,
+        } => {
+            let lifetime = TokenLifetime::of(expires_in_days, expires_in_days.is_none());
+            let request = FederationRequest {
+                issuer: &issuer,
+                jwks_url: &jwks_url,
+                subject: &subject,
+                audience: &audience,
+            };
+            let client = app
+                .services
+                .tenants
+                .create_federated_client(&tenant, request, lifetime)
+                .await?;
+            let created = row(&client);
+            if !json {
+                println!(
+                    "created federated OAuth client {} for tenant '{tenant}'. In the IdP give \
+                     Client ID {} and Token URL <server>/oauth/token; it presents JWTs its \
+                     issuer signs (RFC 7523), and holds no secret.",
+                    client.id, client.id
+                );
+            }
+            println!("{created}");
+        }
         ClientCommand::List { tenant, json } => {
             let clients = app.services.tenants.list_clients(&tenant).await?;
             if json {
-                let rows: Vec<_> = clients
-                    .iter()
-                    .map(|c| {
-                        json!({"client_id": c.id, "created": format_time(&c.created),
-                               "expires": c.expires.as_ref().map(format_time)})
-                    })
-                    .collect();
+                let rows: Vec<_> = clients.iter().map(row).collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
-                println!("{:<38} {:<26} EXPIRES", "CLIENT ID", "CREATED");
+                println!(
+                    "{:<38} {:<11} {:<26} EXPIRES",
+                    "CLIENT ID", "AUTH", "CREATED"
+                );
                 for c in clients {
                     let expires = c.expires.as_ref().map_or("never".to_owned(), format_time);
-                    println!("{:<38} {:<26} {expires}", c.id, format_time(&c.created));
+                    let auth = c.auth.name();
+                    let created = format_time(&c.created);
+                    println!("{:<38} {auth:<11} {created:<26} {expires}", c.id);
                 }
             }
         }
@@ -70,4 +102,11 @@ pub(crate) async fn client(app: &App, command: ClientCommand) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// A client as `client list --json` and `client federate` print it.
+fn row(client: &StoredClient) -> serde_json::Value {
+    json!({"client_id": client.id, "authentication": client.auth.name(),
+           "federation": client.federation(), "created": format_time(&client.created),
+           "expires": client.expires.as_ref().map(format_time)})
 }

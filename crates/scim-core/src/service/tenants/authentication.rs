@@ -44,7 +44,9 @@ impl TenantService {
         };
         match found {
             Some((client, tenant))
-                if client.secret_hash.matches(&TokenHash::of(secret))
+                if client
+                    .secret_hash()
+                    .is_some_and(|hash| hash.matches(&TokenHash::of(secret)))
                     && client.is_valid_at(now) =>
             {
                 permit.answered(false);

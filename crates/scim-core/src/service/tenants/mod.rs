@@ -1,12 +1,15 @@
 //! Tenants: creating and configuring them; their tokens and OAuth clients (`tokens`),
-//! and authenticating a request by one (`authentication`).
+//! federated clients (`federation`), and authenticating a request by one
+//! (`authentication`).
 
 mod authentication;
+mod federation;
 #[cfg(test)]
 mod tests;
 mod tokens;
 
 pub use authentication::{Credential, LookupLimit, LookupPermit, Unlimited};
+pub use federation::{AssertionGrantError, FederationRequest};
 pub use tokens::{
     ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_LIFETIMES, AccessToken, DEFAULT_TOKEN_DAYS, TokenLifetime,
 };
@@ -18,8 +21,10 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use crate::error::StoreError;
+use crate::outbound::NetworkPolicy;
 use crate::ports::{
-    Clock, CredentialStore, IdGenerator, SecretGenerator, StoreHealth, TenantDirectory,
+    AssertionVerifier, Clock, CredentialStore, IdGenerator, NoAssertions, SecretGenerator,
+    StoreHealth, TenantDirectory,
 };
 use crate::service::CredentialCache;
 use crate::tenant::{Tenant, TenantId, is_valid_slug};
@@ -115,6 +120,10 @@ pub struct TenantService {
     credentials: Arc<CredentialCache>,
     /// How long an access token from `/oauth/token` lives.
     access_token_lifetime: TimeDelta,
+    /// Checks federated clients' assertions.
+    assertions: Arc<dyn AssertionVerifier>,
+    /// Where federated clients' JWKS URLs may point.
+    network: NetworkPolicy,
 }
 
 impl TenantService {
@@ -138,6 +147,8 @@ impl TenantService {
             secrets,
             credentials: Arc::default(),
             access_token_lifetime: ACCESS_TOKEN_LIFETIME,
+            assertions: Arc::new(NoAssertions),
+            network: NetworkPolicy::default(),
         }
     }
 
@@ -168,6 +179,22 @@ impl TenantService {
             *ACCESS_TOKEN_LIFETIMES.end(),
         );
         self.access_token_lifetime = TimeDelta::minutes(minutes);
+        self
+    }
+
+    /// Federated clients' assertions are verified by `verifier` (by default none is, and
+    /// every one is refused).
+    #[must_use]
+    pub fn with_assertion_verifier(mut self, verifier: Arc<dyn AssertionVerifier>) -> Self {
+        self.assertions = verifier;
+        self
+    }
+
+    /// Federated clients' JWKS URLs may point where `network` allows (public `https://`
+    /// only, by default).
+    #[must_use]
+    pub fn with_network_policy(mut self, network: NetworkPolicy) -> Self {
+        self.network = network;
         self
     }
 

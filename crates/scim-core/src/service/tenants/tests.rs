@@ -4,11 +4,14 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use super::*;
 use crate::error::{ScimError, ScimResult};
+use crate::federation::Federation;
+use crate::outbound::NetworkPolicy;
+use crate::ports::{AssertionError, MockAssertionVerifier};
 use crate::ports::{
     MockClock, MockCredentialStore, MockIdGenerator, MockSecretGenerator, MockStoreHealth,
     MockTenantDirectory,
 };
-use crate::tenant::{StoredClient, StoredToken, TokenHash};
+use crate::tenant::{ClientAuth, StoredClient, StoredToken, TokenHash};
 
 fn now() -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000, 0).unwrap()
@@ -45,7 +48,7 @@ fn client(secret: &str) -> StoredClient {
     StoredClient {
         id: "c1".into(),
         tenant: TenantId("t1".into()),
-        secret_hash: TokenHash::of(secret),
+        auth: ClientAuth::Secret(TokenHash::of(secret)),
         created: now(),
         expires: None,
     }
@@ -421,4 +424,207 @@ async fn an_expired_client_secret_opens_nothing_and_lifetimes_are_the_operators(
     assert_eq!(issued.expires_in, TimeDelta::hours(6));
     assert_eq!(TokenLifetime::of(Some(30), false), TokenLifetime::Days(30));
     assert_eq!(TokenLifetime::of(Some(30), true), TokenLifetime::Never);
+}
+
+fn federated(id: &str) -> StoredClient {
+    let trust = Federation::new(
+        "https://issuer.example.com/t/v2.0",
+        "https://issuer.example.com/t/keys",
+        "workload",
+        "api://app",
+        NetworkPolicy::default(),
+    )
+    .unwrap();
+    StoredClient {
+        id: id.into(),
+        tenant: TenantId("t1".into()),
+        auth: ClientAuth::Federated(trust),
+        created: now(),
+        expires: None,
+    }
+}
+
+const ASSERTION: &str = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ3b3JrbG9hZCJ9.c2lnbmF0dXJl";
+
+/// Claims the verifier returns: the trusted ones, `change` applied.
+fn verified(change: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    let mut claims = serde_json::json!({
+        "iss": "https://issuer.example.com/t/v2.0",
+        "sub": "workload",
+        "aud": "api://app",
+        "exp": now().timestamp() + 3_600,
+    });
+    if let serde_json::Value::Object(change) = change {
+        for (name, value) in change {
+            claims[name] = value;
+        }
+    }
+    claims.as_object().unwrap().clone()
+}
+
+/// The service with clients `c1` (secret `good`) and `f1` (federated), whose verifier
+/// answers `answer` for `f1`'s JWKS URL.
+fn federating(
+    answer: Result<serde_json::Map<String, serde_json::Value>, AssertionError>,
+    good: &str,
+) -> TenantService {
+    let mut repo = MockCredentialStore::new();
+    let stored = good.to_owned();
+    repo.expect_find_client().returning(move |id| {
+        Ok(match id {
+            "c1" => Some((client(&stored), acme())),
+            "f1" => Some((federated("f1"), acme())),
+            _ => None,
+        })
+    });
+    repo.expect_insert_client_token()
+        .withf(|token, _| token.client.as_deref() == Some("f1"))
+        .returning(|_, _| Ok(()));
+    let mut verifier = MockAssertionVerifier::new();
+    verifier
+        .expect_verify()
+        .withf(|url, assertion| {
+            url == "https://issuer.example.com/t/keys" && assertion == ASSERTION
+        })
+        .returning(move |_, _| answer.clone());
+    service(repo).with_assertion_verifier(Arc::new(verifier))
+}
+
+#[tokio::test]
+async fn a_federated_client_exchanges_a_verified_assertion_for_a_token() {
+    let svc = federating(Ok(verified(serde_json::json!({}))), &secret("client"));
+    let issued = svc
+        .issue_access_token_for_assertion("f1", ASSERTION, NO_LIMIT)
+        .await
+        .unwrap();
+    assert_eq!(issued.secret, "scim_new-secret");
+    assert!(
+        svc.credentials
+            .known_good(&TokenHash::of(&issued.secret), now()),
+        "the token issued is known good before its first use"
+    );
+}
+
+#[tokio::test]
+async fn assertions_are_refused_for_what_is_wrong_with_them() {
+    let good = secret("client");
+    let cases = [
+        (
+            Ok(verified(
+                serde_json::json!({"iss": "https://elsewhere.example.com"}),
+            )),
+            "the assertion's issuer (iss) is not the issuer this client trusts",
+        ),
+        (
+            Ok(verified(
+                serde_json::json!({"exp": now().timestamp() - 3_600}),
+            )),
+            "the assertion has expired",
+        ),
+        (
+            Err(AssertionError::Refused(
+                "no key of the issuer verifies the signature".into(),
+            )),
+            "no key of the issuer verifies the signature",
+        ),
+    ];
+    for (answer, told) in cases {
+        let svc = federating(answer, &good);
+        let refused = svc
+            .issue_access_token_for_assertion("f1", ASSERTION, NO_LIMIT)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, AssertionGrantError::Assertion(why) if why == told),
+            "{refused:?}"
+        );
+    }
+    let down = AssertionError::Unreachable {
+        reason: "down".into(),
+        retry_after: 30,
+    };
+    let svc = federating(Err(down), &good);
+    let refused = svc
+        .issue_access_token_for_assertion("f1", ASSERTION, NO_LIMIT)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            AssertionGrantError::Unavailable {
+                retry_after: 30,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_secret_and_an_assertion_open_only_their_own_kind_of_client() {
+    let good = secret("client");
+    let svc = federating(Ok(verified(serde_json::json!({}))), &good);
+    // A client with a secret takes no assertion; an unknown id and a malformed assertion
+    // are refused before the verifier is asked.
+    for (id, assertion) in [("c1", ASSERTION), ("f9", ASSERTION), ("f1", "not.a jwt.x")] {
+        let refused = svc
+            .issue_access_token_for_assertion(id, assertion, NO_LIMIT)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                AssertionGrantError::Client | AssertionGrantError::Assertion(_)
+            ),
+            "{id}: {refused:?}"
+        );
+    }
+    // A federated client has no secret: whatever is tried as one is refused.
+    let refused = svc.issue_access_token("f1", &good, NO_LIMIT).await;
+    assert_eq!(
+        refused.unwrap_err().to_string(),
+        "the client credentials are not valid"
+    );
+}
+
+#[tokio::test]
+async fn a_federated_client_is_made_only_of_valid_values() {
+    let mut directory = MockTenantDirectory::new();
+    directory
+        .expect_find_tenant()
+        .returning(|_| Ok(Some(acme())));
+    let mut repo = MockCredentialStore::new();
+    repo.expect_insert_client()
+        .withf(|client| client.federation().is_some_and(|f| f.subject == "workload"))
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service_with(directory, repo);
+    let request = |jwks_url| FederationRequest {
+        issuer: "https://issuer.example.com/t/v2.0",
+        jwks_url,
+        subject: " workload ",
+        audience: "api://app",
+    };
+    let refused = svc
+        .create_federated_client(
+            "acme",
+            request("http://10.0.0.1/keys"),
+            TokenLifetime::Never,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, TenantError::InvalidSetting(_)),
+        "{refused}"
+    );
+    let made = svc
+        .create_federated_client(
+            "acme",
+            request("https://issuer.example.com/t/keys"),
+            TokenLifetime::Never,
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.secret_hash(), None);
+    assert_eq!(made.expires, None);
 }

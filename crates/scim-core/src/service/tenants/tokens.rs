@@ -3,7 +3,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::{ScimResult, StoreError};
-use crate::tenant::{Principal, StoredClient, StoredToken, TOKEN_PREFIX, TokenHash};
+use crate::tenant::{
+    ClientAuth, Principal, StoredClient, StoredToken, TOKEN_PREFIX, Tenant, TokenHash,
+};
 
 use super::authentication::{Credential, LookupLimit};
 use super::{TenantError, TenantService};
@@ -146,7 +148,7 @@ impl TenantService {
         let client = StoredClient {
             id: self.ids.new_id(),
             tenant: tenant.id,
-            secret_hash: TokenHash::of(&secret),
+            auth: ClientAuth::Secret(TokenHash::of(&secret)),
             created: now,
             expires: lifetime.expires(now),
         };
@@ -186,11 +188,25 @@ impl TenantService {
         limit: &dyn LookupLimit,
     ) -> ScimResult<AccessToken> {
         let (client, tenant) = self.authenticate_client(client_id, secret, limit).await?;
+        let token = self.grant_access_token(&client, tenant.clone()).await?;
+        // The client is known good from now on, as an accepted credential is.
         let key = Credential::Client {
             id: client_id,
             secret,
         }
         .cache_key();
+        let principal = Principal::of(tenant, format!("client:{client_id}"));
+        self.credentials
+            .put(&key, &principal, None, self.clock.now());
+        Ok(token)
+    }
+
+    /// A new access token of `client` (which proved itself), stored as its hash.
+    pub(super) async fn grant_access_token(
+        &self,
+        client: &StoredClient,
+        tenant: Tenant,
+    ) -> ScimResult<AccessToken> {
         let now = self.clock.now();
         let token_secret = self.secrets.new_secret();
         let token = StoredToken {
@@ -200,22 +216,20 @@ impl TenantService {
             hint: token_secret.chars().take(TOKEN_PREFIX.len() + 4).collect(),
             created: now,
             expires: Some(now + self.access_token_lifetime),
-            client: Some(client.id),
+            client: Some(client.id.clone()),
         };
         self.credential_store
             .insert_client_token(&token, now)
             .await
             .map_err(|e| e.as_outage())?;
-        // The client, and the token it was just given, are known good from now on, as an
-        // accepted credential is (never held back by the limit on their address).
+        // The token just given is known good from now on, as an accepted credential is
+        // (never held back by the limit on its address).
         self.credentials.known_good_until(
             &token.hash,
             &tenant.id,
             now + self.access_token_lifetime,
             now,
         );
-        let principal = Principal::of(tenant, format!("client:{client_id}"));
-        self.credentials.put(&key, &principal, None, now);
         Ok(AccessToken {
             secret: token_secret,
             expires_in: self.access_token_lifetime,
