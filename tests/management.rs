@@ -815,6 +815,31 @@ fn each_api_key_is_rate_limited_on_its_own() {
     assert_eq!(call(&server, "GET", "/tenants", &calm, None).status, 200);
 }
 
+/// Keys that do not work are held to the per-address limit on credential lookups, as
+/// SCIM credentials are: once an address's refusals exhaust `--auth-rate-burst`, its
+/// next unknown key is a 429 problem before any lookup, while a key that works (remembered
+/// from its last use) still passes.
+#[test]
+fn unknown_api_keys_are_limited_per_address() {
+    let server = Server::start_flags(
+        Store::sqlite(),
+        &["--auth-rate-limit", "1", "--auth-rate-burst", "3"],
+    );
+    let good = api_key(&server, &[]);
+    assert_eq!(call(&server, "GET", "/tenants", &good, None).status, 200);
+    let guess = |n: usize| format!("scimkey_{:_<43}", format!("guess{n}"));
+    let statuses: Vec<u16> = (0..6)
+        .map(|n| call(&server, "GET", "/tenants", &guess(n), None).status)
+        .collect();
+    assert_eq!(&statuses[..3], [401, 401, 401], "{statuses:?}");
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    let held = call(&server, "GET", "/tenants", &guess(9), None);
+    let detail = assert_problem(&held, 429, "rate-limited");
+    assert!(detail.contains("from this address"), "{detail}");
+    assert!(held.header("retry-after").is_some());
+    assert_eq!(call(&server, "GET", "/tenants", &good, None).status, 200);
+}
+
 /// A POST retried with its `Idempotency-Key` answers the first response again and does
 /// nothing twice (one tenant, one token, the same secret); the key with another body is
 /// refused; another API key's same key is another key.

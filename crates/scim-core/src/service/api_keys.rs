@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::api_key::{API_KEY_PREFIX, ApiKey, Scope, is_api_key_shaped};
-use crate::error::StoreError;
+use crate::error::{ScimError, StoreError};
 use crate::ports::{ApiKeys, Clock, IdGenerator, SecretGenerator};
+use crate::service::LookupLimit;
 use crate::tenant::{TOKEN_PREFIX, TokenHash};
 
 /// How long an accepted key is answered from memory: a revocation in another process (the
@@ -49,6 +50,13 @@ pub enum ApiKeyError {
     /// The key works but lacks the scope the operation needs.
     #[error("this API key lacks the scope '{0}'")]
     Forbidden(Scope),
+    /// The caller's address presented too many keys that do not work: retry after this
+    /// many seconds.
+    #[error(
+        "too many requests with API keys that do not work came from this address; retry after \
+         {0} s"
+    )]
+    RateLimited(u64),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -162,9 +170,16 @@ impl ApiKeyService {
     }
 
     /// The key `secret` is, when it works and allows what `needed` guards. Text that is
-    /// not key-shaped never reaches the store; the hash the store returns is compared in
-    /// constant time.
-    pub async fn authenticate(&self, secret: &str, needed: Scope) -> Result<ApiKey, ApiKeyError> {
+    /// not key-shaped never reaches the store; a key accepted within [`API_KEY_CACHE`] is
+    /// answered from memory; any other lookup is held to `limit` (the caller's address,
+    /// as SCIM credentials are) and tells it whether the store refused the key; the hash
+    /// the store returns is compared in constant time.
+    pub async fn authenticate(
+        &self,
+        secret: &str,
+        needed: Scope,
+        limit: &dyn LookupLimit,
+    ) -> Result<ApiKey, ApiKeyError> {
         if !is_api_key_shaped(secret) {
             return Err(ApiKeyError::Unauthorized);
         }
@@ -173,12 +188,17 @@ impl ApiKeyService {
         let key = match self.remembered(&hash, now) {
             Some(key) => key,
             None => {
-                let key = self
-                    .store
-                    .find_api_key(&hash)
-                    .await?
-                    .filter(|key| key.hash.matches(&hash))
-                    .ok_or(ApiKeyError::Unauthorized)?;
+                let mut permit = limit.begin_lookup().map_err(|error| match error {
+                    ScimError::RateLimited { retry_after } => ApiKeyError::RateLimited(retry_after),
+                    _ => ApiKeyError::Unauthorized,
+                })?;
+                let found = self.store.find_api_key(&hash).await.inspect_err(|_| {
+                    // A store that failed refused nothing.
+                    permit.answered(false);
+                })?;
+                let key = found.filter(|key| key.hash.matches(&hash));
+                permit.answered(key.is_none());
+                let key = key.ok_or(ApiKeyError::Unauthorized)?;
                 self.remember(&hash, &key, now);
                 key
             }
@@ -261,6 +281,7 @@ mod tests {
 
     use super::*;
     use crate::ports::{MockApiKeys, MockClock, MockIdGenerator, MockSecretGenerator};
+    use crate::service::{LookupPermit, Unlimited};
 
     fn at(seconds: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000 + seconds, 0).unwrap()
@@ -363,7 +384,7 @@ mod tests {
             .returning(|_, _| Ok(()));
         let keys = service(store, at(5));
         assert_eq!(
-            keys.authenticate(&secret(), Scope::LicensesRead)
+            keys.authenticate(&secret(), Scope::LicensesRead, &Unlimited)
                 .await
                 .unwrap()
                 .id,
@@ -371,11 +392,12 @@ mod tests {
         );
         // Answered from memory: neither read nor touched again.
         assert!(matches!(
-            keys.authenticate(&secret(), Scope::TenantsWrite).await,
+            keys.authenticate(&secret(), Scope::TenantsWrite, &Unlimited)
+                .await,
             Err(ApiKeyError::Forbidden(Scope::TenantsWrite))
         ));
         assert!(
-            keys.authenticate(&secret(), Scope::LicensesRead)
+            keys.authenticate(&secret(), Scope::LicensesRead, &Unlimited)
                 .await
                 .is_ok()
         );
@@ -390,14 +412,16 @@ mod tests {
             .returning(|_| Ok(Some(stored(vec![Scope::Admin], Some(at(1))))));
         let keys = service(store, at(1));
         assert!(matches!(
-            keys.authenticate(&secret(), Scope::TenantsRead).await,
+            keys.authenticate(&secret(), Scope::TenantsRead, &Unlimited)
+                .await,
             Err(ApiKeyError::Unauthorized)
         ));
         // Not key-shaped (a SCIM token): the store is not asked (a second find would fail
         // the mock's `times(1)`).
         let scim_token = format!("{TOKEN_PREFIX}{}", "x".repeat(43));
         assert!(matches!(
-            keys.authenticate(&scim_token, Scope::TenantsRead).await,
+            keys.authenticate(&scim_token, Scope::TenantsRead, &Unlimited)
+                .await,
             Err(ApiKeyError::Unauthorized)
         ));
     }
@@ -413,11 +437,81 @@ mod tests {
         store.expect_touch_api_key().returning(|_, _| Ok(()));
         store.expect_revoke_api_key().times(1).returning(|_| Ok(()));
         let keys = service(store, at(0));
-        assert!(keys.authenticate(&secret(), Scope::Admin).await.is_ok());
+        assert!(
+            keys.authenticate(&secret(), Scope::Admin, &Unlimited)
+                .await
+                .is_ok()
+        );
         keys.revoke("k1").await.unwrap();
         assert!(matches!(
-            keys.authenticate(&secret(), Scope::Admin).await,
+            keys.authenticate(&secret(), Scope::Admin, &Unlimited).await,
             Err(ApiKeyError::Unauthorized)
         ));
+    }
+
+    /// A limit that refuses once `allowed` lookups began, and counts refusals.
+    struct Counting {
+        allowed: usize,
+        begun: Mutex<usize>,
+        refused: Arc<Mutex<usize>>,
+    }
+
+    impl LookupLimit for Counting {
+        fn begin_lookup(&self) -> crate::error::ScimResult<LookupPermit<'_>> {
+            let mut begun = self.begun.lock().unwrap();
+            if *begun >= self.allowed {
+                return Err(ScimError::RateLimited { retry_after: 7 });
+            }
+            *begun += 1;
+            let refused = Arc::clone(&self.refused);
+            Ok(LookupPermit::new(move |was_refused| {
+                if was_refused {
+                    *refused.lock().unwrap() += 1;
+                }
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn lookups_of_unknown_keys_are_held_to_the_callers_limit() {
+        let mut store = MockApiKeys::new();
+        // Two lookups reach the store: the unknown key, then the good one.
+        store.expect_find_api_key().times(2).returning(|hash| {
+            Ok((*hash == TokenHash::of(&secret())).then(|| stored(vec![Scope::Admin], None)))
+        });
+        store.expect_touch_api_key().returning(|_, _| Ok(()));
+        let keys = service(store, at(0));
+        let limit = Counting {
+            allowed: 2,
+            begun: Mutex::new(0),
+            refused: Arc::default(),
+        };
+        let unknown = format!("{API_KEY_PREFIX}{}", "u".repeat(43));
+        assert!(matches!(
+            keys.authenticate(&unknown, Scope::Admin, &limit).await,
+            Err(ApiKeyError::Unauthorized)
+        ));
+        assert_eq!(*limit.refused.lock().unwrap(), 1, "the refusal was counted");
+        assert!(
+            keys.authenticate(&secret(), Scope::Admin, &limit)
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            *limit.refused.lock().unwrap(),
+            1,
+            "an accepted key is no refusal"
+        );
+        // The limit is spent: a new lookup is refused before the store, a remembered key
+        // still works.
+        assert!(matches!(
+            keys.authenticate(&unknown, Scope::Admin, &limit).await,
+            Err(ApiKeyError::RateLimited(7))
+        ));
+        assert!(
+            keys.authenticate(&secret(), Scope::Admin, &limit)
+                .await
+                .is_ok()
+        );
     }
 }

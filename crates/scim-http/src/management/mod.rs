@@ -211,7 +211,9 @@ async fn authenticate(
         Ok(Some(Credentials::Bearer(secret))) => secret,
         _ => return Err(ApiKeyError::Unauthorized.into()),
     };
-    let key = state.api_keys.authenticate(&secret, scope).await?;
+    // Held to the per-address limit on credential lookups, as every way in is.
+    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req.parts()));
+    let key = state.api_keys.authenticate(&secret, scope, &limit).await?;
     tracing::Span::current().record("credential", format!("api-key:{}", key.id).as_str());
     state
         .api_limiter

@@ -240,6 +240,12 @@ impl From<ApiKeyError> for Problem {
             ApiKeyError::Unauthorized => Kind::Unauthorized,
             ApiKeyError::Forbidden(_) => Kind::Forbidden,
             ApiKeyError::UnknownKey(_) => Kind::NotFound,
+            &ApiKeyError::RateLimited(seconds) => {
+                return Self {
+                    retry_after: Some(seconds),
+                    ..Self::new(Kind::RateLimited, error.to_string())
+                };
+            }
             ApiKeyError::Store(store) => return store_problem(store),
             _ => Kind::InvalidValue,
         };
