@@ -207,8 +207,13 @@ pub trait TenantDirectory: Send + Sync {
     /// The tenant with this id, if any.
     async fn tenant_by_id(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError>;
 
-    /// Every tenant, by slug.
-    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// Tenants by slug: at most `limit` of them, those after the slug `after` when given
+    /// (keyset paging: one indexed range read, however many tenants there are).
+    async fn list_tenants<'a>(
+        &self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> Result<Vec<Tenant>, StoreError>;
 
     /// Replaces the tenant's pinned client-certificate fingerprints.
     async fn set_client_certs(

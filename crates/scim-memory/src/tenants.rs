@@ -46,13 +46,19 @@ impl TenantDirectory for MemoryStore {
         Ok(self.read(tenant, |data| data.tenant.clone()))
     }
 
-    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+    async fn list_tenants<'a>(
+        &self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> Result<Vec<Tenant>, StoreError> {
         let state = self.lock();
         let mut tenants: Vec<Tenant> = (state.tenants.values())
             .filter(|data| !data.deleting)
+            .filter(|data| after.is_none_or(|after| data.tenant.slug.as_str() > after))
             .map(|data| data.tenant.clone())
             .collect();
         tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
+        tenants.truncate(limit);
         Ok(tenants)
     }
 

@@ -64,14 +64,24 @@ impl TenantDirectory for DieselStore {
     }
 
     /// All tenants, by slug.
-    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        self.run(|connection| {
-            let rows = tenants::table
+    async fn list_tenants<'a>(
+        &self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> Result<Vec<Tenant>, StoreError> {
+        let after = after.map(str::to_owned);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |connection| {
+            let mut query = tenants::table
                 .filter(tenants::deleting.is_null())
                 .order(tenants::slug.asc())
+                .limit(limit)
                 .select(TenantRow::as_select())
-                .load(connection)
-                .map_err(from_diesel)?;
+                .into_boxed();
+            if let Some(after) = after {
+                query = query.filter(tenants::slug.gt(after));
+            }
+            let rows = query.load(connection).map_err(from_diesel)?;
             rows.into_iter()
                 .map(|row| Tenant::try_from(row).map_err(StoreError::from))
                 .collect()

@@ -907,8 +907,28 @@ pub async fn tenant_slugs_are_unique<F: StoreFactory>(factory: &F) {
     assert_eq!(store.find_tenant("ACME").await.unwrap(), None);
     assert_eq!(store.find_tenant("initech").await.unwrap(), None);
     assert_eq!(
-        store.list_tenants().await.unwrap(),
+        store.list_tenants(None, usize::MAX).await.unwrap(),
         [acme.clone(), globex.clone()]
+    );
+    // Pages by slug: at most `limit`, after the slug given.
+    assert_eq!(
+        store.list_tenants(None, 1).await.unwrap(),
+        std::slice::from_ref(&acme)
+    );
+    assert_eq!(
+        store.list_tenants(Some("acme"), 5).await.unwrap(),
+        std::slice::from_ref(&globex)
+    );
+    assert_eq!(
+        store.list_tenants(Some("b"), 5).await.unwrap(),
+        std::slice::from_ref(&globex)
+    );
+    assert!(
+        store
+            .list_tenants(Some("globex"), 5)
+            .await
+            .unwrap()
+            .is_empty()
     );
 
     // An update changes the name and settings, of that tenant only.

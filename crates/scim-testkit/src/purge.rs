@@ -186,7 +186,7 @@ pub async fn a_deleted_tenant_leaves_nothing_behind<F: StoreFactory>(factory: &F
     );
     assert_eq!(store.find_tenant("acme").await.unwrap(), None);
     assert_eq!(
-        store.list_tenants().await.unwrap(),
+        store.list_tenants(None, usize::MAX).await.unwrap(),
         [store.find_tenant("globex").await.unwrap().unwrap()]
     );
     assert_eq!(
@@ -245,7 +245,7 @@ pub async fn a_deleted_tenant_leaves_nothing_behind<F: StoreFactory>(factory: &F
     );
     assert!(store.get_job(&globex.id, "g-job").await.unwrap().is_some());
     assert_eq!(
-        store.list_tenants().await.unwrap(),
+        store.list_tenants(None, usize::MAX).await.unwrap(),
         [store.find_tenant("globex").await.unwrap().unwrap()]
     );
 

@@ -90,12 +90,28 @@ pub(super) fn page<T>(
         None => 0,
     };
     let rest = &keyed[start..];
-    let shown = &rest[..rest.len().min(request.limit)];
-    let next = (rest.len() > shown.len())
-        .then(|| shown.last().map(|(key, _)| encode(key)))
+    fetched_page(
+        rest,
+        |(key, _)| key.clone(),
+        request.limit,
+        |(_, item)| view(item),
+    )
+}
+
+/// The page of `items` the store read for it: in key order, after the cursor's key, and
+/// up to one more than `limit` (which tells whether a next page exists).
+pub(super) fn fetched_page<T>(
+    items: &[T],
+    key: impl Fn(&T) -> String,
+    limit: usize,
+    view: impl Fn(&T) -> Value,
+) -> Value {
+    let shown = &items[..items.len().min(limit)];
+    let next = (items.len() > shown.len())
+        .then(|| shown.last().map(|item| encode(&key(item))))
         .flatten();
     json!({
-        "data": shown.iter().map(|(_, item)| view(item)).collect::<Vec<_>>(),
+        "data": shown.iter().map(view).collect::<Vec<_>>(),
         "next_cursor": next,
     })
 }

@@ -6,7 +6,7 @@ use scim_core::compat::{Deactivation, PatchResponse};
 use scim_core::service::TenantUpdate;
 use serde::Deserialize;
 
-use super::paging::{PageRequest, page};
+use super::paging::{PageRequest, fetched_page};
 use super::routes::BASE;
 use super::views::{self, tenant_etag};
 use super::{ApiResult, Call, no_content, tagged};
@@ -34,15 +34,20 @@ pub(super) async fn create(call: &Call<'_>) -> ApiResult<Response> {
         .json(&views::tenant(&tenant, &origin)))
 }
 
-/// `GET /api/v1/tenants`: every tenant, by slug, a page at a time.
+/// `GET /api/v1/tenants`: every tenant, by slug, a page at a time; each page one range
+/// read of the directory (the cursor holds the last slug shown).
 pub(super) async fn list(call: &Call<'_>) -> ApiResult<Response> {
     let request = PageRequest::of(&call.params()?)?;
-    let tenants = call.state.tenants.list_tenants().await?;
+    let tenants = call
+        .state
+        .tenants
+        .tenants_page(request.after.as_deref(), request.limit + 1)
+        .await?;
     let origin = call.req.origin();
-    let body = page(
-        tenants,
+    let body = fetched_page(
+        &tenants,
         |tenant| tenant.slug.clone(),
-        &request,
+        request.limit,
         |tenant| views::tenant(tenant, &origin),
     );
     Ok(super::json(StatusCode::OK, &body))

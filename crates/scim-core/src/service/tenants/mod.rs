@@ -250,7 +250,16 @@ impl TenantService {
 
     /// Every tenant, by slug.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, TenantError> {
-        Ok(self.directory.list_tenants().await?)
+        Ok(self.directory.list_tenants(None, usize::MAX).await?)
+    }
+
+    /// At most `limit` tenants by slug, those after the slug `after` when given.
+    pub async fn tenants_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Tenant>, TenantError> {
+        Ok(self.directory.list_tenants(after, limit).await?)
     }
 
     /// The tenant of `slug`.
