@@ -45,7 +45,7 @@ pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 /// What a federated client trusts; Entra's connectivity page shows all four values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Federation {
     /// The assertions' `iss`, e.g. `https://login.microsoftonline.com/<tenant id>/v2.0`.
     pub issuer: String,
@@ -98,15 +98,17 @@ impl Federation {
         let time = |name: &'static str| -> Result<Option<DateTime<Utc>>, Refusal> {
             match claims.get(name) {
                 None => Ok(None),
+                // RFC 7519 §2: seconds, possibly with a fraction.
                 Some(value) => value
                     .as_i64()
+                    .or_else(|| value.as_f64().filter(|s| s.is_finite()).map(f64_seconds))
                     .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
                     .map(Some)
                     .ok_or(Refusal::Malformed(name)),
             }
         };
         let expires = time("exp")?.ok_or(Refusal::NoExpiry)?;
-        if expires + CLOCK_SKEW <= now {
+        if expires <= now - CLOCK_SKEW {
             return Err(Refusal::Expired);
         }
         if expires > now + MAX_ASSERTION_LIFETIME {
@@ -135,6 +137,15 @@ impl Federation {
             None => false,
         }
     }
+}
+
+/// Whole seconds of a fractional NumericDate (saturating far outside any valid time).
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a time beyond i64 seconds is refused as malformed anyway"
+)]
+fn f64_seconds(seconds: f64) -> i64 {
+    seconds.floor() as i64
 }
 
 /// A trimmed value of 1 to [`MAX_VALUE`] characters without control characters.
@@ -260,6 +271,16 @@ mod tests {
                 Err(refusal),
                 "{change}"
             );
+        }
+    }
+
+    #[test]
+    fn fractional_and_extreme_times_are_judged_without_panicking() {
+        let fraction = json!({"exp": 1_800_000_000.0 + 3_600.5, "iat": 1_799_999_999.25});
+        assert_eq!(trust().check(&claims(&fraction), now()), Ok(()));
+        for exp in [json!(i64::MAX), json!(1e300), json!(-1e300)] {
+            let refused = trust().check(&claims(&json!({"exp": exp})), now());
+            assert!(refused.is_err(), "{exp}");
         }
     }
 

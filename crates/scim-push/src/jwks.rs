@@ -10,7 +10,7 @@
 //! when it has one, must be the assertion's.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -54,7 +54,13 @@ struct KeySet {
     failure: Option<String>,
 }
 
-type Slot = Arc<Mutex<KeySet>>;
+/// One JWKS URL: its keys, read without waiting, and the right to fetch them, taken by
+/// one request at a time (the others wait for its answer without holding a thread).
+#[derive(Default)]
+struct Slot {
+    keys: RwLock<KeySet>,
+    fetching: tokio::sync::Mutex<()>,
+}
 
 /// The [`AssertionVerifier`] over HTTP.
 #[derive(Clone)]
@@ -64,7 +70,7 @@ pub struct JwksVerifier {
 
 struct Inner {
     agent: ureq::Agent,
-    sets: Mutex<HashMap<String, Slot>>,
+    sets: Mutex<HashMap<String, Arc<Slot>>>,
     refetch_after: Duration,
 }
 
@@ -89,18 +95,8 @@ impl AssertionVerifier for JwksVerifier {
         jwks_url: &str,
         assertion: &str,
     ) -> Result<Map<String, Value>, AssertionError> {
-        let inner = Arc::clone(&self.inner);
-        let (url, assertion) = (jwks_url.to_owned(), assertion.to_owned());
-        tokio::task::spawn_blocking(move || inner.verify(&url, &assertion))
-            .await
-            .map_err(|_| AssertionError::Refused("the verification task failed".into()))?
-    }
-}
-
-impl Inner {
-    fn verify(&self, url: &str, assertion: &str) -> Result<Map<String, Value>, AssertionError> {
-        let header = jsonwebtoken::decode_header(assertion).map_err(|e| {
-            AssertionError::Refused(format!("the assertion's header cannot be read ({e})"))
+        let header = jsonwebtoken::decode_header(assertion).map_err(|_| {
+            AssertionError::Refused("the assertion's header is not a JWS header".into())
         })?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(AssertionError::Refused(format!(
@@ -109,88 +105,136 @@ impl Inner {
                 header.alg
             )));
         }
-        let kid = header.kid.as_deref();
-        let jwk = self.key(url, kid, header.alg)?;
-        let key = DecodingKey::from_jwk(&jwk).map_err(|e| {
-            AssertionError::Refused(format!("the issuer's key cannot be used ({e})"))
-        })?;
-        let mut validation = Validation::new(header.alg);
-        // The claims are judged by the core (scim_core::federation), not here.
-        validation.required_spec_claims.clear();
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        jsonwebtoken::decode::<Map<String, Value>>(assertion, &key, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| {
-                AssertionError::Refused(format!(
-                    "the assertion's signature does not verify with the issuer's key ({e})"
-                ))
-            })
+        let jwk = self
+            .key(jwks_url, header.kid.as_deref(), header.alg)
+            .await?;
+        verify_with(&jwk, header.alg, assertion)
     }
+}
 
+impl JwksVerifier {
     /// The issuer's key for an assertion of `kid` and `alg`, fetching the set when it is
-    /// stale or lacks the key (at most once per `refetch_after`).
-    fn key(&self, url: &str, kid: Option<&str>, alg: Algorithm) -> Result<Jwk, AssertionError> {
+    /// stale or lacks the key (at most once per `refetch_after`). Keys held are read
+    /// without waiting for a fetch under way.
+    async fn key(
+        &self,
+        url: &str,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Jwk, AssertionError> {
         let slot = {
-            let mut sets = self.sets.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut sets = self
+                .inner
+                .sets
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             Arc::clone(sets.entry(url.to_owned()).or_default())
         };
-        // Held while fetching: assertions of one issuer arriving together wait for one
-        // fetch instead of each making their own.
-        let mut set = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        let fresh = set.fetched.is_some_and(|at| now - at < KEYS_FRESH);
-        if fresh && let Some(key) = pick(&set.keys, kid, alg) {
+        if let Some(key) = slot.fresh_key(kid, alg) {
             return Ok(key);
         }
-        if set.tried.is_none_or(|at| now - at >= self.refetch_after) {
-            set.tried = Some(now);
-            match self.fetch(url) {
+        let _fetching = slot.fetching.lock().await;
+        // Another request may have fetched meanwhile.
+        if let Some(key) = slot.fresh_key(kid, alg) {
+            return Ok(key);
+        }
+        let due = slot
+            .read()
+            .tried
+            .is_none_or(|at| at.elapsed() >= self.inner.refetch_after);
+        if due {
+            let inner = Arc::clone(&self.inner);
+            let target = url.to_owned();
+            let fetched = tokio::task::spawn_blocking(move || inner.fetch(&target))
+                .await
+                .unwrap_or_else(|_| Err("the fetch of the issuer's keys failed".into()));
+            let mut set = slot.keys.write().unwrap_or_else(PoisonError::into_inner);
+            set.tried = Some(Instant::now());
+            match fetched {
                 Ok(keys) => {
                     set.keys = keys;
-                    set.fetched = Some(now);
+                    set.fetched = set.tried;
                     set.failure = None;
                 }
-                Err(error) => set.failure = Some(error),
+                Err(error) => {
+                    tracing::warn!(jwks_url = url, %error, "a federated issuer's keys could not be fetched");
+                    set.failure = Some(error);
+                }
             }
         }
+        let set = slot.read();
         // Until the issuer answers again, a key it may have added is not known missing.
         match (pick(&set.keys, kid, alg), &set.failure) {
             (Some(key), _) => Ok(key),
-            (None, Some(error)) => Err(AssertionError::Unreachable {
-                reason: error.clone(),
-                retry_after: self.refetch_after.as_secs().max(1),
+            (None, Some(_)) => Err(AssertionError::Unreachable {
+                reason: "the issuer's signing keys could not be fetched; retry later".into(),
+                retry_after: self.inner.refetch_after.as_secs().max(1),
             }),
             (None, None) => Err(unknown_key(kid)),
         }
     }
+}
 
+impl Slot {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The key, when the set holds it and was fetched within [`KEYS_FRESH`].
+    fn fresh_key(&self, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
+        let set = self.read();
+        let fresh = set.fetched.is_some_and(|at| at.elapsed() < KEYS_FRESH);
+        fresh.then(|| pick(&set.keys, kid, alg)).flatten()
+    }
+}
+
+/// The claims of `assertion` when `jwk` verifies its signature by `alg`; nothing else is
+/// judged here (the core judges the claims).
+fn verify_with(
+    jwk: &Jwk,
+    alg: Algorithm,
+    assertion: &str,
+) -> Result<Map<String, Value>, AssertionError> {
+    let key = DecodingKey::from_jwk(jwk)
+        .map_err(|_| AssertionError::Refused("the issuer's key cannot be used".into()))?;
+    let mut validation = Validation::new(alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Map<String, Value>>(assertion, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|_| {
+            AssertionError::Refused(
+                "the assertion's signature does not verify with the issuer's key".into(),
+            )
+        })
+}
+
+impl Inner {
     /// The signing keys published at `url`; keys of unknown types, for encryption, or
-    /// symmetric ones are left out.
+    /// symmetric ones are left out. The error is for the operator's log.
     fn fetch(&self, url: &str) -> Result<Vec<Jwk>, String> {
         let mut answer = self
             .agent
             .get(url)
             .header("Accept", "application/json")
             .call()
-            .map_err(|e| format!("the issuer's keys could not be fetched ({e})"))?;
+            .map_err(|e| format!("cannot reach the JWKS URL ({e})"))?;
         let status = answer.status().as_u16();
         if status != 200 {
-            return Err(format!(
-                "the issuer's keys could not be fetched (HTTP {status})"
-            ));
+            return Err(format!("the JWKS URL answered HTTP {status}"));
         }
         let text = answer
             .body_mut()
             .with_config()
             .limit(JWKS_LIMIT)
             .read_to_string()
-            .map_err(|e| format!("the issuer's keys could not be read ({e})"))?;
+            .map_err(|e| format!("the JWKS could not be read ({e})"))?;
         let set: Value = serde_json::from_str(&text)
-            .map_err(|_| "the issuer's keys are not a JSON Web Key Set".to_owned())?;
+            .map_err(|_| "the JWKS URL did not answer a JSON Web Key Set".to_owned())?;
         let Some(keys) = set.get("keys").and_then(Value::as_array) else {
-            return Err("the issuer's keys are not a JSON Web Key Set (no \"keys\")".into());
+            return Err("the JWKS URL answered JSON without keys".into());
         };
         Ok(keys
             .iter()
@@ -240,9 +284,11 @@ fn pick(keys: &[Jwk], kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
     }
 }
 
+/// The refusal of an assertion whose key the issuer does not publish (the `kid`, which
+/// the caller chose, is not repeated back).
 fn unknown_key(kid: Option<&str>) -> AssertionError {
     AssertionError::Refused(match kid {
-        Some(kid) => format!("the issuer publishes no signing key '{kid}' for this assertion"),
+        Some(_) => "the issuer publishes no signing key of the assertion's kid".into(),
         None => "the assertion names no key (kid) and the issuer publishes no single key for \
                  its algorithm"
             .into(),
@@ -295,6 +341,60 @@ mod tests {
         let mut twice = keys.clone();
         twice.push(keys[0].clone());
         assert!(pick(&twice, None, Algorithm::ES256).is_none());
+    }
+
+    /// A compact JWS of `header` and `claims` with `signature` (base64url) as is.
+    fn jws(header: &Value, claims: &Value, signature: &str) -> String {
+        use base64::Engine;
+        let encode = |value: &Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+        };
+        format!("{}.{}.{signature}", encode(header), encode(claims))
+    }
+
+    #[tokio::test]
+    async fn symmetric_and_unsigned_assertions_are_refused_before_any_key_is_sought() {
+        // The URL is never fetched: nothing listens there.
+        let verifier = JwksVerifier::new(
+            Duration::from_millis(100),
+            NetworkPolicy::default(),
+            REFETCH_AFTER,
+        );
+        let claims = json!({"iss": "i", "sub": "s", "aud": "a", "exp": 4_000_000_000_i64});
+        for header in [
+            json!({"alg": "HS256", "kid": "k"}),
+            json!({"alg": "none"}),
+            json!({"alg": "RS256", "jwk": {"kty": "oct", "k": "c2VjcmV0"}, "kid": "k\nforged"}),
+        ] {
+            let assertion = jws(&header, &claims, "c2ln");
+            let refused = verifier
+                .verify("https://keys.invalid/jwks", &assertion)
+                .await;
+            match refused {
+                Err(AssertionError::Refused(why)) => {
+                    assert!(!why.contains('\n'), "{why}");
+                    assert!(!why.contains("forged"), "the kid is not echoed: {why}");
+                }
+                other => {
+                    // RS256 with a header-borne key: the JWKS is asked, not the header.
+                    assert!(
+                        matches!(other, Err(AssertionError::Unreachable { .. })),
+                        "{header}: {other:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_signature_must_verify_with_the_key() {
+        let ec = keys().remove(0);
+        let claims = json!({"sub": "s"});
+        let forged = jws(&json!({"alg": "ES256", "kid": "ec"}), &claims, "AAAA");
+        assert!(matches!(
+            verify_with(&ec, Algorithm::ES256, &forged),
+            Err(AssertionError::Refused(_))
+        ));
     }
 
     #[test]

@@ -197,7 +197,8 @@ impl ApiKeyService {
                     permit.answered(false);
                 })?;
                 let key = found.filter(|key| key.hash.matches(&hash));
-                permit.answered(key.is_none());
+                // An expired key is refused as an unknown one is.
+                permit.answered(key.as_ref().is_none_or(|key| !key.is_valid_at(now)));
                 let key = key.ok_or(ApiKeyError::Unauthorized)?;
                 self.remember(&hash, &key, now);
                 key

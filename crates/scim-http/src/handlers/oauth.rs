@@ -132,6 +132,16 @@ async fn issue(req: &Request, state: &AppState) -> Result<Response, OAuthError> 
     let flow = match grant {
         Some("client_credentials") if assertion_given => Flow::ClientAssertion,
         Some("client_credentials") => Flow::Secret,
+        Some(JWT_BEARER_GRANT) if assertion_given => {
+            return Err(OAuthError::invalid_request(
+                "the jwt-bearer grant takes its JWT as assertion, not as client_assertion",
+            ));
+        }
+        Some(JWT_BEARER_GRANT) if assertion_given => {
+            return Err(OAuthError::invalid_request(
+                "the jwt-bearer grant takes its JWT as assertion, not as client_assertion",
+            ));
+        }
         Some(JWT_BEARER_GRANT) => Flow::Grant,
         Some(other) => {
             return Err(OAuthError::new(

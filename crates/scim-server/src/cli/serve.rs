@@ -114,8 +114,9 @@ pub struct ServeArgs {
     pub access_token_minutes: u32,
 
     /// The shortest time between two fetches of one federated issuer's keys (its JWKS
-    /// URL), in seconds: an assertion naming a key not yet fetched waits this long at
-    /// most, and made-up keys cannot make the server fetch more often.
+    /// URL), in seconds: an assertion naming a key the server does not hold is refused
+    /// until the next fetch is due, and made-up keys cannot make the server fetch more
+    /// often.
     #[arg(long, env = "SCIM_JWKS_REFETCH_SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub jwks_refetch_seconds: u32,

@@ -62,7 +62,7 @@ impl TenantService {
 
     /// What `limit` says of a lookup of the credential of `key`: a credential known good
     /// is never held back.
-    fn permit<'l>(
+    pub(super) fn permit<'l>(
         &self,
         key: &TokenHash,
         now: DateTime<Utc>,

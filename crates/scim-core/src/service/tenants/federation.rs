@@ -5,7 +5,8 @@
 use crate::error::{ScimError, StoreError};
 use crate::federation::{Federation, MAX_ASSERTION_BYTES};
 use crate::ports::AssertionError;
-use crate::tenant::{ClientAuth, StoredClient, is_client_id_shaped};
+use crate::service::KNOWN_GOOD_TTL;
+use crate::tenant::{ClientAuth, StoredClient, TokenHash, is_client_id_shaped};
 
 use super::authentication::LookupLimit;
 use super::tokens::{AccessToken, TokenLifetime};
@@ -100,7 +101,12 @@ impl TenantService {
                  {MAX_ASSERTION_BYTES} bytes)"
             )));
         }
-        let mut permit = limit.begin_lookup()?;
+        // A client that obtained a token within the last day is never held back: an IdP's
+        // egress address serves many tenants, and another's bad credentials must not lock
+        // this one out.
+        let key = known_key(client_id);
+        let now = self.clock.now();
+        let mut permit = self.permit(&key, now, limit)?;
         let found = match self.credential_store.find_client(client_id).await {
             Ok(found) => found,
             Err(StoreError::Unavailable(_)) => {
@@ -109,7 +115,6 @@ impl TenantService {
             }
             Err(_) => None,
         };
-        let now = self.clock.now();
         let Some((client, tenant)) = found.filter(|(client, _)| client.is_valid_at(now)) else {
             return Err(AssertionGrantError::Client);
         };
@@ -123,11 +128,12 @@ impl TenantService {
         {
             Ok(claims) => claims,
             Err(AssertionError::Refused(why)) => return Err(AssertionGrantError::Assertion(why)),
+            // Counted as refused: an issuer that cannot be reached is no way around the
+            // limit (a client that worked lately is not held back, above).
             Err(AssertionError::Unreachable {
                 reason,
                 retry_after,
             }) => {
-                permit.answered(false);
                 return Err(AssertionGrantError::Unavailable {
                     reason,
                     retry_after,
@@ -138,8 +144,17 @@ impl TenantService {
             .check(&claims, now)
             .map_err(|refusal| AssertionGrantError::Assertion(refusal.to_string()))?;
         permit.answered(false);
-        Ok(self.grant_access_token(&client, tenant).await?)
+        let tenant_id = tenant.id.clone();
+        let token = self.grant_access_token(&client, tenant).await?;
+        self.credentials
+            .known_good_until(&key, &tenant_id, now + KNOWN_GOOD_TTL, now);
+        Ok(token)
     }
+}
+
+/// What a federated client is remembered as known good under (no secret names it).
+fn known_key(client_id: &str) -> TokenHash {
+    TokenHash::of(&format!("federated\n{client_id}"))
 }
 
 /// Whether `text` could be a compact JWS: three base64url parts, within the size limit.

@@ -628,3 +628,81 @@ async fn a_federated_client_is_made_only_of_valid_values() {
     assert_eq!(made.secret_hash(), None);
     assert_eq!(made.expires, None);
 }
+
+/// A limit that is closed (429) once `open` is false, counting refusals.
+struct Gate {
+    open: std::sync::atomic::AtomicBool,
+    refused: std::sync::atomic::AtomicUsize,
+}
+
+impl LookupLimit for Gate {
+    fn begin_lookup(&self) -> ScimResult<LookupPermit<'_>> {
+        if !self.open.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(ScimError::RateLimited { retry_after: 3 });
+        }
+        Ok(LookupPermit::new(|refused| {
+            if refused {
+                self.refused
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_refused_assertion_counts_and_a_client_that_worked_is_never_held_back() {
+    let gate = Gate {
+        open: true.into(),
+        refused: 0.into(),
+    };
+    let refused = |gate: &Gate| gate.refused.load(std::sync::atomic::Ordering::SeqCst);
+    let expired = verified(serde_json::json!({"exp": now().timestamp() - 3_600}));
+    let svc = federating(Ok(expired), &secret("client"));
+    assert!(
+        svc.issue_access_token_for_assertion("f1", ASSERTION, &gate)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        refused(&gate),
+        1,
+        "a refused assertion is a refused credential"
+    );
+    let down = AssertionError::Unreachable {
+        reason: "down".into(),
+        retry_after: 30,
+    };
+    let svc = federating(Err(down), &secret("client"));
+    assert!(
+        svc.issue_access_token_for_assertion("f1", ASSERTION, &gate)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        refused(&gate),
+        2,
+        "an unreachable issuer is no way around the limit"
+    );
+
+    let svc = federating(Ok(verified(serde_json::json!({}))), &secret("client"));
+    svc.issue_access_token_for_assertion("f1", ASSERTION, &gate)
+        .await
+        .unwrap();
+    assert_eq!(refused(&gate), 2);
+    // The address is held back now; the client that worked still gets through.
+    gate.open.store(false, std::sync::atomic::Ordering::SeqCst);
+    svc.issue_access_token_for_assertion("f1", ASSERTION, &gate)
+        .await
+        .unwrap();
+    let other = svc
+        .issue_access_token_for_assertion("f9", ASSERTION, &gate)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            other,
+            AssertionGrantError::Scim(ScimError::RateLimited { retry_after: 3 })
+        ),
+        "{other:?}"
+    );
+}
