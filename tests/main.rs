@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod activity;
 mod bench_tool;
 mod bulk;
 mod cli;

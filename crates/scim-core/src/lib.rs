@@ -49,6 +49,7 @@
 //! [`ports::Clock`], ids from [`ports::IdGenerator`]; the `mock` feature exposes `mockall`
 //! mocks of every port.
 
+pub mod activity;
 pub mod admin;
 pub mod api_key;
 pub mod bulk;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::activity::{ActivityEntry, ActivityQuery};
 use crate::admin::{AdminSession, Revocation, UsageDay};
 use crate::api_key::ApiKey;
 use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
@@ -318,6 +319,25 @@ pub trait ApiKeys: Send + Sync {
     /// Records that the key opened a request at `at`. A key revoked meanwhile is left
     /// revoked (no error).
     async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// The tenants' provisioning activity (see [`crate::activity`]): one entry per SCIM
+/// request, written in batches, read newest first, pruned by age.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ActivityLog: Send + Sync {
+    /// Stores `entries` (their `seq` is given by the store, in the order given).
+    async fn record_activity(&self, entries: &[ActivityEntry]) -> Result<(), StoreError>;
+
+    /// The tenant's entries the query asks for, newest (highest `seq`) first.
+    async fn activity(
+        &self,
+        tenant: &TenantId,
+        query: &ActivityQuery,
+    ) -> Result<Vec<ActivityEntry>, StoreError>;
+
+    /// Removes at most `limit` entries older than `before`, of any tenant: how many.
+    async fn prune_activity(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError>;
 }
 
 /// The Management API's `Idempotency-Key`s (see [`crate::idempotency`]): what each key's
@@ -670,6 +690,7 @@ pub trait Storage:
     + CredentialStore
     + ApiKeys
     + IdempotencyStore
+    + ActivityLog
     + StoreHealth
     + AdminRepository
     + BulkJobRepository
@@ -687,6 +708,7 @@ impl<T> Storage for T where
         + CredentialStore
         + ApiKeys
         + IdempotencyStore
+        + ActivityLog
         + StoreHealth
         + AdminRepository
         + BulkJobRepository

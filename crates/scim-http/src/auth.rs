@@ -10,6 +10,7 @@ use scim_core::ScimError;
 use scim_core::service::Credential;
 use scim_core::tenant::Principal;
 
+use crate::activity::Caller;
 use crate::error::ApiError;
 use crate::request::Request;
 use crate::response::AuthenticatedTenant;
@@ -94,6 +95,7 @@ pub(crate) async fn authenticate(
         .record("tenant", principal.tenant_slug.as_str())
         .record("credential", principal.credential_id.as_str());
     req.authenticated_as(AuthenticatedTenant(principal.tenant_slug.clone()));
+    req.called_by(Caller::of(&principal));
     state
         .limiter
         .check(&principal.tenant)

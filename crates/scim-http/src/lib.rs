@@ -6,6 +6,7 @@
 //! by default, a host service's own scheme when it brings one. The same function serves
 //! the vendor's Management API under `/api/v1` (API keys, RFC 9457 problems).
 
+mod activity;
 mod address;
 mod admin;
 mod api;

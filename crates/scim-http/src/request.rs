@@ -11,6 +11,7 @@ use http::header::AsHeaderName;
 use http::request::Parts;
 use http::{HeaderMap, Method};
 
+use crate::activity::{Caller, Noted};
 use crate::response::AuthenticatedTenant;
 
 /// The connection's peer (set by the adapter). Without it the client counts as `0.0.0.0`
@@ -39,6 +40,10 @@ pub(crate) struct Request {
     body: Bytes,
     /// The tenant its credential was accepted for, once it is.
     tenant: OnceLock<AuthenticatedTenant>,
+    /// The same, with the credential's id, for the activity log.
+    caller: OnceLock<Caller>,
+    /// The resource its handler read or wrote.
+    noted: OnceLock<Noted>,
 }
 
 impl Request {
@@ -48,7 +53,32 @@ impl Request {
             parts,
             body,
             tenant: OnceLock::new(),
+            caller: OnceLock::new(),
+            noted: OnceLock::new(),
         }
+    }
+
+    /// Notes who the request authenticated as (its activity entry names them).
+    pub(crate) fn called_by(&self, caller: Caller) {
+        self.caller.set(caller).ok();
+    }
+
+    pub(crate) fn caller(&self) -> Option<&Caller> {
+        self.caller.get()
+    }
+
+    /// Notes the resource the request read or wrote: its id and `userName` or
+    /// `displayName` (the first note stands).
+    pub(crate) fn note_resource(&self, id: &str, name: Option<&str>) {
+        let noted = Noted {
+            id: Some(id.to_owned()),
+            name: name.map(str::to_owned),
+        };
+        self.noted.set(noted).ok();
+    }
+
+    pub(crate) fn noted(&self) -> Option<&Noted> {
+        self.noted.get()
     }
 
     /// Notes the tenant the request authenticated as (the response will carry it).

@@ -44,6 +44,38 @@ enum Route {
     Resource(ResourceKind, String),
 }
 
+impl Route {
+    /// What a SCIM request of this route addressed, for the tenant's activity log (its
+    /// kind, and the id its path names); `None` for what is not SCIM provisioning (health,
+    /// the dashboard, the token endpoint, the event poll, the JWK Set, OpenAPI).
+    fn activity(&self) -> Option<(String, Option<String>)> {
+        let kind = |kind: &str| Some((kind.to_owned(), None));
+        match self {
+            Self::Healthz
+            | Self::Readyz
+            | Self::OpenApi
+            | Self::Admin
+            | Self::AdminLogin
+            | Self::AdminTenant(_)
+            | Self::AdminLogout
+            | Self::OAuthToken
+            | Self::EventsPoll
+            | Self::Jwks => None,
+            Self::ServiceProviderConfig => kind("ServiceProviderConfig"),
+            Self::Schemas | Self::Schema(_) => kind("Schema"),
+            Self::ResourceTypes | Self::ResourceType(_) => kind("ResourceType"),
+            Self::SearchAll => kind("Search"),
+            Self::Bulk => kind("Bulk"),
+            Self::BulkJob(id) => Some(("Bulk".into(), Some(id.clone()))),
+            Self::Licenses => kind("License"),
+            Self::License(sku) => Some(("License".into(), Some(sku.clone()))),
+            Self::Me => kind("Me"),
+            Self::Resources(resource) | Self::ResourceSearch(resource) => kind(resource.as_str()),
+            Self::Resource(resource, id) => Some((resource.as_str().to_owned(), Some(id.clone()))),
+        }
+    }
+}
+
 /// The methods a route answers.
 #[derive(Clone, Copy)]
 enum Methods {
@@ -214,7 +246,16 @@ pub(crate) async fn dispatch(req: &Request, state: &AppState) -> (Option<&'stati
         ));
         return (Some(pattern), ApiError(error).response());
     }
-    (Some(pattern), respond(answer(route, req, state).await))
+    let activity = route.activity();
+    let result = answer(route, req, state).await;
+    if let Some((kind, id)) = activity {
+        let (status, refusal) = match &result {
+            Ok(response) => (response.status().as_u16(), None),
+            Err(error) => (error.0.status(), Some(&error.0)),
+        };
+        crate::activity::record(req, state, &kind, id.as_deref(), status, refusal);
+    }
+    (Some(pattern), respond(result))
 }
 
 /// The handler's answer.

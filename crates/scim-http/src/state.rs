@@ -8,8 +8,8 @@ use scim_core::bulk::BulkLimits;
 use scim_core::paging::CursorCodec;
 use scim_core::schema::TenantSchemas;
 use scim_core::service::{
-    AdminService, ApiKeyService, BulkJobService, BulkService, EventFeedService, IdempotencyService,
-    LicenseService, ReceiverService, ResourceService, Services, TenantService,
+    ActivityService, AdminService, ApiKeyService, BulkJobService, BulkService, EventFeedService,
+    IdempotencyService, LicenseService, ReceiverService, ResourceService, Services, TenantService,
 };
 use scim_core::tenant::TenantId;
 use scim_core::{SchemaRegistry, ScimResult};
@@ -62,6 +62,8 @@ pub struct HttpConfig {
     pub api_rate: Option<RateLimit>,
     /// How long an access token from `/oauth/token` lives (1 to 6 hours).
     pub access_token_lifetime: Duration,
+    /// Whether each SCIM request is recorded in its tenant's provisioning activity.
+    pub record_activity: bool,
 }
 
 impl Default for HttpConfig {
@@ -83,6 +85,7 @@ impl Default for HttpConfig {
             job_lease: Duration::from_secs(60),
             api_rate: RateLimit::of(1_000, 2_000),
             access_token_lifetime: Duration::from_secs(3600),
+            record_activity: true,
         }
     }
 }
@@ -127,6 +130,9 @@ pub struct AppState {
     pub api_keys: ApiKeyService,
     /// The Management API's Idempotency-Keys.
     pub idempotency: IdempotencyService,
+    /// The tenants' provisioning activity (every SCIM request, buffered; the server
+    /// flushes it).
+    pub activity: ActivityService,
     /// Tenants' push receivers (webhooks).
     pub receivers: ReceiverService,
     /// Per-API-key request rate limit.
@@ -194,6 +200,7 @@ impl AppState {
             authenticator: Arc::new(TenantCredentials),
             api_keys: services.api_keys.clone(),
             idempotency: services.idempotency.clone(),
+            activity: services.activity.clone(),
             receivers: services.receivers.clone(),
         }
     }

@@ -38,6 +38,7 @@
 //! # }
 //! ```
 
+pub mod activity;
 pub mod admin;
 pub mod api_keys;
 pub mod idempotency;
@@ -94,6 +95,9 @@ struct State {
     api_keys: Vec<scim_core::api_key::ApiKey>,
     /// The Management API's Idempotency-Keys, by owner and key.
     idempotency: HashMap<(String, String), scim_core::idempotency::IdempotencyRecord>,
+    /// Every tenant's provisioning activity, oldest first, and the last `seq` given.
+    activity: Vec<scim_core::activity::ActivityEntry>,
+    last_activity: i64,
 }
 
 /// One tenant's data: what a write copies, changes and puts back.

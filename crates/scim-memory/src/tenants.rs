@@ -126,17 +126,13 @@ impl TenantDirectory for MemoryStore {
         data.deleting = true;
         take(&mut data.tokens, &mut budget);
         take(&mut data.clients, &mut budget);
-        let before = state.admin.len();
-        let mut kept_or_budget = budget;
-        state.admin.retain(|secret| {
-            let owned = secret.session.scope == SessionScope::Tenant(tenant.clone());
-            if owned && kept_or_budget > 0 {
-                kept_or_budget -= 1;
-                return false;
-            }
-            true
+        let scope = SessionScope::Tenant(tenant.clone());
+        take_where(&mut state.admin, &mut budget, |secret| {
+            secret.session.scope == scope
         });
-        budget -= before - state.admin.len();
+        take_where(&mut state.activity, &mut budget, |entry| {
+            entry.tenant == *tenant
+        });
         let Some(data) = state.tenants.get_mut(tenant) else {
             return Ok(PurgeStep::default());
         };
@@ -323,4 +319,15 @@ fn take<T>(list: &mut Vec<T>, budget: &mut usize) {
     let removed = (*budget).min(list.len());
     list.truncate(list.len() - removed);
     *budget -= removed;
+}
+
+/// Removes up to `budget` of the items `owned` picks, taking them from the budget.
+fn take_where<T>(list: &mut Vec<T>, budget: &mut usize, owned: impl Fn(&T) -> bool) {
+    list.retain(|item| {
+        if *budget > 0 && owned(item) {
+            *budget -= 1;
+            return false;
+        }
+        true
+    });
 }

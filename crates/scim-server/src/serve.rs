@@ -49,6 +49,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         job_lease: Duration::from_secs(u64::from(args.job_lease_seconds)),
         api_rate: RateLimit::of(args.api_rate_limit, args.api_rate_burst),
         access_token_lifetime: Duration::from_secs(u64::from(args.access_token_minutes) * 60),
+        record_activity: args.record_activity,
     };
     let metrics_token = args
         .metrics_token
@@ -83,6 +84,11 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     let snapshots = tokio::spawn(crate::housekeeping::run(
         app.services.admin.clone(),
         app.services.idempotency.clone(),
+        app.services.activity.clone(),
+        args.activity_days,
+    ));
+    let activity_writer = tokio::spawn(crate::housekeeping::flush_activity(
+        app.services.activity.clone(),
     ));
     // A round of pushes settles within its deadline; the lease is longer still.
     let dispatcher_drain = delivery_drain(&args);
@@ -172,6 +178,10 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     // A job under way stops here; its lease expires and the next start resumes it.
     runner.abort();
     snapshots.abort();
+    activity_writer.abort();
+    if let Err(error) = app.services.activity.flush().await {
+        tracing::warn!(%error, "the last provisioning activity could not be written");
+    }
     key_reloader.abort();
     // The dispatcher finishes the round under way, so its pushes are settled, not left to
     // their leases; one that outlives the bound is stopped and its pushes leased again.

@@ -266,6 +266,17 @@ fn with_connect_timeout(url: &str, timeout: Duration) -> Cow<'_, str> {
 
 /// Executes a statement the multi-backend connection cannot run portably (a multi-row
 /// `INSERT`) on the backend's own connection.
+/// `sql`, written with PostgreSQL's placeholders (`$1`), with the connection's (SQLite's
+/// are `?1`).
+pub(crate) fn placeholders(connection: &DbConnection, sql: &str) -> String {
+    match connection {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => sql.to_owned(),
+        #[cfg(feature = "sqlite")]
+        DbConnection::Sqlite(_) => sql.replace('$', "?"),
+    }
+}
+
 macro_rules! execute_per_backend {
     ($connection:expr, $statement:expr) => {
         match $connection {

@@ -21,6 +21,7 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("scim-store needs a backend: enable the `sqlite` or the `postgres` feature");
 
+mod activity;
 mod admin;
 mod api_keys;
 mod assignments;

@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Text};
 use scim_core::StoreError;
 use scim_core::tenant::{PurgeStep, TenantId};
 
-use crate::connection::{DbConnection, execute_per_backend};
+use crate::connection::{execute_per_backend, placeholders};
 use crate::errors::from_diesel;
 use crate::store::DieselStore;
 
@@ -25,6 +25,7 @@ const STEPS: &[&str] = &[
     "DELETE FROM clients WHERE id IN (SELECT id FROM clients WHERE tenant_id = $1 LIMIT $2)",
     "DELETE FROM admin_sessions WHERE hash IN \
      (SELECT hash FROM admin_sessions WHERE tenant_id = $1 LIMIT $2)",
+    "DELETE FROM activity WHERE seq IN (SELECT seq FROM activity WHERE tenant_id = $1 LIMIT $2)",
     "DELETE FROM deliveries WHERE (receiver_id, seq) IN \
      (SELECT d.receiver_id, d.seq FROM deliveries d JOIN receivers r ON r.id = d.receiver_id \
       WHERE r.tenant_id = $1 LIMIT $2)",
@@ -49,16 +50,6 @@ const STEPS: &[&str] = &[
 
 /// The tenant's own row, once nothing of the steps is left.
 const LAST: &str = "DELETE FROM tenants WHERE id = $1";
-
-/// `sql` with the connection's placeholders.
-fn placeholders(connection: &DbConnection, sql: &str) -> String {
-    match connection {
-        #[cfg(feature = "postgres")]
-        DbConnection::Pg(_) => sql.to_owned(),
-        #[cfg(feature = "sqlite")]
-        DbConnection::Sqlite(_) => sql.replace('$', "?"),
-    }
-}
 
 impl DieselStore {
     /// One step of the purge (see [`scim_core::ports::TenantDirectory::purge_tenant`]).

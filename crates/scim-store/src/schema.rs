@@ -40,6 +40,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The tenants' provisioning activity: one row per SCIM request.
+    activity (seq) {
+        seq -> BigInt,
+        tenant_id -> Text,
+        at -> BigInt,
+        client -> Text,
+        credential -> Text,
+        method -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        resource_name -> Nullable<Text>,
+        status -> Integer,
+        scim_type -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     /// The vendor's API keys (the Management API's credentials).
     api_keys (id) {
         id -> Text,
@@ -278,6 +296,7 @@ diesel::joinable!(receivers -> tenants (tenant_id));
 diesel::joinable!(deliveries -> receivers (receiver_id));
 diesel::joinable!(deliveries -> outbox (seq));
 diesel::allow_tables_to_appear_in_same_query!(
+    activity,
     tenants,
     tokens,
     clients,

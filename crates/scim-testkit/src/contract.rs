@@ -21,6 +21,7 @@ use crate::fixtures::{
 };
 use crate::{ContractStore, SqlStoreFactory, StoreFactory, TestStore};
 
+pub use crate::activity::*;
 pub use crate::admin::*;
 pub use crate::events::*;
 pub use crate::idempotency::*;

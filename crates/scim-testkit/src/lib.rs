@@ -24,6 +24,7 @@
     reason = "test support: failing loudly on a broken fixture is the point"
 )]
 
+pub mod activity;
 pub mod admin;
 pub mod agreement;
 pub mod contract;
@@ -252,6 +253,7 @@ macro_rules! contract_tests {
             clients_and_their_tokens,
             api_keys_are_found_listed_touched_and_revoked,
             idempotency_keys_are_recorded_once_and_kept,
+            activity_is_kept_read_and_pruned,
             client_certificates_are_pinned_per_tenant,
             tenant_slugs_are_unique,
             a_deleted_tenant_leaves_nothing_behind,

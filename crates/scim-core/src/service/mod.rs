@@ -1,6 +1,7 @@
 //! The use cases: each plans a change purely, then commits it through the ports.
 #![warn(missing_docs)]
 
+mod activity;
 pub mod admin;
 mod api_keys;
 mod batch;
@@ -19,6 +20,7 @@ mod services;
 mod tenants;
 mod turns;
 
+pub use activity::{ACTIVITY_BUFFER, ActivityService};
 pub use admin::{AdminError, AdminPorts, AdminService, InactiveHolder, TenantDashboard};
 pub use api_keys::{API_KEY_CACHE, ApiKeyError, ApiKeyService};
 pub use batch::BatchOp;

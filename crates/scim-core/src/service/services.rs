@@ -13,8 +13,8 @@ use crate::ports::{
 };
 use crate::schema::TenantSchemas;
 use crate::service::{
-    AdminPorts, AdminService, ApiKeyService, IdempotencyService, LicenseService, ReceiverService,
-    ResourceService, TenantService,
+    ActivityService, AdminPorts, AdminService, ApiKeyService, IdempotencyService, LicenseService,
+    ReceiverService, ResourceService, TenantService,
 };
 
 /// The ports that are not storage: the time, new ids, new secrets.
@@ -50,6 +50,8 @@ pub struct Services {
     pub api_keys: ApiKeyService,
     /// The Management API's `Idempotency-Key`s.
     pub idempotency: IdempotencyService,
+    /// The tenants' provisioning activity.
+    pub activity: ActivityService,
     /// The tenants (for the jobs' tenant schemas).
     pub directory: Arc<dyn TenantDirectory>,
     /// What asynchronous /Bulk jobs run on.
@@ -122,6 +124,7 @@ impl Services {
             admin,
             api_keys,
             idempotency: IdempotencyService::new(Arc::clone(store) as _, Arc::clone(&clock)),
+            activity: ActivityService::new(Arc::clone(store) as _, Arc::clone(&clock)),
             directory,
             bulk_jobs: Arc::clone(store) as _,
             events: Arc::clone(store) as _,

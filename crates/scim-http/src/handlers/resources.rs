@@ -7,6 +7,7 @@ use scim_core::paging::CursorPaging;
 use scim_core::project::Projection;
 use scim_core::service::Precondition;
 
+use crate::activity::note;
 use crate::body::json_body;
 use crate::context::ResourceContext;
 use crate::error::ApiResult;
@@ -40,6 +41,7 @@ pub(crate) async fn create(req: &Request, ctx: ResourceContext<'_>) -> ApiResult
         .create(&ctx.writer(), ctx.kind, &body)
         .await?;
     tracing::info!(kind = %created.kind, id = %created.id, "created");
+    note(req, &created);
     ctx.respond(StatusCode::CREATED, &created)
 }
 
@@ -50,6 +52,7 @@ pub(crate) async fn get(req: &Request, ctx: ResourceContext<'_>, id: &str) -> Ap
         .resources
         .get(ctx.tenant(), ctx.kind, id, expand)
         .await?;
+    note(req, &resource);
     if req
         .header(header::IF_NONE_MATCH)
         .is_some_and(|tags| Precondition::parse_if_match(tags).names_version(resource.meta.version))
@@ -73,6 +76,7 @@ pub(crate) async fn replace(
         .replace(&ctx.writer(), ctx.kind, id, &body, &if_match(req))
         .await?;
     tracing::info!(kind = %replaced.kind, id = %replaced.id, version = replaced.meta.version, "replaced");
+    note(req, &replaced);
     ctx.respond(StatusCode::OK, &replaced)
 }
 
@@ -86,6 +90,7 @@ pub(crate) async fn delete(
         .delete(&ctx.writer(), ctx.kind, id, &if_match(req))
         .await?;
     tracing::info!(kind = %ctx.kind, id = %id, "deleted");
+    req.note_resource(id, None);
     Ok(Reply::new(StatusCode::NO_CONTENT).finish())
 }
 
@@ -104,6 +109,7 @@ pub(crate) async fn patch(
         .patch(&ctx.writer(), ctx.kind, id, &body, &if_match(req), expand)
         .await?;
     tracing::info!(kind = %patched.kind, id = %patched.id, version = patched.meta.version, "patched");
+    note(req, &patched);
     if ctx
         .caller
         .0

@@ -6,12 +6,13 @@
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use http::header::{ETAG, LOCATION};
+use scim_core::activity::{ActivityEntry, ActivityQuery, Outcome};
 use scim_core::license::{AuditQuery, MappingSource};
 use scim_core::service::UserKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::paging::{PageRequest, encode, invalid_cursor, page};
+use super::paging::{PageRequest, encode, fetched_page, invalid_cursor, page};
 use super::problem::{Kind, Problem};
 use super::routes::BASE;
 use super::views::{self, pool_etag};
@@ -299,6 +300,43 @@ pub(super) async fn audit(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
         "data": entries.iter().map(scim_core::license::AuditEntry::to_json).collect::<Vec<_>>(),
         "next_cursor": next,
     });
+    Ok(super::json(StatusCode::OK, &body))
+}
+
+/// `GET /api/v1/tenants/{slug}/activity?outcome=&resourceType=&since=&until=&limit=&cursor=`:
+/// the tenant's provisioning activity (every SCIM request its IdP sent), newest first, a
+/// page at a time.
+pub(super) async fn activity(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let params = call.params()?;
+    let request = PageRequest::of(&params)?;
+    let outcome = params
+        .get("outcome")
+        .map(|text| {
+            Outcome::parse(text)
+                .ok_or_else(|| Problem::new(Kind::InvalidValue, "outcome is success or failure"))
+        })
+        .transpose()?;
+    // The cursor: the seq of the last entry shown.
+    let before = match &request.after {
+        Some(key) => Some(key.parse::<i64>().map_err(|_| invalid_cursor())?),
+        None => None,
+    };
+    let query = ActivityQuery {
+        outcome,
+        resource_type: params.get("resourceType").map(str::to_owned),
+        since: params.get("since").map(|t| time("since", t)).transpose()?,
+        until: params.get("until").map(|t| time("until", t)).transpose()?,
+        before,
+        limit: request.limit + 1,
+    };
+    let tenant = call.tenant(slug).await?;
+    let entries = call.state.activity.list(&tenant.id, &query).await?;
+    let body = fetched_page(
+        &entries,
+        |entry| entry.seq.to_string(),
+        request.limit,
+        ActivityEntry::to_json,
+    );
     Ok(super::json(StatusCode::OK, &body))
 }
 

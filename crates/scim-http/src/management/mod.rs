@@ -184,6 +184,7 @@ async fn run(call: &Call<'_>, route: &ApiRoute) -> ApiResult<Response> {
         ApiRoute::UserLicenses(slug, id) => licenses::user_licenses(call, slug, id).await,
         ApiRoute::Usage(slug) => licenses::usage(call, slug).await,
         ApiRoute::Audit(slug) => licenses::audit(call, slug).await,
+        ApiRoute::Activity(slug) => licenses::activity(call, slug).await,
         ApiRoute::Events(slug) => licenses::events(call, slug).await,
         ApiRoute::Webhooks(slug) if method == Method::POST => {
             settings::add_webhook(call, slug).await

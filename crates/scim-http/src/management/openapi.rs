@@ -148,6 +148,21 @@ fn operations() -> Vec<Op> {
             ..op("get", "/tenants/{slug}/audit", "The license audit log, oldest first", "licenses:read", None, 200,
                  Some(page_of("AuditEntry")))
         },
+        Op {
+            query: [
+                paging(),
+                vec![
+                    json!({"name": "outcome", "in": "query", "required": false, "schema": {"enum": ["success", "failure"]}}),
+                    json!({"name": "resourceType", "in": "query", "required": false, "schema": {"type": "string"}}),
+                    json!({"name": "since", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}}),
+                    json!({"name": "until", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}}),
+                ],
+            ]
+            .concat(),
+            ..op("get", "/tenants/{slug}/activity",
+                 "The provisioning activity: every SCIM request of the tenant's IdP, newest first", "tenants:read",
+                 None, 200, Some(page_of("ActivityEntry")))
+        },
         listing("/tenants/{slug}/events", "The tenant's recorded events, oldest first", "events:read", "Event"),
         op("post", "/tenants/{slug}/webhooks", "Push the tenant's events to a receiver (RFC 8935; its secret shown once)",
            "tenants:write", Some(reference("NewWebhook")), 201, Some(reference("AddedWebhook"))),
@@ -404,6 +419,25 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
             "required": ["token"]}]}),
         ),
         ("Client", client),
+        (
+            "ActivityEntry",
+            json!({
+                "type": "object",
+                "description": "One SCIM request: never its body, a secret, or an attribute value beyond the \
+                                resource's userName or displayName",
+                "properties": {
+                    "seq": {"type": "integer"}, "at": time(),
+                    "client": {"type": "string", "description": "The IdP, as its User-Agent tells"},
+                    "credential": {"type": "string", "description": "token:<id> or client:<id>"},
+                    "method": {"type": "string"}, "resourceType": {"type": "string"},
+                    "resourceId": {"type": ["string", "null"]}, "resourceName": {"type": ["string", "null"]},
+                    "status": {"type": "integer"}, "outcome": {"enum": ["success", "failure"]},
+                    "scimType": {"type": ["string", "null"]}, "detail": {"type": ["string", "null"]},
+                },
+                "required": ["seq", "at", "client", "credential", "method", "resourceType", "resourceId",
+                             "resourceName", "status", "outcome", "scimType", "detail"],
+            }),
+        ),
         ("Federation", federation),
         (
             "NewClient",

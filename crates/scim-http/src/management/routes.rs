@@ -23,6 +23,7 @@ pub(super) enum ApiRoute {
     UserLicenses(String, String),
     Usage(String),
     Audit(String),
+    Activity(String),
     Events(String),
     Webhooks(String),
     Webhook(String, String),
@@ -62,6 +63,7 @@ impl ApiRoute {
             ["tenants", _, "users", _, "licenses"] => Self::UserLicenses(seg(1)?, seg(3)?),
             ["tenants", _, "usage"] => Self::Usage(seg(1)?),
             ["tenants", _, "audit"] => Self::Audit(seg(1)?),
+            ["tenants", _, "activity"] => Self::Activity(seg(1)?),
             ["tenants", _, "events"] => Self::Events(seg(1)?),
             ["tenants", _, "webhooks"] => Self::Webhooks(seg(1)?),
             ["tenants", _, "webhooks", _] => Self::Webhook(seg(1)?, seg(3)?),
@@ -93,6 +95,7 @@ impl ApiRoute {
             | Self::UserLicenses(..)
             | Self::Usage(_)
             | Self::Audit(_)
+            | Self::Activity(_)
             | Self::Events(_)
             | Self::DeadLetters(..) => "GET, HEAD",
         }
@@ -123,7 +126,9 @@ impl ApiRoute {
                 Some(Scope::LicensesRead)
             }
             Self::Events(_) if read => Some(Scope::EventsRead),
-            Self::Webhooks(_) | Self::Attributes(_) | Self::DeadLetters(..) if read => {
+            Self::Webhooks(_) | Self::Attributes(_) | Self::DeadLetters(..) | Self::Activity(_)
+                if read =>
+            {
                 Some(Scope::TenantsRead)
             }
             Self::Webhooks(_) | Self::Attributes(_) | Self::Redrive(..) if post => {
@@ -151,6 +156,7 @@ impl ApiRoute {
             Self::UserLicenses(..) => "/api/v1/tenants/{slug}/users/{id}/licenses",
             Self::Usage(_) => "/api/v1/tenants/{slug}/usage",
             Self::Audit(_) => "/api/v1/tenants/{slug}/audit",
+            Self::Activity(_) => "/api/v1/tenants/{slug}/activity",
             Self::Events(_) => "/api/v1/tenants/{slug}/events",
             Self::Webhooks(_) => "/api/v1/tenants/{slug}/webhooks",
             Self::Webhook(..) => "/api/v1/tenants/{slug}/webhooks/{id}",

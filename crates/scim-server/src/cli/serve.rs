@@ -113,6 +113,19 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(60..=360))]
     pub access_token_minutes: u32,
 
+    /// Days the provisioning activity (every SCIM request of each tenant, for its admin)
+    /// is kept before it is pruned.
+    #[arg(long, env = "SCIM_ACTIVITY_DAYS", default_value_t = scim_core::activity::DEFAULT_ACTIVITY_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub activity_days: u32,
+
+    /// Record the provisioning activity (every SCIM request of each tenant: who sent it,
+    /// what it addressed, how it ended) for the tenants' admins and the Management API.
+    #[arg(long, env = "SCIM_RECORD_ACTIVITY", default_value_t = true,
+          action = clap::ArgAction::Set, value_name = "true|false", num_args = 0..=1,
+          default_missing_value = "true")]
+    pub record_activity: bool,
+
     /// The shortest time between two fetches of one federated issuer's keys (its JWKS
     /// URL), in seconds: an assertion naming a key the server does not hold is refused
     /// until the next fetch is due, and made-up keys cannot make the server fetch more

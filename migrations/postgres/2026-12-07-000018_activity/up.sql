@@ -1,0 +1,19 @@
+-- The tenants' provisioning activity: one row per SCIM request, for the customer's admin
+-- (what happened, how it ended, why a refusal). No body, secret or attribute value beyond
+-- the resource's userName or displayName. Read newest first per tenant; pruned by age.
+CREATE TABLE activity (
+    seq BIGSERIAL PRIMARY KEY,
+    tenant_id TEXT COLLATE "C" NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    at BIGINT NOT NULL,
+    client TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    method TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id TEXT,
+    resource_name TEXT,
+    status INTEGER NOT NULL,
+    scim_type TEXT,
+    detail TEXT
+);
+CREATE INDEX activity_tenant ON activity (tenant_id, seq);
+CREATE INDEX activity_at ON activity (at);
