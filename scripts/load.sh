@@ -42,7 +42,10 @@ token="$("$server" --database-url "$db" token issue --tenant load | tail -n1)"
 api_key="$("$server" --database-url "$db" api-key create --name load --scope licenses:read | tail -n1)"
 # The per-tenant rate limit would answer a load test with 429s.
 source scripts/start-server.sh
-start_server "$server" "$db" --rate-limit 0 --api-rate-limit 0
+# SCIM_LOAD_SERVE_FLAGS: more serve flags (e.g. "--record-activity false", to measure what
+# the activity log costs against the same run without it).
+# shellcheck disable=SC2086
+start_server "$server" "$db" --rate-limit 0 --api-rate-limit 0 ${SCIM_LOAD_SERVE_FLAGS:-}
 if [[ "$store" == postgres ]]; then
     # Production PostgreSQL analyzes growing tables (autovacuum); this machine's has
     # autovacuum off, so warm the tenant up with 5,000 users and vacuum and analyze, as

@@ -13,7 +13,7 @@ use scim_core::service::{ActivityService, AdminService, IdempotencyService};
 pub(crate) const EVERY: Duration = Duration::from_secs(600);
 
 /// How often the buffered activity is written.
-pub(crate) const ACTIVITY_FLUSH: Duration = Duration::from_millis(500);
+pub(crate) const ACTIVITY_FLUSH: Duration = Duration::from_secs(1);
 
 /// Does the work until the task is aborted; activity is kept `activity_days` days.
 pub(crate) async fn run(
@@ -52,7 +52,7 @@ pub(crate) async fn flush_activity(activity: ActivityService) {
                 tracing::info!("the provisioning activity is written again");
             }
             Ok(_) => {}
-            // Said once per outage, not every half second.
+            // Said once per outage, not every second.
             Err(error) if !failing => {
                 failing = true;
                 tracing::warn!(%error, "could not write the provisioning activity; kept in memory");

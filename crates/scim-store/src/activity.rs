@@ -1,6 +1,7 @@
 //! `ActivityLog`: the tenants' provisioning activity, in `activity`. Entries arrive in
 //! batches (one INSERT each); a tenant's are read newest first on `(tenant_id, seq)`;
-//! pruning removes the oldest by `at`, a bounded number per statement.
+//! pruning removes the oldest from the primary key's start, a bounded number per
+//! statement.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,9 +18,12 @@ use crate::rows::{CorruptRow, from_micros, to_micros};
 use crate::schema::activity;
 use crate::store::DieselStore;
 
-/// The oldest entries before `$1`, at most `$2` of them (`activity_at` finds them).
+/// Of the `$2` oldest entries (the lowest seqs: the primary key's start), those before
+/// `$1`. Entries are numbered as they are written, within a second of when they happened,
+/// so this walks no further than the entries it removes (and one batch past them), with
+/// no index on `at` to keep up on every write.
 const PRUNE: &str = "DELETE FROM activity WHERE seq IN \
-     (SELECT seq FROM activity WHERE at < $1 ORDER BY at LIMIT $2)";
+     (SELECT seq FROM (SELECT seq, at FROM activity ORDER BY seq LIMIT $2) oldest WHERE at < $1)";
 
 #[derive(Insertable)]
 #[diesel(table_name = activity)]

@@ -1,6 +1,7 @@
 -- The tenants' provisioning activity: one row per SCIM request, for the customer's admin
 -- (what happened, how it ended, why a refusal). No body, secret or attribute value beyond
 -- the resource's userName or displayName. Read newest first per tenant; pruned by age.
+-- Two indexes only (the key, and the tenant's entries): every SCIM request writes a row.
 CREATE TABLE activity (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
@@ -16,4 +17,5 @@ CREATE TABLE activity (
     detail TEXT
 );
 CREATE INDEX activity_tenant ON activity (tenant_id, seq);
-CREATE INDEX activity_at ON activity (at);
+-- No index on `at`: entries are numbered as they are written, so the oldest are the
+-- lowest seqs, and pruning walks the primary key from its start.

@@ -1,8 +1,8 @@
 //! Recording and reading the tenants' provisioning activity ([`crate::activity`]).
 //!
 //! Recording is off the request's path: an entry goes into a buffer in memory, and
-//! [`ActivityService::flush`] (run by the server every half second, and before each read)
-//! writes what is buffered in batches. A crash loses the last half second of activity,
+//! [`ActivityService::flush`] (run by the server every second, and before each read)
+//! writes what is buffered in batches. A crash loses the last second of activity,
 //! never a request's own work; a store that cannot take the entries keeps them buffered,
 //! up to [`ACTIVITY_BUFFER`], beyond which the oldest are dropped and counted.
 
@@ -17,7 +17,7 @@ use crate::tenant::TenantId;
 pub const ACTIVITY_BUFFER: usize = 10_000;
 
 /// Entries written per statement.
-const WRITE_BATCH: usize = 500;
+const WRITE_BATCH: usize = 1_000;
 
 /// Entries removed per pruning step.
 const PRUNE_BATCH: u64 = 5_000;
@@ -108,7 +108,8 @@ impl ActivityService {
         self.log.activity(tenant, query).await
     }
 
-    /// Removes the entries older than `days` days, in bounded steps: how many.
+    /// Removes the entries older than `days` days, in bounded steps: how many. A step that
+    /// removed fewer than it looked at is the last (the entries after it are newer).
     pub async fn prune(&self, days: u32) -> Result<u64, StoreError> {
         let before = kept_since(self.clock.now(), days);
         let mut removed = 0;
@@ -170,16 +171,16 @@ mod tests {
             }
         });
         let activity = ActivityService::new(Arc::new(log), clock());
-        for n in 0..700 {
+        for n in 0..1_200 {
             activity.record(entry(n));
         }
         assert!(activity.flush().await.is_err());
         // The 200 unwritten come first, then one recorded since.
-        activity.record(entry(700));
+        activity.record(entry(1_200));
         let pending = activity.pending.lock().unwrap().entries.clone();
         assert_eq!(pending.len(), 201);
-        assert_eq!(pending[0].resource_id.as_deref(), Some("u500"));
-        assert_eq!(pending[200].resource_id.as_deref(), Some("u700"));
+        assert_eq!(pending[0].resource_id.as_deref(), Some("u1000"));
+        assert_eq!(pending[200].resource_id.as_deref(), Some("u1200"));
         assert_eq!(activity.flush().await.unwrap(), 201);
         assert_eq!(activity.flush().await.unwrap(), 0);
         assert_eq!(activity.dropped(), 0);
