@@ -38,6 +38,7 @@ mod openapi;
 mod operations;
 mod outage;
 mod poll;
+mod portal;
 mod profiles;
 mod protocol;
 mod receiver;

@@ -67,6 +67,7 @@ pub mod outbound;
 pub mod paging;
 pub mod patch;
 pub mod path;
+pub mod portal;
 pub mod ports;
 pub mod project;
 pub mod query;

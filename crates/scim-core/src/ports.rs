@@ -24,6 +24,7 @@ use crate::license::{
     AuditEntry, AuditQuery, HeldLicense, LicenseRules, MappingRule, Pool, Reevaluation,
     UnmappedValue,
 };
+use crate::portal::{PortalGrant, PortalKind};
 use crate::query::{ListPage, ListQuery};
 use crate::resource::{Expand, MembershipChange, Resource, ResourceKind};
 use crate::schema::TenantAttribute;
@@ -319,6 +320,45 @@ pub trait ApiKeys: Send + Sync {
     /// Records that the key opened a request at `at`. A key revoked meanwhile is left
     /// revoked (no error).
     async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// The customer's portal's secrets (see [`crate::portal`]): setup links and the
+/// sessions they open, kept as hashes.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait PortalAccess: Send + Sync {
+    /// Stores the hash of a new link or session.
+    async fn add_portal_grant(
+        &self,
+        hash: &TokenHash,
+        grant: &PortalGrant,
+    ) -> Result<(), StoreError>;
+
+    /// The link or session (as `kind` says) `hash` is the secret of, when it works at
+    /// `now`; a session whose link was revoked no longer does.
+    async fn portal_grant(
+        &self,
+        hash: &TokenHash,
+        kind: PortalKind,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PortalGrant>, StoreError>;
+
+    /// The tenant's links that work at `now`, oldest first.
+    async fn portal_links(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PortalGrant>, StoreError>;
+
+    /// Removes the tenant's link `id` and the sessions it opened; `NotFound` when the
+    /// tenant has no such link.
+    async fn revoke_portal_link(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError>;
+
+    /// Removes the session `hash` is the secret of (a logout); nothing when there is none.
+    async fn end_portal_session(&self, hash: &TokenHash) -> Result<(), StoreError>;
+
+    /// Removes links and sessions expired at `now`: how many.
+    async fn prune_portal(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// The tenants' provisioning activity (see [`crate::activity`]): one entry per SCIM
@@ -691,6 +731,7 @@ pub trait Storage:
     + ApiKeys
     + IdempotencyStore
     + ActivityLog
+    + PortalAccess
     + StoreHealth
     + AdminRepository
     + BulkJobRepository
@@ -709,6 +750,7 @@ impl<T> Storage for T where
         + ApiKeys
         + IdempotencyStore
         + ActivityLog
+        + PortalAccess
         + StoreHealth
         + AdminRepository
         + BulkJobRepository

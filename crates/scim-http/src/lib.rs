@@ -20,6 +20,7 @@ mod limits;
 mod management;
 mod openapi;
 mod params;
+mod portal;
 mod rate;
 mod render;
 mod request;

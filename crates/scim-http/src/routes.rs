@@ -25,6 +25,9 @@ enum Route {
     AdminLogin,
     AdminTenant(String),
     AdminLogout,
+    Portal,
+    PortalOpen,
+    PortalLogout,
     OAuthToken,
     EventsPoll,
     Jwks,
@@ -58,6 +61,9 @@ impl Route {
             | Self::AdminLogin
             | Self::AdminTenant(_)
             | Self::AdminLogout
+            | Self::Portal
+            | Self::PortalOpen
+            | Self::PortalLogout
             | Self::OAuthToken
             | Self::EventsPoll
             | Self::Jwks => None,
@@ -118,6 +124,9 @@ impl Route {
             "/admin" => Some(Self::Admin),
             "/admin/login" => Some(Self::AdminLogin),
             "/admin/logout" => Some(Self::AdminLogout),
+            "/portal" => Some(Self::Portal),
+            "/portal/open" => Some(Self::PortalOpen),
+            "/portal/logout" => Some(Self::PortalLogout),
             "/oauth/token" => Some(Self::OAuthToken),
             "/events/poll" => Some(Self::EventsPoll),
             "/.well-known/jwks.json" => Some(Self::Jwks),
@@ -157,8 +166,9 @@ impl Route {
 
     fn methods(&self) -> Methods {
         match self {
-            Self::AdminLogin => Methods::GetOnly,
+            Self::AdminLogin | Self::PortalOpen => Methods::GetOnly,
             Self::AdminLogout
+            | Self::PortalLogout
             | Self::OAuthToken
             | Self::EventsPoll
             | Self::SearchAll
@@ -181,6 +191,9 @@ impl Route {
             Self::AdminLogin => "/admin/login",
             Self::AdminTenant(_) => "/admin/tenants/{slug}",
             Self::AdminLogout => "/admin/logout",
+            Self::Portal => "/portal",
+            Self::PortalOpen => "/portal/open",
+            Self::PortalLogout => "/portal/logout",
             Self::OAuthToken => "/oauth/token",
             Self::EventsPoll => "/events/poll",
             Self::Jwks => "/.well-known/jwks.json",
@@ -268,6 +281,9 @@ async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Resp
         Route::OpenApi => crate::openapi::openapi(state),
         Route::Admin => admin::overview(req, state).await,
         Route::AdminLogin => admin::login(req, state).await,
+        Route::Portal => crate::portal::home(req, state).await,
+        Route::PortalOpen => crate::portal::open(req, state).await,
+        Route::PortalLogout => crate::portal::logout(req, state).await,
         Route::AdminTenant(slug) => admin::tenant(req, state, &slug).await,
         Route::AdminLogout => admin::logout(req, state).await,
         Route::OAuthToken => oauth::token(req, state).await,

@@ -9,7 +9,8 @@ use scim_core::paging::CursorCodec;
 use scim_core::schema::TenantSchemas;
 use scim_core::service::{
     ActivityService, AdminService, ApiKeyService, BulkJobService, BulkService, EventFeedService,
-    IdempotencyService, LicenseService, ReceiverService, ResourceService, Services, TenantService,
+    IdempotencyService, LicenseService, PortalService, ReceiverService, ResourceService, Services,
+    TenantService,
 };
 use scim_core::tenant::TenantId;
 use scim_core::{SchemaRegistry, ScimResult};
@@ -133,6 +134,8 @@ pub struct AppState {
     /// The tenants' provisioning activity (every SCIM request, buffered; the server
     /// flushes it).
     pub activity: ActivityService,
+    /// The customer's portal: setup links and sessions.
+    pub portal: PortalService,
     /// Tenants' push receivers (webhooks).
     pub receivers: ReceiverService,
     /// Per-API-key request rate limit.
@@ -201,6 +204,7 @@ impl AppState {
             api_keys: services.api_keys.clone(),
             idempotency: services.idempotency.clone(),
             activity: services.activity.clone(),
+            portal: services.portal.clone(),
             receivers: services.receivers.clone(),
         }
     }

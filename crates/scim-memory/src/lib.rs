@@ -46,6 +46,7 @@ pub mod jobs;
 pub mod ledger;
 mod licenses;
 pub mod outbox;
+pub mod portal;
 pub mod resources;
 pub mod tenants;
 pub mod webhooks;
@@ -98,6 +99,8 @@ struct State {
     /// Every tenant's provisioning activity, oldest first, and the last `seq` given.
     activity: Vec<scim_core::activity::ActivityEntry>,
     last_activity: i64,
+    /// The customer's portal's setup links and sessions, by secret hash.
+    portal: Vec<(scim_core::tenant::TokenHash, scim_core::portal::PortalGrant)>,
 }
 
 /// One tenant's data: what a write copies, changes and puts back.

@@ -130,6 +130,9 @@ impl TenantDirectory for MemoryStore {
         take_where(&mut state.admin, &mut budget, |secret| {
             secret.session.scope == scope
         });
+        take_where(&mut state.portal, &mut budget, |(_, grant)| {
+            grant.tenant == *tenant
+        });
         take_where(&mut state.activity, &mut budget, |entry| {
             entry.tenant == *tenant
         });

@@ -1,13 +1,14 @@
 //! The housekeeper: one task per server process that, at start and then every [`EVERY`],
 //! records every pool's seats and use as today's snapshot (the dashboard's history),
 //! forgets the Management API's Idempotency-Keys past their 24 hours, and removes the
-//! provisioning activity older than `--activity-days`. Replicas do the same work: the
+//! provisioning activity older than `--activity-days` and the portal's expired setup
+//! links and sessions. Replicas do the same work: the
 //! last snapshot of a day stands, and pruning twice prunes nothing more. A second task
 //! writes the activity buffered by the requests every [`ACTIVITY_FLUSH`].
 
 use std::time::Duration;
 
-use scim_core::service::{ActivityService, AdminService, IdempotencyService};
+use scim_core::service::{ActivityService, AdminService, IdempotencyService, PortalService};
 
 /// How often the work is done.
 pub(crate) const EVERY: Duration = Duration::from_secs(600);
@@ -21,8 +22,12 @@ pub(crate) async fn run(
     idempotency: IdempotencyService,
     activity: ActivityService,
     activity_days: u32,
+    portal: PortalService,
 ) {
     loop {
+        if let Err(error) = portal.prune().await {
+            tracing::warn!(%error, "could not forget expired setup links and portal sessions");
+        }
         match activity.prune(activity_days).await {
             Ok(0) => {}
             Ok(pruned) => tracing::debug!(pruned, "removed old provisioning activity"),

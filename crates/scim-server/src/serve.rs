@@ -86,6 +86,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         app.services.idempotency.clone(),
         app.services.activity.clone(),
         args.activity_days,
+        app.services.portal.clone(),
     ));
     let activity_writer = tokio::spawn(crate::housekeeping::flush_activity(
         app.services.activity.clone(),

@@ -41,6 +41,7 @@ mod members;
 mod migrations;
 mod open;
 mod outbox;
+mod portal;
 mod provision;
 mod purge;
 mod resources;

@@ -34,6 +34,8 @@ pub(crate) enum CorruptRow {
     Day(String),
     #[error("'{0}' is not an API key scope")]
     Scope(String),
+    #[error("'{0}' is not a portal grant's kind")]
+    PortalKind(String),
 }
 
 impl From<CorruptRow> for StoreError {

@@ -40,6 +40,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The customer's portal: setup links and the sessions they open, by secret hash.
+    portal_grants (hash) {
+        hash -> Text,
+        kind -> Text,
+        id -> Text,
+        tenant_id -> Text,
+        link_id -> Nullable<Text>,
+        created -> BigInt,
+        expires -> BigInt,
+    }
+}
+
+diesel::table! {
     /// The tenants' provisioning activity: one row per SCIM request.
     activity (seq) {
         seq -> BigInt,
@@ -297,6 +310,7 @@ diesel::joinable!(deliveries -> receivers (receiver_id));
 diesel::joinable!(deliveries -> outbox (seq));
 diesel::allow_tables_to_appear_in_same_query!(
     activity,
+    portal_grants,
     tenants,
     tokens,
     clients,

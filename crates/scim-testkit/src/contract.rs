@@ -31,6 +31,7 @@ pub use crate::license_tables::*;
 pub use crate::licensing::*;
 pub use crate::membership::*;
 pub use crate::patching::*;
+pub use crate::portal::*;
 pub use crate::purge::*;
 pub use crate::push::*;
 pub use crate::secrets::*;

@@ -39,6 +39,7 @@ pub mod membership;
 pub mod memory;
 pub mod oracle;
 pub mod patching;
+pub mod portal;
 pub mod postgres;
 pub mod purge;
 pub mod push;
@@ -254,6 +255,7 @@ macro_rules! contract_tests {
             api_keys_are_found_listed_touched_and_revoked,
             idempotency_keys_are_recorded_once_and_kept,
             activity_is_kept_read_and_pruned,
+            portal_links_and_sessions_are_kept_and_revoked,
             client_certificates_are_pinned_per_tenant,
             tenant_slugs_are_unique,
             a_deleted_tenant_leaves_nothing_behind,

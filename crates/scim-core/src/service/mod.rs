@@ -14,6 +14,7 @@ mod jobs;
 mod licenses;
 mod lookup;
 mod plan;
+mod portal;
 mod receivers;
 mod resources;
 mod services;
@@ -36,6 +37,7 @@ pub use licenses::{
 };
 pub use lookup::{UserKey, UserLicenses};
 pub use plan::{plan_create, plan_patch, plan_replace};
+pub use portal::{OpenedSession, PortalService};
 pub use receivers::{
     DEAD_LETTERS_SHOWN, MIN_SECRET_BYTES, NewReceiver, ReceiverError, ReceiverService,
 };

@@ -14,7 +14,7 @@ use crate::ports::{
 use crate::schema::TenantSchemas;
 use crate::service::{
     ActivityService, AdminPorts, AdminService, ApiKeyService, IdempotencyService, LicenseService,
-    ReceiverService, ResourceService, TenantService,
+    PortalService, ReceiverService, ResourceService, TenantService,
 };
 
 /// The ports that are not storage: the time, new ids, new secrets.
@@ -52,6 +52,8 @@ pub struct Services {
     pub idempotency: IdempotencyService,
     /// The tenants' provisioning activity.
     pub activity: ActivityService,
+    /// The customer's portal: setup links and sessions.
+    pub portal: PortalService,
     /// The tenants (for the jobs' tenant schemas).
     pub directory: Arc<dyn TenantDirectory>,
     /// What asynchronous /Bulk jobs run on.
@@ -85,6 +87,13 @@ impl Services {
         let licenses = LicenseService::new(Arc::clone(store) as _, Arc::clone(&clock));
         let tenants = TenantService::on(
             Arc::clone(store),
+            Arc::clone(&clock),
+            Arc::clone(&ids),
+            Arc::clone(&secrets),
+        );
+        let portal = PortalService::new(
+            Arc::clone(store) as _,
+            tenants.clone(),
             Arc::clone(&clock),
             Arc::clone(&ids),
             Arc::clone(&secrets),
@@ -125,6 +134,7 @@ impl Services {
             api_keys,
             idempotency: IdempotencyService::new(Arc::clone(store) as _, Arc::clone(&clock)),
             activity: ActivityService::new(Arc::clone(store) as _, Arc::clone(&clock)),
+            portal,
             directory,
             bulk_jobs: Arc::clone(store) as _,
             events: Arc::clone(store) as _,

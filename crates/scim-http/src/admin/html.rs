@@ -38,20 +38,54 @@ pub(crate) fn page_for(
     body: &str,
     sees: Option<&str>,
 ) -> Response {
+    page_of(&Site::ADMIN, status, title, body, sees)
+}
+
+/// Which of the server's sites a page belongs to: its home and where it logs out.
+pub(crate) struct Site {
+    /// What the header links to.
+    pub(crate) home: &'static str,
+    /// Its name in the header.
+    pub(crate) name: &'static str,
+    /// The logout form's action.
+    pub(crate) logout: &'static str,
+}
+
+impl Site {
+    /// The operator's dashboard.
+    pub(crate) const ADMIN: Self = Self {
+        home: "/admin",
+        name: "SCIM license server",
+        logout: "/admin/logout",
+    };
+}
+
+/// A whole page of `site`; a logged-in session's header says what it sees (`sees`,
+/// already HTML) and has the logout button.
+pub(crate) fn page_of(
+    site: &Site,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    sees: Option<&str>,
+) -> Response {
     let session = sees.map_or_else(String::new, |sees| {
         format!(
-            "<form method=\"post\" action=\"/admin/logout\" class=\"session\">\
+            "<form method=\"post\" action=\"{logout}\" class=\"session\">\
              <span data-field=\"session-scope\">{sees}</span> \
-             <button type=\"submit\">Log out</button></form>"
+             <button type=\"submit\">Log out</button></form>",
+            logout = site.logout
         )
     });
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title} · SCIM license server</title><style>{STYLE}</style></head>\
-         <body><header><a href=\"/admin\">SCIM license server</a>{session}</header>\
+         <title>{title} · {name}</title><style>{STYLE}</style></head>\
+         <body><header><a href=\"{home}\">{name}</a>{session}</header>\
          <main>{body}</main></body></html>",
-        title = esc(title)
+        title = esc(title),
+        name = site.name,
+        home = site.home,
     );
     Reply::new(status)
         .header(CONTENT_TYPE, "text/html; charset=utf-8")

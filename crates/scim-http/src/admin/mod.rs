@@ -18,7 +18,7 @@
 //! another host is refused with a page saying so.
 
 mod charts;
-mod html;
+pub(crate) mod html;
 mod pages;
 
 use http::StatusCode;
@@ -121,7 +121,7 @@ fn next_page(next: Option<&str>) -> &str {
 
 /// Whether the browser reached us over HTTPS: the public URL's scheme when one is
 /// configured (a proxy may not say), else the request's.
-fn https(req: &Request, state: &AppState) -> bool {
+pub(crate) fn https(req: &Request, state: &AppState) -> bool {
     match &state.config.public_url {
         Some(url) => url.starts_with("https://"),
         None => req.origin().starts_with("https://"),
@@ -130,7 +130,7 @@ fn https(req: &Request, state: &AppState) -> bool {
 
 /// Whether the request's `Host` is this machine (where browsers keep `Secure` cookies
 /// over plain HTTP).
-fn is_loopback_host(req: &Request) -> bool {
+pub(crate) fn is_loopback_host(req: &Request) -> bool {
     let origin = req.origin();
     let host = origin
         .split_once("://")
@@ -166,22 +166,44 @@ pub(crate) async fn logout(req: &Request, state: &AppState) -> Response {
             return unavailable(&error.to_string());
         }
     }
-    let mut response = page(
-        StatusCode::OK,
-        "Logged out",
-        &format!("<h1>Logged out</h1>{LOGIN_HELP}"),
-    );
+    forget_cookie(
+        page(
+            StatusCode::OK,
+            "Logged out",
+            &format!("<h1>Logged out</h1>{LOGIN_HELP}"),
+        ),
+        SESSION_COOKIE,
+    )
+}
+
+/// `response`, telling the browser to forget the session cookie `name`.
+pub(crate) fn forget_cookie(mut response: Response, name: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+        "{name}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
     )) {
         response.headers_mut().insert(SET_COOKIE, value);
     }
     response
 }
 
+/// Runs `lookup` of a browser credential (a login link, a session) under the client
+/// address's limit on credential lookups, telling the limit whether it found nothing;
+/// the page to answer when the address is held back.
+pub(crate) async fn limited_lookup<T, E>(
+    req: &Request,
+    state: &AppState,
+    lookup: impl std::future::Future<Output = Result<Option<T>, E>>,
+) -> Result<Result<Option<T>, E>, Response> {
+    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req.parts()));
+    let mut permit = limit.begin_lookup().map_err(|limited| too_many(&limited))?;
+    let found = lookup.await;
+    permit.answered(matches!(found, Ok(None)));
+    Ok(found)
+}
+
 /// Whether a state-changing request comes from a page of this server: `Sec-Fetch-Site:
 /// same-origin`, or an `Origin` with this server's scheme and host.
-fn from_this_origin(req: &Request, state: &AppState) -> bool {
+pub(crate) fn from_this_origin(req: &Request, state: &AppState) -> bool {
     let header = |name: &str| req.header(name);
     if let Some(site) = header("sec-fetch-site") {
         return site == "same-origin";
@@ -260,11 +282,7 @@ async fn check_session(req: &Request, state: &AppState) -> Result<AdminSession, 
         return Err(login_needed());
     };
     // A session is a credential: its lookups are held to the same per-address limit.
-    let limit = state.lookup_limit(state.config.trusted_proxies.client_of(req.parts()));
-    let mut permit = limit.begin_lookup().map_err(|limited| too_many(&limited))?;
-    let session = state.admin.session(&secret).await;
-    permit.answered(matches!(session, Ok(None)));
-    match session {
+    match limited_lookup(req, state, state.admin.session(&secret)).await? {
         Ok(Some(session)) => Ok(session),
         Ok(None) => Err(login_needed()),
         Err(error) => Err(unavailable(&error.to_string())),
@@ -272,18 +290,23 @@ async fn check_session(req: &Request, state: &AppState) -> Result<AdminSession, 
 }
 
 fn session_cookie(req: &Request) -> Option<String> {
+    cookie(req, SESSION_COOKIE)
+}
+
+/// The value of the request's cookie `wanted`.
+pub(crate) fn cookie(req: &Request, wanted: &str) -> Option<String> {
     req.headers()
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
 }
 
 /// 429: the client address is over the per-address limit.
-fn too_many(limited: &ScimError) -> Response {
+pub(crate) fn too_many(limited: &ScimError) -> Response {
     let mut response = page(
         StatusCode::TOO_MANY_REQUESTS,
         "Too many requests",
@@ -322,7 +345,7 @@ fn failed(error: &AdminError) -> Response {
     }
 }
 
-fn unavailable(cause: &str) -> Response {
+pub(crate) fn unavailable(cause: &str) -> Response {
     tracing::warn!(error = %cause, "dashboard unavailable");
     page(
         StatusCode::SERVICE_UNAVAILABLE,

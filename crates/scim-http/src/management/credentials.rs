@@ -114,6 +114,56 @@ pub(super) async fn create_client(call: &Call<'_>, slug: &str) -> ApiResult<Resp
     Ok(json(StatusCode::CREATED, &views::client(&client, &origin)))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewSetupLink {
+    /// 1 to 720; absent: a week.
+    expires_in_hours: Option<u32>,
+}
+
+/// `POST /api/v1/tenants/{slug}/setup-links` `{"expiresInHours"?: n}` → 201 `{"id",
+/// "url", "expiresAt", …}`: the link the customer's admin opens to reach the tenant's
+/// portal (the only time its code is shown).
+pub(super) async fn create_setup_link(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let new: NewSetupLink = call.body()?;
+    let (link, code) = call
+        .state
+        .portal
+        .create_link(slug, new.expires_in_hours)
+        .await?;
+    let mut body = link.to_json();
+    body["url"] = Value::String(scim_core::portal::setup_url(
+        &crate::render::origin(call.req, &call.state.config),
+        &code,
+    ));
+    Ok(json(StatusCode::CREATED, &body))
+}
+
+/// `GET /api/v1/tenants/{slug}/setup-links`: the links that work, oldest first (never
+/// their codes).
+pub(super) async fn list_setup_links(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let request = PageRequest::of(&call.params()?)?;
+    let links = call.state.portal.links(slug).await?;
+    let body = page(
+        links,
+        |link| time_key(&link.created, &link.id),
+        &request,
+        scim_core::portal::PortalGrant::to_json,
+    );
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// `DELETE /api/v1/tenants/{slug}/setup-links/{id}` → 204; the portal sessions it opened
+/// end with it.
+pub(super) async fn revoke_setup_link(
+    call: &Call<'_>,
+    slug: &str,
+    id: &str,
+) -> ApiResult<Response> {
+    call.state.portal.revoke_link(slug, id).await?;
+    Ok(no_content())
+}
+
 /// `GET /api/v1/tenants/{slug}/clients`, oldest first.
 pub(super) async fn list_clients(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     let request = PageRequest::of(&call.params()?)?;

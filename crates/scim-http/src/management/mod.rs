@@ -185,6 +185,11 @@ async fn run(call: &Call<'_>, route: &ApiRoute) -> ApiResult<Response> {
         ApiRoute::Usage(slug) => licenses::usage(call, slug).await,
         ApiRoute::Audit(slug) => licenses::audit(call, slug).await,
         ApiRoute::Activity(slug) => licenses::activity(call, slug).await,
+        ApiRoute::SetupLinks(slug) if method == Method::POST => {
+            credentials::create_setup_link(call, slug).await
+        }
+        ApiRoute::SetupLinks(slug) => credentials::list_setup_links(call, slug).await,
+        ApiRoute::SetupLink(slug, id) => credentials::revoke_setup_link(call, slug, id).await,
         ApiRoute::Events(slug) => licenses::events(call, slug).await,
         ApiRoute::Webhooks(slug) if method == Method::POST => {
             settings::add_webhook(call, slug).await

@@ -163,6 +163,16 @@ fn operations() -> Vec<Op> {
                  "The provisioning activity: every SCIM request of the tenant's IdP, newest first", "tenants:read",
                  None, 200, Some(page_of("ActivityEntry")))
         },
+        Op {
+            body_required: false,
+            ..op("post", "/tenants/{slug}/setup-links",
+                 "A setup link for the customer's admin: opens the tenant's portal until it expires (its code shown once)",
+                 "portal:write", Some(reference("NewSetupLink")), 201, Some(reference("IssuedSetupLink")))
+        },
+        listing("/tenants/{slug}/setup-links", "The tenant's setup links that work, oldest first (never their codes)",
+                "tenants:read", "SetupLink"),
+        op("delete", "/tenants/{slug}/setup-links/{id}", "Revoke a setup link and end the portal sessions it opened",
+           "portal:write", None, 204, None),
         listing("/tenants/{slug}/events", "The tenant's recorded events, oldest first", "events:read", "Event"),
         op("post", "/tenants/{slug}/webhooks", "Push the tenant's events to a receiver (RFC 8935; its secret shown once)",
            "tenants:write", Some(reference("NewWebhook")), 201, Some(reference("AddedWebhook"))),
@@ -419,6 +429,23 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
             "required": ["token"]}]}),
         ),
         ("Client", client),
+        (
+            "SetupLink",
+            json!({"type": "object", "properties": {"id": {"type": "string"}, "created": time(), "expiresAt": time()},
+                   "required": ["id", "created", "expiresAt"]}),
+        ),
+        (
+            "NewSetupLink",
+            json!({"type": "object", "additionalProperties": false,
+                   "properties": {"expiresInHours": {"type": ["integer", "null"], "minimum": 1, "maximum": 720,
+                                                     "description": "Default: 168 (a week)"}}}),
+        ),
+        (
+            "IssuedSetupLink",
+            json!({"allOf": [reference("SetupLink"), {"type": "object",
+                   "properties": {"url": {"type": "string", "description": "The link: its code shown this once"}},
+                   "required": ["url"]}]}),
+        ),
         (
             "ActivityEntry",
             json!({

@@ -210,7 +210,8 @@ impl From<TenantError> for Problem {
             TenantError::UnknownTenant(_)
             | TenantError::UnknownToken(_)
             | TenantError::UnknownClient(_)
-            | TenantError::UnknownAttribute(_) => Kind::NotFound,
+            | TenantError::UnknownAttribute(_)
+            | TenantError::UnknownLink(_) => Kind::NotFound,
             TenantError::Store(store) => return store_problem(store),
             _ => Kind::InvalidValue,
         };

@@ -24,6 +24,8 @@ pub(super) enum ApiRoute {
     Usage(String),
     Audit(String),
     Activity(String),
+    SetupLinks(String),
+    SetupLink(String, String),
     Events(String),
     Webhooks(String),
     Webhook(String, String),
@@ -64,6 +66,8 @@ impl ApiRoute {
             ["tenants", _, "usage"] => Self::Usage(seg(1)?),
             ["tenants", _, "audit"] => Self::Audit(seg(1)?),
             ["tenants", _, "activity"] => Self::Activity(seg(1)?),
+            ["tenants", _, "setup-links"] => Self::SetupLinks(seg(1)?),
+            ["tenants", _, "setup-links", _] => Self::SetupLink(seg(1)?, seg(3)?),
             ["tenants", _, "events"] => Self::Events(seg(1)?),
             ["tenants", _, "webhooks"] => Self::Webhooks(seg(1)?),
             ["tenants", _, "webhooks", _] => Self::Webhook(seg(1)?, seg(3)?),
@@ -83,8 +87,9 @@ impl ApiRoute {
             | Self::Clients(_)
             | Self::Rules(_)
             | Self::Webhooks(_)
+            | Self::SetupLinks(_)
             | Self::Attributes(_) => "GET, HEAD, POST",
-            Self::Webhook(..) | Self::Attribute(..) => "DELETE",
+            Self::Webhook(..) | Self::Attribute(..) | Self::SetupLink(..) => "DELETE",
             Self::Redrive(..) => "POST",
             Self::Tenant(_) => "GET, HEAD, PATCH, DELETE",
             Self::Token(..) | Self::Client(..) => "DELETE",
@@ -126,6 +131,9 @@ impl ApiRoute {
                 Some(Scope::LicensesRead)
             }
             Self::Events(_) if read => Some(Scope::EventsRead),
+            Self::SetupLinks(_) if read => Some(Scope::TenantsRead),
+            Self::SetupLinks(_) if post => Some(Scope::PortalWrite),
+            Self::SetupLink(..) if delete => Some(Scope::PortalWrite),
             Self::Webhooks(_) | Self::Attributes(_) | Self::DeadLetters(..) | Self::Activity(_)
                 if read =>
             {
@@ -157,6 +165,8 @@ impl ApiRoute {
             Self::Usage(_) => "/api/v1/tenants/{slug}/usage",
             Self::Audit(_) => "/api/v1/tenants/{slug}/audit",
             Self::Activity(_) => "/api/v1/tenants/{slug}/activity",
+            Self::SetupLinks(_) => "/api/v1/tenants/{slug}/setup-links",
+            Self::SetupLink(..) => "/api/v1/tenants/{slug}/setup-links/{id}",
             Self::Events(_) => "/api/v1/tenants/{slug}/events",
             Self::Webhooks(_) => "/api/v1/tenants/{slug}/webhooks",
             Self::Webhook(..) => "/api/v1/tenants/{slug}/webhooks/{id}",

@@ -80,6 +80,38 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make a setup link for the tenant's IT admin: it opens the tenant's portal (that
+    /// tenant only) until it expires or is revoked. The link is the LAST line of stdout,
+    /// shown only once.
+    #[command(
+        after_help = "Example:\n  scim-server tenant setup-link acme --base-url https://scim.example.com | tail -n1"
+    )]
+    SetupLink {
+        slug: String,
+        /// How long it works, in hours (default: a week; at most 30 days).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=720))]
+        expires_in_hours: Option<u32>,
+        /// The server's address as the admin's browser reaches it.
+        #[arg(long, env = "SCIM_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+        /// Print one JSON object (`id`, `url`, `expiresAt`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tenant's setup links that work (ids and expiry, never the links).
+    SetupLinks {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a setup link; the portal sessions it opened end with it.
+    RevokeSetupLink {
+        slug: String,
+        /// The link's id (from `tenant setup-links`).
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// List tenants.
     #[command(
         after_help = "Examples:\n  scim-server tenant list\n  scim-server tenant list --json"

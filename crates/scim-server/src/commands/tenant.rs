@@ -1,5 +1,6 @@
 //! `tenant create|list|set|client-cert`.
 
+use scim_core::portal::PortalGrant;
 use scim_core::resource::format_time;
 use serde_json::json;
 
@@ -69,6 +70,55 @@ pub(crate) async fn tenant(app: &App, command: TenantCommand) -> anyhow::Result<
             let removed = app.services.tenants.delete_tenant(&slug).await?;
             say(json, &json!({"deleted": slug, "rows": removed}), || {
                 format!("deleted tenant '{slug}' ({removed} rows)")
+            });
+        }
+        TenantCommand::SetupLink {
+            slug,
+            expires_in_hours,
+            base_url,
+            json,
+        } => {
+            let (link, code) = app
+                .services
+                .portal
+                .create_link(&slug, expires_in_hours)
+                .await?;
+            let url = scim_core::portal::setup_url(&base_url, &code);
+            if json {
+                let mut shown = link.to_json();
+                shown["url"] = serde_json::Value::String(url);
+                println!("{shown}");
+            } else {
+                println!(
+                    "setup link {} for tenant '{slug}', working until {}; give it to the \
+                     tenant's IT admin (it is shown only once):",
+                    link.id,
+                    format_time(&link.expires)
+                );
+                println!("{url}");
+            }
+        }
+        TenantCommand::SetupLinks { slug, json } => {
+            let links = app.services.portal.links(&slug).await?;
+            if json {
+                let rows: Vec<_> = links.iter().map(PortalGrant::to_json).collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!("{:<38} {:<26} EXPIRES", "ID", "CREATED");
+                for link in links {
+                    let created = format_time(&link.created);
+                    println!(
+                        "{:<38} {created:<26} {}",
+                        link.id,
+                        format_time(&link.expires)
+                    );
+                }
+            }
+        }
+        TenantCommand::RevokeSetupLink { slug, id, json } => {
+            app.services.portal.revoke_link(&slug, &id).await?;
+            say(json, &json!({"revoked": id}), || {
+                format!("revoked setup link {id}; the portal sessions it opened have ended")
             });
         }
         TenantCommand::List { json } => {

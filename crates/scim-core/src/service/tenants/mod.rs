@@ -103,6 +103,9 @@ pub enum TenantError {
     #[error("no attribute '{0}' in this tenant")]
     /// No such tenant attribute.
     UnknownAttribute(String),
+    #[error("no setup link '{0}' in this tenant")]
+    /// No such setup link in the tenant.
+    UnknownLink(String),
     #[error(transparent)]
     /// The store failed.
     Store(#[from] StoreError),
@@ -260,6 +263,16 @@ impl TenantService {
         limit: usize,
     ) -> Result<Vec<Tenant>, TenantError> {
         Ok(self.directory.list_tenants(after, limit).await?)
+    }
+
+    /// The tenant of this id, unless it is gone or being deleted (which its slug no longer
+    /// finds).
+    pub async fn tenant_by_id(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let Some(found) = self.directory.tenant_by_id(tenant).await? else {
+            return Ok(None);
+        };
+        let live = self.directory.find_tenant(&found.slug).await?;
+        Ok(live.filter(|live| live.id == *tenant))
     }
 
     /// The tenant of `slug`.

@@ -1,0 +1,243 @@
+//! The customer's portal over HTTP: setup links made by the Management API (and the CLI)
+//! open a session of one tenant in a `__Host-` cookie; its page shows that tenant's SCIM
+//! base URL, seats and provisioning activity and nothing of another tenant; logout (CSRF
+//! checked) and a revoked link end the session.
+
+use serde_json::json;
+
+use crate::helpers::{Server, Store, cli, tenant_with_token, user};
+use crate::management::{api_key, call};
+
+/// A GET that does not follow redirects, with a cookie; status, headers, body.
+fn get(server: &Server, path: &str, cookie: Option<&str>) -> (u16, ureq::http::HeaderMap, String) {
+    request(server, "GET", path, cookie, &[])
+}
+
+fn request(
+    server: &Server,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, ureq::http::HeaderMap, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut builder = ureq::http::Request::builder()
+        .method(method)
+        .uri(server.url(path));
+    if let Some(cookie) = cookie {
+        builder = builder.header("Cookie", cookie);
+    }
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut answer = agent
+        .run(builder.body(()).expect("a request"))
+        .expect("an answer");
+    let status = answer.status().as_u16();
+    let headers = answer.headers().clone();
+    let text = answer.body_mut().read_to_string().unwrap_or_default();
+    (status, headers, text)
+}
+
+/// Opens `url` (a setup link): the session cookie it sets, as a `Cookie` header value,
+/// and its `Max-Age`.
+fn open(server: &Server, url: &str) -> (String, i64) {
+    let path = url
+        .strip_prefix(&server.base)
+        .expect("a link to this server");
+    let (status, headers, text) = get(server, path, None);
+    assert_eq!(status, 303, "{text}");
+    assert_eq!(headers["location"], "/portal");
+    let set = headers["set-cookie"].to_str().expect("a cookie");
+    assert!(
+        set.starts_with("__Host-scim_portal=scim_")
+            && set.contains("; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age="),
+        "{set}"
+    );
+    let max_age = set
+        .rsplit("Max-Age=")
+        .next()
+        .and_then(|age| age.parse().ok());
+    let cookie = set.split(';').next().expect("name=value").to_owned();
+    (cookie, max_age.expect("a Max-Age"))
+}
+
+#[test]
+fn a_setup_link_opens_its_tenants_portal_only() {
+    let server = Server::start(Store::sqlite());
+    let token = tenant_with_token(&server.store, "acme");
+    let other = tenant_with_token(&server.store, "globex");
+    for (tenant, sku) in [("acme", "pro"), ("globex", "globex-secret-sku")] {
+        cli(
+            &server.store,
+            &[
+                "license", "set", "--tenant", tenant, "--sku", sku, "--seats", "5",
+            ],
+        );
+    }
+    assert_eq!(
+        server
+            .post("/scim/v2/Users", &other, &user("zed@globex.example"))
+            .status,
+        201
+    );
+    let key = api_key(&server, &[]);
+    let reader = api_key(&server, &["tenants:read"]);
+
+    // Made by the Management API: portal:write, a week unless asked, 1 to 720 hours.
+    let refused = call(
+        &server,
+        "POST",
+        "/tenants/acme/setup-links",
+        &reader,
+        Some(&json!({})),
+    );
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    for hours in [0, 721] {
+        let bad = call(
+            &server,
+            "POST",
+            "/tenants/acme/setup-links",
+            &key,
+            Some(&json!({"expiresInHours": hours})),
+        );
+        assert_eq!(bad.status, 400, "{hours}: {}", bad.text);
+    }
+    let made = call(
+        &server,
+        "POST",
+        "/tenants/acme/setup-links",
+        &key,
+        Some(&json!({})),
+    );
+    assert_eq!(made.status, 201, "{}", made.text);
+    let url = made.json["url"].as_str().expect("a url").to_owned();
+    assert!(
+        url.starts_with(&format!("{}/portal/open?code=scim_", server.base)),
+        "{url}"
+    );
+    let expires = chrono::DateTime::parse_from_rfc3339(made.json["expiresAt"].as_str().unwrap())
+        .expect("a time");
+    let week = expires.timestamp() - chrono::Utc::now().timestamp();
+    assert!((7 * 86_400 - 60..=7 * 86_400).contains(&week), "{week}");
+    let listed = call(&server, "GET", "/tenants/acme/setup-links", &reader, None);
+    assert_eq!(listed.json["data"][0]["id"], made.json["id"]);
+    let code = url.split("code=").nth(1).expect("a code");
+    assert!(
+        !listed.text.contains(code),
+        "a listing never shows the code"
+    );
+
+    // Without a session: nothing.
+    let (status, _, text) = get(&server, "/portal", None);
+    assert_eq!(status, 401, "{text}");
+    assert!(!text.contains("Acme") && !text.contains("acme"), "{text}");
+    let (status, _, _) = get(&server, "/portal/open?code=scim_not-a-code", None);
+    assert_eq!(status, 401);
+
+    // The IdP's first request, then the portal's page.
+    let created = server.send(
+        "POST",
+        "/scim/v2/Users",
+        Some(&token),
+        &[
+            ("Content-Type", "application/scim+json"),
+            ("User-Agent", "Okta SCIM Client 1.0.0"),
+        ],
+        Some(user("ada@acme.example").to_string().as_bytes()),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    let (cookie, max_age) = open(&server, &url);
+    assert_eq!(max_age, 12 * 3_600, "a session lasts 12 hours");
+    let (status, headers, page) = get(&server, "/portal", Some(&cookie));
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    // As HTML writes it (`/` escaped), which a browser shows as the URL.
+    let base_url = format!("{}/scim/v2", server.base).replace('/', "&#x2F;");
+    assert!(
+        page.contains(&format!("data-field=\"scim-base-url\">{base_url}<")),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-sku=\"pro\" data-field=\"seats\">5<"),
+        "{page}"
+    );
+    assert!(
+        page.contains("ada@acme.example") && page.contains("Okta"),
+        "{page}"
+    );
+    for foreign in ["globex", "zed@", "Globex"] {
+        assert!(!page.contains(foreign), "{foreign} on acme's page: {page}");
+    }
+
+    // Logout: only from this origin; then the cookie opens nothing.
+    let (status, _, _) = request(&server, "POST", "/portal/logout", Some(&cookie), &[]);
+    assert_eq!(status, 403, "a cross-site form cannot log the admin out");
+    let (status, headers, _) = request(
+        &server,
+        "POST",
+        "/portal/logout",
+        Some(&cookie),
+        &[("Sec-Fetch-Site", "same-origin")],
+    );
+    assert_eq!(status, 200);
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(get(&server, "/portal", Some(&cookie)).0, 401);
+
+    // The link still opens sessions until it is revoked, which ends them too.
+    let (again, _) = open(&server, &url);
+    assert_eq!(get(&server, "/portal", Some(&again)).0, 200);
+    let id = made.json["id"].as_str().unwrap();
+    let revoked = call(
+        &server,
+        "DELETE",
+        &format!("/tenants/acme/setup-links/{id}"),
+        &key,
+        None,
+    );
+    assert_eq!(revoked.status, 204, "{}", revoked.text);
+    assert_eq!(get(&server, "/portal", Some(&again)).0, 401);
+    let path = url.strip_prefix(&server.base).unwrap();
+    assert_eq!(get(&server, path, None).0, 401);
+    assert!(
+        call(&server, "GET", "/tenants/acme/setup-links", &key, None).json["data"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+
+    // The CLI makes the same links: the link is its last line.
+    let out = cli(
+        &server.store,
+        &[
+            "tenant",
+            "setup-link",
+            "acme",
+            "--base-url",
+            &server.base,
+            "--expires-in-hours",
+            "2",
+        ],
+    );
+    let link = out.lines().last().expect("a last line");
+    let (cookie, max_age) = open(&server, link);
+    assert!(
+        (7_000..=7_200).contains(&max_age),
+        "never past its link: {max_age}"
+    );
+    let (_, _, page) = get(&server, "/portal", Some(&cookie));
+    assert!(page.contains("ada@acme.example"), "{page}");
+}
