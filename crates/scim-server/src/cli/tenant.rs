@@ -99,12 +99,14 @@ pub enum TenantCommand {
         json: bool,
     },
     /// List the tenant's setup links that work (ids and expiry, never the links).
+    #[command(after_help = "Example:\n  scim-server tenant setup-links acme --json")]
     SetupLinks {
         slug: String,
         #[arg(long)]
         json: bool,
     },
     /// Revoke a setup link; the portal sessions it opened end with it.
+    #[command(after_help = "Example:\n  scim-server tenant revoke-setup-link acme 3f9c2a7e-…")]
     RevokeSetupLink {
         slug: String,
         /// The link's id (from `tenant setup-links`).
