@@ -9,7 +9,9 @@ use crate::outbound::{NetworkPolicy, check_outbound_url};
 use crate::ports::{Clock, IdGenerator, SecretGenerator, TenantDirectory, Webhooks};
 use crate::tenant::Tenant;
 
-/// RFC 7518 §3.2: an HS256 key is at least as long as the hash, 256 bits.
+/// RFC 7518 §3.2: an HS256 key is at least as long as the hash, 256 bits: a secret has at
+/// least this many characters, and so at least as many UTF-8 bytes (counted in
+/// characters, as JSON Schema's `minLength` counts, so the OpenAPI document can say it).
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Dead letters listed at most.
@@ -33,7 +35,10 @@ pub enum ReceiverError {
         /// Why it is refused.
         reason: String,
     },
-    #[error("the secret is too short: an HS256 key needs at least {MIN_SECRET_BYTES} bytes")]
+    #[error(
+        "the secret is too short: an HS256 key needs at least {MIN_SECRET_BYTES} characters \
+         (32 bytes)"
+    )]
     /// The HS256 secret is too short.
     WeakSecret,
     #[error(transparent)]
@@ -119,7 +124,7 @@ impl ReceiverService {
             }
         }
         let secret = match new.secret {
-            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+            Some(secret) if secret.chars().count() < MIN_SECRET_BYTES => {
                 return Err(ReceiverError::WeakSecret);
             }
             Some(secret) => secret,

@@ -19,7 +19,7 @@ pub enum WebhookCommand {
         /// link-local addresses only with --allow-private-webhooks).
         #[arg(long)]
         url: String,
-        /// The HS256 secret (at least 32 bytes); generated when not given.
+        /// The HS256 secret (at least 32 characters); generated when not given.
         #[arg(long, env = "SCIM_WEBHOOK_SECRET", hide_env_values = true)]
         secret: Option<String>,
         /// The receiver wants an OAuth 2.0 bearer token from this token endpoint (client
