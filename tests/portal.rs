@@ -241,3 +241,136 @@ fn a_setup_link_opens_its_tenants_portal_only() {
     let (_, _, page) = get(&server, "/portal", Some(&cookie));
     assert!(page.contains("ada@acme.example"), "{page}");
 }
+
+/// The `data-field` value of a page, as HTML wrote it (escaped).
+fn field<'a>(page: &'a str, name: &str) -> Option<&'a str> {
+    let marker = format!("data-field=\"{name}\">");
+    let start = page.find(&marker)? + marker.len();
+    page[start..].split('<').next()
+}
+
+#[test]
+fn each_idp_is_guided_to_its_first_request() {
+    let server = Server::start(Store::sqlite());
+    cli(&server.store, &["tenant", "create", "acme"]);
+    let key = api_key(&server, &[]);
+    let made = call(
+        &server,
+        "POST",
+        "/tenants/acme/setup-links",
+        &key,
+        Some(&json!({})),
+    );
+    let (cookie, _) = open(&server, made.json["url"].as_str().unwrap());
+    let same_origin = [("Sec-Fetch-Site", "same-origin")];
+
+    let (_, _, choice) = get(&server, "/portal/setup", Some(&cookie));
+    for idp in [
+        "entra",
+        "okta",
+        "onelogin",
+        "jumpcloud",
+        "generic",
+        "google",
+    ] {
+        assert!(
+            choice.contains(&format!("href=\"/portal/setup/{idp}\"")),
+            "{choice}"
+        );
+    }
+
+    // Okta: a header token, the okta profile.
+    let (status, _, guide) = get(&server, "/portal/setup/okta", Some(&cookie));
+    assert_eq!(status, 200, "{guide}");
+    let escaped_base = format!("{}/scim/v2", server.base).replace('/', "&#x2F;");
+    assert_eq!(field(&guide, "base-url"), Some(escaped_base.as_str()));
+    let (status, _, _) = request(&server, "POST", "/portal/setup/okta", Some(&cookie), &[]);
+    assert_eq!(status, 403, "the form is refused from another site");
+    let (status, _, shown) = request(
+        &server,
+        "POST",
+        "/portal/setup/okta",
+        Some(&cookie),
+        &same_origin,
+    );
+    assert_eq!(status, 200, "{shown}");
+    let token = field(&shown, "secret")
+        .expect("the token, shown once")
+        .to_owned();
+    assert!(token.starts_with("scim_"), "{token}");
+    let tenant = call(&server, "GET", "/tenants/acme", &key, None);
+    assert_eq!(tenant.json["profile"], "okta", "{}", tenant.text);
+    let status_path = shown
+        .split("href=\"")
+        .find_map(|part| part.strip_prefix("/portal/setup/okta/status?credential="))
+        .and_then(|rest| rest.split('"').next())
+        .map(|credential| format!("/portal/setup/okta/status?credential={credential}"))
+        .expect("a link to the connection status");
+    let (_, headers, waiting) = get(&server, &status_path, Some(&cookie));
+    assert!(waiting.contains("Waiting for Okta"), "{waiting}");
+    assert_eq!(headers["refresh"], "5");
+    let first = server.send(
+        "GET",
+        "/scim/v2/Users?filter=userName%20eq%20%22probe%22",
+        Some(&token),
+        &[("User-Agent", "Okta SCIM Client 1.0.0")],
+        None,
+    );
+    assert_eq!(first.status, 200, "{}", first.text);
+    let (_, headers, connected) = get(&server, &status_path, Some(&cookie));
+    let said = field(&connected, "connection").expect("the connection's state");
+    assert!(
+        said.starts_with("Connected: first request from Okta"),
+        "{said}"
+    );
+    assert!(headers.get("refresh").is_none());
+
+    // Entra ID: an OAuth client, exchanged for an access token as Entra does.
+    let (_, _, shown) = request(
+        &server,
+        "POST",
+        "/portal/setup/entra",
+        Some(&cookie),
+        &same_origin,
+    );
+    let id = field(&shown, "client-id").expect("a client id").to_owned();
+    let secret = field(&shown, "secret").expect("a secret").to_owned();
+    assert_eq!(
+        field(&shown, "base-url"),
+        Some(format!("{escaped_base}?aadOptscim062020").as_str())
+    );
+    let issued = server.token_form(&format!(
+        "grant_type=client_credentials&client_id={id}&client_secret={secret}"
+    ));
+    assert_eq!(issued.status, 200, "{}", issued.text);
+    let access = issued.json["access_token"].as_str().expect("a token");
+    assert_eq!(server.get("/scim/v2/Users", access).status, 200);
+    let (_, _, connected) = get(
+        &server,
+        &format!("/portal/setup/entra/status?credential=client:{id}"),
+        Some(&cookie),
+    );
+    assert!(
+        field(&connected, "connection").is_some_and(|said| said.starts_with("Connected")),
+        "{connected}"
+    );
+    assert_eq!(
+        call(&server, "GET", "/tenants/acme", &key, None).json["profile"],
+        "entra"
+    );
+
+    // Google Workspace: an honest page, no credential.
+    let (_, _, google) = get(&server, "/portal/setup/google", Some(&cookie));
+    assert!(
+        google.contains("no SCIM client") && !google.contains("create-credential"),
+        "{google}"
+    );
+    let (status, _, _) = request(
+        &server,
+        "POST",
+        "/portal/setup/google",
+        Some(&cookie),
+        &same_origin,
+    );
+    assert_eq!(status, 404);
+}

@@ -28,6 +28,9 @@ enum Route {
     Portal,
     PortalOpen,
     PortalLogout,
+    PortalSetup,
+    PortalGuide(String),
+    PortalStatus(String),
     OAuthToken,
     EventsPoll,
     Jwks,
@@ -64,6 +67,9 @@ impl Route {
             | Self::Portal
             | Self::PortalOpen
             | Self::PortalLogout
+            | Self::PortalSetup
+            | Self::PortalGuide(_)
+            | Self::PortalStatus(_)
             | Self::OAuthToken
             | Self::EventsPoll
             | Self::Jwks => None,
@@ -127,6 +133,7 @@ impl Route {
             "/portal" => Some(Self::Portal),
             "/portal/open" => Some(Self::PortalOpen),
             "/portal/logout" => Some(Self::PortalLogout),
+            "/portal/setup" => Some(Self::PortalSetup),
             "/oauth/token" => Some(Self::OAuthToken),
             "/events/poll" => Some(Self::EventsPoll),
             "/.well-known/jwks.json" => Some(Self::Jwks),
@@ -134,6 +141,13 @@ impl Route {
         };
         if fixed.is_some() {
             return fixed;
+        }
+        if let Some(rest) = path.strip_prefix("/portal/setup/") {
+            return match rest.split_once('/') {
+                None => segment(rest).map(Self::PortalGuide),
+                Some((idp, "status")) => segment(idp).map(Self::PortalStatus),
+                Some(_) => None,
+            };
         }
         if let Some(slug) = path.strip_prefix("/admin/tenants/") {
             return segment(slug).map(Self::AdminTenant);
@@ -167,6 +181,7 @@ impl Route {
     fn methods(&self) -> Methods {
         match self {
             Self::AdminLogin | Self::PortalOpen => Methods::GetOnly,
+            Self::PortalGuide(_) => Methods::ReadPost,
             Self::AdminLogout
             | Self::PortalLogout
             | Self::OAuthToken
@@ -194,6 +209,9 @@ impl Route {
             Self::Portal => "/portal",
             Self::PortalOpen => "/portal/open",
             Self::PortalLogout => "/portal/logout",
+            Self::PortalSetup => "/portal/setup",
+            Self::PortalGuide(_) => "/portal/setup/{idp}",
+            Self::PortalStatus(_) => "/portal/setup/{idp}/status",
             Self::OAuthToken => "/oauth/token",
             Self::EventsPoll => "/events/poll",
             Self::Jwks => "/.well-known/jwks.json",
@@ -284,6 +302,12 @@ async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Resp
         Route::Portal => crate::portal::home(req, state).await,
         Route::PortalOpen => crate::portal::open(req, state).await,
         Route::PortalLogout => crate::portal::logout(req, state).await,
+        Route::PortalSetup => crate::portal::choose(req, state).await,
+        Route::PortalGuide(idp) if *method == Method::POST => {
+            crate::portal::create(req, state, &idp).await
+        }
+        Route::PortalGuide(idp) => crate::portal::guide(req, state, &idp).await,
+        Route::PortalStatus(idp) => crate::portal::status(req, state, &idp).await,
         Route::AdminTenant(slug) => admin::tenant(req, state, &slug).await,
         Route::AdminLogout => admin::logout(req, state).await,
         Route::OAuthToken => oauth::token(req, state).await,

@@ -13,6 +13,10 @@ use scim_core::portal::PortalGrant;
 use scim_core::resource::format_time;
 use scim_core::tenant::Tenant;
 
+mod setup;
+
+pub(crate) use setup::{choose, create, guide, status};
+
 use crate::admin::html::{Site, esc, page_of};
 use crate::admin::{
     cookie, forget_cookie, from_this_origin, https, is_loopback_host, limited_lookup, too_many,
@@ -38,8 +42,19 @@ const LINK_HELP: &str = "<p>Ask your vendor for a new setup link for your organi
 /// Entries of the activity the overview shows.
 const RECENT: usize = 20;
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     page_of(&PORTAL, status, title, body, None)
+}
+
+/// A page of the session's tenant: its header names the tenant and has the logout button.
+pub(super) fn tenant_page(tenant: &Tenant, title: &str, body: &str) -> Response {
+    page_of(
+        &PORTAL,
+        StatusCode::OK,
+        title,
+        body,
+        Some(&esc(&tenant.name)),
+    )
 }
 
 /// `GET /portal/open?code=…`: opens a session with a setup link's code.
@@ -124,6 +139,7 @@ pub(crate) async fn home(req: &Request, state: &AppState) -> Response {
         "<h1>{name}</h1>\
          <section><h2>Connect your identity provider</h2>\
          <p>SCIM base URL (the <em>Tenant URL</em>): <code data-field=\"scim-base-url\">{base}</code></p>\
+         <p><a href=\"/portal/setup\" data-action=\"setup\">Set up your identity provider step by step</a></p>\
          <p class=\"muted\">This session ends {ends}.</p></section>",
         name = esc(&tenant.name),
         base = esc(&base),
@@ -187,13 +203,7 @@ pub(crate) async fn home(req: &Request, state: &AppState) -> Response {
         body.push_str("</tbody></table>");
     }
     body.push_str("</section>");
-    page_of(
-        &PORTAL,
-        StatusCode::OK,
-        &tenant.name,
-        &body,
-        Some(&esc(&tenant.name)),
-    )
+    tenant_page(&tenant, &tenant.name, &body)
 }
 
 /// `POST /portal/logout`: ends the session and forgets its cookie, only from a page of
@@ -225,7 +235,10 @@ pub(crate) async fn logout(req: &Request, state: &AppState) -> Response {
 }
 
 /// The session the request's cookie names and its tenant; else the page to answer.
-async fn check_session(req: &Request, state: &AppState) -> Result<(PortalGrant, Tenant), Response> {
+pub(super) async fn check_session(
+    req: &Request,
+    state: &AppState,
+) -> Result<(PortalGrant, Tenant), Response> {
     let session_needed = || {
         page(
             StatusCode::UNAUTHORIZED,
