@@ -179,6 +179,32 @@ fn a_setup_link_opens_its_tenants_portal_only() {
         assert!(!page.contains(foreign), "{foreign} on acme's page: {page}");
     }
 
+    // A refused request, and the activity filtered to refusals: the reason in words.
+    let again = server.send(
+        "POST",
+        "/scim/v2/Users",
+        Some(&token),
+        &[
+            ("Content-Type", "application/scim+json"),
+            ("User-Agent", "Okta SCIM Client 1.0.0"),
+        ],
+        Some(user("ada@acme.example").to_string().as_bytes()),
+    );
+    assert_eq!(again.status, 409, "{}", again.text);
+    let (_, _, refusals) = get(&server, "/portal/activity?outcome=failure", Some(&cookie));
+    assert_eq!(
+        refusals.matches("data-outcome=\"failure\"").count(),
+        1,
+        "{refusals}"
+    );
+    assert!(!refusals.contains("data-outcome=\"success\""), "{refusals}");
+    assert!(
+        refusals.contains("ada@acme.example") && refusals.contains("409"),
+        "{refusals}"
+    );
+    let (_, _, users) = get(&server, "/portal/activity?resource=User", Some(&cookie));
+    assert_eq!(users.matches("<tr data-outcome=").count(), 2, "{users}");
+
     // Logout: only from this origin; then the cookie opens nothing.
     let (status, _, _) = request(&server, "POST", "/portal/logout", Some(&cookie), &[]);
     assert_eq!(status, 403, "a cross-site form cannot log the admin out");

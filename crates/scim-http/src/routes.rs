@@ -29,6 +29,7 @@ enum Route {
     PortalOpen,
     PortalLogout,
     PortalSetup,
+    PortalActivity,
     PortalGuide(String),
     PortalStatus(String),
     OAuthToken,
@@ -68,6 +69,7 @@ impl Route {
             | Self::PortalOpen
             | Self::PortalLogout
             | Self::PortalSetup
+            | Self::PortalActivity
             | Self::PortalGuide(_)
             | Self::PortalStatus(_)
             | Self::OAuthToken
@@ -134,6 +136,7 @@ impl Route {
             "/portal/open" => Some(Self::PortalOpen),
             "/portal/logout" => Some(Self::PortalLogout),
             "/portal/setup" => Some(Self::PortalSetup),
+            "/portal/activity" => Some(Self::PortalActivity),
             "/oauth/token" => Some(Self::OAuthToken),
             "/events/poll" => Some(Self::EventsPoll),
             "/.well-known/jwks.json" => Some(Self::Jwks),
@@ -210,6 +213,7 @@ impl Route {
             Self::PortalOpen => "/portal/open",
             Self::PortalLogout => "/portal/logout",
             Self::PortalSetup => "/portal/setup",
+            Self::PortalActivity => "/portal/activity",
             Self::PortalGuide(_) => "/portal/setup/{idp}",
             Self::PortalStatus(_) => "/portal/setup/{idp}/status",
             Self::OAuthToken => "/oauth/token",
@@ -303,6 +307,7 @@ async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Resp
         Route::PortalOpen => crate::portal::open(req, state).await,
         Route::PortalLogout => crate::portal::logout(req, state).await,
         Route::PortalSetup => crate::portal::choose(req, state).await,
+        Route::PortalActivity => crate::portal::activity(req, state).await,
         Route::PortalGuide(idp) if *method == Method::POST => {
             crate::portal::create(req, state, &idp).await
         }

@@ -13,8 +13,10 @@ use scim_core::portal::PortalGrant;
 use scim_core::resource::format_time;
 use scim_core::tenant::Tenant;
 
+mod activity;
 mod setup;
 
+pub(crate) use activity::activity;
 pub(crate) use setup::{choose, create, guide, status};
 
 use crate::admin::html::{Site, esc, page_of};
@@ -168,40 +170,8 @@ pub(crate) async fn home(req: &Request, state: &AppState) -> Response {
         body.push_str("</tbody></table>");
     }
     body.push_str("</section><section><h2>Latest provisioning requests</h2>");
-    if recent.is_empty() {
-        body.push_str(
-            "<p class=\"muted\" data-field=\"waiting\">Waiting for your identity provider's \
-             first request.</p>",
-        );
-    } else {
-        body.push_str(
-            "<table><thead><tr><th scope=\"col\">When</th><th scope=\"col\">From</th>\
-             <th scope=\"col\">Request</th><th scope=\"col\">Resource</th>\
-             <th scope=\"col\" class=\"n\">Status</th><th scope=\"col\">Why</th></tr></thead><tbody>",
-        );
-        for entry in &recent {
-            let class = if entry.succeeded() { "ok" } else { "bad" };
-            body.push_str(&format!(
-                "<tr data-outcome=\"{outcome}\"><td>{at}</td><td>{client}</td><td>{method} {kind}</td>\
-                 <td>{resource}</td><td class=\"n {class}\">{status}</td><td>{detail}</td></tr>",
-                outcome = if entry.succeeded() { "success" } else { "failure" },
-                at = esc(&format_time(&entry.at)),
-                client = esc(&entry.client),
-                method = esc(&entry.method),
-                kind = esc(&entry.resource_type),
-                resource = esc(
-                    entry
-                        .resource_name
-                        .as_deref()
-                        .or(entry.resource_id.as_deref())
-                        .unwrap_or("")
-                ),
-                status = entry.status,
-                detail = esc(entry.detail.as_deref().unwrap_or("")),
-            ));
-        }
-        body.push_str("</tbody></table>");
-    }
+    body.push_str(&activity::table(&recent));
+    body.push_str("<p><a href=\"/portal/activity\">All requests, filtered</a></p>");
     body.push_str("</section>");
     tenant_page(&tenant, &tenant.name, &body)
 }
