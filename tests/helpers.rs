@@ -136,14 +136,20 @@ pub(crate) fn issue_token(store: &Store, slug: &str) -> String {
 /// Issues a token of tenant `slug` and back-dates its expiry into the past (no command
 /// issues a token that has already expired): the token.
 pub(crate) fn expired_token(store: &Store, slug: &str) -> String {
-    use diesel::sql_types::Text;
-    use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
     let out = cli(store, &["token", "issue", "--tenant", slug, "--json"]);
     let issued: Value =
         serde_json::from_str(out.lines().last().expect("a last line")).expect("JSON");
-    let id = issued["id"].as_str().expect("id");
-    let expire =
-        diesel::sql_query("UPDATE tokens SET expires = 1 WHERE id = $1").bind::<Text, _>(id);
+    back_date(store, "tokens", issued["id"].as_str().expect("id"));
+    issued["token"].as_str().expect("token").to_owned()
+}
+
+/// Moves the expiry of the row `id` of `table` (tokens, portal grants…) into the past: no
+/// command makes what has expired already.
+pub(crate) fn back_date(store: &Store, table: &str, id: &str) {
+    use diesel::sql_types::Text;
+    use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+    let expire = diesel::sql_query(format!("UPDATE {table} SET expires = 1 WHERE id = $1"))
+        .bind::<Text, _>(id);
     let updated = match store {
         Store::Sqlite(dir) => {
             let path = dir.path().join("scim.db");
@@ -152,8 +158,11 @@ pub(crate) fn expired_token(store: &Store, slug: &str) -> String {
         }
         Store::Postgres(db) => expire.execute(&mut PgConnection::establish(db.url()).expect("pg")),
     };
-    assert_eq!(updated.expect("back-dated"), 1, "one token back-dated");
-    issued["token"].as_str().expect("token").to_owned()
+    assert_eq!(
+        updated.expect("back-dated"),
+        1,
+        "one {table} row back-dated"
+    );
 }
 
 /// Creates an OAuth client of tenant `slug` (`client create` prints it as JSON on its last
