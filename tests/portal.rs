@@ -31,12 +31,23 @@ fn request(
     if let Some(cookie) = cookie {
         builder = builder.header("Cookie", cookie);
     }
-    for (name, value) in headers {
+    for (name, value) in headers.iter().filter(|(name, _)| *name != "x-test-form") {
         builder = builder.header(*name, *value);
     }
-    let mut answer = agent
-        .run(builder.body(()).expect("a request"))
-        .expect("an answer");
+    let form = headers
+        .iter()
+        .find(|(name, _)| *name == "x-test-form")
+        .map(|(_, form)| (*form).to_owned());
+    let mut answer = match form {
+        Some(form) => agent.run(
+            builder
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(form.into_bytes())
+                .expect("a request"),
+        ),
+        None => agent.run(builder.body(()).expect("a request")),
+    }
+    .expect("an answer");
     let status = answer.status().as_u16();
     let headers = answer.headers().clone();
     let text = answer.body_mut().read_to_string().unwrap_or_default();
@@ -204,6 +215,30 @@ fn a_setup_link_opens_its_tenants_portal_only() {
     );
     let (_, _, users) = get(&server, "/portal/activity?resource=User", Some(&cookie));
     assert_eq!(users.matches("<tr data-outcome=").count(), 2, "{users}");
+
+    // Another tenant's credential cannot be revoked from this portal.
+    let listed = cli(
+        &server.store,
+        &["token", "list", "--tenant", "globex", "--json"],
+    );
+    let theirs: serde_json::Value = serde_json::from_str(listed.lines().last().unwrap()).unwrap();
+    let their_id = theirs[0]["id"].as_str().expect("globex's token id");
+    let form = format!("kind=token&id={their_id}");
+    let (status, _, _) = request(
+        &server,
+        "POST",
+        "/portal/credentials/revoke",
+        Some(&cookie),
+        &[("Sec-Fetch-Site", "same-origin"), ("x-test-form", &form)],
+    );
+    assert_eq!(status, 404, "not this tenant's credential");
+    assert_eq!(
+        server.get("/scim/v2/Users", &other).status,
+        200,
+        "globex's token works on"
+    );
+    let (_, _, credentials) = get(&server, "/portal/credentials", Some(&cookie));
+    assert!(!credentials.contains(their_id), "{credentials}");
 
     // Logout: only from this origin; then the cookie opens nothing.
     let (status, _, _) = request(&server, "POST", "/portal/logout", Some(&cookie), &[]);

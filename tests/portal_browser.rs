@@ -1,7 +1,7 @@
 //! The customer's portal in a real browser (Debian's Chromium through chromedriver): the
 //! IT admin opens a setup link, picks Entra ID, creates the credential, the test runs an
 //! Entra-shaped provisioning cycle with it, the admin sees "Connected" and the refused
-//! user's reason, and logs out; an expired and a revoked link are refused; no page shows
+//! user's reason, rotates the credential while the IdP keeps provisioning, and logs out; an expired and a revoked link are refused; no page shows
 //! another tenant. A screenshot of each page goes to `target/ci-artifacts/`.
 
 use serde_json::{Value, json};
@@ -134,6 +134,56 @@ fn an_it_admin_connects_entra_from_a_setup_link_in_a_real_browser() {
         "{said}"
     );
     keep(&browser, "connected");
+    // Rotation with overlap while the IdP keeps provisioning: the new client works next to
+    // the old; completing it revokes the old client and the access tokens it obtained.
+    browser.open(&format!("{}/portal/credentials", server.base));
+    let last_use = browser.text(&format!(
+        "tr[data-credential='client:{client_id}'] [data-field=last-use]"
+    ));
+    assert!(last_use.contains("Entra ID"), "{last_use}");
+    keep(&browser, "credentials");
+    browser.click(&format!(
+        "button[data-action=rotate][data-id='{client_id}']"
+    ));
+    let new_id = browser.text("[data-field=client-id]");
+    let new_secret = browser.text("[data-field=secret]");
+    assert_ne!(new_id, client_id);
+    keep(&browser, "rotation");
+    assert_eq!(
+        entra(&server, "GET", lookup, &access, None),
+        200,
+        "the old still works"
+    );
+    let renewed = server.token_form(&format!(
+        "grant_type=client_credentials&client_id={new_id}&client_secret={new_secret}"
+    ));
+    assert_eq!(renewed.status, 200, "{}", renewed.text);
+    let new_access = renewed.json["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    assert_eq!(entra(&server, "GET", lookup, &new_access, None), 200);
+    browser.click("button[data-action=complete]");
+    assert!(
+        browser.url().ends_with("/portal/credentials"),
+        "{}",
+        browser.url()
+    );
+    assert_eq!(
+        entra(&server, "GET", lookup, &access, None),
+        401,
+        "the old is revoked"
+    );
+    assert_eq!(
+        entra(&server, "GET", lookup, &new_access, None),
+        200,
+        "the new works on"
+    );
+    let old_again = server.token_form(&format!(
+        "grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
+    ));
+    assert_eq!(old_again.status, 401);
+
     browser.open(&format!("{}/portal/activity?outcome=failure", server.base));
     let refused = browser.text("tr[data-outcome=failure]");
     assert!(

@@ -30,6 +30,9 @@ enum Route {
     PortalLogout,
     PortalSetup,
     PortalActivity,
+    PortalCredentials,
+    PortalRotate,
+    PortalRevoke,
     PortalGuide(String),
     PortalStatus(String),
     OAuthToken,
@@ -70,6 +73,9 @@ impl Route {
             | Self::PortalLogout
             | Self::PortalSetup
             | Self::PortalActivity
+            | Self::PortalCredentials
+            | Self::PortalRotate
+            | Self::PortalRevoke
             | Self::PortalGuide(_)
             | Self::PortalStatus(_)
             | Self::OAuthToken
@@ -137,6 +143,9 @@ impl Route {
             "/portal/logout" => Some(Self::PortalLogout),
             "/portal/setup" => Some(Self::PortalSetup),
             "/portal/activity" => Some(Self::PortalActivity),
+            "/portal/credentials" => Some(Self::PortalCredentials),
+            "/portal/credentials/rotate" => Some(Self::PortalRotate),
+            "/portal/credentials/revoke" => Some(Self::PortalRevoke),
             "/oauth/token" => Some(Self::OAuthToken),
             "/events/poll" => Some(Self::EventsPoll),
             "/.well-known/jwks.json" => Some(Self::Jwks),
@@ -187,6 +196,8 @@ impl Route {
             Self::PortalGuide(_) => Methods::ReadPost,
             Self::AdminLogout
             | Self::PortalLogout
+            | Self::PortalRotate
+            | Self::PortalRevoke
             | Self::OAuthToken
             | Self::EventsPoll
             | Self::SearchAll
@@ -214,6 +225,9 @@ impl Route {
             Self::PortalLogout => "/portal/logout",
             Self::PortalSetup => "/portal/setup",
             Self::PortalActivity => "/portal/activity",
+            Self::PortalCredentials => "/portal/credentials",
+            Self::PortalRotate => "/portal/credentials/rotate",
+            Self::PortalRevoke => "/portal/credentials/revoke",
             Self::PortalGuide(_) => "/portal/setup/{idp}",
             Self::PortalStatus(_) => "/portal/setup/{idp}/status",
             Self::OAuthToken => "/oauth/token",
@@ -308,6 +322,9 @@ async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Resp
         Route::PortalLogout => crate::portal::logout(req, state).await,
         Route::PortalSetup => crate::portal::choose(req, state).await,
         Route::PortalActivity => crate::portal::activity(req, state).await,
+        Route::PortalCredentials => crate::portal::credentials(req, state).await,
+        Route::PortalRotate => crate::portal::rotate(req, state).await,
+        Route::PortalRevoke => crate::portal::revoke_credential(req, state).await,
         Route::PortalGuide(idp) if *method == Method::POST => {
             crate::portal::create(req, state, &idp).await
         }

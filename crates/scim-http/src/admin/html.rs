@@ -22,7 +22,7 @@ th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e2e8f0;vertical-a
 .muted{color:#64748b}.warn{color:#b45309}.bad{color:#dc2626}.ok{color:#15803d}\
 svg.chart text{font-size:12px;fill:#0f172a}svg.chart text.axis{fill:#64748b;text-anchor:end}svg.chart text.start{text-anchor:start}\
 .charts{display:flex;flex-wrap:wrap;gap:16px}\
-header form.session{float:right;margin:0}header form.session span{margin-right:8px;color:#cbd5e1}";
+header form.session{float:right;margin:0}form.inline{display:inline}header form.session span{margin-right:8px;color:#cbd5e1}";
 
 /// A whole page for someone not logged in: no script, inline style only, never cached,
 /// never referred.

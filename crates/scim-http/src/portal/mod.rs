@@ -14,9 +14,11 @@ use scim_core::resource::format_time;
 use scim_core::tenant::Tenant;
 
 mod activity;
+mod credentials;
 mod setup;
 
 pub(crate) use activity::activity;
+pub(crate) use credentials::{list as credentials, revoke as revoke_credential, rotate};
 pub(crate) use setup::{choose, create, guide, status};
 
 use crate::admin::html::{Site, esc, page_of};
@@ -141,7 +143,8 @@ pub(crate) async fn home(req: &Request, state: &AppState) -> Response {
         "<h1>{name}</h1>\
          <section><h2>Connect your identity provider</h2>\
          <p>SCIM base URL (the <em>Tenant URL</em>): <code data-field=\"scim-base-url\">{base}</code></p>\
-         <p><a href=\"/portal/setup\" data-action=\"setup\">Set up your identity provider step by step</a></p>\
+         <p><a href=\"/portal/setup\" data-action=\"setup\">Set up your identity provider step by step</a> · \
+         <a href=\"/portal/credentials\" data-action=\"credentials\">Credentials and their rotation</a></p>\
          <p class=\"muted\">This session ends {ends}.</p></section>",
         name = esc(&tenant.name),
         base = esc(&base),
