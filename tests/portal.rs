@@ -182,6 +182,10 @@ fn a_setup_link_opens_its_tenants_portal_only() {
         page.contains("data-sku=\"pro\" data-field=\"seats\">5<"),
         "{page}"
     );
+    // Health: acme's one request and one user, none of globex's.
+    assert_eq!(field(&page, "requests-24h"), Some("1"), "{page}");
+    assert_eq!(field(&page, "failures-24h"), Some("0 (0.0%)"), "{page}");
+    assert_eq!(field(&page, "users"), Some("1"), "{page}");
     assert!(
         page.contains("ada@acme.example") && page.contains("Okta"),
         "{page}"

@@ -126,6 +126,55 @@ pub fn client_of(user_agent: Option<&str>) -> String {
     clip(product, 40)
 }
 
+/// A tenant's requests over a time: how many, how many were refused, and the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ActivitySummary {
+    /// Requests answered.
+    pub requests: u64,
+    /// Of them, refused (400 or above).
+    pub failures: u64,
+    /// When the last was answered.
+    pub last: Option<DateTime<Utc>>,
+}
+
+impl ActivitySummary {
+    /// Refused requests per request, 0 to 1 (0 without requests).
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "a rate shown to a person: two digits are all it needs"
+    )]
+    pub fn failure_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.failures as f64 / self.requests as f64
+        }
+    }
+
+    /// Whether Microsoft Entra ID would quarantine a provisioning job failing this way:
+    /// more than 40% of its requests failing once there are at least 5,000 failures, or
+    /// 40,000 failures (its documented thresholds).
+    pub fn quarantines_entra(&self) -> bool {
+        (self.failures >= 5_000 && self.failure_rate() > 0.4) || self.failures >= 40_000
+    }
+
+    /// Counts `entry` in.
+    pub fn add(&mut self, entry: &ActivityEntry) {
+        self.requests += 1;
+        if !entry.succeeded() {
+            self.failures += 1;
+        }
+        self.last = self.last.max(Some(entry.at));
+    }
+}
+
+/// The start of the hour `at` is in, in microseconds since the epoch: the key the stores
+/// count activity under.
+pub fn hour_of(at: DateTime<Utc>) -> i64 {
+    const HOUR: i64 = 3_600_000_000;
+    at.timestamp_micros().div_euclid(HOUR) * HOUR
+}
+
 /// Whether a request succeeded or was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -259,6 +308,29 @@ mod tests {
         assert!(window.matches(&entry(2, 200, "User")));
         assert!(window.matches(&entry(3, 200, "User")));
         assert!(!window.matches(&entry(4, 200, "User")));
+    }
+
+    #[test]
+    fn entras_quarantine_thresholds_are_known() {
+        let day = |requests, failures| ActivitySummary {
+            requests,
+            failures,
+            last: None,
+        };
+        assert!(!day(0, 0).quarantines_entra());
+        assert!(
+            !day(10_000, 4_999).quarantines_entra(),
+            "under 5,000 failures"
+        );
+        assert!(day(12_000, 5_000).quarantines_entra(), "41.7% of 12,000");
+        assert!(!day(13_000, 5_000).quarantines_entra(), "38.5%");
+        assert!(
+            day(1_000_000, 40_000).quarantines_entra(),
+            "40,000 failures"
+        );
+        assert!(day(0, 0).failure_rate().abs() < f64::EPSILON);
+        let at = DateTime::from_timestamp(1_800_000_123, 456_000_000).unwrap_or_default();
+        assert_eq!(hour_of(at), 1_800_000_000 * 1_000_000, "1,800,000,000 s is a whole hour");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::activity::{ActivityEntry, ActivityQuery};
+use crate::activity::{ActivityEntry, ActivityQuery, ActivitySummary};
 use crate::admin::{AdminSession, Revocation, UsageDay};
 use crate::api_key::ApiKey;
 use crate::bulk::{BulkJob, BulkOutcome, ClaimedJob, JobStatus, Lease, NewBulkJob};
@@ -376,8 +376,17 @@ pub trait ActivityLog: Send + Sync {
         query: &ActivityQuery,
     ) -> Result<Vec<ActivityEntry>, StoreError>;
 
-    /// Removes at most `limit` entries older than `before`, of any tenant: how many.
+    /// Removes at most `limit` entries older than `before`, of any tenant (and their hourly
+    /// counts): how many entries.
     async fn prune_activity(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError>;
+
+    /// The tenant's requests counted from the hour `since` is in: how many, how many
+    /// refused, and when the last was answered (kept per hour with the entries).
+    async fn activity_summary(
+        &self,
+        tenant: &TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<ActivitySummary, StoreError>;
 }
 
 /// The Management API's `Idempotency-Key`s (see [`crate::idempotency`]): what each key's

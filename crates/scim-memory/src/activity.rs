@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scim_core::StoreError;
-use scim_core::activity::{ActivityEntry, ActivityQuery};
+use scim_core::activity::{ActivityEntry, ActivityQuery, ActivitySummary, hour_of};
 use scim_core::ports::ActivityLog;
 use scim_core::tenant::TenantId;
 
@@ -21,6 +21,8 @@ impl ActivityLog for MemoryStore {
                 seq,
                 ..entry.clone()
             });
+            let key = (entry.tenant.clone(), hour_of(entry.at));
+            state.activity_hours.entry(key).or_default().add(entry);
         }
         Ok(())
     }
@@ -41,6 +43,25 @@ impl ActivityLog for MemoryStore {
             .collect())
     }
 
+    async fn activity_summary(
+        &self,
+        tenant: &TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<ActivitySummary, StoreError> {
+        let from = hour_of(since);
+        let mut summary = ActivitySummary::default();
+        let state = self.lock();
+        for counted in (state.activity_hours.iter())
+            .filter(|((owner, hour), _)| owner == tenant && *hour >= from)
+            .map(|(_, counted)| counted)
+        {
+            summary.requests += counted.requests;
+            summary.failures += counted.failures;
+            summary.last = summary.last.max(counted.last);
+        }
+        Ok(summary)
+    }
+
     async fn prune_activity(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError> {
         let mut state = self.lock();
         let mut budget = limit;
@@ -51,6 +72,10 @@ impl ActivityLog for MemoryStore {
             }
             true
         });
+        let hour = hour_of(before);
+        state
+            .activity_hours
+            .retain(|(_, counted), _| *counted >= hour);
         Ok(limit - budget)
     }
 }

@@ -99,6 +99,8 @@ struct State {
     /// Every tenant's provisioning activity, oldest first, and the last `seq` given.
     activity: Vec<scim_core::activity::ActivityEntry>,
     last_activity: i64,
+    /// The same, counted per tenant and hour.
+    activity_hours: BTreeMap<(TenantId, i64), scim_core::activity::ActivitySummary>,
     /// The customer's portal's setup links and sessions, by secret hash.
     portal: Vec<(scim_core::tenant::TokenHash, scim_core::portal::PortalGrant)>,
 }

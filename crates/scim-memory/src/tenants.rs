@@ -133,6 +133,15 @@ impl TenantDirectory for MemoryStore {
         take_where(&mut state.portal, &mut budget, |(_, grant)| {
             grant.tenant == *tenant
         });
+        let hours: Vec<_> = (state.activity_hours.keys())
+            .filter(|(owner, _)| owner == tenant)
+            .take(budget)
+            .cloned()
+            .collect();
+        budget -= hours.len();
+        for hour in hours {
+            state.activity_hours.remove(&hour);
+        }
         take_where(&mut state.activity, &mut budget, |entry| {
             entry.tenant == *tenant
         });

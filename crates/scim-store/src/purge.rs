@@ -27,6 +27,8 @@ const STEPS: &[&str] = &[
      (SELECT hash FROM admin_sessions WHERE tenant_id = $1 LIMIT $2)",
     "DELETE FROM portal_grants WHERE hash IN \
      (SELECT hash FROM portal_grants WHERE tenant_id = $1 LIMIT $2)",
+    "DELETE FROM activity_hours WHERE (tenant_id, hour) IN \
+     (SELECT tenant_id, hour FROM activity_hours WHERE tenant_id = $1 LIMIT $2)",
     "DELETE FROM activity WHERE seq IN (SELECT seq FROM activity WHERE tenant_id = $1 LIMIT $2)",
     "DELETE FROM deliveries WHERE (receiver_id, seq) IN \
      (SELECT d.receiver_id, d.seq FROM deliveries d JOIN receivers r ON r.id = d.receiver_id \

@@ -40,6 +40,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Each tenant's provisioning activity counted per hour.
+    activity_hours (tenant_id, hour) {
+        tenant_id -> Text,
+        hour -> BigInt,
+        requests -> BigInt,
+        failures -> BigInt,
+        last_at -> BigInt,
+    }
+}
+
+diesel::table! {
     /// The customer's portal: setup links and the sessions they open, by secret hash.
     portal_grants (hash) {
         hash -> Text,
@@ -310,6 +321,7 @@ diesel::joinable!(deliveries -> receivers (receiver_id));
 diesel::joinable!(deliveries -> outbox (seq));
 diesel::allow_tables_to_appear_in_same_query!(
     activity,
+    activity_hours,
     portal_grants,
     tenants,
     tokens,

@@ -2,7 +2,7 @@
 //! per tenant newest first with the query's filters and page, pruned oldest first in
 //! bounded steps, and gone with their tenant.
 
-use scim_core::activity::{ActivityEntry, ActivityQuery, Outcome};
+use scim_core::activity::{ActivityEntry, ActivityQuery, ActivitySummary, Outcome};
 use scim_core::ports::{ActivityLog, TenantDirectory};
 use scim_core::tenant::{PurgeStep, TenantId};
 
@@ -65,6 +65,23 @@ pub async fn activity_is_kept_read_and_pruned<F: StoreFactory>(factory: &F) {
     );
     assert_eq!(bob.at, time(20));
     assert_eq!(bob.credential, "token:t1");
+    // Counted per hour: every request of the tenant since then, the refusals, the last.
+    let summary = store.activity_summary(&acme, time(0)).await.unwrap();
+    assert_eq!(
+        (summary.requests, summary.failures, summary.last),
+        (4, 2, Some(time(40)))
+    );
+    let theirs = store.activity_summary(&globex, time(0)).await.unwrap();
+    assert_eq!((theirs.requests, theirs.failures), (1, 0));
+    let later = store
+        .activity_summary(&acme, time(0) + chrono::TimeDelta::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        later,
+        ActivitySummary::default(),
+        "no request in a later hour"
+    );
 
     let query = |change: fn(&mut ActivityQuery)| {
         let mut query = ActivityQuery::latest(10);
@@ -139,5 +156,9 @@ pub async fn activity_is_kept_read_and_pruned<F: StoreFactory>(factory: &F) {
             .await
             .unwrap()
             .is_empty()
+    );
+    assert_eq!(
+        store.activity_summary(&acme, time(0)).await.unwrap(),
+        ActivitySummary::default()
     );
 }

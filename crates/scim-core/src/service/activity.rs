@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::activity::{ActivityEntry, ActivityQuery, kept_since};
+use crate::activity::{ActivityEntry, ActivityQuery, ActivitySummary, kept_since};
 use crate::error::StoreError;
 use crate::ports::{ActivityLog, Clock};
 use crate::tenant::TenantId;
@@ -106,6 +106,14 @@ impl ActivityService {
         // A store that cannot take the buffer may still answer the read.
         self.flush().await.ok();
         self.log.activity(tenant, query).await
+    }
+
+    /// The tenant's requests over the last 24 hours (whole hours: from the start of the
+    /// hour 24 hours ago), this process's buffer written first.
+    pub async fn last_day(&self, tenant: &TenantId) -> Result<ActivitySummary, StoreError> {
+        self.flush().await.ok();
+        let since = self.clock.now() - chrono::TimeDelta::hours(24);
+        self.log.activity_summary(tenant, since).await
     }
 
     /// Removes the entries older than `days` days, in bounded steps: how many. A step that

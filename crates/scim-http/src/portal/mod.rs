@@ -15,6 +15,7 @@ use scim_core::tenant::Tenant;
 
 mod activity;
 mod credentials;
+mod health;
 mod setup;
 
 pub(crate) use activity::activity;
@@ -150,6 +151,7 @@ pub(crate) async fn home(req: &Request, state: &AppState) -> Response {
         base = esc(&base),
         ends = esc(&format_time(&session.expires)),
     );
+    body.push_str(&health::section(state, &tenant).await);
     body.push_str("<section><h2>Licenses</h2>");
     if pools.is_empty() {
         body.push_str("<p class=\"muted\">No licenses bought yet.</p>");
