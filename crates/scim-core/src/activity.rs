@@ -330,7 +330,11 @@ mod tests {
         );
         assert!(day(0, 0).failure_rate().abs() < f64::EPSILON);
         let at = DateTime::from_timestamp(1_800_000_123, 456_000_000).unwrap_or_default();
-        assert_eq!(hour_of(at), 1_800_000_000 * 1_000_000, "1,800,000,000 s is a whole hour");
+        assert_eq!(
+            hour_of(at),
+            1_800_000_000 * 1_000_000,
+            "1,800,000,000 s is a whole hour"
+        );
     }
 
     #[test]
