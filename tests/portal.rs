@@ -439,3 +439,77 @@ fn each_idp_is_guided_to_its_first_request() {
     );
     assert_eq!(status, 404);
 }
+
+#[test]
+fn the_operator_opens_a_tenants_portal_from_the_dashboard() {
+    let server = Server::start(Store::sqlite());
+    let token = tenant_with_token(&server.store, "acme");
+    cli(&server.store, &["tenant", "create", "globex"]);
+    assert_eq!(server.get("/scim/v2/Users", &token).status, 200);
+    let out = cli(
+        &server.store,
+        &[
+            "admin",
+            "login-link",
+            "--tenant",
+            "acme",
+            "--base-url",
+            &server.base,
+            "--json",
+        ],
+    );
+    let link: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let path = link["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&server.base)
+        .unwrap()
+        .to_owned();
+    let (status, headers, _) = get(&server, &path, None);
+    assert_eq!(status, 303);
+    let admin = headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let (_, _, overview) = get(&server, "/admin", Some(&admin));
+    assert_eq!(field(&overview, "requests-24h"), Some("1"), "{overview}");
+    let same_origin = [("Sec-Fetch-Site", "same-origin")];
+    let (status, _, _) = request(
+        &server,
+        "POST",
+        "/admin/tenants/acme/portal",
+        Some(&admin),
+        &[],
+    );
+    assert_eq!(status, 403);
+    let (status, _, _) = request(
+        &server,
+        "POST",
+        "/admin/tenants/globex/portal",
+        Some(&admin),
+        &same_origin,
+    );
+    assert_eq!(status, 404, "a tenant the session does not see");
+    let (status, headers, _) = request(
+        &server,
+        "POST",
+        "/admin/tenants/acme/portal",
+        Some(&admin),
+        &same_origin,
+    );
+    assert_eq!(status, 303);
+    let location = headers["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("/portal/open?code=scim_"),
+        "{location}"
+    );
+    let (cookie, max_age) = open(&server, &format!("{}{location}", server.base));
+    assert!(max_age <= 3_600, "an hour's link: {max_age}");
+    let (status, _, page) = get(&server, "/portal", Some(&cookie));
+    assert_eq!(status, 200);
+    assert!(page.contains("<h1>acme</h1>"), "{page}");
+}

@@ -24,6 +24,7 @@ enum Route {
     Admin,
     AdminLogin,
     AdminTenant(String),
+    AdminPortal(String),
     AdminLogout,
     Portal,
     PortalOpen,
@@ -67,6 +68,7 @@ impl Route {
             | Self::Admin
             | Self::AdminLogin
             | Self::AdminTenant(_)
+            | Self::AdminPortal(_)
             | Self::AdminLogout
             | Self::Portal
             | Self::PortalOpen
@@ -161,8 +163,12 @@ impl Route {
                 Some(_) => None,
             };
         }
-        if let Some(slug) = path.strip_prefix("/admin/tenants/") {
-            return segment(slug).map(Self::AdminTenant);
+        if let Some(rest) = path.strip_prefix("/admin/tenants/") {
+            return match rest.split_once('/') {
+                None => segment(rest).map(Self::AdminTenant),
+                Some((slug, "portal")) => segment(slug).map(Self::AdminPortal),
+                Some(_) => None,
+            };
         }
         let rest = path.strip_prefix("/scim/v2/")?;
         if rest == "Me" || rest.starts_with("Me/") {
@@ -195,6 +201,7 @@ impl Route {
             Self::AdminLogin | Self::PortalOpen => Methods::GetOnly,
             Self::PortalGuide(_) => Methods::ReadPost,
             Self::AdminLogout
+            | Self::AdminPortal(_)
             | Self::PortalLogout
             | Self::PortalRotate
             | Self::PortalRevoke
@@ -219,6 +226,7 @@ impl Route {
             Self::Admin => "/admin",
             Self::AdminLogin => "/admin/login",
             Self::AdminTenant(_) => "/admin/tenants/{slug}",
+            Self::AdminPortal(_) => "/admin/tenants/{slug}/portal",
             Self::AdminLogout => "/admin/logout",
             Self::Portal => "/portal",
             Self::PortalOpen => "/portal/open",
@@ -331,6 +339,7 @@ async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Resp
         Route::PortalGuide(idp) => crate::portal::guide(req, state, &idp).await,
         Route::PortalStatus(idp) => crate::portal::status(req, state, &idp).await,
         Route::AdminTenant(slug) => admin::tenant(req, state, &slug).await,
+        Route::AdminPortal(slug) => admin::open_portal(req, state, &slug).await,
         Route::AdminLogout => admin::logout(req, state).await,
         Route::OAuthToken => oauth::token(req, state).await,
         Route::EventsPoll => events::poll(req, state).await?,

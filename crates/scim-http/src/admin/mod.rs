@@ -248,14 +248,58 @@ pub(crate) async fn overview(req: &Request, state: &AppState) -> Response {
                 SessionScope::Tenant(_) => tenants.first().map(|(t, _)| t.slug.as_str()),
                 SessionScope::AllTenants => None,
             };
+            // Each tenant's provisioning over the last day, as its own portal shows it.
+            let mut health = Vec::with_capacity(tenants.len());
+            for (tenant, _) in &tenants {
+                health.push(state.activity.last_day(&tenant.id).await.ok());
+            }
+            let body = format!(
+                "{}{}",
+                pages::overview(&tenants),
+                pages::provisioning(&tenants, &health, state.clock.now())
+            );
             page_for(
                 StatusCode::OK,
                 "Tenants",
-                &pages::overview(&tenants),
+                &body,
                 Some(&sees(&session, slug)),
             )
         }
         Err(error) => failed(&error),
+    }
+}
+
+/// `POST /admin/tenants/{slug}/portal`: opens the tenant's portal as its admin sees it,
+/// through a setup link of an hour made for the purpose (same-origin forms only, for a
+/// tenant the session sees).
+pub(crate) async fn open_portal(req: &Request, state: &AppState, slug: &str) -> Response {
+    if !from_this_origin(req, state) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "<h1>Refused</h1><p>Open a portal from a page of the dashboard.</p>",
+        );
+    }
+    let session = match check_session(req, state).await {
+        Ok(session) => session,
+        Err(refused) => return refused,
+    };
+    // A tenant the session does not see answers as an unknown one.
+    match state.tenants.tenant(slug).await {
+        Ok(tenant) if session.scope.covers(&tenant.id) => {}
+        Ok(_) | Err(TenantError::UnknownTenant(_)) => {
+            return failed(&AdminError::Tenant(TenantError::UnknownTenant(
+                slug.to_owned(),
+            )));
+        }
+        Err(error) => return unavailable(&error.to_string()),
+    }
+    match state.portal.create_link(slug, Some(1)).await {
+        Ok((_, code)) => Reply::new(StatusCode::SEE_OTHER)
+            .header(LOCATION, &scim_core::portal::setup_url("", &code))
+            .header(CACHE_CONTROL, "no-store")
+            .finish(),
+        Err(error) => unavailable(&error.to_string()),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use scim_core::activity::ActivitySummary;
 use scim_core::admin::UsageDay;
 use scim_core::license::Pool;
 use scim_core::resource::format_time;
@@ -46,6 +47,53 @@ pub(crate) fn overview(tenants: &[(Tenant, Vec<Pool>)]) -> String {
                 cells = pool_cells(pool)
             );
         }
+    }
+    body.push_str("</table></section>");
+    body
+}
+
+/// The tenants' provisioning over the last day (`health`, in the order of `tenants`;
+/// `None` where it could not be read), with a button into each tenant's portal.
+pub(crate) fn provisioning(
+    tenants: &[(Tenant, Vec<Pool>)],
+    health: &[Option<ActivitySummary>],
+    now: DateTime<Utc>,
+) -> String {
+    let mut body = String::from(
+        "<section><h2>Provisioning, last 24 hours</h2><table><tr><th>Tenant</th>\
+         <th>Last request</th><th class=\"n\">Requests</th><th class=\"n\">Refused</th><th></th></tr>",
+    );
+    for ((tenant, _), day) in tenants.iter().zip(health) {
+        let cells = match day {
+            None => "<td colspan=\"3\" class=\"muted\">unavailable</td>".to_owned(),
+            Some(day) => {
+                let last = day.last.map_or("none".to_owned(), |at| {
+                    format!("{} s ago", (now - at).num_seconds().max(0))
+                });
+                let class = if day.quarantines_entra() {
+                    " bad"
+                } else if day.failure_rate() > 0.2 {
+                    " warn"
+                } else {
+                    ""
+                };
+                format!(
+                    "<td>{last}</td><td class=\"n\" data-field=\"requests-24h\">{requests}</td>\
+                     <td class=\"n{class}\" data-field=\"failures-24h\">{failures} ({rate:.1}%)</td>",
+                    requests = day.requests,
+                    failures = day.failures,
+                    rate = day.failure_rate() * 100.0,
+                )
+            }
+        };
+        let _ = write!(
+            body,
+            "<tr data-provisioning=\"{slug}\"><td>{name}</td>{cells}<td>\
+             <form method=\"post\" action=\"/admin/tenants/{slug}/portal\" class=\"inline\">\
+             <button type=\"submit\" data-action=\"open-portal\">Open its portal</button></form></td></tr>",
+            slug = esc(&tenant.slug),
+            name = esc(&tenant.name),
+        );
     }
     body.push_str("</table></section>");
     body
