@@ -335,7 +335,7 @@ pub trait PortalAccess: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// The link or session (as `kind` says) `hash` is the secret of, when it works at
-    /// `now`; a session whose link was revoked no longer does.
+    /// `now` (a revoked link's sessions are gone with it).
     async fn portal_grant(
         &self,
         hash: &TokenHash,

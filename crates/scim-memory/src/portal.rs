@@ -32,21 +32,12 @@ impl PortalAccess for MemoryStore {
         kind: PortalKind,
         now: DateTime<Utc>,
     ) -> Result<Option<PortalGrant>, StoreError> {
-        let state = self.lock();
-        let found = state
+        Ok(self
+            .lock()
             .portal
             .iter()
             .find(|(known, grant)| known == hash && grant.kind == kind && grant.is_valid_at(now))
-            .map(|(_, grant)| grant.clone());
-        // A session lives only as long as its link is there.
-        Ok(found.filter(|grant| {
-            grant.link.as_ref().is_none_or(|link| {
-                state
-                    .portal
-                    .iter()
-                    .any(|(_, other)| other.kind == PortalKind::Link && other.id == *link)
-            })
-        }))
+            .map(|(_, grant)| grant.clone()))
     }
 
     async fn portal_links(

@@ -1,5 +1,7 @@
 //! `PortalAccess`: setup links and portal sessions, in `portal_grants`, by the hash of
-//! their secret. A session is valid while it has not expired and its link is still there.
+//! their secret. A session never outlives its link (its expiry is capped by the link's)
+//! and a revoked link's sessions are deleted with it, so a session's own row says whether
+//! it works.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -89,22 +91,7 @@ impl PortalAccess for DieselStore {
                 .first(connection)
                 .optional()
                 .map_err(from_diesel)?;
-            let Some(row) = row else {
-                return Ok(None);
-            };
-            // A session lives only as long as its link is there.
-            if let Some(link) = &row.link_id {
-                let linked: i64 = portal_grants::table
-                    .filter(portal_grants::id.eq(link))
-                    .filter(portal_grants::kind.eq(PortalKind::Link.as_str()))
-                    .count()
-                    .get_result(connection)
-                    .map_err(from_diesel)?;
-                if linked == 0 {
-                    return Ok(None);
-                }
-            }
-            Ok(Some(PortalGrant::try_from(row)?))
+            Ok(row.map(PortalGrant::try_from).transpose()?)
         })
         .await
     }
