@@ -107,6 +107,12 @@ impl Browser {
 
     /// Sends a command; its `value`.
     fn command(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        self.try_command(method, path, body)
+            .unwrap_or_else(|error| panic!("{method} {path}: {error}"))
+    }
+
+    /// Sends a command; its `value`, or the driver's error answer.
+    fn try_command(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
         let url = format!("{}{path}", self.base);
         let answer = match body {
             Some(body) => self
@@ -117,14 +123,13 @@ impl Browser {
             None if method == "DELETE" => self.agent.delete(&url).call(),
             None => self.agent.get(&url).call(),
         };
-        let mut answer = answer.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut answer = answer.map_err(|e| e.to_string())?;
         let text = answer.body_mut().read_to_string().unwrap_or_default();
         let value: Value = serde_json::from_str(&text).unwrap_or_default();
-        assert!(
-            value["value"].get("error").is_none(),
-            "{method} {path}: {text}"
-        );
-        value.get("value").cloned().unwrap_or(value)
+        if value["value"].get("error").is_some() {
+            return Err(text);
+        }
+        Ok(value.get("value").cloned().unwrap_or(value))
     }
 
     fn session_path(&self, rest: &str) -> String {
@@ -156,26 +161,50 @@ impl Browser {
     }
 
     /// Clicks the element `css` finds (a link, a button), then waits for the page to load.
+    /// Clicks the element `css` finds (a link, a form's button) and waits until the page
+    /// it leads to has replaced this one (a form's submission is not waited for by the
+    /// click itself).
     pub(crate) fn click(&self, css: &str) {
+        let page = self.element("html");
         let element = self.element(css);
         self.command(
             "POST",
             &self.session_path(&format!("/element/{element}/click")),
             Some(&json!({})),
         );
+        let started = Instant::now();
+        let name = self.session_path(&format!("/element/{page}/name"));
+        while self.try_command("GET", &name, None).is_ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "clicking {css} led to no other page"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
-    /// The element `css` finds.
+    /// The element `css` finds, waiting up to 5 s for a page still loading to have it.
     fn element(&self, css: &str) -> String {
-        let found = self.command(
-            "POST",
-            &self.session_path("/element"),
-            Some(&json!({"using": "css selector", "value": css})),
-        );
-        found[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no element {css}: {found}"))
-            .to_owned()
+        let started = Instant::now();
+        loop {
+            let found = self.try_command(
+                "POST",
+                &self.session_path("/element"),
+                Some(&json!({"using": "css selector", "value": css})),
+            );
+            match found {
+                Ok(found) => {
+                    return found[ELEMENT]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("no element {css}: {found}"))
+                        .to_owned();
+                }
+                Err(error) if started.elapsed() > Duration::from_secs(5) => {
+                    panic!("no element {css}: {error}")
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
     }
 
     /// The text of the element `css` finds.
