@@ -205,6 +205,19 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
     .expect("audit JSON");
     assert_eq!(audit.as_array().expect("entries").len(), 3);
     assert_eq!(dom.matches("data-field=\"change\"").count(), 3);
+    // Users by their userName, not their id.
+    for entry in audit.as_array().expect("entries") {
+        let id = entry["userId"].as_str().expect("a user id");
+        let name = if dom.contains(&format!("data-user=\"{id}\">ann<")) {
+            "ann"
+        } else {
+            "bob"
+        };
+        assert!(
+            dom.contains(&format!("data-user=\"{id}\">{name}<")),
+            "{id} shown as {name}: {dom}"
+        );
+    }
     assert_eq!(text_of(&dom, "inactive-holders"), "0");
     assert_eq!(text_of(&dom, "unmapped"), "1");
     assert_eq!(text_of(&dom, "unmapped-value"), "gold");

@@ -1,6 +1,7 @@
 //! The operator's dashboard: logging in with a one-time link, and what it shows of a
 //! tenant (seats and their history, recent license changes, orphan risks, deliveries).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -69,6 +70,8 @@ pub struct TenantDashboard {
     pub history: Vec<UsageDay>,
     /// The latest license assignments and revocations, newest first.
     pub recent: Vec<AuditEntry>,
+    /// The userNames of the users `recent` names, by id (a user deleted since has none).
+    pub user_names: BTreeMap<String, String>,
     /// Entitlement and role values that grant nothing, with how many users send each.
     pub unmapped: Vec<UnmappedValue>,
     /// Inactive users holding licenses (at most [`LISTED`]), and how many there are.
@@ -255,17 +258,52 @@ impl AdminService {
             .await?;
         let (inactive_holders, inactive_holders_total) = self.inactive_holders(&tenant).await?;
         let receivers = self.webhooks.receivers(&tenant.id).await?;
+        let user_names = self.user_names(&tenant, &recent).await?;
         Ok(TenantDashboard {
             tenant,
             at,
             pools: usage.pools,
             history,
             recent,
+            user_names,
             unmapped: usage.unmapped,
             inactive_holders,
             inactive_holders_total,
             receivers,
         })
+    }
+
+    /// The userNames of the users `entries` name (a user deleted since has none).
+    async fn user_names(
+        &self,
+        tenant: &Tenant,
+        entries: &[AuditEntry],
+    ) -> Result<BTreeMap<String, String>, AdminError> {
+        let mut names = BTreeMap::new();
+        for entry in entries {
+            if names.contains_key(&entry.user) {
+                continue;
+            }
+            match self
+                .resources
+                .get(
+                    &tenant.id,
+                    ResourceKind::User,
+                    &entry.user,
+                    Expand::default(),
+                )
+                .await
+            {
+                Ok(user) => {
+                    if let Some(name) = user.attributes.get("userName").and_then(|v| v.as_str()) {
+                        names.insert(entry.user.clone(), name.to_owned());
+                    }
+                }
+                Err(ScimError::NotFound(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(names)
     }
 
     /// Users with `active` false that hold a license, found with the same filter any SCIM

@@ -185,9 +185,17 @@ fn recent(dashboard: &TenantDashboard) -> String {
     for entry in &dashboard.recent {
         let _ = write!(
             out,
-            "<tr data-field=\"change\"><td>{at}</td><td><code>{user}</code></td><td>{sku}</td><td>{action}</td><td>{source}</td><td class=\"muted\">{cause}</td></tr>",
+            "<tr data-field=\"change\"><td>{at}</td><td data-user=\"{id}\">{user}</td><td>{sku}</td><td>{action}</td><td>{source}</td><td class=\"muted\">{cause}</td></tr>",
             at = format_time(&entry.at),
-            user = esc(&entry.user),
+            id = esc(&entry.user),
+            // The userName; a user deleted since shows its id.
+            user = dashboard.user_names.get(&entry.user).map_or_else(
+                || format!(
+                    "<code>{}</code> <span class=\"muted\">(deleted)</span>",
+                    esc(&entry.user)
+                ),
+                |name| esc(name)
+            ),
             sku = esc(&entry.sku),
             action = entry.action.as_str(),
             source = entry.source.map_or("", |s| s.as_str()),
