@@ -424,6 +424,48 @@ fn each_idp_is_guided_to_its_first_request() {
         "entra"
     );
 
+    // Entra's workload identity federation: the four values Entra shows, checked.
+    let (_, _, guide) = get(&server, "/portal/setup/entra", Some(&cookie));
+    assert!(guide.contains("data-action=\"federate\""), "{guide}");
+    let federate = |jwks: &str| {
+        let form = format!(
+            "issuer=https%3A%2F%2Flogin.microsoftonline.com%2Ft%2Fv2.0&jwks_url={jwks}\
+             &subject=workload-object-id&audience=api%3A%2F%2Fapp-id%2F.default"
+        );
+        let headers = [
+            ("Sec-Fetch-Site", "same-origin"),
+            ("x-test-form", form.as_str()),
+        ];
+        request(
+            &server,
+            "POST",
+            "/portal/setup/entra/federation",
+            Some(&cookie),
+            &headers,
+        )
+    };
+    let (status, _, refused) = federate("ftp%3A%2F%2Fkeys.example.com");
+    assert_eq!(status, 200);
+    assert!(
+        field(&refused, "refused").is_some_and(|why| why.starts_with("the JWKS URL")),
+        "{refused}"
+    );
+    let (_, _, trusted) =
+        federate("https%3A%2F%2Flogin.microsoftonline.com%2Ft%2Fdiscovery%2Fv2.0%2Fkeys");
+    let federated = field(&trusted, "client-id")
+        .expect("a client id")
+        .to_owned();
+    let clients = call(&server, "GET", "/tenants/acme/clients", &key, None);
+    let listed = clients.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|client| client["client_id"] == federated.as_str())
+        .expect("the federated client")
+        .clone();
+    assert_eq!(listed["authentication"], "federation");
+    assert_eq!(listed["federation"]["subject"], "workload-object-id");
+
     // Google Workspace: an honest page, no credential.
     let (_, _, google) = get(&server, "/portal/setup/google", Some(&cookie));
     assert!(

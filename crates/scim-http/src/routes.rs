@@ -36,6 +36,7 @@ enum Route {
     PortalRevoke,
     PortalGuide(String),
     PortalStatus(String),
+    PortalFederate,
     OAuthToken,
     EventsPoll,
     Jwks,
@@ -78,6 +79,7 @@ impl Route {
             | Self::PortalCredentials
             | Self::PortalRotate
             | Self::PortalRevoke
+            | Self::PortalFederate
             | Self::PortalGuide(_)
             | Self::PortalStatus(_)
             | Self::OAuthToken
@@ -159,6 +161,7 @@ impl Route {
         if let Some(rest) = path.strip_prefix("/portal/setup/") {
             return match rest.split_once('/') {
                 None => segment(rest).map(Self::PortalGuide),
+                Some(("entra", "federation")) => Some(Self::PortalFederate),
                 Some((idp, "status")) => segment(idp).map(Self::PortalStatus),
                 Some(_) => None,
             };
@@ -205,6 +208,7 @@ impl Route {
             | Self::PortalLogout
             | Self::PortalRotate
             | Self::PortalRevoke
+            | Self::PortalFederate
             | Self::OAuthToken
             | Self::EventsPoll
             | Self::SearchAll
@@ -238,6 +242,7 @@ impl Route {
             Self::PortalRevoke => "/portal/credentials/revoke",
             Self::PortalGuide(_) => "/portal/setup/{idp}",
             Self::PortalStatus(_) => "/portal/setup/{idp}/status",
+            Self::PortalFederate => "/portal/setup/entra/federation",
             Self::OAuthToken => "/oauth/token",
             Self::EventsPoll => "/events/poll",
             Self::Jwks => "/.well-known/jwks.json",
@@ -338,6 +343,7 @@ async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Resp
         }
         Route::PortalGuide(idp) => crate::portal::guide(req, state, &idp).await,
         Route::PortalStatus(idp) => crate::portal::status(req, state, &idp).await,
+        Route::PortalFederate => crate::portal::federate(req, state).await,
         Route::AdminTenant(slug) => admin::tenant(req, state, &slug).await,
         Route::AdminPortal(slug) => admin::open_portal(req, state, &slug).await,
         Route::AdminLogout => admin::logout(req, state).await,

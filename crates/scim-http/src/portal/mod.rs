@@ -20,7 +20,7 @@ mod setup;
 
 pub(crate) use activity::activity;
 pub(crate) use credentials::{list as credentials, revoke as revoke_credential, rotate};
-pub(crate) use setup::{choose, create, guide, status};
+pub(crate) use setup::{choose, create, federate, guide, status};
 
 use crate::admin::html::{Site, esc, page_of};
 use crate::admin::{

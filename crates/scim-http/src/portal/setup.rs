@@ -6,7 +6,7 @@
 
 use http::StatusCode;
 use scim_core::activity::ActivityQuery;
-use scim_core::service::{TenantUpdate, TokenLifetime};
+use scim_core::service::{FederationRequest, TenantError, TenantUpdate, TokenLifetime};
 
 use scim_core::tenant::Tenant;
 
@@ -148,6 +148,100 @@ pub(crate) async fn guide(req: &Request, state: &AppState, slug: &str) -> Respon
         ));
     }
     body.push_str("</section>");
+    if idp.slug == "entra" {
+        body.push_str(FEDERATION_FORM);
+    }
+    tenant_page(&tenant, idp.name, &body)
+}
+
+/// Entra's workload identity federation: the four values its connectivity page shows.
+const FEDERATION_FORM: &str = "<section><h2>Or: workload identity federation (no secret)</h2>\
+    <p>Where Entra offers <strong>Workload Identity Federation</strong>, pick it and \
+    <em>Select Workload Identity</em>; copy the four values it shows here. Then give Entra \
+    the Client ID this makes, the Token Endpoint and the Tenant URL above.</p>\
+    <form method=\"post\" action=\"/portal/setup/entra/federation\">\
+    <p><label for=\"issuer\">Issuer</label><br><input id=\"issuer\" name=\"issuer\" size=\"70\" required></p>\
+    <p><label for=\"jwks_url\">JWKS URL</label><br><input id=\"jwks_url\" name=\"jwks_url\" size=\"70\" required></p>\
+    <p><label for=\"subject\">Subject</label><br><input id=\"subject\" name=\"subject\" size=\"70\" required></p>\
+    <p><label for=\"audience\">Audience</label><br><input id=\"audience\" name=\"audience\" size=\"70\" required></p>\
+    <p><button type=\"submit\" data-action=\"federate\">Trust this workload identity</button></p>\
+    </form></section>";
+
+/// The form of [`FEDERATION_FORM`].
+#[derive(serde::Deserialize)]
+struct FederationForm {
+    issuer: String,
+    jwks_url: String,
+    subject: String,
+    audience: String,
+}
+
+/// `POST /portal/setup/entra/federation`: a federated client trusting the workload
+/// identity Entra showed (RFC 7523), and the values to give Entra back.
+pub(crate) async fn federate(req: &Request, state: &AppState) -> Response {
+    if !from_this_origin(req, state) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "<h1>Refused</h1><p>Create credentials from a page of the portal.</p>",
+        );
+    }
+    let (tenant, idp) = match session_and_idp(req, state, "entra").await {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    let Some(form) = req
+        .body()
+        .and_then(|body| serde_urlencoded::from_bytes::<FederationForm>(body).ok())
+    else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Federation",
+            "<h1>That form is not one of the portal's</h1><p><a href=\"/portal/setup/entra\">Back</a></p>",
+        );
+    };
+    let request = FederationRequest {
+        issuer: &form.issuer,
+        jwks_url: &form.jwks_url,
+        subject: &form.subject,
+        audience: &form.audience,
+    };
+    let client = match state
+        .tenants
+        .create_federated_client(&tenant.slug, request, TokenLifetime::Never)
+        .await
+    {
+        Ok(client) => client,
+        Err(TenantError::InvalidSetting(why)) => {
+            let body = format!(
+                "<h1>{name}</h1><section><p class=\"bad\" data-field=\"refused\">{why}</p>\
+                 <p><a href=\"/portal/setup/entra\">Back</a></p></section>",
+                name = idp.name,
+                why = esc(&why),
+            );
+            return tenant_page(&tenant, idp.name, &body);
+        }
+        Err(error) => return unavailable(&error.to_string()),
+    };
+    let update = TenantUpdate {
+        profile: Some(idp.profile.to_owned()),
+        ..TenantUpdate::default()
+    };
+    if let Err(error) = state.tenants.update_tenant(&tenant.slug, &update).await {
+        return unavailable(&error.to_string());
+    }
+    let origin = crate::render::origin(req, &state.config);
+    let body = format!(
+        "<h1>{name}</h1><section><h2>Give Entra these</h2><table>\
+         <tr><th scope=\"row\">Client ID</th><td><code data-field=\"client-id\">{id}</code></td></tr>\
+         <tr><th scope=\"row\">Token URL</th><td><code data-field=\"token-url\">{origin}/oauth/token</code></td></tr>\
+         <tr><th scope=\"row\">SCIM URL</th><td><code data-field=\"base-url\">{origin}/scim/v2?aadOptscim062020</code></td></tr>\
+         </table><p>Then <strong>Test Connection</strong> in Entra. \
+         <a href=\"/portal/setup/entra/status?credential=client:{id}\" data-action=\"check-connection\">Check the connection</a></p></section>",
+        name = idp.name,
+        id = esc(&client.id),
+        origin = esc(&origin),
+    );
     tenant_page(&tenant, idp.name, &body)
 }
 
