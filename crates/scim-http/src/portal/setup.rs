@@ -223,12 +223,8 @@ pub(crate) async fn federate(req: &Request, state: &AppState) -> Response {
         }
         Err(error) => return unavailable(&error.to_string()),
     };
-    let update = TenantUpdate {
-        profile: Some(idp.profile.to_owned()),
-        ..TenantUpdate::default()
-    };
-    if let Err(error) = state.tenants.update_tenant(&tenant.slug, &update).await {
-        return unavailable(&error.to_string());
+    if let Err(refused) = set_profile(state, &tenant, idp).await {
+        return refused;
     }
     let origin = crate::render::origin(req, &state.config);
     let body = format!(
@@ -286,12 +282,8 @@ pub(crate) async fn create(req: &Request, state: &AppState, slug: &str) -> Respo
         Ok(made) => made,
         Err(error) => return unavailable(&error.to_string()),
     };
-    let update = TenantUpdate {
-        profile: Some(idp.profile.to_owned()),
-        ..TenantUpdate::default()
-    };
-    if let Err(error) = state.tenants.update_tenant(&tenant.slug, &update).await {
-        return unavailable(&error.to_string());
+    if let Err(refused) = set_profile(state, &tenant, idp).await {
+        return refused;
     }
     let origin = crate::render::origin(req, &state.config);
     let body = format!(
@@ -361,6 +353,18 @@ pub(crate) async fn status(req: &Request, state: &AppState, slug: &str) -> Respo
         response.headers_mut().insert("refresh", value);
     }
     response
+}
+
+/// Sets the tenant's compatibility profile to the one `idp`'s requests need.
+async fn set_profile(state: &AppState, tenant: &Tenant, idp: &Idp) -> Result<(), Response> {
+    let update = TenantUpdate {
+        profile: Some(idp.profile.to_owned()),
+        ..TenantUpdate::default()
+    };
+    match state.tenants.update_tenant(&tenant.slug, &update).await {
+        Ok(_) => Ok(()),
+        Err(error) => Err(unavailable(&error.to_string())),
+    }
 }
 
 /// A credential just made.
