@@ -223,7 +223,9 @@ pub struct Principal {
     pub tenant: TenantId,
     /// Its slug, for logs and links.
     pub tenant_slug: String,
-    /// The id of the credential (never its secret), for logs.
+    /// The credential, named by its kind and id (never its secret): `token:<id>`,
+    /// `client:<id>`, or an embedding service's own (`product-key:…`); what logs, the
+    /// audit log's actor and the activity log name.
     pub credential_id: String,
     /// The client certificates the tenant requires (see [`Tenant::client_certs`]).
     pub client_certs: Vec<String>,

@@ -22,16 +22,11 @@ pub(crate) struct Caller {
 }
 
 impl Caller {
-    /// The caller a principal is: its credential as `token:<id>` or `client:<id>`.
+    /// The caller a principal is.
     pub(crate) fn of(principal: &Principal) -> Self {
-        let id = &principal.credential_id;
         Self {
             tenant: principal.tenant.clone(),
-            credential: if id.contains(':') {
-                id.clone()
-            } else {
-                format!("token:{id}")
-            },
+            credential: principal.credential_id.clone(),
         }
     }
 }

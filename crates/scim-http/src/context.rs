@@ -65,7 +65,7 @@ impl<'a> ResourceContext<'a> {
     pub(crate) fn writer(&self) -> scim_core::Caller {
         scim_core::Caller::new(
             self.caller.0.tenant.clone(),
-            format!("token:{}", self.caller.0.credential_id),
+            self.caller.0.credential_id.clone(),
             self.cause.clone(),
         )
         .with_schema(self.schema.clone())

@@ -21,7 +21,7 @@ pub(crate) async fn bulk(req: &Request, state: &AppState) -> ApiResult<Response>
     let body = caller.0.compatibility.read_bulk_body(body)?;
     let writer = scim_core::Caller::new(
         caller.0.tenant.clone(),
-        format!("token:{}", caller.0.credential_id),
+        caller.0.credential_id.clone(),
         req.cause(),
     )
     .with_schema(state.schemas.of(&caller.0.custom_attributes));

@@ -146,7 +146,7 @@ impl TenantService {
         }
         let credential_id = match token.client {
             Some(client) => format!("client:{client}"),
-            None => token.id,
+            None => format!("token:{}", token.id),
         };
         Ok((Some(Principal::of(tenant, credential_id)), token.expires))
     }

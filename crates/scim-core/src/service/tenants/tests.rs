@@ -159,7 +159,7 @@ async fn bearer_tokens_choose_their_tenant_until_they_expire() {
         .await
         .unwrap();
     assert_eq!(principal.tenant_slug, "acme");
-    assert_eq!(principal.credential_id, "tok1");
+    assert_eq!(principal.credential_id, "token:tok1");
     for bad in [old.as_str(), &secret("unknown")] {
         let err = svc
             .authenticate(Credential::Bearer(bad), NO_LIMIT)
@@ -313,7 +313,7 @@ async fn accepted_tokens_are_looked_up_once_per_time_to_live() {
     // Looked up once, then served from the cache.
     for _ in 0..3 {
         let principal = svc.authenticate(bearer, NO_LIMIT).await.unwrap();
-        assert_eq!(principal.credential_id, "tok1");
+        assert_eq!(principal.credential_id, "token:tok1");
     }
     // Revoked meanwhile: still accepted within the time to live, refused after it.
     revoked.store(true, Ordering::SeqCst);
