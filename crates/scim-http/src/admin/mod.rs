@@ -151,12 +151,13 @@ pub(crate) async fn logout(req: &Request, state: &AppState) -> Response {
     if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(req.parts())) {
         return too_many(&limited);
     }
-    if !from_this_origin(req, state) {
-        return page(
-            StatusCode::FORBIDDEN,
-            "Log out",
-            "<h1>Refused</h1><p>Log out from a page of the dashboard.</p>",
-        );
+    if let Some(refused) = foreign_post(
+        req,
+        state,
+        "Log out",
+        "Log out from a page of the dashboard",
+    ) {
+        return refused;
     }
     if let Some(secret) = session_cookie(req)
         && scim_core::tenant::is_secret_shaped(&secret)
@@ -203,7 +204,7 @@ pub(crate) async fn limited_lookup<T, E>(
 
 /// Whether a state-changing request comes from a page of this server: `Sec-Fetch-Site:
 /// same-origin`, or an `Origin` with this server's scheme and host.
-pub(crate) fn from_this_origin(req: &Request, state: &AppState) -> bool {
+fn from_this_origin(req: &Request, state: &AppState) -> bool {
     let header = |name: &str| req.header(name);
     if let Some(site) = header("sec-fetch-site") {
         return site == "same-origin";
@@ -216,6 +217,23 @@ pub(crate) fn from_this_origin(req: &Request, state: &AppState) -> bool {
         None => req.origin(),
     };
     origin.eq_ignore_ascii_case(&ours)
+}
+
+/// The refusal (403, `title`, saying to `do_this` from a page of the site) of a form POST
+/// that does not come from this origin (CSRF); `None` when it does.
+pub(crate) fn foreign_post(
+    req: &Request,
+    state: &AppState,
+    title: &str,
+    do_this: &str,
+) -> Option<Response> {
+    (!from_this_origin(req, state)).then(|| {
+        page(
+            StatusCode::FORBIDDEN,
+            title,
+            &format!("<h1>Refused</h1><p>{do_this}.</p>"),
+        )
+    })
 }
 
 /// A URL's origin as a browser's `Origin` header writes it: scheme, host and port, no path.
@@ -273,12 +291,13 @@ pub(crate) async fn overview(req: &Request, state: &AppState) -> Response {
 /// through a setup link of an hour made for the purpose (same-origin forms only, for a
 /// tenant the session sees).
 pub(crate) async fn open_portal(req: &Request, state: &AppState, slug: &str) -> Response {
-    if !from_this_origin(req, state) {
-        return page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "<h1>Refused</h1><p>Open a portal from a page of the dashboard.</p>",
-        );
+    if let Some(refused) = foreign_post(
+        req,
+        state,
+        "Refused",
+        "Open a portal from a page of the dashboard",
+    ) {
+        return refused;
     }
     let session = match check_session(req, state).await {
         Ok(session) => session,

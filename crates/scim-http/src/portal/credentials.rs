@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::{check_session, page, tenant_page};
 use crate::admin::html::esc;
-use crate::admin::{from_this_origin, unavailable};
+use crate::admin::{foreign_post, unavailable};
 use crate::request::Request;
 use crate::response::{Reply, Response};
 use crate::state::AppState;
@@ -134,12 +134,13 @@ fn form(action: &str, kind: &str, id: &str, label: &str, marker: &str) -> String
 
 /// The session's tenant and the credential a same-origin form names; else the page.
 async fn posted(req: &Request, state: &AppState) -> Result<(Tenant, Named), Response> {
-    if !from_this_origin(req, state) {
-        return Err(page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "<h1>Refused</h1><p>Change credentials from a page of the portal.</p>",
-        ));
+    if let Some(refused) = foreign_post(
+        req,
+        state,
+        "Refused",
+        "Change credentials from a page of the portal",
+    ) {
+        return Err(refused);
     }
     let (_, tenant) = check_session(req, state).await?;
     let named = req

@@ -24,7 +24,7 @@ pub(crate) use setup::{choose, create, federate, guide, status};
 
 use crate::admin::html::{Site, esc, page_of};
 use crate::admin::{
-    cookie, forget_cookie, from_this_origin, https, is_loopback_host, limited_lookup, too_many,
+    cookie, foreign_post, forget_cookie, https, is_loopback_host, limited_lookup, too_many,
     unavailable,
 };
 use crate::request::Request;
@@ -187,12 +187,9 @@ pub(crate) async fn logout(req: &Request, state: &AppState) -> Response {
     if let Err(limited) = state.limit_address(state.config.trusted_proxies.client_of(req.parts())) {
         return too_many(&limited);
     }
-    if !from_this_origin(req, state) {
-        return page(
-            StatusCode::FORBIDDEN,
-            "Log out",
-            "<h1>Refused</h1><p>Log out from a page of the portal.</p>",
-        );
+    if let Some(refused) = foreign_post(req, state, "Log out", "Log out from a page of the portal")
+    {
+        return refused;
     }
     if let Some(secret) = cookie(req, SESSION_COOKIE)
         && let Err(error) = state.portal.logout(&secret).await

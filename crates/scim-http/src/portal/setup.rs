@@ -12,7 +12,7 @@ use scim_core::tenant::Tenant;
 
 use super::{check_session, page, tenant_page};
 use crate::admin::html::esc;
-use crate::admin::{from_this_origin, unavailable};
+use crate::admin::{foreign_post, unavailable};
 use crate::request::Request;
 use crate::response::Response;
 use crate::state::AppState;
@@ -179,12 +179,13 @@ struct FederationForm {
 /// `POST /portal/setup/entra/federation`: a federated client trusting the workload
 /// identity Entra showed (RFC 7523), and the values to give Entra back.
 pub(crate) async fn federate(req: &Request, state: &AppState) -> Response {
-    if !from_this_origin(req, state) {
-        return page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "<h1>Refused</h1><p>Create credentials from a page of the portal.</p>",
-        );
+    if let Some(refused) = foreign_post(
+        req,
+        state,
+        "Refused",
+        "Create credentials from a page of the portal",
+    ) {
+        return refused;
     }
     let (tenant, idp) = match session_and_idp(req, state, "entra").await {
         Ok(found) => found,
@@ -244,12 +245,13 @@ pub(crate) async fn federate(req: &Request, state: &AppState) -> Response {
 /// `POST /portal/setup/{idp}`: creates the IdP's credential (shown on this answer only)
 /// and sets the tenant's compatibility profile.
 pub(crate) async fn create(req: &Request, state: &AppState, slug: &str) -> Response {
-    if !from_this_origin(req, state) {
-        return page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "<h1>Refused</h1><p>Create credentials from a page of the portal.</p>",
-        );
+    if let Some(refused) = foreign_post(
+        req,
+        state,
+        "Refused",
+        "Create credentials from a page of the portal",
+    ) {
+        return refused;
     }
     let (tenant, idp) = match session_and_idp(req, state, slug).await {
         Ok(found) => found,
