@@ -11,16 +11,7 @@ use crate::management::{api_key, call};
 const OKTA: &str = "Okta SCIM Client 1.0.0";
 
 fn post_user(server: &Server, token: &str, body: &Value) -> Reply {
-    server.send(
-        "POST",
-        "/scim/v2/Users",
-        Some(token),
-        &[
-            ("Content-Type", "application/scim+json"),
-            ("User-Agent", OKTA),
-        ],
-        Some(body.to_string().as_bytes()),
-    )
+    server.scim_as(OKTA, "POST", "/scim/v2/Users", token, Some(body))
 }
 
 fn requests_are_logged_with_their_reasons(store: Store) {

@@ -383,6 +383,28 @@ impl Server {
         )
     }
 
+    /// A SCIM request as the IdP whose `User-Agent` is `agent` sends it, with a JSON body.
+    pub(crate) fn scim_as(
+        &self,
+        agent: &str,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let text = body.map(Value::to_string);
+        self.send(
+            method,
+            path,
+            Some(token),
+            &[
+                ("Content-Type", "application/scim+json"),
+                ("User-Agent", agent),
+            ],
+            text.as_deref().map(str::as_bytes),
+        )
+    }
+
     /// Sends a request; `token` may be `None` for anonymous calls.
     pub(crate) fn send(
         &self,

@@ -6,6 +6,8 @@
 use serde_json::json;
 
 use crate::helpers::{Server, Store, cli, tenant_with_token, user};
+
+const OKTA: &str = "Okta SCIM Client 1.0.0";
 use crate::management::{api_key, call};
 
 /// A GET that does not follow redirects, with a cookie; status, headers, body.
@@ -151,15 +153,12 @@ fn a_setup_link_opens_its_tenants_portal_only() {
     assert_eq!(status, 401);
 
     // The IdP's first request, then the portal's page.
-    let created = server.send(
+    let created = server.scim_as(
+        OKTA,
         "POST",
         "/scim/v2/Users",
-        Some(&token),
-        &[
-            ("Content-Type", "application/scim+json"),
-            ("User-Agent", "Okta SCIM Client 1.0.0"),
-        ],
-        Some(user("ada@acme.example").to_string().as_bytes()),
+        &token,
+        Some(&user("ada@acme.example")),
     );
     assert_eq!(created.status, 201, "{}", created.text);
     let (cookie, max_age) = open(&server, &url);
@@ -195,15 +194,12 @@ fn a_setup_link_opens_its_tenants_portal_only() {
     }
 
     // A refused request, and the activity filtered to refusals: the reason in words.
-    let again = server.send(
+    let again = server.scim_as(
+        OKTA,
         "POST",
         "/scim/v2/Users",
-        Some(&token),
-        &[
-            ("Content-Type", "application/scim+json"),
-            ("User-Agent", "Okta SCIM Client 1.0.0"),
-        ],
-        Some(user("ada@acme.example").to_string().as_bytes()),
+        &token,
+        Some(&user("ada@acme.example")),
     );
     assert_eq!(again.status, 409, "{}", again.text);
     let (_, _, refusals) = get(&server, "/portal/activity?outcome=failure", Some(&cookie));
@@ -374,13 +370,8 @@ fn each_idp_is_guided_to_its_first_request() {
     let (_, headers, waiting) = get(&server, &status_path, Some(&cookie));
     assert!(waiting.contains("Waiting for Okta"), "{waiting}");
     assert_eq!(headers["refresh"], "5");
-    let first = server.send(
-        "GET",
-        "/scim/v2/Users?filter=userName%20eq%20%22probe%22",
-        Some(&token),
-        &[("User-Agent", "Okta SCIM Client 1.0.0")],
-        None,
-    );
+    let probe = "/scim/v2/Users?filter=userName%20eq%20%22probe%22";
+    let first = server.scim_as(OKTA, "GET", probe, &token, None);
     assert_eq!(first.status, 200, "{}", first.text);
     let (_, headers, connected) = get(&server, &status_path, Some(&cookie));
     let said = field(&connected, "connection").expect("the connection's state");

@@ -15,18 +15,8 @@ use crate::webdriver::{Browser, installed};
 const ENTRA_AGENT: &str = "Microsoft.Identity.Provisioning";
 
 fn entra(server: &Server, method: &str, path: &str, token: &str, body: Option<&Value>) -> u16 {
-    let text = body.map(Value::to_string);
     server
-        .send(
-            method,
-            path,
-            Some(token),
-            &[
-                ("Content-Type", "application/scim+json"),
-                ("User-Agent", ENTRA_AGENT),
-            ],
-            text.as_deref().map(str::as_bytes),
-        )
+        .scim_as(ENTRA_AGENT, method, path, token, body)
         .status
 }
 
@@ -103,15 +93,13 @@ fn an_it_admin_connects_entra_from_a_setup_link_in_a_real_browser() {
         json!({"schemas": [USER_SCHEMA], "userName": name, "active": true,
                "roles": [{"value": "pro", "primary": "True"}]})
     };
-    let ada = server.send(
+    let ada_body = licensed("ada@acme.example");
+    let ada = server.scim_as(
+        ENTRA_AGENT,
         "POST",
         "/scim/v2/Users",
-        Some(&access),
-        &[
-            ("Content-Type", "application/scim+json"),
-            ("User-Agent", ENTRA_AGENT),
-        ],
-        Some(licensed("ada@acme.example").to_string().as_bytes()),
+        &access,
+        Some(&ada_body),
     );
     assert_eq!(ada.status, 201, "{}", ada.text);
     let bob = licensed("bob@acme.example");

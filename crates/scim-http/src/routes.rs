@@ -60,8 +60,8 @@ impl Route {
     /// What a SCIM request of this route addressed, for the tenant's activity log (its
     /// kind, and the id its path names); `None` for what is not SCIM provisioning (health,
     /// the dashboard, the token endpoint, the event poll, the JWK Set, OpenAPI).
-    fn activity(&self) -> Option<(String, Option<String>)> {
-        let kind = |kind: &str| Some((kind.to_owned(), None));
+    fn activity(&self) -> Option<(&'static str, Option<String>)> {
+        let kind = |kind: &'static str| Some((kind, None));
         match self {
             Self::Healthz
             | Self::Readyz
@@ -90,12 +90,12 @@ impl Route {
             Self::ResourceTypes | Self::ResourceType(_) => kind("ResourceType"),
             Self::SearchAll => kind("Search"),
             Self::Bulk => kind("Bulk"),
-            Self::BulkJob(id) => Some(("Bulk".into(), Some(id.clone()))),
+            Self::BulkJob(id) => Some(("Bulk", Some(id.clone()))),
             Self::Licenses => kind("License"),
-            Self::License(sku) => Some(("License".into(), Some(sku.clone()))),
+            Self::License(sku) => Some(("License", Some(sku.clone()))),
             Self::Me => kind("Me"),
             Self::Resources(resource) | Self::ResourceSearch(resource) => kind(resource.as_str()),
-            Self::Resource(resource, id) => Some((resource.as_str().to_owned(), Some(id.clone()))),
+            Self::Resource(resource, id) => Some((resource.as_str(), Some(id.clone()))),
         }
     }
 }
@@ -315,7 +315,7 @@ pub(crate) async fn dispatch(req: &Request, state: &AppState) -> (Option<&'stati
             Ok(response) => (response.status().as_u16(), None),
             Err(error) => (error.0.status(), Some(&error.0)),
         };
-        crate::activity::record(req, state, &kind, id.as_deref(), status, refusal);
+        crate::activity::record(req, state, kind, id.as_deref(), status, refusal);
     }
     (Some(pattern), respond(result))
 }

@@ -62,6 +62,12 @@ impl OAuthError {
         }
     }
 
+    /// The same error, telling the client to retry after `seconds`.
+    fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
@@ -216,14 +222,12 @@ async fn issue(req: &Request, state: &AppState) -> Result<Response, OAuthError> 
             retry_after,
         }) => {
             tracing::warn!(client_id, %reason, "a federated issuer's keys are unavailable");
-            Err(OAuthError {
-                retry_after: Some(retry_after),
-                ..OAuthError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    reason,
-                )
-            })
+            Err(OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                reason,
+            )
+            .retry_after(retry_after))
         }
         Err(AssertionGrantError::Scim(error)) => Err(refusal(&error)),
         Err(_) => Err(server_error()),
@@ -261,17 +265,15 @@ fn client_secret(
 fn not_too_many(state: &AppState, client_id: &str) -> Result<(), OAuthError> {
     match state.token_issuance.0.blocked(&client_id.to_owned()) {
         Ok(()) => Ok(()),
-        Err(retry_after) => Err(OAuthError {
-            retry_after: Some(retry_after),
-            ..OAuthError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "slow_down",
-                format!(
-                    "this client was issued too many access tokens; keep each until it \
+        Err(retry_after) => Err(OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            format!(
+                "this client was issued too many access tokens; keep each until it \
                      expires, or retry after {retry_after} s"
-                ),
-            )
-        }),
+            ),
+        )
+        .retry_after(retry_after)),
     }
 }
 
@@ -292,17 +294,15 @@ fn issued(state: &AppState, client_id: &str, token: &AccessToken) -> Response {
 fn refusal(error: &ScimError) -> OAuthError {
     match error {
         ScimError::Unauthorized(_) => invalid_client(),
-        &ScimError::RateLimited { retry_after } => OAuthError {
-            retry_after: Some(retry_after),
-            ..OAuthError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "slow_down",
-                format!(
-                    "too many failed client authentications from this address; retry after \
+        &ScimError::RateLimited { retry_after } => OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            format!(
+                "too many failed client authentications from this address; retry after \
                      {retry_after} s"
-                ),
-            )
-        },
+            ),
+        )
+        .retry_after(retry_after),
         ScimError::Unavailable => OAuthError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
