@@ -303,6 +303,15 @@ fn a_setup_link_opens_its_tenants_portal_only() {
     assert!(page.contains("ada@acme.example"), "{page}");
 }
 
+/// A setup link of `slug` made with `key`, opened: its id and the session's cookie.
+fn session(server: &Server, key: &str, slug: &str) -> (String, String) {
+    let path = format!("/tenants/{slug}/setup-links");
+    let made = call(server, "POST", &path, key, Some(&json!({})));
+    assert_eq!(made.status, 201, "{}", made.text);
+    let (cookie, _) = open(server, made.json["url"].as_str().expect("a url"));
+    (made.json["id"].as_str().expect("an id").to_owned(), cookie)
+}
+
 /// The `data-field` value of a page, as HTML wrote it (escaped).
 fn field<'a>(page: &'a str, name: &str) -> Option<&'a str> {
     let marker = format!("data-field=\"{name}\">");
@@ -315,14 +324,7 @@ fn each_idp_is_guided_to_its_first_request() {
     let server = Server::start(Store::sqlite());
     cli(&server.store, &["tenant", "create", "acme"]);
     let key = api_key(&server, &[]);
-    let made = call(
-        &server,
-        "POST",
-        "/tenants/acme/setup-links",
-        &key,
-        Some(&json!({})),
-    );
-    let (cookie, _) = open(&server, made.json["url"].as_str().unwrap());
+    let (_, cookie) = session(&server, &key, "acme");
     let same_origin = [("Sec-Fetch-Site", "same-origin")];
 
     let (_, _, choice) = get(&server, "/portal/setup", Some(&cookie));
@@ -545,4 +547,181 @@ fn the_operator_opens_a_tenants_portal_from_the_dashboard() {
     let (status, _, page) = get(&server, "/portal", Some(&cookie));
     assert_eq!(status, 200);
     assert!(page.contains("<h1>acme</h1>"), "{page}");
+}
+
+/// The portal's license mapping: the tenant's pools and the groups its IdP pushed (never
+/// another tenant's); a change previewed by the engine writes nothing; saving it
+/// re-evaluates as `license map` does, audited as the portal's; removal is previewed too.
+#[test]
+fn a_license_mapping_is_saved_after_its_preview() {
+    let server = Server::start(Store::sqlite());
+    let token = tenant_with_token(&server.store, "acme");
+    let other = tenant_with_token(&server.store, "globex");
+    for (tenant, sku, seats) in [
+        ("acme", "pro", "2"),
+        ("acme", "basic", "10"),
+        ("globex", "globex-secret-sku", "100"),
+    ] {
+        cli(
+            &server.store,
+            &[
+                "license", "set", "--tenant", tenant, "--sku", sku, "--seats", seats,
+            ],
+        );
+    }
+    let mut ids = Vec::new();
+    for name in ["ann", "bob", "cy"] {
+        let made = server.post(
+            "/scim/v2/Users",
+            &token,
+            &user(&format!("{name}@acme.example")),
+        );
+        assert_eq!(made.status, 201, "{}", made.text);
+        ids.push(made.json["id"].as_str().expect("an id").to_owned());
+    }
+    let mut premium = user("dee@acme.example");
+    premium["entitlements"] = json!([{"value": "Premium"}]);
+    assert_eq!(server.post("/scim/v2/Users", &token, &premium).status, 201);
+    let members: Vec<_> = ids.iter().map(|id| json!({"value": id})).collect();
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Sales",
+        "members": members,
+    });
+    assert_eq!(server.post("/scim/v2/Groups", &token, &group).status, 201);
+    let theirs = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Globex Secret Group",
+    });
+    assert_eq!(server.post("/scim/v2/Groups", &other, &theirs).status, 201);
+    let key = api_key(&server, &[]);
+    let (link, cookie) = session(&server, &key, "acme");
+    let post = |path: &str, form: &str| {
+        let headers = [("Sec-Fetch-Site", "same-origin"), ("x-test-form", form)];
+        request(&server, "POST", path, Some(&cookie), &headers)
+    };
+    let seats_of = |page: &str, sku: &str| {
+        let marker = format!("data-sku=\"{sku}\" data-field=\"used\">");
+        let at = page
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {sku}: {page}"));
+        page[at + marker.len()..]
+            .split('<')
+            .next()
+            .map(str::to_owned)
+    };
+
+    let (status, _, page) = get(&server, "/portal/licenses", Some(&cookie));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<option>Sales</option>"), "{page}");
+    assert!(
+        page.contains("data-field=\"rules\">No mappings yet."),
+        "{page}"
+    );
+    assert!(page.contains("data-unmapped=\"Premium\""), "{page}");
+    assert_eq!(seats_of(&page, "pro").as_deref(), Some("0"));
+    for foreign in ["Globex Secret Group", "globex-secret-sku"] {
+        assert!(!page.contains(foreign), "{foreign} on acme's page");
+    }
+    let (_, _, home) = get(&server, "/portal", Some(&cookie));
+    assert!(home.contains("href=\"/portal/licenses\""), "{home}");
+
+    // The preview: 2 seats for 3 members; nothing is written.
+    let sales = "change=add&source=group&value=Sales&sku=pro";
+    let (status, _, preview) = post("/portal/licenses/preview", sales);
+    assert_eq!(status, 200, "{preview}");
+    let pro = preview
+        .split("<tr data-sku=\"pro\">")
+        .nth(1)
+        .expect("pro's row");
+    let figures: Vec<_> = ["used", "used-after", "gaining", "losing", "waiting"]
+        .iter()
+        .map(|name| field(pro, name).expect(name))
+        .collect();
+    assert_eq!(figures, ["0", "2", "2", "0", "1"], "{preview}");
+    assert!(
+        preview.contains("pro cannot take everyone: 2 users would get a seat; 1 user would get no seat (2 of 2 seats used after)"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("name=\"value\" value=\"Sales\""),
+        "{preview}"
+    );
+    let (_, _, page) = get(&server, "/portal/licenses", Some(&cookie));
+    assert!(page.contains("No mappings yet."), "{page}");
+    assert_eq!(seats_of(&page, "pro").as_deref(), Some("0"));
+
+    // What the form may not name: another tenant's group or pool, a foreign origin.
+    let (status, _, refused) = post(
+        "/portal/licenses/preview",
+        "change=add&source=group&value=Globex+Secret+Group&sku=pro",
+    );
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.contains("has pushed no group"), "{refused}");
+    let (status, _, refused) = post(
+        "/portal/licenses/preview",
+        "change=add&source=group&value=Sales&sku=globex-secret-sku",
+    );
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.contains("You have no license"), "{refused}");
+    for bad in [
+        "change=add&source=nope&value=Sales&sku=pro",
+        "change=swap&source=group&value=Sales&sku=pro",
+        "value=Sales",
+    ] {
+        let (status, _, refused) = post("/portal/licenses/preview", bad);
+        assert_eq!(status, 400, "{bad}: {refused}");
+    }
+    let (status, _, _) = request(
+        &server,
+        "POST",
+        "/portal/licenses/apply",
+        Some(&cookie),
+        &[("Sec-Fetch-Site", "cross-site"), ("x-test-form", sales)],
+    );
+    assert_eq!(status, 403);
+    let (_, _, page) = get(&server, "/portal/licenses", Some(&cookie));
+    assert!(page.contains("No mappings yet."), "{page}");
+
+    // Saved: what the preview said, audited as the portal's.
+    let (status, _, saved) = post("/portal/licenses/apply", sales);
+    assert_eq!(status, 200, "{saved}");
+    assert!(
+        saved.contains("Saved: Members of the group <strong>Sales</strong> now grants pro. 2 users got a seat, 0 users lost one, 1 user got none: no seat was left."),
+        "{saved}"
+    );
+    assert_eq!(seats_of(&saved, "pro").as_deref(), Some("2"));
+    assert!(saved.contains("<tr data-rule="), "{saved}");
+    let audit = call(&server, "GET", "/tenants/acme/audit", &key, None);
+    let actors: Vec<_> = audit.json["data"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|entry| entry["actor"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        actors,
+        [format!("portal:{link}"), format!("portal:{link}")],
+        "{}",
+        audit.text
+    );
+
+    // Removing it: previewed, then saved.
+    let remove = "change=remove&source=group&value=Sales&sku=pro";
+    let (status, _, preview) = post("/portal/licenses/preview", remove);
+    assert_eq!(status, 200, "{preview}");
+    assert!(
+        preview.contains("pro: 2 users would lose theirs (0 of 2 seats used after)"),
+        "{preview}"
+    );
+    let (status, _, removed) = post("/portal/licenses/apply", remove);
+    assert_eq!(status, 200, "{removed}");
+    assert_eq!(seats_of(&removed, "pro").as_deref(), Some("0"));
+    assert!(removed.contains("No mappings yet."), "{removed}");
+    let (status, _, gone) = post("/portal/licenses/preview", remove);
+    assert_eq!(status, 404, "{gone}");
+
+    // Without a session, nothing.
+    let (status, _, _) = get(&server, "/portal/licenses", None);
+    assert_eq!(status, 401);
 }

@@ -21,8 +21,8 @@ use crate::events::{
 };
 use crate::idempotency::{IdempotencyRecord, StoredResponse};
 use crate::license::{
-    AuditEntry, AuditQuery, HeldLicense, LicenseRules, MappingRule, Pool, Reevaluation,
-    UnmappedValue,
+    AuditEntry, AuditQuery, HeldLicense, LicenseRules, LicensedUser, MappingRule, Pool,
+    Reevaluation, UnmappedValue,
 };
 use crate::portal::{PortalGrant, PortalKind};
 use crate::query::{ListPage, ListQuery};
@@ -474,6 +474,19 @@ pub trait LicenseLedger: Send + Sync {
         after: i64,
         limit: usize,
     ) -> Result<(Reevaluation, Option<i64>), StoreError>;
+
+    /// The next users of the tenant (at most `limit`, in creation order) after position
+    /// `after` (0: from the first), as the license engine reads them — their facts, with
+    /// the displayNames of their groups, direct and nested, and what they hold — read
+    /// without locking anything: what a [preview](crate::license::PreviewRun) runs the
+    /// engine on. Returns them, keyed by position, and the position to go on from, or
+    /// `None` when no user was left.
+    async fn licensed_users(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<LicensedUser<i64>>, Option<i64>), StoreError>;
 
     /// The entitlement and role values of the tenant's users that grant no sku under
     /// `rules` (see [`crate::license::LicenseRules::grants_for`]), each with the number of

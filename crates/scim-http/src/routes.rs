@@ -34,6 +34,9 @@ enum Route {
     PortalCredentials,
     PortalRotate,
     PortalRevoke,
+    PortalLicenses,
+    PortalPreview,
+    PortalMap,
     PortalGuide(String),
     PortalStatus(String),
     PortalFederate,
@@ -79,6 +82,9 @@ impl Route {
             | Self::PortalCredentials
             | Self::PortalRotate
             | Self::PortalRevoke
+            | Self::PortalLicenses
+            | Self::PortalPreview
+            | Self::PortalMap
             | Self::PortalFederate
             | Self::PortalGuide(_)
             | Self::PortalStatus(_)
@@ -150,6 +156,9 @@ impl Route {
             "/portal/credentials" => Some(Self::PortalCredentials),
             "/portal/credentials/rotate" => Some(Self::PortalRotate),
             "/portal/credentials/revoke" => Some(Self::PortalRevoke),
+            "/portal/licenses" => Some(Self::PortalLicenses),
+            "/portal/licenses/preview" => Some(Self::PortalPreview),
+            "/portal/licenses/apply" => Some(Self::PortalMap),
             "/oauth/token" => Some(Self::OAuthToken),
             "/events/poll" => Some(Self::EventsPoll),
             "/.well-known/jwks.json" => Some(Self::Jwks),
@@ -208,6 +217,8 @@ impl Route {
             | Self::PortalLogout
             | Self::PortalRotate
             | Self::PortalRevoke
+            | Self::PortalPreview
+            | Self::PortalMap
             | Self::PortalFederate
             | Self::OAuthToken
             | Self::EventsPoll
@@ -240,6 +251,9 @@ impl Route {
             Self::PortalCredentials => "/portal/credentials",
             Self::PortalRotate => "/portal/credentials/rotate",
             Self::PortalRevoke => "/portal/credentials/revoke",
+            Self::PortalLicenses => "/portal/licenses",
+            Self::PortalPreview => "/portal/licenses/preview",
+            Self::PortalMap => "/portal/licenses/apply",
             Self::PortalGuide(_) => "/portal/setup/{idp}",
             Self::PortalStatus(_) => "/portal/setup/{idp}/status",
             Self::PortalFederate => "/portal/setup/entra/federation",
@@ -338,6 +352,9 @@ async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Resp
         Route::PortalCredentials => crate::portal::credentials(req, state).await,
         Route::PortalRotate => crate::portal::rotate(req, state).await,
         Route::PortalRevoke => crate::portal::revoke_credential(req, state).await,
+        Route::PortalLicenses => crate::portal::licenses(req, state).await,
+        Route::PortalPreview => crate::portal::preview(req, state).await,
+        Route::PortalMap => crate::portal::apply(req, state).await,
         Route::PortalGuide(idp) if *method == Method::POST => {
             crate::portal::create(req, state, &idp).await
         }

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    AuditEntry, AuditQuery, LicenseRules, MappingRule, Pool, Reevaluation, SeatPolicy,
-    UnmappedTally, UnmappedValue,
+    AuditEntry, AuditQuery, LicenseRules, LicensedUser, MappingRule, Pool, Reevaluation,
+    SeatPolicy, UnmappedTally, UnmappedValue,
 };
 use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
@@ -96,6 +96,30 @@ impl LicenseLedger for MemoryStore {
             let report = data.reconcile(ctx, &users, SeatPolicy::WhileSeatsLast)?;
             Ok((report, Some(last)))
         })
+    }
+
+    async fn licensed_users(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<LicensedUser<i64>>, Option<i64>), StoreError> {
+        Ok(self
+            .read(tenant, |data| {
+                let users: Vec<LicensedUser<i64>> = (data.keyed_users())
+                    .filter(|(key, _)| *key > after)
+                    .take(limit)
+                    .map(|(key, id)| LicensedUser {
+                        key,
+                        facts: data.facts(&id),
+                        held: data.licenses.get(&id).cloned().unwrap_or_default(),
+                        id,
+                    })
+                    .collect();
+                let next = users.last().map(|user| user.key);
+                (users, next)
+            })
+            .unwrap_or_default())
     }
 
     async fn unmapped_values(

@@ -393,7 +393,7 @@ fn load_users(
 }
 
 /// The displayNames of the groups each user is in, directly or through nested groups.
-fn group_names(
+pub(crate) fn group_names(
     connection: &mut DbConnection,
     user_seqs: &[i64],
 ) -> Result<HashMap<i64, Vec<String>>, StoreError> {

@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    AuditAction, AuditEntry, AuditQuery, LicenseRules, LicenseSource, MappingRule, MappingSource,
-    Pool, Reevaluation, UnmappedTally, UnmappedValue, UserFacts,
+    AuditAction, AuditEntry, AuditQuery, LicenseRules, LicenseSource, LicensedUser, MappingRule,
+    MappingSource, Pool, Reevaluation, UnmappedTally, UnmappedValue, UserFacts,
 };
 use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
 use scim_core::{StoreError, WriteContext};
 
-use crate::assignments::reconcile;
+use crate::assignments::{group_names, load_held, reconcile};
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::rows::{from_micros, to_micros};
@@ -221,6 +221,48 @@ impl LicenseLedger for DieselStore {
         let tenant = tenant.0.clone();
         self.run(move |connection| load_rules(connection, &tenant))
             .await
+    }
+
+    async fn licensed_users(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<LicensedUser<i64>>, Option<i64>), StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(SCAN_PAGE);
+        let tenant = tenant.0.clone();
+        self.run(move |connection| {
+            let page: Vec<(i64, String, String)> = resources::table
+                .filter(resources::tenant_id.eq(&tenant))
+                .filter(resources::kind.eq("User"))
+                .filter(resources::seq.gt(after))
+                .order(resources::seq)
+                .limit(limit)
+                .select((resources::seq, resources::id, resources::data))
+                .load(connection)
+                .map_err(from_diesel)?;
+            let Some(&(last, _, _)) = page.last() else {
+                return Ok((Vec::new(), None));
+            };
+            let seqs: Vec<i64> = page.iter().map(|(seq, _, _)| *seq).collect();
+            let mut groups = group_names(connection, &seqs)?;
+            let mut held = load_held(connection, &seqs)?;
+            let users = page
+                .into_iter()
+                .map(|(seq, id, data)| {
+                    let attributes = serde_json::from_str(&data).map_err(StoreError::corrupt)?;
+                    let groups = groups.remove(&seq).unwrap_or_default();
+                    Ok(LicensedUser {
+                        key: seq,
+                        id,
+                        facts: Some(UserFacts::from_attributes(&attributes, groups)),
+                        held: held.remove(&seq).unwrap_or_default(),
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?;
+            Ok((users, Some(last)))
+        })
+        .await
     }
 
     /// Reads the tenant's users in pages of [`SCAN_PAGE`] by `seq` (keyset), so memory

@@ -272,6 +272,7 @@ macro_rules! contract_tests {
             licenses_follow_the_user_lifecycle,
             group_licensing_follows_membership,
             admin_changes_reevaluate_while_seats_last,
+            a_rule_preview_foretells_the_reevaluation,
             seats_are_never_over_assigned_under_concurrency,
             striped_seats_add_up_under_concurrent_takes_and_releases,
             batched_new_users_take_seats_in_order,

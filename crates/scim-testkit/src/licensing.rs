@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use scim_core::license::{
-    AuditAction, AuditQuery, LicenseSource, MappingRule, MappingSource, Pool,
+    AuditAction, AuditQuery, LicenseSource, MappingRule, MappingSource, Pool, RuleChange,
 };
 use scim_core::ports::{EventLog, LicenseLedger, ResourceRepository};
 use scim_core::query::ListQuery;
 use scim_core::schema::LICENSE_USER_EXTENSION;
+use scim_core::service::preview_rule_change;
 use scim_core::tenant::Tenant;
 use scim_core::{
     Expand, MembershipChange, NewMember, Resource, ResourceKind, StoreError, WriteContext,
@@ -482,6 +483,146 @@ pub async fn admin_changes_reevaluate_while_seats_last<F: StoreFactory>(factory:
     assert_eq!(used(&store, &acme).await, uses(&[("pro", 0)]));
     let missing = crate::fixtures::remove_rule(&*store, &ctx(&acme), &dev).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+/// A preview of a rule change says what the re-evaluation after it does, pool by pool,
+/// on the tenant's users only, and writes nothing; the users it reads come in creation
+/// order, page by page, with their groups (direct and nested) and what they hold.
+pub async fn a_rule_preview_foretells_the_reevaluation<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+    set_pools(&store, &acme, &[("basic", 10), ("pro", 2)]).await;
+    set_pools(&store, &globex, &[("pro", 100)]).await;
+    for id in ["u1", "u2", "u3"] {
+        store
+            .insert(&ctx(&acme), &licensed(id, &[], true), &[])
+            .await
+            .unwrap();
+    }
+    let u4 = licensed("u4", &["pro"], true);
+    store.insert(&ctx(&acme), &u4, &[]).await.unwrap();
+    store
+        .insert(&ctx(&acme), &licensed("u5", &[], true), &[])
+        .await
+        .unwrap();
+    let add =
+        |ids: &[&str]| MembershipChange::Add(ids.iter().map(|id| NewMember::id(*id)).collect());
+    // u5 is in Sales through the nested group EMEA.
+    let emea = group("g2", "EMEA");
+    store
+        .insert(&ctx(&acme), &emea, &[add(&["u5"])])
+        .await
+        .unwrap();
+    let sales = group("g1", "Sales");
+    let members = add(&["u1", "u2", "u3", "u4", "g2"]);
+    store.insert(&ctx(&acme), &sales, &[members]).await.unwrap();
+    // Another tenant's Sales is not acme's.
+    for id in ["x1", "x2"] {
+        store
+            .insert(&ctx(&globex), &licensed(id, &[], true), &[])
+            .await
+            .unwrap();
+    }
+    let theirs = group("x", "Sales");
+    store
+        .insert(&ctx(&globex), &theirs, &[add(&["x1", "x2"])])
+        .await
+        .unwrap();
+
+    // The users as the engine reads them, two per page.
+    let (first, next) = store.licensed_users(&acme.id, 0, 2).await.unwrap();
+    let ids: Vec<&str> = first.iter().map(|user| user.id.as_str()).collect();
+    assert_eq!(ids, ["u1", "u2"]);
+    assert!(first[0].key < first[1].key);
+    assert_eq!(next, Some(first[1].key));
+    let facts = first[0].facts.as_ref().expect("u1 is there");
+    assert_eq!(facts.groups, ["Sales"]);
+    let (second, _) = store
+        .licensed_users(&acme.id, first[1].key, 2)
+        .await
+        .unwrap();
+    let (third, after_last) = store
+        .licensed_users(&acme.id, second[1].key, 2)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = second
+        .iter()
+        .chain(&third)
+        .map(|user| user.id.as_str())
+        .collect();
+    assert_eq!(ids, ["u3", "u4", "u5"]);
+    assert_eq!(second[1].held.len(), 1, "u4 holds pro");
+    assert_eq!(second[1].held[0].sku, "pro");
+    let mut groups = third[0].facts.clone().expect("u5 is there").groups;
+    groups.sort();
+    assert_eq!(groups, ["EMEA", "Sales"]);
+    let (rest, end) = store
+        .licensed_users(&acme.id, after_last.expect("a position"), 2)
+        .await
+        .unwrap();
+    assert!(rest.is_empty() && end.is_none(), "{rest:?} {end:?}");
+
+    // Sales → pro: u1 takes the one free seat, u2, u3 and u5 would wait; basic is untouched.
+    let sales_pro = rule(MappingSource::Group, "sales", "pro");
+    let change = RuleChange::Add(sales_pro.clone());
+    let preview = preview_rule_change(&*store, &acme.id, &change)
+        .await
+        .unwrap();
+    assert_eq!(preview.users, 5);
+    let effects: Vec<(&str, i64, i64, u64, u64, u64)> = preview
+        .pools
+        .iter()
+        .map(|p| {
+            (
+                p.sku.as_str(),
+                p.used,
+                p.used_after,
+                p.gaining,
+                p.losing,
+                p.waiting,
+            )
+        })
+        .collect();
+    assert_eq!(effects, [("basic", 0, 0, 0, 0, 0), ("pro", 1, 2, 1, 0, 3)]);
+    // Nothing was written.
+    assert_eq!(used(&store, &acme).await, uses(&[("basic", 0), ("pro", 1)]));
+    assert!(store.rules(&acme.id).await.unwrap().is_empty());
+    assert!(held(&store, &acme, "u1").await.is_empty());
+    // Applying it does what it said.
+    let report = crate::fixtures::add_rule(&*store, &ctx(&acme), &sales_pro)
+        .await
+        .unwrap()
+        .expect("a new rule re-evaluates");
+    assert_eq!(
+        (report.assigned, report.revoked, report.waiting.len()),
+        (1, 0, 3)
+    );
+    assert_eq!(used(&store, &acme).await, uses(&[("basic", 0), ("pro", 2)]));
+    assert_eq!(held(&store, &acme, "u1").await, holds(&[("pro", "group")]));
+
+    // Removing it again: u1 would lose its seat, u4 keeps its direct one.
+    let change = RuleChange::Remove(sales_pro.clone());
+    let preview = preview_rule_change(&*store, &acme.id, &change)
+        .await
+        .unwrap();
+    let pro = &preview.pools[1];
+    assert_eq!(
+        (
+            pro.used,
+            pro.used_after,
+            pro.gaining,
+            pro.losing,
+            pro.waiting
+        ),
+        (2, 1, 0, 1, 0)
+    );
+    let report = crate::fixtures::remove_rule(&*store, &ctx(&acme), &sales_pro)
+        .await
+        .unwrap();
+    assert_eq!((report.assigned, report.revoked), (0, 1));
+    assert_eq!(used(&store, &acme).await, uses(&[("basic", 0), ("pro", 1)]));
+    assert_eq!(used(&store, &globex).await, uses(&[("pro", 0)]));
 }
 
 fn assert_no_seat_over(result: Result<(), StoreError>) {

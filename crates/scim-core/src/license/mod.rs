@@ -42,7 +42,8 @@
 //! users a write affects ([`license_scope`]), as the store read them under its locks, and
 //! the seats of their pools through a [`SeatLedger`], it decides under the write's
 //! [`SeatPolicy`] who gets a seat, who waits and who is refused, and returns the rows,
-//! audit entries and events to write ([`LicenseOutcome`]). A store keeps the transaction,
+//! audit entries and events to write ([`LicenseOutcome`]). The same engine, run on a copy
+//! of the pools, says what a rule change would do before it is made ([`PreviewRun`]). A store keeps the transaction,
 //! the locks and the counts, and writes the outcome as it stands. [`Licensing`] runs the
 //! engine over a tenant described in a few lines, for tests of license rules.
 
@@ -53,6 +54,7 @@ mod engine;
 mod mapping;
 mod planner;
 mod pool;
+mod preview;
 mod scenario;
 mod scope;
 mod seating;
@@ -68,6 +70,7 @@ pub use planner::{
     UnmappedValue, UserFacts, plan_license_changes,
 };
 pub use pool::{Pool, validate_seats, validate_sku};
+pub use preview::{PoolEffect, PreviewRun, RuleChange, RulePreview};
 pub use scenario::Licensing;
 pub use scope::{LicenseScope, LicensedWrite, license_scope};
 pub use seating::{PoolDemand, SeatPolicy, Seats, Shortage, took_last_seat};

@@ -32,6 +32,7 @@ use super::engine::{LicenseOutcome, LicensePlan, LicensedUser, PoolSeats};
 use super::mapping::{MappingRule, MappingSource};
 use super::planner::{HeldLicense, LicenseRules, LicenseSource, UserFacts};
 use super::pool::Pool;
+use super::preview::{PreviewRun, RuleChange, RulePreview};
 use super::seating::{SeatPolicy, Shortage};
 use crate::context::WriteContext;
 use crate::error::StoreError;
@@ -123,6 +124,31 @@ impl Licensing {
     pub fn reevaluate(&mut self) -> Vec<String> {
         let ids: Vec<String> = self.users.iter().map(|user| user.id.clone()).collect();
         self.run(&ids, &[], SeatPolicy::WhileSeatsLast)
+    }
+
+    /// What [`Self::reevaluate`] would do once `change` is made to the rules, changing
+    /// nothing.
+    pub fn preview(&self, change: &RuleChange) -> RulePreview {
+        let mut run = PreviewRun::new(self.rules.pools.clone(), &self.rules.rules, change);
+        let users = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(at, user)| LicensedUser {
+                key: at,
+                id: user.id.clone(),
+                facts: Some(user.facts.clone()),
+                held: user.held.clone(),
+            });
+        run.batch(users.collect())
+            .unwrap_or_else(|error| panic!("the engine failed: {error}"));
+        run.finish()
+    }
+
+    /// Makes a rule change, as an admin does before re-evaluating.
+    pub fn change_rules(&mut self, change: &RuleChange) -> &mut Self {
+        self.rules.rules = change.applied_to(&self.rules.rules);
+        self
     }
 
     /// A SCIM write affecting `ids` (a user's PATCH, a group's member change): all or

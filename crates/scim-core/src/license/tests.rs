@@ -568,3 +568,91 @@ fn the_engine_records_one_audit_entry_and_one_event_per_change() {
     assert_eq!(keys, [1, 2]);
     assert_eq!((pools[0].used, pools[1].used), (1, 1));
 }
+
+/// A preview says, pool by pool, what re-evaluating after the rule change does: the same
+/// gains, losses, waits and use, and it changes nothing itself.
+#[test]
+fn a_rule_preview_foretells_the_reevaluation() {
+    let group = |value: &str, sku: &str| rule(MappingSource::Group, value, sku);
+    let cases: Vec<(&str, Licensing, RuleChange, [u64; 3])> = vec![
+        (
+            "a group rule on a pool too small: the first users get seats, the rest wait",
+            Licensing::new()
+                .pool("pro", 2)
+                .user("A", "group:Sales")
+                .user("B", "group:sales")
+                .user("C", "group:Sales"),
+            RuleChange::Add(group("Sales", "pro")),
+            [2, 0, 1],
+        ),
+        (
+            "removing the rule that alone grants a seat revokes it; a direct grant stays",
+            Licensing::new()
+                .pool("pro", 5)
+                .rule("group Sales -> pro")
+                .user("A", "group:Sales holds:pro(group)")
+                .user("B", "group:Sales entitlement:pro holds:pro"),
+            RuleChange::Remove(group("Sales", "pro")),
+            [0, 1, 0],
+        ),
+        (
+            "a rule the tenant has changes nothing",
+            Licensing::new()
+                .pool("pro", 5)
+                .rule("role Admin -> pro")
+                .user("A", "role:Admin holds:pro"),
+            RuleChange::Add(rule(MappingSource::Role, "admin", "PRO")),
+            [0, 0, 0],
+        ),
+        (
+            "an inactive user gains nothing; an entitlement value maps by its rule",
+            Licensing::new()
+                .pool("pro", 5)
+                .user("A", "entitlement:Premium inactive")
+                .user("B", "entitlement:premium"),
+            RuleChange::Add(rule(MappingSource::Entitlement, "Premium", "pro")),
+            [1, 0, 0],
+        ),
+        (
+            "a user waiting under today's rules is counted as waiting still",
+            Licensing::new()
+                .pool("pro", 1)
+                .rule("role Admin -> pro")
+                .user("A", "role:Admin holds:pro")
+                .user("B", "role:Admin")
+                .user("C", "group:Ops"),
+            RuleChange::Add(group("Ops", "pro")),
+            [0, 0, 2],
+        ),
+    ];
+    for (name, tenant, change, [gaining, losing, waiting]) in cases {
+        let preview = tenant.preview(&change);
+        let pro = &preview.pools[0];
+        assert_eq!(
+            (pro.gaining, pro.losing, pro.waiting),
+            (gaining, losing, waiting),
+            "{name}"
+        );
+        assert_eq!(preview.users, tenant.holdings().len() as u64, "{name}");
+        assert_eq!(
+            preview.changes_nothing(),
+            gaining + losing + waiting == 0,
+            "{name}"
+        );
+        // The preview wrote nothing; the change and re-evaluation do what it said.
+        let before = (tenant.pools(), tenant.holdings());
+        let mut after = tenant.clone();
+        assert_eq!((after.pools(), after.holdings()), before, "{name}");
+        let lines = after.change_rules(&change).reevaluate();
+        let count = |needle: &str| lines.iter().filter(|line| line.contains(needle)).count() as u64;
+        assert_eq!(count(" +pro"), pro.gaining, "{name}: {lines:?}");
+        assert_eq!(count(" -pro"), pro.losing, "{name}: {lines:?}");
+        assert_eq!(count("waits for pro"), pro.waiting, "{name}: {lines:?}");
+        assert_eq!(
+            after.pools(),
+            [format!("pro {}/{}", pro.seats, pro.used_after)],
+            "{name}"
+        );
+        assert_eq!(pro.takes_everyone(), waiting == 0, "{name}");
+    }
+}

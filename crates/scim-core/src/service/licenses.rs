@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, StoreError};
 use crate::license::{
-    AuditEntry, AuditQuery, LicenseRules, MappingRule, MappingSource, Pool, Reevaluation,
-    UnmappedValue, validate_sku,
+    AuditEntry, AuditQuery, LicenseRules, MappingRule, MappingSource, Pool, PreviewRun,
+    Reevaluation, RuleChange, RulePreview, UnmappedValue, validate_sku,
 };
 use crate::ports::{Clock, LicenseLedger};
 use crate::tenant::TenantId;
@@ -33,6 +33,29 @@ pub async fn reevaluate(
         match next {
             Some(position) => after = position,
             None => return Ok(report),
+        }
+    }
+}
+
+/// What `change` would do to the tenant's pools, changing nothing: the engine run over
+/// every user, [`RECONCILE_BATCH`] at a time as [`reevaluate`] runs after the change, on a
+/// copy of the pools (see [`PreviewRun`]).
+pub async fn preview_rule_change(
+    ledger: &dyn LicenseLedger,
+    tenant: &TenantId,
+    change: &RuleChange,
+) -> Result<RulePreview, StoreError> {
+    let rules = ledger.rules(tenant).await?;
+    let mut run = PreviewRun::new(ledger.pools(tenant).await?, &rules, change);
+    let mut after = 0;
+    loop {
+        let (users, next) = ledger
+            .licensed_users(tenant, after, RECONCILE_BATCH)
+            .await?;
+        run.batch(users)?;
+        match next {
+            Some(position) => after = position,
+            None => return Ok(run.finish()),
         }
     }
 }
@@ -155,16 +178,15 @@ impl LicenseService {
         Ok(set_pool_and_reevaluate(self.ledger.as_ref(), &ctx, &pool).await?)
     }
 
-    /// Maps `value` of `source` to the pool `sku`: the rule, and what re-evaluating the
-    /// tenant did (`None`: the tenant had the rule already, nothing changed).
-    pub async fn map(
+    /// The rule mapping `value` of `source` to the tenant's pool `sku`, checked: a value
+    /// a store can hold, a pool that exists (the rule names it as the pool spells it).
+    pub async fn rule(
         &self,
-        caller: &Caller,
+        tenant: &TenantId,
         source: MappingSource,
         value: &str,
         sku: &str,
-    ) -> Result<(MappingRule, Option<Reevaluation>), LicenseError> {
-        let tenant = &caller.tenant;
+    ) -> Result<MappingRule, LicenseError> {
         let value = value.trim();
         if value.is_empty() {
             return Err(
@@ -181,16 +203,48 @@ impl LicenseService {
         let Some(pool) = self.pool(tenant, sku).await? else {
             return Err(LicenseError::UnknownPool(sku.to_owned()));
         };
-        let rule = MappingRule {
+        Ok(MappingRule {
             source,
             value: value.to_owned(),
             sku: pool.sku,
-        };
+        })
+    }
+
+    /// Maps `value` of `source` to the pool `sku`: the rule, and what re-evaluating the
+    /// tenant did (`None`: the tenant had the rule already, nothing changed).
+    pub async fn map(
+        &self,
+        caller: &Caller,
+        source: MappingSource,
+        value: &str,
+        sku: &str,
+    ) -> Result<(MappingRule, Option<Reevaluation>), LicenseError> {
+        let rule = self.rule(&caller.tenant, source, value, sku).await?;
         let ctx = self.context(caller);
         match add_rule_and_reevaluate(self.ledger.as_ref(), &ctx, &rule).await {
             Err(StoreError::NotFound) => Err(LicenseError::UnknownPool(sku.to_owned())),
             other => Ok((rule, other?)),
         }
+    }
+
+    /// What `change` would do to the tenant's pools, changing nothing: the engine run over
+    /// every user, [`RECONCILE_BATCH`] at a time as the re-evaluation after the change
+    /// runs, on a copy of the pools. `UnknownRule` when a removed rule is not the tenant's.
+    pub async fn preview(
+        &self,
+        tenant: &TenantId,
+        change: &RuleChange,
+    ) -> Result<RulePreview, LicenseError> {
+        let rules = self.ledger.rules(tenant).await?;
+        if let RuleChange::Remove(removed) = change
+            && !rules.iter().any(|rule| rule.key() == removed.key())
+        {
+            return Err(LicenseError::UnknownRule(format!(
+                "{} '{}' → '{}'",
+                removed.source, removed.value, removed.sku
+            )));
+        }
+        Ok(preview_rule_change(self.ledger.as_ref(), tenant, change).await?)
     }
 
     /// Removes the rule mapping `value` of `source` to `sku`: the users it alone granted

@@ -16,10 +16,12 @@ use scim_core::tenant::Tenant;
 mod activity;
 mod credentials;
 mod health;
+mod licenses;
 mod setup;
 
 pub(crate) use activity::activity;
 pub(crate) use credentials::{list as credentials, revoke as revoke_credential, rotate};
+pub(crate) use licenses::{apply, list as licenses, preview};
 pub(crate) use setup::{choose, create, federate, guide, status};
 
 use crate::admin::html::{Site, esc, page_of};
@@ -156,24 +158,12 @@ pub(crate) async fn home(req: &Request, state: &AppState) -> Response {
     if pools.is_empty() {
         body.push_str("<p class=\"muted\">No licenses bought yet.</p>");
     } else {
-        body.push_str(
-            "<table><thead><tr><th scope=\"col\">License</th><th scope=\"col\" class=\"n\">Seats</th>\
-             <th scope=\"col\" class=\"n\">Used</th><th scope=\"col\" class=\"n\">Available</th></tr></thead><tbody>",
-        );
-        for pool in &pools {
-            let available = (pool.seats - pool.used).max(0);
-            body.push_str(&format!(
-                "<tr><td>{name}</td><td class=\"n\" data-sku=\"{sku}\" data-field=\"seats\">{seats}</td>\
-                 <td class=\"n\" data-sku=\"{sku}\" data-field=\"used\">{used}</td>\
-                 <td class=\"n\" data-sku=\"{sku}\" data-field=\"available\">{available}</td></tr>",
-                name = esc(&pool.display_name),
-                sku = esc(&pool.sku),
-                seats = pool.seats,
-                used = pool.used,
-            ));
-        }
-        body.push_str("</tbody></table>");
+        body.push_str(&licenses::pool_table(&pools));
     }
+    body.push_str(
+        "<p><a href=\"/portal/licenses\" data-action=\"licenses\">Map groups, roles and \
+         entitlements to licenses</a></p>",
+    );
     body.push_str("</section><section><h2>Latest provisioning requests</h2>");
     body.push_str(&activity::table(&recent));
     body.push_str("<p><a href=\"/portal/activity\">All requests, filtered</a></p>");
