@@ -647,6 +647,12 @@ fn a_license_mapping_is_saved_after_its_preview() {
         preview.contains("name=\"value\" value=\"Sales\""),
         "{preview}"
     );
+    assert!(
+        preview.contains(
+            "Members of the group <strong>Sales</strong> would get <strong>pro</strong>."
+        ),
+        "{preview}"
+    );
     let (_, _, page) = get(&server, "/portal/licenses", Some(&cookie));
     assert!(page.contains("No mappings yet."), "{page}");
     assert_eq!(seats_of(&page, "pro").as_deref(), Some("0"));
@@ -687,7 +693,7 @@ fn a_license_mapping_is_saved_after_its_preview() {
     let (status, _, saved) = post("/portal/licenses/apply", sales);
     assert_eq!(status, 200, "{saved}");
     assert!(
-        saved.contains("Saved: Members of the group <strong>Sales</strong> now grants pro. 2 users got a seat, 0 users lost one, 1 user got none: no seat was left."),
+        saved.contains("Saved: Members of the group <strong>Sales</strong> now get pro. 2 users got a seat, 0 users lost one, 1 user got none: no seat was left."),
         "{saved}"
     );
     assert_eq!(seats_of(&saved, "pro").as_deref(), Some("2"));

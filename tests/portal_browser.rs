@@ -1,12 +1,13 @@
 //! The customer's portal in a real browser (Debian's Chromium through chromedriver): the
 //! IT admin opens a setup link, picks Entra ID, creates the credential, the test runs an
 //! Entra-shaped provisioning cycle with it, the admin sees "Connected" and the refused
-//! user's reason, rotates the credential while the IdP keeps provisioning, and logs out; an expired and a revoked link are refused; no page shows
-//! another tenant. A screenshot of each page goes to `target/ci-artifacts/`.
+//! user's reason, maps a group the IdP pushed to a pool after the preview, rotates the
+//! credential while the IdP keeps provisioning, and logs out; an expired and a revoked
+//! link are refused; no page shows another tenant. A screenshot of each page goes to `target/ci-artifacts/`.
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, Store, USER_SCHEMA, back_date, cli, tenant_with_token};
+use crate::helpers::{GROUP_SCHEMA, Server, Store, USER_SCHEMA, back_date, cli, tenant_with_token};
 use crate::management::{api_key, call};
 use crate::webdriver::{Browser, installed};
 
@@ -34,6 +35,12 @@ fn an_it_admin_connects_entra_from_a_setup_link_in_a_real_browser() {
         &server.store,
         &[
             "license", "set", "--tenant", "acme", "--sku", "pro", "--seats", "1",
+        ],
+    );
+    cli(
+        &server.store,
+        &[
+            "license", "set", "--tenant", "acme", "--sku", "team", "--seats", "2",
         ],
     );
     // Another tenant, busy: none of it may ever show.
@@ -122,6 +129,54 @@ fn an_it_admin_connects_entra_from_a_setup_link_in_a_real_browser() {
         "{said}"
     );
     keep(&browser, "connected");
+
+    // Entra pushes a group; the admin maps it to a pool after the preview.
+    let cy = json!({"schemas": [USER_SCHEMA], "userName": "cy@acme.example", "active": true});
+    let cy = server.scim_as(ENTRA_AGENT, "POST", "/scim/v2/Users", &access, Some(&cy));
+    assert_eq!(cy.status, 201, "{}", cy.text);
+    let group = json!({"schemas": [GROUP_SCHEMA], "displayName": "Engineering"});
+    let group = server.scim_as(
+        ENTRA_AGENT,
+        "POST",
+        "/scim/v2/Groups",
+        &access,
+        Some(&group),
+    );
+    assert_eq!(group.status, 201, "{}", group.text);
+    let members = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Add", "path": "members", "value": [
+            {"value": ada.json["id"]}, {"value": cy.json["id"]}]}]});
+    let group_path = format!("/scim/v2/Groups/{}", group.json["id"].as_str().unwrap());
+    assert_eq!(
+        entra(&server, "PATCH", &group_path, &access, Some(&members)),
+        204
+    );
+    browser.open(&format!("{}/portal", server.base));
+    browser.click("a[data-action=licenses]");
+    assert_eq!(browser.text("[data-sku=team][data-field=used]"), "0");
+    keep(&browser, "licenses");
+    browser.pick("#group option");
+    browser.pick("#group-sku option[value=team]");
+    browser.click("button[data-action=preview-group]");
+    let effect = browser.text("[data-sku=team][data-field=effect]");
+    assert_eq!(
+        effect,
+        "team: 2 users would get a seat (2 of 2 seats used after)."
+    );
+    keep(&browser, "licenses-preview");
+    browser.open(&format!("{}/portal/licenses", server.base));
+    assert_eq!(
+        browser.text("[data-sku=team][data-field=used]"),
+        "0",
+        "the preview saved nothing"
+    );
+    browser.pick("#group-sku option[value=team]");
+    browser.click("button[data-action=preview-group]");
+    browser.click("button[data-action=apply]");
+    let saved = browser.text("[data-field=saved]");
+    assert!(saved.contains("2 users got a seat"), "{saved}");
+    assert_eq!(browser.text("[data-sku=team][data-field=used]"), "2");
+    keep(&browser, "licenses-saved");
     // Rotation with overlap while the IdP keeps provisioning: the new client works next to
     // the old; completing it revokes the old client and the access tokens it obtained.
     browser.open(&format!("{}/portal/credentials", server.base));

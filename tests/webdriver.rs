@@ -160,7 +160,6 @@ impl Browser {
             .to_owned()
     }
 
-    /// Clicks the element `css` finds (a link, a button), then waits for the page to load.
     /// Clicks the element `css` finds (a link, a form's button) and waits until the page
     /// it leads to has replaced this one (a form's submission is not waited for by the
     /// click itself).
@@ -181,6 +180,16 @@ impl Browser {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Clicks the element `css` finds that stays on the page (a select's option).
+    pub(crate) fn pick(&self, css: &str) {
+        let element = self.element(css);
+        self.command(
+            "POST",
+            &self.session_path(&format!("/element/{element}/click")),
+            Some(&json!({})),
+        );
     }
 
     /// The element `css` finds, waiting up to 5 s for a page still loading to have it.

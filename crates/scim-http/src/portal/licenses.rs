@@ -57,8 +57,8 @@ pub(crate) async fn preview(req: &Request, state: &AppState) -> Response {
     };
     let rule = change.rule();
     let (verb, button) = match change {
-        RuleChange::Add(_) => ("grants", "Save this mapping"),
-        RuleChange::Remove(_) => ("no longer grants", "Remove this mapping"),
+        RuleChange::Add(_) => ("would get", "Save this mapping"),
+        RuleChange::Remove(_) => ("would no longer get", "Remove this mapping"),
     };
     let pool = preview
         .pools
@@ -113,8 +113,8 @@ pub(crate) async fn apply(req: &Request, state: &AppState) -> Response {
         Err(error) => return refused(&error),
     };
     let verb = match change {
-        RuleChange::Add(_) => "now grants",
-        RuleChange::Remove(_) => "no longer grants",
+        RuleChange::Add(_) => "now get",
+        RuleChange::Remove(_) => "no longer get",
     };
     let notice = format!(
         "<p class=\"ok\" role=\"status\" data-field=\"saved\">Saved: {subject} {verb} {sku}. {report}</p>",
