@@ -171,11 +171,35 @@ fn commands_answer_one_json_object_with_json() {
     assert_eq!(pool["pool"]["sku"], "pro");
     assert_eq!(pool["pool"]["available"], 3);
     assert_eq!(pool["reevaluation"]["assigned"], 0);
+    let dry = json_of(
+        &store,
+        &[
+            "license",
+            "map",
+            "--tenant",
+            "acme",
+            "--role",
+            "Dev",
+            "--sku",
+            "pro",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_eq!(dry["users"], 0);
+    assert_eq!(dry["pools"][0]["sku"], "pro");
+    assert_eq!(dry["pools"][0]["gaining"], 0);
+    let rules = json_of(&store, &["license", "usage", "--tenant", "acme", "--json"]);
+    assert_eq!(rules["rules"], json!([]), "the dry run saved no rule");
     let mapped = json_of(
         &store,
         &[
             "license", "map", "--tenant", "acme", "--role", "Dev", "--sku", "pro", "--json",
         ],
+    );
+    assert_eq!(
+        mapped["reevaluation"]["users"], 0,
+        "the dry run saved no rule: {mapped}"
     );
     assert_eq!(
         mapped["rule"],

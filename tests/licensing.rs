@@ -121,6 +121,27 @@ fn entra_flow(store: Store) {
     let second = server.post("/scim/v2/Users", &token, &entra_user(2, "developer"));
     assert_eq!(second.status, 201, "{}", second.text);
     assert_eq!(usage(&server, &token, "contoso"), used(&[("pro", 2)]));
+    // What removing the mapping would do, changing nothing.
+    let dry = cli(
+        &server.store,
+        &[
+            "license",
+            "unmap",
+            "--tenant",
+            "contoso",
+            "--role",
+            "Developer",
+            "--sku",
+            "pro",
+            "--dry-run",
+        ],
+    );
+    assert!(
+        dry.contains("dry run over 2 users, nothing changed:")
+            && dry.contains("pro: 0 would gain a seat, 2 would lose one, 0 would get none; 0 of 2 seats used after"),
+        "{dry}"
+    );
+    assert_eq!(usage(&server, &token, "contoso"), used(&[("pro", 2)]));
 
     // No third seat: the user is not created, with a precise 400.
     let third = server.post("/scim/v2/Users", &token, &entra_user(3, "Developer"));

@@ -283,6 +283,54 @@ fn product_drives_a_tenant(store: Store) {
     );
     assert!(rest.json["data"][0]["seq"].as_i64() > events.json["data"][0]["seq"].as_i64());
 
+    // Previewed first, with a read-only key: ada would lose the seat; nothing changes.
+    let reader = api_key(&server, &["licenses:read"]);
+    let removal = json!({"change": "remove", "source": "group", "value": "sales", "sku": "pro"});
+    let preview = call(
+        &server,
+        "POST",
+        "/tenants/acme/rule-previews",
+        &reader,
+        Some(&removal),
+    );
+    assert_eq!(preview.status, 200, "{}", preview.text);
+    assert_eq!(preview.json["rule"]["id"], rule_id.as_str());
+    assert_eq!(
+        preview.json["pools"][0],
+        json!({"sku": "pro", "displayName": "Pro", "seats": 2, "used": 1, "usedAfter": 0,
+               "gaining": 0, "losing": 1, "waiting": 0}),
+        "{}",
+        preview.text
+    );
+    let usage = call(&server, "GET", "/tenants/acme/usage", &key, None);
+    assert_eq!(
+        usage.json["pools"][0]["used"], 1,
+        "the preview wrote nothing"
+    );
+    for (body, status) in [
+        (
+            json!({"change": "swap", "source": "group", "value": "Sales", "sku": "pro"}),
+            400,
+        ),
+        (
+            json!({"change": "remove", "source": "role", "value": "Sales", "sku": "pro"}),
+            404,
+        ),
+        (
+            json!({"source": "group", "value": "Sales", "sku": "nope"}),
+            404,
+        ),
+    ] {
+        let refused = call(
+            &server,
+            "POST",
+            "/tenants/acme/rule-previews",
+            &reader,
+            Some(&body),
+        );
+        assert_eq!(refused.status, status, "{body}: {}", refused.text);
+    }
+
     // The rule goes: ada loses the seat it alone gave.
     let removed = call(
         &server,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 use http::header::{ETAG, LOCATION};
 use scim_core::activity::{ActivityEntry, ActivityQuery, Outcome};
-use scim_core::license::{AuditQuery, MappingSource};
+use scim_core::license::{AuditQuery, MappingRule, MappingSource, RuleChange};
 use scim_core::service::UserKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -140,6 +140,16 @@ async fn find_rule(
         .ok_or_else(|| Problem::new(Kind::NotFound, format!("no mapping rule '{id}'")))
 }
 
+/// A rule's `source` as a body names it.
+fn rule_source(source: &str) -> ApiResult<MappingSource> {
+    MappingSource::parse(source).ok_or_else(|| {
+        Problem::new(
+            Kind::InvalidValue,
+            format!("source must be entitlement, role or group, not '{source}'"),
+        )
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewRule {
@@ -153,15 +163,7 @@ struct NewRule {
 /// there already (nothing is re-evaluated).
 pub(super) async fn add_rule(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
     let new: NewRule = call.body()?;
-    let source = MappingSource::parse(&new.source).ok_or_else(|| {
-        Problem::new(
-            Kind::InvalidValue,
-            format!(
-                "source must be entitlement, role or group, not '{}'",
-                new.source
-            ),
-        )
-    })?;
+    let source = rule_source(&new.source)?;
     let tenant = call.tenant(slug).await?;
     let (rule, report) = call
         .state
@@ -182,6 +184,48 @@ pub(super) async fn add_rule(call: &Call<'_>, slug: &str) -> ApiResult<Response>
         rule.id()
     );
     Ok(Reply::new(status).header(LOCATION, &location).json(&body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewedRule {
+    #[serde(default)]
+    change: Option<String>,
+    source: String,
+    value: String,
+    sku: String,
+}
+
+/// `POST /api/v1/tenants/{slug}/rule-previews` `{"change": "add"|"remove" (add when
+/// absent), "source", "value", "sku"}` → 200 with what the change would do to each pool
+/// (the core's engine over every user on a copy of the pools; nothing is written).
+pub(super) async fn preview_rule(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
+    let asked: PreviewedRule = call.body()?;
+    let source = rule_source(&asked.source)?;
+    let tenant = call.tenant(slug).await?;
+    let licenses = &call.state.licenses;
+    let change = match asked.change.as_deref().unwrap_or("add") {
+        "add" => RuleChange::Add(
+            licenses
+                .rule(&tenant.id, source, &asked.value, &asked.sku)
+                .await?,
+        ),
+        "remove" => RuleChange::Remove(MappingRule::new(
+            source,
+            asked.value.trim(),
+            asked.sku.trim(),
+        )),
+        other => {
+            return Err(Problem::new(
+                Kind::InvalidValue,
+                format!("change must be add or remove, not '{other}'"),
+            ));
+        }
+    };
+    let preview = licenses.preview(&tenant.id, &change).await?;
+    let mut body = preview.to_json();
+    body["rule"] = views::rule(change.rule());
+    Ok(super::json(StatusCode::OK, &body))
 }
 
 /// `DELETE /api/v1/tenants/{slug}/rules/{id}` → 200 with the rule removed and the

@@ -180,6 +180,7 @@ async fn run(call: &Call<'_>, route: &ApiRoute) -> ApiResult<Response> {
             licenses::remove_rule(call, slug, id).await
         }
         ApiRoute::Rule(slug, id) => licenses::get_rule(call, slug, id).await,
+        ApiRoute::RulePreviews(slug) => licenses::preview_rule(call, slug).await,
         ApiRoute::Licenses(slug) => licenses::lookup(call, slug).await,
         ApiRoute::UserLicenses(slug, id) => licenses::user_licenses(call, slug, id).await,
         ApiRoute::Usage(slug) => licenses::usage(call, slug).await,

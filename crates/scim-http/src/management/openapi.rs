@@ -120,6 +120,8 @@ fn operations() -> Vec<Op> {
                  "licenses:write", Some(reference("NewRule")), 201, Some(reference("RuleChange")))
         },
         op("get", "/tenants/{slug}/rules/{id}", "A mapping rule", "licenses:read", None, 200, Some(reference("Rule"))),
+        op("post", "/tenants/{slug}/rule-previews", "What adding or removing a mapping rule would do to each pool, changing nothing",
+           "licenses:read", Some(reference("RulePreviewRequest")), 200, Some(reference("RulePreview"))),
         op("delete", "/tenants/{slug}/rules/{id}", "Remove a mapping rule, then re-evaluate", "licenses:write",
            None, 200, Some(reference("RuleRemoval"))),
         Op {
@@ -502,6 +504,33 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
                 "properties": {"source": {"enum": ["entitlement", "role", "group"]},
                                "value": {"type": "string", "minLength": 1}, "sku": {"type": "string"}},
                 "required": ["source", "value", "sku"],
+            }),
+        ),
+        (
+            "RulePreviewRequest",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {"change": {"enum": ["add", "remove"]},
+                               "source": {"enum": ["entitlement", "role", "group"]},
+                               "value": {"type": "string", "minLength": 1}, "sku": {"type": "string"}},
+                "required": ["source", "value", "sku"],
+            }),
+        ),
+        (
+            "RulePreview",
+            json!({
+                "type": "object",
+                "properties": {
+                    "rule": reference("Rule"),
+                    "users": {"type": "integer", "minimum": 0},
+                    "pools": {"type": "array", "items": {"type": "object", "properties": {
+                        "sku": {"type": "string"}, "displayName": {"type": "string"},
+                        "seats": {"type": "integer"}, "used": {"type": "integer"},
+                        "usedAfter": {"type": "integer"}, "gaining": {"type": "integer", "minimum": 0},
+                        "losing": {"type": "integer", "minimum": 0}, "waiting": {"type": "integer", "minimum": 0}},
+                        "required": ["sku", "displayName", "seats", "used", "usedAfter", "gaining", "losing", "waiting"]}},
+                },
+                "required": ["rule", "users", "pools"],
             }),
         ),
         (

@@ -19,6 +19,7 @@ pub(super) enum ApiRoute {
     Pool(String, String),
     Rules(String),
     Rule(String, String),
+    RulePreviews(String),
     Licenses(String),
     UserLicenses(String, String),
     Usage(String),
@@ -61,6 +62,7 @@ impl ApiRoute {
             ["tenants", _, "pools", _] => Self::Pool(seg(1)?, seg(3)?),
             ["tenants", _, "rules"] => Self::Rules(seg(1)?),
             ["tenants", _, "rules", _] => Self::Rule(seg(1)?, seg(3)?),
+            ["tenants", _, "rule-previews"] => Self::RulePreviews(seg(1)?),
             ["tenants", _, "licenses"] => Self::Licenses(seg(1)?),
             ["tenants", _, "users", _, "licenses"] => Self::UserLicenses(seg(1)?, seg(3)?),
             ["tenants", _, "usage"] => Self::Usage(seg(1)?),
@@ -90,7 +92,7 @@ impl ApiRoute {
             | Self::SetupLinks(_)
             | Self::Attributes(_) => "GET, HEAD, POST",
             Self::Webhook(..) | Self::Attribute(..) | Self::SetupLink(..) => "DELETE",
-            Self::Redrive(..) => "POST",
+            Self::Redrive(..) | Self::RulePreviews(_) => "POST",
             Self::Tenant(_) => "GET, HEAD, PATCH, DELETE",
             Self::Token(..) | Self::Client(..) => "DELETE",
             Self::Pool(..) => "GET, HEAD, PUT",
@@ -125,6 +127,8 @@ impl ApiRoute {
             Self::Pool(..) if *method == Method::PUT => Some(Scope::LicensesWrite),
             Self::Rules(_) if post => Some(Scope::LicensesWrite),
             Self::Rule(..) if delete => Some(Scope::LicensesWrite),
+            // A preview writes nothing.
+            Self::RulePreviews(_) if post => Some(Scope::LicensesRead),
             Self::Licenses(_) | Self::UserLicenses(..) | Self::Usage(_) | Self::Audit(_)
                 if read =>
             {
@@ -160,6 +164,7 @@ impl ApiRoute {
             Self::Pool(..) => "/api/v1/tenants/{slug}/pools/{sku}",
             Self::Rules(_) => "/api/v1/tenants/{slug}/rules",
             Self::Rule(..) => "/api/v1/tenants/{slug}/rules/{id}",
+            Self::RulePreviews(_) => "/api/v1/tenants/{slug}/rule-previews",
             Self::Licenses(_) => "/api/v1/tenants/{slug}/licenses",
             Self::UserLicenses(..) => "/api/v1/tenants/{slug}/users/{id}/licenses",
             Self::Usage(_) => "/api/v1/tenants/{slug}/usage",

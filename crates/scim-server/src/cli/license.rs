@@ -30,12 +30,14 @@ pub enum LicenseCommand {
     #[command(
         after_help = "Examples:\n  scim-server license map --tenant acme --role \"Developer\" --sku pro\n  \
                             scim-server license map --tenant acme --group \"Engineering\" --sku pro\n  \
-                            scim-server license map --tenant acme --entitlement \"premium\" --sku pro"
+                            scim-server license map --tenant acme --entitlement \"premium\" --sku pro\n  \
+                            scim-server license map --tenant acme --group \"Sales\" --sku pro --dry-run"
     )]
     Map(RuleArgs),
     /// Remove a mapping rule: the users it alone granted the sku lose it.
     #[command(
-        after_help = "Example:\n  scim-server license unmap --tenant acme --group \"Engineering\" --sku pro"
+        after_help = "Examples:\n  scim-server license unmap --tenant acme --group \"Engineering\" --sku pro\n  \
+                            scim-server license unmap --tenant acme --group \"Engineering\" --sku pro --dry-run"
     )]
     Unmap(RuleArgs),
     /// Print the audit log of license assignments and revocations, oldest first.
@@ -92,6 +94,10 @@ pub struct RuleArgs {
     pub source: MapSource,
     #[arg(long)]
     pub sku: String,
+    /// Print what the change would do to each pool (users gaining, losing or getting no
+    /// seat), changing nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

@@ -6,7 +6,9 @@ use scim_core::resource::format_time;
 use serde_json::json;
 
 use scim_core::Caller;
-use scim_core::license::{AuditEntry, AuditQuery, MappingSource, Pool, Reevaluation};
+use scim_core::license::{
+    AuditEntry, AuditQuery, MappingRule, MappingSource, Pool, Reevaluation, RuleChange, RulePreview,
+};
 use scim_core::tenant::Tenant;
 
 use crate::cli::{LicenseCommand, MapSource, RuleArgs};
@@ -57,11 +59,19 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             tenant,
             source,
             sku,
+            dry_run,
             json,
         }) => {
             let tenant = app.services.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license map");
             let (source, value) = map_source(source);
+            if dry_run {
+                let licenses = &app.services.licenses;
+                let rule = licenses.rule(&tenant.id, source, &value, &sku).await?;
+                let preview = licenses.preview(&tenant.id, &RuleChange::Add(rule)).await?;
+                print_preview(&preview, json);
+                return Ok(());
+            }
             let (rule, report) = app
                 .services
                 .licenses
@@ -70,11 +80,9 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             // A rule the tenant had already re-evaluates nobody.
             let report = report.unwrap_or_default();
             if json {
-                let rule =
-                    json!({"source": rule.source.as_str(), "value": rule.value, "sku": rule.sku});
                 println!(
                     "{}",
-                    json!({"rule": rule, "reevaluation": report.to_json()})
+                    json!({"rule": rule_json(&rule), "reevaluation": report.to_json()})
                 );
                 return Ok(());
             }
@@ -88,11 +96,19 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             tenant,
             source,
             sku,
+            dry_run,
             json,
         }) => {
             let tenant = app.services.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license unmap");
             let (source, value) = map_source(source);
+            if dry_run {
+                let rule = MappingRule::new(source, value.trim(), sku.trim());
+                let change = RuleChange::Remove(rule);
+                let preview = app.services.licenses.preview(&tenant.id, &change).await?;
+                print_preview(&preview, json);
+                return Ok(());
+            }
             let report = app
                 .services
                 .licenses
@@ -196,7 +212,9 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                     .iter()
                     .map(|u| json!({"value": u.value, "users": u.users}))
                     .collect();
-                let report = json!({"tenant": tenant.slug, "pools": pools, "unmapped": unmapped});
+                let rules: Vec<_> = usage.rules.iter().map(rule_json).collect();
+                let report = json!({"tenant": tenant.slug, "pools": pools, "rules": rules,
+                                    "unmapped": unmapped});
                 println!("{report}");
             } else {
                 println!(
@@ -236,6 +254,29 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
 /// The operator running a command, as the audit log records it.
 fn operator(tenant: &Tenant, command: &str) -> Caller {
     Caller::new(tenant.id.clone(), "cli", command)
+}
+
+/// A rule as `--json` prints it: `source`, `value`, `sku`.
+fn rule_json(rule: &MappingRule) -> serde_json::Value {
+    json!({"source": rule.source.as_str(), "value": rule.value, "sku": rule.sku})
+}
+
+/// What a rule change would do (`--dry-run`), per pool it moves.
+fn print_preview(preview: &RulePreview, json: bool) {
+    if json {
+        println!("{}", preview.to_json());
+        return;
+    }
+    println!("dry run over {} users, nothing changed:", preview.users);
+    if preview.changes_nothing() {
+        println!("  no seat would change");
+    }
+    for pool in preview.pools.iter().filter(|pool| pool.changes()) {
+        println!(
+            "  {}: {} would gain a seat, {} would lose one, {} would get none; {} of {} seats used after",
+            pool.sku, pool.gaining, pool.losing, pool.waiting, pool.used_after, pool.seats
+        );
+    }
 }
 
 fn print_reevaluation(report: &Reevaluation) {
