@@ -12,7 +12,7 @@ use crate::helpers::{
 const LICENSES: &str = "urn:scim-license:schemas:extension:license:2.0:User";
 
 /// The skus a user resource shows, with their sources.
-fn skus(user: &Value) -> Vec<(String, String)> {
+pub(crate) fn skus(user: &Value) -> Vec<(String, String)> {
     user[LICENSES]["licenses"]
         .as_array()
         .map(|licenses| {
@@ -29,7 +29,7 @@ fn skus(user: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn held(list: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn held(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(sku, source)| ((*sku).to_owned(), (*source).to_owned()))
         .collect()

@@ -17,6 +17,7 @@ mod custom_schema;
 mod dashboard;
 mod discovery;
 mod entra;
+mod entra_roles;
 mod errors;
 mod events;
 mod fairness;
