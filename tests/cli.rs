@@ -171,6 +171,44 @@ fn commands_answer_one_json_object_with_json() {
     assert_eq!(pool["pool"]["sku"], "pro");
     assert_eq!(pool["pool"]["available"], 3);
     assert_eq!(pool["reevaluation"]["assigned"], 0);
+    let over = json_of(
+        &store,
+        &[
+            "license",
+            "set",
+            "--tenant",
+            "acme",
+            "--sku",
+            "pro",
+            "--seats",
+            "3",
+            "--policy",
+            "overage",
+            "--overage",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (
+            over["pool"]["policy"].clone(),
+            over["pool"]["overage"].clone()
+        ),
+        (json!("overage"), json!(2))
+    );
+    let refused = crate::helpers::cli_output(
+        &store,
+        &[
+            "license", "set", "--tenant", "acme", "--sku", "pro", "--seats", "3", "--policy",
+            "overage",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("needs an overage allowance"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let dry = json_of(
         &store,
         &[

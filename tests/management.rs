@@ -160,7 +160,40 @@ fn product_drives_a_tenant(store: Store) {
         ),
         (json!("pro"), json!("Pro"), json!(2), json!(2))
     );
+    assert_eq!(
+        (pool.json["policy"].clone(), pool.json["overage"].clone()),
+        (json!("strict"), json!(0))
+    );
     let pool_etag = pool.header("etag").expect("a pool's ETag").to_owned();
+    // A pool sold with an overage allowance: up to 1 seat beyond the 1 bought.
+    let team = call(
+        &server,
+        "PUT",
+        "/tenants/acme/pools/team",
+        &key,
+        Some(&json!({"seats": 1, "policy": "overage", "overage": 1})),
+    );
+    assert_eq!(team.status, 201, "{}", team.text);
+    assert_eq!(
+        (
+            team.json["policy"].clone(),
+            team.json["overage"].clone(),
+            team.json["overageUsed"].clone()
+        ),
+        (json!("overage"), json!(1), json!(0))
+    );
+    // Kept when a later change names only the seats.
+    let team = call(
+        &server,
+        "PUT",
+        "/tenants/acme/pools/team",
+        &key,
+        Some(&json!({"seats": 2})),
+    );
+    assert_eq!(
+        (team.json["policy"].clone(), team.json["overage"].clone()),
+        (json!("overage"), json!(1))
+    );
     let rule = call(
         &server,
         "POST",
@@ -617,6 +650,28 @@ fn bad_input_gets_a_precise_problem(store: Store) {
         detail.contains("seats") || detail.contains("integer"),
         "{detail}"
     );
+    for (body, says) in [
+        (r#"{"seats": 5, "policy": "pending"}"#, "not available yet"),
+        (
+            r#"{"seats": 5, "policy": "overage"}"#,
+            "needs an overage allowance",
+        ),
+        (
+            r#"{"seats": 5, "policy": "strict", "overage": 2}"#,
+            "needs the policy 'overage'",
+        ),
+        (
+            r#"{"seats": 5, "policy": "lenient"}"#,
+            "is not a seat policy",
+        ),
+    ] {
+        let detail = assert_problem(
+            &raw("PUT", "/tenants/acme/pools/pro", "application/json", body),
+            400,
+            "invalid-value",
+        );
+        assert!(detail.contains(says), "{body}: {detail}");
+    }
     assert_problem(
         &raw("POST", "/tenants", "text/plain", "slug=b"),
         415,

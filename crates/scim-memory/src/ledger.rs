@@ -23,6 +23,7 @@ impl LicenseLedger for MemoryStore {
                 Some(stored) => {
                     stored.display_name.clone_from(&pool.display_name);
                     stored.seats = pool.seats;
+                    stored.policy = pool.policy;
                 }
                 None => {
                     data.pools.push(Pool {

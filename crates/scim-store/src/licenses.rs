@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use scim_core::fold::fold_key;
 use scim_core::license::{
     AuditAction, AuditEntry, AuditQuery, LicenseRules, LicenseSource, LicensedUser, MappingRule,
-    MappingSource, Pool, Reevaluation, UnmappedTally, UnmappedValue, UserFacts,
+    MappingSource, Pool, PoolPolicy, Reevaluation, UnmappedTally, UnmappedValue, UserFacts,
 };
 use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
@@ -27,16 +27,21 @@ struct PoolRow {
     sku: String,
     display_name: String,
     seats: i64,
+    policy: String,
+    overage: i64,
 }
 
 impl PoolRow {
-    fn into_pool(self, used: i64) -> Pool {
-        Pool {
+    fn into_pool(self, used: i64) -> Result<Pool, StoreError> {
+        let policy = PoolPolicy::stored(&self.policy, self.overage)
+            .ok_or_else(|| StoreError::corrupt(UnknownSource(self.policy.clone())))?;
+        Ok(Pool {
             sku: self.sku,
             display_name: self.display_name,
             seats: self.seats,
             used,
-        }
+            policy,
+        })
     }
 }
 
@@ -82,6 +87,8 @@ impl LicenseLedger for DieselStore {
                 .set((
                     license_pools::display_name.eq(&pool.display_name),
                     license_pools::seats.eq(pool.seats),
+                    license_pools::policy.eq(pool.policy.as_str()),
+                    license_pools::overage.eq(pool.policy.allowance()),
                 ))
                 .execute(connection)
                 .map_err(from_diesel)?;
@@ -93,10 +100,12 @@ impl LicenseLedger for DieselStore {
                         sku: pool.sku.clone(),
                         display_name: pool.display_name.clone(),
                         seats: pool.seats,
+                        policy: pool.policy.as_str().to_owned(),
+                        overage: pool.policy.allowance(),
                     })
                     .execute(connection)
                     .map_err(from_diesel)?;
-                seats::open(connection, &tenant, &sku_key, pool.seats)?;
+                seats::open(connection, &tenant, &sku_key, pool.capacity())?;
             } else {
                 seats::rebalance(connection, &tenant, &sku_key)?;
             }
@@ -307,13 +316,12 @@ pub(crate) fn load_pools(
 ) -> Result<Vec<Pool>, StoreError> {
     let rows = pool_rows(connection, tenant)?;
     let mut used = seats::used_by_pool(connection, tenant)?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let used = used.remove(&row.sku_key).unwrap_or(0);
             row.into_pool(used)
         })
-        .collect())
+        .collect()
 }
 
 /// The tenant's pools as the mapping rules need them, inside a write: skus and seats,
@@ -323,7 +331,7 @@ pub(crate) fn pools_for_rules(
     tenant: &str,
 ) -> Result<Vec<Pool>, StoreError> {
     let rows = pool_rows(connection, tenant)?;
-    Ok(rows.into_iter().map(|row| row.into_pool(0)).collect())
+    rows.into_iter().map(|row| row.into_pool(0)).collect()
 }
 
 fn pool_rows(connection: &mut DbConnection, tenant: &str) -> Result<Vec<PoolRow>, StoreError> {

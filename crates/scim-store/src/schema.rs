@@ -142,6 +142,8 @@ diesel::table! {
         sku -> Text,
         display_name -> Text,
         seats -> BigInt,
+        policy -> Text,
+        overage -> BigInt,
     }
 }
 

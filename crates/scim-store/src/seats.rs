@@ -87,7 +87,7 @@ pub(crate) struct StripeLedger<'a> {
     locking: Locking,
     /// Spreads writers over the stripes (a user's `seq`).
     hint: i64,
-    /// The pools counted, with their stripes as read and their seats, by sku key.
+    /// The pools counted, with their stripes as read and their capacity, by sku key.
     counted: HashMap<String, (Vec<Stripe>, i64)>,
 }
 
@@ -125,18 +125,20 @@ impl SeatLedger for StripeLedger<'_> {
         {
             return Ok(Seats::TakenFromOnePart);
         }
-        let (stripes, seats) = lock_all(self.connection, self.tenant, &demand.key)?;
+        let (stripes, Capacity { seats, overage }) =
+            lock_all(self.connection, self.tenant, &demand.key)?;
         let used = total_used(&stripes);
-        self.counted.insert(demand.key.clone(), (stripes, seats));
+        self.counted
+            .insert(demand.key.clone(), (stripes, seats + overage));
         Ok(Seats::Counted { seats, used })
     }
 
     fn change_use(&mut self, demand: &PoolDemand, change: i64) -> Result<(), StoreError> {
-        let (stripes, seats) = self
+        let (stripes, capacity) = self
             .counted
             .remove(&demand.key)
             .ok_or_else(|| StoreError::corrupt(NotCounted(demand.key.clone())))?;
-        let next = charge(&stripes, seats, change);
+        let next = charge(&stripes, capacity, change);
         write_changed(self.connection, self.tenant, &demand.key, &stripes, &next)
     }
 }
@@ -146,12 +148,13 @@ impl SeatLedger for StripeLedger<'_> {
 #[error("pool '{0}' changed without being counted")]
 struct NotCounted(String);
 
-/// Creates a new pool's stripes, its seats spread evenly.
+/// Creates a new pool's stripes, its `capacity` (seats and overage allowance) spread
+/// evenly.
 pub(crate) fn open(
     connection: &mut DbConnection,
     tenant: &str,
     key: &str,
-    seats: i64,
+    capacity: i64,
 ) -> Result<(), StoreError> {
     let rows: Vec<_> = (0..STRIPES)
         .map(|stripe| {
@@ -160,7 +163,7 @@ pub(crate) fn open(
                 seat_stripes::sku_key.eq(key),
                 seat_stripes::stripe.eq(stripe),
                 seat_stripes::used.eq(0_i64),
-                seat_stripes::free.eq(share(seats, stripe)),
+                seat_stripes::free.eq(share(capacity, stripe)),
             )
         })
         .collect();
@@ -172,16 +175,17 @@ pub(crate) fn open(
     Ok(())
 }
 
-/// Spreads a pool's free seats evenly over its stripes again, after its `seats` changed
-/// (with every stripe locked, so no writer is taking seats meanwhile).
+/// Spreads a pool's free seats evenly over its stripes again, after its `seats` or its
+/// overage allowance changed (with every stripe locked, so no writer is taking seats
+/// meanwhile).
 pub(crate) fn rebalance(
     connection: &mut DbConnection,
     tenant: &str,
     key: &str,
 ) -> Result<(), StoreError> {
-    let (stripes, seats) = lock_all(connection, tenant, key)?;
+    let (stripes, Capacity { seats, overage }) = lock_all(connection, tenant, key)?;
     let used = total_used(&stripes);
-    let next = spread(&stripes, seats - used);
+    let next = spread(&stripes, seats + overage - used);
     write_changed(connection, tenant, key, &stripes, &next)
 }
 
@@ -310,12 +314,18 @@ fn total_used(stripes: &[Stripe]) -> i64 {
     stripes.iter().map(|stripe| stripe.used).sum()
 }
 
+/// A pool's seats bought and the overage allowance beyond them: the stripes hold both.
+struct Capacity {
+    seats: i64,
+    overage: i64,
+}
+
 /// Locks the pool's stripes in order and reads its seats.
 fn lock_all(
     connection: &mut DbConnection,
     tenant: &str,
     key: &str,
-) -> Result<(Vec<Stripe>, i64), StoreError> {
+) -> Result<(Vec<Stripe>, Capacity), StoreError> {
     let query = seat_stripes::table
         .filter(seat_stripes::tenant_id.eq(tenant))
         .filter(seat_stripes::sku_key.eq(key))
@@ -328,11 +338,11 @@ fn lock_all(
         DbConnection::Sqlite(connection) => query.load(connection),
     }
     .map_err(from_diesel)?;
-    let seats = license_pools::table
+    let (seats, overage) = license_pools::table
         .filter(license_pools::tenant_id.eq(tenant))
         .filter(license_pools::sku_key.eq(key))
-        .select(license_pools::seats)
-        .first::<i64>(connection)
+        .select((license_pools::seats, license_pools::overage))
+        .first::<(i64, i64)>(connection)
         .map_err(from_diesel)?;
     if stripes.len() != STRIPES as usize {
         return Err(StoreError::corrupt(MissingStripes {
@@ -340,12 +350,12 @@ fn lock_all(
             found: stripes.len(),
         }));
     }
-    Ok((stripes, seats))
+    Ok((stripes, Capacity { seats, overage }))
 }
 
-/// The stripes after `change` seats were taken (or given back, when negative), touching
-/// as few stripes as it can: the richest stripes give, the poorest receive, each charged
-/// with what it gave or received.
+/// The stripes after `change` seats were taken (or given back, when negative) of a pool
+/// that may grant `seats` (its capacity), touching as few stripes as it can: the richest
+/// stripes give, the poorest receive, each charged with what it gave or received.
 fn charge(stripes: &[Stripe], seats: i64, change: i64) -> Vec<Stripe> {
     let used = total_used(stripes);
     let free: i64 = stripes.iter().map(|stripe| stripe.free).sum();

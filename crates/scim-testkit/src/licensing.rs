@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use scim_core::license::{
-    AuditAction, AuditQuery, LicenseSource, MappingRule, MappingSource, Pool, RuleChange,
+    AuditAction, AuditQuery, LicenseSource, MappingRule, MappingSource, Pool, PoolPolicy,
+    RuleChange,
 };
 use scim_core::ports::{EventLog, LicenseLedger, ResourceRepository};
 use scim_core::query::ListQuery;
@@ -623,6 +624,96 @@ pub async fn a_rule_preview_foretells_the_reevaluation<F: StoreFactory>(factory:
     assert_eq!((report.assigned, report.revoked), (0, 1));
     assert_eq!(used(&store, &acme).await, uses(&[("basic", 0), ("pro", 1)]));
     assert_eq!(used(&store, &globex).await, uses(&[("pro", 0)]));
+}
+
+/// An overage pool grants up to its allowance beyond the seats bought, never more, under
+/// 40 concurrent writers; its policy is kept and changed like its seats; made strict again
+/// below its use, its holders keep their seats and nobody new gets one.
+pub async fn overage_pools_grant_their_allowance_and_no_more<F: StoreFactory>(factory: &F) {
+    let store = Arc::new(factory.open().await);
+    let acme = with_tenant(&store, "acme").await;
+    let overage = PoolPolicy::Overage { allowance: 3 };
+    let pro = pool("pro", "Pro", 5).with_policy(overage);
+    crate::fixtures::set_pool(&**store, &ctx(&acme), &pro)
+        .await
+        .unwrap();
+    let attempts: Vec<_> = (0..40)
+        .map(|n| {
+            let (store, tenant) = (Arc::clone(&store), acme.clone());
+            tokio::spawn(async move {
+                let user = licensed(&format!("u{n:02}"), &["pro"], true);
+                store.insert(&ctx(&tenant), &user, &[]).await
+            })
+        })
+        .collect();
+    let (mut ok, mut refused) = (0, 0);
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::SeatsExhausted { seats, used, .. }) => {
+                assert_eq!((seats, used), (5, 8), "a refusal counts the seats bought");
+                refused += 1;
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((ok, refused), (8, 32));
+    let stored = store.pools(&acme.id).await.unwrap().remove(0);
+    assert_eq!((stored.seats, stored.used, stored.policy), (5, 8, overage));
+    assert_eq!((stored.overage_used(), stored.available()), (3, 0));
+    assert_eq!(all_users(&store, &acme).await.total, 8);
+    // A release frees a seat that the next writer may take, within the allowance.
+    let leaving = all_users(&store, &acme).await.resources.remove(0);
+    store
+        .delete(&ctx(&acme), ResourceKind::User, &leaving.id, None)
+        .await
+        .unwrap();
+    let next = licensed("v1", &["pro"], true);
+    store.insert(&ctx(&acme), &next, &[]).await.unwrap();
+    assert_eq!(
+        refusal(
+            store
+                .insert(&ctx(&acme), &licensed("v2", &["pro"], true), &[])
+                .await
+        ),
+        (5, 8)
+    );
+
+    // Strict again: 8 holders of 5 seats keep theirs; nobody new gets one.
+    let (strict, report) = crate::fixtures::set_pool(&**store, &ctx(&acme), &pool("pro", "Pro", 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (strict.policy, strict.used, report.revoked),
+        (PoolPolicy::Strict, 8, 0)
+    );
+    assert!(strict.is_over_assigned());
+    assert_eq!(
+        refusal(
+            store
+                .insert(&ctx(&acme), &licensed("v3", &["pro"], true), &[])
+                .await
+        ),
+        (5, 8)
+    );
+    // A larger allowance reopens the pool at once.
+    let wider = pool("pro", "Pro", 5).with_policy(PoolPolicy::Overage { allowance: 4 });
+    crate::fixtures::set_pool(&**store, &ctx(&acme), &wider)
+        .await
+        .unwrap();
+    store
+        .insert(&ctx(&acme), &licensed("v4", &["pro"], true), &[])
+        .await
+        .unwrap();
+    assert_eq!(used(&store, &acme).await, uses(&[("pro", 9)]));
+}
+
+/// The seats bought and used a refused write was told of.
+fn refusal<T: std::fmt::Debug>(result: Result<T, StoreError>) -> (i64, i64) {
+    match result {
+        Err(StoreError::SeatsExhausted { seats, used, .. }) => (seats, used),
+        other => panic!("expected no seat, got {other:?}"),
+    }
 }
 
 fn assert_no_seat_over(result: Result<(), StoreError>) {

@@ -88,7 +88,10 @@ async fn the_idp_signs_in_with_the_products_key_and_seats_are_the_cores() {
     let (_, other_key) = product.add_customer("globex").await.unwrap();
     let operator = Caller::new(acme.id.clone(), "product", "sold seats");
     let licenses = &product.services.licenses;
-    licenses.set_pool(&operator, "pro", 1, None).await.unwrap();
+    licenses
+        .set_pool(&operator, "pro", 1, None, None)
+        .await
+        .unwrap();
     licenses
         .map(&operator, MappingSource::Entitlement, "pro", "pro")
         .await

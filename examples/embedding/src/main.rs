@@ -41,7 +41,7 @@ async fn serve_scim_from_own_storage() -> Result<(), Box<dyn Error>> {
     // The operator sells one `pro` seat, granted by the Entra app role "Developer".
     let operator = Caller::new(tenant.clone(), "cli", "license set");
     scim.licenses
-        .set_pool(&operator, "pro", 1, Some("Pro plan"))
+        .set_pool(&operator, "pro", 1, Some("Pro plan"), None)
         .await?;
     scim.licenses
         .map(&operator, MappingSource::Role, "Developer", "pro")

@@ -68,7 +68,7 @@ async fn scim() -> Scim {
 /// `pro` with `seats`, granted by the app role "Developer".
 async fn sell_pro(scim: &Scim, seats: i64) {
     scim.licenses
-        .set_pool(&operator(), "pro", seats, None)
+        .set_pool(&operator(), "pro", seats, None, None)
         .await
         .unwrap();
     scim.licenses
@@ -426,7 +426,7 @@ async fn a_create_without_a_seat_changes_nothing() {
 async fn group_membership_grants_the_groups_sku_while_it_lasts() {
     let scim = scim().await;
     scim.licenses
-        .set_pool(&operator(), "pro", 5, None)
+        .set_pool(&operator(), "pro", 5, None, None)
         .await
         .unwrap();
     scim.licenses
@@ -489,7 +489,7 @@ async fn group_membership_grants_the_groups_sku_while_it_lasts() {
 async fn admin_changes_assign_while_seats_last() {
     let scim = scim().await;
     scim.licenses
-        .set_pool(&operator(), "pro", 2, None)
+        .set_pool(&operator(), "pro", 2, None, None)
         .await
         .unwrap();
     for name in ["u1", "u2", "u3"] {
@@ -506,7 +506,7 @@ async fn admin_changes_assign_while_seats_last() {
     assert_eq!(report.waiting, [("r3".to_owned(), "pro".to_owned())]);
     let (pool, report) = scim
         .licenses
-        .set_pool(&operator(), "pro", 3, None)
+        .set_pool(&operator(), "pro", 3, None, None)
         .await
         .unwrap();
     assert_eq!((pool.used, report.assigned), (3, 1));

@@ -161,6 +161,9 @@ impl<K> LicenseOutcome<K> {
 pub struct LicensePlan<K> {
     users: Vec<Planned<K>>,
     policy: SeatPolicy,
+    /// The seats each pool may grant beyond those bought, by folded sku
+    /// ([`super::PoolPolicy::Overage`]).
+    allowances: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,7 +191,22 @@ impl<K: Clone> LicensePlan<K> {
                 }
             })
             .collect();
-        Self { users, policy }
+        let allowances = rules
+            .pools
+            .iter()
+            .map(|pool| (fold_key(&pool.sku), pool.policy.allowance()))
+            .filter(|(_, allowance)| *allowance > 0)
+            .collect();
+        Self {
+            users,
+            policy,
+            allowances,
+        }
+    }
+
+    /// The most seats the pool of `key` may grant, with `seats` bought.
+    fn capacity(&self, key: &str, seats: i64) -> i64 {
+        seats.saturating_add(self.allowances.get(key).copied().unwrap_or(0))
     }
 
     /// What the plan asks of each pool, in folded-sku order.
@@ -209,7 +227,8 @@ impl<K: Clone> LicensePlan<K> {
         match self.policy {
             SeatPolicy::EachUserWhole => self.seat_whole_users(ledger, ctx, &mut outcome)?,
             policy => {
-                let (seats, exhausted) = seat_pools(ledger, &self.demands(), policy)?;
+                let capacity = |key: &str, seats| self.capacity(key, seats);
+                let (seats, exhausted) = seat_pools(ledger, &self.demands(), policy, &capacity)?;
                 record(&self.users, seats, ctx, &mut outcome);
                 outcome.events.extend(exhausted);
             }
@@ -231,9 +250,11 @@ impl<K: Clone> LicensePlan<K> {
             match ledger.seats(&demand, self.policy)? {
                 Seats::Counted { seats, used } => {
                     let running = used;
+                    let capacity = self.capacity(&demand.key, seats);
                     let pool = RunningPool {
                         demand,
                         seats,
+                        capacity,
                         used,
                         running,
                     };
@@ -246,7 +267,7 @@ impl<K: Clone> LicensePlan<K> {
             let own = demands(std::iter::once(&user));
             let short = own.iter().find_map(|(key, demand)| {
                 let pool = &pools[key];
-                (demand.assign > demand.room(pool.seats, pool.running)).then(|| Shortage {
+                (demand.assign > demand.room(pool.capacity, pool.running)).then(|| Shortage {
                     sku: demand.sku.clone(),
                     seats: pool.seats,
                     used: pool.running,
@@ -264,7 +285,7 @@ impl<K: Clone> LicensePlan<K> {
                 };
                 let before = pool.running;
                 pool.running += demand.change();
-                if took_last_seat(pool.seats, before, pool.running, demand.assign) {
+                if took_last_seat(pool.capacity, before, pool.running, demand.assign) {
                     let event =
                         ResourceEvent::pool_exhausted(&demand.sku, pool.seats, pool.running);
                     outcome.events.push(event);
@@ -283,6 +304,8 @@ struct RunningPool {
     /// What the whole plan asks of it.
     demand: PoolDemand,
     seats: i64,
+    /// Seats it may grant: those bought and its overage allowance.
+    capacity: i64,
     /// In use when counted.
     used: i64,
     /// In use after the users seated so far.
@@ -295,6 +318,7 @@ fn seat_pools(
     ledger: &mut dyn SeatLedger,
     demands: &[PoolDemand],
     policy: SeatPolicy,
+    capacity: &dyn Fn(&str, i64) -> i64,
 ) -> Result<(BTreeMap<String, i64>, Vec<ResourceEvent>), StoreError> {
     let mut granted = BTreeMap::new();
     let mut counted = Vec::new();
@@ -303,7 +327,7 @@ fn seat_pools(
             Seats::TakenFromOnePart if policy == SeatPolicy::Strict => demand.assign,
             Seats::TakenFromOnePart => return Err(StoreError::corrupt(OnePartMisused)),
             Seats::Counted { seats, used } => {
-                let room = demand.room(seats, used);
+                let room = demand.room(capacity(&demand.key, seats), used);
                 let given = match policy {
                     SeatPolicy::Strict if demand.assign > room => {
                         let sku = demand.sku.clone();
@@ -322,8 +346,8 @@ fn seat_pools(
     for (demand, seats, used, given) in counted {
         let change = given - demand.revoke;
         ledger.change_use(demand, change)?;
-        // The write that takes a pool's last seat says so.
-        if took_last_seat(seats, used, used + change, given) {
+        // The write that takes a pool's last seat (overage included) says so.
+        if took_last_seat(capacity(&demand.key, seats), used, used + change, given) {
             exhausted.push(ResourceEvent::pool_exhausted(
                 &demand.sku,
                 seats,

@@ -20,7 +20,7 @@
 //! };
 //!
 //! let rules = LicenseRules {
-//!     pools: vec![Pool { sku: "pro".into(), display_name: "Pro".into(), seats: 5, used: 0 }],
+//!     pools: vec![Pool::new("pro", 5).named("Pro")],
 //!     rules: vec![MappingRule {
 //!         source: MappingSource::Group,
 //!         value: "Engineering".into(),
@@ -69,7 +69,7 @@ pub use planner::{
     Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, Reevaluation, UnmappedTally,
     UnmappedValue, UserFacts, plan_license_changes,
 };
-pub use pool::{Pool, validate_seats, validate_sku};
+pub use pool::{MAX_OVERAGE, Pool, PoolPolicy, validate_seats, validate_sku};
 pub use preview::{PoolEffect, PreviewRun, RuleChange, RulePreview};
 pub use scenario::Licensing;
 pub use scope::{LicenseScope, LicensedWrite, license_scope};

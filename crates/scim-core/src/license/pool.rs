@@ -12,9 +12,80 @@ pub struct Pool {
     /// Seats bought.
     pub seats: i64,
     /// Seats assigned. May exceed `seats` after the admin lowered them below the use: the
-    /// holders keep their seats, and no new seat is assigned until the use drops below.
+    /// holders keep their seats, and no new seat is assigned until the use drops below;
+    /// under [`PoolPolicy::Overage`] it may exceed them by the allowance.
     pub used: i64,
+    /// What the pool does once its seats are all used.
+    pub policy: PoolPolicy,
 }
+
+/// What a pool does once its seats are all used (`license set --policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PoolPolicy {
+    /// A write that needs a seat the pool does not have is refused (the default).
+    #[default]
+    Strict,
+    /// Up to `allowance` seats beyond `seats` are granted, and reported as overage for a
+    /// true-up; past them, as `Strict`.
+    Overage {
+        /// Seats that may be granted beyond those bought (1 or more).
+        allowance: i64,
+    },
+}
+
+impl PoolPolicy {
+    /// The name stored and shown: `strict`, `overage`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::Overage { .. } => "overage",
+        }
+    }
+
+    /// Seats that may be granted beyond those bought (0 unless `Overage`).
+    pub fn allowance(self) -> i64 {
+        match self {
+            Self::Strict => 0,
+            Self::Overage { allowance } => allowance,
+        }
+    }
+
+    /// The policy an admin names, with its `--overage` allowance: `overage` needs an
+    /// allowance of 1 or more, `strict` none.
+    pub fn parse(name: &str, allowance: Option<i64>) -> ScimResult<Self> {
+        match (name, allowance) {
+            ("strict", None | Some(0)) => Ok(Self::Strict),
+            ("strict", Some(_)) => Err(ScimError::InvalidValue(
+                "an overage allowance needs the policy 'overage'".into(),
+            )),
+            ("overage", Some(allowance)) if (1..=MAX_OVERAGE).contains(&allowance) => {
+                Ok(Self::Overage { allowance })
+            }
+            ("overage", _) => Err(ScimError::InvalidValue(format!(
+                "the policy 'overage' needs an overage allowance of 1 to {MAX_OVERAGE} seats"
+            ))),
+            ("pending", _) => Err(ScimError::InvalidValue(
+                "the policy 'pending' is not available yet: use strict or overage".into(),
+            )),
+            (other, _) => Err(ScimError::InvalidValue(format!(
+                "'{other}' is not a seat policy: use strict or overage"
+            ))),
+        }
+    }
+
+    /// The policy stored as `name` with `allowance`; `None` for what no version wrote.
+    pub fn stored(name: &str, allowance: i64) -> Option<Self> {
+        match name {
+            "strict" => Some(Self::Strict),
+            "overage" => Some(Self::Overage { allowance }),
+            _ => None,
+        }
+    }
+}
+
+/// The largest overage allowance.
+pub const MAX_OVERAGE: i64 = 1_000_000_000;
 
 impl Pool {
     /// A pool of `seats` for `sku`, named by its sku, none used.
@@ -25,7 +96,23 @@ impl Pool {
             sku,
             seats,
             used: 0,
+            policy: PoolPolicy::Strict,
         }
+    }
+
+    /// The pool under another policy.
+    pub fn with_policy(self, policy: PoolPolicy) -> Self {
+        Self { policy, ..self }
+    }
+
+    /// The most seats the pool may grant: those bought and the overage allowance.
+    pub fn capacity(&self) -> i64 {
+        self.seats.saturating_add(self.policy.allowance())
+    }
+
+    /// Seats granted beyond those bought (the overage to true up).
+    pub fn overage_used(&self) -> i64 {
+        (self.used - self.seats).max(0)
     }
 
     /// The pool with another display name.
@@ -41,9 +128,10 @@ impl Pool {
         (self.seats - self.used).max(0)
     }
 
-    /// Whether more seats are assigned than bought (after seats were lowered).
+    /// Whether more seats are assigned than the pool may grant (after its seats or its
+    /// overage allowance were lowered).
     pub fn is_over_assigned(&self) -> bool {
-        self.used > self.seats
+        self.used > self.capacity()
     }
 }
 

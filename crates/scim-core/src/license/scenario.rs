@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use super::engine::{LicenseOutcome, LicensePlan, LicensedUser, PoolSeats};
 use super::mapping::{MappingRule, MappingSource};
 use super::planner::{HeldLicense, LicenseRules, LicenseSource, UserFacts};
-use super::pool::Pool;
+use super::pool::{Pool, PoolPolicy};
 use super::preview::{PreviewRun, RuleChange, RulePreview};
 use super::seating::{SeatPolicy, Shortage};
 use crate::context::WriteContext;
@@ -64,6 +64,13 @@ impl Licensing {
     /// Adds a pool of `seats` (none used).
     pub fn pool(mut self, sku: &str, seats: i64) -> Self {
         self.rules.pools.push(Pool::new(sku, seats));
+        self
+    }
+
+    /// Lets the pool `sku` grant up to `allowance` seats beyond those bought
+    /// ([`PoolPolicy::Overage`]).
+    pub fn overage(mut self, sku: &str, allowance: i64) -> Self {
+        self.pool_of(sku).policy = PoolPolicy::Overage { allowance };
         self
     }
 

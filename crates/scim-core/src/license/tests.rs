@@ -471,6 +471,66 @@ fn every_seat_policy_and_ordering_rule() {
             lines: &[],
             pools: &["pro 1/2"],
         },
+        Case {
+            name: "overage: a write past the seats bought is granted while the allowance lasts",
+            tenant: Licensing::new()
+                .pool("pro", 1)
+                .overage("pro", 1)
+                .user("A", "entitlement:pro holds:pro")
+                .user("B", "entitlement:pro"),
+            run: |t| t.write(&["B"]),
+            lines: &["B +pro (direct)", "pro exhausted 1/2"],
+            pools: &["pro 1/2"],
+        },
+        Case {
+            name: "overage: past the allowance, as strict",
+            tenant: Licensing::new()
+                .pool("pro", 1)
+                .overage("pro", 1)
+                .user("A", "entitlement:pro holds:pro")
+                .user("B", "entitlement:pro holds:pro")
+                .user("C", "entitlement:pro"),
+            run: |t| t.write(&["C"]),
+            lines: &["refused: pro 1/2"],
+            pools: &["pro 1/2"],
+        },
+        Case {
+            name: "overage: an admin's change seats users up to the allowance, the rest wait",
+            tenant: Licensing::new()
+                .pool("pro", 2)
+                .overage("pro", 1)
+                .rule("group Sales -> pro")
+                .user("A", "group:Sales")
+                .user("B", "group:Sales")
+                .user("C", "group:Sales")
+                .user("D", "group:Sales"),
+            run: Licensing::reevaluate,
+            lines: &[
+                "A +pro (group)",
+                "B +pro (group)",
+                "C +pro (group)",
+                "pro exhausted 2/3",
+                "D waits for pro",
+            ],
+            pools: &["pro 2/3"],
+        },
+        Case {
+            name: "overage: a /Bulk run seats whole users up to the allowance",
+            tenant: Licensing::new()
+                .pool("pro", 1)
+                .overage("pro", 1)
+                .user("A", "entitlement:pro")
+                .user("B", "entitlement:pro")
+                .user("C", "entitlement:pro"),
+            run: |t| t.bulk_create(&["A", "B", "C"]),
+            lines: &[
+                "A +pro (direct)",
+                "B +pro (direct)",
+                "pro exhausted 1/2",
+                "C refused: pro 1/2",
+            ],
+            pools: &["pro 1/2"],
+        },
     ];
     for mut case in cases {
         let lines = (case.run)(&mut case.tenant);
@@ -655,4 +715,42 @@ fn a_rule_preview_foretells_the_reevaluation() {
         );
         assert_eq!(pro.takes_everyone(), waiting == 0, "{name}");
     }
+}
+
+#[test]
+fn seat_policies_are_named_with_their_allowance() {
+    assert_eq!(PoolPolicy::parse("strict", None), Ok(PoolPolicy::Strict));
+    assert_eq!(PoolPolicy::parse("strict", Some(0)), Ok(PoolPolicy::Strict));
+    assert_eq!(
+        PoolPolicy::parse("overage", Some(6)),
+        Ok(PoolPolicy::Overage { allowance: 6 })
+    );
+    for (name, allowance, says) in [
+        ("strict", Some(2), "needs the policy 'overage'"),
+        ("overage", None, "needs an overage allowance of 1 to"),
+        ("overage", Some(0), "needs an overage allowance of 1 to"),
+        (
+            "overage",
+            Some(MAX_OVERAGE + 1),
+            "needs an overage allowance of 1 to",
+        ),
+        ("pending", None, "not available yet"),
+        ("lenient", None, "is not a seat policy"),
+    ] {
+        let error = PoolPolicy::parse(name, allowance)
+            .expect_err(name)
+            .to_string();
+        assert!(error.contains(says), "{name} {allowance:?}: {error}");
+    }
+    let pool = Pool::new("pro", 5).with_policy(PoolPolicy::Overage { allowance: 2 });
+    assert_eq!(pool.capacity(), 7);
+    let over = Pool { used: 6, ..pool };
+    assert_eq!((over.overage_used(), over.available()), (1, 0));
+    assert!(!over.is_over_assigned());
+    assert!(Pool { used: 8, ..over }.is_over_assigned());
+    assert_eq!(
+        PoolPolicy::stored("overage", 2),
+        Some(PoolPolicy::Overage { allowance: 2 })
+    );
+    assert_eq!(PoolPolicy::stored("lenient", 0), None);
 }

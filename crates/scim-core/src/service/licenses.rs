@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, StoreError};
 use crate::license::{
-    AuditEntry, AuditQuery, LicenseRules, MappingRule, MappingSource, Pool, PreviewRun,
+    AuditEntry, AuditQuery, LicenseRules, MappingRule, MappingSource, Pool, PoolPolicy, PreviewRun,
     Reevaluation, RuleChange, RulePreview, UnmappedValue, validate_sku,
 };
 use crate::ports::{Clock, LicenseLedger};
@@ -149,15 +149,17 @@ impl LicenseService {
         WriteContext::new(caller, self.clock.now())
     }
 
-    /// Creates a pool or changes its seats (and name, when given; a new pool is named by
-    /// its sku). Lowering the seats below their use is allowed: the holders keep their
-    /// seats and no new one is assigned until the use drops below (see docs/licensing.md).
+    /// Creates a pool or changes its seats (and name and policy, when given; a new pool is
+    /// named by its sku and strict). Lowering the seats below their use is allowed: the
+    /// holders keep their seats and no new one is assigned until the use drops below (see
+    /// docs/licensing.md).
     pub async fn set_pool(
         &self,
         caller: &Caller,
         sku: &str,
         seats: i64,
         name: Option<&str>,
+        policy: Option<PoolPolicy>,
     ) -> Result<(Pool, Reevaluation), LicenseError> {
         let tenant = &caller.tenant;
         validate_sku(sku)?;
@@ -168,11 +170,17 @@ impl LicenseService {
             (_, Some(pool)) => pool.display_name.clone(),
             _ => sku.to_owned(),
         };
+        let policy = policy.unwrap_or_else(|| {
+            existing
+                .as_ref()
+                .map_or_else(PoolPolicy::default, |pool| pool.policy)
+        });
         let pool = Pool {
             sku: existing.map_or_else(|| sku.to_owned(), |pool| pool.sku),
             display_name,
             seats,
             used: 0,
+            policy,
         };
         let ctx = self.context(caller);
         Ok(set_pool_and_reevaluate(self.ledger.as_ref(), &ctx, &pool).await?)
@@ -355,10 +363,8 @@ mod tests {
 
     fn pool(sku: &str, name: &str, seats: i64, used: i64) -> Pool {
         Pool {
-            sku: sku.into(),
-            display_name: name.into(),
-            seats,
             used,
+            ..Pool::new(sku, seats).named(name)
         }
     }
 
@@ -417,7 +423,10 @@ mod tests {
         });
         pages(&mut ledger, 2, 1_000);
         let service = service(ledger);
-        let (set, report) = service.set_pool(&caller(), "pro", 5, None).await.unwrap();
+        let (set, report) = service
+            .set_pool(&caller(), "pro", 5, None, None)
+            .await
+            .unwrap();
         assert_eq!(set, pool("pro", "pro", 5, 2), "the pool as stored after");
         assert_eq!((report.users, report.assigned), (2_000, 2), "two pages");
     }
@@ -432,7 +441,10 @@ mod tests {
         });
         pages(&mut ledger, 0, 0);
         let service = service(ledger);
-        let (set, _) = service.set_pool(&caller(), "PRO", 2, None).await.unwrap();
+        let (set, _) = service
+            .set_pool(&caller(), "PRO", 2, None, None)
+            .await
+            .unwrap();
         assert!(set.is_over_assigned());
     }
 
@@ -445,7 +457,7 @@ mod tests {
         let service = service(ledger);
         for (sku, seats) in [("has space", 1), ("pro", -1)] {
             let error = service
-                .set_pool(&caller(), sku, seats, None)
+                .set_pool(&caller(), sku, seats, None, None)
                 .await
                 .unwrap_err();
             assert!(matches!(error, LicenseError::Invalid(_)), "{error}");

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 use http::header::{ETAG, LOCATION};
 use scim_core::activity::{ActivityEntry, ActivityQuery, Outcome};
-use scim_core::license::{AuditQuery, MappingRule, MappingSource, RuleChange};
+use scim_core::license::{AuditQuery, MappingRule, MappingSource, PoolPolicy, RuleChange};
 use scim_core::service::UserKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -52,15 +52,23 @@ pub(super) async fn get_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
 struct PoolSeats {
     seats: i64,
     name: Option<String>,
+    policy: Option<String>,
+    overage: Option<i64>,
 }
 
-/// `PUT /api/v1/tenants/{slug}/pools/{sku}` `{"seats", "name"?}` → 201 (new) or 200 with
+/// `PUT /api/v1/tenants/{slug}/pools/{sku}` `{"seats", "name"?, "policy"?, "overage"?}` →
+/// 201 (new) or 200 with
 /// the pool and the re-evaluation it caused; `If-Match` honoured.
 pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResult<Response> {
     let seats: PoolSeats = call.body()?;
     // Bad values are told as such, whatever the version named.
     scim_core::license::validate_sku(sku)?;
     scim_core::license::validate_seats(seats.seats)?;
+    let policy = match (&seats.policy, seats.overage) {
+        (None, None) => None,
+        (None, Some(_)) => Some(PoolPolicy::parse("overage", seats.overage)?),
+        (Some(name), overage) => Some(PoolPolicy::parse(name, overage)?),
+    };
     let tenant = call.tenant(slug).await?;
     let licenses = &call.state.licenses;
     let existing = licenses.pool(&tenant.id, sku).await?;
@@ -80,6 +88,7 @@ pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
             sku,
             seats.seats,
             seats.name.as_deref(),
+            policy,
         )
         .await?;
     let mut body = views::pool(&pool);

@@ -305,8 +305,11 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
         "properties": {
             "sku": {"type": "string"}, "name": {"type": "string"},
             "seats": {"type": "integer"}, "used": {"type": "integer"}, "available": {"type": "integer"},
+            "policy": {"enum": ["strict", "overage"]},
+            "overage": {"type": "integer", "minimum": 0, "description": "seats that may be granted beyond `seats`"},
+            "overageUsed": {"type": "integer", "minimum": 0, "description": "seats granted beyond `seats` now"},
         },
-        "required": ["sku", "name", "seats", "used", "available"],
+        "required": ["sku", "name", "seats", "used", "available", "policy", "overage", "overageUsed"],
     });
     let rule = json!({
         "type": "object",
@@ -486,7 +489,10 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
             "PoolSeats",
             json!({
                 "type": "object", "additionalProperties": false,
-                "properties": {"seats": {"type": "integer", "minimum": 0}, "name": {"type": ["string", "null"]}},
+                "properties": {"seats": {"type": "integer", "minimum": 0}, "name": {"type": ["string", "null"]},
+                               "policy": {"enum": ["strict", "overage"], "description": "kept when absent; a new pool is strict"},
+                               "overage": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000,
+                                           "description": "with policy overage: seats that may be granted beyond `seats` (1 or more)"}},
                 "required": ["seats"],
             }),
         ),

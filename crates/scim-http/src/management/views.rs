@@ -16,7 +16,10 @@ pub(super) fn tenant_etag(tenant: &Tenant) -> String {
 /// The ETag of a pool: of what a PUT sets (its seats and name), not of its use, which
 /// every provisioning request moves.
 pub(super) fn pool_etag(pool: &Pool) -> String {
-    etag(&json!({"sku": pool.sku, "name": pool.display_name, "seats": pool.seats}))
+    etag(
+        &json!({"sku": pool.sku, "name": pool.display_name, "seats": pool.seats,
+                 "policy": pool.policy.as_str(), "overage": pool.policy.allowance()}),
+    )
 }
 
 /// The weak ETag of a representation: 16 hex digits of the SHA-256 of its JSON.
@@ -79,6 +82,9 @@ pub(super) fn pool(pool: &Pool) -> Value {
         "seats": pool.seats,
         "used": pool.used,
         "available": pool.available(),
+        "policy": pool.policy.as_str(),
+        "overage": pool.policy.allowance(),
+        "overageUsed": pool.overage_used(),
     })
 }
 

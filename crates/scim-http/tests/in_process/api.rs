@@ -175,7 +175,7 @@ impl Api {
         let operator = Caller::new(self.tenant.id.clone(), "cli", "test");
         let licenses = &self.services.licenses;
         licenses
-            .set_pool(&operator, sku, seats, None)
+            .set_pool(&operator, sku, seats, None, None)
             .await
             .unwrap();
         licenses.map(&operator, source, value, sku).await.unwrap();

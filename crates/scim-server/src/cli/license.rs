@@ -7,7 +7,8 @@ pub enum LicenseCommand {
     /// Create a license pool, or change its seats (and name).
     #[command(
         after_help = "Examples:\n  scim-server license set --tenant acme --sku pro --seats 50 --name \"Pro plan\"\n  \
-                            scim-server license set --tenant acme --sku pro --seats 60"
+                            scim-server license set --tenant acme --sku pro --seats 60\n  \
+                            scim-server license set --tenant acme --sku pro --seats 60 --policy overage --overage 6"
     )]
     Set {
         #[arg(long)]
@@ -21,6 +22,14 @@ pub enum LicenseCommand {
         /// Display name (defaults to the sku).
         #[arg(long)]
         name: Option<String>,
+        /// What the pool does once its seats are all used: `strict` refuses the write
+        /// (the default for a new pool), `overage` grants up to `--overage` seats beyond
+        /// them. Kept when not given.
+        #[arg(long, value_parser = ["strict", "pending", "overage"])]
+        policy: Option<String>,
+        /// With `--policy overage`: the seats that may be granted beyond `--seats`.
+        #[arg(long)]
+        overage: Option<i64>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use scim_core::Caller;
 use scim_core::license::{
-    AuditEntry, AuditQuery, MappingRule, MappingSource, Pool, Reevaluation, RuleChange, RulePreview,
+    AuditEntry, AuditQuery, MappingRule, MappingSource, Pool, PoolPolicy, Reevaluation, RuleChange,
+    RulePreview,
 };
 use scim_core::tenant::Tenant;
 
@@ -21,14 +22,20 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             sku,
             seats,
             name,
+            policy,
+            overage,
             json,
         } => {
+            let policy = match (policy.as_deref(), overage) {
+                (None, None) => None,
+                (name, overage) => Some(PoolPolicy::parse(name.unwrap_or("overage"), overage)?),
+            };
             let tenant = app.services.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license set");
             let (pool, report) = app
                 .services
                 .licenses
-                .set_pool(&caller, &sku, seats, name.as_deref())
+                .set_pool(&caller, &sku, seats, name.as_deref(), policy)
                 .await?;
             if json {
                 println!(
@@ -46,12 +53,22 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 pool.used,
                 pool.available()
             );
+            if let PoolPolicy::Overage { allowance } = pool.policy {
+                println!(
+                    "overage: up to {allowance} seats beyond the {} bought; {} granted beyond them now",
+                    pool.seats,
+                    pool.overage_used()
+                );
+            }
             print_reevaluation(&report);
             if pool.is_over_assigned() {
                 println!(
-                    "warning: {} seats are assigned, more than the {} bought; every holder keeps \
-                     their seat, and no new seat is assigned until fewer than {} are in use",
-                    pool.used, pool.seats, pool.seats
+                    "warning: {} seats are assigned, more than the {} the pool may grant; every \
+                     holder keeps their seat, and no new seat is assigned until fewer than {} are \
+                     in use",
+                    pool.used,
+                    pool.capacity(),
+                    pool.capacity()
                 );
             }
         }
@@ -319,5 +336,8 @@ pub(crate) fn pool_json(pool: &Pool) -> serde_json::Value {
         "seats": pool.seats,
         "used": pool.used,
         "available": pool.available(),
+        "policy": pool.policy.as_str(),
+        "overage": pool.policy.allowance(),
+        "overageUsed": pool.overage_used(),
     })
 }

@@ -1,0 +1,2 @@
+ALTER TABLE license_pools DROP COLUMN overage;
+ALTER TABLE license_pools DROP COLUMN policy;
