@@ -650,6 +650,22 @@ fn bad_input_gets_a_precise_problem(store: Store) {
         detail.contains("seats") || detail.contains("integer"),
         "{detail}"
     );
+    // serde reads a struct from an array of its fields: refused, as the schema says.
+    for (path, body) in [
+        ("/tenants/acme/setup-links", "[null]"),
+        ("/tenants/acme/rules", r#"["group", "Sales", "pro"]"#),
+        ("/tenants", "\"acme\""),
+    ] {
+        let detail = assert_problem(
+            &raw("POST", path, "application/json", body),
+            400,
+            "invalid-body",
+        );
+        assert!(
+            detail.contains("must be a JSON object"),
+            "{path} {body}: {detail}"
+        );
+    }
     for (body, says) in [
         (r#"{"seats": 5, "policy": "pending"}"#, "not available yet"),
         (

@@ -268,6 +268,13 @@ impl Call<'_> {
     /// operation's shape (unknown members refused, each error naming where it is).
     pub(super) fn body<T: DeserializeOwned>(&self) -> ApiResult<T> {
         let value = self.json()?;
+        // Every body is an object: serde would read a struct from an array of its fields.
+        if !value.is_object() {
+            return Err(Problem::new(
+                Kind::InvalidBody,
+                "the request body must be a JSON object",
+            ));
+        }
         if let Some(at) = crate::body::path_holding(&value, '\0', "\\u0000") {
             return Err(Problem::new(
                 Kind::InvalidValue,
