@@ -55,7 +55,16 @@ fn usage(server: &Server, token: &str, slug: &str) -> Vec<(String, i64)> {
     let from_cli = report["pools"].as_array().cloned().unwrap_or_default();
     assert_eq!(from_api.len(), from_cli.len());
     for (api, cli) in from_api.iter().zip(&from_cli) {
-        for key in ["sku", "displayName", "seats", "used", "available"] {
+        for key in [
+            "sku",
+            "displayName",
+            "seats",
+            "used",
+            "available",
+            "policy",
+            "overage",
+            "overageUsed",
+        ] {
             assert_eq!(api[key], cli[key], "{key}: {api} vs {cli}");
         }
         assert_eq!(api["id"], api["sku"]);
@@ -395,4 +404,55 @@ fn okta_flow_moves_seats_on_postgres() {
     if let Some(store) = Store::postgres("e2e licensing okta on postgres") {
         okta_flow(store);
     }
+}
+
+/// An overage pool over SCIM: the IdP's users are granted past the seats bought while the
+/// allowance lasts, then refused with the seats bought in the message; `/Licenses` and
+/// `license usage` show the overage to true up.
+#[test]
+fn an_overage_pool_grants_past_its_seats_until_the_allowance() {
+    let store = Store::sqlite();
+    let token = tenant_with_token(&store, "acme");
+    cli(
+        &store,
+        &[
+            "license",
+            "set",
+            "--tenant",
+            "acme",
+            "--sku",
+            "pro",
+            "--seats",
+            "1",
+            "--policy",
+            "overage",
+            "--overage",
+            "1",
+        ],
+    );
+    let server = Server::start(store);
+    let okta = |name: &str| {
+        json!({"schemas": [USER_SCHEMA], "userName": name, "active": true,
+               "entitlements": [{"value": "pro", "type": "License"}]})
+    };
+    for name in ["ann@acme.example", "bob@acme.example"] {
+        let made = server.post("/scim/v2/Users", &token, &okta(name));
+        assert_eq!(made.status, 201, "{}", made.text);
+        assert_eq!(skus(&made.json), held(&[("pro", "direct")]));
+    }
+    let third = server.post("/scim/v2/Users", &token, &okta("cy@acme.example"));
+    let detail = third.assert_error(400, Some("invalidValue"));
+    assert!(detail.contains("2 of 1"), "{detail}");
+    assert_eq!(usage(&server, &token, "acme"), used(&[("pro", 2)]));
+    let pool = server.get("/scim/v2/Licenses/pro", &token);
+    assert_eq!(
+        (
+            pool.json["policy"].clone(),
+            pool.json["overage"].clone(),
+            pool.json["overageUsed"].clone()
+        ),
+        (json!("overage"), json!(1), json!(1)),
+        "{}",
+        pool.text
+    );
 }

@@ -37,8 +37,8 @@ pub fn license_user_extension() -> Schema {
     }
 }
 
-/// The License schema: a pool's sku, display name and seats (bought, used, available),
-/// all read-only.
+/// The License schema: a pool's sku, display name, seats (bought, used, available) and
+/// seat policy (with its overage allowance and use), all read-only.
 pub fn license_schema() -> Schema {
     let ro = |a: AttributeDef| a.read_only().returned(Returned::Default);
     Schema {
@@ -57,6 +57,20 @@ pub fn license_schema() -> Schema {
             ro(AttributeDef::integer("seats", "Seats bought.")),
             ro(AttributeDef::integer("used", "Seats assigned.")),
             ro(AttributeDef::integer("available", "Seats still free.")),
+            ro(AttributeDef::string(
+                "policy",
+                "What the pool does once its seats are used: 'strict' refuses, 'overage' grants up to 'overage' more.",
+            )
+            .canonical(&["strict", "overage"])
+            .case_exact()),
+            ro(AttributeDef::integer(
+                "overage",
+                "Seats that may be granted beyond those bought (0 when strict).",
+            )),
+            ro(AttributeDef::integer(
+                "overageUsed",
+                "Seats granted beyond those bought now, for a true-up.",
+            )),
         ],
     }
 }

@@ -26,6 +26,9 @@ fn license_json(pool: &Pool, base: &str) -> Value {
         "seats": pool.seats,
         "used": pool.used,
         "available": pool.available(),
+        "policy": pool.policy.as_str(),
+        "overage": pool.policy.allowance(),
+        "overageUsed": pool.overage_used(),
         "meta": {
             "resourceType": "License",
             "location": format!("{base}/Licenses/{}", pool.sku),
