@@ -95,6 +95,18 @@ fn expressions(store: Store) {
     let encoded = json!([role("Developer")]).to_string();
     let add_encoded = json!([{"op": "Add", "path": "roles", "value": encoded}]);
     patch(&server, &token, &bob, &add_encoded);
+    let read = server.get(&format!("/scim/v2/Users/{bob}"), &token);
+    let values: Vec<&str> = read.json["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|role| role["value"].as_str())
+        .collect();
+    assert_eq!(
+        values,
+        ["pro", "team", "Developer"],
+        "the encoded role was decoded"
+    );
     // pro's role taken away in Entra sends nothing under this expression: the seat stays.
     patch(&server, &token, &bob, &add);
     assert_eq!(

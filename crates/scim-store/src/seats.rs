@@ -129,8 +129,12 @@ impl SeatLedger for StripeLedger<'_> {
             lock_all(self.connection, self.tenant, &demand.key)?;
         let used = total_used(&stripes);
         self.counted
-            .insert(demand.key.clone(), (stripes, seats + overage));
-        Ok(Seats::Counted { seats, used })
+            .insert(demand.key.clone(), (stripes, seats.saturating_add(overage)));
+        Ok(Seats::Counted {
+            seats,
+            used,
+            allowance: overage,
+        })
     }
 
     fn change_use(&mut self, demand: &PoolDemand, change: i64) -> Result<(), StoreError> {
@@ -185,7 +189,7 @@ pub(crate) fn rebalance(
 ) -> Result<(), StoreError> {
     let (stripes, Capacity { seats, overage }) = lock_all(connection, tenant, key)?;
     let used = total_used(&stripes);
-    let next = spread(&stripes, seats + overage - used);
+    let next = spread(&stripes, seats.saturating_add(overage) - used);
     write_changed(connection, tenant, key, &stripes, &next)
 }
 

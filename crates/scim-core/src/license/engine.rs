@@ -161,9 +161,6 @@ impl<K> LicenseOutcome<K> {
 pub struct LicensePlan<K> {
     users: Vec<Planned<K>>,
     policy: SeatPolicy,
-    /// The seats each pool may grant beyond those bought, by folded sku
-    /// ([`super::PoolPolicy::Overage`]).
-    allowances: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -191,22 +188,7 @@ impl<K: Clone> LicensePlan<K> {
                 }
             })
             .collect();
-        let allowances = rules
-            .pools
-            .iter()
-            .map(|pool| (fold_key(&pool.sku), pool.policy.allowance()))
-            .filter(|(_, allowance)| *allowance > 0)
-            .collect();
-        Self {
-            users,
-            policy,
-            allowances,
-        }
-    }
-
-    /// The most seats the pool of `key` may grant, with `seats` bought.
-    fn capacity(&self, key: &str, seats: i64) -> i64 {
-        seats.saturating_add(self.allowances.get(key).copied().unwrap_or(0))
+        Self { users, policy }
     }
 
     /// What the plan asks of each pool, in folded-sku order.
@@ -227,8 +209,7 @@ impl<K: Clone> LicensePlan<K> {
         match self.policy {
             SeatPolicy::EachUserWhole => self.seat_whole_users(ledger, ctx, &mut outcome)?,
             policy => {
-                let capacity = |key: &str, seats| self.capacity(key, seats);
-                let (seats, exhausted) = seat_pools(ledger, &self.demands(), policy, &capacity)?;
+                let (seats, exhausted) = seat_pools(ledger, &self.demands(), policy)?;
                 record(&self.users, seats, ctx, &mut outcome);
                 outcome.events.extend(exhausted);
             }
@@ -248,9 +229,13 @@ impl<K: Clone> LicensePlan<K> {
         let mut pools: BTreeMap<String, RunningPool> = BTreeMap::new();
         for demand in self.demands() {
             match ledger.seats(&demand, self.policy)? {
-                Seats::Counted { seats, used } => {
+                Seats::Counted {
+                    seats,
+                    used,
+                    allowance,
+                } => {
                     let running = used;
-                    let capacity = self.capacity(&demand.key, seats);
+                    let capacity = seats.saturating_add(allowance);
                     let pool = RunningPool {
                         demand,
                         seats,
@@ -318,7 +303,6 @@ fn seat_pools(
     ledger: &mut dyn SeatLedger,
     demands: &[PoolDemand],
     policy: SeatPolicy,
-    capacity: &dyn Fn(&str, i64) -> i64,
 ) -> Result<(BTreeMap<String, i64>, Vec<ResourceEvent>), StoreError> {
     let mut granted = BTreeMap::new();
     let mut counted = Vec::new();
@@ -326,8 +310,13 @@ fn seat_pools(
         let given = match ledger.seats(demand, policy)? {
             Seats::TakenFromOnePart if policy == SeatPolicy::Strict => demand.assign,
             Seats::TakenFromOnePart => return Err(StoreError::corrupt(OnePartMisused)),
-            Seats::Counted { seats, used } => {
-                let room = demand.room(capacity(&demand.key, seats), used);
+            Seats::Counted {
+                seats,
+                used,
+                allowance,
+            } => {
+                let capacity = seats.saturating_add(allowance);
+                let room = demand.room(capacity, used);
                 let given = match policy {
                     SeatPolicy::Strict if demand.assign > room => {
                         let sku = demand.sku.clone();
@@ -336,18 +325,18 @@ fn seat_pools(
                     SeatPolicy::Strict => demand.assign,
                     _ => demand.assign.min(room),
                 };
-                counted.push((demand, seats, used, given));
+                counted.push((demand, seats, capacity, used, given));
                 given
             }
         };
         granted.insert(demand.key.clone(), given);
     }
     let mut exhausted = Vec::new();
-    for (demand, seats, used, given) in counted {
+    for (demand, seats, capacity, used, given) in counted {
         let change = given - demand.revoke;
         ledger.change_use(demand, change)?;
         // The write that takes a pool's last seat (overage included) says so.
-        if took_last_seat(capacity(&demand.key, seats), used, used + change, given) {
+        if took_last_seat(capacity, used, used + change, given) {
             exhausted.push(ResourceEvent::pool_exhausted(
                 &demand.sku,
                 seats,
@@ -479,6 +468,7 @@ impl SeatLedger for PoolSeats<'_> {
         Ok(Seats::Counted {
             seats: pool.seats,
             used: pool.used,
+            allowance: pool.policy.allowance(),
         })
     }
 

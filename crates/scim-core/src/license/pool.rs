@@ -110,7 +110,8 @@ impl Pool {
         self.seats.saturating_add(self.policy.allowance())
     }
 
-    /// Seats granted beyond those bought (the overage to true up).
+    /// Seats granted beyond those bought (the overage to true up; for a strict pool, what
+    /// its holders kept after its seats were lowered below their use).
     pub fn overage_used(&self) -> i64 {
         (self.used - self.seats).max(0)
     }

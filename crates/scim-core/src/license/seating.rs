@@ -27,6 +27,9 @@ pub enum Seats {
         seats: i64,
         /// Seats in use, before the write.
         used: i64,
+        /// Seats the pool may grant beyond those bought, as read with the pool locked
+        /// ([`super::PoolPolicy::Overage`]; 0 when strict).
+        allowance: i64,
     },
     /// The store already took the demand's whole change from a part of the pool that keeps
     /// a free seat afterwards ([`PoolDemand::one_part_needs`]): the pool had room and is not

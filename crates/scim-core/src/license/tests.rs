@@ -699,10 +699,8 @@ fn a_rule_preview_foretells_the_reevaluation() {
             gaining + losing + waiting == 0,
             "{name}"
         );
-        // The preview wrote nothing; the change and re-evaluation do what it said.
-        let before = (tenant.pools(), tenant.holdings());
+        // The change and the re-evaluation do what the preview said.
         let mut after = tenant.clone();
-        assert_eq!((after.pools(), after.holdings()), before, "{name}");
         let lines = after.change_rules(&change).reevaluate();
         let count = |needle: &str| lines.iter().filter(|line| line.contains(needle)).count() as u64;
         assert_eq!(count(" +pro"), pro.gaining, "{name}: {lines:?}");
@@ -753,4 +751,46 @@ fn seat_policies_are_named_with_their_allowance() {
         Some(PoolPolicy::Overage { allowance: 2 })
     );
     assert_eq!(PoolPolicy::stored("lenient", 0), None);
+}
+
+/// The allowance counts as the ledger read it under its locks, not as the rules were read
+/// before: an allowance lowered meanwhile refuses, one raised meanwhile grants.
+#[test]
+fn the_overage_allowance_is_the_one_read_under_lock() {
+    let overage = |allowance| PoolPolicy::Overage { allowance };
+    let rules = |policy| LicenseRules {
+        pools: vec![Pool {
+            used: 1,
+            ..pool("pro", 1).with_policy(policy)
+        }],
+        rules: vec![],
+    };
+    let ctx = crate::WriteContext {
+        tenant: crate::tenant::TenantId("t".into()),
+        actor: "test".into(),
+        cause: "test".into(),
+        at: Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
+        events: vec![],
+    };
+    let newcomer = || {
+        vec![LicensedUser::new(
+            1_u8,
+            "b",
+            facts(true, &["pro"], &[], &[]),
+        )]
+    };
+    for (planned, locked, granted) in [
+        (overage(1), PoolPolicy::Strict, false),
+        (PoolPolicy::Strict, overage(1), true),
+    ] {
+        let plan = LicensePlan::new(&rules(planned), newcomer(), SeatPolicy::Strict);
+        let mut pools = rules(locked).pools;
+        let outcome = plan.decide(&mut PoolSeats(&mut pools), &ctx);
+        assert_eq!(
+            outcome.is_ok(),
+            granted,
+            "{planned:?} then {locked:?}: {outcome:?}"
+        );
+        assert_eq!(pools[0].used, if granted { 2 } else { 1 });
+    }
 }

@@ -69,7 +69,7 @@ pub fn license_schema() -> Schema {
             )),
             ro(AttributeDef::integer(
                 "overageUsed",
-                "Seats granted beyond those bought now, for a true-up.",
+                "Seats granted beyond those bought now (under overage, or after seats were lowered below their use), for a true-up.",
             )),
         ],
     }

@@ -72,14 +72,21 @@ pub(crate) async fn preview(req: &Request, state: &AppState) -> Response {
          <button type=\"submit\" data-action=\"apply\">{button}</button> \
          <a href=\"/portal/licenses\">Cancel</a></form></section>\
          <section><h2>Seats after the change</h2>{table}\
-         <p class=\"muted\">Computed now over your {users} users; users your identity \
-         provider changes meanwhile are counted when you save.</p></section>",
+         {computed}</section>",
         subject = subject(rule),
         pool = esc(pool),
         effects = effects(&preview),
         fields = hidden(&change),
         table = effect_table(&preview),
-        users = preview.users,
+        computed = if preview.users > 0 {
+            format!(
+                "<p class=\"muted\">Computed now over your {} users; users your identity \
+                 provider changes meanwhile are counted when you save.</p>",
+                preview.users
+            )
+        } else {
+            String::new()
+        },
     );
     tenant_page(&tenant, "Before you save", &body)
 }
@@ -467,7 +474,14 @@ async fn posted(
             }
             RuleChange::Add(rule)
         }
-        "remove" => RuleChange::Remove(MappingRule::new(source, form.value.trim(), form.sku)),
+        // Checked as an added rule is: what no store can hold never reaches one.
+        "remove" => RuleChange::Remove(
+            state
+                .licenses
+                .rule(&tenant.id, source, &form.value, &form.sku)
+                .await
+                .map_err(|error| refused(&error))?,
+        ),
         _ => return Err(not_ours()),
     };
     Ok((session, tenant, change))
