@@ -655,6 +655,14 @@ fn bad_input_gets_a_precise_problem(store: Store) {
         ("/tenants/acme/setup-links", "[null]"),
         ("/tenants/acme/rules", r#"["group", "Sales", "pro"]"#),
         ("/tenants", "\"acme\""),
+        (
+            "/tenants/acme/webhooks",
+            r#"{"url": "https://example.com/e", "oauth": ["https://example.com/t", "id", "secret", null]}"#,
+        ),
+        (
+            "/tenants/acme/clients",
+            r#"{"federation": ["https://issuer.example", "https://issuer.example/jwks", "sub", "aud"]}"#,
+        ),
     ] {
         let detail = assert_problem(
             &raw("POST", path, "application/json", body),

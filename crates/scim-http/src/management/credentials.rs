@@ -66,6 +66,7 @@ struct NewClient {
     /// 1 to 3650; absent: a year for a secret, never for a federated client.
     expires_in_days: Option<u32>,
     /// Present: a federated client that holds no secret.
+    #[serde(default, deserialize_with = "super::optional_object")]
     federation: Option<NewFederation>,
 }
 

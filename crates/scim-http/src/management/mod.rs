@@ -349,3 +349,21 @@ pub(super) fn tagged(status: StatusCode, tenant: &Tenant) -> Reply {
 pub(super) fn no_content() -> Response {
     Reply::new(StatusCode::NO_CONTENT).finish()
 }
+
+/// An optional member that is an object in the schema: read only from a JSON object (or
+/// null), never from an array of its fields, which serde would also read a struct from.
+pub(super) fn optional_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize as _;
+    use serde::de::Error as _;
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value @ serde_json::Value::Object(_)) => serde_json::from_value(value)
+            .map(Some)
+            .map_err(D::Error::custom),
+        Some(_) => Err(D::Error::custom("must be a JSON object")),
+    }
+}

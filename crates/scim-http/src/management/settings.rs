@@ -18,6 +18,7 @@ struct NewWebhook {
     url: String,
     /// The HS256 secret (32 bytes at least); absent: one is made.
     secret: Option<String>,
+    #[serde(default, deserialize_with = "super::optional_object")]
     oauth: Option<WebhookOAuth>,
 }
 

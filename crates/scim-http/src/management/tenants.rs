@@ -64,6 +64,7 @@ pub(super) async fn get(call: &Call<'_>, slug: &str) -> ApiResult<Response> {
 struct TenantChanges {
     name: Option<String>,
     profile: Option<String>,
+    #[serde(default, deserialize_with = "super::optional_object")]
     settings: Option<SettingChanges>,
 }
 
