@@ -21,6 +21,13 @@ fn entra(server: &Server, method: &str, path: &str, token: &str, body: Option<&V
         .status
 }
 
+/// An access token as Entra asks for one: client credentials in the form body.
+fn client_token(server: &Server, id: &str, secret: &str) -> crate::helpers::Reply {
+    server.token_form(&format!(
+        "grant_type=client_credentials&client_id={id}&client_secret={secret}"
+    ))
+}
+
 #[test]
 fn an_it_admin_connects_entra_from_a_setup_link_in_a_real_browser() {
     let Some((driver, chromium)) = installed() else {
@@ -86,9 +93,7 @@ fn an_it_admin_connects_entra_from_a_setup_link_in_a_real_browser() {
 
     // Entra's cycle with what the admin copied: a token, a lookup, two licensed creates
     // (the second finds the pool full), a PATCH.
-    let issued = server.token_form(&format!(
-        "grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
-    ));
+    let issued = client_token(&server, &client_id, &secret);
     assert_eq!(issued.status, 200, "{}", issued.text);
     let access = issued.json["access_token"]
         .as_str()
@@ -197,9 +202,7 @@ fn an_it_admin_connects_entra_from_a_setup_link_in_a_real_browser() {
         200,
         "the old still works"
     );
-    let renewed = server.token_form(&format!(
-        "grant_type=client_credentials&client_id={new_id}&client_secret={new_secret}"
-    ));
+    let renewed = client_token(&server, &new_id, &new_secret);
     assert_eq!(renewed.status, 200, "{}", renewed.text);
     let new_access = renewed.json["access_token"]
         .as_str()
@@ -222,9 +225,7 @@ fn an_it_admin_connects_entra_from_a_setup_link_in_a_real_browser() {
         200,
         "the new works on"
     );
-    let old_again = server.token_form(&format!(
-        "grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
-    ));
+    let old_again = client_token(&server, &client_id, &secret);
     assert_eq!(old_again.status, 401);
 
     browser.open(&format!("{}/portal/activity?outcome=failure", server.base));

@@ -74,6 +74,15 @@ impl PoolPolicy {
         }
     }
 
+    /// The policy a change names, if any: `--policy`/`"policy"` and `--overage`/`"overage"`
+    /// as given (an allowance alone means `overage`); `None` keeps the pool's.
+    pub fn named(name: Option<&str>, allowance: Option<i64>) -> ScimResult<Option<Self>> {
+        match (name, allowance) {
+            (None, None) => Ok(None),
+            (name, allowance) => Self::parse(name.unwrap_or("overage"), allowance).map(Some),
+        }
+    }
+
     /// The policy stored as `name` with `allowance`; `None` for what no version wrote.
     pub fn stored(name: &str, allowance: i64) -> Option<Self> {
         match name {

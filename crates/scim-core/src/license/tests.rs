@@ -718,6 +718,15 @@ fn a_rule_preview_foretells_the_reevaluation() {
 #[test]
 fn seat_policies_are_named_with_their_allowance() {
     assert_eq!(PoolPolicy::parse("strict", None), Ok(PoolPolicy::Strict));
+    assert_eq!(PoolPolicy::named(None, None), Ok(None));
+    assert_eq!(
+        PoolPolicy::named(None, Some(3)),
+        Ok(Some(PoolPolicy::Overage { allowance: 3 }))
+    );
+    assert_eq!(
+        PoolPolicy::named(Some("strict"), None),
+        Ok(Some(PoolPolicy::Strict))
+    );
     assert_eq!(PoolPolicy::parse("strict", Some(0)), Ok(PoolPolicy::Strict));
     assert_eq!(
         PoolPolicy::parse("overage", Some(6)),

@@ -64,11 +64,7 @@ pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
     // Bad values are told as such, whatever the version named.
     scim_core::license::validate_sku(sku)?;
     scim_core::license::validate_seats(seats.seats)?;
-    let policy = match (&seats.policy, seats.overage) {
-        (None, None) => None,
-        (None, Some(_)) => Some(PoolPolicy::parse("overage", seats.overage)?),
-        (Some(name), overage) => Some(PoolPolicy::parse(name, overage)?),
-    };
+    let policy = PoolPolicy::named(seats.policy.as_deref(), seats.overage)?;
     let tenant = call.tenant(slug).await?;
     let licenses = &call.state.licenses;
     let existing = licenses.pool(&tenant.id, sku).await?;

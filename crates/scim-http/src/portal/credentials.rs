@@ -15,9 +15,9 @@ use scim_core::service::{TenantError, TokenLifetime};
 use scim_core::tenant::Tenant;
 use serde::Deserialize;
 
-use super::{check_session, page, tenant_page};
+use super::{check_session, form_session, page, tenant_page};
 use crate::admin::html::esc;
-use crate::admin::{foreign_post, unavailable};
+use crate::admin::unavailable;
 use crate::request::Request;
 use crate::response::{Reply, Response};
 use crate::state::AppState;
@@ -134,15 +134,8 @@ fn form(action: &str, kind: &str, id: &str, label: &str, marker: &str) -> String
 
 /// The session's tenant and the credential a same-origin form names; else the page.
 async fn posted(req: &Request, state: &AppState) -> Result<(Tenant, Named), Response> {
-    if let Some(refused) = foreign_post(
-        req,
-        state,
-        "Refused",
-        "Change credentials from a page of the portal",
-    ) {
-        return Err(refused);
-    }
-    let (_, tenant) = check_session(req, state).await?;
+    let (_, tenant) =
+        form_session(req, state, "Change credentials from a page of the portal").await?;
     let named = req
         .body()
         .and_then(|body| serde_urlencoded::from_bytes::<Named>(body).ok())

@@ -17,9 +17,9 @@ use scim_core::{AttrPath, Caller, Expand, ResourceKind};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{check_session, page, tenant_page};
+use super::{check_session, form_session, page, tenant_page};
 use crate::admin::html::esc;
-use crate::admin::{foreign_post, unavailable};
+use crate::admin::unavailable;
 use crate::request::Request;
 use crate::response::Response;
 use crate::state::AppState;
@@ -432,15 +432,12 @@ async fn posted(
     req: &Request,
     state: &AppState,
 ) -> Result<(PortalGrant, Tenant, RuleChange), Response> {
-    if let Some(refused) = foreign_post(
+    let (session, tenant) = form_session(
         req,
         state,
-        "Refused",
         "Change license mappings from a page of the portal",
-    ) {
-        return Err(refused);
-    }
-    let (session, tenant) = check_session(req, state).await?;
+    )
+    .await?;
     let not_ours = || {
         page(
             StatusCode::BAD_REQUEST,

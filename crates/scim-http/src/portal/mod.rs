@@ -196,6 +196,19 @@ pub(crate) async fn logout(req: &Request, state: &AppState) -> Response {
     )
 }
 
+/// A form POST's session and its tenant: refused unless the browser says the form comes
+/// from a page of this origin (CSRF; `do_this` says where to), or without a session.
+pub(super) async fn form_session(
+    req: &Request,
+    state: &AppState,
+    do_this: &str,
+) -> Result<(PortalGrant, Tenant), Response> {
+    if let Some(refused) = foreign_post(req, state, "Refused", do_this) {
+        return Err(refused);
+    }
+    check_session(req, state).await
+}
+
 /// The session the request's cookie names and its tenant; else the page to answer.
 pub(super) async fn check_session(
     req: &Request,

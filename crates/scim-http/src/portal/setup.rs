@@ -10,9 +10,9 @@ use scim_core::service::{FederationRequest, TenantError, TenantUpdate, TokenLife
 
 use scim_core::tenant::Tenant;
 
-use super::{check_session, page, tenant_page};
+use super::{check_session, form_session, page, tenant_page};
 use crate::admin::html::esc;
-use crate::admin::{foreign_post, unavailable};
+use crate::admin::unavailable;
 use crate::request::Request;
 use crate::response::Response;
 use crate::state::AppState;
@@ -179,15 +179,7 @@ struct FederationForm {
 /// `POST /portal/setup/entra/federation`: a federated client trusting the workload
 /// identity Entra showed (RFC 7523), and the values to give Entra back.
 pub(crate) async fn federate(req: &Request, state: &AppState) -> Response {
-    if let Some(refused) = foreign_post(
-        req,
-        state,
-        "Refused",
-        "Create credentials from a page of the portal",
-    ) {
-        return refused;
-    }
-    let (tenant, idp) = match session_and_idp(req, state, "entra").await {
+    let (tenant, idp) = match posted_session_and_idp(req, state, "entra").await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
@@ -245,15 +237,7 @@ pub(crate) async fn federate(req: &Request, state: &AppState) -> Response {
 /// `POST /portal/setup/{idp}`: creates the IdP's credential (shown on this answer only)
 /// and sets the tenant's compatibility profile.
 pub(crate) async fn create(req: &Request, state: &AppState, slug: &str) -> Response {
-    if let Some(refused) = foreign_post(
-        req,
-        state,
-        "Refused",
-        "Create credentials from a page of the portal",
-    ) {
-        return refused;
-    }
-    let (tenant, idp) = match session_and_idp(req, state, slug).await {
+    let (tenant, idp) = match posted_session_and_idp(req, state, slug).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
@@ -434,6 +418,18 @@ async fn session_and_idp(
     slug: &str,
 ) -> Result<(Tenant, &'static Idp), Response> {
     let (_, tenant) = check_session(req, state).await?;
+    let idp = idp(slug).ok_or_else(unknown_idp)?;
+    Ok((tenant, idp))
+}
+
+/// [`session_and_idp`] for a form POST, refused unless it comes from a page of the portal.
+async fn posted_session_and_idp(
+    req: &Request,
+    state: &AppState,
+    slug: &str,
+) -> Result<(Tenant, &'static Idp), Response> {
+    let (_, tenant) =
+        form_session(req, state, "Create credentials from a page of the portal").await?;
     let idp = idp(slug).ok_or_else(unknown_idp)?;
     Ok((tenant, idp))
 }

@@ -26,10 +26,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             overage,
             json,
         } => {
-            let policy = match (policy.as_deref(), overage) {
-                (None, None) => None,
-                (name, overage) => Some(PoolPolicy::parse(name.unwrap_or("overage"), overage)?),
-            };
+            let policy = PoolPolicy::named(policy.as_deref(), overage)?;
             let tenant = app.services.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license set");
             let (pool, report) = app
