@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    GROUP_SCHEMA, Server, Store, USER_SCHEMA, cli, cli_output, tenant_with_token,
+    GROUP_SCHEMA, METRICS_TOKEN, Server, Store, USER_SCHEMA, cli, cli_output, tenant_with_token,
 };
 
 const LICENSES: &str = "urn:scim-license:schemas:extension:license:2.0:User";
@@ -455,4 +455,136 @@ fn an_overage_pool_grants_past_its_seats_until_the_allowance() {
         "{}",
         pool.text
     );
+}
+
+/// Under `pending`, Okta-shaped creates streamed by four clients into a pool of 3 are all
+/// provisioned; the server is SIGKILLed mid-stream and restarted. Every acknowledged user
+/// is there with its license, 3 holding a seat and the rest waiting; `/Licenses`,
+/// `license usage` and `/metrics` count them; deleting the holders gives the seats to the
+/// three that waited longest.
+fn a_pending_pool_loses_no_waiting_license_through_a_sigkill(store: Store) {
+    let token = tenant_with_token(&store, "acme");
+    let pending = ["--seats", "3", "--policy", "pending"];
+    let set = ["license", "set", "--tenant", "acme", "--sku", "pro"];
+    cli(&store, &[&set[..], &pending[..]].concat());
+    let flags = ["--metrics-token", METRICS_TOKEN];
+    let mut server = Server::start_flags(store, &flags);
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let (base, token) = (server.base.clone(), token.clone());
+            std::thread::spawn(move || okta_creates_until_gone(&base, &token, writer))
+        })
+        .collect();
+    // Kill once a good part of the stream has been answered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let listed = server.get("/scim/v2/Users?count=0", &token);
+        if listed.json["totalResults"].as_u64().unwrap_or(0) >= 40 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the stream stalled");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    server.kill_and_restart(&flags);
+    let acknowledged: Vec<String> = writers
+        .into_iter()
+        .flat_map(|writer| writer.join().unwrap())
+        .collect();
+    assert!(acknowledged.len() >= 30, "{}", acknowledged.len());
+    let users = server.get("/scim/v2/Users?count=10000", &token);
+    let users = users.json["Resources"].as_array().cloned().unwrap();
+    // Each stored user (the acknowledged ones, and one in flight if it committed) holds
+    // `pro`, active or waiting.
+    assert!(users.len() >= acknowledged.len() && users.len() <= acknowledged.len() + 4);
+    let license = |user: &Value| user[LICENSES]["licenses"][0].clone();
+    for id in &acknowledged {
+        let user = users.iter().find(|user| user["id"] == id.as_str());
+        let user = user.unwrap_or_else(|| panic!("acknowledged {id} was lost"));
+        assert_eq!(license(user)["sku"], "pro", "{user}");
+    }
+    let status = |status: &str| {
+        let with = users
+            .iter()
+            .filter(|user| license(user)["status"] == status);
+        with.cloned().collect::<Vec<Value>>()
+    };
+    let (active, mut waiting) = (status("active"), status("pending"));
+    assert_eq!((active.len(), waiting.len()), (3, users.len() - 3));
+    let pool = server.get("/scim/v2/Licenses/pro", &token).json;
+    let counts = (
+        pool["policy"].clone(),
+        pool["used"].clone(),
+        pool["pending"].clone(),
+    );
+    assert_eq!(counts, (json!("pending"), json!(3), json!(users.len() - 3)));
+    let metrics = server.get("/metrics", METRICS_TOKEN).text;
+    let gauge = format!(
+        "scim_license_seats_waiting{{tenant=\"acme\",sku=\"pro\"}} {}",
+        users.len() - 3
+    );
+    assert!(metrics.contains(&gauge), "{gauge} not in /metrics");
+    let report = cli(
+        &server.store,
+        &["license", "usage", "--tenant", "acme", "--json"],
+    );
+    let report: Value = serde_json::from_str(report.trim()).unwrap();
+    assert_eq!(report["pools"][0]["pending"], users.len() - 3);
+
+    // The holders leave; the seats go to the three that waited longest.
+    waiting.sort_by_key(|user| license(user)["assigned"].as_str().unwrap().to_owned());
+    for holder in &active {
+        let id = holder["id"].as_str().unwrap();
+        let gone = server.delete(&format!("/scim/v2/Users/{id}"), &token);
+        assert_eq!(gone.status, 204, "{}", gone.text);
+    }
+    for (n, user) in waiting.iter().enumerate() {
+        let id = user["id"].as_str().unwrap();
+        let now = server.get(&format!("/scim/v2/Users/{id}"), &token).json;
+        let expected = if n < 3 { "active" } else { "pending" };
+        assert_eq!(license(&now)["status"], expected, "{n}: {now}");
+    }
+}
+
+/// Okta-shaped creates (entitled to `pro`) by `writer` until the server is gone: the ids
+/// acknowledged with 201.
+fn okta_creates_until_gone(base: &str, token: &str, writer: usize) -> Vec<String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut acknowledged = Vec::new();
+    for n in 0.. {
+        let body = json!({"schemas": [USER_SCHEMA], "userName": format!("w{writer}-{n}@acme.example"),
+                          "active": true, "entitlements": [{"value": "pro", "type": "License"}]});
+        let Ok(mut reply) = agent
+            .post(format!("{base}/scim/v2/Users"))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/scim+json")
+            .send(body.to_string())
+        else {
+            return acknowledged;
+        };
+        let text = reply.body_mut().read_to_string().unwrap_or_default();
+        assert_eq!(
+            reply.status().as_u16(),
+            201,
+            "a pending pool refuses nobody: {text}"
+        );
+        let created: Value = serde_json::from_str(&text).unwrap();
+        acknowledged.push(created["id"].as_str().unwrap().to_owned());
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_pending_pool_loses_no_waiting_license_through_a_sigkill_on_sqlite() {
+    a_pending_pool_loses_no_waiting_license_through_a_sigkill(Store::sqlite());
+}
+
+#[test]
+fn a_pending_pool_loses_no_waiting_license_through_a_sigkill_on_postgres() {
+    if let Some(store) = Store::postgres("pending_sigkill") {
+        a_pending_pool_loses_no_waiting_license_through_a_sigkill(store);
+    }
 }

@@ -675,7 +675,14 @@ fn bad_input_gets_a_precise_problem(store: Store) {
         );
     }
     for (body, says) in [
-        (r#"{"seats": 5, "policy": "pending"}"#, "not available yet"),
+        (
+            r#"{"seats": 5, "policy": "pending", "overage": 1}"#,
+            "needs the policy 'overage'",
+        ),
+        (
+            r#"{"seats": 5, "policy": "lenient"}"#,
+            "is not a seat policy",
+        ),
         (
             r#"{"seats": 5, "policy": "overage"}"#,
             "needs an overage allowance",

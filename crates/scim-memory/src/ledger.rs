@@ -28,6 +28,7 @@ impl LicenseLedger for MemoryStore {
                 None => {
                     data.pools.push(Pool {
                         used: 0,
+                        pending: 0,
                         ..pool.clone()
                     });
                     data.pools.sort_by_key(|pool| fold_key(&pool.sku));

@@ -6,8 +6,8 @@
 use scim_core::WriteContext;
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    HeldLicense, LicenseOutcome, LicensePlan, LicenseRules, LicensedUser, PoolSeats, Reevaluation,
-    SeatPolicy, UserFacts,
+    LicenseChange, LicenseOutcome, LicensePlan, LicenseRules, LicenseStatus, LicensedUser, Pool,
+    PoolSeats, Reevaluation, SeatPolicy, UserFacts,
 };
 use scim_core::{ResourceKind, StoreError};
 
@@ -49,7 +49,11 @@ impl TenantData {
         let plan = LicensePlan::new(&rules, users, policy);
         // The pools keep their use ([`scim_core::license::Pool::used`]): the engine counts
         // and changes it in place (a failed write's copy of the data is dropped).
-        let outcome = plan.decide(&mut PoolSeats(&mut self.pools), ctx)?;
+        let waiting = self.waiting();
+        let outcome = plan.decide(
+            &mut PoolSeats::new(&mut self.pools).with_waiting(waiting),
+            ctx,
+        )?;
         let report = outcome.report(count);
         self.keep(ctx, outcome);
         Ok(report)
@@ -69,12 +73,57 @@ impl TenantData {
         Some(UserFacts::from_attributes(&resource.attributes, groups))
     }
 
+    /// Every license waiting for a seat, oldest first (then in creation order); none
+    /// unless a pool waits.
+    fn waiting(&self) -> Vec<LicenseChange<String>> {
+        if !self.pools.iter().any(|pool| pool.policy.waits()) {
+            return Vec::new();
+        }
+        let mut waiting: Vec<_> = self
+            .licenses
+            .iter()
+            .flat_map(|(user, held)| held.iter().map(move |license| (user, license)))
+            .filter(|(_, license)| license.status == LicenseStatus::Pending)
+            .map(|(user, license)| {
+                let position = self.position(ResourceKind::User, user);
+                let order = (license.assigned, position.unwrap_or(usize::MAX));
+                let change = LicenseChange {
+                    user: user.clone(),
+                    id: user.clone(),
+                    sku: license.sku.clone(),
+                    source: license.source,
+                };
+                (order, change)
+            })
+            .collect();
+        waiting.sort_by_key(|(order, _)| *order);
+        waiting.into_iter().map(|(_, change)| change).collect()
+    }
+
     /// Keeps what the engine decided: held licenses, audit entries and license events.
     fn keep(&mut self, ctx: &WriteContext, outcome: LicenseOutcome<String>) {
-        for change in &outcome.revoked {
+        let pending = |pools: &mut Vec<Pool>, sku: &str, change: i64| {
+            let key = fold_key(sku);
+            if let Some(pool) = pools.iter_mut().find(|pool| fold_key(&pool.sku) == key) {
+                pool.pending += change;
+            }
+        };
+        for change in &outcome.withdrawn {
+            pending(&mut self.pools, &change.sku, -1);
+        }
+        for change in outcome.revoked.iter().chain(&outcome.withdrawn) {
             let key = fold_key(&change.sku);
             if let Some(held) = self.licenses.get_mut(&change.user) {
                 held.retain(|license| fold_key(&license.sku) != key);
+            }
+        }
+        for change in &outcome.promoted {
+            pending(&mut self.pools, &change.sku, -1);
+            let key = fold_key(&change.sku);
+            let held = self.licenses.entry(change.user.clone()).or_default();
+            for license in held.iter_mut().filter(|l| fold_key(&l.sku) == key) {
+                license.status = LicenseStatus::Active;
+                license.assigned = ctx.at;
             }
         }
         for change in &outcome.source_changed {
@@ -84,13 +133,12 @@ impl TenantData {
                 license.source = change.source;
             }
         }
-        for change in outcome.assigned {
-            let held = self.licenses.entry(change.user).or_default();
-            held.push(HeldLicense {
-                sku: change.sku,
-                source: change.source,
-                assigned: ctx.at,
-            });
+        for change in &outcome.queued {
+            pending(&mut self.pools, &change.sku, 1);
+        }
+        for (change, license) in outcome.new_licenses(ctx.at) {
+            let held = self.licenses.entry(change.user.clone()).or_default();
+            held.push(license);
             held.sort_by_key(|license| fold_key(&license.sku));
         }
         self.licenses.retain(|_, held| !held.is_empty());

@@ -85,6 +85,8 @@ pub struct Metrics {
     seats: Family<PoolLabels, Gauge>,
     seats_used: Family<PoolLabels, Gauge>,
     seats_available: Family<PoolLabels, Gauge>,
+    seats_waiting: Family<PoolLabels, Gauge>,
+    seats_over: Family<PoolLabels, Gauge>,
     pending: Family<ReceiverLabels, Gauge>,
     lag: Family<ReceiverLabels, Gauge<f64, AtomicU64>>,
     dead_letters: Family<ReceiverLabels, Gauge>,
@@ -133,6 +135,18 @@ impl Metrics {
             "Seats left to assign, per pool (0 when the use exceeds the seats)",
             seats_available.clone(),
         );
+        let seats_waiting = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "license_seats_waiting",
+            "Licenses waiting for a seat, per pool (policy 'pending'; not in seats_used)",
+            seats_waiting.clone(),
+        );
+        let seats_over = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "license_seats_overage",
+            "Seats granted beyond those bought, per pool (policy 'overage', for a true-up)",
+            seats_over.clone(),
+        );
         let pending = Family::<ReceiverLabels, Gauge>::default();
         registry.register(
             "event_deliveries_pending",
@@ -164,6 +178,8 @@ impl Metrics {
             seats,
             seats_used,
             seats_available,
+            seats_waiting,
+            seats_over,
             pending,
             lag,
             dead_letters,
@@ -232,6 +248,8 @@ impl Metrics {
         self.seats.clear();
         self.seats_used.clear();
         self.seats_available.clear();
+        self.seats_waiting.clear();
+        self.seats_over.clear();
         self.pending.clear();
         self.lag.clear();
         self.dead_letters.clear();
@@ -259,6 +277,10 @@ impl Metrics {
                 self.seats_available
                     .get_or_create(&labels)
                     .set((pool.seats - pool.used).max(0));
+                self.seats_waiting.get_or_create(&labels).set(pool.pending);
+                self.seats_over
+                    .get_or_create(&labels)
+                    .set(pool.overage_used());
             }
             let receivers = self
                 .sources

@@ -24,7 +24,7 @@ use scim_core::events::ResourceEvent;
 use scim_core::fold::fold_key;
 use scim_core::license::{
     AuditEntry, HeldLicense, LicenseOutcome, LicensePlan, LicenseRules, LicenseSource,
-    LicensedUser, MappingSource, UserFacts,
+    LicenseStatus, LicensedUser, MappingSource, UserFacts,
 };
 use scim_core::{StoreError, WriteContext};
 use serde_json::{Map, Value};
@@ -159,8 +159,14 @@ pub(crate) fn revoke_all(
     if held.is_empty() {
         return Ok(Outcome::default());
     }
+    // The pools, for their policies: a seat freed in a pool that waits is counted, and
+    // goes to the license waiting longest.
+    let rules = LicenseRules {
+        pools: pools_for_rules(connection, ctx.tenant.0.as_str())?,
+        rules: Vec::new(),
+    };
     let plan = LicensePlan::new(
-        &LicenseRules::default(),
+        &rules,
         vec![LicensedUser::leaving(seq, id, held)],
         seating.policy,
     );
@@ -193,7 +199,7 @@ pub(crate) fn write(
     leading: &[ResourceEvent],
 ) -> Result<(), StoreError> {
     let tenant = ctx.tenant.0.as_str();
-    for change in &outcome.revoked {
+    for change in outcome.revoked.iter().chain(&outcome.withdrawn) {
         diesel::delete(
             license_assignments::table
                 .filter(license_assignments::user_seq.eq(change.user))
@@ -213,15 +219,28 @@ pub(crate) fn write(
         .map_err(from_diesel)?;
     }
     let at = to_micros(&ctx.at);
+    for change in &outcome.promoted {
+        diesel::update(
+            license_assignments::table
+                .filter(license_assignments::user_seq.eq(change.user))
+                .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
+        )
+        .set((
+            license_assignments::status.eq(LicenseStatus::Active.as_str()),
+            license_assignments::assigned.eq(at),
+        ))
+        .execute(connection)
+        .map_err(from_diesel)?;
+    }
     let rows: Vec<AssignmentRow<'_>> = outcome
-        .assigned
-        .iter()
-        .map(|change| AssignmentRow {
+        .new_licenses(ctx.at)
+        .map(|(change, license)| AssignmentRow {
             user_seq: change.user,
             tenant_id: tenant,
             sku_key: fold_key(&change.sku),
-            source: change.source.as_str(),
+            source: license.source.as_str(),
             assigned: at,
+            status: license.status.as_str(),
         })
         .collect();
     for chunk in rows.chunks(CHUNK) {
@@ -332,15 +351,18 @@ pub(crate) fn load_held(
                 license_pools::sku,
                 license_assignments::source,
                 license_assignments::assigned,
+                license_assignments::status,
             ));
-        let rows: Vec<(i64, String, String, i64)> =
+        let rows: Vec<(i64, String, String, i64, String)> =
             load_per_backend!(connection, rows).map_err(from_diesel)?;
-        for (seq, sku, source, assigned) in rows {
+        for (seq, sku, source, assigned, status) in rows {
             let source = LicenseSource::parse(&source).ok_or_else(|| corrupt("source", &source))?;
+            let status = LicenseStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
             held.entry(seq).or_default().push(HeldLicense {
                 sku,
                 source,
                 assigned: from_micros(assigned).map_err(StoreError::corrupt)?,
+                status,
             });
         }
     }
@@ -418,6 +440,7 @@ struct AssignmentRow<'a> {
     sku_key: String,
     source: &'static str,
     assigned: i64,
+    status: &'static str,
 }
 
 #[derive(Debug, Insertable)]

@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    AuditAction, AuditEntry, AuditQuery, LicenseRules, LicenseSource, LicensedUser, MappingRule,
-    MappingSource, Pool, PoolPolicy, Reevaluation, UnmappedTally, UnmappedValue, UserFacts,
+    AuditAction, AuditEntry, AuditQuery, LicenseRules, LicenseSource, LicenseStatus, LicensedUser,
+    MappingRule, MappingSource, Pool, PoolPolicy, Reevaluation, UnmappedTally, UnmappedValue,
+    UserFacts,
 };
 use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
@@ -15,7 +16,7 @@ use crate::assignments::{group_names, load_held, reconcile};
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
 use crate::rows::{from_micros, to_micros};
-use crate::schema::{license_audit, license_pools, license_rules, resources};
+use crate::schema::{license_assignments, license_audit, license_pools, license_rules, resources};
 use crate::seats::{self, Seating};
 use crate::store::DieselStore;
 
@@ -32,7 +33,7 @@ struct PoolRow {
 }
 
 impl PoolRow {
-    fn into_pool(self, used: i64) -> Result<Pool, StoreError> {
+    fn into_pool(self, used: i64, pending: i64) -> Result<Pool, StoreError> {
         let policy = PoolPolicy::stored(&self.policy, self.overage)
             .ok_or_else(|| StoreError::corrupt(UnknownSource(self.policy.clone())))?;
         Ok(Pool {
@@ -40,6 +41,7 @@ impl PoolRow {
             display_name: self.display_name,
             seats: self.seats,
             used,
+            pending,
             policy,
         })
     }
@@ -316,12 +318,30 @@ pub(crate) fn load_pools(
 ) -> Result<Vec<Pool>, StoreError> {
     let rows = pool_rows(connection, tenant)?;
     let mut used = seats::used_by_pool(connection, tenant)?;
+    let mut pending = pending_by_pool(connection, tenant)?;
     rows.into_iter()
         .map(|row| {
             let used = used.remove(&row.sku_key).unwrap_or(0);
-            row.into_pool(used)
+            let pending = pending.remove(&row.sku_key).unwrap_or(0);
+            row.into_pool(used, pending)
         })
         .collect()
+}
+
+/// The licenses waiting for a seat per pool of the tenant, by sku key (from the index of
+/// waiting licenses).
+fn pending_by_pool(
+    connection: &mut DbConnection,
+    tenant: &str,
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = license_assignments::table
+        .filter(license_assignments::tenant_id.eq(tenant))
+        .filter(license_assignments::status.eq(LicenseStatus::Pending.as_str()))
+        .group_by(license_assignments::sku_key)
+        .select((license_assignments::sku_key, diesel::dsl::count_star()))
+        .load(connection)
+        .map_err(from_diesel)?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The tenant's pools as the mapping rules need them, inside a write: skus and seats,
@@ -331,7 +351,7 @@ pub(crate) fn pools_for_rules(
     tenant: &str,
 ) -> Result<Vec<Pool>, StoreError> {
     let rows = pool_rows(connection, tenant)?;
-    rows.into_iter().map(|row| row.into_pool(0)).collect()
+    rows.into_iter().map(|row| row.into_pool(0, 0)).collect()
 }
 
 fn pool_rows(connection: &mut DbConnection, tenant: &str) -> Result<Vec<PoolRow>, StoreError> {

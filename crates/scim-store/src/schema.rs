@@ -179,6 +179,7 @@ diesel::table! {
         sku_key -> Text,
         source -> Text,
         assigned -> BigInt,
+        status -> Text,
     }
 }
 

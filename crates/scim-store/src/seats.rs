@@ -27,11 +27,14 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use scim_core::StoreError;
-use scim_core::license::{PoolDemand, SeatLedger, SeatPolicy, Seats};
+use scim_core::license::{
+    LicenseChange, LicenseSource, LicenseStatus, PoolDemand, PoolPolicy, SeatLedger, SeatPolicy,
+    Seats,
+};
 
 use crate::connection::DbConnection;
 use crate::errors::from_diesel;
-use crate::schema::{license_pools, seat_stripes};
+use crate::schema::{license_assignments, license_pools, resources, seat_stripes};
 
 /// Stripes per pool.
 pub(crate) const STRIPES: i32 = 16;
@@ -108,7 +111,7 @@ impl<'a> StripeLedger<'a> {
     }
 }
 
-impl SeatLedger for StripeLedger<'_> {
+impl SeatLedger<i64> for StripeLedger<'_> {
     fn seats(&mut self, demand: &PoolDemand, policy: SeatPolicy) -> Result<Seats, StoreError> {
         #[cfg(feature = "postgres")]
         if self.locking == Locking::OneStripe
@@ -125,16 +128,56 @@ impl SeatLedger for StripeLedger<'_> {
         {
             return Ok(Seats::TakenFromOnePart);
         }
-        let (stripes, Capacity { seats, overage }) =
+        let (stripes, Capacity { seats, policy }) =
             lock_all(self.connection, self.tenant, &demand.key)?;
         let used = total_used(&stripes);
-        self.counted
-            .insert(demand.key.clone(), (stripes, seats.saturating_add(overage)));
+        let capacity = seats.saturating_add(policy.allowance());
+        self.counted.insert(demand.key.clone(), (stripes, capacity));
         Ok(Seats::Counted {
             seats,
             used,
-            allowance: overage,
+            policy,
         })
+    }
+
+    fn waiting(
+        &mut self,
+        demand: &PoolDemand,
+        limit: usize,
+    ) -> Result<Vec<LicenseChange<i64>>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let query = license_assignments::table
+            .inner_join(resources::table.on(resources::seq.eq(license_assignments::user_seq)))
+            .filter(license_assignments::tenant_id.eq(self.tenant))
+            .filter(license_assignments::sku_key.eq(&demand.key))
+            .filter(license_assignments::status.eq(LicenseStatus::Pending.as_str()))
+            .order((license_assignments::assigned, license_assignments::user_seq))
+            .limit(limit)
+            .select((
+                license_assignments::user_seq,
+                resources::id,
+                license_assignments::source,
+            ));
+        // A waiting user another write holds locked is being decided by it: left out.
+        let rows: Vec<(i64, String, String)> = match &mut *self.connection {
+            #[cfg(feature = "postgres")]
+            DbConnection::Pg(connection) => query.for_update().skip_locked().load(connection),
+            #[cfg(feature = "sqlite")]
+            DbConnection::Sqlite(connection) => query.load(connection),
+        }
+        .map_err(from_diesel)?;
+        rows.into_iter()
+            .map(|(user, id, source)| {
+                let source = LicenseSource::parse(&source)
+                    .ok_or_else(|| StoreError::corrupt(UnknownValue(source)))?;
+                Ok(LicenseChange {
+                    user,
+                    id,
+                    sku: demand.sku.clone(),
+                    source,
+                })
+            })
+            .collect()
     }
 
     fn change_use(&mut self, demand: &PoolDemand, change: i64) -> Result<(), StoreError> {
@@ -146,6 +189,11 @@ impl SeatLedger for StripeLedger<'_> {
         write_changed(self.connection, self.tenant, &demand.key, &stripes, &next)
     }
 }
+
+/// A stored license source or pool policy the core does not know: only a corrupted row.
+#[derive(Debug, thiserror::Error)]
+#[error("license row with unknown value '{0}'")]
+struct UnknownValue(String);
 
 /// A change of a pool the engine was not told the seats of: a bug of the engine.
 #[derive(Debug, thiserror::Error)]
@@ -187,9 +235,9 @@ pub(crate) fn rebalance(
     tenant: &str,
     key: &str,
 ) -> Result<(), StoreError> {
-    let (stripes, Capacity { seats, overage }) = lock_all(connection, tenant, key)?;
+    let (stripes, Capacity { seats, policy }) = lock_all(connection, tenant, key)?;
     let used = total_used(&stripes);
-    let next = spread(&stripes, seats.saturating_add(overage) - used);
+    let next = spread(&stripes, seats.saturating_add(policy.allowance()) - used);
     write_changed(connection, tenant, key, &stripes, &next)
 }
 
@@ -321,7 +369,7 @@ fn total_used(stripes: &[Stripe]) -> i64 {
 /// A pool's seats bought and the overage allowance beyond them: the stripes hold both.
 struct Capacity {
     seats: i64,
-    overage: i64,
+    policy: PoolPolicy,
 }
 
 /// Locks the pool's stripes in order and reads its seats.
@@ -342,19 +390,25 @@ fn lock_all(
         DbConnection::Sqlite(connection) => query.load(connection),
     }
     .map_err(from_diesel)?;
-    let (seats, overage) = license_pools::table
+    let (seats, policy, overage) = license_pools::table
         .filter(license_pools::tenant_id.eq(tenant))
         .filter(license_pools::sku_key.eq(key))
-        .select((license_pools::seats, license_pools::overage))
-        .first::<(i64, i64)>(connection)
+        .select((
+            license_pools::seats,
+            license_pools::policy,
+            license_pools::overage,
+        ))
+        .first::<(i64, String, i64)>(connection)
         .map_err(from_diesel)?;
+    let policy = PoolPolicy::stored(&policy, overage)
+        .ok_or_else(|| StoreError::corrupt(UnknownValue(policy)))?;
     if stripes.len() != STRIPES as usize {
         return Err(StoreError::corrupt(MissingStripes {
             key: key.to_owned(),
             found: stripes.len(),
         }));
     }
-    Ok((stripes, Capacity { seats, overage }))
+    Ok((stripes, Capacity { seats, policy }))
 }
 
 /// The stripes after `change` seats were taken (or given back, when negative) of a pool

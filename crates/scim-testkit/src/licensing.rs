@@ -708,6 +708,224 @@ pub async fn overage_pools_grant_their_allowance_and_no_more<F: StoreFactory>(fa
     assert_eq!(used(&store, &acme).await, uses(&[("pro", 9)]));
 }
 
+/// Under `pending`, 64 concurrent writers for a pool of 10 are all written: 10 hold a
+/// seat, 54 wait. Then, while seats are freed (deletions, deactivations) and 16 more users
+/// ask, concurrently, no seat is ever held twice over, each freed seat goes to the license
+/// waiting longest (by the time it began to wait), newcomers wait behind; a waiting
+/// license withdrawn gives up its place; more seats serve the queue in order.
+pub async fn pending_pools_give_each_freed_seat_to_the_oldest_waiting<F: StoreFactory>(
+    factory: &F,
+) {
+    let store = Arc::new(factory.open().await);
+    let acme = with_tenant(&store, "acme").await;
+    let pending = pool("pro", "Pro", 10).with_policy(PoolPolicy::Pending);
+    crate::fixtures::set_pool(&**store, &ctx(&acme), &pending)
+        .await
+        .unwrap();
+    // Each writer's request is dated: u63 asked first, u00 last, whatever order they run.
+    let at = |tenant: &Tenant, millis: i64| WriteContext {
+        at: crate::fixtures::time(millis),
+        ..ctx(tenant)
+    };
+    let writers: Vec<_> = (0..64)
+        .map(|n| {
+            let (store, tenant) = (Arc::clone(&store), acme.clone());
+            let ctx = at(&tenant, 2_000 - n);
+            tokio::spawn(async move {
+                let user = licensed(&format!("u{n:02}"), &["pro"], true);
+                store.insert(&ctx, &user, &[]).await
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().expect("a pending pool never refuses");
+    }
+    let pool_now = store.pools(&acme.id).await.unwrap().remove(0);
+    assert_eq!((pool_now.used, pool_now.pending), (10, 54));
+    let before = statuses(&store, &acme).await;
+    assert_eq!(before.len(), 64);
+    assert_eq!(count(&before, "active"), 10);
+    // The queue, oldest first: by the time each began to wait, then creation order.
+    let mut queue: Vec<_> = before.iter().filter(|user| user.1 == "pending").collect();
+    queue.sort_by_key(|user| user.2.clone());
+    let queue: Vec<String> = queue.into_iter().map(|user| user.0.clone()).collect();
+    let holders: Vec<String> = before
+        .iter()
+        .filter(|user| user.1 == "active")
+        .map(|user| user.0.clone())
+        .collect();
+
+    // Seats freed and asked for at once, with a sampler watching the count.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (store, tenant, done) = (Arc::clone(&store), acme.clone(), Arc::clone(&done));
+        tokio::spawn(async move {
+            let mut samples = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || samples == 0 {
+                let pool = store.pools(&tenant.id).await.unwrap().remove(0);
+                assert!(pool.used <= pool.seats, "{pool:?}");
+                samples += 1;
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut tasks = Vec::new();
+    for (n, id) in holders.iter().enumerate() {
+        let (store, tenant, id) = (Arc::clone(&store), acme.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            if n < 6 {
+                store
+                    .delete(&ctx(&tenant), ResourceKind::User, &id, None)
+                    .await
+            } else {
+                let current = store
+                    .get(&tenant.id, ResourceKind::User, &id, Expand::default())
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let next = next_version(&licensed(&id, &["pro"], false), 5_000);
+                let version = current.meta.version;
+                store.update(&ctx(&tenant), &next, version, &[]).await
+            }
+        }));
+    }
+    for n in 0..16 {
+        let (store, tenant) = (Arc::clone(&store), acme.clone());
+        let ctx = at(&tenant, 3_000 + n);
+        tasks.push(tokio::spawn(async move {
+            let user = licensed(&format!("v{n:02}"), &["pro"], true);
+            store.insert(&ctx, &user, &[]).await.map(|_| ())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    sampler.await.unwrap();
+    let after = statuses(&store, &acme).await;
+    let active: Vec<&str> = after
+        .iter()
+        .filter(|user| user.1 == "active")
+        .map(|user| user.0.as_str())
+        .collect();
+    let mut promoted: Vec<&str> = queue[..10].iter().map(String::as_str).collect();
+    promoted.sort_unstable();
+    assert_eq!(
+        active, promoted,
+        "the 10 freed seats went to the 10 oldest waiting"
+    );
+    let newcomers = after.iter().filter(|user| user.0.starts_with('v'));
+    assert!(newcomers.clone().all(|user| user.1 == "pending"));
+    assert_eq!(newcomers.count(), 16);
+    let pool_now = store.pools(&acme.id).await.unwrap().remove(0);
+    assert_eq!((pool_now.used, pool_now.pending), (10, 44 + 16));
+
+    // The head of the queue no longer asks: withdrawn, no seat moves. Then 3 more seats
+    // go to the next 3.
+    let head = queue[10].clone();
+    let current = store
+        .get(&acme.id, ResourceKind::User, &head, Expand::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let unentitled = next_version(&licensed(&head, &[], true), 6_000);
+    store
+        .update(&ctx(&acme), &unentitled, current.meta.version, &[])
+        .await
+        .unwrap();
+    assert!(held(&store, &acme, &head).await.is_empty());
+    let wider = pool("pro", "Pro", 13).with_policy(PoolPolicy::Pending);
+    let (_, report) = crate::fixtures::set_pool(&**store, &ctx(&acme), &wider)
+        .await
+        .unwrap();
+    assert_eq!(report.assigned, 3);
+    let after = statuses(&store, &acme).await;
+    for id in &queue[11..14] {
+        let user = after.iter().find(|user| &user.0 == id).unwrap();
+        assert_eq!(user.1, "active", "{id} was next in line");
+    }
+    let pool_now = store.pools(&acme.id).await.unwrap().remove(0);
+    assert_eq!((pool_now.used, pool_now.pending), (13, 56));
+    // A deletion on its own (one resource, the fast path of a strict pool) serves the next.
+    store
+        .delete(&ctx(&acme), ResourceKind::User, &queue[0], None)
+        .await
+        .unwrap();
+    let next = held_status(&store, &acme, &queue[14]).await;
+    assert_eq!(next, "active", "{} was next in line", queue[14]);
+    let pool_now = store.pools(&acme.id).await.unwrap().remove(0);
+    assert_eq!((pool_now.used, pool_now.pending), (13, 55));
+
+    // The audit log and the events tell every step once.
+    let log = store.audit(&acme.id, &AuditQuery::default()).await.unwrap();
+    let actions = |action| log.iter().filter(|entry| entry.action == action).count();
+    assert_eq!(
+        (
+            actions(AuditAction::Assigned),
+            actions(AuditAction::Pending),
+            actions(AuditAction::Revoked),
+            actions(AuditAction::Withdrawn)
+        ),
+        (10 + 10 + 3 + 1, 54 + 16, 11, 1)
+    );
+    let events = store.events_after(&acme.id, 0, 10_000).await.unwrap();
+    let named = |uri: &str| {
+        let with = events
+            .iter()
+            .filter(|stored| stored.event.events.contains_key(uri));
+        with.count()
+    };
+    assert_eq!(named(scim_core::events::LICENSE_PENDING), 54 + 16);
+    assert_eq!(named(scim_core::events::LICENSE_ASSIGNED), 10 + 10 + 3 + 1);
+    assert_eq!(named(scim_core::events::LICENSE_REVOKED), 11 + 1);
+}
+
+/// Every user by id: `(id, status of its pro license or "none", assigned)`.
+async fn statuses<S: ContractStore>(
+    store: &TestStore<S>,
+    tenant: &Tenant,
+) -> Vec<(String, String, String)> {
+    let expand = Expand {
+        licenses: true,
+        ..Expand::default()
+    };
+    let query = ListQuery {
+        count: 1_000,
+        ..ListQuery::default()
+    };
+    let page = store
+        .list(&tenant.id, ResourceKind::User, &query, expand)
+        .await
+        .unwrap();
+    let mut users: Vec<_> = page
+        .resources
+        .iter()
+        .map(|user| {
+            let license = user
+                .attributes
+                .get(LICENSE_USER_EXTENSION)
+                .and_then(|extension| extension["licenses"].as_array()?.first().cloned());
+            let Some(license) = license else {
+                return (user.id.clone(), "none".to_owned(), String::new());
+            };
+            let text = |name: &str| license[name].as_str().unwrap_or_default().to_owned();
+            (user.id.clone(), text("status"), text("assigned"))
+        })
+        .collect();
+    users.sort();
+    users
+}
+
+/// The status of the one license of user `id`.
+async fn held_status<S: ContractStore>(store: &TestStore<S>, tenant: &Tenant, id: &str) -> String {
+    let users = statuses(store, tenant).await;
+    let user = users.into_iter().find(|user| user.0 == id);
+    user.unwrap_or_else(|| panic!("{id} is gone")).1
+}
+
+fn count(users: &[(String, String, String)], status: &str) -> usize {
+    users.iter().filter(|user| user.1 == status).count()
+}
+
 /// The seats bought and used a refused write was told of.
 fn refusal<T: std::fmt::Debug>(result: Result<T, StoreError>) -> (i64, i64) {
     match result {

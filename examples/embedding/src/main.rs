@@ -205,7 +205,7 @@ fn plan_licenses_directly() -> Result<(), Box<dyn Error>> {
         &Caller::new(TenantId("acme".into()), "hr", "example"),
         DateTime::<Utc>::UNIX_EPOCH,
     );
-    match new_hire_plan.decide(&mut PoolSeats(&mut pools), &ctx) {
+    match new_hire_plan.decide(&mut PoolSeats::new(&mut pools), &ctx) {
         Err(StoreError::SeatsExhausted { sku, seats, used }) => {
             let refusal = ScimError::SeatsExhausted {
                 pool: sku,
@@ -223,11 +223,11 @@ fn plan_licenses_directly() -> Result<(), Box<dyn Error>> {
     }
 
     // A user holding `basic`, deactivated: everything held is revoked, its seat freed.
-    let held = vec![HeldLicense {
-        sku: "basic".into(),
-        source: LicenseSource::Direct,
-        assigned: DateTime::<Utc>::UNIX_EPOCH,
-    }];
+    let held = vec![HeldLicense::active(
+        "basic",
+        LicenseSource::Direct,
+        DateTime::<Utc>::UNIX_EPOCH,
+    )];
     let inactive = LicensedUser {
         key: "u2",
         id: "u2".into(),
@@ -238,7 +238,7 @@ fn plan_licenses_directly() -> Result<(), Box<dyn Error>> {
         held,
     };
     let plan = LicensePlan::new(&rules, vec![inactive], SeatPolicy::Strict);
-    let outcome = plan.decide(&mut PoolSeats(&mut pools), &ctx)?;
+    let outcome = plan.decide(&mut PoolSeats::new(&mut pools), &ctx)?;
     let revoked: Vec<&str> = outcome.revoked.iter().map(|c| c.sku.as_str()).collect();
     println!(
         "deactivated: revoke {revoked:?}; basic now {} of 10 used",

@@ -554,11 +554,7 @@ fn rules_plan_from_entitlements_roles_and_groups() {
         [(MappingSource::Entitlement, "beta".to_owned())]
     );
     // Holding Pro through the group, then getting the role: no seat moves, the source does.
-    let through_group = HeldLicense {
-        sku: "Pro".into(),
-        source: LicenseSource::Group,
-        assigned: FixedClock.now(),
-    };
+    let through_group = HeldLicense::active("Pro", LicenseSource::Group, FixedClock.now());
     let changes = plan_license_changes(
         std::slice::from_ref(&through_group),
         &rules.grants_for(&facts(&[], &["Developer"], &["Engineering"])),
@@ -611,7 +607,7 @@ fn a_full_pool_refuses_naming_the_pool_its_seats_and_its_use() {
         &Caller::new(TenantId("acme".into()), "okta", "POST /Users"),
         FixedClock.now(),
     );
-    let decided = plan.decide(&mut PoolSeats(&mut pools), &ctx);
+    let decided = plan.decide(&mut PoolSeats::new(&mut pools), &ctx);
     let Err(StoreError::SeatsExhausted { sku, seats, used }) = decided else {
         panic!("expected a refusal");
     };

@@ -12,7 +12,7 @@
 //! `prov:deactivate` carry nothing (`{}`). The subject is `sub_id` of format `scim`: the
 //! resource's path relative to the SCIM base (`/Users/<id>`) and its `externalId` when known.
 //! License events use our namespace ([`LICENSE_ASSIGNED`], [`LICENSE_REVOKED`],
-//! [`POOL_EXHAUSTED`]); their subject is the user (`/Users/<id>`) or the pool
+//! [`LICENSE_PENDING`], [`POOL_EXHAUSTED`]); their subject is the user (`/Users/<id>`) or the pool
 //! (`/Licenses/<sku>`).
 
 mod poll;
@@ -51,8 +51,13 @@ pub const PROV_ACTIVATE: &str = "urn:ietf:params:scim:event:prov:activate";
 pub const PROV_DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
 /// A license was assigned to the user the subject names; payload `{sku, source}`.
 pub const LICENSE_ASSIGNED: &str = "urn:scim-license:event:license:assigned";
-/// A license was revoked from the user the subject names; payload `{sku}`.
+/// A license was revoked from the user the subject names; payload `{sku}`, and
+/// `"status": "pending"` when it was still waiting for a seat (no seat is freed).
 pub const LICENSE_REVOKED: &str = "urn:scim-license:event:license:revoked";
+/// A license was asked for the user the subject names and waits for a seat of a full pool
+/// under the `pending` policy; payload `{sku, source}`. Its `assigned` follows when a
+/// seat frees.
+pub const LICENSE_PENDING: &str = "urn:scim-license:event:license:pending";
 /// A write took a pool's last seat; the subject is `/Licenses/<sku>`, the payload
 /// `{sku, seats, used}`.
 pub const POOL_EXHAUSTED: &str = "urn:scim-license:event:license:pool-exhausted";
@@ -203,6 +208,22 @@ impl ResourceEvent {
             (LICENSE_REVOKED, json!({"sku": sku}))
         };
         event.events.insert(uri.into(), payload);
+        event
+    }
+
+    /// A license that waits for a seat of a full `pending` pool.
+    pub fn license_pending(user_id: &str, sku: &str, source: &str) -> Self {
+        let mut event = Self::of(ResourceKind::User, user_id, None);
+        let payload = json!({"sku": sku, "source": source});
+        event.events.insert(LICENSE_PENDING.into(), payload);
+        event
+    }
+
+    /// A waiting license withdrawn before it had a seat.
+    pub fn license_withdrawn(user_id: &str, sku: &str) -> Self {
+        let mut event = Self::of(ResourceKind::User, user_id, None);
+        let payload = json!({"sku": sku, "status": "pending"});
+        event.events.insert(LICENSE_REVOKED.into(), payload);
         event
     }
 

@@ -12,14 +12,20 @@ pub enum AuditAction {
     Assigned,
     /// A license taken from a user.
     Revoked,
+    /// A license asked for a user that waits for a seat ([`super::PoolPolicy::Pending`]).
+    Pending,
+    /// A waiting license no longer asked for, withdrawn before it had a seat.
+    Withdrawn,
 }
 
 impl AuditAction {
-    /// The name stored and shown (`assigned`, `revoked`).
+    /// The name stored and shown (`assigned`, `revoked`, `pending`, `withdrawn`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Assigned => "assigned",
             Self::Revoked => "revoked",
+            Self::Pending => "pending",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -28,6 +34,8 @@ impl AuditAction {
         match text {
             "assigned" => Some(Self::Assigned),
             "revoked" => Some(Self::Revoked),
+            "pending" => Some(Self::Pending),
+            "withdrawn" => Some(Self::Withdrawn),
             _ => None,
         }
     }

@@ -66,8 +66,8 @@ pub use audit::{AuditAction, AuditEntry, AuditQuery};
 pub use engine::{LicenseChange, LicenseOutcome, LicensePlan, LicensedUser, PoolSeats, SeatLedger};
 pub use mapping::{MappingRule, MappingSource};
 pub use planner::{
-    Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, Reevaluation, UnmappedTally,
-    UnmappedValue, UserFacts, plan_license_changes,
+    Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, LicenseStatus, Reevaluation,
+    UnmappedTally, UnmappedValue, UserFacts, plan_license_changes,
 };
 pub use pool::{MAX_OVERAGE, Pool, PoolPolicy, validate_seats, validate_sku};
 pub use preview::{PoolEffect, PreviewRun, RuleChange, RulePreview};

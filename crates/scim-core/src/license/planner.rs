@@ -93,18 +93,61 @@ pub struct HeldLicense {
     pub sku: String,
     /// Why it is held.
     pub source: LicenseSource,
-    /// When it was assigned.
+    /// When it was assigned; for a license still waiting, since when it waits.
     pub assigned: DateTime<Utc>,
+    /// Whether it holds a seat or waits for one ([`super::PoolPolicy::Pending`]).
+    pub status: LicenseStatus,
 }
 
 impl HeldLicense {
+    /// A license holding a seat, as most are.
+    pub fn active(sku: impl Into<String>, source: LicenseSource, assigned: DateTime<Utc>) -> Self {
+        Self {
+            sku: sku.into(),
+            source,
+            assigned,
+            status: LicenseStatus::Active,
+        }
+    }
+
     /// The element of the license extension's `licenses` showing it.
     pub fn to_value(&self) -> Value {
         serde_json::json!({
             "sku": self.sku,
             "source": self.source.as_str(),
             "assigned": crate::resource::format_time(&self.assigned),
+            "status": self.status.as_str(),
         })
+    }
+}
+
+/// Whether a license holds a seat or waits for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum LicenseStatus {
+    /// It holds a seat (every license of a pool that does not wait).
+    #[default]
+    Active,
+    /// It waits, first come first served, for a seat of a full
+    /// [`super::PoolPolicy::Pending`] pool.
+    Pending,
+}
+
+impl LicenseStatus {
+    /// The name stored and shown: `active`, `pending`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Pending => "pending",
+        }
+    }
+
+    /// The status named by [`Self::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(Self::Active),
+            "pending" => Some(Self::Pending),
+            _ => None,
+        }
     }
 }
 
@@ -272,12 +315,18 @@ pub struct LicenseChanges {
     pub revoke: Vec<(String, LicenseSource)>,
     /// Skus held still, with their new source (no seat moves).
     pub source_changed: Vec<(String, LicenseSource)>,
+    /// Skus waiting for a seat that are no longer granted (no seat moves), with the source
+    /// they were asked from.
+    pub withdraw: Vec<(String, LicenseSource)>,
 }
 
 impl LicenseChanges {
     /// Whether nothing is to change.
     pub fn is_empty(&self) -> bool {
-        self.assign.is_empty() && self.revoke.is_empty() && self.source_changed.is_empty()
+        self.assign.is_empty()
+            && self.revoke.is_empty()
+            && self.source_changed.is_empty()
+            && self.withdraw.is_empty()
     }
 }
 
@@ -300,7 +349,11 @@ pub fn plan_license_changes(held: &[HeldLicense], grants: &Grants) -> LicenseCha
     }
     for (key, license) in &held {
         if !grants.skus.contains_key(key) {
-            changes.revoke.push((license.sku.clone(), license.source));
+            let to = match license.status {
+                LicenseStatus::Active => &mut changes.revoke,
+                LicenseStatus::Pending => &mut changes.withdraw,
+            };
+            to.push((license.sku.clone(), license.source));
         }
     }
     changes

@@ -15,6 +15,8 @@ pub struct Pool {
     /// holders keep their seats, and no new seat is assigned until the use drops below;
     /// under [`PoolPolicy::Overage`] it may exceed them by the allowance.
     pub used: i64,
+    /// Licenses waiting for a seat ([`PoolPolicy::Pending`]), not counted in `used`.
+    pub pending: i64,
     /// What the pool does once its seats are all used.
     pub policy: PoolPolicy,
 }
@@ -32,23 +34,33 @@ pub enum PoolPolicy {
         /// Seats that may be granted beyond those bought (1 or more).
         allowance: i64,
     },
+    /// A write that needs a seat the pool does not have is made, and the license waits,
+    /// first come first served, for the next seat freed (a revocation, a deletion, a
+    /// deactivation, more seats), which goes to it in the transaction that frees it.
+    Pending,
 }
 
 impl PoolPolicy {
-    /// The name stored and shown: `strict`, `overage`.
+    /// The name stored and shown: `strict`, `overage`, `pending`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Strict => "strict",
             Self::Overage { .. } => "overage",
+            Self::Pending => "pending",
         }
     }
 
     /// Seats that may be granted beyond those bought (0 unless `Overage`).
     pub fn allowance(self) -> i64 {
         match self {
-            Self::Strict => 0,
+            Self::Strict | Self::Pending => 0,
             Self::Overage { allowance } => allowance,
         }
+    }
+
+    /// Whether licenses the pool has no seat for wait for one (`Pending`).
+    pub fn waits(self) -> bool {
+        self == Self::Pending
     }
 
     /// The policy an admin names, with its `--overage` allowance: `overage` needs an
@@ -56,7 +68,8 @@ impl PoolPolicy {
     pub fn parse(name: &str, allowance: Option<i64>) -> ScimResult<Self> {
         match (name, allowance) {
             ("strict", None | Some(0)) => Ok(Self::Strict),
-            ("strict", Some(_)) => Err(ScimError::InvalidValue(
+            ("pending", None | Some(0)) => Ok(Self::Pending),
+            ("strict" | "pending", Some(_)) => Err(ScimError::InvalidValue(
                 "an overage allowance needs the policy 'overage'".into(),
             )),
             ("overage", Some(allowance)) if (1..=MAX_OVERAGE).contains(&allowance) => {
@@ -65,11 +78,8 @@ impl PoolPolicy {
             ("overage", _) => Err(ScimError::InvalidValue(format!(
                 "the policy 'overage' needs an overage allowance of 1 to {MAX_OVERAGE} seats"
             ))),
-            ("pending", _) => Err(ScimError::InvalidValue(
-                "the policy 'pending' is not available yet: use strict or overage".into(),
-            )),
             (other, _) => Err(ScimError::InvalidValue(format!(
-                "'{other}' is not a seat policy: use strict or overage"
+                "'{other}' is not a seat policy: use strict, pending or overage"
             ))),
         }
     }
@@ -88,6 +98,7 @@ impl PoolPolicy {
         match name {
             "strict" => Some(Self::Strict),
             "overage" => Some(Self::Overage { allowance }),
+            "pending" => Some(Self::Pending),
             _ => None,
         }
     }
@@ -105,6 +116,7 @@ impl Pool {
             sku,
             seats,
             used: 0,
+            pending: 0,
             policy: PoolPolicy::Strict,
         }
     }

@@ -178,10 +178,13 @@ impl PreviewRun {
 
     /// The next batch of users, decided as one transaction of the re-evaluation would,
     /// against the seats the batches before left.
-    pub fn batch<K: Clone>(&mut self, users: Vec<LicensedUser<K>>) -> Result<(), StoreError> {
+    pub fn batch<K: Clone + PartialEq>(
+        &mut self,
+        users: Vec<LicensedUser<K>>,
+    ) -> Result<(), StoreError> {
         self.users += users.len() as u64;
         let plan = LicensePlan::new(&self.rules, users, SeatPolicy::WhileSeatsLast);
-        let outcome = plan.decide(&mut PoolSeats(&mut self.rules.pools), &context())?;
+        let outcome = plan.decide(&mut PoolSeats::new(&mut self.rules.pools), &context())?;
         let effects = &mut self.effects;
         let mut count = |sku: &str, field: fn(&mut PoolEffect) -> &mut u64| {
             if let Some(effect) = effects.get_mut(&fold_key(sku)) {
@@ -196,6 +199,9 @@ impl PreviewRun {
         }
         for (_, sku) in &outcome.waiting {
             count(sku, |effect| &mut effect.waiting);
+        }
+        for change in &outcome.queued {
+            count(&change.sku, |effect| &mut effect.waiting);
         }
         Ok(())
     }

@@ -19,24 +19,27 @@
 //!
 //! A user is described by tokens: `entitlement:V`, `role:V`, `group:V` (a group it is in,
 //! by displayName), `inactive`, and `holds:SKU` or `holds:SKU(group)` for what it holds
-//! already. A rule reads `entitlement|role|group VALUE -> SKU`. Outcome lines are the
+//! already (`waits:SKU` for a license waiting for a seat, older than any the write queues).
+//! A rule reads `entitlement|role|group VALUE -> SKU`. Outcome lines are the
 //! write's license events in the order it records them, `U -SKU` (revoked),
-//! `U +SKU (SOURCE)` (assigned), `SKU exhausted SEATS/USED`, then what records no event:
+//! `U +SKU (SOURCE)` (assigned, or given a freed seat), `U +SKU (SOURCE) pending` (written
+//! to wait), `U -SKU pending` (a waiting license withdrawn), `SKU exhausted SEATS/USED`,
+//! then what records no event:
 //! `U SKU now SOURCE` (held from a new source), `U waits for SKU`, `U refused: SKU S/U`;
 //! a write refused as a whole is the one line `refused: SKU S/U`. Every method panics on a
 //! description it cannot read: it is for tests.
 
 use chrono::{DateTime, Utc};
 
-use super::engine::{LicenseOutcome, LicensePlan, LicensedUser, PoolSeats};
+use super::engine::{LicenseChange, LicenseOutcome, LicensePlan, LicensedUser, PoolSeats};
 use super::mapping::{MappingRule, MappingSource};
-use super::planner::{HeldLicense, LicenseRules, LicenseSource, UserFacts};
+use super::planner::{HeldLicense, LicenseRules, LicenseSource, LicenseStatus, UserFacts};
 use super::pool::{Pool, PoolPolicy};
 use super::preview::{PreviewRun, RuleChange, RulePreview};
 use super::seating::{SeatPolicy, Shortage};
 use crate::context::WriteContext;
 use crate::error::StoreError;
-use crate::events::{LICENSE_ASSIGNED, LICENSE_REVOKED};
+use crate::events::{LICENSE_ASSIGNED, LICENSE_PENDING, LICENSE_REVOKED};
 use crate::fold::fold_key;
 use crate::tenant::TenantId;
 
@@ -46,6 +49,9 @@ pub struct Licensing {
     rules: LicenseRules,
     /// In creation order.
     users: Vec<User>,
+    /// Writes run so far: the seconds after the epoch the next one is made at, so that a
+    /// license queued by a later write waits behind those queued before.
+    writes: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +77,13 @@ impl Licensing {
     /// ([`PoolPolicy::Overage`]).
     pub fn overage(mut self, sku: &str, allowance: i64) -> Self {
         self.pool_of(sku).policy = PoolPolicy::Overage { allowance };
+        self
+    }
+
+    /// Makes the pool `sku` keep licenses it has no seat for waiting, first come first
+    /// served ([`PoolPolicy::Pending`]).
+    pub fn pending(mut self, sku: &str) -> Self {
+        self.pool_of(sku).policy = PoolPolicy::Pending;
         self
     }
 
@@ -100,7 +113,9 @@ impl Licensing {
         };
         user.describe(description);
         for license in &user.held {
-            self.pool_of(&license.sku).used += 1;
+            if license.status == LicenseStatus::Active {
+                self.pool_of(&license.sku).used += 1;
+            }
         }
         self.users.push(user);
         self
@@ -186,12 +201,27 @@ impl Licensing {
         lines
     }
 
-    /// Each pool as `SKU SEATS/USED`, in the order added.
+    /// Each pool as `SKU SEATS/USED` (and `, N waiting` when licenses wait for it), in
+    /// the order added.
     pub fn pools(&self) -> Vec<String> {
         self.rules
             .pools
             .iter()
-            .map(|pool| format!("{} {}/{}", pool.sku, pool.seats, pool.used))
+            .map(|pool| {
+                let key = fold_key(&pool.sku);
+                let waiting = self
+                    .users
+                    .iter()
+                    .flat_map(|user| &user.held)
+                    .filter(|held| held.status == LicenseStatus::Pending)
+                    .filter(|held| fold_key(&held.sku) == key)
+                    .count();
+                let line = format!("{} {}/{}", pool.sku, pool.seats, pool.used);
+                match waiting {
+                    0 => line,
+                    n => format!("{line}, {n} waiting"),
+                }
+            })
             .collect()
     }
 
@@ -203,7 +233,12 @@ impl Licensing {
                 let held: Vec<String> = user
                     .held
                     .iter()
-                    .map(|license| format!("{} ({})", license.sku, license.source))
+                    .map(|license| match license.status {
+                        LicenseStatus::Active => format!("{} ({})", license.sku, license.source),
+                        LicenseStatus::Pending => {
+                            format!("{} ({}, pending)", license.sku, license.source)
+                        }
+                    })
                     .collect();
                 format!("{}: {}", user.id, held.join(", "))
             })
@@ -225,11 +260,31 @@ impl Licensing {
             }
         }
         let plan = LicensePlan::new(&self.rules, users, policy);
+        self.writes += 1;
+        let ctx = context(self.writes);
+        // Every waiting license, oldest first (then in the users' order).
+        let mut waiting: Vec<(DateTime<Utc>, LicenseChange<usize>)> = Vec::new();
+        for (at, user) in self.users.iter().enumerate() {
+            for held in user.held.iter() {
+                if held.status == LicenseStatus::Pending {
+                    let license = LicenseChange {
+                        user: at,
+                        id: user.id.clone(),
+                        sku: held.sku.clone(),
+                        source: held.source,
+                    };
+                    waiting.push((held.assigned, license));
+                }
+            }
+        }
+        waiting.sort_by_key(|(since, license)| (*since, license.user));
+        let waiting = waiting.into_iter().map(|(_, license)| license).collect();
         // On the pools themselves: a refused write must leave their use as it was.
-        match plan.decide(&mut PoolSeats(&mut self.rules.pools), &context()) {
+        let mut ledger = PoolSeats::new(&mut self.rules.pools).with_waiting(waiting);
+        match plan.decide(&mut ledger, &ctx) {
             Ok(outcome) => {
                 let lines = self.lines(&outcome);
-                self.apply(outcome);
+                self.apply(&outcome, ctx.at);
                 lines
             }
             Err(StoreError::SeatsExhausted { sku, seats, used }) => {
@@ -245,7 +300,13 @@ impl Licensing {
             event.events.iter().map(move |(uri, body)| {
                 let text = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
                 match uri.as_str() {
+                    LICENSE_REVOKED if body.get("status").is_some() => {
+                        format!("{user} -{} pending", text("sku"))
+                    }
                     LICENSE_REVOKED => format!("{user} -{}", text("sku")),
+                    LICENSE_PENDING => {
+                        format!("{user} +{} ({}) pending", text("sku"), text("source"))
+                    }
                     LICENSE_ASSIGNED => format!("{user} +{} ({})", text("sku"), text("source")),
                     _ => format!(
                         "{} exhausted {}/{}",
@@ -271,14 +332,14 @@ impl Licensing {
         events.chain(moved).chain(waiting).chain(refused).collect()
     }
 
-    fn apply(&mut self, outcome: LicenseOutcome<usize>) {
-        for change in outcome.revoked {
+    fn apply(&mut self, outcome: &LicenseOutcome<usize>, at: DateTime<Utc>) {
+        for change in outcome.revoked.iter().chain(&outcome.withdrawn) {
             let key = fold_key(&change.sku);
             self.users[change.user]
                 .held
                 .retain(|license| fold_key(&license.sku) != key);
         }
-        for change in outcome.source_changed {
+        for change in &outcome.source_changed {
             let key = fold_key(&change.sku);
             for license in &mut self.users[change.user].held {
                 if fold_key(&license.sku) == key {
@@ -286,13 +347,18 @@ impl Licensing {
                 }
             }
         }
-        for change in outcome.assigned {
+        for change in &outcome.promoted {
+            let key = fold_key(&change.sku);
+            for license in &mut self.users[change.user].held {
+                if fold_key(&license.sku) == key {
+                    license.status = LicenseStatus::Active;
+                    license.assigned = at;
+                }
+            }
+        }
+        for (change, license) in outcome.new_licenses(at) {
             let held = &mut self.users[change.user].held;
-            held.push(HeldLicense {
-                sku: change.sku,
-                source: change.source,
-                assigned: epoch(),
-            });
+            held.push(license);
             held.sort_by_key(|license| fold_key(&license.sku));
         }
     }
@@ -323,15 +389,18 @@ impl User {
                 "role" => self.facts.roles.push(value.to_owned()),
                 "group" => self.facts.groups.push(value.to_owned()),
                 "inactive" => self.facts.active = false,
-                "holds" => {
+                "holds" | "waits" => {
                     let (sku, source) = match value.strip_suffix("(group)") {
                         Some(sku) => (sku, LicenseSource::Group),
                         None => (value, LicenseSource::Direct),
                     };
+                    let status = match kind {
+                        "holds" => LicenseStatus::Active,
+                        _ => LicenseStatus::Pending,
+                    };
                     self.held.push(HeldLicense {
-                        sku: sku.to_owned(),
-                        source,
-                        assigned: epoch(),
+                        status,
+                        ..HeldLicense::active(sku, source, epoch())
                     });
                     self.held.sort_by_key(|license| fold_key(&license.sku));
                 }
@@ -345,12 +414,13 @@ fn epoch() -> DateTime<Utc> {
     DateTime::UNIX_EPOCH
 }
 
-fn context() -> WriteContext {
+/// The context of the `write`-th write, made `write` seconds after the epoch.
+fn context(write: i64) -> WriteContext {
     WriteContext {
         tenant: TenantId("tenant".into()),
         actor: "test".into(),
         cause: "test".into(),
-        at: epoch(),
+        at: epoch() + chrono::Duration::seconds(write),
         events: Vec::new(),
     }
 }

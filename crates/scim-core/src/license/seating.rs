@@ -27,9 +27,9 @@ pub enum Seats {
         seats: i64,
         /// Seats in use, before the write.
         used: i64,
-        /// Seats the pool may grant beyond those bought, as read with the pool locked
-        /// ([`super::PoolPolicy::Overage`]; 0 when strict).
-        allowance: i64,
+        /// The pool's policy as read with the pool locked: its overage allowance, and
+        /// whether licenses wait for a seat.
+        policy: super::PoolPolicy,
     },
     /// The store already took the demand's whole change from a part of the pool that keeps
     /// a free seat afterwards ([`PoolDemand::one_part_needs`]): the pool had room and is not
@@ -46,8 +46,13 @@ pub struct PoolDemand {
     pub sku: String,
     /// Seats wanted.
     pub assign: i64,
-    /// Seats given back (they serve this write's assignments first).
+    /// Seats given back (they serve the pool's waiting licenses, then this write's
+    /// assignments).
     pub revoke: i64,
+    /// Whether the pool keeps licenses waiting for a seat, as the rules read before the
+    /// locks say ([`super::PoolPolicy::Pending`]): its every change is counted, so that a
+    /// freed seat goes to the oldest waiting license.
+    pub waits: bool,
 }
 
 impl PoolDemand {
@@ -60,10 +65,11 @@ impl PoolDemand {
     /// to take the whole change from it without counting the pool ([`Seats::TakenFromOnePart`]):
     /// the change and one more, so that the pool's last seat (and its `poolExhausted` event)
     /// is always decided on the counts; giving seats back needs an open part (`0`). `None`
-    /// when the pool must be counted: any policy but `Strict`, or no change at all.
+    /// when the pool must be counted: any policy but `Strict`, a pool where licenses wait,
+    /// or no change at all.
     pub fn one_part_needs(&self, policy: SeatPolicy) -> Option<i64> {
         let change = self.change();
-        (policy == SeatPolicy::Strict && change != 0).then_some(if change > 0 {
+        (policy == SeatPolicy::Strict && !self.waits && change != 0).then_some(if change > 0 {
             change + 1
         } else {
             0
@@ -116,6 +122,7 @@ mod tests {
             sku: "Pro".into(),
             assign,
             revoke,
+            waits: false,
         }
     }
 
@@ -129,6 +136,15 @@ mod tests {
             None
         );
         assert_eq!(demand(1, 0).one_part_needs(SeatPolicy::EachUserWhole), None);
+        let waits = PoolDemand {
+            waits: true,
+            ..demand(0, 1)
+        };
+        assert_eq!(
+            waits.one_part_needs(SeatPolicy::Strict),
+            None,
+            "a freed seat is counted"
+        );
     }
 
     #[test]

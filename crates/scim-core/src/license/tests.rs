@@ -43,10 +43,9 @@ fn facts(active: bool, entitlements: &[&str], roles: &[&str], groups: &[&str]) -
 fn held(licenses: &[(&str, LicenseSource)]) -> Vec<HeldLicense> {
     licenses
         .iter()
-        .map(|(sku, source)| HeldLicense {
-            sku: (*sku).into(),
-            source: *source,
-            assigned: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+        .map(|(sku, source)| {
+            let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+            HeldLicense::active(*sku, *source, at)
         })
         .collect()
 }
@@ -213,6 +212,7 @@ fn every_lifecycle_path_plans_the_difference() {
             assign: own(case.assign),
             revoke: own(case.revoke),
             source_changed: own(case.source_changed),
+            withdraw: Vec::new(),
         };
         assert_eq!(changes, expected, "{}", case.name);
     }
@@ -531,12 +531,128 @@ fn every_seat_policy_and_ordering_rule() {
             ],
             pools: &["pro 1/2"],
         },
+        Case {
+            name: "pending: a write that needs a seat of a full pool is made, the license waits",
+            tenant: waiting_list().user("B", "entitlement:pro"),
+            run: |t| t.write(&["B"]),
+            lines: &["B +pro (direct) pending"],
+            pools: &["pro 1/1, 1 waiting"],
+        },
+        Case {
+            name: "pending: a /Bulk run seats whole users while seats last, the rest wait",
+            tenant: Licensing::new()
+                .pool("pro", 1)
+                .pending("pro")
+                .user("A", "entitlement:pro")
+                .user("B", "entitlement:pro")
+                .user("C", "entitlement:pro"),
+            run: |t| t.bulk_create(&["A", "B", "C"]),
+            lines: &[
+                "A +pro (direct)",
+                "pro exhausted 1/1",
+                "B +pro (direct) pending",
+                "C +pro (direct) pending",
+            ],
+            pools: &["pro 1/1, 2 waiting"],
+        },
+        Case {
+            name: "pending: a deletion's seat goes to the license waiting longest, not the \
+                   user created first",
+            tenant: waiting_list()
+                .user("B", "entitlement:pro")
+                .user("C", "entitlement:pro"),
+            run: |t| {
+                t.write(&["C"]);
+                t.write(&["B"]);
+                t.delete("A")
+            },
+            lines: &["A -pro", "C +pro (direct)"],
+            pools: &["pro 1/1, 1 waiting"],
+        },
+        Case {
+            name: "pending: a deactivation's seat goes to the oldest waiting license",
+            tenant: waiting_list()
+                .user("B", "entitlement:pro waits:pro")
+                .user("C", "entitlement:pro waits:pro"),
+            run: |t| t.set("A", "inactive entitlement:pro").write(&["A"]),
+            lines: &["A -pro", "B +pro (direct)"],
+            pools: &["pro 1/1, 1 waiting"],
+        },
+        Case {
+            name: "pending: more seats serve the waiting licenses in order",
+            tenant: waiting_list()
+                .user("B", "entitlement:pro waits:pro")
+                .user("C", "entitlement:pro waits:pro")
+                .user("D", "entitlement:pro waits:pro"),
+            run: |t| t.seats("pro", 3).reevaluate(),
+            lines: &["B +pro (direct)", "C +pro (direct)", "pro exhausted 3/3"],
+            pools: &["pro 3/3, 1 waiting"],
+        },
+        Case {
+            name: "pending: a seat freed beside a new request goes to the license waiting",
+            tenant: waiting_list()
+                .user("B", "entitlement:pro waits:pro")
+                .user("D", "entitlement:pro"),
+            run: |t| t.set("A", "").write(&["A", "D"]),
+            lines: &["A -pro", "B +pro (direct)", "D +pro (direct) pending"],
+            pools: &["pro 1/1, 1 waiting"],
+        },
+        Case {
+            name: "pending: a waiting license no longer granted is withdrawn, no seat moves",
+            tenant: waiting_list().user("B", "waits:pro"),
+            run: |t| t.write(&["B"]),
+            lines: &["B -pro pending"],
+            pools: &["pro 1/1"],
+        },
+        Case {
+            name: "pending: a license withdrawn in the write that frees a seat is not given it",
+            tenant: waiting_list()
+                .user("B", "waits:pro")
+                .user("C", "entitlement:pro waits:pro"),
+            run: |t| t.set("A", "").write(&["A", "B"]),
+            lines: &["A -pro", "B -pro pending", "C +pro (direct)"],
+            pools: &["pro 1/1"],
+        },
+        Case {
+            name: "pending: a pool that no longer waits asks its waiting licenses again",
+            tenant: Licensing::new()
+                .pool("pro", 2)
+                .user("A", "entitlement:pro holds:pro")
+                .user("B", "entitlement:pro waits:pro")
+                .user("C", "entitlement:pro waits:pro"),
+            run: Licensing::reevaluate,
+            lines: &[
+                "B -pro pending",
+                "C -pro pending",
+                "B +pro (direct)",
+                "pro exhausted 2/2",
+                "C waits for pro",
+            ],
+            pools: &["pro 2/2"],
+        },
+        Case {
+            name: "pending: a strict pool still refuses a write that also waits elsewhere",
+            tenant: waiting_list()
+                .pool("basic", 0)
+                .user("B", "entitlement:pro entitlement:basic"),
+            run: |t| t.write(&["B"]),
+            lines: &["refused: basic 0/0"],
+            pools: &["pro 1/1", "basic 0/0"],
+        },
     ];
     for mut case in cases {
         let lines = (case.run)(&mut case.tenant);
         assert_eq!(lines, case.lines, "{}", case.name);
         assert_eq!(case.tenant.pools(), case.pools, "{}", case.name);
     }
+}
+
+/// One seat of `pro`, held by A (entitled), under the `pending` policy.
+fn waiting_list() -> Licensing {
+    Licensing::new()
+        .pool("pro", 1)
+        .pending("pro")
+        .user("A", "entitlement:pro holds:pro")
 }
 
 #[test]
@@ -589,7 +705,7 @@ fn the_engine_records_one_audit_entry_and_one_event_per_change() {
         at,
         events: vec![],
     };
-    let outcome = plan.decide(&mut PoolSeats(&mut pools), &ctx).unwrap();
+    let outcome = plan.decide(&mut PoolSeats::new(&mut pools), &ctx).unwrap();
     let audit: Vec<_> = outcome
         .audit
         .iter()
@@ -728,6 +844,10 @@ fn seat_policies_are_named_with_their_allowance() {
         Ok(Some(PoolPolicy::Strict))
     );
     assert_eq!(PoolPolicy::parse("strict", Some(0)), Ok(PoolPolicy::Strict));
+    assert_eq!(PoolPolicy::parse("pending", None), Ok(PoolPolicy::Pending));
+    assert_eq!(PoolPolicy::stored("pending", 0), Some(PoolPolicy::Pending));
+    assert!(PoolPolicy::Pending.waits() && !PoolPolicy::Strict.waits());
+    assert_eq!(PoolPolicy::Pending.allowance(), 0);
     assert_eq!(
         PoolPolicy::parse("overage", Some(6)),
         Ok(PoolPolicy::Overage { allowance: 6 })
@@ -741,7 +861,7 @@ fn seat_policies_are_named_with_their_allowance() {
             Some(MAX_OVERAGE + 1),
             "needs an overage allowance of 1 to",
         ),
-        ("pending", None, "not available yet"),
+        ("pending", Some(2), "needs the policy 'overage'"),
         ("lenient", None, "is not a seat policy"),
     ] {
         let error = PoolPolicy::parse(name, allowance)
@@ -794,7 +914,7 @@ fn the_overage_allowance_is_the_one_read_under_lock() {
     ] {
         let plan = LicensePlan::new(&rules(planned), newcomer(), SeatPolicy::Strict);
         let mut pools = rules(locked).pools;
-        let outcome = plan.decide(&mut PoolSeats(&mut pools), &ctx);
+        let outcome = plan.decide(&mut PoolSeats::new(&mut pools), &ctx);
         assert_eq!(
             outcome.is_ok(),
             granted,

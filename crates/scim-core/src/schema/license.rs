@@ -28,7 +28,18 @@ pub fn license_user_extension() -> Schema {
                         .canonical(&["direct", "group"])
                         .case_exact()
                         .read_only(),
-                    AttributeDef::date_time("assigned", "When the license was assigned.").read_only(),
+                    AttributeDef::date_time(
+                        "assigned",
+                        "When the license was assigned; while it waits, since when it waits.",
+                    )
+                    .read_only(),
+                    AttributeDef::string(
+                        "status",
+                        "'active' when the license holds a seat, 'pending' while it waits for one of a full pool.",
+                    )
+                    .canonical(&["active", "pending"])
+                    .case_exact()
+                    .read_only(),
                 ],
             )
             .multi()
@@ -59,13 +70,17 @@ pub fn license_schema() -> Schema {
             ro(AttributeDef::integer("available", "Seats still free.")),
             ro(AttributeDef::string(
                 "policy",
-                "What the pool does once its seats are used: 'strict' refuses, 'overage' grants up to 'overage' more.",
+                "What the pool does once its seats are used: 'strict' refuses, 'pending' makes the write and lets the license wait for a seat, 'overage' grants up to 'overage' more.",
             )
-            .canonical(&["strict", "overage"])
+            .canonical(&["strict", "pending", "overage"])
             .case_exact()),
             ro(AttributeDef::integer(
                 "overage",
                 "Seats that may be granted beyond those bought (0 when strict).",
+            )),
+            ro(AttributeDef::integer(
+                "pending",
+                "Licenses waiting for a seat (policy 'pending'), not counted in 'used'.",
             )),
             ro(AttributeDef::integer(
                 "overageUsed",

@@ -186,6 +186,7 @@ impl LicenseService {
             display_name,
             seats,
             used: 0,
+            pending: 0,
             policy,
         };
         let ctx = self.context(caller);

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::ScimResult;
 use crate::filter::{CompValue, CompareOp, Filter};
-use crate::license::{HeldLicense, LicenseSource};
+use crate::license::{HeldLicense, LicenseSource, LicenseStatus};
 use crate::path::AttrPath;
 use crate::query::ListQuery;
 use crate::resource::{Expand, LICENSES, Resource, ResourceKind};
@@ -74,6 +74,11 @@ fn held_license(element: &Value) -> Option<HeldLicense> {
             .as_str()?
             .parse::<DateTime<Utc>>()
             .ok()?,
+        // Written before licenses could wait: they all held a seat.
+        status: match element.get("status") {
+            None => LicenseStatus::Active,
+            Some(status) => LicenseStatus::parse(status.as_str()?)?,
+        },
     })
 }
 
@@ -144,16 +149,8 @@ mod tests {
         };
         user.attributes.insert("userName".into(), json!("ada"));
         user.show_licenses(&[
-            HeldLicense {
-                sku: "pro".into(),
-                source: LicenseSource::Group,
-                assigned,
-            },
-            HeldLicense {
-                sku: "viewer".into(),
-                source: LicenseSource::Direct,
-                assigned,
-            },
+            HeldLicense::active("pro", LicenseSource::Group, assigned),
+            HeldLicense::active("viewer", LicenseSource::Direct, assigned),
         ]);
         let found = UserLicenses::of(&user);
         assert_eq!(found.user_name, "ada");

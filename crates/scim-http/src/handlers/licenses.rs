@@ -29,6 +29,7 @@ fn license_json(pool: &Pool, base: &str) -> Value {
         "policy": pool.policy.as_str(),
         "overage": pool.policy.allowance(),
         "overageUsed": pool.overage_used(),
+        "pending": pool.pending,
         "meta": {
             "resourceType": "License",
             "location": format!("{base}/Licenses/{}", pool.sku),

@@ -305,11 +305,12 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
         "properties": {
             "sku": {"type": "string"}, "name": {"type": "string"},
             "seats": {"type": "integer"}, "used": {"type": "integer"}, "available": {"type": "integer"},
-            "policy": {"enum": ["strict", "overage"]},
+            "policy": {"enum": ["strict", "pending", "overage"]},
             "overage": {"type": "integer", "minimum": 0, "description": "seats that may be granted beyond `seats`"},
             "overageUsed": {"type": "integer", "minimum": 0, "description": "seats granted beyond `seats` now"},
+            "pending": {"type": "integer", "minimum": 0, "description": "licenses waiting for a seat (policy `pending`), not in `used`"},
         },
-        "required": ["sku", "name", "seats", "used", "available", "policy", "overage", "overageUsed"],
+        "required": ["sku", "name", "seats", "used", "available", "policy", "overage", "overageUsed", "pending"],
     });
     let rule = json!({
         "type": "object",
@@ -490,7 +491,7 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
             json!({
                 "type": "object", "additionalProperties": false,
                 "properties": {"seats": {"type": "integer", "minimum": 0}, "name": {"type": ["string", "null"]},
-                               "policy": {"enum": ["strict", "overage"], "description": "kept when absent; a new pool is strict"},
+                               "policy": {"enum": ["strict", "pending", "overage"], "description": "kept when absent; a new pool is strict"},
                                "overage": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000,
                                            "description": "with policy overage: seats that may be granted beyond `seats` (1 or more)"}},
                 "required": ["seats"],
@@ -560,7 +561,8 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
                              "required": ["id", "userName", "active"]},
                     "licenses": {"type": "array", "items": {"type": "object", "properties": {
                         "sku": {"type": "string"}, "source": {"enum": ["direct", "group"]},
-                        "assigned": time(), "status": {"enum": ["active"]}},
+                        "assigned": time(), "status": {"enum": ["active", "pending"],
+                        "description": "`pending`: the license waits for a seat; the user may not use it yet"}},
                         "required": ["sku", "source", "assigned", "status"]}},
                 },
                 "required": ["user", "licenses"],

@@ -85,6 +85,7 @@ pub(super) fn pool(pool: &Pool) -> Value {
         "policy": pool.policy.as_str(),
         "overage": pool.policy.allowance(),
         "overageUsed": pool.overage_used(),
+        "pending": pool.pending,
     })
 }
 
@@ -108,7 +109,7 @@ pub(super) fn user_licenses(found: &UserLicenses) -> Value {
                 "sku": held.sku,
                 "source": held.source.as_str(),
                 "assigned": format_time(&held.assigned),
-                "status": "active",
+                "status": held.status.as_str(),
             })
         })
         .collect();

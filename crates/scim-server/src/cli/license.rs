@@ -8,7 +8,8 @@ pub enum LicenseCommand {
     #[command(
         after_help = "Examples:\n  scim-server license set --tenant acme --sku pro --seats 50 --name \"Pro plan\"\n  \
                             scim-server license set --tenant acme --sku pro --seats 60\n  \
-                            scim-server license set --tenant acme --sku pro --seats 60 --policy overage --overage 6"
+                            scim-server license set --tenant acme --sku pro --seats 60 --policy overage --overage 6\n  \
+                            scim-server license set --tenant acme --sku pro --seats 60 --policy pending"
     )]
     Set {
         #[arg(long)]
@@ -23,8 +24,9 @@ pub enum LicenseCommand {
         #[arg(long)]
         name: Option<String>,
         /// What the pool does once its seats are all used: `strict` refuses the write
-        /// (the default for a new pool), `overage` grants up to `--overage` seats beyond
-        /// them. Kept when not given.
+        /// (the default for a new pool), `pending` makes the write and lets the license
+        /// wait, first come first served, for the next seat freed, `overage` grants up to
+        /// `--overage` seats beyond them. Kept when not given.
         #[arg(long, value_parser = ["strict", "pending", "overage"])]
         policy: Option<String>,
         /// With `--policy overage`: the seats that may be granted beyond `--seats`.

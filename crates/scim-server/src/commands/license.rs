@@ -50,12 +50,17 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 pool.used,
                 pool.available()
             );
-            if let PoolPolicy::Overage { allowance } = pool.policy {
-                println!(
+            match pool.policy {
+                PoolPolicy::Overage { allowance } => println!(
                     "overage: up to {allowance} seats beyond the {} bought; {} granted beyond them now",
                     pool.seats,
                     pool.overage_used()
-                );
+                ),
+                PoolPolicy::Pending => println!(
+                    "pending: a user the pool has no seat for is provisioned and waits; {} waiting now",
+                    pool.pending
+                ),
+                _ => {}
             }
             print_reevaluation(&report);
             if pool.is_over_assigned() {
@@ -232,17 +237,22 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                 println!("{report}");
             } else {
                 println!(
-                    "{:<24} {:<32} {:>8} {:>8} {:>9}",
-                    "SKU", "NAME", "SEATS", "USED", "AVAILABLE"
+                    "{:<24} {:<32} {:>8} {:>8} {:>9} {:>8}  POLICY",
+                    "SKU", "NAME", "SEATS", "USED", "AVAILABLE", "WAITING"
                 );
                 for pool in &usage.pools {
+                    let policy = match pool.policy {
+                        PoolPolicy::Overage { allowance } => format!("overage +{allowance}"),
+                        other => other.as_str().to_owned(),
+                    };
                     println!(
-                        "{:<24} {:<32} {:>8} {:>8} {:>9}",
+                        "{:<24} {:<32} {:>8} {:>8} {:>9} {:>8}  {policy}",
                         pool.sku,
                         pool.display_name,
                         pool.seats,
                         pool.used,
-                        pool.available()
+                        pool.available(),
+                        pool.pending,
                     );
                 }
                 if !usage.rules.is_empty() {
@@ -336,5 +346,6 @@ pub(crate) fn pool_json(pool: &Pool) -> serde_json::Value {
         "policy": pool.policy.as_str(),
         "overage": pool.policy.allowance(),
         "overageUsed": pool.overage_used(),
+        "pending": pool.pending,
     })
 }

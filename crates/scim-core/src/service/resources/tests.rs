@@ -60,11 +60,11 @@ async fn create_inserts_the_planned_resource() {
         })
         .times(1)
         .returning(|ctx, _, _| {
-            Ok(vec![crate::license::HeldLicense {
-                sku: "pro".into(),
-                source: crate::license::LicenseSource::Direct,
-                assigned: ctx.at,
-            }])
+            Ok(vec![crate::license::HeldLicense::active(
+                "pro",
+                crate::license::LicenseSource::Direct,
+                ctx.at,
+            )])
         });
     // The write says what the new user holds: the answer shows it, with no read.
     repo.expect_get().never();
