@@ -530,8 +530,19 @@ fn a_pending_pool_loses_no_waiting_license_through_a_sigkill(store: Store) {
     let report: Value = serde_json::from_str(report.trim()).unwrap();
     assert_eq!(report["pools"][0]["pending"], users.len() - 3);
 
-    // The holders leave; the seats go to the three that waited longest.
+    // The product's license check says the longest waiting user may not use `pro` yet.
     waiting.sort_by_key(|user| license(user)["assigned"].as_str().unwrap().to_owned());
+    let key = crate::management::api_key(&server, &["licenses:read"]);
+    let first = waiting[0]["id"].as_str().unwrap().to_owned();
+    let lookup = |server: &Server| {
+        let path = format!("/tenants/acme/users/{first}/licenses");
+        let found = crate::management::call(server, "GET", &path, &key, None);
+        assert_eq!(found.status, 200, "{}", found.text);
+        found.json["licenses"][0]["status"].clone()
+    };
+    assert_eq!(lookup(&server), "pending");
+
+    // The holders leave; the seats go to the three that waited longest.
     for holder in &active {
         let id = holder["id"].as_str().unwrap();
         let gone = server.delete(&format!("/scim/v2/Users/{id}"), &token);
@@ -543,6 +554,7 @@ fn a_pending_pool_loses_no_waiting_license_through_a_sigkill(store: Store) {
         let expected = if n < 3 { "active" } else { "pending" };
         assert_eq!(license(&now)["status"], expected, "{n}: {now}");
     }
+    assert_eq!(lookup(&server), "active");
 }
 
 /// Okta-shaped creates (entitled to `pro`) by `writer` until the server is gone: the ids

@@ -21,10 +21,10 @@ const LAG_WARNING_SECONDS: i64 = 600;
 /// Every tenant and its pools.
 pub(crate) fn overview(tenants: &[(Tenant, Vec<Pool>)]) -> String {
     let mut body = String::from(
-        "<h1>Tenants</h1><section><table><tr><th>Tenant</th><th>Pool</th><th class=\"n\">Seats</th><th class=\"n\">Used</th><th class=\"n\">Available</th></tr>",
+        "<h1>Tenants</h1><section><table><tr><th>Tenant</th><th>Pool</th><th class=\"n\">Seats</th><th class=\"n\">Used</th><th class=\"n\">Available</th><th class=\"n\">Waiting</th></tr>",
     );
     if tenants.is_empty() {
-        body.push_str("<tr><td colspan=\"5\" class=\"muted\">No tenant yet: <code>scim-server tenant create &lt;slug&gt;</code></td></tr>");
+        body.push_str("<tr><td colspan=\"6\" class=\"muted\">No tenant yet: <code>scim-server tenant create &lt;slug&gt;</code></td></tr>");
     }
     for (tenant, pools) in tenants {
         let link = format!(
@@ -35,7 +35,7 @@ pub(crate) fn overview(tenants: &[(Tenant, Vec<Pool>)]) -> String {
         if pools.is_empty() {
             let _ = write!(
                 body,
-                "<tr><td>{link}</td><td colspan=\"4\" class=\"muted\">no license pool</td></tr>"
+                "<tr><td>{link}</td><td colspan=\"5\" class=\"muted\">no license pool</td></tr>"
             );
         }
         for (i, pool) in pools.iter().enumerate() {
@@ -111,10 +111,12 @@ fn pool_cells(pool: &Pool) -> String {
     format!(
         "<td>{sku}{name}</td><td class=\"n\" data-sku=\"{sku}\" data-field=\"seats\">{seats}</td>\
          <td class=\"n\" data-sku=\"{sku}\" data-field=\"used\">{used}</td>\
-         <td class=\"n{class}\" data-sku=\"{sku}\" data-field=\"available\">{available}</td>",
+         <td class=\"n{class}\" data-sku=\"{sku}\" data-field=\"available\">{available}</td>\
+         <td class=\"n\" data-sku=\"{sku}\" data-field=\"waiting\">{waiting}</td>",
         sku = esc(&pool.sku),
         seats = pool.seats,
         used = pool.used,
+        waiting = pool.pending,
     )
 }
 
@@ -141,7 +143,7 @@ fn seats(pools: &[Pool]) -> String {
         out.push_str("<p class=\"muted\">No license pool: <code>scim-server license set --tenant &lt;slug&gt; --sku &lt;sku&gt; --seats &lt;n&gt;</code></p></section>");
         return out;
     }
-    out.push_str("<table><tr><th>Pool</th><th class=\"n\">Seats</th><th class=\"n\">Used</th><th class=\"n\">Available</th></tr>");
+    out.push_str("<table><tr><th>Pool</th><th class=\"n\">Seats</th><th class=\"n\">Used</th><th class=\"n\">Available</th><th class=\"n\">Waiting</th></tr>");
     for pool in pools {
         let _ = write!(out, "<tr>{}</tr>", pool_cells(pool));
     }
