@@ -4,9 +4,8 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    AuditAction, AuditEntry, AuditQuery, LicenseRules, LicenseSource, LicenseStatus, LicensedUser,
-    MappingRule, MappingSource, Pool, PoolPolicy, Reevaluation, UnmappedTally, UnmappedValue,
-    UserFacts,
+    AuditAction, AuditEntry, AuditQuery, LicenseRules, LicenseSource, LicensedUser, MappingRule,
+    MappingSource, Pool, PoolPolicy, Reevaluation, UnmappedTally, UnmappedValue, UserFacts,
 };
 use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
@@ -336,7 +335,7 @@ fn pending_by_pool(
 ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
     let rows: Vec<(String, i64)> = license_assignments::table
         .filter(license_assignments::tenant_id.eq(tenant))
-        .filter(license_assignments::status.eq(LicenseStatus::Pending.as_str()))
+        .filter(seats::waiting_rows())
         .group_by(license_assignments::sku_key)
         .select((license_assignments::sku_key, diesel::dsl::count_star()))
         .load(connection)
