@@ -455,6 +455,63 @@ fn an_overage_pool_grants_past_its_seats_until_the_allowance() {
         "{}",
         pool.text
     );
+
+    // The true-up over a period around it: from 0 to 2 in use, 1 beyond the seat bought
+    // since bob's create, seconds ago (a tiny fraction of a seat-day).
+    let now = chrono::Utc::now();
+    let from = (now - chrono::Duration::hours(1)).to_rfc3339();
+    let to = (now + chrono::Duration::hours(1)).to_rfc3339();
+    let args = ["license", "true-up", "--tenant", "acme", "--sku", "PRO"];
+    let period = ["--from", from.as_str(), "--to", to.as_str()];
+    let report = cli(
+        &server.store,
+        &[&args[..], &period[..], &["--json"]].concat(),
+    );
+    let report: Value = serde_json::from_str(report.trim()).expect("one JSON object");
+    let figures: Vec<Value> = [
+        "sku",
+        "seats",
+        "startUsed",
+        "endUsed",
+        "peakUsed",
+        "peakOver",
+    ]
+    .iter()
+    .map(|name| report[*name].clone())
+    .collect();
+    assert_eq!(
+        figures,
+        [
+            json!("pro"),
+            json!(1),
+            json!(0),
+            json!(2),
+            json!(2),
+            json!(1)
+        ]
+    );
+    let over = report["seatDaysOver"].as_f64().expect("seat-days");
+    assert!((0.0..0.01).contains(&over), "{report}");
+    let text = cli(&server.store, &[&args[..], &period[..]].concat());
+    assert!(
+        text.contains("2 at the peak") && text.contains("1 at the peak"),
+        "{text}"
+    );
+    // A period that ends before it starts, and a pool that does not exist, are refused.
+    let backwards = ["--from", to.as_str(), "--to", from.as_str()];
+    let refused = cli_output(&server.store, &[&args[..], &backwards[..]].concat());
+    let says = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && says.contains("must end after it starts"),
+        "{says}"
+    );
+    let ghost = ["license", "true-up", "--tenant", "acme", "--sku", "ghost"];
+    let refused = cli_output(&server.store, &[&ghost[..], &period[..]].concat());
+    let says = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && says.contains("no license pool 'ghost'"),
+        "{says}"
+    );
 }
 
 /// Under `pending`, Okta-shaped creates streamed by four clients into a pool of 3 are all

@@ -58,6 +58,7 @@ mod preview;
 mod scenario;
 mod scope;
 mod seating;
+mod true_up;
 
 #[cfg(test)]
 mod tests;
@@ -74,3 +75,4 @@ pub use preview::{PoolEffect, PreviewRun, RuleChange, RulePreview};
 pub use scenario::Licensing;
 pub use scope::{LicenseScope, LicensedWrite, license_scope};
 pub use seating::{PoolDemand, SeatPolicy, Seats, Shortage, took_last_seat};
+pub use true_up::TrueUp;

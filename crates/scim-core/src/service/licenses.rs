@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, StoreError};
 use crate::license::{
     AuditEntry, AuditQuery, LicenseRules, MappingRule, MappingSource, Pool, PoolPolicy, PreviewRun,
-    Reevaluation, RuleChange, RulePreview, UnmappedValue, validate_sku,
+    Reevaluation, RuleChange, RulePreview, TrueUp, UnmappedValue, validate_sku,
 };
 use crate::ports::{Clock, LicenseLedger};
 use crate::tenant::TenantId;
@@ -331,6 +333,35 @@ impl LicenseService {
     /// The tenant's mapping rules.
     pub async fn rules(&self, tenant: &TenantId) -> Result<Vec<MappingRule>, LicenseError> {
         Ok(self.ledger.rules(tenant).await?)
+    }
+
+    /// The true-up of the pool `sku` over `[from, to)`: peak use, peak overage and
+    /// seat-days over, from the audit log ([`TrueUp`]).
+    pub async fn true_up(
+        &self,
+        tenant: &TenantId,
+        sku: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<TrueUp, LicenseError> {
+        if from >= to {
+            return Err(ScimError::InvalidValue(format!(
+                "the period must end after it starts: {} is not after {}",
+                crate::resource::format_time(&to),
+                crate::resource::format_time(&from)
+            ))
+            .into());
+        }
+        // Two reads, not one snapshot: a license change committed between them moves the
+        // figures by that one change (a report of a closed period is best run after it).
+        let query = AuditQuery {
+            since: Some(from),
+            ..AuditQuery::default()
+        };
+        let entries = self.ledger.audit(tenant, &query).await?;
+        let pool = (self.pool(tenant, sku).await?)
+            .ok_or_else(|| LicenseError::UnknownPool(sku.to_owned()))?;
+        Ok(TrueUp::of(&pool, &entries, from, to, self.clock.now()))
     }
 
     /// The pool for `sku`, compared case-insensitively.

@@ -51,6 +51,29 @@ pub enum LicenseCommand {
                             scim-server license unmap --tenant acme --group \"Engineering\" --sku pro --dry-run"
     )]
     Unmap(RuleArgs),
+    /// Print a pool's true-up over a period, from the audit log: the use at its start and
+    /// end, the peak use, the most seats beyond those bought, and the seat-days over them
+    /// (for an overage invoice). Measured against the seats bought now; exact while the
+    /// audit log reaches back to FROM.
+    #[command(
+        after_help = "Examples:\n  scim-server license true-up --tenant acme --sku pro --from 2026-11-01T00:00:00Z --to 2026-12-01T00:00:00Z\n  \
+                            scim-server license true-up --tenant acme --sku pro --from 2026-12-01T00:00:00Z --to 2027-01-01T00:00:00Z --json"
+    )]
+    TrueUp {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        sku: String,
+        /// The period's start (RFC 3339).
+        #[arg(long)]
+        from: String,
+        /// The period's end, excluded (RFC 3339); a period still running ends now.
+        #[arg(long)]
+        to: String,
+        /// Print one JSON object instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the audit log of license assignments and revocations, oldest first.
     #[command(
         after_help = "Examples:\n  scim-server license audit --tenant acme\n  \

@@ -147,6 +147,45 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             );
             print_reevaluation(&report);
         }
+        LicenseCommand::TrueUp {
+            tenant,
+            sku,
+            from,
+            to,
+            json,
+        } => {
+            let tenant = app.services.tenants.tenant(&tenant).await?;
+            let (from, to) = (time("--from", &from)?, time("--to", &to)?);
+            let report = app
+                .services
+                .licenses
+                .true_up(&tenant.id, &sku, from, to)
+                .await?;
+            if json {
+                println!("{}", report.to_json());
+                return Ok(());
+            }
+            let shown = report.to_json();
+            println!(
+                "pool '{}' of tenant '{}', {} to {}: {} seats bought",
+                report.sku,
+                tenant.slug,
+                shown["from"].as_str().unwrap_or_default(),
+                shown["to"].as_str().unwrap_or_default(),
+                report.seats
+            );
+            println!(
+                "in use: {} at the start, {} at the end, {} at the peak ({})",
+                report.start_used,
+                report.end_used,
+                report.peak_used,
+                shown["peakAt"].as_str().unwrap_or_default()
+            );
+            println!(
+                "beyond the seats bought: {} at the peak, {} seat-days",
+                report.peak_over, shown["seatDaysOver"]
+            );
+        }
         LicenseCommand::Audit {
             tenant,
             user,
@@ -154,13 +193,7 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             json,
         } => {
             let tenant = app.services.tenants.tenant(&tenant).await?;
-            let since = since
-                .map(|text| {
-                    chrono::DateTime::parse_from_rfc3339(&text)
-                        .map(|time| time.with_timezone(&Utc))
-                        .with_context(|| format!("--since '{text}' is not an RFC 3339 time"))
-                })
-                .transpose()?;
+            let since = since.map(|text| time("--since", &text)).transpose()?;
             let query = AuditQuery {
                 user,
                 since,
@@ -348,4 +381,11 @@ pub(crate) fn pool_json(pool: &Pool) -> serde_json::Value {
         "overageUsed": pool.overage_used(),
         "pending": pool.pending,
     })
+}
+
+/// An RFC 3339 time given to `flag`.
+fn time(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .with_context(|| format!("{flag} '{text}' is not an RFC 3339 time"))
 }
