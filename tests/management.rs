@@ -270,6 +270,62 @@ fn product_drives_a_tenant(store: Store) {
             (json!("pro"), json!("group"), json!("active"))
         );
     }
+    // The true-up around now: from none in use to what the pool holds, against 2 seats.
+    let now = chrono::Utc::now();
+    let hour = chrono::Duration::hours(1);
+    let period = format!(
+        "from={}&to={}",
+        (now - hour).format("%Y-%m-%dT%H:%M:%SZ"),
+        (now + hour).format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let pro = call(&server, "GET", "/tenants/acme/pools/pro", &key, None).json;
+    let path = format!("/tenants/acme/pools/PRO/true-up?{period}");
+    let true_up = call(&server, "GET", &path, &key, None);
+    assert_eq!(true_up.status, 200, "{}", true_up.text);
+    let figures: Vec<Value> = [
+        "sku",
+        "seats",
+        "startUsed",
+        "endUsed",
+        "peakUsed",
+        "peakOver",
+    ]
+    .iter()
+    .map(|name| true_up.json[*name].clone())
+    .collect();
+    let used = pro["used"].clone();
+    assert_eq!(
+        figures,
+        [
+            json!("pro"),
+            json!(2),
+            json!(0),
+            used.clone(),
+            used,
+            json!(0)
+        ]
+    );
+    assert_eq!(true_up.json["seatDaysOver"], 0.0);
+    let missing = call(
+        &server,
+        "GET",
+        "/tenants/acme/pools/pro/true-up?from=2026-12-01T00:00:00Z",
+        &key,
+        None,
+    );
+    assert!(assert_problem(&missing, 400, "invalid-value").contains("to is required"));
+    let backwards =
+        "/tenants/acme/pools/pro/true-up?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z";
+    let backwards = call(&server, "GET", backwards, &key, None);
+    assert!(assert_problem(&backwards, 400, "invalid-value").contains("must end after it starts"));
+    let ghost = call(
+        &server,
+        "GET",
+        &format!("/tenants/acme/pools/ghost/true-up?{period}"),
+        &key,
+        None,
+    );
+    assert_eq!(ghost.status, 404, "{}", ghost.text);
     let nobody = call(
         &server,
         "GET",

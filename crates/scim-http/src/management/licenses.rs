@@ -389,6 +389,28 @@ pub(super) async fn activity(call: &Call<'_>, slug: &str) -> ApiResult<Response>
     Ok(super::json(StatusCode::OK, &body))
 }
 
+/// `GET …/pools/{sku}/true-up?from=&to=`: the pool's peak use and overage over a period.
+pub(super) async fn true_up(call: &Call<'_>, slug: &str, sku: &str) -> ApiResult<Response> {
+    let params = call.params()?;
+    let required = |name: &str| {
+        let text = params.get(name).ok_or_else(|| {
+            Problem::new(
+                Kind::InvalidValue,
+                format!("{name} is required: an RFC 3339 time such as 2026-12-01T00:00:00Z"),
+            )
+        })?;
+        time(name, text)
+    };
+    let (from, to) = (required("from")?, required("to")?);
+    let tenant = call.tenant(slug).await?;
+    let report = call
+        .state
+        .licenses
+        .true_up(&tenant.id, sku, from, to)
+        .await?;
+    Ok(super::json(StatusCode::OK, &report.to_json()))
+}
+
 fn time(name: &str, text: &str) -> ApiResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|time| time.with_timezone(&Utc))

@@ -174,6 +174,7 @@ async fn run(call: &Call<'_>, route: &ApiRoute) -> ApiResult<Response> {
             licenses::put_pool(call, slug, sku).await
         }
         ApiRoute::Pool(slug, sku) => licenses::get_pool(call, slug, sku).await,
+        ApiRoute::TrueUp(slug, sku) => licenses::true_up(call, slug, sku).await,
         ApiRoute::Rules(slug) if method == Method::POST => licenses::add_rule(call, slug).await,
         ApiRoute::Rules(slug) => licenses::list_rules(call, slug).await,
         ApiRoute::Rule(slug, id) if method == Method::DELETE => {

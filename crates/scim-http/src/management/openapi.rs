@@ -113,6 +113,17 @@ fn operations() -> Vec<Op> {
             ..op("put", "/tenants/{slug}/pools/{sku}", "Sell seats: create a pool (201) or change it (200), then re-evaluate the tenant's users",
                  "licenses:write", Some(reference("PoolSeats")), 200, Some(reference("PoolChange")))
         },
+        Op {
+            query: vec![
+                json!({"name": "from", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"},
+                       "description": "The period's start"}),
+                json!({"name": "to", "in": "query", "required": true, "schema": {"type": "string", "format": "date-time"},
+                       "description": "The period's end (excluded; a period still running ends now)"}),
+            ],
+            ..op("get", "/tenants/{slug}/pools/{sku}/true-up",
+                 "A pool's true-up over a period, from the audit log: peak use, peak overage, seat-days over the seats bought",
+                 "licenses:read", None, 200, Some(reference("TrueUp")))
+        },
         listing("/tenants/{slug}/rules", "The tenant's mapping rules, by id", "licenses:read", "Rule"),
         Op {
             also_ok: Some(200),
@@ -486,6 +497,21 @@ pub(crate) fn schemas() -> Vec<(&'static str, Value)> {
                                              "description": "Shown this once; a federated client has none"}}}]}),
         ),
         ("Pool", pool),
+        (
+            "TrueUp",
+            json!({
+                "type": "object",
+                "properties": {
+                    "sku": {"type": "string"}, "seats": {"type": "integer"},
+                    "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},
+                    "startUsed": {"type": "integer"}, "endUsed": {"type": "integer"},
+                    "peakUsed": {"type": "integer"}, "peakAt": {"type": "string", "format": "date-time"},
+                    "peakOver": {"type": "integer", "minimum": 0},
+                    "seatDaysOver": {"type": "number", "minimum": 0, "description": "seats beyond those bought, summed over time, in days"},
+                },
+                "required": ["sku", "seats", "from", "to", "startUsed", "endUsed", "peakUsed", "peakAt", "peakOver", "seatDaysOver"],
+            }),
+        ),
         (
             "PoolSeats",
             json!({

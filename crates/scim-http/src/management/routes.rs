@@ -17,6 +17,7 @@ pub(super) enum ApiRoute {
     Client(String, String),
     Pools(String),
     Pool(String, String),
+    TrueUp(String, String),
     Rules(String),
     Rule(String, String),
     RulePreviews(String),
@@ -60,6 +61,7 @@ impl ApiRoute {
             ["tenants", _, "clients", _] => Self::Client(seg(1)?, seg(3)?),
             ["tenants", _, "pools"] => Self::Pools(seg(1)?),
             ["tenants", _, "pools", _] => Self::Pool(seg(1)?, seg(3)?),
+            ["tenants", _, "pools", _, "true-up"] => Self::TrueUp(seg(1)?, seg(3)?),
             ["tenants", _, "rules"] => Self::Rules(seg(1)?),
             ["tenants", _, "rules", _] => Self::Rule(seg(1)?, seg(3)?),
             ["tenants", _, "rule-previews"] => Self::RulePreviews(seg(1)?),
@@ -98,6 +100,7 @@ impl ApiRoute {
             Self::Pool(..) => "GET, HEAD, PUT",
             Self::Rule(..) => "GET, HEAD, DELETE",
             Self::Pools(_)
+            | Self::TrueUp(..)
             | Self::Licenses(_)
             | Self::UserLicenses(..)
             | Self::Usage(_)
@@ -129,7 +132,11 @@ impl ApiRoute {
             Self::Rule(..) if delete => Some(Scope::LicensesWrite),
             // A preview writes nothing.
             Self::RulePreviews(_) if post => Some(Scope::LicensesRead),
-            Self::Licenses(_) | Self::UserLicenses(..) | Self::Usage(_) | Self::Audit(_)
+            Self::Licenses(_)
+            | Self::UserLicenses(..)
+            | Self::Usage(_)
+            | Self::Audit(_)
+            | Self::TrueUp(..)
                 if read =>
             {
                 Some(Scope::LicensesRead)
@@ -162,6 +169,7 @@ impl ApiRoute {
             Self::Client(..) => "/api/v1/tenants/{slug}/clients/{client_id}",
             Self::Pools(_) => "/api/v1/tenants/{slug}/pools",
             Self::Pool(..) => "/api/v1/tenants/{slug}/pools/{sku}",
+            Self::TrueUp(..) => "/api/v1/tenants/{slug}/pools/{sku}/true-up",
             Self::Rules(_) => "/api/v1/tenants/{slug}/rules",
             Self::Rule(..) => "/api/v1/tenants/{slug}/rules/{id}",
             Self::RulePreviews(_) => "/api/v1/tenants/{slug}/rule-previews",
