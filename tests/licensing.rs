@@ -29,6 +29,21 @@ pub(crate) fn skus(user: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A true-up report's sku, seats, startUsed, endUsed, peakUsed and peakOver, in that order.
+pub(crate) fn true_up_figures(report: &Value) -> Vec<Value> {
+    [
+        "sku",
+        "seats",
+        "startUsed",
+        "endUsed",
+        "peakUsed",
+        "peakOver",
+    ]
+    .iter()
+    .map(|name| report[*name].clone())
+    .collect()
+}
+
 pub(crate) fn held(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(sku, source)| ((*sku).to_owned(), (*source).to_owned()))
@@ -468,17 +483,7 @@ fn an_overage_pool_grants_past_its_seats_until_the_allowance() {
         &[&args[..], &period[..], &["--json"]].concat(),
     );
     let report: Value = serde_json::from_str(report.trim()).expect("one JSON object");
-    let figures: Vec<Value> = [
-        "sku",
-        "seats",
-        "startUsed",
-        "endUsed",
-        "peakUsed",
-        "peakOver",
-    ]
-    .iter()
-    .map(|name| report[*name].clone())
-    .collect();
+    let figures = true_up_figures(&report);
     assert_eq!(
         figures,
         [

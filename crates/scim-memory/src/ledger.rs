@@ -26,6 +26,7 @@ impl LicenseLedger for MemoryStore {
                     stored.policy = pool.policy;
                 }
                 None => {
+                    // Waiting licenses are counted when the pools are read.
                     data.pools.push(Pool {
                         used: 0,
                         pending: 0,
@@ -40,7 +41,7 @@ impl LicenseLedger for MemoryStore {
 
     async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError> {
         Ok(self
-            .read(tenant, |data| data.pools.clone())
+            .read(tenant, TenantData::pools_with_waiting)
             .unwrap_or_default())
     }
 

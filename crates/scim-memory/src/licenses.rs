@@ -73,6 +73,19 @@ impl TenantData {
         Some(UserFacts::from_attributes(&resource.attributes, groups))
     }
 
+    /// The pools with their use and, counted from the licenses held, how many wait.
+    pub(crate) fn pools_with_waiting(&self) -> Vec<Pool> {
+        let mut pools = self.pools.clone();
+        let waiting = self.licenses.values().flatten();
+        for license in waiting.filter(|license| license.status == LicenseStatus::Pending) {
+            let key = fold_key(&license.sku);
+            if let Some(pool) = pools.iter_mut().find(|pool| fold_key(&pool.sku) == key) {
+                pool.pending += 1;
+            }
+        }
+        pools
+    }
+
     /// Every license waiting for a seat, oldest first (then in creation order); none
     /// unless a pool waits.
     fn waiting(&self) -> Vec<LicenseChange<String>> {
@@ -102,15 +115,6 @@ impl TenantData {
 
     /// Keeps what the engine decided: held licenses, audit entries and license events.
     fn keep(&mut self, ctx: &WriteContext, outcome: LicenseOutcome<String>) {
-        let pending = |pools: &mut Vec<Pool>, sku: &str, change: i64| {
-            let key = fold_key(sku);
-            if let Some(pool) = pools.iter_mut().find(|pool| fold_key(&pool.sku) == key) {
-                pool.pending += change;
-            }
-        };
-        for change in &outcome.withdrawn {
-            pending(&mut self.pools, &change.sku, -1);
-        }
         for change in outcome.revoked.iter().chain(&outcome.withdrawn) {
             let key = fold_key(&change.sku);
             if let Some(held) = self.licenses.get_mut(&change.user) {
@@ -118,7 +122,6 @@ impl TenantData {
             }
         }
         for change in &outcome.promoted {
-            pending(&mut self.pools, &change.sku, -1);
             let key = fold_key(&change.sku);
             let held = self.licenses.entry(change.user.clone()).or_default();
             for license in held.iter_mut().filter(|l| fold_key(&l.sku) == key) {
@@ -132,9 +135,6 @@ impl TenantData {
             for license in held.iter_mut().filter(|l| fold_key(&l.sku) == key) {
                 license.source = change.source;
             }
-        }
-        for change in &outcome.queued {
-            pending(&mut self.pools, &change.sku, 1);
         }
         for (change, license) in outcome.new_licenses(ctx.at) {
             let held = self.licenses.entry(change.user.clone()).or_default();

@@ -756,19 +756,7 @@ pub async fn pending_pools_give_each_freed_seat_to_the_oldest_waiting<F: StoreFa
         .collect();
 
     // Seats freed and asked for at once, with a sampler watching the count.
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let (store, tenant, done) = (Arc::clone(&store), acme.clone(), Arc::clone(&done));
-        tokio::spawn(async move {
-            let mut samples = 0;
-            while !done.load(std::sync::atomic::Ordering::SeqCst) || samples == 0 {
-                let pool = store.pools(&tenant.id).await.unwrap().remove(0);
-                assert!(pool.used <= pool.seats, "{pool:?}");
-                samples += 1;
-                tokio::task::yield_now().await;
-            }
-        })
-    };
+    let (done, sampler) = watch_seats(&store, &acme);
     let mut tasks = Vec::new();
     for (n, id) in holders.iter().enumerate() {
         let (store, tenant, id) = (Arc::clone(&store), acme.clone(), id.clone());
@@ -800,7 +788,7 @@ pub async fn pending_pools_give_each_freed_seat_to_the_oldest_waiting<F: StoreFa
         task.await.unwrap().unwrap();
     }
     done.store(true, std::sync::atomic::Ordering::SeqCst);
-    sampler.await.unwrap();
+    assert!(sampler.await.unwrap() > 0);
     let after = statuses(&store, &acme).await;
     let active: Vec<&str> = after
         .iter()
@@ -877,6 +865,30 @@ pub async fn pending_pools_give_each_freed_seat_to_the_oldest_waiting<F: StoreFa
     assert_eq!(named(scim_core::events::LICENSE_PENDING), 54 + 16);
     assert_eq!(named(scim_core::events::LICENSE_ASSIGNED), 10 + 10 + 3 + 1);
     assert_eq!(named(scim_core::events::LICENSE_REVOKED), 11 + 1);
+}
+
+/// A sampler that checks the tenant's first pool never holds more seats than it has,
+/// until `done` is set; it answers how many samples it took (at least one).
+fn watch_seats<S: ContractStore>(
+    store: &Arc<TestStore<S>>,
+    tenant: &Tenant,
+) -> (
+    Arc<std::sync::atomic::AtomicBool>,
+    tokio::task::JoinHandle<u64>,
+) {
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (store, tenant, stop) = (Arc::clone(store), tenant.clone(), Arc::clone(&done));
+    let sampler = tokio::spawn(async move {
+        let mut samples = 0;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) || samples == 0 {
+            let pool = store.pools(&tenant.id).await.unwrap().remove(0);
+            assert!(pool.used <= pool.seats, "{pool:?}");
+            samples += 1;
+            tokio::task::yield_now().await;
+        }
+        samples
+    });
+    (done, sampler)
 }
 
 /// Every user by id: `(id, status of its pro license or "none", assigned)`.
@@ -984,19 +996,7 @@ pub async fn seats_are_never_over_assigned_under_concurrency<F: StoreFactory>(fa
         .into_iter()
         .chain((0..5).map(|n| format!("w{n}")))
         .collect();
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let (store, tenant, done) = (Arc::clone(&store), acme.clone(), Arc::clone(&done));
-        tokio::spawn(async move {
-            let mut samples = 0;
-            while !done.load(std::sync::atomic::Ordering::SeqCst) || samples == 0 {
-                let pool = store.pools(&tenant.id).await.unwrap().remove(0);
-                assert!(pool.used <= pool.seats, "{pool:?}");
-                samples += 1;
-            }
-            samples
-        })
-    };
+    let (done, sampler) = watch_seats(&store, &acme);
     let togglers = ids.into_iter().enumerate().map(|(n, id)| {
         let (store, tenant) = (Arc::clone(&store), acme.clone());
         tokio::spawn(async move {

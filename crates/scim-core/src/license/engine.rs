@@ -15,7 +15,7 @@
 //! The store keeps only what is storage: the transaction, the locks, how it counts seats
 //! (the server splits a pool over stripes), and writing the outcome.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::audit::{AuditAction, AuditEntry};
 use super::planner::{
@@ -199,10 +199,9 @@ impl<K> LicenseOutcome<K> {
 pub struct LicensePlan<K> {
     users: Vec<Planned<K>>,
     policy: SeatPolicy,
-    /// Folded skus of the pools that keep licenses waiting, as the rules say.
-    waiting_pools: BTreeSet<String>,
-    /// Every pool's sku as it spells it, by folded sku.
-    skus: BTreeMap<String, String>,
+    /// The pools that keep licenses waiting, as the rules say: their skus as they spell
+    /// them, by folded sku.
+    waiting_pools: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -217,11 +216,11 @@ impl<K: Clone + PartialEq> LicensePlan<K> {
     /// order given (the store's creation order). A license waiting in a pool that no longer
     /// keeps a waiting list (its policy changed) is asked for again, under the pool's policy.
     pub fn new(rules: &LicenseRules, users: Vec<LicensedUser<K>>, policy: SeatPolicy) -> Self {
-        let waiting_pools: BTreeSet<String> = rules
+        let waiting_pools: BTreeMap<String, String> = rules
             .pools
             .iter()
             .filter(|pool| pool.policy.waits())
-            .map(|pool| fold_key(&pool.sku))
+            .map(|pool| (fold_key(&pool.sku), pool.sku.clone()))
             .collect();
         let users = users
             .into_iter()
@@ -234,7 +233,7 @@ impl<K: Clone + PartialEq> LicensePlan<K> {
                 for license in &user.held {
                     let key = fold_key(&license.sku);
                     let asked_again = license.status == LicenseStatus::Pending
-                        && !waiting_pools.contains(&key)
+                        && !waiting_pools.contains_key(&key)
                         && grants.skus.contains_key(&key);
                     if asked_again {
                         let (sku, source) = &grants.skus[&key];
@@ -253,16 +252,10 @@ impl<K: Clone + PartialEq> LicensePlan<K> {
                 }
             })
             .collect();
-        let skus = rules
-            .pools
-            .iter()
-            .map(|pool| (fold_key(&pool.sku), pool.sku.clone()))
-            .collect();
         Self {
             users,
             policy,
             waiting_pools,
-            skus,
         }
     }
 
@@ -272,10 +265,10 @@ impl<K: Clone + PartialEq> LicensePlan<K> {
     pub fn demands(&self) -> Vec<PoolDemand> {
         let mut demands = demands(self.users.iter(), &self.waiting_pools);
         if self.policy == SeatPolicy::WhileSeatsLast {
-            for key in &self.waiting_pools {
+            for (key, sku) in &self.waiting_pools {
                 demands.entry(key.clone()).or_insert_with(|| PoolDemand {
                     key: key.clone(),
-                    sku: self.skus[key].clone(),
+                    sku: sku.clone(),
                     assign: 0,
                     revoke: 0,
                     waits: true,
@@ -303,14 +296,14 @@ impl<K: Clone + PartialEq> LicensePlan<K> {
                 let demands = self.demands();
                 let seated = seat_pools(ledger, &demands, policy, &self.withdrawals())?;
                 record_leaving(&self.users, ctx, &mut outcome);
-                record_promoted(&seated, ctx, &mut outcome);
-                let granted = seated
-                    .iter()
-                    .map(|(key, pool)| (key.clone(), (pool.granted, pool.waits)));
-                record_assigned(&self.users, granted.collect(), ctx, &mut outcome);
-                outcome
-                    .events
-                    .extend(seated.into_values().filter_map(|pool| pool.exhausted));
+                let (mut granted, mut exhausted) = (BTreeMap::new(), Vec::new());
+                for (key, pool) in seated {
+                    record_promoted(pool.promoted, ctx, &mut outcome);
+                    granted.insert(key, (pool.granted, pool.waits));
+                    exhausted.extend(pool.exhausted);
+                }
+                record_assigned(&self.users, granted, ctx, &mut outcome);
+                outcome.events.extend(exhausted);
             }
         }
         Ok(outcome)
@@ -354,7 +347,7 @@ impl<K: Clone + PartialEq> LicensePlan<K> {
                         let skip = withdrawals.get(&demand.key).map_or(&[][..], Vec::as_slice);
                         let promoted = oldest_waiting(ledger, &demand, free, skip)?;
                         running += promoted.len() as i64;
-                        record_promoted_changes(promoted, ctx, outcome);
+                        record_promoted(promoted, ctx, outcome);
                     }
                     let pool = RunningPool {
                         demand,
@@ -561,18 +554,8 @@ fn record_leaving<K: Clone>(
     }
 }
 
-/// Records the waiting licenses the pools gave a freed seat, pool by pool.
-fn record_promoted<K: Clone>(
-    seated: &BTreeMap<String, Seated<K>>,
-    ctx: &WriteContext,
-    outcome: &mut LicenseOutcome<K>,
-) {
-    for pool in seated.values() {
-        record_promoted_changes(pool.promoted.clone(), ctx, outcome);
-    }
-}
-
-fn record_promoted_changes<K>(
+/// Records the waiting licenses a pool gave a freed seat, oldest first.
+fn record_promoted<K>(
     promoted: Vec<LicenseChange<K>>,
     ctx: &WriteContext,
     outcome: &mut LicenseOutcome<K>,
@@ -663,7 +646,7 @@ fn entry(
 /// What `users` ask of each pool, by folded sku (`waiting_pools`: the pools that wait).
 fn demands<'a, K: 'a>(
     users: impl Iterator<Item = &'a Planned<K>>,
-    waiting_pools: &BTreeSet<String>,
+    waiting_pools: &BTreeMap<String, String>,
 ) -> BTreeMap<String, PoolDemand> {
     let mut demands: BTreeMap<String, PoolDemand> = BTreeMap::new();
     for user in users {
@@ -672,7 +655,7 @@ fn demands<'a, K: 'a>(
         for (sku, assign, revoke) in wanted.chain(freed) {
             let key = fold_key(sku);
             let demand = demands.entry(key.clone()).or_insert_with(|| PoolDemand {
-                waits: waiting_pools.contains(&key),
+                waits: waiting_pools.contains_key(&key),
                 key,
                 sku: sku.clone(),
                 assign: 0,
