@@ -429,6 +429,11 @@ impl Server {
         self.send_at(base, "POST", path, Some(token), &[], Some(body.as_bytes()))
     }
 
+    /// GETs from another process serving the same store (a replica's `base`).
+    pub(crate) fn get_at(&self, base: &str, path: &str, token: &str) -> Reply {
+        self.send_at(base, "GET", path, Some(token), &[], None)
+    }
+
     /// PATCHes `operations` on another process serving the same store (a replica's `base`).
     pub(crate) fn patch_at(
         &self,

@@ -10,6 +10,7 @@ use crate::helpers::{
 };
 
 const LICENSES: &str = "urn:scim-license:schemas:extension:license:2.0:User";
+const REVOKED: &str = "urn:scim-license:event:license:revoked";
 
 /// The skus a user resource shows, with their sources.
 pub(crate) fn skus(user: &Value) -> Vec<(String, String)> {
@@ -661,4 +662,112 @@ fn a_pending_pool_loses_no_waiting_license_through_a_sigkill_on_postgres() {
     if let Some(store) = Store::postgres("pending_sigkill") {
         a_pending_pool_loses_no_waiting_license_through_a_sigkill(store);
     }
+}
+
+/// A pool whose term ends while two processes serve the tenant: each seat is revoked once,
+/// with one audit entry and one event, by whichever process claimed the end; the licenses
+/// are gone from both; a write after the end gets none; a renewal gives every seat back.
+#[test]
+fn a_term_that_ends_while_two_replicas_run_revokes_each_seat_once() {
+    let Some(store) = Store::postgres("term_replicas") else {
+        return;
+    };
+    let token = tenant_with_token(&store, "acme");
+    let ends = chrono::Utc::now() + chrono::Duration::seconds(6);
+    let ends = ends.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let set = [
+        "license", "set", "--tenant", "acme", "--sku", "pro", "--seats", "20",
+    ];
+    for (bad, says) in [
+        (&["--ends", "tomorrow"][..], "is not a time: use RFC 3339"),
+        (
+            &[
+                "--starts",
+                "2027-01-01T00:00:00Z",
+                "--ends",
+                "2026-01-01T00:00:00Z",
+            ][..],
+            "must end after it starts",
+        ),
+    ] {
+        let refused = cli_output(&store, &[&set[..], bad].concat());
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            !refused.status.success() && stderr.contains(says),
+            "{stderr}"
+        );
+    }
+    let out = cli(&store, &[&set[..], &["--ends", &ends]].concat());
+    assert!(out.contains("it grants seats now"), "{out}");
+    let server = Server::start_flags(store, &[]);
+    let replica = server.replica(&[]);
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let base = if n % 2 == 0 {
+            &server.base
+        } else {
+            &replica.base
+        };
+        let user = json!({"schemas": [USER_SCHEMA], "userName": format!("u{n}@acme.test"),
+                          "entitlements": [{"value": "pro"}]});
+        let created = server.post_at(base, "/scim/v2/Users", &token, &user);
+        assert_eq!(created.status, 201, "{}", created.text);
+        assert_eq!(skus(&created.json), [("pro".into(), "direct".into())]);
+        ids.push(created.json["id"].as_str().unwrap().to_owned());
+    }
+    // Past the end, within the one-second sweep of either process.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let held = |base: &str| {
+        let listed = server.get_at(base, "/scim/v2/Users?count=100", &token);
+        assert_eq!(listed.status, 200, "{}", listed.text);
+        let listed = listed.json;
+        let users = listed["Resources"].as_array().cloned().unwrap_or_default();
+        users.iter().filter(|user| !skus(user).is_empty()).count()
+    };
+    while held(&server.base) > 0 {
+        assert!(std::time::Instant::now() < deadline, "the term never ended");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(held(&replica.base), 0, "gone on the replica too");
+    // A user written after the end is written, without the license.
+    let late = json!({"schemas": [USER_SCHEMA], "userName": "late@acme.test",
+                      "entitlements": [{"value": "pro"}]});
+    let late = server.post_at(&replica.base, "/scim/v2/Users", &token, &late);
+    assert_eq!(late.status, 201, "{}", late.text);
+    assert!(skus(&late.json).is_empty(), "{}", late.text);
+    // Give both processes several more sweeps: nothing is revoked twice.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let audit = cli(
+        &server.store,
+        &["license", "audit", "--tenant", "acme", "--json"],
+    );
+    let audit: Value = serde_json::from_str(audit.trim()).unwrap();
+    let entries = audit.as_array().unwrap();
+    let revoked: Vec<&Value> = (entries.iter())
+        .filter(|entry| entry["action"] == "revoked")
+        .collect();
+    assert_eq!(revoked.len(), 12, "each seat revoked once: {audit}");
+    assert!(
+        revoked.iter().all(|entry| entry["cause"] == "term"),
+        "{audit}"
+    );
+    let revoked_users: std::collections::BTreeSet<&str> = revoked
+        .iter()
+        .filter_map(|entry| entry["userId"].as_str())
+        .collect();
+    assert_eq!(revoked_users.len(), 12);
+    let events = cli(
+        &server.store,
+        &["events", "--tenant", "acme", "--limit", "10000"],
+    );
+    let events: Value = serde_json::from_str(events.trim()).unwrap();
+    let revocations = (events.as_array().unwrap().iter())
+        .filter(|event| event["events"].get(REVOKED).is_some())
+        .count();
+    assert_eq!(revocations, 12, "one event per seat");
+    // Renewed: every user the rules grant gets its seat back, the late one included.
+    let out = cli(&server.store, &[&set[..], &["--ends", "none"]].concat());
+    assert!(out.contains("13 licenses assigned"), "{out}");
+    assert_eq!(held(&replica.base), 13);
+    drop(replica);
 }

@@ -194,6 +194,40 @@ fn product_drives_a_tenant(store: Store) {
         (team.json["policy"].clone(), team.json["overage"].clone()),
         (json!("overage"), json!(1))
     );
+    // A term: kept when not named, removed by null.
+    let termed =
+        json!({"seats": 2, "starts": "2026-01-01T00:00:00+01:00", "ends": "2099-01-01T00:00:00Z"});
+    let team = call(
+        &server,
+        "PUT",
+        "/tenants/acme/pools/team",
+        &key,
+        Some(&termed),
+    );
+    assert_eq!(team.status, 200, "{}", team.text);
+    let term = |pool: &Value| (pool["starts"].clone(), pool["ends"].clone());
+    let bounds = (
+        json!("2025-12-31T23:00:00.000Z"),
+        json!("2099-01-01T00:00:00.000Z"),
+    );
+    assert_eq!(term(&team.json), bounds);
+    let kept = call(
+        &server,
+        "PUT",
+        "/tenants/acme/pools/team",
+        &key,
+        Some(&json!({"seats": 2})),
+    );
+    assert_eq!(term(&kept.json), bounds);
+    let open = json!({"seats": 2, "ends": null});
+    let open = call(
+        &server,
+        "PUT",
+        "/tenants/acme/pools/team",
+        &key,
+        Some(&open),
+    );
+    assert_eq!(term(&open.json), (bounds.0.clone(), Value::Null));
     let rule = call(
         &server,
         "POST",
@@ -736,6 +770,14 @@ fn bad_input_gets_a_precise_problem(store: Store) {
         (
             r#"{"seats": 5, "policy": "strict", "overage": 2}"#,
             "needs the policy 'overage'",
+        ),
+        (
+            r#"{"seats": 5, "ends": "next year"}"#,
+            "'ends' must be an RFC 3339 time",
+        ),
+        (
+            r#"{"seats": 5, "starts": "2027-01-01T00:00:00Z", "ends": "2026-01-01T00:00:00Z"}"#,
+            "must end after it starts",
         ),
         (
             r#"{"seats": 5, "policy": "lenient"}"#,

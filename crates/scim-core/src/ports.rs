@@ -21,7 +21,7 @@ use crate::events::{
 };
 use crate::idempotency::{IdempotencyRecord, StoredResponse};
 use crate::license::{
-    AuditEntry, AuditQuery, HeldLicense, LicenseRules, LicensedUser, MappingRule, Pool,
+    AuditEntry, AuditQuery, DueTerm, HeldLicense, LicenseRules, LicensedUser, MappingRule, Pool,
     Reevaluation, UnmappedValue,
 };
 use crate::portal::{PortalGrant, PortalKind};
@@ -452,6 +452,25 @@ pub trait LicenseLedger: Send + Sync {
 
     /// The tenant's pools, by sku.
     async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError>;
+
+    /// Claims, until `until`, the pool whose term started or ended longest ago by `now`
+    /// and whose tenant was not re-evaluated since ([`LicenseLedger::set_pool`] makes the
+    /// next bound of the pool's term due); `None` when there is none. Two processes never
+    /// hold a claim on the same pool at once; a claim not settled by `until` (its process
+    /// died) may be taken again.
+    async fn claim_due_term(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DueTerm>, StoreError>;
+
+    /// Settles a claimed bound once the tenant was re-evaluated: `next` is the pool's next
+    /// bound due (`None`: none). Changes nothing when the pool was set since its claim.
+    async fn settle_due_term(
+        &self,
+        due: &DueTerm,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
 
     /// Adds a mapping rule; `false` when it exists (same source, value and sku, compared
     /// case-insensitively) and nothing changed. `NotFound` when the sku has no pool.

@@ -3,9 +3,10 @@
 //! (`reconcile_users`), while seats last, in creation order.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    AuditEntry, AuditQuery, LicenseRules, LicensedUser, MappingRule, Pool, Reevaluation,
+    AuditEntry, AuditQuery, DueTerm, LicenseRules, LicensedUser, MappingRule, Pool, Reevaluation,
     SeatPolicy, UnmappedTally, UnmappedValue,
 };
 use scim_core::ports::LicenseLedger;
@@ -24,6 +25,7 @@ impl LicenseLedger for MemoryStore {
                     stored.display_name.clone_from(&pool.display_name);
                     stored.seats = pool.seats;
                     stored.policy = pool.policy;
+                    stored.term = pool.term;
                 }
                 None => {
                     // Waiting licenses are counted when the pools are read.
@@ -35,8 +37,68 @@ impl LicenseLedger for MemoryStore {
                     data.pools.sort_by_key(|pool| fold_key(&pool.sku));
                 }
             }
+            // The tenant is re-evaluated now, after this; the next bound is due later.
+            let key = fold_key(&pool.sku);
+            match pool.term.next_boundary(ctx.at) {
+                Some(due) => data.terms_due.insert(key, (due, None)),
+                None => data.terms_due.remove(&key),
+            };
             Ok(())
         })
+    }
+
+    async fn claim_due_term(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DueTerm>, StoreError> {
+        let mut state = self.lock();
+        let claimable = |(due, claim): &(DateTime<Utc>, Option<DateTime<Utc>>)| {
+            *due <= now && claim.is_none_or(|claim| claim <= now)
+        };
+        let oldest = (state.tenants.iter())
+            .flat_map(|(tenant, data)| {
+                (data.terms_due.iter()).map(move |(key, due)| (due.0, tenant, key, due))
+            })
+            .filter(|(_, _, _, due)| claimable(due))
+            .min_by_key(|(due, ..)| *due)
+            .map(|(_, tenant, key, _)| (tenant.clone(), key.clone()));
+        let Some((tenant, key)) = oldest else {
+            return Ok(None);
+        };
+        let data = state.tenants.get_mut(&tenant).ok_or(StoreError::NotFound)?;
+        let sku = pool_mut(&mut data.pools, &key).map(|pool| pool.sku.clone());
+        let due = data.terms_due.get_mut(&key).ok_or(StoreError::NotFound)?;
+        due.1 = Some(until);
+        Ok(Some(DueTerm {
+            tenant,
+            sku: sku.unwrap_or(key),
+            due: due.0,
+        }))
+    }
+
+    async fn settle_due_term(
+        &self,
+        due: &DueTerm,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let Some(data) = state.tenants.get_mut(&due.tenant) else {
+            return Ok(());
+        };
+        let key = fold_key(&due.sku);
+        // A pool set again since was re-evaluated then, and keeps the bound it was given.
+        if data
+            .terms_due
+            .get(&key)
+            .is_some_and(|(at, _)| *at == due.due)
+        {
+            match next {
+                Some(next) => data.terms_due.insert(key, (next, None)),
+                None => data.terms_due.remove(&key),
+            };
+        }
+        Ok(())
     }
 
     async fn pools(&self, tenant: &TenantId) -> Result<Vec<Pool>, StoreError> {

@@ -124,6 +124,9 @@ struct TenantData {
     licenses: HashMap<String, Vec<HeldLicense>>,
     /// By folded sku.
     pools: Vec<Pool>,
+    /// The next bound of each pool's term still to settle, and until when a claim on it
+    /// holds, by folded sku.
+    terms_due: BTreeMap<String, (DateTime<Utc>, Option<DateTime<Utc>>)>,
     rules: Vec<MappingRule>,
     audit: Vec<AuditEntry>,
     /// Daily snapshots of the pools, by folded sku and day.
@@ -234,6 +237,7 @@ impl TenantData {
             jobs: Vec::new(),
             receivers: Vec::new(),
             deliveries: Vec::new(),
+            terms_due: BTreeMap::new(),
         }
     }
 

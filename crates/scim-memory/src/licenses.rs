@@ -46,7 +46,7 @@ impl TenantData {
             })
             .collect();
         let count = users.len() as u64;
-        let plan = LicensePlan::new(&rules, users, policy);
+        let plan = LicensePlan::new(&rules, users, policy, ctx.at);
         // The pools keep their use ([`scim_core::license::Pool::used`]): the engine counts
         // and changes it in place (a failed write's copy of the data is dropped).
         let waiting = self.waiting();
@@ -134,6 +134,15 @@ impl TenantData {
             let held = self.licenses.entry(change.user.clone()).or_default();
             for license in held.iter_mut().filter(|l| fold_key(&l.sku) == key) {
                 license.source = change.source;
+            }
+        }
+        // A suspended license keeps its `assigned`: its place among those waiting.
+        for change in &outcome.suspended {
+            let key = fold_key(&change.sku);
+            let held = self.licenses.entry(change.user.clone()).or_default();
+            for license in held.iter_mut().filter(|l| fold_key(&l.sku) == key) {
+                license.source = change.source;
+                license.status = LicenseStatus::Pending;
             }
         }
         for (change, license) in outcome.new_licenses(ctx.at) {

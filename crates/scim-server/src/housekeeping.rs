@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use scim_core::service::{ActivityService, AdminService, IdempotencyService, PortalService};
+use scim_core::service::{
+    ActivityService, AdminService, IdempotencyService, LicenseService, PortalService,
+};
 
 /// How often the work is done.
 pub(crate) const EVERY: Duration = Duration::from_secs(600);
@@ -42,6 +44,42 @@ pub(crate) async fn run(
             Err(error) => tracing::warn!(%error, "could not prune Idempotency-Keys"),
         }
         tokio::time::sleep(EVERY).await;
+    }
+}
+
+/// How often each process looks for pools whose term started or ended: the bound on how
+/// long after its end a seat is still held.
+pub(crate) const TERMS_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a process holds the claim on a pool whose term started or ended while it
+/// re-evaluates the tenant; another process takes it over after, if this one died.
+pub(crate) const TERM_LEASE: Duration = Duration::from_secs(300);
+
+/// Re-evaluates, every [`TERMS_EVERY`], the tenants whose pools' terms started or ended,
+/// once across the replicas (each pool is claimed by one), until the task is aborted.
+pub(crate) async fn run_terms(licenses: LicenseService) {
+    let mut failing = false;
+    loop {
+        match licenses.run_due_terms(TERM_LEASE).await {
+            Ok(settled) => {
+                if failing {
+                    tracing::info!("pools' terms are settled again");
+                }
+                failing = false;
+                if settled > 0 {
+                    tracing::info!(
+                        settled,
+                        "re-evaluated tenants whose pools' terms started or ended"
+                    );
+                }
+            }
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(%error, "could not settle the pools' terms; trying again");
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(TERMS_EVERY).await;
     }
 }
 

@@ -88,6 +88,9 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         args.activity_days,
         app.services.portal.clone(),
     ));
+    let terms = tokio::spawn(crate::housekeeping::run_terms(
+        app.services.licenses.clone(),
+    ));
     let activity_writer = tokio::spawn(crate::housekeeping::flush_activity(
         app.services.activity.clone(),
     ));
@@ -179,6 +182,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     // A job under way stops here; its lease expires and the next start resumes it.
     runner.abort();
     snapshots.abort();
+    terms.abort();
     activity_writer.abort();
     if let Err(error) = app.services.activity.flush().await {
         tracing::warn!(%error, "the last provisioning activity could not be written");

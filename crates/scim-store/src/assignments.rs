@@ -94,7 +94,7 @@ pub(crate) fn reconcile(
             }
         })
         .collect();
-    let plan = LicensePlan::new(&rules, users, seating.policy);
+    let plan = LicensePlan::new(&rules, users, seating.policy, ctx.at);
     let hint = user_seqs.first().copied().unwrap_or(0);
     decide_and_write(connection, ctx, plan, (seating, hint), &[])
 }
@@ -126,7 +126,7 @@ pub(crate) fn decide_new_users(
         .iter()
         .map(|&(seq, id, facts)| LicensedUser::new(seq, id, facts.clone()))
         .collect();
-    let plan = LicensePlan::new(&rules, users, seating.policy);
+    let plan = LicensePlan::new(&rules, users, seating.policy, ctx.at);
     let mut ledger = StripeLedger::new(connection, tenant, seating.locking, first.0);
     plan.decide(&mut ledger, ctx)
 }
@@ -169,6 +169,7 @@ pub(crate) fn revoke_all(
         &rules,
         vec![LicensedUser::leaving(seq, id, held)],
         seating.policy,
+        ctx.at,
     );
     decide_and_write(connection, ctx, plan, (seating, seq), &[])
 }
@@ -228,6 +229,20 @@ pub(crate) fn write(
         .set((
             license_assignments::status.eq(LicenseStatus::Active.as_str()),
             license_assignments::assigned.eq(at),
+        ))
+        .execute(connection)
+        .map_err(from_diesel)?;
+    }
+    // A suspended license keeps its `assigned`: its place among those waiting.
+    for change in &outcome.suspended {
+        diesel::update(
+            license_assignments::table
+                .filter(license_assignments::user_seq.eq(change.user))
+                .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
+        )
+        .set((
+            license_assignments::status.eq(LicenseStatus::Pending.as_str()),
+            license_assignments::source.eq(change.source.as_str()),
         ))
         .execute(connection)
         .map_err(from_diesel)?;

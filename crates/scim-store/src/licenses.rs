@@ -1,11 +1,13 @@
 //! `LicenseLedger`: a tenant's license pools and mapping rules.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scim_core::fold::fold_key;
 use scim_core::license::{
-    AuditAction, AuditEntry, AuditQuery, LicenseRules, LicenseSource, LicensedUser, MappingRule,
-    MappingSource, Pool, PoolPolicy, Reevaluation, UnmappedTally, UnmappedValue, UserFacts,
+    AuditAction, AuditEntry, AuditQuery, DueTerm, LicenseRules, LicenseSource, LicensedUser,
+    MappingRule, MappingSource, Pool, PoolPolicy, Reevaluation, Term, UnmappedTally, UnmappedValue,
+    UserFacts,
 };
 use scim_core::ports::LicenseLedger;
 use scim_core::tenant::TenantId;
@@ -29,6 +31,8 @@ struct PoolRow {
     seats: i64,
     policy: String,
     overage: i64,
+    starts: Option<i64>,
+    ends: Option<i64>,
 }
 
 impl PoolRow {
@@ -42,6 +46,10 @@ impl PoolRow {
             used,
             pending,
             policy,
+            term: Term {
+                starts: self.starts.map(from_micros).transpose()?,
+                ends: self.ends.map(from_micros).transpose()?,
+            },
         })
     }
 }
@@ -81,6 +89,13 @@ impl LicenseLedger for DieselStore {
     async fn set_pool(&self, ctx: &WriteContext, pool: &Pool) -> Result<(), StoreError> {
         let (tenant, pool) = (ctx.tenant.0.clone(), pool.clone());
         let sku_key = fold_key(&pool.sku);
+        // The tenant is re-evaluated now, after this; the next bound is due later.
+        let due = pool.term.next_boundary(ctx.at).map(|at| to_micros(&at));
+        let (starts, ends) = (pool.term.starts, pool.term.ends);
+        let (starts, ends) = (
+            starts.map(|at| to_micros(&at)),
+            ends.map(|at| to_micros(&at)),
+        );
         self.write(move |connection| {
             let changed = diesel::update(license_pools::table)
                 .filter(license_pools::tenant_id.eq(&tenant))
@@ -90,20 +105,29 @@ impl LicenseLedger for DieselStore {
                     license_pools::seats.eq(pool.seats),
                     license_pools::policy.eq(pool.policy.as_str()),
                     license_pools::overage.eq(pool.policy.allowance()),
+                    license_pools::starts.eq(starts),
+                    license_pools::ends.eq(ends),
+                    license_pools::term_due.eq(due),
+                    license_pools::term_claimed_until.eq(None::<i64>),
                 ))
                 .execute(connection)
                 .map_err(from_diesel)?;
             if changed == 0 {
                 diesel::insert_into(license_pools::table)
-                    .values(PoolRow {
-                        tenant_id: tenant.clone(),
-                        sku_key: sku_key.clone(),
-                        sku: pool.sku.clone(),
-                        display_name: pool.display_name.clone(),
-                        seats: pool.seats,
-                        policy: pool.policy.as_str().to_owned(),
-                        overage: pool.policy.allowance(),
-                    })
+                    .values((
+                        PoolRow {
+                            tenant_id: tenant.clone(),
+                            sku_key: sku_key.clone(),
+                            sku: pool.sku.clone(),
+                            display_name: pool.display_name.clone(),
+                            seats: pool.seats,
+                            policy: pool.policy.as_str().to_owned(),
+                            overage: pool.policy.allowance(),
+                            starts,
+                            ends,
+                        },
+                        license_pools::term_due.eq(due),
+                    ))
                     .execute(connection)
                     .map_err(from_diesel)?;
                 seats::open(connection, &tenant, &sku_key, pool.capacity())?;
@@ -217,6 +241,79 @@ impl LicenseLedger for DieselStore {
             };
             let done = reconcile(connection, &ctx, &seqs, Seating::WHILE_SEATS_LAST)?;
             Ok((done.report(seqs.len() as u64), Some(last)))
+        })
+        .await
+    }
+
+    async fn claim_due_term(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DueTerm>, StoreError> {
+        let (now, until) = (to_micros(&now), to_micros(&until));
+        self.write(move |connection| {
+            let claimable = || {
+                license_pools::term_claimed_until
+                    .is_null()
+                    .or(license_pools::term_claimed_until.le(now))
+            };
+            // Oldest due first; a claim whose process died runs out. A pool another process
+            // claimed between the read and the update is passed over for the next.
+            loop {
+                let found: Option<(String, String, String, i64)> = license_pools::table
+                    .filter(license_pools::term_due.le(now))
+                    .filter(claimable())
+                    .order(license_pools::term_due)
+                    .select((
+                        license_pools::tenant_id,
+                        license_pools::sku_key,
+                        license_pools::sku,
+                        license_pools::term_due.assume_not_null(),
+                    ))
+                    .first(connection)
+                    .optional()
+                    .map_err(from_diesel)?;
+                let Some((tenant, sku_key, sku, due)) = found else {
+                    return Ok(None);
+                };
+                let claimed = diesel::update(license_pools::table)
+                    .filter(license_pools::tenant_id.eq(&tenant))
+                    .filter(license_pools::sku_key.eq(&sku_key))
+                    .filter(license_pools::term_due.eq(due))
+                    .filter(claimable())
+                    .set(license_pools::term_claimed_until.eq(until))
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+                if claimed == 1 {
+                    let due = from_micros(due)?;
+                    let tenant = TenantId(tenant);
+                    return Ok(Some(DueTerm { tenant, sku, due }));
+                }
+            }
+        })
+        .await
+    }
+
+    async fn settle_due_term(
+        &self,
+        due: &DueTerm,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let (tenant, sku_key) = (due.tenant.0.clone(), fold_key(&due.sku));
+        let (due, next) = (to_micros(&due.due), next.map(|at| to_micros(&at)));
+        self.write(move |connection| {
+            // A pool set again since was re-evaluated then, and keeps the bound it was given.
+            diesel::update(license_pools::table)
+                .filter(license_pools::tenant_id.eq(&tenant))
+                .filter(license_pools::sku_key.eq(&sku_key))
+                .filter(license_pools::term_due.eq(due))
+                .set((
+                    license_pools::term_due.eq(next),
+                    license_pools::term_claimed_until.eq(None::<i64>),
+                ))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(())
         })
         .await
     }

@@ -144,6 +144,10 @@ diesel::table! {
         seats -> BigInt,
         policy -> Text,
         overage -> BigInt,
+        starts -> Nullable<BigInt>,
+        ends -> Nullable<BigInt>,
+        term_due -> Nullable<BigInt>,
+        term_claimed_until -> Nullable<BigInt>,
     }
 }
 

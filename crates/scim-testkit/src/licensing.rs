@@ -567,7 +567,7 @@ pub async fn a_rule_preview_foretells_the_reevaluation<F: StoreFactory>(factory:
     // Sales → pro: u1 takes the one free seat, u2, u3 and u5 would wait; basic is untouched.
     let sales_pro = rule(MappingSource::Group, "sales", "pro");
     let change = RuleChange::Add(sales_pro.clone());
-    let preview = preview_rule_change(&*store, &acme.id, &change)
+    let preview = preview_rule_change(&*store, &acme.id, &change, chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(preview.users, 5);
@@ -604,7 +604,7 @@ pub async fn a_rule_preview_foretells_the_reevaluation<F: StoreFactory>(factory:
 
     // Removing it again: u1 would lose its seat, u4 keeps its direct one.
     let change = RuleChange::Remove(sales_pro.clone());
-    let preview = preview_rule_change(&*store, &acme.id, &change)
+    let preview = preview_rule_change(&*store, &acme.id, &change, chrono::Utc::now())
         .await
         .unwrap();
     let pro = &preview.pools[1];
@@ -1317,4 +1317,159 @@ async fn all_users<S: ContractStore>(
         )
         .await
         .unwrap()
+}
+
+/// A clock that always reads the same time: a process at one instant.
+struct StoppedClock(chrono::DateTime<chrono::Utc>);
+
+impl scim_core::ports::Clock for StoppedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0
+    }
+}
+
+/// The license service of one process on `store`, its clock stopped at `millis`.
+fn service_at<S: ContractStore>(store: S, millis: i64) -> scim_core::service::LicenseService {
+    scim_core::service::LicenseService::new(
+        Arc::new(store),
+        Arc::new(StoppedClock(crate::fixtures::time(millis))),
+    )
+}
+
+/// A pool grants nothing outside its term; once a start or an end passes, the tenant is
+/// re-evaluated once however many processes look (each revoked seat one audit entry and
+/// one event), a `pending` pool's licenses wait instead, a renewal gives the seats back to
+/// those who held them, and a claim whose process died is taken over after its lease.
+pub async fn terms_are_settled_once_across_processes<F: StoreFactory>(factory: &F) {
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let time = crate::fixtures::time;
+    let term = |starts: Option<i64>, ends: Option<i64>| {
+        scim_core::license::Term::new(starts.map(time), ends.map(time)).unwrap()
+    };
+    let pools = [
+        pool("pro", "Pro", 10).with_term(term(None, Some(10_000))),
+        pool("team", "Team", 2)
+            .with_policy(PoolPolicy::Pending)
+            .with_term(term(None, Some(10_000))),
+        pool("trial", "Trial", 5).with_term(term(Some(5_000), None)),
+    ];
+    for pool in &pools {
+        crate::fixtures::set_pool(&*store, &ctx(&acme), pool)
+            .await
+            .unwrap();
+    }
+    let at = |millis: i64| WriteContext {
+        at: time(millis),
+        ..ctx(&acme)
+    };
+    for n in 0..8 {
+        let user = licensed(&format!("u{n}"), &["pro"], true);
+        store.insert(&at(2_000), &user, &[]).await.unwrap();
+    }
+    for n in 0..3 {
+        let user = licensed(&format!("w{n}"), &["team"], true);
+        store.insert(&at(2_000 + n), &user, &[]).await.unwrap();
+    }
+    // Before its start, the trial grants nothing, and the user is written.
+    let early = licensed("t0", &["trial"], true);
+    store.insert(&at(2_000), &early, &[]).await.unwrap();
+    assert!(held(&store, &acme, "t0").await.is_empty());
+    assert_eq!(held_status(&store, &acme, "w2").await, "pending");
+
+    // Two processes, past every bound, settle the three pools once between them.
+    let (first, second) = (service_at((*store).clone(), 20_000), {
+        let other = store.reopen().await;
+        service_at(other, 20_000)
+    });
+    let lease = std::time::Duration::from_secs(60);
+    let (a, b) = tokio::join!(first.run_due_terms(lease), second.run_due_terms(lease));
+    assert_eq!(a.unwrap() + b.unwrap(), 3, "each bound settled once");
+    assert_eq!(first.run_due_terms(lease).await.unwrap(), 0);
+    for n in 0..8 {
+        assert!(held(&store, &acme, &format!("u{n}")).await.is_empty());
+    }
+    assert_eq!(
+        held(&store, &acme, "t0").await,
+        holds(&[("trial", "direct")])
+    );
+    for n in 0..3 {
+        assert_eq!(
+            held_status(&store, &acme, &format!("w{n}")).await,
+            "pending"
+        );
+    }
+    let used: Vec<(String, i64, i64)> = (store.pools(&acme.id).await.unwrap().into_iter())
+        .map(|pool| (pool.sku, pool.used, pool.pending))
+        .collect();
+    let expected = [("pro", 0, 0), ("team", 0, 3), ("trial", 1, 0)];
+    let expected: Vec<(String, i64, i64)> = (expected.iter())
+        .map(|(sku, used, pending)| ((*sku).to_owned(), *used, *pending))
+        .collect();
+    assert_eq!(used, expected);
+    let log = store.audit(&acme.id, &AuditQuery::default()).await.unwrap();
+    let entries = |action, sku: &str| {
+        (log.iter())
+            .filter(|entry| entry.action == action && entry.sku == sku)
+            .count()
+    };
+    assert_eq!(
+        entries(AuditAction::Revoked, "pro"),
+        8,
+        "each seat revoked once"
+    );
+    assert_eq!(entries(AuditAction::Revoked, "team"), 2);
+    assert_eq!(entries(AuditAction::Assigned, "trial"), 1);
+    let events = store.events_after(&acme.id, 0, 10_000).await.unwrap();
+    let revocations = (events.iter())
+        .filter_map(|stored| stored.event.events.get(scim_core::events::LICENSE_REVOKED))
+        .filter(|body| body["sku"] == "pro")
+        .count();
+    assert_eq!(revocations, 8, "one event per seat");
+
+    // Renewed, the pools give the seats back: the team's to those who held them.
+    let renew = |pool: &Pool, ends: i64| Pool {
+        term: term(None, Some(ends)),
+        ..pool.clone()
+    };
+    let renewing = at(21_000);
+    let (_, report) = crate::fixtures::set_pool(&*store, &renewing, &renew(&pools[0], 100_000))
+        .await
+        .unwrap();
+    assert_eq!(report.assigned, 8);
+    crate::fixtures::set_pool(&*store, &renewing, &renew(&pools[1], 100_500))
+        .await
+        .unwrap();
+    let team: Vec<String> = {
+        let mut team = Vec::new();
+        for n in 0..3 {
+            team.push(held_status(&store, &acme, &format!("w{n}")).await);
+        }
+        team
+    };
+    assert_eq!(team, ["active", "active", "pending"]);
+
+    // A claim is held until its lease ends, then another process may take it.
+    let claim = |now: i64, until: i64| store.claim_due_term(time(now), time(until));
+    let due = claim(100_000, 101_000)
+        .await
+        .unwrap()
+        .expect("the pro end is due");
+    assert_eq!((due.sku.as_str(), due.due), ("pro", time(100_000)));
+    assert_eq!(
+        claim(100_000, 101_000).await.unwrap(),
+        None,
+        "pro held, team not due"
+    );
+    let team_due = claim(100_500, 101_500)
+        .await
+        .unwrap()
+        .expect("then the team's");
+    assert_eq!(team_due.sku, "team");
+    assert_eq!(claim(100_700, 101_700).await.unwrap(), None, "both held");
+    let taken_over = claim(101_000, 102_000).await.unwrap();
+    assert_eq!(taken_over.map(|due| due.sku), Some("pro".to_owned()));
+    store.settle_due_term(&due, None).await.unwrap();
+    store.settle_due_term(&team_due, None).await.unwrap();
+    assert_eq!(claim(200_000, 201_000).await.unwrap(), None, "settled");
 }

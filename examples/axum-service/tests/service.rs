@@ -89,7 +89,7 @@ async fn the_idp_signs_in_with_the_products_key_and_seats_are_the_cores() {
     let operator = Caller::new(acme.id.clone(), "product", "sold seats");
     let licenses = &product.services.licenses;
     licenses
-        .set_pool(&operator, "pro", 1, None, None)
+        .set_pool(&operator, "pro", &scim_core::service::PoolChange::seats(1))
         .await
         .unwrap();
     licenses

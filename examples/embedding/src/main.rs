@@ -16,7 +16,7 @@ use scim_core::license::{
 use scim_core::list_request::ListRequest;
 use scim_core::ports::{Clock, EventLog, TenantDirectory};
 use scim_core::schema::USER_SCHEMA;
-use scim_core::service::Precondition;
+use scim_core::service::{PoolChange, Precondition};
 use scim_core::tenant::{Tenant, TenantId};
 use scim_core::{Caller, Expand, Resource, ResourceKind, ScimError, StoreError, WriteContext};
 use scim_embedding_example::wiring::{Scim, SystemClock, UuidIds};
@@ -41,7 +41,14 @@ async fn serve_scim_from_own_storage() -> Result<(), Box<dyn Error>> {
     // The operator sells one `pro` seat, granted by the Entra app role "Developer".
     let operator = Caller::new(tenant.clone(), "cli", "license set");
     scim.licenses
-        .set_pool(&operator, "pro", 1, Some("Pro plan"), None)
+        .set_pool(
+            &operator,
+            "pro",
+            &PoolChange {
+                name: Some("Pro plan"),
+                ..PoolChange::seats(1)
+            },
+        )
         .await?;
     scim.licenses
         .map(&operator, MappingSource::Role, "Developer", "pro")
@@ -199,6 +206,7 @@ fn plan_licenses_directly() -> Result<(), Box<dyn Error>> {
         &rules,
         vec![LicensedUser::new("u1", "u1", new_hire.clone())],
         SeatPolicy::Strict,
+        DateTime::<Utc>::UNIX_EPOCH,
     );
     println!("plan: {:?}", new_hire_plan.demands());
     let ctx = WriteContext::new(
@@ -237,7 +245,7 @@ fn plan_licenses_directly() -> Result<(), Box<dyn Error>> {
         }),
         held,
     };
-    let plan = LicensePlan::new(&rules, vec![inactive], SeatPolicy::Strict);
+    let plan = LicensePlan::new(&rules, vec![inactive], SeatPolicy::Strict, ctx.at);
     let outcome = plan.decide(&mut PoolSeats::new(&mut pools), &ctx)?;
     let revoked: Vec<&str> = outcome.revoked.iter().map(|c| c.sku.as_str()).collect();
     println!(

@@ -20,7 +20,7 @@ use scim_core::list_request::ListRequest;
 use scim_core::ports::{Clock, EventLog, IdGenerator, ResourceRepository, TenantDirectory};
 use scim_core::query::{Keyset, ListQuery};
 use scim_core::schema::{GROUP_SCHEMA, LICENSE_USER_EXTENSION, USER_SCHEMA};
-use scim_core::service::Precondition;
+use scim_core::service::{PoolChange, Precondition};
 use scim_core::tenant::{Tenant, TenantId};
 use scim_core::{Caller, Expand, Resource, ResourceKind, ScimError, StoreError, WriteContext};
 use scim_embedding_example::wiring::Scim;
@@ -68,7 +68,7 @@ async fn scim() -> Scim {
 /// `pro` with `seats`, granted by the app role "Developer".
 async fn sell_pro(scim: &Scim, seats: i64) {
     scim.licenses
-        .set_pool(&operator(), "pro", seats, None, None)
+        .set_pool(&operator(), "pro", &PoolChange::seats(seats))
         .await
         .unwrap();
     scim.licenses
@@ -426,7 +426,7 @@ async fn a_create_without_a_seat_changes_nothing() {
 async fn group_membership_grants_the_groups_sku_while_it_lasts() {
     let scim = scim().await;
     scim.licenses
-        .set_pool(&operator(), "pro", 5, None, None)
+        .set_pool(&operator(), "pro", &PoolChange::seats(5))
         .await
         .unwrap();
     scim.licenses
@@ -489,7 +489,7 @@ async fn group_membership_grants_the_groups_sku_while_it_lasts() {
 async fn admin_changes_assign_while_seats_last() {
     let scim = scim().await;
     scim.licenses
-        .set_pool(&operator(), "pro", 2, None, None)
+        .set_pool(&operator(), "pro", &PoolChange::seats(2))
         .await
         .unwrap();
     for name in ["u1", "u2", "u3"] {
@@ -506,7 +506,7 @@ async fn admin_changes_assign_while_seats_last() {
     assert_eq!(report.waiting, [("r3".to_owned(), "pro".to_owned())]);
     let (pool, report) = scim
         .licenses
-        .set_pool(&operator(), "pro", 3, None, None)
+        .set_pool(&operator(), "pro", &PoolChange::seats(3))
         .await
         .unwrap();
     assert_eq!((pool.used, report.assigned), (3, 1));
@@ -602,6 +602,7 @@ fn a_full_pool_refuses_naming_the_pool_its_seats_and_its_use() {
         &rules,
         vec![LicensedUser::new(1, "u1", facts)],
         SeatPolicy::Strict,
+        chrono::Utc::now(),
     );
     let ctx = WriteContext::new(
         &Caller::new(TenantId("acme".into()), "okta", "POST /Users"),

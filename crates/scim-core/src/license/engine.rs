@@ -15,7 +15,9 @@
 //! The store keeps only what is storage: the transaction, the locks, how it counts seats
 //! (the server splits a pool over stripes), and writing the outcome.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
 
 use super::audit::{AuditAction, AuditEntry};
 use super::planner::{
@@ -108,6 +110,10 @@ pub struct LicenseOutcome<K> {
     pub revoked: Vec<LicenseChange<K>>,
     /// Waiting licenses no longer asked for (no seat moves); removed like revocations.
     pub withdrawn: Vec<LicenseChange<K>>,
+    /// Licenses whose pool's term is over, in a pool that waits: each frees its seat and
+    /// waits again (status `pending`, with `source` as asked now), keeping its `assigned`
+    /// so that a renewal gives the seats back to those who held them, oldest first.
+    pub suspended: Vec<LicenseChange<K>>,
     /// Licenses held still whose source changed (no seat moves).
     pub source_changed: Vec<LicenseChange<K>>,
     /// Licenses given (each took a seat), in the users' order.
@@ -133,6 +139,7 @@ impl<K> Default for LicenseOutcome<K> {
         Self {
             revoked: Vec::new(),
             withdrawn: Vec::new(),
+            suspended: Vec::new(),
             source_changed: Vec::new(),
             assigned: Vec::new(),
             promoted: Vec::new(),
@@ -179,16 +186,16 @@ impl<K> LicenseOutcome<K> {
     }
 
     /// The outcome of re-evaluating `users` users, as reported to an admin: waiting
-    /// licenses given a seat count as assigned, licenses written to wait as waiting.
+    /// licenses given a seat count as assigned, licenses written to wait as waiting, and
+    /// suspended ones as both revoked and waiting.
     pub fn report(&self, users: u64) -> Reevaluation {
-        let queued = self
-            .queued
-            .iter()
+        let queued = (self.queued.iter())
+            .chain(&self.suspended)
             .map(|change| (change.id.clone(), change.sku.clone()));
         Reevaluation {
             users,
             assigned: (self.assigned.len() + self.promoted.len()) as u64,
-            revoked: self.revoked.len() as u64,
+            revoked: (self.revoked.len() + self.suspended.len()) as u64,
             waiting: self.waiting.iter().cloned().chain(queued).collect(),
         }
     }
@@ -202,6 +209,8 @@ pub struct LicensePlan<K> {
     /// The pools that keep licenses waiting, as the rules say: their skus as they spell
     /// them, by folded sku.
     waiting_pools: BTreeMap<String, String>,
+    /// The pools outside their term at the write's time, by folded sku: they grant no seat.
+    dormant: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -212,37 +221,57 @@ struct Planned<K> {
 }
 
 impl<K: Clone + PartialEq> LicensePlan<K> {
-    /// Plans the users' changes under the tenant's `rules`; the users are served in the
-    /// order given (the store's creation order). A license waiting in a pool that no longer
-    /// keeps a waiting list (its policy changed) is asked for again, under the pool's policy.
-    pub fn new(rules: &LicenseRules, users: Vec<LicensedUser<K>>, policy: SeatPolicy) -> Self {
+    /// Plans the users' changes under the tenant's `rules` `at` the write's time; the users
+    /// are served in the order given (the store's creation order). A license waiting in a
+    /// pool that no longer keeps a waiting list (its policy changed) is asked for again,
+    /// under the pool's policy. A pool outside its [term](super::Term) grants nothing: its
+    /// licenses are revoked, or, in a pool that waits, wait again.
+    pub fn new(
+        rules: &LicenseRules,
+        users: Vec<LicensedUser<K>>,
+        policy: SeatPolicy,
+        at: DateTime<Utc>,
+    ) -> Self {
         let waiting_pools: BTreeMap<String, String> = rules
             .pools
             .iter()
             .filter(|pool| pool.policy.waits())
             .map(|pool| (fold_key(&pool.sku), pool.sku.clone()))
             .collect();
+        let dormant: BTreeSet<String> = (rules.pools.iter())
+            .filter(|pool| !pool.term.holds(at))
+            .map(|pool| fold_key(&pool.sku))
+            .collect();
         let users = users
             .into_iter()
             .map(|user| {
-                let grants = user
+                let mut grants = user
                     .facts
                     .as_ref()
                     .map_or_else(Grants::default, |facts| rules.grants_for(facts));
+                grants
+                    .skus
+                    .retain(|key, _| !dormant.contains(key) || waiting_pools.contains_key(key));
                 let mut changes = plan_license_changes(&user.held, &grants);
                 for license in &user.held {
                     let key = fold_key(&license.sku);
-                    let asked_again = license.status == LicenseStatus::Pending
-                        && !waiting_pools.contains_key(&key)
-                        && grants.skus.contains_key(&key);
-                    if asked_again {
-                        let (sku, source) = &grants.skus[&key];
-                        changes.withdraw.push((license.sku.clone(), license.source));
-                        changes
-                            .source_changed
-                            .retain(|(held, _)| fold_key(held) != key);
-                        changes.assign.push((sku.clone(), *source));
+                    let Some((sku, source)) = grants.skus.get(&key) else {
+                        continue;
+                    };
+                    let waits = waiting_pools.contains_key(&key);
+                    match license.status {
+                        LicenseStatus::Pending if !waits => {
+                            changes.withdraw.push((license.sku.clone(), license.source));
+                            changes.assign.push((sku.clone(), *source));
+                        }
+                        LicenseStatus::Active if dormant.contains(&key) => {
+                            changes.suspend.push((license.sku.clone(), *source));
+                        }
+                        _ => continue,
                     }
+                    changes
+                        .source_changed
+                        .retain(|(held, _)| fold_key(held) != key);
                 }
                 changes.assign.sort_by_key(|(sku, _)| fold_key(sku));
                 Planned {
@@ -256,6 +285,7 @@ impl<K: Clone + PartialEq> LicensePlan<K> {
             users,
             policy,
             waiting_pools,
+            dormant,
         }
     }
 
@@ -294,7 +324,12 @@ impl<K: Clone + PartialEq> LicensePlan<K> {
             SeatPolicy::EachUserWhole => self.seat_whole_users(ledger, ctx, &mut outcome)?,
             policy => {
                 let demands = self.demands();
-                let seated = seat_pools(ledger, &demands, policy, &self.withdrawals())?;
+                let seated = seat_pools(
+                    ledger,
+                    &demands,
+                    (policy, &self.dormant),
+                    &self.withdrawals(),
+                )?;
                 record_leaving(&self.users, ctx, &mut outcome);
                 let (mut granted, mut exhausted) = (BTreeMap::new(), Vec::new());
                 for (key, pool) in seated {
@@ -340,7 +375,7 @@ impl<K: Clone + PartialEq> LicensePlan<K> {
                     used,
                     policy,
                 } => {
-                    let capacity = seats.saturating_add(policy.allowance());
+                    let capacity = capacity(&self.dormant, &demand.key, seats, policy);
                     let mut running = used;
                     if policy.waits() {
                         let free = (capacity - used).max(0);
@@ -439,7 +474,7 @@ struct Seated<K> {
 fn seat_pools<K: Clone + PartialEq>(
     ledger: &mut dyn SeatLedger<K>,
     demands: &[PoolDemand],
-    policy: SeatPolicy,
+    (policy, dormant): (SeatPolicy, &BTreeSet<String>),
     withdrawals: &BTreeMap<String, Vec<K>>,
 ) -> Result<BTreeMap<String, Seated<K>>, StoreError> {
     let mut seated = BTreeMap::new();
@@ -461,7 +496,7 @@ fn seat_pools<K: Clone + PartialEq>(
                 used,
                 policy: pool_policy,
             } => {
-                let capacity = seats.saturating_add(pool_policy.allowance());
+                let capacity = capacity(dormant, &demand.key, seats, pool_policy);
                 let room = demand.room(capacity, used);
                 let promoted = if pool_policy.waits() {
                     let skip = withdrawals.get(&demand.key).map_or(&[][..], Vec::as_slice);
@@ -503,6 +538,16 @@ fn seat_pools<K: Clone + PartialEq>(
     Ok(seated)
 }
 
+/// The most seats the pool of folded sku `key` may grant, counted with `seats` and
+/// `policy`: none outside its term (`dormant`).
+fn capacity(dormant: &BTreeSet<String>, key: &str, seats: i64, policy: super::PoolPolicy) -> i64 {
+    if dormant.contains(key) {
+        0
+    } else {
+        seats.saturating_add(policy.allowance())
+    }
+}
+
 /// Up to `free` of the pool's oldest waiting licenses, leaving out those of `skip` (this
 /// write withdraws them).
 fn oldest_waiting<K: PartialEq>(
@@ -521,7 +566,7 @@ fn oldest_waiting<K: PartialEq>(
     Ok(waiting)
 }
 
-/// Records the kept users' revocations, withdrawals and source changes.
+/// Records the kept users' revocations, withdrawals, suspensions and source changes.
 fn record_leaving<K: Clone>(
     users: &[Planned<K>],
     ctx: &WriteContext,
@@ -545,6 +590,24 @@ fn record_leaving<K: Clone>(
                 .events
                 .push(ResourceEvent::license_withdrawn(&user.id, sku));
             outcome.withdrawn.push(change(user, sku.clone(), *source));
+        }
+        // The seat goes (`revoked`), the license waits (`pending`): read so by the true-up,
+        // by event consumers and in the audit log.
+        for (sku, source) in &user.changes.suspend {
+            let (id, kind) = (&user.id, source.as_str());
+            outcome
+                .audit
+                .push(entry(ctx, id, sku, AuditAction::Revoked, None));
+            outcome
+                .audit
+                .push(entry(ctx, id, sku, AuditAction::Pending, Some(*source)));
+            outcome
+                .events
+                .push(ResourceEvent::license(id, sku, false, None));
+            outcome
+                .events
+                .push(ResourceEvent::license_pending(id, sku, kind));
+            outcome.suspended.push(change(user, sku.clone(), *source));
         }
         for (sku, source) in &user.changes.source_changed {
             outcome
@@ -651,7 +714,9 @@ fn demands<'a, K: 'a>(
     let mut demands: BTreeMap<String, PoolDemand> = BTreeMap::new();
     for user in users {
         let wanted = user.changes.assign.iter().map(|(sku, _)| (sku, 1, 0));
-        let freed = user.changes.revoke.iter().map(|(sku, _)| (sku, 0, 1));
+        let freed = (user.changes.revoke.iter())
+            .chain(&user.changes.suspend)
+            .map(|(sku, _)| (sku, 0, 1));
         for (sku, assign, revoke) in wanted.chain(freed) {
             let key = fold_key(sku);
             let demand = demands.entry(key.clone()).or_insert_with(|| PoolDemand {

@@ -70,7 +70,7 @@ pub use planner::{
     Grants, HeldLicense, LicenseChanges, LicenseRules, LicenseSource, LicenseStatus, Reevaluation,
     UnmappedTally, UnmappedValue, UserFacts, plan_license_changes,
 };
-pub use pool::{MAX_OVERAGE, Pool, PoolPolicy, validate_seats, validate_sku};
+pub use pool::{DueTerm, MAX_OVERAGE, Pool, PoolPolicy, Term, validate_seats, validate_sku};
 pub use preview::{PoolEffect, PreviewRun, RuleChange, RulePreview};
 pub use scenario::Licensing;
 pub use scope::{LicenseScope, LicensedWrite, license_scope};

@@ -318,6 +318,9 @@ pub struct LicenseChanges {
     /// Skus waiting for a seat that are no longer granted (no seat moves), with the source
     /// they were asked from.
     pub withdraw: Vec<(String, LicenseSource)>,
+    /// Skus held whose pool's term is over and that wait again for a seat (each frees a
+    /// seat), with the source they are asked from: only in a pool that waits.
+    pub suspend: Vec<(String, LicenseSource)>,
 }
 
 impl LicenseChanges {
@@ -327,6 +330,7 @@ impl LicenseChanges {
             && self.revoke.is_empty()
             && self.source_changed.is_empty()
             && self.withdraw.is_empty()
+            && self.suspend.is_empty()
     }
 }
 

@@ -1,5 +1,7 @@
 //! License pools: the seats a tenant bought per sku, and their use.
 
+use chrono::{DateTime, Utc};
+
 use crate::error::{ScimError, ScimResult};
 
 /// A tenant's pool of seats for one sku.
@@ -19,6 +21,61 @@ pub struct Pool {
     pub pending: i64,
     /// What the pool does once its seats are all used.
     pub policy: PoolPolicy,
+    /// When the pool grants seats (`license set --starts/--ends`); always, by default.
+    pub term: Term,
+}
+
+/// When a pool grants seats: from `starts` (included) to `ends` (excluded). Outside it the
+/// pool grants nothing: its licenses are revoked, or wait under [`PoolPolicy::Pending`],
+/// and a renewal gives them back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Term {
+    /// The first instant the pool grants seats; `None`: since ever.
+    pub starts: Option<DateTime<Utc>>,
+    /// The first instant it no longer does; `None`: never.
+    pub ends: Option<DateTime<Utc>>,
+}
+
+/// A pool whose term started or ended, claimed by one process to re-evaluate its tenant
+/// ([`crate::ports::LicenseLedger::claim_due_term`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueTerm {
+    /// The pool's tenant.
+    pub tenant: crate::tenant::TenantId,
+    /// The pool's sku, as it spells it.
+    pub sku: String,
+    /// The bound reached.
+    pub due: DateTime<Utc>,
+}
+
+impl Term {
+    /// A term, checked: it must end after it starts.
+    pub fn new(starts: Option<DateTime<Utc>>, ends: Option<DateTime<Utc>>) -> ScimResult<Self> {
+        if let (Some(starts), Some(ends)) = (starts, ends)
+            && ends <= starts
+        {
+            return Err(ScimError::InvalidValue(format!(
+                "a pool's term must end after it starts: {} is not after {}",
+                crate::resource::format_time(&ends),
+                crate::resource::format_time(&starts)
+            )));
+        }
+        Ok(Self { starts, ends })
+    }
+
+    /// Whether the pool grants seats at `at`.
+    pub fn holds(&self, at: DateTime<Utc>) -> bool {
+        self.starts.is_none_or(|starts| starts <= at) && self.ends.is_none_or(|ends| at < ends)
+    }
+
+    /// The first start or end after `at`: when the tenant's licenses must be looked at again.
+    pub fn next_boundary(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        [self.starts, self.ends]
+            .into_iter()
+            .flatten()
+            .filter(|boundary| *boundary > at)
+            .min()
+    }
 }
 
 /// What a pool does once its seats are all used (`license set --policy`).
@@ -118,12 +175,18 @@ impl Pool {
             used: 0,
             pending: 0,
             policy: PoolPolicy::Strict,
+            term: Term::default(),
         }
     }
 
     /// The pool under another policy.
     pub fn with_policy(self, policy: PoolPolicy) -> Self {
         Self { policy, ..self }
+    }
+
+    /// The pool with a term.
+    pub fn with_term(self, term: Term) -> Self {
+        Self { term, ..self }
     }
 
     /// The most seats the pool may grant: those bought and the overage allowance.

@@ -143,12 +143,19 @@ pub struct PreviewRun {
     rules: LicenseRules,
     effects: BTreeMap<String, PoolEffect>,
     users: u64,
+    /// When the re-evaluation would run: which pools are in their term.
+    at: chrono::DateTime<chrono::Utc>,
 }
 
 impl PreviewRun {
     /// For a tenant whose pools are `pools` (with their use now), once `change` is made to
-    /// its `rules`.
-    pub fn new(pools: Vec<Pool>, rules: &[MappingRule], change: &RuleChange) -> Self {
+    /// its `rules`, re-evaluated `at`.
+    pub fn new(
+        pools: Vec<Pool>,
+        rules: &[MappingRule],
+        change: &RuleChange,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
         let effects = pools
             .iter()
             .map(|pool| {
@@ -173,6 +180,7 @@ impl PreviewRun {
             rules,
             effects,
             users: 0,
+            at,
         }
     }
 
@@ -183,8 +191,11 @@ impl PreviewRun {
         users: Vec<LicensedUser<K>>,
     ) -> Result<(), StoreError> {
         self.users += users.len() as u64;
-        let plan = LicensePlan::new(&self.rules, users, SeatPolicy::WhileSeatsLast);
-        let outcome = plan.decide(&mut PoolSeats::new(&mut self.rules.pools), &context())?;
+        let plan = LicensePlan::new(&self.rules, users, SeatPolicy::WhileSeatsLast, self.at);
+        let outcome = plan.decide(
+            &mut PoolSeats::new(&mut self.rules.pools),
+            &context(self.at),
+        )?;
         let effects = &mut self.effects;
         let mut count = |sku: &str, field: fn(&mut PoolEffect) -> &mut u64| {
             if let Some(effect) = effects.get_mut(&fold_key(sku)) {
@@ -194,7 +205,7 @@ impl PreviewRun {
         for change in &outcome.assigned {
             count(&change.sku, |effect| &mut effect.gaining);
         }
-        for change in &outcome.revoked {
+        for change in outcome.revoked.iter().chain(&outcome.suspended) {
             count(&change.sku, |effect| &mut effect.losing);
         }
         for (_, sku) in &outcome.waiting {
@@ -221,12 +232,12 @@ impl PreviewRun {
 }
 
 /// The context the engine records its (discarded) audit entries under.
-fn context() -> WriteContext {
+fn context(at: chrono::DateTime<chrono::Utc>) -> WriteContext {
     WriteContext {
         tenant: TenantId("preview".into()),
         actor: "preview".into(),
         cause: "preview".into(),
-        at: chrono::DateTime::UNIX_EPOCH,
+        at,
         events: Vec::new(),
     }
 }

@@ -87,6 +87,30 @@ impl Licensing {
         self
     }
 
+    /// Gives the pool `sku` a [term](super::Term): it grants seats from the `starts`-th
+    /// second after the epoch to the `ends`-th (the `n`-th write is made at second `n`).
+    pub fn term(mut self, sku: &str, starts: Option<i64>, ends: Option<i64>) -> Self {
+        let second = |n: i64| epoch() + chrono::Duration::seconds(n);
+        let term = super::pool::Term::new(starts.map(second), ends.map(second));
+        self.pool_of(sku).term = term.unwrap_or_else(|error| panic!("{error}"));
+        self
+    }
+
+    /// Lets `seconds` pass before the next write.
+    pub fn later(&mut self, seconds: i64) -> &mut Self {
+        self.writes += seconds;
+        self
+    }
+
+    /// Changes the pool's term, as an admin renewing it does before re-evaluating.
+    pub fn renew(&mut self, sku: &str, ends: Option<i64>) -> &mut Self {
+        let ends = ends.map(|n| epoch() + chrono::Duration::seconds(n));
+        let pool = self.pool_of(sku);
+        pool.term = super::pool::Term::new(pool.term.starts, ends)
+            .unwrap_or_else(|error| panic!("{error}"));
+        self
+    }
+
     /// Adds a rule, `"group Sales -> pro"`.
     pub fn rule(mut self, rule: &str) -> Self {
         let read = || {
@@ -151,7 +175,8 @@ impl Licensing {
     /// What [`Self::reevaluate`] would do once `change` is made to the rules, changing
     /// nothing.
     pub fn preview(&self, change: &RuleChange) -> RulePreview {
-        let mut run = PreviewRun::new(self.rules.pools.clone(), &self.rules.rules, change);
+        let at = context(self.writes + 1).at;
+        let mut run = PreviewRun::new(self.rules.pools.clone(), &self.rules.rules, change, at);
         let users = self
             .users
             .iter()
@@ -259,9 +284,9 @@ impl Licensing {
                 });
             }
         }
-        let plan = LicensePlan::new(&self.rules, users, policy);
         self.writes += 1;
         let ctx = context(self.writes);
+        let plan = LicensePlan::new(&self.rules, users, policy, ctx.at);
         // Every waiting license, oldest first (then in the users' order).
         let mut waiting: Vec<(DateTime<Utc>, LicenseChange<usize>)> = Vec::new();
         for (at, user) in self.users.iter().enumerate() {
@@ -353,6 +378,15 @@ impl Licensing {
                 if fold_key(&license.sku) == key {
                     license.status = LicenseStatus::Active;
                     license.assigned = at;
+                }
+            }
+        }
+        for change in &outcome.suspended {
+            let key = fold_key(&change.sku);
+            for license in &mut self.users[change.user].held {
+                if fold_key(&license.sku) == key {
+                    license.status = LicenseStatus::Pending;
+                    license.source = change.source;
                 }
             }
         }

@@ -213,6 +213,7 @@ fn every_lifecycle_path_plans_the_difference() {
             revoke: own(case.revoke),
             source_changed: own(case.source_changed),
             withdraw: Vec::new(),
+            suspend: Vec::new(),
         };
         assert_eq!(changes, expected, "{}", case.name);
     }
@@ -639,6 +640,89 @@ fn every_seat_policy_and_ordering_rule() {
             lines: &["refused: basic 0/0"],
             pools: &["pro 1/1", "basic 0/0"],
         },
+        Case {
+            name: "terms: before its start a pool grants nothing, and the user is written",
+            tenant: Licensing::new()
+                .pool("pro", 5)
+                .term("pro", Some(10), None)
+                .user("A", "entitlement:pro"),
+            run: |t| {
+                assert_eq!(
+                    t.write(&["A"]),
+                    [] as [String; 0],
+                    "nothing before the start"
+                );
+                t.later(10).reevaluate()
+            },
+            lines: &["A +pro (direct)"],
+            pools: &["pro 5/1"],
+        },
+        Case {
+            name: "terms: a /Bulk run before the start creates the users, refusing none",
+            tenant: Licensing::new()
+                .pool("pro", 0)
+                .term("pro", Some(10), None)
+                .user("A", "entitlement:pro"),
+            run: |t| t.bulk_create(&["A"]),
+            lines: &[],
+            pools: &["pro 0/0"],
+        },
+        Case {
+            name: "terms: at its end a pool's seats are revoked, and a later write gets none",
+            tenant: Licensing::new()
+                .pool("pro", 5)
+                .term("pro", None, Some(5))
+                .user("A", "entitlement:pro holds:pro")
+                .user("B", "entitlement:pro"),
+            run: |t| {
+                let lines = t.later(5).reevaluate();
+                assert_eq!(t.write(&["B"]), [] as [String; 0], "nothing after the end");
+                lines
+            },
+            lines: &["A -pro"],
+            pools: &["pro 5/0"],
+        },
+        Case {
+            name: "terms: a renewal gives the seats back",
+            tenant: Licensing::new()
+                .pool("pro", 2)
+                .term("pro", None, Some(3))
+                .user("A", "entitlement:pro holds:pro")
+                .user("B", "entitlement:pro holds:pro"),
+            run: |t| {
+                assert_eq!(t.later(3).reevaluate(), ["A -pro", "B -pro"]);
+                t.renew("pro", Some(100)).reevaluate()
+            },
+            lines: &["A +pro (direct)", "B +pro (direct)", "pro exhausted 2/2"],
+            pools: &["pro 2/2"],
+        },
+        Case {
+            name: "terms: at its end a pending pool's licenses wait, keeping their place",
+            tenant: waiting_list()
+                .term("pro", None, Some(5))
+                .user("B", "entitlement:pro waits:pro"),
+            run: |t| t.later(5).reevaluate(),
+            lines: &["A -pro", "A +pro (direct) pending"],
+            pools: &["pro 1/0, 2 waiting"],
+        },
+        Case {
+            name: "terms: a pending pool out of term queues new licenses; its renewal serves \
+                   those who held seats first",
+            tenant: waiting_list()
+                .term("pro", None, Some(5))
+                .user("B", "entitlement:pro"),
+            run: |t| {
+                let ended = [
+                    "A -pro",
+                    "A +pro (direct) pending",
+                    "B +pro (direct) pending",
+                ];
+                assert_eq!(t.later(5).reevaluate(), ended);
+                t.renew("pro", None).reevaluate()
+            },
+            lines: &["A +pro (direct)", "pro exhausted 1/1"],
+            pools: &["pro 1/1, 1 waiting"],
+        },
     ];
     for mut case in cases {
         let lines = (case.run)(&mut case.tenant);
@@ -694,10 +778,10 @@ fn the_engine_records_one_audit_entry_and_one_event_per_change() {
         ),
         user(2, "b", facts(true, &["basic"], &[], &[]), vec![]),
     ];
-    let plan = LicensePlan::new(&rules, users, SeatPolicy::Strict);
+    let at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+    let plan = LicensePlan::new(&rules, users, SeatPolicy::Strict, at);
     let mut pools = rules.pools.clone();
     pools[1].used = 1;
-    let at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
     let ctx = crate::WriteContext {
         tenant: crate::tenant::TenantId("t".into()),
         actor: "okta".into(),
@@ -912,7 +996,7 @@ fn the_overage_allowance_is_the_one_read_under_lock() {
         (overage(1), PoolPolicy::Strict, false),
         (PoolPolicy::Strict, overage(1), true),
     ] {
-        let plan = LicensePlan::new(&rules(planned), newcomer(), SeatPolicy::Strict);
+        let plan = LicensePlan::new(&rules(planned), newcomer(), SeatPolicy::Strict, ctx.at);
         let mut pools = rules(locked).pools;
         let outcome = plan.decide(&mut PoolSeats::new(&mut pools), &ctx);
         assert_eq!(
@@ -922,4 +1006,27 @@ fn the_overage_allowance_is_the_one_read_under_lock() {
         );
         assert_eq!(pools[0].used, if granted { 2 } else { 1 });
     }
+}
+
+#[test]
+fn a_term_holds_from_its_start_until_its_end() {
+    use super::Term;
+    let at = |second: i64| Utc.timestamp_opt(second, 0).unwrap();
+    let term = Term::new(Some(at(10)), Some(at(20))).unwrap();
+    let holds: Vec<bool> = [9, 10, 19, 20].iter().map(|s| term.holds(at(*s))).collect();
+    assert_eq!(holds, [false, true, true, false]);
+    assert_eq!(term.next_boundary(at(0)), Some(at(10)));
+    assert_eq!(
+        term.next_boundary(at(10)),
+        Some(at(20)),
+        "a bound reached is past"
+    );
+    assert_eq!(term.next_boundary(at(20)), None);
+    assert!(Term::default().holds(at(0)));
+    assert_eq!(Term::default().next_boundary(at(0)), None);
+    let backwards = Term::new(Some(at(20)), Some(at(20))).unwrap_err();
+    assert!(
+        backwards.to_string().contains("must end after it starts"),
+        "{backwards}"
+    );
 }

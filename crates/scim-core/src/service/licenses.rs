@@ -8,7 +8,7 @@ use crate::context::{Caller, WriteContext};
 use crate::error::{ScimError, StoreError};
 use crate::license::{
     AuditEntry, AuditQuery, LicenseRules, MappingRule, MappingSource, Pool, PoolPolicy, PreviewRun,
-    Reevaluation, RuleChange, RulePreview, TrueUp, UnmappedValue, validate_sku,
+    Reevaluation, RuleChange, RulePreview, Term, TrueUp, UnmappedValue, validate_sku,
 };
 use crate::ports::{Clock, LicenseLedger};
 use crate::tenant::TenantId;
@@ -46,9 +46,10 @@ pub async fn preview_rule_change(
     ledger: &dyn LicenseLedger,
     tenant: &TenantId,
     change: &RuleChange,
+    at: DateTime<Utc>,
 ) -> Result<RulePreview, StoreError> {
     let rules = ledger.rules(tenant).await?;
-    let mut run = PreviewRun::new(ledger.pools(tenant).await?, &rules, change);
+    let mut run = PreviewRun::new(ledger.pools(tenant).await?, &rules, change, at);
     // Saving a rule the tenant has re-evaluates nobody: neither does its preview.
     if let RuleChange::Add(added) = change
         && rules.iter().any(|rule| rule.key() == added.key())
@@ -128,6 +129,46 @@ pub enum LicenseError {
     Store(#[from] StoreError),
 }
 
+/// What `license set` or `PUT …/pools/{sku}` asks of a pool: its seats, and what else it
+/// names (`None`: kept; for a term's bound, `Some(None)` removes it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolChange<'a> {
+    /// Seats bought.
+    pub seats: i64,
+    /// A new display name.
+    pub name: Option<&'a str>,
+    /// A new policy.
+    pub policy: Option<PoolPolicy>,
+    /// A new start of the term.
+    pub starts: Option<Option<DateTime<Utc>>>,
+    /// A new end of the term.
+    pub ends: Option<Option<DateTime<Utc>>>,
+}
+
+impl PoolChange<'_> {
+    /// Sets the seats, keeping the rest.
+    pub fn seats(seats: i64) -> Self {
+        Self {
+            seats,
+            ..Self::default()
+        }
+    }
+}
+
+/// A term's bound as an admin writes it: RFC 3339, or `none` for no bound.
+pub fn parse_term_bound(text: &str) -> Result<Option<DateTime<Utc>>, ScimError> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|time| Some(time.with_timezone(&Utc)))
+        .map_err(|_| {
+            ScimError::InvalidValue(format!(
+                "'{text}' is not a time: use RFC 3339 (2027-01-01T00:00:00Z), or none"
+            ))
+        })
+}
+
 /// A tenant's license use: `license usage`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
@@ -157,42 +198,67 @@ impl LicenseService {
         WriteContext::new(caller, self.clock.now())
     }
 
-    /// Creates a pool or changes its seats (and name and policy, when given; a new pool is
-    /// named by its sku and strict). Lowering the seats below their use is allowed: the
-    /// holders keep their seats and no new one is assigned until the use drops below (see
-    /// docs/licensing.md).
+    /// Creates a pool or changes its seats (and name, policy and term, when given; a new
+    /// pool is named by its sku, strict, and without a term). Lowering the seats below
+    /// their use is allowed: the holders keep their seats and no new one is assigned until
+    /// the use drops below (see docs/licensing.md). The tenant is re-evaluated now; when
+    /// the term starts or ends later, [`Self::run_due_terms`] re-evaluates it then.
     pub async fn set_pool(
         &self,
         caller: &Caller,
         sku: &str,
-        seats: i64,
-        name: Option<&str>,
-        policy: Option<PoolPolicy>,
+        change: &PoolChange<'_>,
     ) -> Result<(Pool, Reevaluation), LicenseError> {
         let tenant = &caller.tenant;
         validate_sku(sku)?;
-        crate::license::validate_seats(seats)?;
+        crate::license::validate_seats(change.seats)?;
         let existing = self.pool(tenant, sku).await?;
-        let display_name = match (name, &existing) {
+        let display_name = match (change.name, &existing) {
             (Some(name), _) if !name.trim().is_empty() => name.trim().to_owned(),
             (_, Some(pool)) => pool.display_name.clone(),
             _ => sku.to_owned(),
         };
-        let policy = policy.unwrap_or_else(|| {
-            existing
-                .as_ref()
-                .map_or_else(PoolPolicy::default, |pool| pool.policy)
-        });
+        let kept = existing.as_ref().map(|pool| (pool.policy, pool.term));
+        let (policy, term) = kept.unwrap_or_default();
+        let term = Term::new(
+            change.starts.unwrap_or(term.starts),
+            change.ends.unwrap_or(term.ends),
+        )?;
         let pool = Pool {
             sku: existing.map_or_else(|| sku.to_owned(), |pool| pool.sku),
             display_name,
-            seats,
+            seats: change.seats,
             used: 0,
             pending: 0,
-            policy,
+            policy: change.policy.unwrap_or(policy),
+            term,
         };
         let ctx = self.context(caller);
         Ok(set_pool_and_reevaluate(self.ledger.as_ref(), &ctx, &pool).await?)
+    }
+
+    /// Re-evaluates, once across every process sharing the store, each tenant with a pool
+    /// whose term started or ended by now (those it claims; another process runs the
+    /// others): its licenses are revoked, wait again, or are given back, through the
+    /// engine, with their events. How many pools' boundaries were settled.
+    pub async fn run_due_terms(&self, lease: std::time::Duration) -> Result<u64, LicenseError> {
+        let mut settled = 0;
+        loop {
+            let now = self.clock.now();
+            let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+            let Some(due) = self.ledger.claim_due_term(now, until).await? else {
+                return Ok(settled);
+            };
+            let caller = Caller::new(due.tenant.clone(), "system", "term");
+            let ctx = WriteContext::new(&caller, now);
+            reevaluate(self.ledger.as_ref(), &ctx, &|_| {}).await?;
+            let next = self
+                .pool(&due.tenant, &due.sku)
+                .await?
+                .and_then(|pool| pool.term.next_boundary(now));
+            self.ledger.settle_due_term(&due, next).await?;
+            settled += 1;
+        }
     }
 
     /// The rule mapping `value` of `source` to the tenant's pool `sku`, checked: a value
@@ -261,7 +327,7 @@ impl LicenseService {
                 removed.source, removed.value, removed.sku
             )));
         }
-        Ok(preview_rule_change(self.ledger.as_ref(), tenant, change).await?)
+        Ok(preview_rule_change(self.ledger.as_ref(), tenant, change, self.clock.now()).await?)
     }
 
     /// Removes the rule mapping `value` of `source` to `sku`: the users it alone granted
@@ -462,7 +528,7 @@ mod tests {
         pages(&mut ledger, 2, 1_000);
         let service = service(ledger);
         let (set, report) = service
-            .set_pool(&caller(), "pro", 5, None, None)
+            .set_pool(&caller(), "pro", &PoolChange::seats(5))
             .await
             .unwrap();
         assert_eq!(set, pool("pro", "pro", 5, 2), "the pool as stored after");
@@ -480,7 +546,7 @@ mod tests {
         pages(&mut ledger, 0, 0);
         let service = service(ledger);
         let (set, _) = service
-            .set_pool(&caller(), "PRO", 2, None, None)
+            .set_pool(&caller(), "PRO", &PoolChange::seats(2))
             .await
             .unwrap();
         assert!(set.is_over_assigned());
@@ -495,7 +561,7 @@ mod tests {
         let service = service(ledger);
         for (sku, seats) in [("has space", 1), ("pro", -1)] {
             let error = service
-                .set_pool(&caller(), sku, seats, None, None)
+                .set_pool(&caller(), sku, &PoolChange::seats(seats))
                 .await
                 .unwrap_err();
             assert!(matches!(error, LicenseError::Invalid(_)), "{error}");

@@ -32,8 +32,9 @@ pub use feed::{EventFeedService, Polled};
 pub use idempotency::{Begun, Claim, IdempotencyError, IdempotencyService};
 pub use jobs::{BulkJobService, Progress, SLICE_OPERATIONS};
 pub use licenses::{
-    LicenseError, LicenseService, RECONCILE_BATCH, Usage, add_rule_and_reevaluate,
-    preview_rule_change, reevaluate, remove_rule_and_reevaluate, set_pool_and_reevaluate,
+    LicenseError, LicenseService, PoolChange, RECONCILE_BATCH, Usage, add_rule_and_reevaluate,
+    parse_term_bound, preview_rule_change, reevaluate, remove_rule_and_reevaluate,
+    set_pool_and_reevaluate,
 };
 pub use lookup::{UserKey, UserLicenses};
 pub use plan::{plan_create, plan_patch, plan_replace};

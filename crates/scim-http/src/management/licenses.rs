@@ -8,7 +8,7 @@ use http::StatusCode;
 use http::header::{ETAG, LOCATION};
 use scim_core::activity::{ActivityEntry, ActivityQuery, Outcome};
 use scim_core::license::{AuditQuery, MappingRule, MappingSource, PoolPolicy, RuleChange};
-use scim_core::service::UserKey;
+use scim_core::service::{PoolChange, UserKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -54,6 +54,35 @@ struct PoolSeats {
     name: Option<String>,
     policy: Option<String>,
     overage: Option<i64>,
+    /// Absent: kept; `null`: removed.
+    #[serde(default, deserialize_with = "present")]
+    starts: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    ends: Option<Option<String>>,
+}
+
+/// A member that is there, `null` or not: `Some(None)` for `null`.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// A term's bound as the body gives it: RFC 3339, or `null` for none.
+fn term_bound(
+    name: &str,
+    bound: Option<Option<String>>,
+) -> ApiResult<Option<Option<DateTime<Utc>>>> {
+    let Some(Some(text)) = bound else {
+        return Ok(bound.map(|_| None));
+    };
+    match DateTime::parse_from_rfc3339(&text) {
+        Ok(time) => Ok(Some(Some(time.with_timezone(&Utc)))),
+        Err(_) => Err(Problem::new(
+            Kind::InvalidValue,
+            format!("'{name}' must be an RFC 3339 time, or null: '{text}' is not"),
+        )),
+    }
 }
 
 /// `PUT /api/v1/tenants/{slug}/pools/{sku}` `{"seats", "name"?, "policy"?, "overage"?}` →
@@ -64,7 +93,13 @@ pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
     // Bad values are told as such, whatever the version named.
     scim_core::license::validate_sku(sku)?;
     scim_core::license::validate_seats(seats.seats)?;
-    let policy = PoolPolicy::named(seats.policy.as_deref(), seats.overage)?;
+    let change = PoolChange {
+        seats: seats.seats,
+        name: seats.name.as_deref(),
+        policy: PoolPolicy::named(seats.policy.as_deref(), seats.overage)?,
+        starts: term_bound("starts", seats.starts.clone())?,
+        ends: term_bound("ends", seats.ends.clone())?,
+    };
     let tenant = call.tenant(slug).await?;
     let licenses = &call.state.licenses;
     let existing = licenses.pool(&tenant.id, sku).await?;
@@ -79,13 +114,7 @@ pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResul
         None => {}
     }
     let (pool, report) = licenses
-        .set_pool(
-            &call.caller(&tenant),
-            sku,
-            seats.seats,
-            seats.name.as_deref(),
-            policy,
-        )
+        .set_pool(&call.caller(&tenant), sku, &change)
         .await?;
     let mut body = views::pool(&pool);
     body["reevaluation"] = report.to_json();

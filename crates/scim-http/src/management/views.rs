@@ -18,7 +18,9 @@ pub(super) fn tenant_etag(tenant: &Tenant) -> String {
 pub(super) fn pool_etag(pool: &Pool) -> String {
     etag(
         &json!({"sku": pool.sku, "name": pool.display_name, "seats": pool.seats,
-                 "policy": pool.policy.as_str(), "overage": pool.policy.allowance()}),
+                 "policy": pool.policy.as_str(), "overage": pool.policy.allowance(),
+                 "starts": pool.term.starts.as_ref().map(format_time),
+                 "ends": pool.term.ends.as_ref().map(format_time)}),
     )
 }
 
@@ -86,6 +88,8 @@ pub(super) fn pool(pool: &Pool) -> Value {
         "overage": pool.policy.allowance(),
         "overageUsed": pool.overage_used(),
         "pending": pool.pending,
+        "starts": pool.term.starts.as_ref().map(format_time),
+        "ends": pool.term.ends.as_ref().map(format_time),
     })
 }
 

@@ -175,7 +175,11 @@ impl Api {
         let operator = Caller::new(self.tenant.id.clone(), "cli", "test");
         let licenses = &self.services.licenses;
         licenses
-            .set_pool(&operator, sku, seats, None, None)
+            .set_pool(
+                &operator,
+                sku,
+                &scim_core::service::PoolChange::seats(seats),
+            )
             .await
             .unwrap();
         licenses.map(&operator, source, value, sku).await.unwrap();

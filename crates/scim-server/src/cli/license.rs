@@ -9,7 +9,9 @@ pub enum LicenseCommand {
         after_help = "Examples:\n  scim-server license set --tenant acme --sku pro --seats 50 --name \"Pro plan\"\n  \
                             scim-server license set --tenant acme --sku pro --seats 60\n  \
                             scim-server license set --tenant acme --sku pro --seats 60 --policy overage --overage 6\n  \
-                            scim-server license set --tenant acme --sku pro --seats 60 --policy pending"
+                            scim-server license set --tenant acme --sku pro --seats 60 --policy pending\n  \
+                            scim-server license set --tenant acme --sku pro --seats 60 --starts 2027-01-01T00:00:00Z --ends 2028-01-01T00:00:00Z\n  \
+                            scim-server license set --tenant acme --sku pro --seats 60 --ends none"
     )]
     Set {
         #[arg(long)]
@@ -32,6 +34,15 @@ pub enum LicenseCommand {
         /// With `--policy overage`: the seats that may be granted beyond `--seats`.
         #[arg(long)]
         overage: Option<i64>,
+        /// When the pool starts granting seats (RFC 3339), or `none`; before it, it grants
+        /// nothing (a `pending` pool's licenses wait). Kept when not given.
+        #[arg(long, value_name = "TIME")]
+        starts: Option<String>,
+        /// When the pool stops granting seats (RFC 3339), or `none`: its seats are then
+        /// revoked (in a `pending` pool, its licenses wait again), and given back when the
+        /// term is renewed. Kept when not given.
+        #[arg(long, value_name = "TIME")]
+        ends: Option<String>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,

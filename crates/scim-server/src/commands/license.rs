@@ -10,6 +10,7 @@ use scim_core::license::{
     AuditEntry, AuditQuery, MappingRule, MappingSource, Pool, PoolPolicy, Reevaluation, RuleChange,
     RulePreview,
 };
+use scim_core::service::{PoolChange, parse_term_bound};
 use scim_core::tenant::Tenant;
 
 use crate::cli::{LicenseCommand, MapSource, RuleArgs};
@@ -24,15 +25,24 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
             name,
             policy,
             overage,
+            starts,
+            ends,
             json,
         } => {
-            let policy = PoolPolicy::named(policy.as_deref(), overage)?;
+            let bound = |text: Option<String>| text.as_deref().map(parse_term_bound).transpose();
+            let change = PoolChange {
+                seats,
+                name: name.as_deref(),
+                policy: PoolPolicy::named(policy.as_deref(), overage)?,
+                starts: bound(starts)?,
+                ends: bound(ends)?,
+            };
             let tenant = app.services.tenants.tenant(&tenant).await?;
             let caller = operator(&tenant, "license set");
             let (pool, report) = app
                 .services
                 .licenses
-                .set_pool(&caller, &sku, seats, name.as_deref(), policy)
+                .set_pool(&caller, &sku, &change)
                 .await?;
             if json {
                 println!(
@@ -61,6 +71,9 @@ pub(crate) async fn license(app: &App, command: LicenseCommand) -> anyhow::Resul
                     pool.pending
                 ),
                 _ => {}
+            }
+            if let Some(term) = term_text(&pool, Utc::now()) {
+                println!("{term}");
             }
             print_reevaluation(&report);
             if pool.is_over_assigned() {
@@ -380,6 +393,8 @@ pub(crate) fn pool_json(pool: &Pool) -> serde_json::Value {
         "overage": pool.policy.allowance(),
         "overageUsed": pool.overage_used(),
         "pending": pool.pending,
+        "starts": pool.term.starts.as_ref().map(format_time),
+        "ends": pool.term.ends.as_ref().map(format_time),
     })
 }
 
@@ -388,4 +403,21 @@ fn time(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<Utc>> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|time| time.with_timezone(&Utc))
         .with_context(|| format!("{flag} '{text}' is not an RFC 3339 time"))
+}
+
+/// The pool's term in words, when it has one: its bounds, and whether it grants seats `now`.
+fn term_text(pool: &Pool, now: chrono::DateTime<Utc>) -> Option<String> {
+    let term = pool.term;
+    let bound = |at: Option<chrono::DateTime<Utc>>| at.as_ref().map(format_time);
+    let state = match (term.starts, term.ends) {
+        (None, None) => return None,
+        (Some(starts), _) if now < starts => "it grants no seat before it starts",
+        (_, Some(ends)) if now >= ends => "it has ended: it grants no seat until renewed",
+        _ => "it grants seats now",
+    };
+    Some(format!(
+        "term: starts {}, ends {}; {state}",
+        bound(term.starts).unwrap_or_else(|| "(none)".into()),
+        bound(term.ends).unwrap_or_else(|| "(never)".into()),
+    ))
 }
