@@ -37,6 +37,8 @@ NOT_APPLICABLE = {
 # creating a resource, which they answer with 405.
 READ_ONLY_TYPES = {
     "License": "the tenant's license pools, read-only over SCIM (set with `license set`)",
+    "Entitlement": "the license pools as entitlements for IdP discovery, read-only",
+    "Role": "the role values the tenant maps to pools, for IdP discovery, read-only",
 }
 
 

@@ -32,6 +32,11 @@ fn discovery_documents_describe_what_is_served() {
     );
     // RFC 9967 §4.
     assert_eq!(config.json["securityEvents"]["asyncRequest"], "request");
+    // draft-ietf-scim-roles-entitlements.
+    assert_eq!(
+        config.json["RolesAndEntitlements"]["entitlements"]["supported"],
+        true
+    );
     let uris = config.json["securityEvents"]["eventUris"]
         .as_array()
         .expect("eventUris");
@@ -66,7 +71,7 @@ fn discovery_documents_describe_what_is_served() {
         .iter()
         .filter_map(|t| t["id"].as_str())
         .collect();
-    assert_eq!(ids, ["User", "Group", "License"]);
+    assert_eq!(ids, ["User", "Group", "License", "Entitlement", "Role"]);
     let license_type = anon("/scim/v2/ResourceTypes/License");
     assert_eq!(license_type.json["endpoint"], "/Licenses");
     assert_eq!(
@@ -119,12 +124,18 @@ fn discovery_documents_describe_what_is_served() {
 }
 
 /// Clients whose parsers predate RFC 9967 (and refuse unknown attributes) get a
-/// /ServiceProviderConfig without `securityEvents` when the operator asks.
+/// /ServiceProviderConfig without `securityEvents` (and without draft-ietf's
+/// `RolesAndEntitlements`) when the operator asks.
 #[test]
 fn security_events_can_be_left_out_of_the_service_provider_config() {
     let server = Server::start_with(
         Store::sqlite(),
-        &["--advertise-security-events", "false"],
+        &[
+            "--advertise-security-events",
+            "false",
+            "--advertise-roles-and-entitlements",
+            "false",
+        ],
         "warn",
         std::process::Stdio::inherit(),
     );
@@ -132,6 +143,11 @@ fn security_events_can_be_left_out_of_the_service_provider_config() {
     assert_eq!(config.status, 200);
     assert!(
         config.json.get("securityEvents").is_none(),
+        "{}",
+        config.text
+    );
+    assert!(
+        config.json.get("RolesAndEntitlements").is_none(),
         "{}",
         config.text
     );

@@ -28,6 +28,7 @@ mod import;
 mod isolation;
 mod issuer;
 mod jobs;
+mod license_discovery;
 mod licensing;
 mod management;
 mod management_guide;

@@ -234,6 +234,42 @@ const OPERATIONS: &[Operation] = &[
         body: None,
         ok: (200, SCIM),
     },
+    Operation {
+        method: "get",
+        path: "/scim/v2/Entitlements",
+        tag: "licenses",
+        summary: "The tenant's license pools as entitlements (draft-ietf-scim-roles-entitlements): value, display, totalAssignmentsPermitted and Used",
+        auth: Auth::Tenant,
+        body: None,
+        ok: (200, SCIM),
+    },
+    Operation {
+        method: "get",
+        path: "/scim/v2/Entitlements/{id}",
+        tag: "licenses",
+        summary: "One license pool as an entitlement (id = sku)",
+        auth: Auth::Tenant,
+        body: None,
+        ok: (200, SCIM),
+    },
+    Operation {
+        method: "get",
+        path: "/scim/v2/Roles",
+        tag: "licenses",
+        summary: "The role values the tenant maps to license pools",
+        auth: Auth::Tenant,
+        body: None,
+        ok: (200, SCIM),
+    },
+    Operation {
+        method: "get",
+        path: "/scim/v2/Roles/{id}",
+        tag: "licenses",
+        summary: "One mapped role value (id = the value)",
+        auth: Auth::Tenant,
+        body: None,
+        ok: (200, SCIM),
+    },
 ];
 
 /// `GET /openapi.json`.

@@ -5,6 +5,7 @@
 
 use http::Method;
 use percent_encoding::percent_decode_str;
+use scim_core::schema::Catalog;
 use scim_core::{ResourceKind, ScimError};
 
 use crate::admin;
@@ -51,8 +52,9 @@ enum Route {
     SearchAll,
     Bulk,
     BulkJob(String),
-    Licenses,
-    License(String),
+    /// `/Licenses`, `/Entitlements`, `/Roles`.
+    Catalog(Catalog),
+    CatalogItem(Catalog, String),
     Me,
     Resources(ResourceKind),
     ResourceSearch(ResourceKind),
@@ -97,8 +99,8 @@ impl Route {
             Self::SearchAll => kind("Search"),
             Self::Bulk => kind("Bulk"),
             Self::BulkJob(id) => Some(("Bulk", Some(id.clone()))),
-            Self::Licenses => kind("License"),
-            Self::License(sku) => Some(("License", Some(sku.clone()))),
+            Self::Catalog(catalog) => kind(catalog.resource_type()),
+            Self::CatalogItem(catalog, id) => Some((catalog.resource_type(), Some(id.clone()))),
             Self::Me => kind("Me"),
             Self::Resources(resource) | Self::ResourceSearch(resource) => kind(resource.as_str()),
             Self::Resource(resource, id) => Some((resource.as_str(), Some(id.clone()))),
@@ -200,8 +202,12 @@ impl Route {
             (".search", None) => Self::SearchAll,
             ("Bulk", None) => Self::Bulk,
             ("BulkJobs", Some(id)) => Self::BulkJob(segment(id)?),
-            ("Licenses", None) => Self::Licenses,
-            ("Licenses", Some(sku)) => Self::License(segment(sku)?),
+            (endpoint, None) if Catalog::at(endpoint).is_some() => {
+                Self::Catalog(Catalog::at(endpoint)?)
+            }
+            (endpoint, Some(id)) if Catalog::at(endpoint).is_some() => {
+                Self::CatalogItem(Catalog::at(endpoint)?, segment(id)?)
+            }
             (_, None) => Self::Resources(kind?),
             (_, Some(".search")) => Self::ResourceSearch(kind?),
             (_, Some(id)) => Self::Resource(kind?, segment(id)?),
@@ -268,8 +274,12 @@ impl Route {
             Self::SearchAll => "/scim/v2/.search",
             Self::Bulk => "/scim/v2/Bulk",
             Self::BulkJob(_) => "/scim/v2/BulkJobs/{id}",
-            Self::Licenses => "/scim/v2/Licenses",
-            Self::License(_) => "/scim/v2/Licenses/{sku}",
+            Self::Catalog(Catalog::Licenses) => "/scim/v2/Licenses",
+            Self::CatalogItem(Catalog::Licenses, _) => "/scim/v2/Licenses/{sku}",
+            Self::Catalog(Catalog::Entitlements) => "/scim/v2/Entitlements",
+            Self::CatalogItem(Catalog::Entitlements, _) => "/scim/v2/Entitlements/{id}",
+            Self::Catalog(Catalog::Roles) => "/scim/v2/Roles",
+            Self::CatalogItem(Catalog::Roles, _) => "/scim/v2/Roles/{id}",
             Self::Me => "/scim/v2/Me",
             Self::Resources(ResourceKind::User) => "/scim/v2/Users",
             Self::Resources(ResourceKind::Group) => "/scim/v2/Groups",
@@ -367,7 +377,7 @@ async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Resp
         Route::OAuthToken => oauth::token(req, state).await,
         Route::EventsPoll => events::poll(req, state).await?,
         Route::Jwks => events::jwks(state),
-        Route::ServiceProviderConfig => discovery::get_service_provider_config(req, state),
+        Route::ServiceProviderConfig => discovery::get_service_provider_config(req, state).await,
         Route::Schemas => discovery::list_schemas(req, state).await,
         Route::Schema(id) => discovery::get_schema(req, state, &id).await?,
         Route::ResourceTypes => discovery::list_resource_types(req, state).await,
@@ -375,8 +385,8 @@ async fn answer(route: Route, req: &Request, state: &AppState) -> ApiResult<Resp
         Route::SearchAll => search::search_all(req, state).await?,
         Route::Bulk => bulk::bulk(req, state).await?,
         Route::BulkJob(id) => bulk::get_job(req, state, &id).await?,
-        Route::Licenses => licenses::list(req, state).await?,
-        Route::License(sku) => licenses::get(req, state, &sku).await?,
+        Route::Catalog(catalog) => licenses::list(req, state, catalog).await?,
+        Route::CatalogItem(catalog, id) => licenses::get(req, state, catalog, &id).await?,
         Route::Me => me(req, state).await?,
         Route::Resources(kind) => {
             let ctx = ResourceContext::new(req, state, kind).await?;

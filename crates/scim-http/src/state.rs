@@ -40,6 +40,9 @@ pub struct HttpConfig {
     pub poll_wait: Duration,
     /// Whether `/ServiceProviderConfig` carries RFC 9967's `securityEvents`.
     pub advertise_security_events: bool,
+    /// Whether `/ServiceProviderConfig` carries draft-ietf-scim-roles-entitlements'
+    /// `RolesAndEntitlements` (never for a tenant of the `strict` profile).
+    pub advertise_roles_and_entitlements: bool,
     /// The proxies whose `X-Forwarded-For` names the client (for the per-address limit).
     pub trusted_proxies: TrustedProxies,
     /// Whether browsers reach the server over HTTPS (it serves TLS, or its public URL is
@@ -76,6 +79,7 @@ impl Default for HttpConfig {
             bulk_max_payload_bytes: 4 * 1024 * 1024,
             poll_wait: Duration::from_secs(25),
             advertise_security_events: true,
+            advertise_roles_and_entitlements: true,
             trusted_proxies: TrustedProxies::default(),
             https: false,
             scan_limit: Some(25_000),

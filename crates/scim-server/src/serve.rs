@@ -35,6 +35,7 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         bulk_max_payload_bytes: args.bulk_max_payload_bytes,
         poll_wait: std::time::Duration::from_secs(u64::from(args.poll_wait_seconds)),
         advertise_security_events: args.advertise_security_events,
+        advertise_roles_and_entitlements: args.advertise_roles_and_entitlements,
         trusted_proxies: TrustedProxies(args.trusted_proxies.clone()),
         scan_limit: (args.max_filter_scan > 0).then_some(args.max_filter_scan),
         polls_per_tenant: usize::try_from(args.polls_per_tenant).unwrap_or(4),

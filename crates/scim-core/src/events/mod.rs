@@ -81,7 +81,7 @@ pub fn tenant_audience(slug: &str) -> String {
 }
 
 /// Every event URI this server emits, for `/ServiceProviderConfig`'s `securityEvents`.
-pub const EVENT_URIS: [&str; 10] = [
+pub const EVENT_URIS: [&str; 11] = [
     PROV_CREATE_FULL,
     PROV_PUT_FULL,
     PROV_PATCH_FULL,
@@ -90,6 +90,7 @@ pub const EVENT_URIS: [&str; 10] = [
     PROV_DEACTIVATE,
     LICENSE_ASSIGNED,
     LICENSE_REVOKED,
+    LICENSE_PENDING,
     POOL_EXHAUSTED,
     ASYNC_RESPONSE,
 ];

@@ -1,9 +1,7 @@
 //! Our schemas: the read-only license extension of User and the License resource.
 
-use serde_json::{Value, json};
-
 use super::attribute::{AttributeDef, Returned};
-use super::registry::{RESOURCE_TYPE_SCHEMA, Schema};
+use super::registry::Schema;
 
 /// The URN of the User extension that shows the licenses a user holds.
 pub const LICENSE_USER_EXTENSION: &str = "urn:scim-license:schemas:extension:license:2.0:User";
@@ -86,23 +84,20 @@ pub fn license_schema() -> Schema {
                 "overageUsed",
                 "Seats granted beyond those bought now (under overage, or after seats were lowered below their use), for a true-up.",
             )),
+            ro(AttributeDef::date_time(
+                "starts",
+                "When the pool starts granting seats; absent: no start.",
+            )),
+            ro(AttributeDef::date_time(
+                "ends",
+                "When the pool stops granting seats; absent: never.",
+            )),
+            ro(AttributeDef::string(
+                "type",
+                "'License': the entitlement type identity providers assign it as (Okta Identity Governance).",
+            )
+            .case_exact()),
+            ro(AttributeDef::string("description", "What the license gives.")),
         ],
     }
-}
-
-/// `/ResourceTypes/License`: the tenant's pools, read-only, at `/Licenses`.
-pub fn license_resource_type_json(base_url: &str) -> Value {
-    json!({
-        "schemas": [RESOURCE_TYPE_SCHEMA],
-        "id": "License",
-        "name": "License",
-        "endpoint": "/Licenses",
-        "description": "A license pool of the tenant, read-only: its seats and their use (id = sku).",
-        "schema": LICENSE_SCHEMA,
-        "schemaExtensions": [],
-        "meta": {
-            "resourceType": "ResourceType",
-            "location": format!("{base_url}/ResourceTypes/License"),
-        },
-    })
 }

@@ -109,7 +109,10 @@ impl SchemaRegistry {
                 group_schema(),
                 license_user_extension(),
                 license_schema(),
-            ],
+            ]
+            .into_iter()
+            .chain(super::catalog::catalog_schemas())
+            .collect(),
             resource_types: vec![
                 ResourceTypeDef {
                     kind: ResourceKind::User,

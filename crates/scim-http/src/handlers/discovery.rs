@@ -8,7 +8,8 @@ use http::StatusCode;
 use scim_core::events::EVENT_URIS;
 use scim_core::paging::CURSOR_TIMEOUT_SECONDS;
 use scim_core::query::{DEFAULT_COUNT, MAX_COUNT};
-use scim_core::schema::license_resource_type_json;
+use scim_core::schema::catalog::roles_and_entitlements;
+use scim_core::schema::{Catalog, Dialect};
 use scim_core::{SchemaRegistry, ScimError};
 use serde_json::{Value, json};
 
@@ -23,7 +24,12 @@ pub(crate) const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 
 /// Advertises exactly what works; every feature claimed here is exercised by validators.
-pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
+/// `caller`: the tenant a valid credential names, if any (its profile may want less).
+pub(crate) fn service_provider_config(
+    state: &AppState,
+    base: &str,
+    caller: Option<&Authenticated>,
+) -> Value {
     let mut config = json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://github.com/scim-license/scim-license-server/blob/main/README.md",
@@ -77,12 +83,30 @@ pub(crate) fn service_provider_config(state: &AppState, base: &str) -> Value {
             "eventUris": EVENT_URIS,
         });
     }
+    // draft-ietf-scim-roles-entitlements: what /Roles and /Entitlements list. A tenant of
+    // the `strict` profile (RFC 7644 only) is not told of an expired draft.
+    let strict = caller.is_some_and(|caller| caller.0.compatibility.strict());
+    if state.config.advertise_roles_and_entitlements && !strict {
+        config["RolesAndEntitlements"] = roles_and_entitlements();
+    }
     config
 }
 
-pub(crate) fn get_service_provider_config(req: &Request, state: &AppState) -> Response {
+pub(crate) async fn get_service_provider_config(req: &Request, state: &AppState) -> Response {
+    let caller = authenticate_if_any(req, state).await;
     let base = base_url(req, &state.config);
-    scim_json(StatusCode::OK, &service_provider_config(state, &base))
+    scim_json(
+        StatusCode::OK,
+        &service_provider_config(state, &base, caller.as_ref()),
+    )
+}
+
+/// Whose shapes the caller's discovery is answered in: Okta's for a tenant of the `okta`
+/// profile, else the IETF draft's.
+fn dialect(caller: Option<&Authenticated>) -> Dialect {
+    caller.map_or(Dialect::Ietf, |caller| {
+        Dialect::of_profile(caller.0.compatibility.name())
+    })
 }
 
 /// The registry a discovery request sees: the server's, and with a valid credential its
@@ -127,7 +151,9 @@ pub(crate) async fn list_resource_types(req: &Request, state: &AppState) -> Resp
         .resource_types()
         .iter()
         .map(|rt| registry.resource_type_json(rt, &base))
-        .chain([license_resource_type_json(&base)])
+        .chain(
+            Catalog::ALL.map(|catalog| catalog.resource_type_json(dialect(caller.as_ref()), &base)),
+        )
         .collect();
     list_response(types.len() as u64, 1, &types)
 }
@@ -139,11 +165,12 @@ pub(crate) async fn get_resource_type(
 ) -> ApiResult<Response> {
     let caller = authenticate_if_any(req, state).await;
     let base = base_url(req, &state.config);
-    if id.eq_ignore_ascii_case("License") {
-        return Ok(scim_json(
-            StatusCode::OK,
-            &license_resource_type_json(&base),
-        ));
+    let catalog = Catalog::ALL
+        .into_iter()
+        .find(|catalog| catalog.resource_type().eq_ignore_ascii_case(id));
+    if let Some(catalog) = catalog {
+        let json = catalog.resource_type_json(dialect(caller.as_ref()), &base);
+        return Ok(scim_json(StatusCode::OK, &json));
     }
     let registry = registry_for(state, caller.as_ref());
     let rt = registry

@@ -16,7 +16,7 @@ on_both_adapters! {
             .iter()
             .map(|t| t["name"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["User", "Group", "License"]);
+        assert_eq!(names, ["User", "Group", "License", "Entitlement", "Role"]);
         let user = api
             .get("/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
             .await

@@ -157,6 +157,13 @@ pub struct ServeArgs {
           action = clap::ArgAction::Set, value_name = "true|false")]
     pub advertise_security_events: bool,
 
+    /// Advertise draft-ietf-scim-roles-entitlements' `RolesAndEntitlements` (what /Roles
+    /// and /Entitlements list) in /ServiceProviderConfig; never to a tenant of the `strict`
+    /// profile. Turn it off for SCIM clients whose strict parsers reject unknown attributes.
+    #[arg(long, env = "SCIM_ADVERTISE_ROLES_AND_ENTITLEMENTS", default_value_t = true,
+          action = clap::ArgAction::Set, value_name = "true|false")]
+    pub advertise_roles_and_entitlements: bool,
+
     /// Attempts to push one SET to a receiver before it becomes a dead letter.
     #[arg(long, env = "SCIM_WEBHOOK_MAX_ATTEMPTS", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
