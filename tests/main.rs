@@ -45,6 +45,7 @@ mod portal_browser;
 mod profiles;
 mod protocol;
 mod receiver;
+mod retention;
 mod secrets;
 mod security;
 mod tls;

@@ -16,8 +16,8 @@ use crate::compat::Compatibility;
 use crate::context::WriteContext;
 use crate::error::StoreError;
 use crate::events::{
-    ClaimedDelivery, DeadLetter, Push, PushOutcome, Receiver, ReceiverStatus, ResourceEvent,
-    Settled, SigningKey, StoredEvent,
+    ClaimedDelivery, DeadLetter, EventHorizon, Push, PushOutcome, Receiver, ReceiverStatus,
+    ResourceEvent, Settled, SigningKey, StoredEvent,
 };
 use crate::idempotency::{IdempotencyRecord, StoredResponse};
 use crate::license::{
@@ -516,6 +516,10 @@ pub trait LicenseLedger: Send + Sync {
         rules: &LicenseRules,
     ) -> Result<Vec<UnmappedValue>, StoreError>;
 
+    /// Removes, oldest first and in one transaction, at most `limit` audit entries (every
+    /// tenant's) made before `before`; how many.
+    async fn prune_audit(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError>;
+
     /// The audit log, oldest first.
     async fn audit(
         &self,
@@ -570,6 +574,10 @@ pub trait BulkJobRepository: Send + Sync {
     /// attempt. `NotFound` when it is not held.
     async fn release_job(&self, id: &str, lease: &Lease) -> Result<(), StoreError>;
 
+    /// Removes at most `limit` jobs (every tenant's) that ended (completed or failed) before
+    /// `before`, with their outcomes; how many.
+    async fn prune_jobs(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError>;
+
     /// Whether a tenant other than `tenant` has a job a claim at `now` could take.
     async fn others_waiting(
         &self,
@@ -616,6 +624,20 @@ pub trait EventLog: Send + Sync {
     /// Waits until the tenant's [`events_generation`](Self::events_generation) is no
     /// longer `seen`, or `timeout` passes; whether it moved.
     async fn events_recorded(&self, tenant: &TenantId, seen: u64, timeout: Duration) -> bool;
+
+    /// Removes, oldest first and in one transaction, at most `limit` of the events (every
+    /// tenant's) recorded before `before`, with their acknowledgements and deliveries, and
+    /// records each tenant's [`EventHorizon`]: the newest `seq` removed and, once its poll
+    /// feed was acknowledged at least once, the events removed before they were. How many
+    /// were removed (fewer than `limit`: none older is left).
+    async fn prune_events(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError>;
+
+    /// What retention removed of the tenant's events.
+    async fn horizon(&self, tenant: &TenantId) -> Result<EventHorizon, StoreError>;
+
+    /// The events the tenant's poll feed lost that no poll was told of yet, now counted as
+    /// told: a poll says so once.
+    async fn take_lost(&self, tenant: &TenantId) -> Result<u64, StoreError>;
 }
 
 /// The keys SETs are signed with, shared by every process on the store (see

@@ -198,6 +198,20 @@ impl BulkJobRepository for MemoryStore {
         )
     }
 
+    async fn prune_jobs(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let mut left = usize::try_from(limit).unwrap_or(usize::MAX);
+        for data in state.tenants.values_mut() {
+            data.jobs.retain(|stored| {
+                let ended = matches!(stored.job.status, JobStatus::Completed | JobStatus::Failed);
+                let doomed = ended && stored.job.updated < before && left > 0;
+                left -= usize::from(doomed);
+                !doomed
+            });
+        }
+        Ok(limit - left as u64)
+    }
+
     async fn others_waiting(
         &self,
         tenant: &TenantId,

@@ -205,6 +205,24 @@ impl LicenseLedger for MemoryStore {
             .unwrap_or_default())
     }
 
+    async fn prune_audit(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let mut left = usize::try_from(limit).unwrap_or(usize::MAX);
+        // Each tenant's log is in time order: its oldest entries are its first.
+        for data in state.tenants.values_mut() {
+            let old = data
+                .audit
+                .iter()
+                .take_while(|entry| entry.at < before)
+                .count();
+            let gone = old.min(left);
+            data.audit.drain(..gone);
+            data.audit_pruned += gone as i64;
+            left -= gone;
+        }
+        Ok(limit - left as u64)
+    }
+
     async fn audit(
         &self,
         tenant: &TenantId,
@@ -215,15 +233,16 @@ impl LicenseLedger for MemoryStore {
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
         Ok(self
             .read(tenant, |data| {
-                // An entry's seq is its place in the tenant's log (entries are only appended).
-                let recorded = data
-                    .audit
-                    .iter()
-                    .zip(1_i64..)
-                    .map(|(entry, seq)| AuditEntry {
-                        seq: Some(seq),
-                        ..entry.clone()
-                    });
+                // An entry's seq is its place in the tenant's log (entries are only appended;
+                // those pruned keep their places).
+                let recorded =
+                    data.audit
+                        .iter()
+                        .zip(data.audit_pruned + 1..)
+                        .map(|(entry, seq)| AuditEntry {
+                            seq: Some(seq),
+                            ..entry.clone()
+                        });
                 let selected = recorded
                     .filter(|entry| query.user.as_ref().is_none_or(|user| entry.user == *user))
                     .filter(|entry| query.since.is_none_or(|since| entry.at >= since))

@@ -129,10 +129,14 @@ struct TenantData {
     terms_due: BTreeMap<String, (DateTime<Utc>, Option<DateTime<Utc>>)>,
     rules: Vec<MappingRule>,
     audit: Vec<AuditEntry>,
+    /// Audit entries removed by retention (the first entry's seq is one more).
+    audit_pruned: i64,
     /// Daily snapshots of the pools, by folded sku and day.
     usage: BTreeMap<(String, NaiveDate), UsageDay>,
     /// The events committed writes recorded, oldest first.
     outbox: Vec<StoredEvent>,
+    /// What retention removed of them.
+    horizon: Horizon,
     acknowledged: BTreeSet<i64>,
     /// Events the write under way records; numbered and queued when it commits.
     recording: Vec<(DateTime<Utc>, ResourceEvent)>,
@@ -142,6 +146,16 @@ struct TenantData {
     receivers: Vec<StoredReceiver>,
     /// The push queue: each event for each receiver.
     deliveries: Vec<Delivery>,
+}
+
+/// What retention removed of a tenant's events: the newest seq, whether its poll feed was
+/// ever acknowledged, the events it lost (pruned unacknowledged) and how many a poll told.
+#[derive(Debug, Clone, Copy, Default)]
+struct Horizon {
+    pruned_through: i64,
+    polled: bool,
+    lost: u64,
+    told: u64,
 }
 
 /// `member` (a User or a Group) is in `group`, labelled `display` by the client.
@@ -238,6 +252,8 @@ impl TenantData {
             receivers: Vec::new(),
             deliveries: Vec::new(),
             terms_due: BTreeMap::new(),
+            horizon: Horizon::default(),
+            audit_pruned: 0,
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scim_core::StoreError;
-use scim_core::events::{SigningKey, StoredEvent};
+use scim_core::events::{EventHorizon, SigningKey, StoredEvent};
 use scim_core::ports::{EventLog, SigningKeys};
 use scim_core::tenant::TenantId;
 
@@ -78,9 +78,68 @@ impl EventLog for MemoryStore {
             let known = seqs
                 .iter()
                 .filter(|seq| data.outbox.binary_search_by_key(*seq, |e| e.seq).is_ok());
+            let before = data.acknowledged.len();
             data.acknowledged.extend(known);
+            // From now on, retention counts what this feed loses.
+            data.horizon.polled |= data.acknowledged.len() > before;
         }
         Ok(())
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        // The oldest events of every tenant, by seq, those recorded before the cutoff.
+        let mut oldest: Vec<(i64, DateTime<Utc>)> = (state.tenants.values())
+            .flat_map(|data| data.outbox.iter().map(|stored| (stored.seq, stored.at)))
+            .collect();
+        oldest.sort_unstable();
+        oldest.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let doomed: std::collections::BTreeSet<i64> = (oldest.into_iter())
+            .filter(|(_, at)| *at < before)
+            .map(|(seq, _)| seq)
+            .collect();
+        let mut removed = 0;
+        for data in state.tenants.values_mut() {
+            let (gone, kept): (Vec<StoredEvent>, Vec<StoredEvent>) =
+                std::mem::take(&mut data.outbox)
+                    .into_iter()
+                    .partition(|stored| doomed.contains(&stored.seq));
+            data.outbox = kept;
+            let Some(newest) = gone.last() else {
+                continue;
+            };
+            let unacked = (gone.iter())
+                .filter(|stored| !data.acknowledged.remove(&stored.seq))
+                .count() as u64;
+            let horizon = &mut data.horizon;
+            horizon.pruned_through = horizon.pruned_through.max(newest.seq);
+            if horizon.polled {
+                horizon.lost += unacked;
+            }
+            data.deliveries
+                .retain(|delivery| !doomed.contains(&delivery.seq));
+            removed += gone.len() as u64;
+        }
+        Ok(removed)
+    }
+
+    async fn horizon(&self, tenant: &TenantId) -> Result<EventHorizon, StoreError> {
+        Ok(self
+            .read(tenant, |data| EventHorizon {
+                pruned_through: data.horizon.pruned_through,
+                lost: data.horizon.lost - data.horizon.told,
+            })
+            .unwrap_or_default())
+    }
+
+    async fn take_lost(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let Some(data) = state.tenants.get_mut(tenant) else {
+            return Ok(0);
+        };
+        let untold = data.horizon.lost - data.horizon.told;
+        data.horizon.told = data.horizon.lost;
+        Ok(untold)
     }
 }
 

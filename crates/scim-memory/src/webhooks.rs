@@ -28,7 +28,7 @@ pub(crate) struct StoredReceiver {
 #[derive(Debug, Clone)]
 pub(crate) struct Delivery {
     receiver: String,
-    seq: i64,
+    pub(crate) seq: i64,
     subject: String,
     /// Given up on, waiting for a re-drive.
     dead: bool,

@@ -1,16 +1,16 @@
 //! The housekeeper: one task per server process that, at start and then every [`EVERY`],
 //! records every pool's seats and use as today's snapshot (the dashboard's history),
-//! forgets the Management API's Idempotency-Keys past their 24 hours, and removes the
+//! forgets the Management API's Idempotency-Keys past their 24 hours, removes the
 //! provisioning activity older than `--activity-days` and the portal's expired setup
-//! links and sessions. Replicas do the same work: the
-//! last snapshot of a day stands, and pruning twice prunes nothing more. A second task
-//! writes the activity buffered by the requests every [`ACTIVITY_FLUSH`].
+//! links and sessions, and prunes the events, audit entries and ended jobs past their
+//! retention, a batch per transaction with a pause between ([`PRUNE_PAUSE`]). Replicas do
+//! the same work: the last snapshot of a day stands, and pruning twice prunes nothing more.
+//! A second task writes the activity buffered by the requests every [`ACTIVITY_FLUSH`];
+//! a third settles pools' terms ([`run_terms`]).
 
 use std::time::Duration;
 
-use scim_core::service::{
-    ActivityService, AdminService, IdempotencyService, LicenseService, PortalService,
-};
+use scim_core::service::{ActivityService, LicenseService, Retention, RetentionService, Services};
 
 /// How often the work is done.
 pub(crate) const EVERY: Duration = Duration::from_secs(600);
@@ -18,15 +18,23 @@ pub(crate) const EVERY: Duration = Duration::from_secs(600);
 /// How often the buffered activity is written.
 pub(crate) const ACTIVITY_FLUSH: Duration = Duration::from_secs(1);
 
-/// Does the work until the task is aborted; activity is kept `activity_days` days.
-pub(crate) async fn run(
-    admin: AdminService,
-    idempotency: IdempotencyService,
-    activity: ActivityService,
-    activity_days: u32,
-    portal: PortalService,
-) {
+/// The pause between two pruning transactions: writers waiting on the rows a batch holds
+/// go first.
+pub(crate) const PRUNE_PAUSE: Duration = Duration::from_millis(20);
+
+/// Does the work until the task is aborted; activity is kept `activity_days` days, the
+/// rest as `retention` says.
+pub(crate) async fn run(services: Services, activity_days: u32, retention: Retention) {
+    let Services {
+        admin,
+        idempotency,
+        activity,
+        portal,
+        retention: pruner,
+        ..
+    } = services;
     loop {
+        prune(&pruner, &retention).await;
         if let Err(error) = portal.prune().await {
             tracing::warn!(%error, "could not forget expired setup links and portal sessions");
         }
@@ -44,6 +52,29 @@ pub(crate) async fn run(
             Err(error) => tracing::warn!(%error, "could not prune Idempotency-Keys"),
         }
         tokio::time::sleep(EVERY).await;
+    }
+}
+
+/// Prunes every history past its retention, a batch per transaction, until none is left.
+async fn prune(pruner: &RetentionService, retention: &Retention) {
+    loop {
+        match pruner.prune_batch(retention).await {
+            Ok(pruned) if pruned.more() => tokio::time::sleep(PRUNE_PAUSE).await,
+            Ok(_) => break,
+            Err(error) => {
+                tracing::warn!(%error, "could not prune the history past its retention");
+                break;
+            }
+        }
+    }
+    let removed = pruner.removed();
+    if !removed.is_empty() {
+        tracing::debug!(
+            events = removed.events,
+            audit = removed.audit,
+            jobs = removed.jobs,
+            "pruned past retention (since start)"
+        );
     }
 }
 

@@ -17,7 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use scim_core::ports::{Clock, Webhooks};
-use scim_core::service::{LicenseService, TenantService};
+use scim_core::service::{LicenseService, Pruned, RetentionService, TenantService};
 use scim_core::tenant::TokenHash;
 use scim_store::DieselStore;
 
@@ -60,6 +60,11 @@ struct ConnectionLabels {
     state: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HistoryLabels {
+    history: &'static str,
+}
+
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// 0.5 ms to 16 s, doubling.
@@ -74,6 +79,7 @@ struct Sources {
     webhooks: Arc<dyn Webhooks>,
     clock: Arc<dyn Clock>,
     store: Arc<DieselStore>,
+    retention: RetentionService,
 }
 
 /// The server's metrics, shared by every worker.
@@ -90,6 +96,9 @@ pub struct Metrics {
     pending: Family<ReceiverLabels, Gauge>,
     lag: Family<ReceiverLabels, Gauge<f64, AtomicU64>>,
     dead_letters: Family<ReceiverLabels, Gauge>,
+    pruned: Family<HistoryLabels, Counter>,
+    /// What the retention had removed at the last scrape (the counters grow by the rest).
+    pruned_seen: std::sync::Mutex<Pruned>,
     sources: Sources,
     /// The last scrape's text and when it was made: scrapes within [`FRESH_FOR`] of it
     /// (several Prometheus servers, or a burst of requests) get it as it is. The lock also
@@ -165,6 +174,12 @@ impl Metrics {
             "Deliveries a receiver never accepted and that wait for a re-drive",
             dead_letters.clone(),
         );
+        let pruned = Family::<HistoryLabels, Counter>::default();
+        registry.register(
+            "retention_pruned_rows",
+            "Rows this process removed past their retention, by history (events, audit, jobs)",
+            pruned.clone(),
+        );
         let build = Family::<Vec<(&'static str, &'static str)>, Gauge>::default();
         build
             .get_or_create(&vec![("version", env!("CARGO_PKG_VERSION"))])
@@ -183,12 +198,15 @@ impl Metrics {
             pending,
             lag,
             dead_letters,
+            pruned,
+            pruned_seen: std::sync::Mutex::new(Pruned::default()),
             sources: Sources {
                 tenants: app.services.tenants.clone(),
                 licenses: app.services.licenses.clone(),
                 webhooks: Arc::clone(&app.services.webhooks),
                 clock: Arc::clone(&app.services.clock),
                 store: Arc::clone(&app.store),
+                retention: app.services.retention.clone(),
             },
             last: tokio::sync::Mutex::new(None),
         }
@@ -243,6 +261,22 @@ impl Metrics {
             self.connections
                 .get_or_create(&ConnectionLabels { state })
                 .set(i64::from(value));
+        }
+        let removed = self.sources.retention.removed();
+        {
+            let mut seen = self
+                .pruned_seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (history, now, before) in [
+                ("events", removed.events, seen.events),
+                ("audit", removed.audit, seen.audit),
+                ("jobs", removed.jobs, seen.jobs),
+            ] {
+                let counter = self.pruned.get_or_create(&HistoryLabels { history });
+                counter.inc_by(now.saturating_sub(before));
+            }
+            *seen = removed;
         }
         // Pools and receivers that no longer exist disappear from the next scrape.
         self.seats.clear();

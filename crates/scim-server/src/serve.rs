@@ -12,7 +12,7 @@ use actix_web::{App as ActixApp, HttpMessage, HttpServer, web};
 use anyhow::Context;
 use scim_core::events::{RetryPolicy, issuer};
 use scim_core::paging::CursorCodec;
-use scim_core::service::{DeliveryConfig, DeliveryService};
+use scim_core::service::{DeliveryConfig, DeliveryService, Retention};
 use scim_http::{
     AppState, AuthenticatedTenant, HttpConfig, MatchedRoute, RateLimit, ScimApi, SetSigner,
     TrustedProxies,
@@ -83,11 +83,13 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         Arc::clone(&state.job_wake),
     ));
     let snapshots = tokio::spawn(crate::housekeeping::run(
-        app.services.admin.clone(),
-        app.services.idempotency.clone(),
-        app.services.activity.clone(),
+        app.services.clone(),
         args.activity_days,
-        app.services.portal.clone(),
+        Retention {
+            events_days: Retention::days(args.event_retention_days),
+            audit_days: Retention::days(args.audit_retention_days),
+            jobs_days: Retention::days(args.job_retention_days),
+        },
     ));
     let terms = tokio::spawn(crate::housekeeping::run_terms(
         app.services.licenses.clone(),

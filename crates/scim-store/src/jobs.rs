@@ -227,6 +227,33 @@ impl BulkJobRepository for DieselStore {
         .await
     }
 
+    async fn prune_jobs(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError> {
+        let (before, limit) = (to_micros(&before), i64::try_from(limit).unwrap_or(i64::MAX));
+        let ended = [JobStatus::Completed.as_str(), JobStatus::Failed.as_str()];
+        self.write(move |connection| {
+            let ids: Vec<String> = bulk_jobs::table
+                .filter(bulk_jobs::status.eq_any(ended))
+                .filter(bulk_jobs::updated.lt(before))
+                .order(bulk_jobs::updated)
+                .limit(limit)
+                .select(bulk_jobs::id)
+                .load(connection)
+                .map_err(from_diesel)?;
+            for chunk in ids.chunks(OUTCOME_CHUNK) {
+                diesel::delete(
+                    bulk_job_outcomes::table.filter(bulk_job_outcomes::job_id.eq_any(chunk)),
+                )
+                .execute(connection)
+                .map_err(from_diesel)?;
+                diesel::delete(bulk_jobs::table.filter(bulk_jobs::id.eq_any(chunk)))
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+            }
+            Ok(ids.len() as u64)
+        })
+        .await
+    }
+
     async fn others_waiting(
         &self,
         tenant: &TenantId,

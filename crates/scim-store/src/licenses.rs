@@ -184,6 +184,30 @@ impl LicenseLedger for DieselStore {
         .await
     }
 
+    async fn prune_audit(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError> {
+        let (before, limit) = (to_micros(&before), i64::try_from(limit).unwrap_or(i64::MAX));
+        self.write(move |connection| {
+            // The oldest entries by seq (the primary key), those made before the cutoff.
+            let oldest: Vec<(i64, i64)> = license_audit::table
+                .order(license_audit::seq)
+                .limit(limit)
+                .select((license_audit::seq, license_audit::at))
+                .load(connection)
+                .map_err(from_diesel)?;
+            let seqs: Vec<i64> = (oldest.into_iter())
+                .filter(|(_, at)| *at < before)
+                .map(|(seq, _)| seq)
+                .collect();
+            for chunk in seqs.chunks(500) {
+                diesel::delete(license_audit::table.filter(license_audit::seq.eq_any(chunk)))
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+            }
+            Ok(seqs.len() as u64)
+        })
+        .await
+    }
+
     async fn audit(
         &self,
         tenant: &TenantId,

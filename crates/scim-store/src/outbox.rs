@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
-use scim_core::events::{ResourceEvent, SigningKey, StoredEvent};
+use scim_core::events::{EventHorizon, ResourceEvent, SigningKey, StoredEvent};
 use scim_core::ports::{EventLog, SigningKeys};
 use scim_core::tenant::TenantId;
 use scim_core::{StoreError, WriteContext};
@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::connection::{DbConnection, execute_per_backend};
 use crate::errors::from_diesel;
 use crate::rows::{CorruptRow, from_micros, to_micros};
-use crate::schema::{outbox, poll_acks, signing_keys};
+use crate::schema::{deliveries, event_horizons, outbox, poll_acks, signing_keys};
 use crate::sealing::{Place, open, seal};
 use crate::store::DieselStore;
 use crate::webhooks;
@@ -208,7 +208,114 @@ impl EventLog for DieselStore {
                 }
                 .map_err(from_diesel)?;
             }
+            // From now on, retention counts what this feed loses.
+            if !owned.is_empty() {
+                mark_polled(connection, &tenant)?;
+            }
             Ok(())
+        })
+        .await
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError> {
+        let (before, limit) = (to_micros(&before), i64::try_from(limit).unwrap_or(i64::MAX));
+        self.write(move |connection| {
+            // The oldest events, by seq (the primary key); those recorded before the cutoff.
+            let oldest: Vec<(i64, String, i64)> = outbox::table
+                .order(outbox::seq)
+                .limit(limit)
+                .select((outbox::seq, outbox::tenant_id, outbox::at))
+                .load(connection)
+                .map_err(from_diesel)?;
+            let batch: Vec<(i64, String)> = oldest
+                .into_iter()
+                .filter(|(_, _, at)| *at < before)
+                .map(|(seq, tenant, _)| (seq, tenant))
+                .collect();
+            let seqs: Vec<i64> = batch.iter().map(|(seq, _)| *seq).collect();
+            let mut acked = std::collections::HashSet::new();
+            for chunk in seqs.chunks(CHUNK) {
+                let rows: Vec<i64> = poll_acks::table
+                    .filter(poll_acks::seq.eq_any(chunk))
+                    .select(poll_acks::seq)
+                    .load(connection)
+                    .map_err(from_diesel)?;
+                acked.extend(rows);
+            }
+            // Per tenant: the newest seq removed, and how many its poll feed never acknowledged.
+            let mut tenants: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
+            for (seq, tenant) in &batch {
+                let entry = tenants.entry(tenant.as_str()).or_default();
+                entry.0 = entry.0.max(*seq);
+                entry.1 += i64::from(!acked.contains(seq));
+            }
+            for (tenant, (through, unacked)) in tenants {
+                record_horizon(connection, tenant, through, unacked)?;
+            }
+            for chunk in seqs.chunks(CHUNK) {
+                diesel::delete(poll_acks::table.filter(poll_acks::seq.eq_any(chunk)))
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+                diesel::delete(deliveries::table.filter(deliveries::seq.eq_any(chunk)))
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+                diesel::delete(outbox::table.filter(outbox::seq.eq_any(chunk)))
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+            }
+            Ok(seqs.len() as u64)
+        })
+        .await
+    }
+
+    async fn horizon(&self, tenant: &TenantId) -> Result<EventHorizon, StoreError> {
+        let tenant = tenant.0.clone();
+        self.run(move |connection| {
+            let row: Option<(i64, i64, i64)> = event_horizons::table
+                .find(&tenant)
+                .select((
+                    event_horizons::pruned_through,
+                    event_horizons::lost,
+                    event_horizons::told,
+                ))
+                .first(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            Ok(
+                row.map_or_else(EventHorizon::default, |(through, lost, told)| {
+                    EventHorizon {
+                        pruned_through: through,
+                        lost: u64::try_from(lost - told).unwrap_or_default(),
+                    }
+                }),
+            )
+        })
+        .await
+    }
+
+    async fn take_lost(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        let tenant = tenant.0.clone();
+        self.write(move |connection| {
+            let row: Option<(i64, i64)> = event_horizons::table
+                .find(&tenant)
+                .select((event_horizons::lost, event_horizons::told))
+                .first(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            let Some((lost, told)) = row.filter(|(lost, told)| lost > told) else {
+                return Ok(0);
+            };
+            // Told once: the update counts only if no other poll told it meanwhile.
+            let updated = diesel::update(event_horizons::table.find(&tenant))
+                .filter(event_horizons::told.eq(told))
+                .set(event_horizons::told.eq(lost))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            Ok(if updated == 1 {
+                u64::try_from(lost - told).unwrap_or_default()
+            } else {
+                0
+            })
         })
         .await
     }
@@ -220,6 +327,65 @@ impl EventLog for DieselStore {
     async fn events_recorded(&self, tenant: &TenantId, seen: u64, timeout: Duration) -> bool {
         self.wait_for_generation(tenant, seen, timeout).await
     }
+}
+
+/// Notes that the tenant's poll feed is read (acknowledged): events it loses to retention
+/// are counted from now on.
+fn mark_polled(connection: &mut DbConnection, tenant: &str) -> Result<(), StoreError> {
+    let polled: Option<i64> = event_horizons::table
+        .find(tenant)
+        .select(event_horizons::polled)
+        .first(connection)
+        .optional()
+        .map_err(from_diesel)?;
+    match polled {
+        Some(1) => Ok(()),
+        Some(_) => diesel::update(event_horizons::table.find(tenant))
+            .set(event_horizons::polled.eq(1))
+            .execute(connection)
+            .map(|_| ())
+            .map_err(from_diesel),
+        None => diesel::insert_into(event_horizons::table)
+            .values((
+                event_horizons::tenant_id.eq(tenant),
+                event_horizons::polled.eq(1),
+            ))
+            .execute(connection)
+            .map(|_| ())
+            .map_err(from_diesel),
+    }
+}
+
+/// Records that retention removed the tenant's events up to `through`, `unacked` of them
+/// never acknowledged (lost to its poll feed, if it is read).
+fn record_horizon(
+    connection: &mut DbConnection,
+    tenant: &str,
+    through: i64,
+    unacked: i64,
+) -> Result<(), StoreError> {
+    let row: Option<(i64, i64)> = event_horizons::table
+        .find(tenant)
+        .select((event_horizons::pruned_through, event_horizons::polled))
+        .first(connection)
+        .optional()
+        .map_err(from_diesel)?;
+    match row {
+        Some((known, polled)) => diesel::update(event_horizons::table.find(tenant))
+            .set((
+                event_horizons::pruned_through.eq(known.max(through)),
+                event_horizons::lost.eq(event_horizons::lost + unacked * polled),
+            ))
+            .execute(connection),
+        None => diesel::insert_into(event_horizons::table)
+            .values((
+                event_horizons::tenant_id.eq(tenant),
+                event_horizons::pruned_through.eq(through),
+            ))
+            .execute(connection),
+    }
+    .map(|_| ())
+    .map_err(from_diesel)
 }
 
 /// The SET signing keys, sealed at rest.

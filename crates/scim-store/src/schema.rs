@@ -320,6 +320,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// What retention removed of a tenant's events (see the migration).
+    event_horizons (tenant_id) {
+        tenant_id -> Text,
+        pruned_through -> BigInt,
+        polled -> BigInt,
+        lost -> BigInt,
+        told -> BigInt,
+    }
+}
+
 diesel::joinable!(tokens -> tenants (tenant_id));
 diesel::joinable!(clients -> tenants (tenant_id));
 diesel::joinable!(resources -> tenants (tenant_id));
@@ -351,4 +362,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     admin_sessions,
     license_usage_daily,
+    event_horizons,
 );

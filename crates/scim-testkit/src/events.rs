@@ -297,3 +297,139 @@ async fn record<S: ContractStore>(store: &S, tenant: &scim_core::tenant::TenantI
         .await
         .unwrap();
 }
+
+/// A user created `millis` after the fixtures' epoch, with its creation event.
+async fn created_at<S: ContractStore>(
+    store: &TestStore<S>,
+    tenant: &Tenant,
+    id: &str,
+    millis: i64,
+) {
+    let resource = user(id, id);
+    let ctx = scim_core::WriteContext {
+        at: time(millis),
+        ..writer(&tenant.id)
+    }
+    .with_events(vec![ResourceEvent::created(&resource, json!({"id": id}))]);
+    store.insert(&ctx, &resource, &[]).await.unwrap();
+}
+
+/// Retention removes the oldest events of every tenant in bounded batches, with their
+/// acknowledgements and pushes; each tenant's horizon says where its kept history starts,
+/// and a poll feed that was read is told, once, how many events it lost unacknowledged (a
+/// feed never read loses nothing it knew of). Audit entries keep their seqs; ended jobs go,
+/// running ones stay.
+pub async fn retention_prunes_history_in_batches_and_tells_who_fell_behind<F: StoreFactory>(
+    factory: &F,
+) {
+    use chrono::Duration;
+    use scim_core::ports::{BulkJobRepository, LicenseLedger, Webhooks};
+    let store = factory.open().await;
+    let acme = with_tenant(&store, "acme").await;
+    let globex = with_tenant(&store, "globex").await;
+    let hook = scim_core::events::Receiver {
+        id: "r1".into(),
+        tenant: acme.id.clone(),
+        url: "https://hooks.example.com/r1".into(),
+        secret: "r1-secret-of-at-least-thirty-two-bytes".into(),
+        oauth: None,
+        created: time(0),
+    };
+    store.add_receiver(&hook).await.unwrap();
+    for n in 0..5 {
+        created_at(&store, &acme, &format!("old{n}"), 1_000 + n).await;
+    }
+    for n in 0..2 {
+        created_at(&store, &globex, &format!("old{n}"), 1_500 + n).await;
+    }
+    for n in 0..3 {
+        created_at(&store, &acme, &format!("new{n}"), 100_000 + n).await;
+    }
+    let acme_events = store.events_after(&acme.id, 0, 100).await.unwrap();
+    // acme's feed is read: it acknowledges its first event.
+    store
+        .acknowledge(&acme.id, &[acme_events[0].seq], time(2_000))
+        .await
+        .unwrap();
+    let cutoff = time(50_000);
+    assert_eq!(
+        store.prune_events(cutoff, 3).await.unwrap(),
+        3,
+        "a full batch"
+    );
+    assert_eq!(store.prune_events(cutoff, 3).await.unwrap(), 3);
+    assert_eq!(
+        store.prune_events(cutoff, 3).await.unwrap(),
+        1,
+        "the last old one"
+    );
+    assert_eq!(store.prune_events(cutoff, 3).await.unwrap(), 0);
+    let kept: Vec<String> = (store.events_after(&acme.id, 0, 100).await.unwrap().iter())
+        .map(|stored| stored.event.subject.clone())
+        .collect();
+    assert_eq!(kept, ["/Users/new0", "/Users/new1", "/Users/new2"]);
+    assert!(
+        store
+            .events_after(&globex.id, 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let waiting = store.unacknowledged(&acme.id, 100).await.unwrap();
+    assert_eq!(waiting.len(), 3, "the poll feed reads on from what is kept");
+    let horizon = store.horizon(&acme.id).await.unwrap();
+    assert_eq!(horizon.pruned_through, acme_events[4].seq);
+    assert_eq!(horizon.lost, 4, "five old events, one acknowledged");
+    assert_eq!(store.take_lost(&acme.id).await.unwrap(), 4);
+    assert_eq!(store.take_lost(&acme.id).await.unwrap(), 0, "told once");
+    let quiet = store.horizon(&globex.id).await.unwrap();
+    assert!(quiet.pruned_through > 0);
+    assert_eq!(quiet.lost, 0, "a feed never read loses nothing it knew of");
+    // The pushes of pruned events went with them; those of kept ones wait.
+    let status = store.receivers(&acme.id).await.unwrap();
+    assert_eq!(status[0].pending, 3, "{status:?}");
+
+    // Audit entries: the oldest go, the rest keep their seqs.
+    let pool = Pool::new("pro", 10);
+    crate::fixtures::set_pool(&*store, &writer(&acme.id), &pool)
+        .await
+        .unwrap();
+    for (n, millis) in [(0, 1_000), (1, 1_100), (2, 100_000)] {
+        let id = format!("licensed{n}");
+        let resource = with(user(&id, &id), "entitlements", json!([{"value": "pro"}]));
+        let ctx = scim_core::WriteContext {
+            at: time(millis),
+            ..writer(&acme.id)
+        };
+        store.insert(&ctx, &resource, &[]).await.unwrap();
+    }
+    let query = scim_core::license::AuditQuery::default();
+    let before = store.audit(&acme.id, &query).await.unwrap();
+    assert_eq!(before.len(), 3);
+    assert_eq!(store.prune_audit(cutoff, 1_000).await.unwrap(), 2);
+    let after = store.audit(&acme.id, &query).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        (after[0].user.as_str(), after[0].seq),
+        ("licensed2", before[2].seq)
+    );
+
+    // Jobs: the ended one goes, the one still pending stays.
+    let job = |id: &str| crate::jobs::new_job(id, &acme, time(1_000));
+    store.create_job(&job("ended")).await.unwrap();
+    let lease = scim_core::bulk::Lease {
+        owner: "p".into(),
+        now: time(1_000),
+        until: time(1_000) + Duration::seconds(30),
+    };
+    let claimed = store.claim_job(&lease).await.unwrap().expect("the job");
+    assert_eq!(claimed.job.id, "ended");
+    store
+        .finish_job("ended", &lease, scim_core::bulk::JobStatus::Completed)
+        .await
+        .unwrap();
+    store.create_job(&job("waiting")).await.unwrap();
+    assert_eq!(store.prune_jobs(cutoff, 1_000).await.unwrap(), 1);
+    assert_eq!(store.get_job(&acme.id, "ended").await.unwrap(), None);
+    assert!(store.get_job(&acme.id, "waiting").await.unwrap().is_some());
+}

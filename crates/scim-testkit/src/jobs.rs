@@ -16,7 +16,7 @@ use crate::StoreFactory;
 use crate::contract::with_tenant;
 use crate::fixtures::{time, writer};
 
-fn new_job(id: &str, tenant: &Tenant, created: DateTime<Utc>) -> NewBulkJob {
+pub(crate) fn new_job(id: &str, tenant: &Tenant, created: DateTime<Utc>) -> NewBulkJob {
     NewBulkJob {
         job: BulkJob {
             id: id.to_owned(),

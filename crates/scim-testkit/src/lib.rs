@@ -277,6 +277,7 @@ macro_rules! contract_tests {
             overage_pools_grant_their_allowance_and_no_more,
             pending_pools_give_each_freed_seat_to_the_oldest_waiting,
             terms_are_settled_once_across_processes,
+            retention_prunes_history_in_batches_and_tells_who_fell_behind,
             striped_seats_add_up_under_concurrent_takes_and_releases,
             batched_new_users_take_seats_in_order,
             the_engine_tables_hold_in_the_store,

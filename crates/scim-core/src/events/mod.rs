@@ -293,6 +293,16 @@ fn operations_without_secrets(operations: &Value) -> Value {
     )
 }
 
+/// What retention removed of a tenant's events ([`crate::ports::EventLog::horizon`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventHorizon {
+    /// The newest `seq` removed (0: none): a cursor before it would read past a gap.
+    pub pruned_through: i64,
+    /// Events the poll feed lost (removed before they were acknowledged) that no poll was
+    /// told of yet.
+    pub lost: u64,
+}
+
 /// An event as the outbox keeps it: its place in the outbox, and when it was recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {

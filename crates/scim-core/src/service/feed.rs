@@ -17,6 +17,24 @@ pub struct EventFeedService {
     clock: Arc<dyn Clock>,
 }
 
+/// Why a tenant's events after a cursor cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeedError {
+    /// Retention removed events after the cursor, up to `through`.
+    #[error(
+        "the events up to seq {through} are past the retention period and were removed: read \
+         again from seq {through} (what is kept), and re-read the users and groups to catch up"
+    )]
+    Pruned {
+        /// The newest `seq` removed.
+        through: i64,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// What a poll found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Polled {
@@ -34,13 +52,29 @@ impl EventFeedService {
 
     /// The tenant's recorded events after `seq`, oldest first, at most `limit`, whether
     /// acknowledged or not (the history `scim-server events` and the Management API list).
+    /// `Pruned` when retention removed events after `seq` (a reader that fell behind the
+    /// retention window is told, not handed a history with a hole); `0` reads what is kept.
     pub async fn events_after(
         &self,
         tenant: &TenantId,
         seq: i64,
         limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.log.events_after(tenant, seq, limit).await
+    ) -> Result<Vec<StoredEvent>, FeedError> {
+        if seq > 0 {
+            let horizon = self.log.horizon(tenant).await?;
+            if seq < horizon.pruned_through {
+                return Err(FeedError::Pruned {
+                    through: horizon.pruned_through,
+                });
+            }
+        }
+        Ok(self.log.events_after(tenant, seq, limit).await?)
+    }
+
+    /// How many events the tenant's poll feed lost to retention (removed before they were
+    /// acknowledged) since a poll was last told; told now, so a poll says it once.
+    pub async fn take_lost(&self, tenant: &TenantId) -> ScimResult<u64> {
+        self.log.take_lost(tenant).await.map_err(|e| outage(&e))
     }
 
     /// Acknowledges what the request acknowledges (SETs reported in `setErrs` too: sending

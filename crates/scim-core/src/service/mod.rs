@@ -17,6 +17,7 @@ mod plan;
 mod portal;
 mod receivers;
 mod resources;
+mod retention;
 mod services;
 mod tenants;
 mod turns;
@@ -28,7 +29,7 @@ pub use batch::BatchOp;
 pub use bulk::BulkService;
 pub use credentials::{CredentialCache, KNOWN_GOOD_TTL, REFUSAL_TTL, Remembered};
 pub use delivery::{DeliveryConfig, DeliveryService, Round};
-pub use feed::{EventFeedService, Polled};
+pub use feed::{EventFeedService, FeedError, Polled};
 pub use idempotency::{Begun, Claim, IdempotencyError, IdempotencyService};
 pub use jobs::{BulkJobService, Progress, SLICE_OPERATIONS};
 pub use licenses::{
@@ -43,6 +44,7 @@ pub use receivers::{
     DEAD_LETTERS_SHOWN, MIN_SECRET_BYTES, NewReceiver, ReceiverError, ReceiverService,
 };
 pub use resources::{Precondition, ResourceService};
+pub use retention::{PRUNE_BATCH, Pruned, Retention, RetentionService};
 pub use services::{Runtime, Services};
 pub use tenants::{
     ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_LIFETIMES, AccessToken, AssertionGrantError, Credential,

@@ -14,7 +14,7 @@ use crate::ports::{
 use crate::schema::TenantSchemas;
 use crate::service::{
     ActivityService, AdminPorts, AdminService, ApiKeyService, IdempotencyService, LicenseService,
-    PortalService, ReceiverService, ResourceService, TenantService,
+    PortalService, ReceiverService, ResourceService, RetentionService, TenantService,
 };
 
 /// The ports that are not storage: the time, new ids, new secrets.
@@ -54,6 +54,8 @@ pub struct Services {
     pub activity: ActivityService,
     /// The customer's portal: setup links and sessions.
     pub portal: PortalService,
+    /// Pruning the histories past their retention.
+    pub retention: RetentionService,
     /// The tenants (for the jobs' tenant schemas).
     pub directory: Arc<dyn TenantDirectory>,
     /// What asynchronous /Bulk jobs run on.
@@ -135,6 +137,12 @@ impl Services {
             idempotency: IdempotencyService::new(Arc::clone(store) as _, Arc::clone(&clock)),
             activity: ActivityService::new(Arc::clone(store) as _, Arc::clone(&clock)),
             portal,
+            retention: RetentionService::new(
+                Arc::clone(store) as _,
+                Arc::clone(store) as _,
+                Arc::clone(store) as _,
+                Arc::clone(&clock),
+            ),
             directory,
             bulk_jobs: Arc::clone(store) as _,
             events: Arc::clone(store) as _,

@@ -79,6 +79,24 @@ pub(crate) async fn poll(req: &Request, state: &AppState) -> ApiResult<Response>
         );
     }
     state.feed.acknowledge(&principal.tenant, &request).await?;
+    // Events removed by retention before this feed acknowledged them are said once, as an
+    // error (RFC 8936 §2.4.4: the applicable HTTP status), not skipped in silence; the
+    // next poll reads on from what is kept.
+    let lost = state.feed.take_lost(&principal.tenant).await?;
+    if lost > 0 {
+        tracing::warn!(tenant = %principal.tenant_slug, lost, "a poll feed lost events to retention");
+        let body = json!({
+            "err": "events_removed",
+            "description": format!(
+                "{lost} events were removed by retention before they were acknowledged; \
+                 poll again to read on from what is kept, and re-read the users and groups \
+                 to catch up"
+            ),
+        });
+        return Ok(Reply::new(StatusCode::GONE)
+            .header(CACHE_CONTROL, "no-store")
+            .json(&body));
+    }
     // A long poll (RFC 8936 §2.4: the default) waits for an event, up to the configured
     // time; `returnImmediately` answers at once. It waits on the tenant's event count,
     // which the store moves when events are recorded (by any process), instead of reading

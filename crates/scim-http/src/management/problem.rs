@@ -28,6 +28,8 @@ pub(crate) enum Kind {
     InvalidValue,
     /// A cursor this API did not hand out.
     InvalidCursor,
+    /// What the cursor points after was removed by retention.
+    Gone,
     Unauthorized,
     Forbidden,
     NotFound,
@@ -47,6 +49,7 @@ impl Kind {
     fn status(self) -> StatusCode {
         match self {
             Self::InvalidBody | Self::InvalidValue | Self::InvalidCursor => StatusCode::BAD_REQUEST,
+            Self::Gone => StatusCode::GONE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -68,6 +71,7 @@ impl Kind {
             Self::InvalidBody => "invalid-body",
             Self::InvalidValue => "invalid-value",
             Self::InvalidCursor => "invalid-cursor",
+            Self::Gone => "gone",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not-found",
@@ -88,6 +92,7 @@ impl Kind {
             Self::InvalidBody => "The request body is not what the operation takes",
             Self::InvalidValue => "A value of the request is refused",
             Self::InvalidCursor => "The cursor is not one this API handed out",
+            Self::Gone => "What the cursor reads on from was removed by retention",
             Self::Unauthorized => "A valid API key is required",
             Self::Forbidden => "The API key lacks the scope this operation needs",
             Self::NotFound => "No such resource",
@@ -199,6 +204,15 @@ impl From<ScimError> for Problem {
 impl From<StoreError> for Problem {
     fn from(error: StoreError) -> Self {
         store_problem(&error)
+    }
+}
+
+impl From<scim_core::service::FeedError> for Problem {
+    fn from(error: scim_core::service::FeedError) -> Self {
+        match error {
+            scim_core::service::FeedError::Store(error) => store_problem(&error),
+            pruned => Self::new(Kind::Gone, pruned.to_string()),
+        }
     }
 }
 

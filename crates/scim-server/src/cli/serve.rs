@@ -119,6 +119,26 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub activity_days: u32,
 
+    /// Days events are kept (the outbox behind webhooks, the RFC 8936 poll feed and the
+    /// events listings, with their acknowledgements and pushes) before they are pruned;
+    /// 0 keeps them forever. A poll feed or a cursor that falls behind is told, not
+    /// silently skipped past.
+    #[arg(long, env = "SCIM_EVENT_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub event_retention_days: u32,
+
+    /// Days license audit entries are kept before they are pruned (the true-up reads back
+    /// through them: keep more than the longest period you invoice); 0 keeps them forever.
+    #[arg(long, env = "SCIM_AUDIT_RETENTION_DAYS", default_value_t = 400,
+          value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub audit_retention_days: u32,
+
+    /// Days an ended asynchronous /Bulk job (and its outcomes) can still be read before it
+    /// is pruned; 0 keeps them forever.
+    #[arg(long, env = "SCIM_JOB_RETENTION_DAYS", default_value_t = 7,
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub job_retention_days: u32,
+
     /// Record the provisioning activity (every SCIM request of each tenant: who sent it,
     /// what it addressed, how it ended) for the tenants' admins and the Management API.
     #[arg(long, env = "SCIM_RECORD_ACTIVITY", default_value_t = true,
