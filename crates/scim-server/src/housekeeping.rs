@@ -18,8 +18,9 @@ pub(crate) const EVERY: Duration = Duration::from_secs(600);
 /// How often the buffered activity is written.
 pub(crate) const ACTIVITY_FLUSH: Duration = Duration::from_secs(1);
 
-/// The pause between two pruning transactions: writers waiting on the rows a batch holds
-/// go first.
+/// The shortest pause between two pruning transactions: writers waiting on the rows a
+/// batch holds go first. The pause is at least as long as the batch took, so pruning takes
+/// at most half of the database's time however slow it runs.
 pub(crate) const PRUNE_PAUSE: Duration = Duration::from_millis(20);
 
 /// Does the work until the task is aborted; activity is kept `activity_days` days, the
@@ -58,8 +59,11 @@ pub(crate) async fn run(services: Services, activity_days: u32, retention: Reten
 /// Prunes every history past its retention, a batch per transaction, until none is left.
 async fn prune(pruner: &RetentionService, retention: &Retention) {
     loop {
+        let started = std::time::Instant::now();
         match pruner.prune_batch(retention).await {
-            Ok(pruned) if pruned.more() => tokio::time::sleep(PRUNE_PAUSE).await,
+            Ok(pruned) if pruned.more() => {
+                tokio::time::sleep(PRUNE_PAUSE.max(started.elapsed())).await;
+            }
             Ok(_) => break,
             Err(error) => {
                 tracing::warn!(%error, "could not prune the history past its retention");
