@@ -45,6 +45,7 @@ mod portal_browser;
 mod profiles;
 mod protocol;
 mod receiver;
+mod replicas;
 mod retention;
 mod secrets;
 mod security;

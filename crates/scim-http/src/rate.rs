@@ -14,8 +14,10 @@
 //!   ([`crate::handlers::oauth::TokenIssuance`]).
 //!
 //! A request over a limit answers 429 with `Retry-After` (whole seconds until the bucket
-//! holds a token again). Buckets live in each replica's memory, so with N replicas a key
-//! gets up to N times the limit; idle buckets are dropped as the limiter goes.
+//! holds a token again). Buckets live in each replica's memory: with N replicas behind a
+//! load balancer, each keeps its share of every limit ([`RateLimit::shared`], `serve
+//! --replicas N`), so a key gets the limit across them, not N times it; idle buckets are
+//! dropped as the limiter goes.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -43,6 +45,17 @@ impl RateLimit {
             per_second,
             burst: burst.max(1),
         })
+    }
+
+    /// One process's share of the limit when `replicas` processes share the traffic
+    /// evenly: the rate and the burst divided among them, rounded up (never below 1), so
+    /// the key gets the limit across the replicas.
+    pub fn shared(self, replicas: u32) -> Self {
+        let share = |n: u32| n.div_ceil(replicas.max(1)).max(1);
+        Self {
+            per_second: share(self.per_second),
+            burst: share(self.burst),
+        }
     }
 }
 

@@ -28,6 +28,8 @@ use crate::wiring::App;
 /// stdout (tests and scripts read it), and
 /// serves until SIGINT/SIGTERM, finishing in-flight requests.
 pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
+    // Each replica keeps its share of every per-key limit.
+    let share = |limit: RateLimit| limit.shared(args.replicas);
     let http = HttpConfig {
         public_url: args.public_url.clone(),
         max_body_bytes: args.max_body_bytes,
@@ -44,11 +46,11 @@ pub async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
                 .public_url
                 .as_deref()
                 .is_some_and(|url| url.starts_with("https://")),
-        tenant_rate: RateLimit::of(args.rate_limit, args.rate_burst),
-        address_rate: RateLimit::of(args.auth_rate_limit, args.auth_rate_burst),
+        tenant_rate: RateLimit::of(args.rate_limit, args.rate_burst).map(share),
+        address_rate: RateLimit::of(args.auth_rate_limit, args.auth_rate_burst).map(share),
         credential_cache: Duration::from_secs(u64::from(args.credential_cache_seconds)),
         job_lease: Duration::from_secs(u64::from(args.job_lease_seconds)),
-        api_rate: RateLimit::of(args.api_rate_limit, args.api_rate_burst),
+        api_rate: RateLimit::of(args.api_rate_limit, args.api_rate_burst).map(share),
         access_token_lifetime: Duration::from_secs(u64::from(args.access_token_minutes) * 60),
         record_activity: args.record_activity,
     };

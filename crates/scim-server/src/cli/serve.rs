@@ -70,6 +70,15 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// How many `serve` processes share the store behind one load balancer that spreads
+    /// requests evenly: each keeps 1/N of every per-key limit (--rate-limit and
+    /// --rate-burst, --auth-rate-limit and --auth-rate-burst, --api-rate-limit and
+    /// --api-rate-burst, rounded up), so a tenant allowed 200 requests/s gets 200 across
+    /// the replicas, not 200 each. Give every replica the same N.
+    #[arg(long, env = "SCIM_REPLICAS", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub replicas: u32,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCIM_WORKERS")]
     pub workers: Option<usize>,
@@ -81,7 +90,7 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(0..=60))]
     pub credential_cache_seconds: u32,
 
-    /// Requests per second each tenant may sustain, per server process; beyond it (and
+    /// Requests per second each tenant may sustain, across the --replicas; beyond it (and
     /// the burst) requests answer 429 with Retry-After. 0 turns the limit off. The default
     /// is far above what Entra ID or Okta send (see docs/security.md).
     #[arg(long, env = "SCIM_RATE_LIMIT", default_value_t = 200)]
