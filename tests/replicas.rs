@@ -164,12 +164,44 @@ fn three_replicas_agree_on_limits_seats_and_deliveries() {
     // acme's events (10 creates with their assignments, and the pool's exhaustion: 21
     // SETs), each pushed once by one of three dispatchers.
     receiver.wait_for(&secret, Duration::from_secs(60), "acme's SETs", |c| {
-        c.len() >= 11
+        c.len() >= 21
     });
     std::thread::sleep(Duration::from_secs(2));
     let claims = receiver.wait_for(&secret, Duration::from_secs(1), "settled", |_| true);
     let jtis: BTreeSet<&str> = claims.iter().filter_map(|c| c["jti"].as_str()).collect();
     assert_eq!(jtis.len(), claims.len(), "no SET pushed twice");
     assert_eq!(jtis.len(), 21, "{claims:?}");
+
+    // A tenant's settings changed from the CLI reach every replica within the credential
+    // cache's bound (`--credential-cache-seconds`, 5 by default): acme becomes an Okta
+    // tenant, and each replica's discovery names Okta's schemas.
+    let license_schema = |base: &str| {
+        let types = server.get_at(base, "/scim/v2/ResourceTypes", &acme).json;
+        let found = (types["Resources"].as_array().unwrap().iter()).find(|t| t["id"] == "License");
+        found.unwrap()["schema"].as_str().unwrap().to_owned()
+    };
+    for base in &bases {
+        assert_eq!(
+            license_schema(base),
+            "urn:scim-license:schemas:core:2.0:License"
+        );
+    }
+    cli(
+        &server.store,
+        &["tenant", "set", "acme", "--profile", "okta"],
+    );
+    let changed = Instant::now();
+    let okta = "urn:okta:scim:schemas:core:1.0:Entitlement";
+    while !bases.iter().all(|base| license_schema(base) == okta) {
+        assert!(
+            changed.elapsed() < Duration::from_millis(6_500),
+            "a replica kept the old profile"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!(
+        "every replica saw the new profile {:.1} s after it was set",
+        changed.elapsed().as_secs_f64()
+    );
     drop((second, third));
 }
