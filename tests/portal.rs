@@ -92,6 +92,10 @@ fn a_setup_link_opens_its_tenants_portal_only() {
             ],
         );
     }
+    // acme's pro is sold until 2099.
+    let term = ["--seats", "5", "--ends", "2099-01-01T00:00:00Z"];
+    let set = ["license", "set", "--tenant", "acme", "--sku", "pro"];
+    cli(&server.store, &[&set[..], &term[..]].concat());
     assert_eq!(
         server
             .post("/scim/v2/Users", &other, &user("zed@globex.example"))
@@ -179,6 +183,10 @@ fn a_setup_link_opens_its_tenants_portal_only() {
     );
     assert!(
         page.contains("data-sku=\"pro\" data-field=\"seats\">5<"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-sku=\"pro\" data-field=\"term\">until 2099-01-01 00:00 UTC<"),
         "{page}"
     );
     // Health: acme's one request and one user, none of globex's.

@@ -48,6 +48,19 @@ pub struct DueTerm {
     pub due: DateTime<Utc>,
 }
 
+/// As an admin reads it: `from …`, `until …`, `… – …`, or `—` (always), in UTC minutes.
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let day = |at: &DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC");
+        match (&self.starts, &self.ends) {
+            (None, None) => f.write_str("—"),
+            (Some(starts), None) => write!(f, "from {}", day(starts)),
+            (None, Some(ends)) => write!(f, "until {}", day(ends)),
+            (Some(starts), Some(ends)) => write!(f, "{} – {}", day(starts), day(ends)),
+        }
+    }
+}
+
 impl Term {
     /// A term, checked: it must end after it starts.
     pub fn new(starts: Option<DateTime<Utc>>, ends: Option<DateTime<Utc>>) -> ScimResult<Self> {

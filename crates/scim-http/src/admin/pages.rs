@@ -21,7 +21,7 @@ const LAG_WARNING_SECONDS: i64 = 600;
 /// Every tenant and its pools.
 pub(crate) fn overview(tenants: &[(Tenant, Vec<Pool>)]) -> String {
     let mut body = String::from(
-        "<h1>Tenants</h1><section><table><tr><th>Tenant</th><th>Pool</th><th class=\"n\">Seats</th><th class=\"n\">Used</th><th class=\"n\">Available</th><th class=\"n\">Waiting</th></tr>",
+        "<h1>Tenants</h1><section><table><tr><th>Tenant</th><th>Pool</th><th class=\"n\">Seats</th><th class=\"n\">Used</th><th class=\"n\">Available</th><th class=\"n\">Waiting</th><th>Term</th></tr>",
     );
     if tenants.is_empty() {
         body.push_str("<tr><td colspan=\"6\" class=\"muted\">No tenant yet: <code>scim-server tenant create &lt;slug&gt;</code></td></tr>");
@@ -112,7 +112,9 @@ fn pool_cells(pool: &Pool) -> String {
         "<td>{sku}{name}</td><td class=\"n\" data-sku=\"{sku}\" data-field=\"seats\">{seats}</td>\
          <td class=\"n\" data-sku=\"{sku}\" data-field=\"used\">{used}</td>\
          <td class=\"n{class}\" data-sku=\"{sku}\" data-field=\"available\">{available}</td>\
-         <td class=\"n\" data-sku=\"{sku}\" data-field=\"waiting\">{waiting}</td>",
+         <td class=\"n\" data-sku=\"{sku}\" data-field=\"waiting\">{waiting}</td>\
+         <td data-sku=\"{sku}\" data-field=\"term\">{term}</td>",
+        term = esc(&pool.term.to_string()),
         sku = esc(&pool.sku),
         seats = pool.seats,
         used = pool.used,
@@ -143,7 +145,7 @@ fn seats(pools: &[Pool]) -> String {
         out.push_str("<p class=\"muted\">No license pool: <code>scim-server license set --tenant &lt;slug&gt; --sku &lt;sku&gt; --seats &lt;n&gt;</code></p></section>");
         return out;
     }
-    out.push_str("<table><tr><th>Pool</th><th class=\"n\">Seats</th><th class=\"n\">Used</th><th class=\"n\">Available</th><th class=\"n\">Waiting</th></tr>");
+    out.push_str("<table><tr><th>Pool</th><th class=\"n\">Seats</th><th class=\"n\">Used</th><th class=\"n\">Available</th><th class=\"n\">Waiting</th><th>Term</th></tr>");
     for pool in pools {
         let _ = write!(out, "<tr>{}</tr>", pool_cells(pool));
     }

@@ -201,25 +201,27 @@ async fn group_names(state: &AppState, tenant: &Tenant) -> Result<Option<Vec<Str
     Ok(Some(names))
 }
 
-/// The pools with their seats, used, available and waiting.
+/// The pools with their seats, used, available, waiting, and term.
 pub(super) fn pool_table(pools: &[Pool]) -> String {
     let mut html = String::from(
         "<table><thead><tr><th scope=\"col\">License</th><th scope=\"col\" class=\"n\">Seats</th>\
          <th scope=\"col\" class=\"n\">Used</th><th scope=\"col\" class=\"n\">Available</th>\
-         <th scope=\"col\" class=\"n\">Waiting</th></tr></thead><tbody>",
+         <th scope=\"col\" class=\"n\">Waiting</th><th scope=\"col\">Term</th></tr></thead><tbody>",
     );
     for pool in pools {
         html.push_str(&format!(
             "<tr><td>{name}</td><td class=\"n\" data-sku=\"{sku}\" data-field=\"seats\">{seats}</td>\
              <td class=\"n\" data-sku=\"{sku}\" data-field=\"used\">{used}</td>\
              <td class=\"n\" data-sku=\"{sku}\" data-field=\"available\">{available}</td>\
-             <td class=\"n\" data-sku=\"{sku}\" data-field=\"waiting\">{waiting}</td></tr>",
+             <td class=\"n\" data-sku=\"{sku}\" data-field=\"waiting\">{waiting}</td>\
+             <td data-sku=\"{sku}\" data-field=\"term\">{term}</td></tr>",
             name = esc(&pool.display_name),
             sku = esc(&pool.sku),
             seats = pool.seats,
             used = pool.used,
             available = (pool.seats - pool.used).max(0),
             waiting = pool.pending,
+            term = esc(&pool.term.to_string()),
         ));
     }
     html.push_str("</tbody></table>");

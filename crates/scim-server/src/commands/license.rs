@@ -408,16 +408,11 @@ fn time(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<Utc>> {
 /// The pool's term in words, when it has one: its bounds, and whether it grants seats `now`.
 fn term_text(pool: &Pool, now: chrono::DateTime<Utc>) -> Option<String> {
     let term = pool.term;
-    let bound = |at: Option<chrono::DateTime<Utc>>| at.as_ref().map(format_time);
     let state = match (term.starts, term.ends) {
         (None, None) => return None,
         (Some(starts), _) if now < starts => "it grants no seat before it starts",
         (_, Some(ends)) if now >= ends => "it has ended: it grants no seat until renewed",
         _ => "it grants seats now",
     };
-    Some(format!(
-        "term: starts {}, ends {}; {state}",
-        bound(term.starts).unwrap_or_else(|| "(none)".into()),
-        bound(term.ends).unwrap_or_else(|| "(never)".into()),
-    ))
+    Some(format!("term: {term}; {state}"))
 }
