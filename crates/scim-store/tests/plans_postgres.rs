@@ -8,6 +8,12 @@
 //! through diesel's instrumentation, then explained as PostgreSQL runs a prepared statement
 //! it has no statistics for: `plan_cache_mode = force_generic_plan`, parameters unknown.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a broken fixture should fail it loudly"
+)]
+
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 

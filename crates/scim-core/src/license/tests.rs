@@ -1024,7 +1024,10 @@ fn a_term_holds_from_its_start_until_its_end() {
     assert_eq!(term.next_boundary(at(20)), None);
     assert!(Term::default().holds(at(0)));
     assert_eq!(Term::default().next_boundary(at(0)), None);
-    assert_eq!(term.to_string(), "1970-01-01 00:00 UTC – 1970-01-01 00:00 UTC");
+    assert_eq!(
+        term.to_string(),
+        "1970-01-01 00:00 UTC – 1970-01-01 00:00 UTC"
+    );
     let until = Term::new(None, Some(at(86_400 * 365))).unwrap();
     assert_eq!(until.to_string(), "until 1971-01-01 00:00 UTC");
     assert_eq!(Term::default().to_string(), "—");
