@@ -64,7 +64,7 @@ pub(crate) fn reconcile(
     let mut seqs = seqs.to_vec();
     seqs.sort_unstable();
     seqs.dedup();
-    lock_rows(connection, &seqs)?;
+    lock_rows(connection, tenant, &seqs)?;
     // The rules as they are once the users are locked.
     let rules = LicenseRules {
         pools,
@@ -77,11 +77,11 @@ pub(crate) fn reconcile(
         .iter()
         .any(|rule| rule.source == MappingSource::Group)
     {
-        group_names(connection, &user_seqs)?
+        group_names(connection, tenant, &user_seqs)?
     } else {
         HashMap::new()
     };
-    let mut held = load_held(connection, &user_seqs)?;
+    let mut held = load_held(connection, tenant, &user_seqs)?;
     let users = users
         .into_iter()
         .map(|(seq, id, attributes)| {
@@ -153,7 +153,7 @@ pub(crate) fn revoke_all(
     id: &str,
     seating: Seating,
 ) -> Result<Outcome, StoreError> {
-    let held = load_held(connection, &[seq])?
+    let held = load_held(connection, ctx.tenant.0.as_str(), &[seq])?
         .remove(&seq)
         .unwrap_or_default();
     if held.is_empty() {
@@ -203,6 +203,7 @@ pub(crate) fn write(
     for change in outcome.revoked.iter().chain(&outcome.withdrawn) {
         diesel::delete(
             license_assignments::table
+                .filter(license_assignments::tenant_id.eq(tenant))
                 .filter(license_assignments::user_seq.eq(change.user))
                 .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
         )
@@ -212,6 +213,7 @@ pub(crate) fn write(
     for change in &outcome.source_changed {
         diesel::update(
             license_assignments::table
+                .filter(license_assignments::tenant_id.eq(tenant))
                 .filter(license_assignments::user_seq.eq(change.user))
                 .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
         )
@@ -223,6 +225,7 @@ pub(crate) fn write(
     for change in &outcome.promoted {
         diesel::update(
             license_assignments::table
+                .filter(license_assignments::tenant_id.eq(tenant))
                 .filter(license_assignments::user_seq.eq(change.user))
                 .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
         )
@@ -237,6 +240,7 @@ pub(crate) fn write(
     for change in &outcome.suspended {
         diesel::update(
             license_assignments::table
+                .filter(license_assignments::tenant_id.eq(tenant))
                 .filter(license_assignments::user_seq.eq(change.user))
                 .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
         )
@@ -297,6 +301,7 @@ pub(crate) fn maps_groups(connection: &mut DbConnection, tenant: &str) -> Result
 /// member groups, …; cycles end), ascending.
 pub(crate) fn descendant_users(
     connection: &mut DbConnection,
+    tenant: &str,
     seqs: &[i64],
 ) -> Result<Vec<i64>, StoreError> {
     let mut users = Vec::new();
@@ -304,6 +309,7 @@ pub(crate) fn descendant_users(
     let mut frontier = Vec::new();
     for chunk in seqs.chunks(CHUNK) {
         let rows: Vec<(i64, String)> = resources::table
+            .filter(resources::tenant_id.eq(tenant))
             .filter(resources::seq.eq_any(chunk))
             .select((resources::seq, resources::kind))
             .load(connection)
@@ -315,6 +321,7 @@ pub(crate) fn descendant_users(
         for chunk in frontier.chunks(CHUNK) {
             let rows: Vec<(i64, String)> = group_members::table
                 .inner_join(resources::table.on(resources::seq.eq(group_members::member_seq)))
+                .filter(resources::tenant_id.eq(tenant))
                 .filter(group_members::group_seq.eq_any(chunk))
                 .select((group_members::member_seq, resources::kind))
                 .load(connection)
@@ -349,6 +356,7 @@ fn sort_new(
 /// spells it: for showing them (the license extension) as for planning.
 pub(crate) fn load_held(
     connection: &mut DbConnection,
+    tenant: &str,
     user_seqs: &[i64],
 ) -> Result<HashMap<i64, Vec<HeldLicense>>, StoreError> {
     let mut held: HashMap<i64, Vec<HeldLicense>> = HashMap::new();
@@ -359,6 +367,7 @@ pub(crate) fn load_held(
                     .eq(license_assignments::tenant_id)
                     .and(license_pools::sku_key.eq(license_assignments::sku_key))),
             )
+            .filter(license_assignments::tenant_id.eq(tenant))
             .filter(license_assignments::user_seq.eq_any(chunk))
             .order((license_assignments::user_seq, license_assignments::sku_key))
             .select((
@@ -386,11 +395,12 @@ pub(crate) fn load_held(
 
 /// Locks the rows of these `seq`s (ascending) until the transaction ends. PostgreSQL only:
 /// a SQLite write transaction excludes every other writer already.
-fn lock_rows(connection: &mut DbConnection, seqs: &[i64]) -> Result<(), StoreError> {
+fn lock_rows(connection: &mut DbConnection, tenant: &str, seqs: &[i64]) -> Result<(), StoreError> {
     #[cfg(feature = "postgres")]
     if let DbConnection::Pg(connection) = connection {
         for chunk in seqs.chunks(CHUNK) {
             resources::table
+                .filter(resources::tenant_id.eq(tenant))
                 .filter(resources::seq.eq_any(chunk))
                 .order(resources::seq)
                 .select(resources::seq)
@@ -432,9 +442,10 @@ fn load_users(
 /// The displayNames of the groups each user is in, directly or through nested groups.
 pub(crate) fn group_names(
     connection: &mut DbConnection,
+    tenant: &str,
     user_seqs: &[i64],
 ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
-    Ok(groups_of(connection, user_seqs)?
+    Ok(groups_of(connection, tenant, user_seqs)?
         .into_iter()
         .map(|(seq, groups)| {
             let names = groups

@@ -32,6 +32,7 @@ use crate::schema::{group_members, resources};
 /// Fills the computed attribute `expand` asks for into each of the resources (all of `kind`).
 pub(crate) fn expand(
     connection: &mut DbConnection,
+    tenant: &str,
     resources: &mut [StoredResource],
     kind: ResourceKind,
     expand: Expand,
@@ -41,7 +42,7 @@ pub(crate) fn expand(
     }
     let seqs: Vec<i64> = resources.iter().map(|stored| stored.seq).collect();
     if kind == ResourceKind::User && expand.licenses {
-        let mut held = load_held(connection, &seqs)?;
+        let mut held = load_held(connection, tenant, &seqs)?;
         for stored in resources.iter_mut() {
             let licenses = held.remove(&stored.seq).unwrap_or_default();
             stored.resource.show_licenses(&licenses);
@@ -53,8 +54,8 @@ pub(crate) fn expand(
         return Ok(());
     }
     let mut computed = match kind {
-        ResourceKind::Group => members_of(connection, &seqs)?,
-        ResourceKind::User => groups_of(connection, &seqs)?,
+        ResourceKind::Group => members_of(connection, tenant, &seqs)?,
+        ResourceKind::User => groups_of(connection, tenant, &seqs)?,
     };
     let attribute = membership_attribute(kind);
     for stored in resources {
@@ -76,12 +77,14 @@ pub(crate) fn expand(
 /// The members of each group, by the group's `seq`.
 fn members_of(
     connection: &mut DbConnection,
+    tenant: &str,
     group_seqs: &[i64],
 ) -> Result<HashMap<i64, Vec<Value>>, StoreError> {
     let mut members: HashMap<i64, Vec<Value>> = HashMap::new();
     for chunk in group_seqs.chunks(CHUNK) {
         let rows = group_members::table
             .inner_join(resources::table.on(resources::seq.eq(group_members::member_seq)))
+            .filter(resources::tenant_id.eq(tenant))
             .filter(group_members::group_seq.eq_any(chunk))
             .order((group_members::group_seq, group_members::member_seq))
             .select((
@@ -111,6 +114,7 @@ struct GroupInfo {
 /// The groups of each user, direct and indirect, by the user's `seq`.
 pub(crate) fn groups_of(
     connection: &mut DbConnection,
+    tenant: &str,
     user_seqs: &[i64],
 ) -> Result<HashMap<i64, Vec<Value>>, StoreError> {
     // The groups each resource (user or group) is a direct member of, ascending by `seq`,
@@ -123,6 +127,7 @@ pub(crate) fn groups_of(
         for chunk in frontier.chunks(CHUNK) {
             let rows = group_members::table
                 .inner_join(resources::table.on(resources::seq.eq(group_members::group_seq)))
+                .filter(resources::tenant_id.eq(tenant))
                 .filter(group_members::member_seq.eq_any(chunk))
                 .order((group_members::member_seq, group_members::group_seq))
                 .select((

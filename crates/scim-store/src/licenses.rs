@@ -376,8 +376,8 @@ impl LicenseLedger for DieselStore {
                 return Ok((Vec::new(), None));
             };
             let seqs: Vec<i64> = page.iter().map(|(seq, _, _)| *seq).collect();
-            let mut groups = group_names(connection, &seqs)?;
-            let mut held = load_held(connection, &seqs)?;
+            let mut groups = group_names(connection, &tenant, &seqs)?;
+            let mut held = load_held(connection, &tenant, &seqs)?;
             let users = page
                 .into_iter()
                 .map(|(seq, id, data)| {

@@ -163,7 +163,7 @@ impl ListPlan {
                     let after = last.seq;
                     walks.remember(next, WalkState { after, total });
                 }
-                expand(connection, &mut page, kind, expansion)?;
+                expand(connection, tenant, &mut page, kind, expansion)?;
                 Ok(ListPage::new(
                     total,
                     page.into_iter().map(|stored| stored.resource).collect(),
@@ -187,7 +187,7 @@ impl ListPlan {
                 // Every candidate gets what the filter or the sort reads; only the page gets
                 // what the caller asked for besides.
                 let mut candidates = to_stored(rows)?;
-                expand(connection, &mut candidates, kind, *reads)?;
+                expand(connection, tenant, &mut candidates, kind, *reads)?;
                 let seqs: HashMap<String, i64> = candidates
                     .iter()
                     .map(|stored| (stored.resource.id.clone(), stored.seq))
@@ -207,7 +207,7 @@ impl ListPlan {
                             resource,
                         })
                         .collect();
-                    expand(connection, &mut stored, kind, missing)?;
+                    expand(connection, tenant, &mut stored, kind, missing)?;
                     page.resources = stored.into_iter().map(|stored| stored.resource).collect();
                 }
                 for name in reads.minus(expansion).attributes(kind) {
@@ -308,7 +308,7 @@ fn keyset_in_sql(
         Keyset::After(key) => (beyond, any(connection, Keyset::Before(key))?),
         Keyset::Before(key) => (any(connection, Keyset::After(key))?, beyond),
     };
-    expand(connection, &mut page, kind, expansion)?;
+    expand(connection, tenant, &mut page, kind, expansion)?;
     Ok(ListPage {
         total,
         resources: page.into_iter().map(|stored| stored.resource).collect(),

@@ -89,7 +89,7 @@ impl ResourceRepository for DieselStore {
         let (tenant, id) = (tenant.0.clone(), id.to_owned());
         self.run(move |connection| {
             let row = resources::table
-                .filter(resources::tenant_id.eq(tenant))
+                .filter(resources::tenant_id.eq(&tenant))
                 .filter(resources::kind.eq(kind.as_str()))
                 .filter(resources::id.eq(id))
                 .select(ResourceRow::as_select())
@@ -98,7 +98,7 @@ impl ResourceRepository for DieselStore {
                 .map_err(from_diesel)?;
             let Some(row) = row else { return Ok(None) };
             let mut stored = [StoredResource::try_from(row)?];
-            expand(connection, &mut stored, kind, expansion)?;
+            expand(connection, &tenant, &mut stored, kind, expansion)?;
             let [StoredResource { resource, .. }] = stored;
             Ok(Some(resource))
         })
@@ -425,19 +425,21 @@ fn delete_one(
         assignments::revoke_all(connection, ctx, seq, id, seating)?;
     }
     let affected = if scope.below_group_before {
-        assignments::descendant_users(connection, &[seq])?
+        assignments::descendant_users(connection, tenant, &[seq])?
     } else {
         Vec::new()
     };
     let groups = group_members::table
         .filter(group_members::member_seq.eq(seq))
         .select(group_members::group_seq);
-    diesel::update(resources::table.filter(resources::seq.eq_any(groups)))
+    diesel::update(resources::table.filter(resources::tenant_id.eq(tenant)))
+        .filter(resources::seq.eq_any(groups))
         .set(resources::version.eq(resources::version + 1))
         .execute(connection)
         .map_err(from_diesel)?;
     // Checked again: a concurrent write may have changed the version meanwhile.
     let mut delete = diesel::delete(resources::table)
+        .filter(resources::tenant_id.eq(tenant))
         .filter(resources::seq.eq(seq))
         .into_boxed();
     if let Some(version) = expected_version {
@@ -585,7 +587,7 @@ fn apply_with_licenses(
     };
     let scope = license_scope(write, written.maps_groups);
     let mut affected = if scope.below_group_before {
-        assignments::descendant_users(connection, &[written.seq])?
+        assignments::descendant_users(connection, tenant, &[written.seq])?
     } else {
         Vec::new()
     };
@@ -597,10 +599,14 @@ fn apply_with_licenses(
         let named: Vec<i64> = members::seqs_by_id(connection, tenant, &scope.below_members)?
             .into_values()
             .collect();
-        affected.extend(assignments::descendant_users(connection, &named)?);
+        affected.extend(assignments::descendant_users(connection, tenant, &named)?);
     }
     if scope.below_group_after {
-        affected.extend(assignments::descendant_users(connection, &[written.seq])?);
+        affected.extend(assignments::descendant_users(
+            connection,
+            tenant,
+            &[written.seq],
+        )?);
     }
     assignments::reconcile(connection, ctx, &affected, seating)?;
     Ok(())
