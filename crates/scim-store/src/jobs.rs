@@ -168,6 +168,7 @@ impl BulkJobRepository for DieselStore {
                     bulk_job_outcomes::job_id.eq(id.to_owned()),
                     bulk_job_outcomes::position.eq(count(first + offset)),
                     bulk_job_outcomes::outcome.eq(text),
+                    bulk_job_outcomes::tenant_id.eq(ctx.tenant.0.clone()),
                 ))
             })
             .collect::<Result<Vec<_>, CorruptRow>>()?;

@@ -34,6 +34,7 @@ struct MemberRow<'a> {
     group_seq: i64,
     member_seq: i64,
     display: Option<&'a str>,
+    tenant_id: &'a str,
 }
 
 /// Applies the changes in order.
@@ -79,6 +80,7 @@ fn add(
                 group_seq: group.seq,
                 member_seq,
                 display: member.display.as_deref(),
+                tenant_id: group.tenant,
             })
             .collect();
         insert_rows(connection, &rows).map_err(from_diesel)?;

@@ -79,7 +79,7 @@ pub(crate) fn record(
             DbConnection::Sqlite(connection) => statement.get_results(connection),
         }
         .map_err(from_diesel)?;
-        webhooks::enqueue(connection, &receivers, &recorded, at)?;
+        webhooks::enqueue(connection, &ctx.tenant.0, &receivers, &recorded, at)?;
     }
     Ok(())
 }
@@ -190,7 +190,13 @@ impl EventLog for DieselStore {
             let at = to_micros(&at);
             let rows: Vec<_> = owned
                 .iter()
-                .map(|seq| (poll_acks::seq.eq(*seq), poll_acks::at.eq(at)))
+                .map(|seq| {
+                    (
+                        poll_acks::seq.eq(*seq),
+                        poll_acks::at.eq(at),
+                        poll_acks::tenant_id.eq(&tenant),
+                    )
+                })
                 .collect();
             for chunk in rows.chunks(CHUNK) {
                 match connection {

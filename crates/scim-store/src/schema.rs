@@ -131,6 +131,7 @@ diesel::table! {
         group_seq -> BigInt,
         member_seq -> BigInt,
         display -> Nullable<Text>,
+        tenant_id -> Text,
     }
 }
 
@@ -227,6 +228,7 @@ diesel::table! {
         job_id -> Text,
         position -> BigInt,
         outcome -> Text,
+        tenant_id -> Text,
     }
 }
 
@@ -251,6 +253,7 @@ diesel::table! {
     poll_acks (seq) {
         seq -> BigInt,
         at -> BigInt,
+        tenant_id -> Text,
     }
 }
 
@@ -294,6 +297,7 @@ diesel::table! {
         attempts -> Integer,
         due -> BigInt,
         last_error -> Nullable<Text>,
+        tenant_id -> Text,
     }
 }
 

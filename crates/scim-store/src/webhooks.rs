@@ -56,6 +56,7 @@ pub(crate) fn receiver_ids(
 /// Queues each recorded event (`seq`, subject) for each receiver, due at once.
 pub(crate) fn enqueue(
     connection: &mut DbConnection,
+    tenant: &str,
     receivers: &[String],
     recorded: &[(i64, String)],
     at: i64,
@@ -71,6 +72,7 @@ pub(crate) fn enqueue(
                     deliveries::state.eq(PENDING),
                     deliveries::attempts.eq(0),
                     deliveries::due.eq(at),
+                    deliveries::tenant_id.eq(tenant),
                 )
             })
         })

@@ -65,9 +65,13 @@ const GROWING: [&str; 9] = [
     "bulk_jobs",
 ];
 
-/// The tables that hold `tenant_id` today.
-const TENANT_COLUMN: [&str; 13] = [
+/// The tables that hold `tenant_id` (every tenant-owned one, ADR 0017).
+const TENANT_COLUMN: [&str; 17] = [
     "resources",
+    "group_members",
+    "poll_acks",
+    "deliveries",
+    "bulk_job_outcomes",
     "license_pools",
     "seat_stripes",
     "license_rules",

@@ -16,7 +16,7 @@
 
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use scim_core::license::{AuditQuery, MappingRule, MappingSource, Pool, PoolPolicy};
-use scim_core::ports::{LicenseLedger, ResourceRepository, TenantDirectory};
+use scim_core::ports::{EventLog, LicenseLedger, ResourceRepository, TenantDirectory, Webhooks};
 use scim_core::query::ListQuery;
 use scim_core::{Expand, MembershipChange, NewMember, ResourceKind, WriteContext};
 use scim_store::DieselStore;
@@ -93,8 +93,19 @@ async fn holdings<S: ContractStore>(store: &S, ctx: &WriteContext) -> String {
         .iter()
         .map(|e| (e.seq, e.event.subject.clone()))
         .collect();
+    let waiting: Vec<i64> = (store
+        .unacknowledged(&ctx.tenant, 1_000)
+        .await
+        .unwrap()
+        .iter())
+    .map(|e| e.seq)
+    .collect();
+    let pushes: Vec<(String, i64)> = (store.receivers(&ctx.tenant).await.unwrap().into_iter())
+        .map(|status| (status.receiver.id, status.pending))
+        .collect();
     format!(
-        "users {:?}\ngroups {:?}\npools {pools:?}\nrules {rules:?}\naudit {audit:?}\nevents {events:?}",
+        "users {:?}\ngroups {:?}\npools {pools:?}\nrules {rules:?}\naudit {audit:?}\nevents {events:?}\n\
+         unacknowledged {waiting:?}\npushes {pushes:?}",
         users.resources.iter().map(strip).collect::<Vec<_>>(),
         groups.resources.iter().map(strip).collect::<Vec<_>>(),
     )
@@ -116,6 +127,15 @@ async fn upgrade_keeps_the_data(store: TestStore<DieselStore>) {
     scim_testkit::fixtures::set_pool(&*store, &ctx, &Pool::new("basic", 10))
         .await
         .unwrap();
+    let hook = scim_core::events::Receiver {
+        id: "r1".into(),
+        tenant: acme.id.clone(),
+        url: "https://hooks.example.com/r1".into(),
+        secret: "r1-secret-of-at-least-thirty-two-bytes".into(),
+        oauth: None,
+        created: time(0),
+    };
+    store.add_receiver(&hook).await.unwrap();
     let rule = MappingRule::new(MappingSource::Group, "Engineering", "basic");
     scim_testkit::fixtures::add_rule(&*store, &ctx, &rule)
         .await
@@ -138,7 +158,16 @@ async fn upgrade_keeps_the_data(store: TestStore<DieselStore>) {
         )
         .await
         .unwrap();
+    // The poll feed acknowledged its first two events.
+    let first: Vec<i64> = (store.events_after(&ctx.tenant, 0, 2).await.unwrap().iter())
+        .map(|e| e.seq)
+        .collect();
+    store
+        .acknowledge(&ctx.tenant, &first, time(6_000))
+        .await
+        .unwrap();
     let before = holdings(&*store, &ctx).await;
+    assert!(before.contains("pushes [(\"r1\", "), "{before}");
     // Two hold pro, the third waits; two hold basic through the group.
     assert!(before.contains("pending: 1"), "{before}");
     assert!(
@@ -154,6 +183,42 @@ async fn upgrade_keeps_the_data(store: TestStore<DieselStore>) {
     let upgraded = store.reopen().await;
     let after = holdings(&upgraded, &ctx).await;
     assert_eq!(after, before, "reverted {reverted:?}, then migrated again");
+    // The tenant columns added since were filled from each row's parent.
+    let mismatched: Vec<(String, i64, i64)> = store
+        .raw(|connection| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                rows: i64,
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                wrong: i64,
+            }
+            let checks = [
+                ("group_members", "SELECT count(*) AS rows, count(*) FILTER (WHERE m.tenant_id <> r.tenant_id) AS wrong FROM group_members m JOIN resources r ON r.seq = m.group_seq"),
+                ("poll_acks", "SELECT count(*) AS rows, count(*) FILTER (WHERE a.tenant_id <> o.tenant_id) AS wrong FROM poll_acks a JOIN outbox o ON o.seq = a.seq"),
+                ("deliveries", "SELECT count(*) AS rows, count(*) FILTER (WHERE d.tenant_id <> r.tenant_id) AS wrong FROM deliveries d JOIN receivers r ON r.id = d.receiver_id"),
+            ];
+            checks
+                .iter()
+                .map(|(table, sql)| {
+                    let query = diesel::sql_query(*sql);
+                    let counted: Vec<Count> = match connection {
+                        DbConnection::Pg(connection) => query.load(connection),
+                        DbConnection::Sqlite(connection) => query.load(connection),
+                    }
+                    .expect("counted");
+                    ((*table).to_owned(), counted[0].rows, counted[0].wrong)
+                })
+                .collect()
+        })
+        .await;
+    for (table, rows, wrong) in &mismatched {
+        assert!(
+            *rows > 0 && *wrong == 0,
+            "{table}: {wrong} of {rows} rows with another tenant"
+        );
+    }
     // And the upgraded database takes writes of this release.
     let late = with(
         user("late", "late@acme.test"),
