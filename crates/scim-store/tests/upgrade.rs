@@ -127,15 +127,10 @@ async fn upgrade_keeps_the_data(store: TestStore<DieselStore>) {
     scim_testkit::fixtures::set_pool(&*store, &ctx, &Pool::new("basic", 10))
         .await
         .unwrap();
-    let hook = scim_core::events::Receiver {
-        id: "r1".into(),
-        tenant: acme.id.clone(),
-        url: "https://hooks.example.com/r1".into(),
-        secret: "r1-secret-of-at-least-thirty-two-bytes".into(),
-        oauth: None,
-        created: time(0),
-    };
-    store.add_receiver(&hook).await.unwrap();
+    store
+        .add_receiver(&scim_testkit::fixtures::receiver("r1", &acme))
+        .await
+        .unwrap();
     let rule = MappingRule::new(MappingSource::Group, "Engineering", "basic");
     scim_testkit::fixtures::add_rule(&*store, &ctx, &rule)
         .await

@@ -327,15 +327,10 @@ pub async fn retention_prunes_history_in_batches_and_tells_who_fell_behind<F: St
     let store = factory.open().await;
     let acme = with_tenant(&store, "acme").await;
     let globex = with_tenant(&store, "globex").await;
-    let hook = scim_core::events::Receiver {
-        id: "r1".into(),
-        tenant: acme.id.clone(),
-        url: "https://hooks.example.com/r1".into(),
-        secret: "r1-secret-of-at-least-thirty-two-bytes".into(),
-        oauth: None,
-        created: time(0),
-    };
-    store.add_receiver(&hook).await.unwrap();
+    store
+        .add_receiver(&crate::fixtures::receiver("r1", &acme))
+        .await
+        .unwrap();
     for n in 0..5 {
         created_at(&store, &acme, &format!("old{n}"), 1_000 + n).await;
     }

@@ -19,6 +19,18 @@ pub fn time(millis: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(1_767_225_600_000 + millis).unwrap_or_default()
 }
 
+/// A push receiver `id` of `tenant`, with a secret of the length receivers need.
+pub fn receiver(id: &str, tenant: &Tenant) -> scim_core::events::Receiver {
+    scim_core::events::Receiver {
+        id: id.into(),
+        tenant: tenant.id.clone(),
+        url: format!("https://hooks.example.com/{id}"),
+        secret: format!("{id}-secret-of-at-least-thirty-two-bytes"),
+        oauth: None,
+        created: time(0),
+    }
+}
+
 /// A write in `tenant` by the test suite, at a fixed time.
 pub fn writer(tenant: &TenantId) -> WriteContext {
     WriteContext {

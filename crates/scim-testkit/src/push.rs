@@ -7,26 +7,15 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use scim_core::events::{ClaimedDelivery, Receiver, ResourceEvent, Settled, Settlement};
+use scim_core::events::{ClaimedDelivery, ResourceEvent, Settled, Settlement};
 use scim_core::ports::{ResourceRepository, Webhooks};
-use scim_core::tenant::{Tenant, TenantId};
+use scim_core::tenant::TenantId;
 use scim_core::{Resource, ResourceKind, StoreError};
 use serde_json::json;
 
 use crate::contract::with_tenant;
-use crate::fixtures::{next_version, time, user, writer};
+use crate::fixtures::{next_version, receiver, time, user, writer};
 use crate::{ContractStore, StoreFactory, TestStore};
-
-fn receiver(id: &str, tenant: &Tenant) -> Receiver {
-    Receiver {
-        id: id.into(),
-        tenant: tenant.id.clone(),
-        url: format!("https://hooks.example.com/{id}"),
-        secret: format!("{id}-secret-of-at-least-thirty-two-bytes"),
-        oauth: None,
-        created: time(0),
-    }
-}
 
 async fn insert<S: ContractStore>(store: &TestStore<S>, tenant: &TenantId, resource: &Resource) {
     let event = ResourceEvent::created(resource, json!({"id": resource.id}));
