@@ -53,6 +53,12 @@ pub(crate) fn receiver_ids(
     .map_err(from_diesel)
 }
 
+/// The condition of the partial indexes of pending deliveries, written out rather than
+/// bound, so that the planner can use them for a prepared (generic) plan too.
+fn pending_rows() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("deliveries.state = 'pending'")
+}
+
 /// Queues each recorded event (`seq`, subject) for each receiver, due at once.
 pub(crate) fn enqueue(
     connection: &mut DbConnection,
@@ -175,7 +181,7 @@ fn claim(
     // Due, and the first waiting one of its subject for its receiver: a retried delivery
     // holds back the later ones of its subject, so they arrive in order.
     let candidates = deliveries::table
-        .filter(deliveries::state.eq(PENDING))
+        .filter(pending_rows())
         .filter(deliveries::due.le(now))
         .filter(not(exists(
             earlier
@@ -185,7 +191,9 @@ fn claim(
                         .eq(deliveries::receiver_id),
                 )
                 .filter(earlier.field(deliveries::subject).eq(deliveries::subject))
-                .filter(earlier.field(deliveries::state).eq(PENDING))
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "earlier.state = 'pending'",
+                ))
                 .filter(earlier.field(deliveries::seq).lt(deliveries::seq)),
         )))
         .order((deliveries::due.asc(), deliveries::seq.asc()))
@@ -347,7 +355,7 @@ fn hold_followers(
     diesel::update(deliveries::table)
         .filter(deliveries::receiver_id.eq(&entry.receiver_id))
         .filter(deliveries::subject.eq(subject))
-        .filter(deliveries::state.eq(PENDING))
+        .filter(pending_rows())
         .filter(deliveries::seq.gt(entry.seq))
         .filter(deliveries::due.lt(due))
         .set(deliveries::due.eq(due))
@@ -426,10 +434,14 @@ impl Webhooks for DieselStore {
                 ))
                 .load(connection)
                 .map_err(from_diesel)?;
+            // By the tenant's receivers, on the partial index of pending deliveries (its
+            // condition written out, so that a generic plan can use it too).
+            let ids: Vec<&str> = rows.iter().map(|(row, ..)| row.0.as_str()).collect();
             let waiting: Vec<(String, i64, Option<i64>)> = deliveries::table
                 .inner_join(outbox::table)
-                .filter(deliveries::state.eq(PENDING))
-                .filter(outbox::tenant_id.eq(&tenant))
+                .filter(deliveries::tenant_id.eq(&tenant))
+                .filter(deliveries::receiver_id.eq_any(&ids))
+                .filter(pending_rows())
                 .group_by(deliveries::receiver_id)
                 .select((deliveries::receiver_id, count_star(), min(outbox::at)))
                 .load(connection)

@@ -21,7 +21,9 @@ use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use scim_core::license::{MappingRule, MappingSource, Pool};
-use scim_core::ports::{BatchWrite, EventLog, LicenseLedger, ResourceRepository, TenantDirectory};
+use scim_core::ports::{
+    BatchWrite, EventLog, LicenseLedger, ResourceRepository, TenantDirectory, Webhooks,
+};
 use scim_core::query::ListQuery;
 use scim_core::{Expand, MembershipChange, NewMember, ResourceKind};
 use scim_store::connection::DbConnection;
@@ -163,7 +165,12 @@ async fn hot_statements_use_indexes_before_any_statistics() {
     scim_testkit::fixtures::add_rule(&*store, &ctx, &rule)
         .await
         .unwrap();
-    // A tenant's first sync: 20,000 licensed users.
+    // A tenant with a webhook (that never answers: every event's push waits), and its first
+    // sync: 20,000 licensed users.
+    store
+        .add_receiver(&scim_testkit::fixtures::receiver("r1", &acme))
+        .await
+        .unwrap();
     for chunk in 0..20 {
         let writes: Vec<BatchWrite> = (0..1_000)
             .map(|n| {
@@ -256,6 +263,23 @@ async fn hot_statements_use_indexes_before_any_statistics() {
         .await
         .unwrap();
     store.unacknowledged(&acme.id, 100).await.unwrap();
+    // A receiver's pushes, and an acknowledgement of the poll feed.
+    let pushed = with(
+        user("pushed", "pushed@acme.test"),
+        "entitlements",
+        json!([{"value": "pro"}]),
+    );
+    store.insert(&ctx, &pushed, &[]).await.unwrap();
+    store.receivers(&acme.id).await.unwrap();
+    let recent = store.events_after(&acme.id, 0, 1).await.unwrap();
+    store
+        .acknowledge(
+            &acme.id,
+            &[recent[0].seq],
+            scim_testkit::fixtures::time(9_000),
+        )
+        .await
+        .unwrap();
     store.events_after(&acme.id, 0, 100).await.unwrap();
     store.pools(&acme.id).await.unwrap();
     assert!(store.find_tenant("acme").await.unwrap().is_some());
@@ -264,6 +288,12 @@ async fn hot_statements_use_indexes_before_any_statistics() {
     let long_ago = scim_testkit::fixtures::time(0);
     store.prune_events(long_ago, 1_000).await.unwrap();
     store.prune_audit(long_ago, 1_000).await.unwrap();
+    // The dispatchers' claim (nothing is due so long ago: it takes nothing).
+    let claimed = store
+        .claim_deliveries(long_ago, long_ago, 16)
+        .await
+        .unwrap();
+    assert!(claimed.is_empty());
     let statements: BTreeSet<String> = hot.iter().cloned().chain(queries(take())).collect();
 
     // Every statement of a tenant's request that reads or writes a table holding
