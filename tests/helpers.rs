@@ -146,23 +146,33 @@ pub(crate) fn expired_token(store: &Store, slug: &str) -> String {
 /// Moves the expiry of the row `id` of `table` (tokens, portal grants…) into the past: no
 /// command makes what has expired already.
 pub(crate) fn back_date(store: &Store, table: &str, id: &str) {
-    use diesel::sql_types::Text;
+    assert!(
+        id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+        "{id}"
+    );
+    let updated = execute_sql(
+        store,
+        &format!("UPDATE {table} SET expires = 1 WHERE id = '{id}'"),
+    );
+    assert_eq!(updated, 1, "one {table} row back-dated");
+}
+
+/// Runs a statement on the store's database directly (to forge what no command makes):
+/// the rows it changed.
+pub(crate) fn execute_sql(store: &Store, sql: &str) -> usize {
     use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
-    let expire = diesel::sql_query(format!("UPDATE {table} SET expires = 1 WHERE id = $1"))
-        .bind::<Text, _>(id);
-    let updated = match store {
+    let statement = diesel::sql_query(sql);
+    match store {
         Store::Sqlite(dir) => {
             let path = dir.path().join("scim.db");
             let mut db = SqliteConnection::establish(&path.display().to_string()).expect("sqlite");
-            expire.execute(&mut db)
+            statement.execute(&mut db)
         }
-        Store::Postgres(db) => expire.execute(&mut PgConnection::establish(db.url()).expect("pg")),
-    };
-    assert_eq!(
-        updated.expect("back-dated"),
-        1,
-        "one {table} row back-dated"
-    );
+        Store::Postgres(db) => {
+            statement.execute(&mut PgConnection::establish(db.url()).expect("pg"))
+        }
+    }
+    .unwrap_or_else(|error| panic!("{sql}: {error}"))
 }
 
 /// Creates an OAuth client of tenant `slug` (`client create` prints it as JSON on its last

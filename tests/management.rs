@@ -773,7 +773,7 @@ fn bad_input_gets_a_precise_problem(store: Store) {
         ),
         (
             r#"{"seats": 5, "ends": "next year"}"#,
-            "'ends' must be an RFC 3339 time",
+            "ends must be an RFC 3339 time",
         ),
         (
             r#"{"seats": 5, "starts": "2027-01-01T00:00:00Z", "ends": "2026-01-01T00:00:00Z"}"#,

@@ -15,7 +15,7 @@ use crate::helpers::{Reply, Server, Store, USER_SCHEMA, cli, tenant_with_token};
 const CREATE: &str = "urn:ietf:params:scim:event:prov:create:full";
 const ASSIGNED: &str = "urn:scim-license:event:license:assigned";
 
-fn poll(server: &Server, token: &str, body: &Value) -> Reply {
+pub(crate) fn poll(server: &Server, token: &str, body: &Value) -> Reply {
     server.send(
         "POST",
         "/events/poll",

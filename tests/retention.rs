@@ -4,41 +4,20 @@
 //! older than what is kept is refused with a clear error, never answered with a hole;
 //! `/metrics` counts what was pruned.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{
-    METRICS_TOKEN, Reply, Server, Store, USER_SCHEMA, cli_output, tenant_with_token,
-};
+use crate::helpers::{METRICS_TOKEN, Server, Store, USER_SCHEMA, cli_output, tenant_with_token};
 use crate::management::{api_key, call};
-
-fn poll(server: &Server, token: &str, body: &Value) -> Reply {
-    server.send(
-        "POST",
-        "/events/poll",
-        Some(token),
-        &[("Content-Type", "application/json")],
-        Some(body.to_string().as_bytes()),
-    )
-}
+use crate::poll::poll;
 
 /// Moves every recorded event of the store 40 days into the past.
 fn age_every_event(store: &Store) {
-    use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
     let forty_days_ago = chrono::Utc::now() - chrono::Duration::days(40);
     let sql = format!(
         "UPDATE outbox SET at = {}",
         forty_days_ago.timestamp_micros()
     );
-    let aged = diesel::sql_query(sql);
-    let updated = match store {
-        Store::Sqlite(dir) => {
-            let path = dir.path().join("scim.db");
-            let mut db = SqliteConnection::establish(&path.display().to_string()).expect("sqlite");
-            aged.execute(&mut db)
-        }
-        Store::Postgres(db) => aged.execute(&mut PgConnection::establish(db.url()).expect("pg")),
-    };
-    assert!(updated.expect("aged") > 0);
+    assert!(crate::helpers::execute_sql(store, &sql) > 0);
 }
 
 fn events_past_retention_are_pruned_and_readers_told(store: Store) {

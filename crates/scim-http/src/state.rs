@@ -180,7 +180,7 @@ impl AppState {
             bulk,
             jobs,
             job_wake: Arc::new(Notify::new()),
-            feed: EventFeedService::new(Arc::clone(&services.events), Arc::clone(&services.clock)),
+            feed: services.feed(),
             signer,
             cursors,
             resources: services.resources.clone(),

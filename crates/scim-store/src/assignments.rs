@@ -191,6 +191,17 @@ fn decide_and_write(
     Ok(outcome)
 }
 
+/// The row of the license `change` is about.
+#[diesel::dsl::auto_type]
+fn license_row<'a>(tenant: &'a str, change: &scim_core::license::LicenseChange<i64>) -> _ {
+    let sku_key: String = fold_key(&change.sku);
+    let user: i64 = change.user;
+    license_assignments::table
+        .filter(license_assignments::tenant_id.eq(tenant))
+        .filter(license_assignments::user_seq.eq(user))
+        .filter(license_assignments::sku_key.eq(sku_key))
+}
+
 /// Writes what the engine decided (its seats already taken): assignment rows, the audit
 /// log, and `leading` then the license events in one outbox insert.
 pub(crate) fn write(
@@ -201,55 +212,35 @@ pub(crate) fn write(
 ) -> Result<(), StoreError> {
     let tenant = ctx.tenant.0.as_str();
     for change in outcome.revoked.iter().chain(&outcome.withdrawn) {
-        diesel::delete(
-            license_assignments::table
-                .filter(license_assignments::tenant_id.eq(tenant))
-                .filter(license_assignments::user_seq.eq(change.user))
-                .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
-        )
-        .execute(connection)
-        .map_err(from_diesel)?;
+        diesel::delete(license_row(tenant, change))
+            .execute(connection)
+            .map_err(from_diesel)?;
     }
     for change in &outcome.source_changed {
-        diesel::update(
-            license_assignments::table
-                .filter(license_assignments::tenant_id.eq(tenant))
-                .filter(license_assignments::user_seq.eq(change.user))
-                .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
-        )
-        .set(license_assignments::source.eq(change.source.as_str()))
-        .execute(connection)
-        .map_err(from_diesel)?;
+        diesel::update(license_row(tenant, change))
+            .set(license_assignments::source.eq(change.source.as_str()))
+            .execute(connection)
+            .map_err(from_diesel)?;
     }
     let at = to_micros(&ctx.at);
     for change in &outcome.promoted {
-        diesel::update(
-            license_assignments::table
-                .filter(license_assignments::tenant_id.eq(tenant))
-                .filter(license_assignments::user_seq.eq(change.user))
-                .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
-        )
-        .set((
-            license_assignments::status.eq(LicenseStatus::Active.as_str()),
-            license_assignments::assigned.eq(at),
-        ))
-        .execute(connection)
-        .map_err(from_diesel)?;
+        diesel::update(license_row(tenant, change))
+            .set((
+                license_assignments::status.eq(LicenseStatus::Active.as_str()),
+                license_assignments::assigned.eq(at),
+            ))
+            .execute(connection)
+            .map_err(from_diesel)?;
     }
     // A suspended license keeps its `assigned`: its place among those waiting.
     for change in &outcome.suspended {
-        diesel::update(
-            license_assignments::table
-                .filter(license_assignments::tenant_id.eq(tenant))
-                .filter(license_assignments::user_seq.eq(change.user))
-                .filter(license_assignments::sku_key.eq(fold_key(&change.sku))),
-        )
-        .set((
-            license_assignments::status.eq(LicenseStatus::Pending.as_str()),
-            license_assignments::source.eq(change.source.as_str()),
-        ))
-        .execute(connection)
-        .map_err(from_diesel)?;
+        diesel::update(license_row(tenant, change))
+            .set((
+                license_assignments::status.eq(LicenseStatus::Pending.as_str()),
+                license_assignments::source.eq(change.source.as_str()),
+            ))
+            .execute(connection)
+            .map_err(from_diesel)?;
     }
     let rows: Vec<AssignmentRow<'_>> = outcome
         .new_licenses(ctx.at)

@@ -73,6 +73,11 @@ pub struct Services {
 }
 
 impl Services {
+    /// The tenants' event feed (RFC 8936 polls, the events listings) on the outbox.
+    pub fn feed(&self) -> crate::service::EventFeedService {
+        crate::service::EventFeedService::new(Arc::clone(&self.events), Arc::clone(&self.clock))
+    }
+
     /// Every service on `store`, with `registry`'s schemas.
     pub fn on<S: Storage>(store: &Arc<S>, registry: Arc<SchemaRegistry>, runtime: Runtime) -> Self {
         let Runtime {

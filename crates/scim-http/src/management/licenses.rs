@@ -68,25 +68,18 @@ fn present<'de, D: serde::Deserializer<'de>>(
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
-/// A term's bound as the body gives it: RFC 3339, or `null` for none.
+/// A term's bound as the body gives it: absent (kept), RFC 3339, or `null` (removed).
 fn term_bound(
     name: &str,
     bound: Option<Option<String>>,
 ) -> ApiResult<Option<Option<DateTime<Utc>>>> {
-    let Some(Some(text)) = bound else {
-        return Ok(bound.map(|_| None));
-    };
-    match DateTime::parse_from_rfc3339(&text) {
-        Ok(time) => Ok(Some(Some(time.with_timezone(&Utc)))),
-        Err(_) => Err(Problem::new(
-            Kind::InvalidValue,
-            format!("'{name}' must be an RFC 3339 time, or null: '{text}' is not"),
-        )),
-    }
+    bound
+        .map(|text| text.map(|text| time(name, &text)).transpose())
+        .transpose()
 }
 
-/// `PUT /api/v1/tenants/{slug}/pools/{sku}` `{"seats", "name"?, "policy"?, "overage"?}` →
-/// 201 (new) or 200 with
+/// `PUT /api/v1/tenants/{slug}/pools/{sku}` `{"seats", "name"?, "policy"?, "overage"?,
+/// "starts"?, "ends"?}` → 201 (new) or 200 with
 /// the pool and the re-evaluation it caused; `If-Match` honoured.
 pub(super) async fn put_pool(call: &Call<'_>, slug: &str, sku: &str) -> ApiResult<Response> {
     let seats: PoolSeats = call.body()?;

@@ -5,11 +5,9 @@ use crate::wiring::App;
 /// `events`: the tenant's recorded events as one JSON array.
 pub(crate) async fn events(app: &App, slug: &str, after: i64, limit: usize) -> anyhow::Result<()> {
     let tenant = app.services.tenants.tenant(slug).await?;
-    let feed = scim_core::service::EventFeedService::new(
-        std::sync::Arc::clone(&app.services.events),
-        std::sync::Arc::clone(&app.services.clock),
-    );
-    let events = feed
+    let events = app
+        .services
+        .feed()
         .events_after(&tenant.id, after, limit)
         .await
         .map_err(|error| anyhow::anyhow!("reading the events: {error}"))?;
